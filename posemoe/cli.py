@@ -1,0 +1,185 @@
+"""The ``posemoe`` command: train, eval, bench, models, prepare-2d, synth, demo."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _parse_value(text: str) -> Any:
+    """TOML-ish literal: numbers, true/false, lists, quoted or bare strings."""
+    lowered = {"true": True, "false": False, "none": None, "null": None}
+    if text.lower() in lowered:
+        return lowered[text.lower()]
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _overrides(pairs: list[str]) -> dict[str, Any]:
+    """``["lr=1e-3", "loss_weights.velocity=2"]`` -> nested dict."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise SystemExit(f"error: --set expects KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        *parents, leaf = key.strip().split(".")
+        node = out
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = _parse_value(value.strip())
+    return out
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from posemoe.train import TrainConfig, train
+
+    cfg = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
+    values = _overrides(args.set)
+    for name in ("data_dir", "out_dir", "model", "epochs", "time_budget", "threads", "device", "source"):
+        if getattr(args, name) is not None:
+            values[name] = getattr(args, name)
+    cfg = cfg.override(values)
+    summary = train(cfg, resume=args.resume)
+    print(json.dumps(summary, indent=2, default=str))
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    import torch
+
+    from posemoe.checkpoint import model_from_checkpoint
+    from posemoe.data import load_h36m
+    from posemoe.evaluate import evaluate
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = model_from_checkpoint(args.checkpoint, map_location=device)
+    data = load_h36m(args.data_dir, args.subjects, args.source, dataset=args.dataset)
+    for line in data.report:
+        print("data:", line, file=sys.stderr)
+    report = evaluate(model, data, flip=not args.no_flip, device=device, batch_size=args.batch_size)
+    report.extra["checkpoint"] = str(args.checkpoint)
+    markdown = report.to_markdown()
+    print(markdown)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "eval.md").write_text(markdown + "\n")
+        (out / "eval.json").write_text(report.to_json() + "\n")
+        print(f"\nwrote {out / 'eval.md'} and {out / 'eval.json'}")
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    from posemoe.models import count_parameters, create_model, list_models, macs_per_frame
+
+    print("| model | frames | params (M) | MMACs/frame |\n|---|---:|---:|---:|")
+    for name in list_models():
+        model = create_model(name)
+        print(f"| {name} | {model.config.num_frames} | {count_parameters(model) / 1e6:.2f} | {macs_per_frame(model) / 1e6:.1f} |")
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from posemoe.bench import run_benchmarks
+
+    run_benchmarks(args.models or None, threads=args.threads, batch_size=args.batch_size, seconds=args.seconds)
+
+
+def cmd_prepare_2d(args: argparse.Namespace) -> None:
+    from posemoe.prepare import write_gt_2d
+
+    print(f"wrote {write_gt_2d(args.data_dir, args.dataset, args.cameras)}")
+
+
+def cmd_synth(args: argparse.Namespace) -> None:
+    from posemoe.synthetic import write_synthetic_dataset
+
+    paths = write_synthetic_dataset(args.out_dir, subjects=args.subjects, frames=args.frames, seed=args.seed)
+    for path in paths:
+        print(f"wrote {path}")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from posemoe.demo import run_demo
+
+    run_demo(args.out_dir, seconds=args.seconds)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="posemoe", description="Monocular 3D human pose estimation toolkit.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a lifting model")
+    p.add_argument("--config", type=Path, help="TOML file of training options (see configs/)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override an option (repeatable)")
+    p.add_argument("--data-dir")
+    p.add_argument("--out-dir")
+    p.add_argument("--model", help="registered model name (see `posemoe models`)")
+    p.add_argument("--source", help="2D source: gt, sh, cpn_ft_h36m_dbb, ...")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--time-budget", type=float, help="stop after this many seconds of training (CPU time on CPU)")
+    p.add_argument("--threads", type=int, help="CPU threads")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a checkpoint under the Human3.6M protocols")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--dataset", default="h36m")
+    p.add_argument("--source", default="gt", help="2D source file suffix (default gt)")
+    p.add_argument("--subjects", nargs="+", default=["S9", "S11"], help="default: the test subjects S9 S11")
+    p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--threads", type=int)
+    p.add_argument("--device")
+    p.add_argument("--out", help="folder for eval.md and eval.json")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("models", help="list registered models with params and MACs per frame")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("bench", help="throughput, params and MACs of registered models")
+    p.add_argument("models", nargs="*", help="model names (default: all registered)")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("prepare-2d", help="write data_2d_<dataset>_gt.npz from the 3D file and the cameras")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--dataset", default="h36m")
+    p.add_argument("--cameras", help="camera JSON (default: the Human3.6M cameras shipped with posemoe)")
+    p.set_defaults(func=cmd_prepare_2d)
+
+    p = sub.add_parser("synth", help="write a small synthetic dataset in the VideoPose3D formats")
+    p.add_argument("out_dir")
+    p.add_argument("--subjects", nargs="+", default=["S1", "S5", "S6", "S7", "S8", "S9", "S11"])
+    p.add_argument("--frames", type=int, default=300, help="frames per sequence")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("demo", help="the whole pipeline on built-in synthetic data, no downloads")
+    p.add_argument("--out-dir", default="posemoe-demo")
+    p.add_argument("--seconds", type=float, default=60.0, help="training budget (CPU seconds)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, KeyError, FileNotFoundError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"posemoe {args.command}: error: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

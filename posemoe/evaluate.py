@@ -1,0 +1,110 @@
+"""Evaluation under the Human3.6M protocols: MPJPE (P1), P-MPJPE (P2), N-MPJPE, MPJVE in mm.
+
+Errors are reported frame-weighted (every camera-frame counts once) and as the mean of the
+per-action means, actions grouped as VideoPose3D groups them ('Walking 1' with 'Walking').
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from posemoe.data import PoseSequences, evaluation_windows, iterate_windows, match_channels
+from posemoe.metrics import mpjpe, mpjve, n_mpjpe, p_mpjpe
+from posemoe.normalize import flip_horizontal
+
+METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_size: int = 64,
+            device: str | torch.device = "cpu", max_windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``model`` over every frame of ``data``.
+
+    Returns predictions ``(N, J, 3)`` (metres, camera frame, root-relative; NaN where a frame
+    was not predicted because ``max_windows`` thinned the windows) and the mask of predicted frames.
+    """
+    cfg = model.config
+    model.eval()
+    windows = evaluation_windows(data, cfg.num_frames)
+    if max_windows is not None and len(windows) > max_windows:
+        windows = windows[np.linspace(0, len(windows) - 1, max_windows).round().astype(int)]
+    keypoints = match_channels(data.keypoints, cfg.in_channels)
+    perm = data.layout.flip_permutation()
+    out = np.full(data.poses.shape, np.nan, dtype=np.float32)
+    for frames in iterate_windows(windows, batch_size):
+        x = keypoints[frames]
+        batch = np.concatenate([x, flip_horizontal(x, perm)]) if flip else x
+        y = model(torch.from_numpy(batch).to(device)).float().cpu().numpy()
+        if flip:
+            y = (y[: len(x)] + flip_horizontal(y[len(x):], perm)) / 2
+        out[frames.reshape(-1)] = y.reshape(-1, *y.shape[2:])
+    return out, ~np.isnan(out[:, 0, 0])
+
+
+@dataclass
+class EvaluationReport:
+    """Errors in millimetres; ``per_action`` maps action group -> metric -> mm."""
+
+    frame_weighted: dict[str, float]
+    action_mean: dict[str, float]
+    per_action: dict[str, dict[str, float]]
+    frames: int
+    source: str
+    subjects: list[str]
+    flip: bool
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    def to_markdown(self) -> str:
+        head = "| action | " + " | ".join(f"{m} (mm)" for m in METRICS) + " |"
+        rule = "|---|" + "---:|" * len(METRICS)
+        rows = [f"| {a} | " + " | ".join(f"{v[m]:.1f}" for m in METRICS) + " |" for a, v in sorted(self.per_action.items())]
+        rows.append("| **mean of actions** | " + " | ".join(f"**{self.action_mean[m]:.1f}**" for m in METRICS) + " |")
+        rows.append("| **all frames** | " + " | ".join(f"**{self.frame_weighted[m]:.1f}**" for m in METRICS) + " |")
+        info = (f"2D source `{self.source}`, subjects {', '.join(self.subjects)}, {self.frames} frames "
+                f"(all cameras), test-time flip {'on' if self.flip else 'off'}")
+        return "\n".join([info, "", head, rule, *rows])
+
+
+def evaluate_predictions(pred: np.ndarray, data: PoseSequences, *, flip: bool, mask: np.ndarray | None = None) -> EvaluationReport:
+    """Score packed predictions ``(N, J, 3)`` metres against ``data.poses``."""
+    sums: dict[str, dict[str, float]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for seq in data.sequences:
+        sl = slice(seq.start, seq.start + seq.length)
+        p, t = pred[sl], data.poses[sl]
+        keep = np.ones(seq.length, bool) if mask is None else mask[sl]
+        if not keep.any():
+            continue
+        errors = {"mpjpe": mpjpe(p[keep], t[keep]), "p_mpjpe": p_mpjpe(p[keep], t[keep]),
+                  "n_mpjpe": n_mpjpe(p[keep], t[keep])}
+        steps = keep[1:] & keep[:-1]
+        errors["mpjve"] = mpjve(p, t)[steps] if seq.length > 1 else np.zeros(0)
+        group_sums = sums.setdefault(seq.action_group, dict.fromkeys(METRICS, 0.0))
+        group_counts = counts.setdefault(seq.action_group, dict.fromkeys(METRICS, 0))
+        for m, e in errors.items():
+            group_sums[m] += float(np.sum(e)) * 1000.0
+            group_counts[m] += len(e)
+    if not sums:
+        raise ValueError("nothing to evaluate: no predicted frames")
+    per_action = {a: {m: sums[a][m] / max(counts[a][m], 1) for m in METRICS} for a in sums}
+    frame_weighted = {m: sum(s[m] for s in sums.values()) / max(sum(c[m] for c in counts.values()), 1) for m in METRICS}
+    action_mean = {m: float(np.mean([v[m] for v in per_action.values()])) for m in METRICS}
+    return EvaluationReport(
+        frame_weighted=frame_weighted, action_mean=action_mean, per_action=per_action,
+        frames=sum(c["mpjpe"] for c in counts.values()), source=data.source,
+        subjects=sorted({s.subject for s in data.sequences}), flip=flip,
+    )
+
+
+def evaluate(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_size: int = 64,
+             device: str | torch.device = "cpu", max_windows: int | None = None) -> EvaluationReport:
+    pred, mask = predict(model, data, flip=flip, batch_size=batch_size, device=device, max_windows=max_windows)
+    return evaluate_predictions(pred, data, flip=flip, mask=mask)

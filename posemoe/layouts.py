@@ -1,0 +1,121 @@
+"""Joint layouts as data: names, parents and left/right pairs, plus converters.
+
+Every index list in the package comes from these tables; nothing else hard-codes joint numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class JointLayout:
+    """A skeleton definition.
+
+    ``parents[j]`` is the parent of joint ``j`` (-1 for the root); ``left``/``right`` are
+    paired joints, ``left[i]`` mirroring ``right[i]``.
+    """
+
+    name: str
+    joints: tuple[str, ...]
+    parents: tuple[int, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.parents) != len(self.joints):
+            raise ValueError(f"{self.name}: {len(self.joints)} joints but {len(self.parents)} parents")
+        if len(self.left) != len(self.right):
+            raise ValueError(f"{self.name}: left and right lists differ in length")
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.joints)
+
+    @property
+    def root(self) -> int:
+        return self.parents.index(-1)
+
+    @property
+    def bones(self) -> list[tuple[int, int]]:
+        """(parent, child) pairs, one per non-root joint."""
+        return [(p, j) for j, p in enumerate(self.parents) if p >= 0]
+
+    def flip_permutation(self) -> np.ndarray:
+        """Index array that swaps left and right joints: ``x_mirrored = x[..., perm, :]``."""
+        perm = np.arange(self.num_joints)
+        perm[list(self.left)] = self.right
+        perm[list(self.right)] = self.left
+        return perm
+
+    def index(self, joint: str) -> int:
+        return self.joints.index(joint)
+
+
+H36M17 = JointLayout(
+    name="h36m17",
+    joints=(
+        "Hip", "RHip", "RKnee", "RFoot", "LHip", "LKnee", "LFoot", "Spine", "Thorax",
+        "Neck/Nose", "Head", "LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist",
+    ),
+    parents=(-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15),
+    left=(4, 5, 6, 11, 12, 13),
+    right=(1, 2, 3, 14, 15, 16),
+)
+"""The 17-joint Human3.6M layout used by VideoPose3D and most lifting work. Root = pelvis."""
+
+H36M32 = JointLayout(
+    name="h36m32",
+    joints=(
+        "Hips", "RightUpLeg", "RightLeg", "RightFoot", "RightToeBase", "RightToeSite",
+        "LeftUpLeg", "LeftLeg", "LeftFoot", "LeftToeBase", "LeftToeSite", "Spine", "Spine1",
+        "Neck", "Head", "HeadSite", "LeftShoulder", "LeftArm", "LeftForeArm", "LeftHand",
+        "LeftHandThumb", "LeftThumbSite", "LeftWristEnd", "LeftWristSite", "RightShoulder",
+        "RightArm", "RightForeArm", "RightHand", "RightHandThumb", "RightThumbSite",
+        "RightWristEnd", "RightWristSite",
+    ),
+    parents=(-1, 0, 1, 2, 3, 4, 0, 6, 7, 8, 9, 0, 11, 12, 13, 14, 12, 16, 17, 18, 19, 20, 19,
+             22, 12, 24, 25, 26, 27, 28, 27, 30),
+    left=(6, 7, 8, 9, 10, 16, 17, 18, 19, 20, 21, 22, 23),
+    right=(1, 2, 3, 4, 5, 24, 25, 26, 27, 28, 29, 30, 31),
+)
+"""The 32-joint Human3.6M mocap skeleton of ``data_3d_h36m.npz``."""
+
+# H36M-17 joint <- H36M-32 joint of the same body point (shoulders re-attach to the thorax).
+_H36M32_TO_17 = {
+    "Hip": "Hips", "RHip": "RightUpLeg", "RKnee": "RightLeg", "RFoot": "RightFoot",
+    "LHip": "LeftUpLeg", "LKnee": "LeftLeg", "LFoot": "LeftFoot", "Spine": "Spine1",
+    "Thorax": "Neck", "Neck/Nose": "Head", "Head": "HeadSite", "LShoulder": "LeftArm",
+    "LElbow": "LeftForeArm", "LWrist": "LeftHand", "RShoulder": "RightArm",
+    "RElbow": "RightForeArm", "RWrist": "RightHand",
+}
+
+LAYOUTS: dict[str, JointLayout] = {layout.name: layout for layout in (H36M17, H36M32)}
+
+
+def get_layout(name: str) -> JointLayout:
+    try:
+        return LAYOUTS[name]
+    except KeyError:
+        raise ValueError(f"unknown joint layout {name!r}; known: {sorted(LAYOUTS)}") from None
+
+
+def h36m32_to_h36m17_indices() -> np.ndarray:
+    """Indices into the 32-joint mocap array that give the 17-joint layout."""
+    return np.array([H36M32.index(_H36M32_TO_17[name]) for name in H36M17.joints])
+
+
+def convert(points: np.ndarray, source: JointLayout, target: JointLayout) -> np.ndarray:
+    """Convert ``(..., J_source, C)`` keypoints to ``(..., J_target, C)``."""
+    if points.shape[-2] != source.num_joints:
+        raise ValueError(
+            f"expected keypoints with {source.num_joints} joints ({source.name}), "
+            f"got shape {points.shape}"
+        )
+    if source == target:
+        return points
+    if (source, target) == (H36M32, H36M17):
+        return points[..., h36m32_to_h36m17_indices(), :]
+    raise ValueError(f"no converter from {source.name} to {target.name}")

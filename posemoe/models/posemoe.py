@@ -1,0 +1,277 @@
+"""PoseMoE: a mixture-of-experts 2D-to-3D lifting transformer (Liu et al., 2025).
+
+Shapes: B batch, T frames, J joints, C input channels (2, or 3 with confidence), D width.
+
+    keypoints (B, T, J, C) --embed--> 2D stream (B, T, J, D)
+                           --embed + Gaussian depth prior--> depth stream (B, T, J, D)
+    encoder:  each stream alone: [spatial attn, temporal attn, MoE feed-forward] x L
+              (2D experts for the 2D stream, depth experts for the depth stream)
+    decoder:  cross-expert aggregation: 2D <-> depth cross-attention over joints and frames
+    head:     (B, T, J, 2D) -> (B, T, J, 3) metres, camera frame, root-relative
+
+``EntangledPoseMoE`` is the paper's ablation baseline of the same size: one stream carries 2D
+and depth together, with twice the encoder layers and self-attention in the decoder.
+See docs/posemoe.md for the design decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class PoseMoEConfig:
+    """Hyper-parameters of a PoseMoE model; a checkpoint stores this to rebuild the model."""
+
+    num_frames: int = 27
+    num_joints: int = 17
+    in_channels: int = 2
+    dim: int = 64
+    encoder_layers: int = 3
+    decoder_layers: int = 1
+    heads: int = 4
+    num_experts: int = 4
+    top_k: int = 2
+    expert_hidden: int = 128
+    dropout: float = 0.0
+    entangled: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Attention(nn.Module):
+    """Multi-head attention over the second-to-last axis; ``context`` gives keys/values."""
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim {dim} is not divisible by heads {heads}")
+        self.heads = heads
+        self.dropout = dropout
+        self.to_q = nn.Linear(dim, dim)
+        self.to_kv = nn.Linear(dim, 2 * dim)
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
+        """x: (N, S, D), context: (N, S', D) or None -> (N, S, D)."""
+        context = x if context is None else context
+        q = rearrange(self.to_q(x), "n s (h d) -> n h s d", h=self.heads)
+        k, v = rearrange(self.to_kv(context), "n s (two h d) -> two n h s d", two=2, h=self.heads)
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        return self.out(rearrange(y, "n h s d -> n s (h d)"))
+
+
+class SpatioTemporalAttention(nn.Module):
+    """Attention across joints within each frame, then across frames for each joint (pre-norm)."""
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.norm_s, self.norm_t = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.spatial = Attention(dim, heads, dropout)
+        self.temporal = Attention(dim, heads, dropout)
+
+    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
+        """x, context: (B, T, J, D) -> (B, T, J, D). With ``context``, attention is cross-attention."""
+        b, t, j, _ = x.shape
+        ctx = context if context is not None else x
+        xs = rearrange(x, "b t j d -> (b t) j d")
+        cs = rearrange(ctx, "b t j d -> (b t) j d")
+        xs = xs + self.spatial(self.norm_s(xs), self.norm_s(cs) if context is not None else None)
+        x = rearrange(xs, "(b t) j d -> (b j) t d", b=b)
+        ct = rearrange(ctx, "b t j d -> (b j) t d")
+        x = x + self.temporal(self.norm_t(x), self.norm_t(ct) if context is not None else None)
+        return rearrange(x, "(b j) t d -> b t j d", b=b)
+
+
+class MoEFeedForward(nn.Module):
+    """Mixture of ``num_experts`` expert MLPs with a per-token router keeping the ``top_k`` best.
+
+    The experts' weights are stacked, so all experts run as one batched matmul and the router's
+    gates (zero outside the top k) mix their outputs. At the widths used here this is faster
+    than gathering each expert's tokens, on CPU and GPU; the MAC counts include every expert.
+    ``balance_loss`` (set by the last forward) is the Switch-Transformer load-balancing term
+    ``E * sum_e fraction_e * mean_prob_e``, 1 when tokens are spread evenly.
+    """
+
+    def __init__(self, dim: int, hidden: int, num_experts: int, top_k: int, dropout: float) -> None:
+        super().__init__()
+        if not 1 <= top_k <= num_experts:
+            raise ValueError(f"top_k must be in [1, {num_experts}], got {top_k}")
+        self.top_k = top_k
+        self.router = nn.Linear(dim, num_experts)
+        self.w_in = nn.Parameter(torch.randn(num_experts, dim, hidden) * dim**-0.5)
+        self.b_in = nn.Parameter(torch.zeros(num_experts, 1, hidden))
+        self.w_out = nn.Parameter(torch.randn(num_experts, hidden, dim) * hidden**-0.5)
+        self.b_out = nn.Parameter(torch.zeros(num_experts, 1, dim))
+        self.dropout = nn.Dropout(dropout)
+        self.balance_loss: Tensor = torch.zeros(())
+
+    def gates(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """tokens (N, D) -> gates (N, E), zero outside each token's top k, and router probabilities (N, E)."""
+        probs = self.router(tokens).float().softmax(dim=-1)
+        top, chosen = probs.topk(self.top_k, dim=-1)
+        gates = torch.zeros_like(probs).scatter(-1, chosen, top / top.sum(dim=-1, keepdim=True))
+        return gates, probs
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (..., D) -> (..., D)."""
+        tokens = x.reshape(-1, x.shape[-1])
+        gates, probs = self.gates(tokens)
+        hidden = self.dropout(F.gelu(torch.matmul(tokens, self.w_in) + self.b_in))  # (E, N, H)
+        experts = torch.matmul(hidden, self.w_out) + self.b_out  # (E, N, D)
+        out = torch.einsum("end,ne->nd", experts, gates.to(experts.dtype))
+        fraction = (gates > 0).float().mean(dim=0) / self.top_k
+        self.balance_loss = probs.shape[-1] * torch.sum(fraction * probs.mean(dim=0))
+        return out.reshape(x.shape)
+
+
+class EncoderLayer(nn.Module):
+    """Spatio-temporal self-attention followed by a mixture-of-experts feed-forward."""
+
+    def __init__(self, cfg: PoseMoEConfig) -> None:
+        super().__init__()
+        self.attention = SpatioTemporalAttention(cfg.dim, cfg.heads, cfg.dropout)
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.moe = MoEFeedForward(cfg.dim, cfg.expert_hidden, cfg.num_experts, cfg.top_k, cfg.dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.attention(x)
+        return x + self.moe(self.norm(x))
+
+
+class FeedForward(nn.Sequential):
+    def __init__(self, dim: int, hidden: int, dropout: float) -> None:
+        super().__init__(nn.LayerNorm(dim), nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout),
+                         nn.Linear(hidden, dim))
+
+
+class AggregationLayer(nn.Module):
+    """Cross-expert knowledge aggregation: each stream attends to the other over joints and frames."""
+
+    def __init__(self, cfg: PoseMoEConfig) -> None:
+        super().__init__()
+        self.pose_from_depth = SpatioTemporalAttention(cfg.dim, cfg.heads, cfg.dropout)
+        self.depth_from_pose = SpatioTemporalAttention(cfg.dim, cfg.heads, cfg.dropout)
+        self.ff_pose = FeedForward(cfg.dim, cfg.expert_hidden, cfg.dropout)
+        self.ff_depth = FeedForward(cfg.dim, cfg.expert_hidden, cfg.dropout)
+
+    def forward(self, pose: Tensor, depth: Tensor) -> tuple[Tensor, Tensor]:
+        """pose, depth: (B, T, J, D) -> both updated, (B, T, J, D)."""
+        pose, depth = self.pose_from_depth(pose, depth), self.depth_from_pose(depth, pose)
+        return pose + self.ff_pose(pose), depth + self.ff_depth(depth)
+
+
+class SelfAggregationLayer(nn.Module):
+    """The entangled decoder's counterpart of ``AggregationLayer``: self-attention, one stream."""
+
+    def __init__(self, cfg: PoseMoEConfig) -> None:
+        super().__init__()
+        self.attention = SpatioTemporalAttention(cfg.dim, cfg.heads, cfg.dropout)
+        self.ff = FeedForward(cfg.dim, cfg.expert_hidden, cfg.dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.attention(x)
+        return x + self.ff(x)
+
+
+class _Lifter(nn.Module):
+    """Parts both variants share: positional embeddings, Gaussian depth prior, router loss."""
+
+    def __init__(self, cfg: PoseMoEConfig) -> None:
+        super().__init__()
+        self.config = cfg
+        self.depth_mean = nn.Parameter(torch.zeros(cfg.num_joints))
+        self.depth_log_std = nn.Parameter(torch.zeros(cfg.num_joints))
+        self.depth_embed = nn.Linear(1, cfg.dim)
+
+    def _pose_embedding(self) -> nn.Linear:
+        """Whole-frame embedding: every joint token sees the full 2D pose from the first layer."""
+        cfg = self.config
+        return nn.Linear(cfg.num_joints * cfg.in_channels, cfg.num_joints * cfg.dim)
+
+    def embed(self, x: Tensor, joint: nn.Linear, frame: nn.Linear, pos: nn.ParameterList) -> Tensor:
+        """x (B, T, J, C) -> tokens (B, T, J, D): per-joint + whole-frame linear maps + positions."""
+        whole = rearrange(frame(rearrange(x, "b t j c -> b t (j c)")), "b t (j d) -> b t j d", j=x.shape[2])
+        return joint(x) + whole + pos[0] + pos[1]
+
+    def _positional(self) -> nn.ParameterList:
+        """Factorised embedding: a (T, 1, D) frame part and a (J, D) joint part."""
+        cfg = self.config
+        return nn.ParameterList([nn.Parameter(torch.randn(cfg.num_frames, 1, cfg.dim) * 0.02),
+                                 nn.Parameter(torch.randn(cfg.num_joints, cfg.dim) * 0.02)])
+
+    def _check_input(self, x: Tensor) -> None:
+        want = (self.config.num_frames, self.config.num_joints, self.config.in_channels)
+        if x.ndim != 4 or tuple(x.shape[1:]) != want:
+            raise ValueError(f"expected keypoints of shape (B, {want[0]}, {want[1]}, {want[2]}), got {tuple(x.shape)}")
+
+    def depth_prior(self, x: Tensor) -> Tensor:
+        """Embedded per-joint Gaussian depth prior, (B, T, J, D); sampled in training, its mean otherwise."""
+        b, t, j, _ = x.shape
+        mean = self.depth_mean.view(1, 1, j, 1).expand(b, t, j, 1)
+        if self.training:
+            mean = mean + self.depth_log_std.exp().view(1, 1, j, 1) * torch.randn_like(mean)
+        return self.depth_embed(mean.to(x.dtype))
+
+    def balance_loss(self) -> Tensor:
+        """Mean router load-balancing loss of the last forward pass (1 = perfectly even)."""
+        losses = [m.balance_loss for m in self.modules() if isinstance(m, MoEFeedForward)]
+        return torch.stack(losses).mean()
+
+    @staticmethod
+    def _root_relative(y: Tensor) -> Tensor:
+        return y - y[:, :, :1]
+
+
+class PoseMoE(_Lifter):
+    """Disentangled PoseMoE: keypoints (B, T, J, C) -> 3D (B, T, J, 3), root-relative metres."""
+
+    def __init__(self, cfg: PoseMoEConfig) -> None:
+        super().__init__(cfg)
+        self.pose_embed = nn.Linear(cfg.in_channels, cfg.dim)
+        self.pose_frame_embed = self._pose_embedding()
+        self.depth_input = nn.Linear(cfg.in_channels, cfg.dim)
+        self.depth_frame_embed = self._pose_embedding()
+        self.pos_pose = self._positional()
+        self.pos_depth = self._positional()
+        self.pose_encoder = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.encoder_layers))
+        self.depth_encoder = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.encoder_layers))
+        self.decoder = nn.ModuleList(AggregationLayer(cfg) for _ in range(cfg.decoder_layers))
+        self.head = nn.Sequential(nn.LayerNorm(2 * cfg.dim), nn.Linear(2 * cfg.dim, 3))
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        pose = self.embed(x, self.pose_embed, self.pose_frame_embed, self.pos_pose)
+        depth = self.embed(x, self.depth_input, self.depth_frame_embed, self.pos_depth) + self.depth_prior(x)
+        for pose_layer, depth_layer in zip(self.pose_encoder, self.depth_encoder):
+            pose, depth = pose_layer(pose), depth_layer(depth)
+        for layer in self.decoder:
+            pose, depth = layer(pose, depth)
+        return self._root_relative(self.head(torch.cat([pose, depth], dim=-1)))
+
+
+class EntangledPoseMoE(_Lifter):
+    """Same size as ``PoseMoE`` (2L encoder layers of E experts, 2 self-attention decoder layers
+    per aggregation layer), but 2D and depth share one stream and every expert sees both."""
+
+    def __init__(self, cfg: PoseMoEConfig) -> None:
+        super().__init__(cfg)
+        self.joint_embed = nn.Linear(cfg.in_channels, cfg.dim)
+        self.frame_embed = self._pose_embedding()
+        self.pos = self._positional()
+        self.encoder = nn.ModuleList(EncoderLayer(cfg) for _ in range(2 * cfg.encoder_layers))
+        self.decoder = nn.ModuleList(SelfAggregationLayer(cfg) for _ in range(2 * cfg.decoder_layers))
+        self.head = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, 3))
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        h = self.embed(x, self.joint_embed, self.frame_embed, self.pos) + self.depth_prior(x)
+        for layer in [*self.encoder, *self.decoder]:
+            h = layer(h)
+        return self._root_relative(self.head(h))

@@ -1,0 +1,258 @@
+"""Training loop for the lifting models: one screen, top to bottom.
+
+Runs on CPU, one GPU, or many GPUs/machines under ``torchrun`` (DDP). Every epoch ends with
+an atomic checkpoint (``last.pt``) holding model, optimiser, schedule position and RNG
+state, so ``resume=True`` continues exactly; ``best.pt`` is the best validation MPJPE.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+import tomllib
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from posemoe.checkpoint import load_checkpoint, save_atomic
+from posemoe.data import ClipSampler, Protocol, load_h36m
+from posemoe.evaluate import evaluate
+from posemoe.losses import LossWeights, lifting_loss
+from posemoe.models import build_model, count_parameters, get_config
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on. Loaded from TOML, overridable per field."""
+
+    model: str = "posemoe-t27-s"
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+    data_dir: str = "data/h36m"
+    dataset: str = "h36m"
+    source: str = "gt"
+    train_subjects: list[str] = field(default_factory=lambda: list(Protocol().train))
+    val_subjects: list[str] = field(default_factory=lambda: list(Protocol().val))
+    out_dir: str = "runs/posemoe"
+    epochs: int = 80
+    epoch_clips: int | None = None  # clips per epoch (None: every clip position once)
+    batch_size: int = 32
+    clip_stride: int | None = None  # frames between training clips (None: clip length)
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.02
+    warmup_steps: int = 200
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    loss_weights: LossWeights = field(default_factory=LossWeights)
+    flip_augment: bool = True
+    flip_test: bool = True
+    time_budget: float | None = None  # seconds of training (process CPU time on CPU, wall time on GPU)
+    val_every: int = 1  # epochs between validations; 0 validates only at the end
+    val_max_windows: int | None = None  # thin validation to this many evenly spaced windows (speed)
+    seed: int = 0
+    threads: int | None = None
+    device: str = "auto"
+    amp: str = "auto"  # none | bf16 | fp16 | auto (bf16 on CUDA, none on CPU)
+    log_every: int = 50
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "TrainConfig":
+        with open(path, "rb") as f:
+            return cls().override(tomllib.load(f))
+
+    def override(self, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown training options {unknown}; known: {sorted(known)}")
+        values = dict(values)
+        if isinstance(values.get("loss_weights"), dict):
+            values["loss_weights"] = replace(self.loss_weights, **values["loss_weights"])
+        return replace(self, **values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _distributed() -> tuple[int, int, int]:
+    """(rank, world_size, local_rank), initialising the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, 0
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _device(cfg: TrainConfig, local_rank: int) -> torch.device:
+    if cfg.device == "auto":
+        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    return torch.device(cfg.device)
+
+
+def _autocast(cfg: TrainConfig, device: torch.device):
+    amp = cfg.amp if cfg.amp != "auto" else ("bf16" if device.type == "cuda" else "none")
+    if amp == "none":
+        return nullcontext(), False
+    if amp not in ("bf16", "fp16"):
+        raise ValueError(f"amp must be none, bf16, fp16 or auto, got {cfg.amp!r}")
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+    return torch.autocast(device.type, dtype=dtype), amp == "fp16"
+
+
+def learning_rate(cfg: TrainConfig, step: int, progress: float) -> float:
+    """Linear warm-up, then cosine decay to ``lr * min_lr_ratio`` as ``progress`` goes 0 -> 1."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+
+
+class _Log:
+    """CSV log of training and validation rows (rank 0 only)."""
+
+    def __init__(self, path: Path, enabled: bool) -> None:
+        self.path, self.enabled = path, enabled
+
+    def write(self, row: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        new = not self.path.exists()
+        with self.path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=["kind", "epoch", "step", "lr", "loss", "mpjpe", "n_mpjpe",
+                                                   "velocity", "balance", "train_seconds", "val_mpjpe", "val_p_mpjpe"],
+                                    extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dict[str, Any]:
+    """Train, validate each ``val_every`` epochs, checkpoint each epoch. Returns a summary."""
+    Protocol(train=tuple(cfg.train_subjects), val=tuple(cfg.val_subjects)).check_no_test_leak()
+    rank, world, local_rank = _distributed()
+    device = _device(cfg, local_rank)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out_dir)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    last_path, best_path = out / "last.pt", out / "best.pt"
+
+    model_cfg = get_config(cfg.model, **cfg.model_overrides)
+    torch.manual_seed(cfg.seed)
+    model = build_model(model_cfg).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    autocast, use_scaler = _autocast(cfg, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
+
+    state = {"epoch": 0, "step": 0, "train_seconds": 0.0, "best": math.inf, "done": False}
+    if resume and last_path.exists():
+        ckpt = load_checkpoint(last_path, map_location=device)
+        if ckpt["model_config"] != model_cfg.to_dict():
+            raise ValueError(f"{last_path}: checkpoint model config differs from this run's; use another out_dir")
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scaler.load_state_dict(ckpt["scaler"])
+        state.update(ckpt["state"])
+        torch.set_rng_state(ckpt["rng"]["torch"].cpu())
+        if device.type == "cuda" and ckpt["rng"].get("cuda") is not None:
+            torch.cuda.set_rng_state(ckpt["rng"]["cuda"].cpu(), device)
+    else:
+        torch.manual_seed(cfg.seed + rank)
+    if state["done"]:
+        return {"out_dir": str(out), **state}
+
+    train_data = load_h36m(cfg.data_dir, cfg.train_subjects, cfg.source, dataset=cfg.dataset)
+    val_data = load_h36m(cfg.data_dir, cfg.val_subjects, cfg.source, dataset=cfg.dataset) if cfg.val_subjects else None
+    sampler = ClipSampler(train_data, model_cfg.num_frames, stride=cfg.clip_stride, flip=cfg.flip_augment,
+                          channels=model_cfg.in_channels)
+    steps_per_epoch = len(sampler.epoch(cfg.seed, 0, cfg.batch_size, max_clips=cfg.epoch_clips, rank=rank, world_size=world))
+    if steps_per_epoch == 0:
+        raise ValueError(f"no full batch of {cfg.batch_size} clips in the training data; lower batch_size")
+    total_steps = cfg.epochs * steps_per_epoch
+    log = _Log(out / "log.csv", rank == 0)
+    if rank == 0 and not quiet:
+        print(f"model {cfg.model}: {count_parameters(model) / 1e6:.2f}M params; train {train_data.num_frames} frames "
+              f"({', '.join(cfg.train_subjects)}), {steps_per_epoch} steps/epoch; device {device}")
+        for line in train_data.report:
+            print("data:", line)
+    net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
+    clock = time.process_time if device.type == "cpu" else time.perf_counter
+
+    def checkpoint(epoch: int, done: bool) -> dict[str, Any]:
+        state.update(epoch=epoch, done=done)
+        payload = {"model_config": model_cfg.to_dict(), "model_name": cfg.model, "model": model.state_dict(),
+                   "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(), "state": dict(state),
+                   "train_config": cfg.to_dict() | {"loss_weights": asdict(cfg.loss_weights)},
+                   "rng": {"torch": torch.get_rng_state(),
+                           "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}}
+        save_atomic(payload, last_path)
+        return payload
+
+    for epoch in range(state["epoch"], cfg.epochs):
+        model.train()
+        batches = sampler.epoch(cfg.seed, epoch, cfg.batch_size, max_clips=cfg.epoch_clips, rank=rank, world_size=world)
+        out_of_time = False
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=quiet or rank != 0, leave=False)
+        for frames, flips in bar:
+            start = clock()
+            keypoints, poses = sampler.gather(frames, flips)
+            x = torch.from_numpy(keypoints).to(device, non_blocking=True)
+            y = torch.from_numpy(poses).to(device, non_blocking=True)
+            progress = state["step"] / total_steps
+            if cfg.time_budget:
+                progress = max(progress, state["train_seconds"] / cfg.time_budget)
+            lr = learning_rate(cfg, state["step"], progress)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with autocast:
+                pred = net(x)
+            loss, terms = lifting_loss(pred.float(), y, model.balance_loss(), cfg.loss_weights)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            state["step"] += 1
+            state["train_seconds"] += clock() - start
+            if state["step"] % cfg.log_every == 0:
+                log.write({"kind": "train", "epoch": epoch, "step": state["step"], "lr": lr, "loss": float(loss),
+                           **terms, "train_seconds": round(state["train_seconds"], 2)})
+                bar.set_postfix(mpjpe_mm=f"{terms['mpjpe'] * 1000:.1f}", lr=f"{lr:.2e}")
+            if cfg.time_budget and state["train_seconds"] >= cfg.time_budget:
+                out_of_time = True
+                break
+        finished = out_of_time or epoch + 1 == cfg.epochs
+        validate = val_data is not None and (finished or (cfg.val_every and (epoch + 1) % cfg.val_every == 0))
+        if rank == 0:
+            payload = None
+            if validate:
+                report = evaluate(model, val_data, flip=cfg.flip_test, device=device, max_windows=cfg.val_max_windows)
+                val = report.frame_weighted
+                log.write({"kind": "val", "epoch": epoch, "step": state["step"], "train_seconds": round(state["train_seconds"], 2),
+                           "val_mpjpe": round(val["mpjpe"], 3), "val_p_mpjpe": round(val["p_mpjpe"], 3)})
+                if not quiet:
+                    print(f"epoch {epoch + 1}: val MPJPE {val['mpjpe']:.2f} mm, P-MPJPE {val['p_mpjpe']:.2f} mm "
+                          f"({state['train_seconds']:.0f} s of training)")
+                improved = val["mpjpe"] < state["best"]
+                if improved:
+                    state["best"] = val["mpjpe"]
+                payload = checkpoint(epoch + 1, finished)
+                if improved:
+                    save_atomic(payload, best_path)
+            else:
+                checkpoint(epoch + 1, finished)
+        if world > 1:
+            dist.barrier()
+        if finished:
+            break
+    return {"out_dir": str(out), "steps_per_epoch": steps_per_epoch, **state}
