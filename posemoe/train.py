@@ -225,7 +225,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dic
             state["step"] += 1
             state["train_seconds"] += clock() - start
             if state["step"] % cfg.log_every == 0:
-                log.write({"kind": "train", "epoch": epoch, "step": state["step"], "lr": lr, "loss": float(loss),
+                log.write({"kind": "train", "epoch": epoch, "step": state["step"], "lr": lr, "loss": float(loss.detach()),
                            **terms, "train_seconds": round(state["train_seconds"], 2)})
                 bar.set_postfix(mpjpe_mm=f"{terms['mpjpe'] * 1000:.1f}", lr=f"{lr:.2e}")
             if cfg.time_budget and state["train_seconds"] >= cfg.time_budget:

@@ -9,10 +9,10 @@ from torch import nn
 
 from posemoe.models.posemoe import EntangledPoseMoE, PoseMoE, PoseMoEConfig
 
-_SMALL = PoseMoEConfig(dim=64, encoder_layers=3, decoder_layers=1, heads=4, num_experts=4, top_k=2,
-                       expert_hidden=128)
-_BASE = PoseMoEConfig(dim=128, encoder_layers=4, decoder_layers=2, heads=8, num_experts=4, top_k=2,
-                      expert_hidden=256)
+_SMALL = PoseMoEConfig(dim=16, encoder_layers=2, decoder_layers=1, heads=2, num_experts=4, top_k=2,
+                       expert_hidden=512)
+_BASE = PoseMoEConfig(dim=32, encoder_layers=3, decoder_layers=2, heads=4, num_experts=4, top_k=2,
+                      expert_hidden=1024)
 
 MODEL_CONFIGS: dict[str, PoseMoEConfig] = {}
 for _frames in (27, 81, 243):

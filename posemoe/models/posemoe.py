@@ -5,7 +5,8 @@ Shapes: B batch, T frames, J joints, C input channels (2, or 3 with confidence),
     keypoints (B, T, J, C) --embed--> 2D stream (B, T, J, D)
                            --embed + Gaussian depth prior--> depth stream (B, T, J, D)
     encoder:  each stream alone: [spatial attn, temporal attn, MoE feed-forward] x L
-              (2D experts for the 2D stream, depth experts for the depth stream)
+              (2D experts for the 2D stream, depth experts for the depth stream; an expert is an
+              MLP over a frame's flattened joint features (J*D), routed per frame)
     decoder:  cross-expert aggregation: 2D <-> depth cross-attention over joints and frames
     head:     (B, T, J, 2D) -> (B, T, J, 3) metres, camera frame, root-relative
 
@@ -31,13 +32,13 @@ class PoseMoEConfig:
     num_frames: int = 27
     num_joints: int = 17
     in_channels: int = 2
-    dim: int = 64
-    encoder_layers: int = 3
+    dim: int = 16  # per-joint token width D
+    encoder_layers: int = 2
     decoder_layers: int = 1
-    heads: int = 4
+    heads: int = 2
     num_experts: int = 4
     top_k: int = 2
-    expert_hidden: int = 128
+    expert_hidden: int = 512  # hidden width of each frame-level expert MLP
     dropout: float = 0.0
     entangled: bool = False
 
@@ -90,65 +91,72 @@ class SpatioTemporalAttention(nn.Module):
 
 
 class MoEFeedForward(nn.Module):
-    """Mixture of ``num_experts`` expert MLPs with a per-token router keeping the ``top_k`` best.
+    """Mixture of expert MLPs over whole-frame features, routed per frame.
 
-    The experts' weights are stacked, so all experts run as one batched matmul and the router's
-    gates (zero outside the top k) mix their outputs. At the widths used here this is faster
-    than gathering each expert's tokens, on CPU and GPU; the MAC counts include every expert.
-    ``balance_loss`` (set by the last forward) is the Switch-Transformer load-balancing term
-    ``E * sum_e fraction_e * mean_prob_e``, 1 when tokens are spread evenly.
+    A token here is one frame of one stream: its J joint features flattened to J*D. A router
+    keeps each token's ``top_k`` experts and only those run on it. ``balance_loss`` (set by the
+    last forward) is the Switch-Transformer load-balancing term
+    ``E * sum_e fraction_e * mean_prob_e``, 1 when tokens are spread evenly over experts.
     """
 
-    def __init__(self, dim: int, hidden: int, num_experts: int, top_k: int, dropout: float) -> None:
+    def __init__(self, width: int, hidden: int, num_experts: int, top_k: int, dropout: float) -> None:
         super().__init__()
         if not 1 <= top_k <= num_experts:
             raise ValueError(f"top_k must be in [1, {num_experts}], got {top_k}")
         self.top_k = top_k
-        self.router = nn.Linear(dim, num_experts)
-        self.w_in = nn.Parameter(torch.randn(num_experts, dim, hidden) * dim**-0.5)
-        self.b_in = nn.Parameter(torch.zeros(num_experts, 1, hidden))
-        self.w_out = nn.Parameter(torch.randn(num_experts, hidden, dim) * hidden**-0.5)
-        self.b_out = nn.Parameter(torch.zeros(num_experts, 1, dim))
-        self.dropout = nn.Dropout(dropout)
+        self.router = nn.Linear(width, num_experts)
+        self.experts = nn.ModuleList(
+            nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, width))
+            for _ in range(num_experts)
+        )
         self.balance_loss: Tensor = torch.zeros(())
 
-    def gates(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
-        """tokens (N, D) -> gates (N, E), zero outside each token's top k, and router probabilities (N, E)."""
-        probs = self.router(tokens).float().softmax(dim=-1)
-        top, chosen = probs.topk(self.top_k, dim=-1)
-        gates = torch.zeros_like(probs).scatter(-1, chosen, top / top.sum(dim=-1, keepdim=True))
-        return gates, probs
-
     def forward(self, x: Tensor) -> Tensor:
-        """x: (..., D) -> (..., D)."""
+        """x: (..., W) -> (..., W)."""
         tokens = x.reshape(-1, x.shape[-1])
-        gates, probs = self.gates(tokens)
-        hidden = self.dropout(F.gelu(torch.matmul(tokens, self.w_in) + self.b_in))  # (E, N, H)
-        experts = torch.matmul(hidden, self.w_out) + self.b_out  # (E, N, D)
-        out = torch.einsum("end,ne->nd", experts, gates.to(experts.dtype))
-        fraction = (gates > 0).float().mean(dim=0) / self.top_k
+        probs = self.router(tokens).float().softmax(dim=-1)  # (N, E)
+        gate, chosen = probs.topk(self.top_k, dim=-1)  # (N, k)
+        gate = gate / gate.sum(dim=-1, keepdim=True)
+        out = torch.zeros_like(tokens)
+        for e, expert in enumerate(self.experts):
+            token_idx, slot = torch.nonzero(chosen == e, as_tuple=True)
+            if token_idx.numel():
+                y = expert(tokens[token_idx]) * gate[token_idx, slot, None].to(tokens.dtype)
+                out.index_add_(0, token_idx, y.to(out.dtype))
+        fraction = F.one_hot(chosen, probs.shape[-1]).sum(dim=1).float().mean(dim=0) / self.top_k
         self.balance_loss = probs.shape[-1] * torch.sum(fraction * probs.mean(dim=0))
         return out.reshape(x.shape)
 
 
+class FrameFeedForward(nn.Module):
+    """Pre-norm residual feed-forward over each frame's flattened joint features (J*D)."""
+
+    def __init__(self, cfg: PoseMoEConfig, experts: int | None = None) -> None:
+        super().__init__()
+        width = cfg.num_joints * cfg.dim
+        self.norm = nn.LayerNorm(width)
+        self.mlp = (
+            MoEFeedForward(width, cfg.expert_hidden, experts, cfg.top_k, cfg.dropout) if experts
+            else nn.Sequential(nn.Linear(width, cfg.expert_hidden), nn.GELU(), nn.Dropout(cfg.dropout),
+                               nn.Linear(cfg.expert_hidden, width))
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (B, T, J, D) -> (B, T, J, D)."""
+        flat = rearrange(x, "b t j d -> b t (j d)")
+        return x + rearrange(self.mlp(self.norm(flat)), "b t (j d) -> b t j d", j=x.shape[2])
+
+
 class EncoderLayer(nn.Module):
-    """Spatio-temporal self-attention followed by a mixture-of-experts feed-forward."""
+    """Spatio-temporal self-attention, then a mixture-of-experts feed-forward per frame."""
 
     def __init__(self, cfg: PoseMoEConfig) -> None:
         super().__init__()
         self.attention = SpatioTemporalAttention(cfg.dim, cfg.heads, cfg.dropout)
-        self.norm = nn.LayerNorm(cfg.dim)
-        self.moe = MoEFeedForward(cfg.dim, cfg.expert_hidden, cfg.num_experts, cfg.top_k, cfg.dropout)
+        self.moe = FrameFeedForward(cfg, experts=cfg.num_experts)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.attention(x)
-        return x + self.moe(self.norm(x))
-
-
-class FeedForward(nn.Sequential):
-    def __init__(self, dim: int, hidden: int, dropout: float) -> None:
-        super().__init__(nn.LayerNorm(dim), nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout),
-                         nn.Linear(hidden, dim))
+        return self.moe(self.attention(x))
 
 
 class AggregationLayer(nn.Module):
@@ -158,13 +166,13 @@ class AggregationLayer(nn.Module):
         super().__init__()
         self.pose_from_depth = SpatioTemporalAttention(cfg.dim, cfg.heads, cfg.dropout)
         self.depth_from_pose = SpatioTemporalAttention(cfg.dim, cfg.heads, cfg.dropout)
-        self.ff_pose = FeedForward(cfg.dim, cfg.expert_hidden, cfg.dropout)
-        self.ff_depth = FeedForward(cfg.dim, cfg.expert_hidden, cfg.dropout)
+        self.ff_pose = FrameFeedForward(cfg)
+        self.ff_depth = FrameFeedForward(cfg)
 
     def forward(self, pose: Tensor, depth: Tensor) -> tuple[Tensor, Tensor]:
         """pose, depth: (B, T, J, D) -> both updated, (B, T, J, D)."""
         pose, depth = self.pose_from_depth(pose, depth), self.depth_from_pose(depth, pose)
-        return pose + self.ff_pose(pose), depth + self.ff_depth(depth)
+        return self.ff_pose(pose), self.ff_depth(depth)
 
 
 class SelfAggregationLayer(nn.Module):
@@ -173,11 +181,10 @@ class SelfAggregationLayer(nn.Module):
     def __init__(self, cfg: PoseMoEConfig) -> None:
         super().__init__()
         self.attention = SpatioTemporalAttention(cfg.dim, cfg.heads, cfg.dropout)
-        self.ff = FeedForward(cfg.dim, cfg.expert_hidden, cfg.dropout)
+        self.ff = FrameFeedForward(cfg)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.attention(x)
-        return x + self.ff(x)
+        return self.ff(self.attention(x))
 
 
 class _Lifter(nn.Module):
@@ -245,12 +252,17 @@ class PoseMoE(_Lifter):
         self.decoder = nn.ModuleList(AggregationLayer(cfg) for _ in range(cfg.decoder_layers))
         self.head = nn.Sequential(nn.LayerNorm(2 * cfg.dim), nn.Linear(2 * cfg.dim, 3))
 
-    def forward(self, x: Tensor) -> Tensor:
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Disentangled encoding: x (B, T, J, C) -> 2D and depth features, each (B, T, J, D)."""
         self._check_input(x)
         pose = self.embed(x, self.pose_embed, self.pose_frame_embed, self.pos_pose)
         depth = self.embed(x, self.depth_input, self.depth_frame_embed, self.pos_depth) + self.depth_prior(x)
         for pose_layer, depth_layer in zip(self.pose_encoder, self.depth_encoder):
             pose, depth = pose_layer(pose), depth_layer(depth)
+        return pose, depth
+
+    def forward(self, x: Tensor) -> Tensor:
+        pose, depth = self.encode(x)
         for layer in self.decoder:
             pose, depth = layer(pose, depth)
         return self._root_relative(self.head(torch.cat([pose, depth], dim=-1)))
