@@ -23,8 +23,9 @@ def run_demo(out_dir: str | Path = "posemoe-demo", *, seconds: float = 60.0) -> 
     print(f"1/3 writing synthetic dataset to {data_dir}")
     write_synthetic_dataset(data_dir, frames=400)
     cfg = TrainConfig(model="posemoe-t27-s", data_dir=str(data_dir), out_dir=str(out / "run"), epochs=1000,
-                      epoch_clips=512, batch_size=16, lr=2e-3, warmup_steps=30, time_budget=seconds, val_every=5)
-    print(f"2/3 training {cfg.model} for {seconds:.0f} CPU seconds on {', '.join(cfg.train_subjects)} "
+                      epoch_clips=512, batch_size=16, lr=2e-3, warmup_steps=30, time_budget=seconds, val_every=5,
+                      threads=1)  # one thread: the budget is CPU time, which idle OpenMP threads would inflate
+    print(f"2/3 training {cfg.model} for {seconds:.0f} CPU seconds (one thread) on {', '.join(cfg.train_subjects)} "
           f"(validating on {', '.join(cfg.val_subjects)})")
     train(cfg)
     print("3/3 evaluating best.pt on the test subjects S9, S11")

@@ -53,7 +53,9 @@ class TrainConfig:
     loss_weights: LossWeights = field(default_factory=LossWeights)
     flip_augment: bool = True
     flip_test: bool = True
-    time_budget: float | None = None  # seconds of training (process CPU time on CPU, wall time on GPU)
+    # Seconds of training: process CPU time on CPU (all threads count, so set threads=1 for a
+    # one-thread budget), wall time on GPU. The learning-rate schedule follows the share spent.
+    time_budget: float | None = None
     val_every: int = 1  # epochs between validations; 0 validates only at the end
     val_max_windows: int | None = None  # thin validation to this many evenly spaced windows (speed)
     seed: int = 0
