@@ -44,6 +44,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     for name in ("data_dir", "out_dir", "model", "epochs", "time_budget", "threads", "device", "source"):
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
+    if args.aite:
+        values["aite"] = True
     cfg = cfg.override(values)
     summary = train(cfg, resume=args.resume)
     print(json.dumps(summary, indent=2, default=str))
@@ -126,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="CPU threads")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
     p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+    p.add_argument("--aite", action="store_true", help="train with AITE (disturbance-correction modules, training only)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="evaluate a checkpoint under the Human3.6M protocols")

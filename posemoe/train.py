@@ -22,6 +22,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from posemoe.aite import AITE, AITEConfig
 from posemoe.checkpoint import load_checkpoint, save_atomic
 from posemoe.data import ClipSampler, Protocol, load_h36m
 from posemoe.evaluate import evaluate
@@ -51,6 +52,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     loss_weights: LossWeights = field(default_factory=LossWeights)
+    aite: bool = False  # train with the AITE adjustment network (training only; see posemoe/aite.py)
+    aite_options: AITEConfig = field(default_factory=AITEConfig)
     flip_augment: bool = True
     flip_test: bool = True
     # Seconds of training: process CPU time on CPU (all threads count, so set threads=1 for a
@@ -75,8 +78,9 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training options {unknown}; known: {sorted(known)}")
         values = dict(values)
-        if isinstance(values.get("loss_weights"), dict):
-            values["loss_weights"] = replace(self.loss_weights, **values["loss_weights"])
+        for name in ("loss_weights", "aite_options"):
+            if isinstance(values.get(name), dict):
+                values[name] = replace(getattr(self, name), **values[name])
         return replace(self, **values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,7 +155,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dic
     model_cfg = get_config(cfg.model, **cfg.model_overrides)
     torch.manual_seed(cfg.seed)
     model = build_model(model_cfg).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    aite = AITE(cfg.aite_options).to(device) if cfg.aite else None
+    trainable = list(model.parameters()) + (list(aite.parameters()) if aite else [])
+    optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     autocast, use_scaler = _autocast(cfg, device)
     scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
 
@@ -161,6 +167,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dic
         if ckpt["model_config"] != model_cfg.to_dict():
             raise ValueError(f"{last_path}: checkpoint model config differs from this run's; use another out_dir")
         model.load_state_dict(ckpt["model"])
+        if aite is not None:
+            aite.load_state_dict(ckpt["aite"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scaler.load_state_dict(ckpt["scaler"])
         state.update(ckpt["state"])
@@ -191,9 +199,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dic
 
     def checkpoint(epoch: int, done: bool) -> dict[str, Any]:
         state.update(epoch=epoch, done=done)
+        # "model" holds the plain network only: AITE's modules are training state, kept apart.
         payload = {"model_config": model_cfg.to_dict(), "model_name": cfg.model, "model": model.state_dict(),
+                   "aite": aite.state_dict() if aite is not None else None,
                    "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(), "state": dict(state),
-                   "train_config": cfg.to_dict() | {"loss_weights": asdict(cfg.loss_weights)},
+                   "train_config": cfg.to_dict(),
                    "rng": {"torch": torch.get_rng_state(),
                            "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}}
         save_atomic(payload, last_path)
@@ -218,10 +228,14 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dic
             with autocast:
                 pred = net(x)
             loss, terms = lifting_loss(pred.float(), y, model.balance_loss(), cfg.loss_weights)
+            if aite is not None:
+                confidence = x[..., 2] if x.shape[-1] == 3 else None
+                extra, aite_terms = aite.loss(pred.float(), y, confidence)
+                loss, terms = loss + extra, terms | aite_terms
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            torch.nn.utils.clip_grad_norm_(trainable, cfg.grad_clip)
             scaler.step(optimizer)
             scaler.update()
             state["step"] += 1
