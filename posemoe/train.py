@@ -97,6 +97,15 @@ def _distributed() -> tuple[int, int, int]:
     return dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0"))
 
 
+def _all_agree_out_of_time(mine: bool, world: int, device: torch.device) -> bool:
+    """Under DDP every rank must stop on the same step, or the next all-reduce hangs."""
+    if world == 1:
+        return mine
+    flag = torch.tensor([float(mine)], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
+
+
 def _device(cfg: TrainConfig, local_rank: int) -> torch.device:
     if cfg.device == "auto":
         return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
@@ -244,7 +253,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dic
                 log.write({"kind": "train", "epoch": epoch, "step": state["step"], "lr": lr, "loss": float(loss.detach()),
                            **terms, "train_seconds": round(state["train_seconds"], 2)})
                 bar.set_postfix(mpjpe_mm=f"{terms['mpjpe'] * 1000:.1f}", lr=f"{lr:.2e}")
-            if cfg.time_budget and state["train_seconds"] >= cfg.time_budget:
+            if cfg.time_budget and _all_agree_out_of_time(state["train_seconds"] >= cfg.time_budget, world, device):
                 out_of_time = True
                 break
         finished = out_of_time or epoch + 1 == cfg.epochs
