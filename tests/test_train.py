@@ -116,5 +116,5 @@ def test_ddp_under_torchrun(synthetic_dir, tmp_path, budget):
     assert state["done"]
     if budget is None:  # each rank takes half of every epoch's clips: 64 clips / 2 ranks / batch 8 = 4 steps
         assert state["step"] == 8
-    else:  # the ranks agreed to stop once the budget was spent, instead of hanging
-        assert state["train_seconds"] >= budget and state["epoch"] < 1000
+    else:  # the ranks agreed to stop once one of them had spent the budget, instead of hanging
+        assert 0.5 * budget <= state["train_seconds"] < 10 * budget and state["epoch"] < 1000
