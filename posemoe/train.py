@@ -243,6 +243,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dic
                 loss, terms = loss + extra, terms | aite_terms
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
+            if aite is not None and world > 1:  # AITE sits outside the DDP wrapper: average its gradients
+                for p in aite.parameters():
+                    if p.grad is not None:
+                        dist.all_reduce(p.grad)
+                        p.grad /= world
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(trainable, cfg.grad_clip)
             scaler.step(optimizer)

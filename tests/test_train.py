@@ -104,7 +104,7 @@ def test_schedule_warms_up_then_decays():
 @pytest.mark.parametrize("budget", [None, 1.5])
 def test_ddp_under_torchrun(synthetic_dir, tmp_path, budget):
     cfg = _config(synthetic_dir, tmp_path / "ddp", epochs=2 if budget is None else 1000, time_budget=budget,
-                  val_every=0)
+                  val_every=0, aite=budget is None)
     toml = tmp_path / "ddp.toml"
     _write_toml(cfg, toml)
     env = os.environ | {"OMP_NUM_THREADS": "1"}
