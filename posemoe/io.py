@@ -1,6 +1,6 @@
 """Reading and writing the VideoPose3D ``.npz`` formats without trusting pickles.
 
-The standard files store dicts as pickled 0-d object arrays. ``np.load(allow_pickle=True)``
+The standard files store dicts as pickled 0-d object arrays. numpy's pickle-enabled loading
 would run whatever code a crafted file names; here the pickle stream is read by an unpickler
 that only builds numpy arrays, numpy dtypes and plain containers, and refuses anything else.
 """
