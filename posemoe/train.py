@@ -131,7 +131,10 @@ def learning_rate(cfg: TrainConfig, step: int, progress: float) -> float:
 
 
 class _Log:
-    """CSV log of training and validation rows (rank 0 only)."""
+    """CSV log of training and validation rows (rank 0 only); AITE columns stay empty without ``--aite``."""
+
+    COLUMNS = ["kind", "epoch", "step", "lr", "loss", "mpjpe", "n_mpjpe", "velocity", "balance", "train_seconds",
+               "val_mpjpe", "val_p_mpjpe", "aite_adjusted", "aite_distill"]
 
     def __init__(self, path: Path, enabled: bool) -> None:
         self.path, self.enabled = path, enabled
@@ -141,9 +144,7 @@ class _Log:
             return
         new = not self.path.exists()
         with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=["kind", "epoch", "step", "lr", "loss", "mpjpe", "n_mpjpe",
-                                                   "velocity", "balance", "train_seconds", "val_mpjpe", "val_p_mpjpe"],
-                                    extrasaction="ignore")
+            writer = csv.DictWriter(f, fieldnames=_Log.COLUMNS, extrasaction="ignore")
             if new:
                 writer.writeheader()
             writer.writerow(row)
