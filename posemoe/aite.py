@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from posemoe.layouts import H36M17, JointLayout
-from posemoe.losses import mpjpe_loss
+from posemoe.losses import keypoint_loss, mpjpe_loss
 
 
 @dataclass(frozen=True)
@@ -90,11 +90,19 @@ class AITE(nn.Module):
         )
         self.confidence_logit = nn.Parameter(torch.zeros(layout.num_joints))
 
-    def adjust(self, pred: Tensor, target: Tensor, confidence: Tensor | None = None) -> Tensor:
-        """pred, target: (..., J, 3); confidence (..., J) or None -> adjusted pose (..., J, 3)."""
+    def adjust(self, pred: Tensor, target: Tensor, confidence: Tensor | None = None,
+               visible: Tensor | None = None) -> Tensor:
+        """pred, target: (..., J, D) with D = 3 (or 2 for 2D models); confidence (..., J) or None;
+        visible (..., J) marks labelled joints (bones with an unlabelled end are left as they are)
+        -> adjusted pose (..., J, D)."""
         shape = pred.shape
         pose = pred.reshape(-1, *shape[-2:])
         lengths = bone_lengths(target.reshape(-1, *shape[-2:]), self.layout)
+        if visible is not None:
+            vis = visible.reshape(-1, shape[-2]).bool()
+            parents, children = zip(*self.layout.bones)
+            known = vis[:, list(parents)] & vis[:, list(children)]
+            lengths = torch.where(known, lengths, bone_lengths(pose, self.layout).detach())
         if confidence is None:
             conf = torch.sigmoid(self.confidence_logit).expand(pose.shape[0], -1)
         else:
@@ -103,9 +111,15 @@ class AITE(nn.Module):
             pose = module(pose, conf, lengths)
         return pose.reshape(shape)
 
-    def loss(self, pred: Tensor, target: Tensor, confidence: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+    def loss(self, pred: Tensor, target: Tensor, confidence: Tensor | None = None,
+             visible: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
         """Extra loss terms for the raw prediction ``pred`` (whose own MPJPE the caller adds)."""
-        adjusted = self.adjust(pred, target, confidence)
-        terms = {"aite_adjusted": mpjpe_loss(adjusted, target), "aite_distill": mpjpe_loss(pred, adjusted.detach())}
+        adjusted = self.adjust(pred, target, confidence, visible)
+        if visible is None:
+            terms = {"aite_adjusted": mpjpe_loss(adjusted, target), "aite_distill": mpjpe_loss(pred, adjusted.detach())}
+        else:
+            with_vis = torch.cat([target, visible.unsqueeze(-1)], -1)
+            terms = {"aite_adjusted": keypoint_loss(adjusted, with_vis),
+                     "aite_distill": keypoint_loss(pred, torch.cat([adjusted.detach(), visible.unsqueeze(-1)], -1))}
         total = self.config.w_adjusted * terms["aite_adjusted"] + self.config.w_distill * terms["aite_distill"]
         return total, {k: float(v.detach()) for k, v in terms.items()}

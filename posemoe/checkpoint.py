@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from posemoe.models import PoseMoEConfig, build_model
+from posemoe.models import build_model, config_from_dict
 
 
 def save_atomic(payload: dict[str, Any], path: str | Path) -> None:
@@ -44,6 +44,6 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 def model_from_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
     """Rebuild the model a checkpoint describes and load its weights (eval mode)."""
     payload = load_checkpoint(path, map_location)
-    model = build_model(PoseMoEConfig(**payload["model_config"]))
+    model = build_model(config_from_dict(payload["model_config"]))
     model.load_state_dict(payload["model"])
     return model.eval()

@@ -1,4 +1,5 @@
-"""The ``posemoe`` command: train, eval, bench, models, prepare-2d, synth, demo."""
+"""The ``posemoe`` command: train, eval, infer, bench, models, prepare-2d, synth, render-bodies,
+import-images, export, demo."""
 
 from __future__ import annotations
 
@@ -54,18 +55,28 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_eval(args: argparse.Namespace) -> None:
     import torch
 
-    from posemoe.checkpoint import model_from_checkpoint
     from posemoe.data import load_h36m
-    from posemoe.evaluate import evaluate
+    from posemoe.evaluate import evaluate, evaluate_images
+    from posemoe.images import ImageSet
+    from posemoe.models import is_image_model
+    from posemoe.pretrained import load_model
 
     if args.threads:
         torch.set_num_threads(args.threads)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = model_from_checkpoint(args.checkpoint, map_location=device)
-    data = load_h36m(args.data_dir, args.subjects, args.source, dataset=args.dataset)
-    for line in data.report:
-        print("data:", line, file=sys.stderr)
-    report = evaluate(model, data, flip=not args.no_flip, device=device, batch_size=args.batch_size)
+    model = load_model(args.checkpoint, map_location=device)
+    if is_image_model(model.config):
+        if not args.images:
+            raise ValueError("an image model is evaluated on --images SET.npz (posemoe render-bodies / import-images)")
+        report = evaluate_images(model, ImageSet.load(args.images), flip=not args.no_flip, device=device,
+                                 batch_size=args.batch_size)
+    else:
+        if not args.data_dir:
+            raise ValueError("a lifting model is evaluated on --data-dir (VideoPose3D-format files)")
+        data = load_h36m(args.data_dir, args.subjects, args.source, dataset=args.dataset)
+        for line in data.report:
+            print("data:", line, file=sys.stderr)
+        report = evaluate(model, data, flip=not args.no_flip, device=device, batch_size=args.batch_size)
     report.extra["checkpoint"] = str(args.checkpoint)
     markdown = report.to_markdown()
     print(markdown)
@@ -80,10 +91,46 @@ def cmd_eval(args: argparse.Namespace) -> None:
 def cmd_models(args: argparse.Namespace) -> None:
     from posemoe.models import count_parameters, create_model, list_models, macs_per_frame
 
-    print("| model | frames | params (M) | MMACs/frame |\n|---|---:|---:|---:|")
+    print("| model | input | params (M) | MMACs/frame |\n|---|---|---:|---:|")
     for name in list_models():
         model = create_model(name)
-        print(f"| {name} | {model.config.num_frames} | {count_parameters(model) / 1e6:.2f} | {macs_per_frame(model) / 1e6:.1f} |")
+        cfg = model.config
+        what = f"{cfg.image_size} px crop" if hasattr(cfg, "image_size") else f"{cfg.num_frames} frames"
+        print(f"| {name} | {what} | {count_parameters(model) / 1e6:.2f} | {macs_per_frame(model) / 1e6:.1f} |")
+
+
+def cmd_infer(args: argparse.Namespace) -> None:
+    from posemoe.infer import infer_image
+
+    infer_image(args.input, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip)
+
+
+def cmd_render_bodies(args: argparse.Namespace) -> None:
+    from posemoe.bodies import RenderOptions, render_dataset
+    from posemoe.data import Protocol, load_h36m
+
+    if not args.allow_test:
+        Protocol(train=(), val=tuple(args.subjects)).check_no_test_leak()
+    data = load_h36m(args.data_dir, args.subjects, "gt", dataset=args.dataset)
+    images = render_dataset(data, args.count, seed=args.seed, options=RenderOptions(size=args.size), progress=True)
+    images.save(args.out)
+    print(f"wrote {len(images.images)} crops of {args.size} px ({', '.join(args.subjects)}) to {args.out}")
+
+
+def cmd_import_images(args: argparse.Namespace) -> None:
+    from posemoe.images import load_coco_json, load_h36m_json
+
+    loader = {"h36m": load_h36m_json, "coco": load_coco_json}[args.format]
+    images = loader(args.json, args.images, args.size, limit=args.limit)
+    images.save(args.out)
+    print(f"wrote {len(images.images)} crops of {args.size} px to {args.out}")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from posemoe.pretrained import export_weights
+
+    path = export_weights(args.checkpoint, args.out, description=args.description, half=args.half)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -132,8 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="evaluate a checkpoint under the Human3.6M protocols")
-    p.add_argument("checkpoint", type=Path)
-    p.add_argument("--data-dir", required=True)
+    p.add_argument("checkpoint", help="a .pt checkpoint, a .safetensors file or the name of shipped weights")
+    p.add_argument("--data-dir", help="VideoPose3D-format files (lifting models)")
+    p.add_argument("--images", help="an ImageSet .npz (image models)")
     p.add_argument("--dataset", default="h36m")
     p.add_argument("--source", default="gt", help="2D source file suffix (default gt)")
     p.add_argument("--subjects", nargs="+", default=["S9", "S11"], help="default: the test subjects S9 S11")
@@ -143,6 +191,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device")
     p.add_argument("--out", help="folder for eval.md and eval.json")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("infer", help="3D pose from an image (image models)")
+    p.add_argument("input", help="an image file")
+    p.add_argument("--model", required=True, help="shipped weights name, or a .safetensors / .pt file")
+    p.add_argument("--bbox", type=float, nargs=4, metavar=("X", "Y", "W", "H"),
+                   help="the person's box in pixels (default: the whole image)")
+    p.add_argument("--out", default="posemoe-out", help="folder for the outputs")
+    p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
+    p.set_defaults(func=cmd_infer)
+
+    p = sub.add_parser("render-bodies", help="render capsule-body crops with 3D labels from real 3D poses")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--dataset", default="h36m")
+    p.add_argument("--subjects", nargs="+", required=True)
+    p.add_argument("--count", type=int, default=20000, help="about this many crops, spread over all sequences")
+    p.add_argument("--size", type=int, default=128, help="crop side in pixels")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output .npz")
+    p.add_argument("--allow-test", action="store_true", help="allow the test subjects S9/S11 (final evaluation only)")
+    p.set_defaults(func=cmd_render_bodies)
+
+    p = sub.add_parser("import-images", help="crop annotated images (Human3.6M JSON or COCO) into an ImageSet .npz")
+    p.add_argument("--format", choices=["h36m", "coco"], required=True)
+    p.add_argument("--json", required=True, help="annotation file")
+    p.add_argument("--images", required=True, help="folder the file names are relative to")
+    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--limit", type=int, help="at most this many annotations")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_import_images)
+
+    p = sub.add_parser("export", help="write a checkpoint's plain network as .safetensors (for shipping)")
+    p.add_argument("checkpoint")
+    p.add_argument("out")
+    p.add_argument("--description", default="")
+    p.add_argument("--half", action="store_true", help="store float16 (half the size)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("models", help="list registered models with params and MACs per frame")
     p.set_defaults(func=cmd_models)

@@ -7,7 +7,7 @@ with one fancy-indexing operation: ``keypoints[frame_index]`` with ``frame_index
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -172,6 +172,35 @@ def load_h36m(
         keypoints=np.concatenate(keypoints), poses=np.concatenate(poses), sequences=infos,
         source=source, report=report,
     )
+
+
+def concat_sequences(parts: list[PoseSequences]) -> PoseSequences:
+    """Stack splits back to back (e.g. the same frames with GT and detected 2D) into one."""
+    if not parts:
+        raise ValueError("nothing to concatenate")
+    if len({p.keypoints.shape[-1] for p in parts}) > 1:
+        raise ValueError("cannot mix 2- and 3-channel keypoints; convert with match_channels first")
+    infos, offset = [], 0
+    for part in parts:
+        infos += [replace(s, start=s.start + offset) for s in part.sequences]
+        offset += part.num_frames
+    return PoseSequences(
+        keypoints=np.concatenate([p.keypoints for p in parts]), poses=np.concatenate([p.poses for p in parts]),
+        sequences=infos, source="+".join(p.source for p in parts), layout=parts[0].layout,
+        report=[line for p in parts for line in p.report],
+    )
+
+
+def load_sources(data_dir: str | Path, subjects: tuple[str, ...] | list[str], source: str, *,
+                 dataset: str = "h36m", channels: int = 2) -> PoseSequences:
+    """Like :func:`load_h36m`, but ``source`` may join several with '+' (``"gt+sh"``): every
+    frame then appears once per source, so training sees clean and detected 2D alike."""
+    parts = [load_h36m(data_dir, subjects, s, dataset=dataset) for s in source.split("+")]
+    if len(parts) == 1:
+        return parts[0]
+    for part in parts:
+        part.keypoints = match_channels(part.keypoints, channels)
+    return concat_sequences(parts)
 
 
 def match_channels(keypoints: np.ndarray, channels: int) -> np.ndarray:

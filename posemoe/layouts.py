@@ -83,6 +83,19 @@ H36M32 = JointLayout(
 )
 """The 32-joint Human3.6M mocap skeleton of ``data_3d_h36m.npz``."""
 
+COCO17 = JointLayout(
+    name="coco17",
+    joints=(
+        "Nose", "LEye", "REye", "LEar", "REar", "LShoulder", "RShoulder", "LElbow", "RElbow",
+        "LWrist", "RWrist", "LHip", "RHip", "LKnee", "RKnee", "LAnkle", "RAnkle",
+    ),
+    parents=(-1, 0, 0, 1, 2, 0, 0, 5, 6, 7, 8, 5, 6, 11, 12, 13, 14),
+    left=(1, 3, 5, 7, 9, 11, 13, 15),
+    right=(2, 4, 6, 8, 10, 12, 14, 16),
+)
+"""The COCO keypoint layout (MMPose, rtmlib, Ultralytics). It has no pelvis; the tree is rooted at
+the nose, shoulders hang from it and hips from the shoulders, so every joint has one bone."""
+
 # H36M-17 joint <- H36M-32 joint of the same body point (shoulders re-attach to the thorax).
 _H36M32_TO_17 = {
     "Hip": "Hips", "RHip": "RightUpLeg", "RKnee": "RightLeg", "RFoot": "RightFoot",
@@ -92,7 +105,7 @@ _H36M32_TO_17 = {
     "RElbow": "RightForeArm", "RWrist": "RightHand",
 }
 
-LAYOUTS: dict[str, JointLayout] = {layout.name: layout for layout in (H36M17, H36M32)}
+LAYOUTS: dict[str, JointLayout] = {layout.name: layout for layout in (H36M17, H36M32, COCO17)}
 
 
 def get_layout(name: str) -> JointLayout:

@@ -41,3 +41,12 @@ def lifting_loss(pred: Tensor, target: Tensor, balance: Tensor, weights: LossWei
     }
     total = sum(getattr(weights, name) * value for name, value in terms.items())
     return total, {name: float(value.detach()) for name, value in terms.items()}
+
+
+def keypoint_loss(pred: Tensor, target: Tensor) -> Tensor:
+    """Mean 2D distance over labelled joints: pred (B, J, 2); target (B, J, 2), or (B, J, 3) with visibility."""
+    if target.shape[-1] == 3:
+        visible = target[..., 2]
+        error = torch.linalg.vector_norm(pred - target[..., :2], dim=-1)
+        return (error * visible).sum() / visible.sum().clamp_min(1.0)
+    return mpjpe_loss(pred, target)

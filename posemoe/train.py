@@ -24,10 +24,13 @@ from tqdm import tqdm
 
 from posemoe.aite import AITE, AITEConfig
 from posemoe.checkpoint import load_checkpoint, save_atomic
-from posemoe.data import ClipSampler, Protocol, load_h36m
-from posemoe.evaluate import evaluate
-from posemoe.losses import LossWeights, lifting_loss
-from posemoe.models import build_model, count_parameters, get_config
+from posemoe.data import ClipSampler, Protocol, load_h36m, load_sources
+from posemoe.evaluate import evaluate, evaluate_images
+from posemoe.images import ImageSampler, ImageSet
+from posemoe.layouts import get_layout
+from posemoe.losses import LossWeights, keypoint_loss, lifting_loss
+from posemoe.models import AITEPoseConfig, build_model, count_parameters, get_config, is_image_model
+from posemoe.normalize import DetectorNoise
 
 
 @dataclass
@@ -38,12 +41,15 @@ class TrainConfig:
     model_overrides: dict[str, Any] = field(default_factory=dict)
     data_dir: str = "data/h36m"
     dataset: str = "h36m"
-    source: str = "gt"
+    source: str = "gt"  # 2D file suffix; "gt+sh" trains on both (each frame once per source)
+    val_source: str | None = None  # 2D source for validation (None: the first training source)
     train_subjects: list[str] = field(default_factory=lambda: list(Protocol().train))
     val_subjects: list[str] = field(default_factory=lambda: list(Protocol().val))
+    train_images: str | None = None  # image models: an ImageSet .npz (posemoe render-bodies / import-images)
+    val_images: str | None = None
     out_dir: str = "runs/posemoe"
     epochs: int = 80
-    epoch_clips: int | None = None  # clips per epoch (None: every clip position once)
+    epoch_clips: int | None = None  # clips (images) per epoch (None: every clip position / image once)
     batch_size: int = 32
     clip_stride: int | None = None  # frames between training clips (None: clip length)
     lr: float = 1e-3
@@ -55,6 +61,7 @@ class TrainConfig:
     aite: bool = False  # train with the AITE adjustment network (training only; see posemoe/aite.py)
     aite_options: AITEConfig = field(default_factory=AITEConfig)
     flip_augment: bool = True
+    detector_noise: DetectorNoise = field(default_factory=DetectorNoise)  # prob 0 = off
     flip_test: bool = True
     # Seconds of training: process CPU time on CPU (all threads count, so set threads=1 for a
     # one-thread budget), wall time on GPU. The learning-rate schedule follows the share spent.
@@ -78,7 +85,7 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training options {unknown}; known: {sorted(known)}")
         values = dict(values)
-        for name in ("loss_weights", "aite_options"):
+        for name in ("loss_weights", "aite_options", "detector_noise"):
             if isinstance(values.get(name), dict):
                 values[name] = replace(getattr(self, name), **values[name])
         return replace(self, **values)
@@ -150,6 +157,39 @@ class _Log:
             writer.writerow(row)
 
 
+def _load_images(cfg: TrainConfig, model_cfg: AITEPoseConfig) -> tuple[ImageSet, ImageSet | None]:
+    if not cfg.train_images:
+        raise ValueError(f"model {cfg.model} trains on images: set train_images (and val_images) to an ImageSet "
+                         ".npz made by `posemoe render-bodies` or `posemoe import-images`")
+    sets = [ImageSet.load(cfg.train_images), ImageSet.load(cfg.val_images) if cfg.val_images else None]
+    for path, data in zip((cfg.train_images, cfg.val_images), sets):
+        if data is not None and data.images.shape[1] != model_cfg.image_size:
+            raise ValueError(f"{path}: crops are {data.images.shape[1]} px but {cfg.model} takes {model_cfg.image_size} px")
+    return sets[0], sets[1]
+
+
+def _loss(cfg: TrainConfig, pred: torch.Tensor, y: torch.Tensor, balance: torch.Tensor, aite: AITE | None,
+          confidence: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, float]]:
+    """The model's loss plus, with AITE, the adjustment network's terms.
+
+    pred/y: (B, T, J, 3) clips, (B, J, 3) image poses, or (B, J, 2) image keypoints with
+    y (B, J, 2|3) (third channel: visibility).
+    """
+    visible = None
+    if pred.shape[-1] == 2:
+        loss = keypoint_loss(pred, y)
+        terms = {"mpjpe": float(loss.detach())}
+        visible = y[..., 2] if y.shape[-1] == 3 else None
+        y = y[..., :2]
+    else:
+        clips = (pred, y) if pred.ndim == 4 else (pred.unsqueeze(1), y.unsqueeze(1))
+        loss, terms = lifting_loss(*clips, balance, cfg.loss_weights)
+    if aite is not None:
+        extra, aite_terms = aite.loss(pred, y, confidence, visible)
+        loss, terms = loss + extra, terms | aite_terms
+    return loss, terms
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dict[str, Any]:
     """Train, validate each ``val_every`` epochs, checkpoint each epoch. Returns a summary."""
     Protocol(train=tuple(cfg.train_subjects), val=tuple(cfg.val_subjects)).check_no_test_leak()
@@ -165,7 +205,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dic
     model_cfg = get_config(cfg.model, **cfg.model_overrides)
     torch.manual_seed(cfg.seed)
     model = build_model(model_cfg).to(device)
-    aite = AITE(cfg.aite_options).to(device) if cfg.aite else None
+    layout = get_layout(getattr(model_cfg, "layout", "h36m17"))
+    aite = AITE(cfg.aite_options, layout).to(device) if cfg.aite else None
     trainable = list(model.parameters()) + (list(aite.parameters()) if aite else [])
     optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     autocast, use_scaler = _autocast(cfg, device)
@@ -190,19 +231,34 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dic
     if state["done"]:
         return {"out_dir": str(out), **state}
 
-    train_data = load_h36m(cfg.data_dir, cfg.train_subjects, cfg.source, dataset=cfg.dataset)
-    val_data = load_h36m(cfg.data_dir, cfg.val_subjects, cfg.source, dataset=cfg.dataset) if cfg.val_subjects else None
-    sampler = ClipSampler(train_data, model_cfg.num_frames, stride=cfg.clip_stride, flip=cfg.flip_augment,
-                          channels=model_cfg.in_channels)
-    steps_per_epoch = len(sampler.epoch(cfg.seed, 0, cfg.batch_size, max_clips=cfg.epoch_clips, rank=rank, world_size=world))
+    image_model = is_image_model(model_cfg)
+    if image_model:
+        train_data, val_data = _load_images(cfg, model_cfg)
+        sampler = ImageSampler(train_data, get_layout(model_cfg.layout), flip=cfg.flip_augment)
+        n_train, data_report = len(train_data.images), []
+    else:
+        train_data = load_sources(cfg.data_dir, cfg.train_subjects, cfg.source, dataset=cfg.dataset,
+                                  channels=model_cfg.in_channels)
+        val_source = cfg.val_source or cfg.source.split("+")[0]
+        val_data = load_h36m(cfg.data_dir, cfg.val_subjects, val_source, dataset=cfg.dataset) if cfg.val_subjects else None
+        sampler = ClipSampler(train_data, model_cfg.num_frames, stride=cfg.clip_stride, flip=cfg.flip_augment,
+                              channels=model_cfg.in_channels)
+        n_train, data_report = train_data.num_frames, train_data.report
+
+    def batches_of(epoch: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        return sampler.epoch(cfg.seed, epoch, cfg.batch_size, rank=rank, world_size=world,
+                             **{("max_items" if image_model else "max_clips"): cfg.epoch_clips})
+
+    steps_per_epoch = len(batches_of(0))
     if steps_per_epoch == 0:
-        raise ValueError(f"no full batch of {cfg.batch_size} clips in the training data; lower batch_size")
+        raise ValueError(f"no full batch of {cfg.batch_size} samples in the training data; lower batch_size")
     total_steps = cfg.epochs * steps_per_epoch
     log = _Log(out / "log.csv", rank == 0)
     if rank == 0 and not quiet:
-        print(f"model {cfg.model}: {count_parameters(model) / 1e6:.2f}M params; train {train_data.num_frames} frames "
-              f"({', '.join(cfg.train_subjects)}), {steps_per_epoch} steps/epoch; device {device}")
-        for line in train_data.report:
+        print(f"model {cfg.model}: {count_parameters(model) / 1e6:.2f}M params; train {n_train} {'images' if image_model else 'frames'} "
+              f"({cfg.train_images if image_model else ', '.join(cfg.train_subjects)}), {steps_per_epoch} steps/epoch; "
+              f"device {device}")
+        for line in data_report:
             print("data:", line)
     net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
     clock = time.process_time if device.type == "cpu" else time.perf_counter
@@ -221,27 +277,32 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dic
 
     for epoch in range(state["epoch"], cfg.epochs):
         model.train()
-        batches = sampler.epoch(cfg.seed, epoch, cfg.batch_size, max_clips=cfg.epoch_clips, rank=rank, world_size=world)
+        batches = batches_of(epoch)
         out_of_time = False
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=quiet or rank != 0, leave=False)
-        for frames, flips in bar:
+        for frames, flips in bar:  # frames: (B, T) clip frame indices, or (B,) image indices
             start = clock()
-            keypoints, poses = sampler.gather(frames, flips)
-            x = torch.from_numpy(keypoints).to(device, non_blocking=True)
-            y = torch.from_numpy(poses).to(device, non_blocking=True)
             progress = state["step"] / total_steps
             if cfg.time_budget:
                 progress = max(progress, state["train_seconds"] / cfg.time_budget)
             lr = learning_rate(cfg, state["step"], progress)
             for group in optimizer.param_groups:
                 group["lr"] = lr
+            if image_model:
+                inputs, targets = sampler.gather(frames, flips, model_cfg.out_dims)
+            else:
+                inputs, targets = sampler.gather(frames, flips)
+                noise_rng = np.random.default_rng([cfg.seed, epoch, state["step"], rank])
+                inputs = cfg.detector_noise(inputs, sampler.flip_perm, noise_rng)
+            x = torch.from_numpy(inputs).to(device, non_blocking=True)
+            y = torch.from_numpy(targets).to(device, non_blocking=True)
             with autocast:
-                pred = net(x)
-            loss, terms = lifting_loss(pred.float(), y, model.balance_loss(), cfg.loss_weights)
-            if aite is not None:
-                confidence = x[..., 2] if x.shape[-1] == 3 else None
-                extra, aite_terms = aite.loss(pred.float(), y, confidence)
-                loss, terms = loss + extra, terms | aite_terms
+                if image_model:
+                    pred, confidence = net(x, with_confidence=True)
+                else:
+                    pred, confidence = net(x), (x[..., 2] if x.shape[-1] == 3 else None)
+            loss, terms = _loss(cfg, pred.float(), y, model.balance_loss(), aite,
+                                None if confidence is None else confidence.float())
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if aite is not None and world > 1:  # AITE sits outside the DDP wrapper: average its gradients
@@ -267,16 +328,22 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dic
         if rank == 0:
             payload = None
             if validate:
-                report = evaluate(model, val_data, flip=cfg.flip_test, device=device, max_windows=cfg.val_max_windows)
+                if image_model:
+                    report = evaluate_images(model, val_data, flip=cfg.flip_test, device=device)
+                else:
+                    report = evaluate(model, val_data, flip=cfg.flip_test, device=device, max_windows=cfg.val_max_windows)
                 val = report.frame_weighted
+                # 2D models: the score is the keypoint error (% of crop side) in the MPJPE column.
+                score, second = (val["mpjpe"], val["p_mpjpe"]) if "mpjpe" in val else (val["keypoint_error"], val["pck10"])
                 log.write({"kind": "val", "epoch": epoch, "step": state["step"], "train_seconds": round(state["train_seconds"], 2),
-                           "val_mpjpe": round(val["mpjpe"], 3), "val_p_mpjpe": round(val["p_mpjpe"], 3)})
+                           "val_mpjpe": round(score, 3), "val_p_mpjpe": round(second, 3)})
                 if not quiet:
-                    print(f"epoch {epoch + 1}: val MPJPE {val['mpjpe']:.2f} mm, P-MPJPE {val['p_mpjpe']:.2f} mm "
-                          f"({state['train_seconds']:.0f} s of training)")
-                improved = val["mpjpe"] < state["best"]
+                    what = (f"val MPJPE {score:.2f} mm, P-MPJPE {second:.2f} mm" if "mpjpe" in val else
+                            f"val keypoint error {score:.2f}% of crop, PCK@10% {second:.1f}%")
+                    print(f"epoch {epoch + 1}: {what} ({state['train_seconds']:.0f} s of training)")
+                improved = score < state["best"]
                 if improved:
-                    state["best"] = val["mpjpe"]
+                    state["best"] = score
                 payload = checkpoint(epoch + 1, finished)
                 if improved:
                     save_atomic(payload, best_path)
