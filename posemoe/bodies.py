@@ -67,12 +67,13 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     return image
 
 
-def render_body(pose: np.ndarray, rng: np.random.Generator, options: RenderOptions = RenderOptions()
-                ) -> tuple[np.ndarray, np.ndarray]:
+def render_body(pose: np.ndarray, rng: np.random.Generator, options: RenderOptions = RenderOptions(),
+                *, with_mask: bool = False) -> tuple[np.ndarray, ...]:
     """Draw one person.
 
     pose: (17, 3) H36M-17, metres, camera frame (root-relative is fine; it is placed in front of
-    the camera). Returns the crop (S, S, 3) uint8 and the joints' crop coordinates (17, 2) in [-1, 1].
+    the camera). Returns the crop (S, S, 3) uint8 and the joints' crop coordinates (17, 2) in [-1, 1]
+    (and, with ``with_mask``, the (S, S) bool mask of body pixels).
     """
     size = options.size
     ja, jb, radius, parts = _capsule_table()
@@ -146,7 +147,8 @@ def render_body(pose: np.ndarray, rng: np.random.Generator, options: RenderOptio
     image = _background(rng, size).reshape(-1, 3)
     image[covered] = colour[k] * shade[:, None]
     image = image.reshape(size, size, 3) * 255 + rng.normal(0, options.noise, (size, size, 3))
-    return np.clip(image, 0, 255).astype(np.uint8), (pix / size * 2 - 1).astype(np.float32)
+    out = np.clip(image, 0, 255).astype(np.uint8), (pix / size * 2 - 1).astype(np.float32)
+    return (*out, covered.reshape(size, size)) if with_mask else out
 
 
 def render_dataset(data: PoseSequences, count: int, *, seed: int = 0, options: RenderOptions = RenderOptions(),

@@ -126,6 +126,13 @@ def cmd_import_images(args: argparse.Namespace) -> None:
     print(f"wrote {len(images.images)} crops of {args.size} px to {args.out}")
 
 
+def cmd_compare_aite(args: argparse.Namespace) -> None:
+    from posemoe.experiments import compare_aite
+
+    print(compare_aite(args.data_dir, args.train_images, args.val_images, out_dir=args.out_dir, budget=args.budget,
+                       seed=args.seed))
+
+
 def cmd_export(args: argparse.Namespace) -> None:
     from posemoe.pretrained import export_weights
 
@@ -220,6 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="at most this many annotations")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_import_images)
+
+    p = sub.add_parser("compare-aite", help="PoseMoE and AITEPose, each with and without AITE, same budget/data/seed")
+    p.add_argument("--data-dir", required=True, help="VideoPose3D-format files (train S1 S5 S6 S7, validate S8)")
+    p.add_argument("--train-images", required=True, help="rendered training crops (posemoe render-bodies)")
+    p.add_argument("--val-images", required=True, help="rendered validation crops")
+    p.add_argument("--budget", type=float, default=300.0, help="CPU seconds (one thread) per run")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out-dir", default="runs/aite-compare")
+    p.set_defaults(func=cmd_compare_aite)
 
     p = sub.add_parser("export", help="write a checkpoint's plain network as .safetensors (for shipping)")
     p.add_argument("checkpoint")

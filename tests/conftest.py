@@ -19,6 +19,19 @@ def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def rendered_dir(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """64 px capsule-body crops of the synthetic motion: train.npz (S1, S5) and val.npz (S8)."""
+    from posemoe.bodies import RenderOptions, render_dataset
+    from posemoe.data import load_h36m
+
+    out = tmp_path_factory.mktemp("rendered")
+    for name, subjects, count in (("train", ["S1", "S5"], 160), ("val", ["S8"], 48)):
+        data = load_h36m(synthetic_dir, subjects, "gt")
+        render_dataset(data, count, seed=len(name), options=RenderOptions(size=64)).save(out / f"{name}.npz")
+    return out
+
+
 @pytest.fixture(autouse=True)
 def _single_thread() -> None:
     torch.set_num_threads(1)

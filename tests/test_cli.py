@@ -12,7 +12,7 @@ TINY = {"num_frames": 9, "dim": 8, "heads": 2, "expert_hidden": 32, "encoder_lay
 def test_models_lists_params_and_macs(capsys):
     main(["models"])
     out = capsys.readouterr().out
-    assert "| posemoe-t243-b | 243 |" in out and "MMACs/frame" in out
+    assert "| posemoe-t243-b | 243 frames |" in out and "| aitepose-b | 256 px crop |" in out and "MMACs/frame" in out
 
 
 def test_synth_then_prepare_2d(tmp_path, capsys):
