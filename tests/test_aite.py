@@ -80,3 +80,21 @@ def test_aite_trained_weights_load_into_the_plain_network(synthetic_dir, tmp_pat
     torch.testing.assert_close(loaded(x), plain.eval()(x), rtol=0, atol=0)
     rows = (tmp_path / "log.csv").read_text()
     assert "train" in rows
+
+
+def test_unlabelled_joints_keep_their_bones_in_2d():
+    from posemoe.layouts import COCO17
+
+    aite = AITE(AITEConfig(num_modules=1, disturbance_std=0.0), COCO17).eval()
+    target = torch.randn(4, 17, 2)
+    pred = target + 0.1 * torch.randn(4, 17, 2)
+    visible = torch.ones(4, 17)
+    visible[:, COCO17.index("LWrist")] = 0
+    adjusted = aite.adjust(pred, target, torch.full((4, 17), 0.5), visible)
+    elbow, wrist = COCO17.index("LElbow"), COCO17.index("LWrist")
+    # The forearm is not pulled towards the (unknown) label length; other bones are corrected.
+    moved_by_forearm = (adjusted[:, wrist] - pred[:, wrist]).norm(dim=-1)
+    assert torch.allclose(moved_by_forearm, torch.zeros(4), atol=1e-6)
+    assert not torch.allclose(adjusted[:, elbow], pred[:, elbow])  # the labelled upper arm is corrected
+    loss, terms = aite.loss(pred, target, None, visible)
+    assert torch.isfinite(loss) and set(terms) == {"aite_adjusted", "aite_distill"}

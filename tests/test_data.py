@@ -125,3 +125,27 @@ def test_bad_inputs_name_file_subject_and_action(synthetic_dir, tmp_path):
         load_h36m(tmp_path, ["S7"], "gt")
     with pytest.raises(FileNotFoundError, match="data_2d_h36m_cpn.npz"):
         load_h36m(tmp_path, ["S1"], "cpn")
+
+
+def test_sources_join_and_detector_noise(synthetic_dir):
+    from posemoe.data import load_sources
+    from posemoe.normalize import DetectorNoise
+
+    gt = load_h36m(synthetic_dir, ["S1"], "gt")
+    both = load_sources(synthetic_dir, ["S1"], "gt+gt")
+    assert both.num_frames == 2 * gt.num_frames and both.source == "gt+gt"
+    second = both.sequences[len(gt.sequences)]
+    assert second.start == gt.num_frames
+    np.testing.assert_array_equal(both.keypoints[second.start:second.start + second.length],
+                                  gt.keypoints[:second.length])
+    clips = np.repeat(gt.keypoints[None, :27], 64, axis=0)
+    clips = np.concatenate([clips, np.ones_like(clips[..., :1])], -1)
+    perm = gt.layout.flip_permutation()
+    assert DetectorNoise()(clips, perm, np.random.default_rng(0)) is clips  # prob 0: off
+    noisy = DetectorNoise(prob=0.5, swap_prob=0.05, drop_prob=0.05)(clips, perm, np.random.default_rng(0))
+    touched = np.abs(noisy[..., :2] - clips[..., :2]).reshape(64, -1).max(1) > 0
+    assert 10 < touched.sum() < 54  # about half of the clips
+    conf = noisy[..., 2]
+    assert np.isclose(conf, 0.1).any() and (np.isclose(conf, 0.1) | (conf == 1)).all()
+    error = np.linalg.norm(noisy[..., :2] - clips[..., :2], axis=-1)[touched]
+    assert 0.003 < np.median(error) < 0.02  # jitter of a few pixels on a 1000 px image
