@@ -41,3 +41,21 @@ def test_convert_checks_joint_count():
 def test_unknown_layout_names_the_known_ones():
     with pytest.raises(ValueError, match="h36m17"):
         get_layout("coco99")
+
+
+def test_detector_layouts_convert_to_h36m17():
+    from posemoe.layouts import BLAZEPOSE33, COCO17, HALPE26, OPENPOSE25, H36M17, convert
+
+    for layout, count in ((COCO17, 17), (OPENPOSE25, 25), (HALPE26, 26), (BLAZEPOSE33, 33)):
+        assert layout.num_joints == count and len(layout.bones) == count - 1
+        perm = layout.flip_permutation()
+        assert layout.joints[perm[layout.index("LWrist")]] == "RWrist"
+        rng = np.random.default_rng(count)
+        points = np.concatenate([rng.normal(size=(5, count, 2)), rng.uniform(0.2, 1, (5, count, 1))], -1)
+        out = convert(points, layout, H36M17)
+        assert out.shape == (5, 17, 3)
+        lhip, rhip = layout.index("LHip"), layout.index("RHip")
+        np.testing.assert_allclose(out[:, 0, :2], (points[:, lhip, :2] + points[:, rhip, :2]) / 2, rtol=1e-5)
+        np.testing.assert_allclose(out[:, 0, 2], np.minimum(points[:, lhip, 2], points[:, rhip, 2]), rtol=1e-6)
+        np.testing.assert_allclose(out[:, H36M17.index("LWrist")], points[:, layout.index("LWrist")], rtol=1e-6)
+        assert convert(points[..., :2], layout, H36M17).shape == (5, 17, 2)
