@@ -88,3 +88,13 @@ def test_image_commands(rendered_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["eval", str(run / "best.pt")])
     assert "--images" in capsys.readouterr().err
+
+
+def test_shipped_image_weights_load_by_name():
+    from posemoe.pretrained import available
+
+    assert "aitepose-s-bodies" in available()
+    model = load_model("aitepose-s-bodies")
+    assert model.config.image_size == 128 and not model.training
+    pose = model(torch.rand(1, 3, 128, 128))
+    assert torch.isfinite(pose).all() and pose.shape == (1, 17, 3)
