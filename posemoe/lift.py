@@ -1,0 +1,70 @@
+"""The lifting API: ``posemoe.load("<weights>").lift(keypoints, layout=..., image_size=...)``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from posemoe.data import match_channels
+from posemoe.layouts import H36M17, convert, get_layout
+from posemoe.normalize import ScreenCodec, flip_horizontal
+
+
+class Lifter:
+    """A lifting model ready for one person's 2D track."""
+
+    def __init__(self, model: nn.Module, *, flip: bool = True, batch_size: int = 64) -> None:
+        if not hasattr(model.config, "num_frames"):
+            raise ValueError("Lifter needs a lifting model (posemoe-*); image models take crops")
+        self.model = model.eval()
+        self.flip = flip
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def lift(self, keypoints: np.ndarray, *, layout: str = "h36m17", image_size: tuple[int, int]) -> np.ndarray:
+        """keypoints: (T, J, 2|3) pixels (+ confidence) in ``layout``; image_size: (width, height).
+
+        Returns (T, 17, 3): H36M-17 joints in metres, camera frame (x right, y down, z forward),
+        root-relative (pelvis at the origin). Every frame is predicted once, from windows of the
+        model's length laid end to end (the last one moved back to end on the last frame; clips
+        shorter than a window repeat their edge frames). Missing joints must be filled first
+        (``posemoe.keypoints.fill_gaps``): NaN input is refused.
+        """
+        points = np.asarray(keypoints, dtype=np.float32)
+        if points.ndim != 3 or points.shape[-1] not in (2, 3) or len(points) == 0:
+            raise ValueError(f"expected keypoints of shape (T, J, 2|3), got {points.shape}")
+        if np.isnan(points).any():
+            raise ValueError("keypoints contain NaN; fill gaps first (posemoe.keypoints.fill_gaps)")
+        points = convert(points, get_layout(layout), H36M17)
+        width, height = image_size
+        points = points.copy()
+        points[..., :2] = ScreenCodec(width, height).encode(points[..., :2])
+        cfg = self.model.config
+        points = match_channels(points, cfg.in_channels)
+        n, t = len(points), cfg.num_frames
+        starts = list(range(0, max(n - t, 0) + 1, t))
+        if n > t and starts[-1] != n - t:
+            starts.append(n - t)
+        windows = np.minimum(np.asarray(starts)[:, None] + np.arange(t), n - 1)
+        perm = H36M17.flip_permutation()
+        out = np.zeros((n, H36M17.num_joints, 3), np.float32)
+        device = next(self.model.parameters()).device
+        for i in range(0, len(windows), self.batch_size):
+            frames = windows[i:i + self.batch_size]
+            x = points[frames]
+            batch = np.concatenate([x, flip_horizontal(x, perm)]) if self.flip else x
+            y = self.model(torch.from_numpy(batch).to(device)).float().cpu().numpy()
+            if self.flip:
+                y = (y[: len(x)] + flip_horizontal(y[len(x):], perm)) / 2
+            out[frames.reshape(-1)] = y.reshape(-1, *y.shape[2:])
+        return out
+
+
+def load(name_or_path: str | Path, *, device: str = "cpu") -> Lifter:
+    """Shipped lifting weights by name, or a .safetensors / .pt file -> :class:`Lifter`."""
+    from posemoe.pretrained import load_model
+
+    return Lifter(load_model(name_or_path, map_location=device))
