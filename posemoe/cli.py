@@ -100,9 +100,15 @@ def cmd_models(args: argparse.Namespace) -> None:
 
 
 def cmd_infer(args: argparse.Namespace) -> None:
-    from posemoe.infer import infer_image
+    from posemoe.infer import IMAGE_SUFFIXES, infer_image, infer_keypoints
 
-    infer_image(args.input, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip)
+    if Path(args.input).suffix.lower() in IMAGE_SUFFIXES:
+        infer_image(args.input, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip)
+        return
+    if args.image_size is None:
+        raise ValueError("keypoint files need --image-size WIDTH HEIGHT (of the video they came from)")
+    infer_keypoints(args.input, args.model, image_size=tuple(args.image_size), layout=args.layout, fps=args.fps,
+                    track=args.track, smooth=args.smooth, out_dir=args.out)
 
 
 def cmd_render_bodies(args: argparse.Namespace) -> None:
@@ -199,9 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for eval.md and eval.json")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("infer", help="3D pose from an image (image models)")
-    p.add_argument("input", help="an image file")
+    p = sub.add_parser("infer", help="3D pose from an image (image models) or from 2D keypoint files (lifters)")
+    p.add_argument("input", help="an image file; or keypoints: COCO/MMPose or AlphaPose .json, an OpenPose "
+                                 "folder, .npy/.npz")
     p.add_argument("--model", required=True, help="shipped weights name, or a .safetensors / .pt file")
+    p.add_argument("--layout", help="joint layout of the keypoints (halpe26 for AlphaPose; needed for arrays)")
+    p.add_argument("--image-size", type=int, nargs=2, metavar=("W", "H"), help="frame size of the keypoints' video")
+    p.add_argument("--fps", type=float, default=50.0, help="frame rate (for smoothing and the outputs)")
+    p.add_argument("--track", type=int, help="lift this track instead of the largest, most persistent person")
+    p.add_argument("--smooth", action="store_true", help="One-Euro smoothing of the 3D joints")
     p.add_argument("--bbox", type=float, nargs=4, metavar=("X", "Y", "W", "H"),
                    help="the person's box in pixels (default: the whole image)")
     p.add_argument("--out", default="posemoe-out", help="folder for the outputs")

@@ -52,3 +52,34 @@ def infer_image(image_path: str | Path, model_name: str, *, out_dir: str | Path 
     if not quiet:
         print(f"wrote {out / (stem + '.json')} and {out / (stem + '.npz')}")
     return record
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+def infer_keypoints(path: str | Path, model_name: str, *, image_size: tuple[int, int], layout: str | None = None,
+                    fps: float = 50.0, track: int | None = None, smooth: bool = False,
+                    out_dir: str | Path = "posemoe-out", quiet: bool = False) -> list[Path]:
+    """2D keypoint file(s) of another tool -> 3D: read, pick the person (``track``), fill gaps,
+    lift, optionally One-Euro smooth, write ``<stem>.npz/.json/.csv``. Returns the written paths."""
+    from posemoe.export import one_euro, write_outputs
+    from posemoe.keypoints import fill_gaps, main_track, read_keypoints
+    from posemoe.layouts import H36M17, convert
+    from posemoe.lift import Lifter
+
+    frames = read_keypoints(path, layout)
+    chosen, report = main_track(frames, track)
+    filled, more = fill_gaps(chosen)
+    lifter = Lifter(load_model(model_name))
+    joints = lifter.lift(filled, layout=frames.layout.name, image_size=image_size)
+    if smooth:
+        joints = one_euro(joints, fps).astype(np.float32)
+    used = convert(filled, frames.layout, H36M17)
+    stem = Path(path).stem if Path(path).is_file() else Path(path).name
+    paths = write_outputs(out_dir, stem, joints, used, fps=fps,
+                          extra={"source": str(path), "model": str(model_name), "report": report + more})
+    if not quiet:
+        for line in report + more:
+            print(line)
+        print("wrote " + ", ".join(str(p) for p in paths))
+    return paths

@@ -3,6 +3,9 @@
 Every reader returns :class:`KeypointFrames`: ``people[t]`` is ``(P_t, J, 3)`` pixels x, y and
 confidence in [0, 1] (``P_t`` may be 0), plus the layout. Supported:
 
+Results files list only frames with detections; when image ids are frame numbers ("12", "12.jpg"),
+the frames between them with nobody come back as empty frames, so time stays right.
+
 - COCO-17 JSON: COCO results (a list of ``{"image_id", "keypoints": [51 numbers], "score"}``, as
   Ultralytics and rtmlib scripts write) or MMPose inferencer output (a list of
   ``{"frame_id", "instances": [{"keypoints": [[x, y]] x 17, "keypoint_scores": [17]}]}``);
@@ -61,6 +64,10 @@ def _group_by_image(records: list, joints: int, where: str) -> list[np.ndarray]:
             raise ValueError(f"{where} [entry {i}]: expected an object with 'image_id' and 'keypoints'")
         frames.setdefault(rec["image_id"], []).append(_flat(rec["keypoints"], joints, f"{where} [entry {i}]"))
     keys = sorted(frames, key=_frame_key)
+    numbers = [_frame_key(k)[0] for k in keys]
+    if len(set(numbers)) == len(numbers):  # numbered frames: frames nobody was found in come back empty
+        by_number = {n: np.stack(frames[k]) for n, k in zip(numbers, keys)}
+        return [by_number.get(n, np.zeros((0, joints, 3))) for n in range(min(numbers), max(numbers) + 1)]
     return [np.stack(frames[k]) for k in keys]
 
 

@@ -53,3 +53,29 @@ def test_demo_runs_offline(tmp_path, capsys):
     main(["demo", "--out-dir", str(tmp_path / "demo"), "--seconds", "3"])
     out = capsys.readouterr().out
     assert "outputs:" in out and (tmp_path / "demo" / "eval.md").exists()
+
+
+def test_infer_from_a_keypoint_file(tmp_path, capsys):
+    import json
+
+    import numpy as np
+    import torch
+
+    from posemoe.models import create_model
+
+    model = create_model("posemoe-t27-s", **TINY)
+    torch.save({"model_config": model.config.to_dict(), "model": model.state_dict()}, tmp_path / "lifter.pt")
+    rng = np.random.default_rng(0)
+    base = np.concatenate([rng.uniform(200, 400, (17, 2)), np.ones((17, 1))], -1)
+    results = [{"image_id": t, "keypoints": (base + [t, 0, 0]).ravel().tolist(), "score": 1.0}
+               for t in range(20) if t != 7]  # nobody detected in frame 7
+    (tmp_path / "dets.json").write_text(json.dumps(results))
+    main(["infer", str(tmp_path / "dets.json"), "--model", str(tmp_path / "lifter.pt"), "--image-size", "640", "480",
+          "--smooth", "--fps", "25", "--out", str(tmp_path / "out")])
+    out = np.load(tmp_path / "out" / "dets.npz")
+    assert out["joints_3d"].shape == (20, 17, 3) and np.isfinite(out["joints_3d"]).all()
+    printed = capsys.readouterr().out
+    assert "1 track(s)" in printed and "seen in 19 of 20 frames" in printed
+    with pytest.raises(SystemExit):
+        main(["infer", str(tmp_path / "dets.json"), "--model", str(tmp_path / "lifter.pt")])
+    assert "--image-size" in capsys.readouterr().err
