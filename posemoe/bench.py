@@ -13,7 +13,7 @@ import torch
 
 from posemoe.data import ClipSampler, PoseSequences, SequenceInfo
 from posemoe.losses import LossWeights, lifting_loss
-from posemoe.models import count_parameters, create_model, list_models, macs_per_frame
+from posemoe.models import count_parameters, create_model, get_config, is_image_model, list_models, macs_per_frame
 
 
 def _packed_random_data(frames_per_sequence: int = 5000, sequences: int = 60, seed: int = 0) -> PoseSequences:
@@ -88,8 +88,12 @@ def run_benchmarks(models: list[str] | None = None, *, threads: int | None = Non
     print(f"device {dev}, {torch.get_num_threads()} threads, batch {batch_size} clips, no test-time flip\n")
     print("| model | params (M) | MMACs/frame | train clips/s | data share of step | inference frames/s |")
     print("|---|---:|---:|---:|---:|---:|")
+    lifters = [name for name in list_models() if not is_image_model(get_config(name))]
+    for name in models or []:
+        if name not in lifters:
+            raise ValueError(f"bench measures lifting models; {name!r} is not one ({', '.join(lifters)})")
     results = {}
-    for name in models or list_models():
+    for name in models or lifters:
         r = benchmark_model(name, data, batch_size=batch_size, seconds=seconds, device=dev)
         results[name] = r
         print(f"| {name} | {r['params_m']:.2f} | {r['mmacs_per_frame']:.1f} | {r['train_clips_per_s']:.1f} | "

@@ -89,13 +89,13 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> None:
-    from posemoe.models import count_parameters, create_model, list_models, macs_per_frame
+    from posemoe.models import count_parameters, create_model, is_image_model, list_models, macs_per_frame
 
     print("| model | input | params (M) | MMACs/frame |\n|---|---|---:|---:|")
     for name in list_models():
         model = create_model(name)
         cfg = model.config
-        what = f"{cfg.image_size} px crop" if hasattr(cfg, "image_size") else f"{cfg.num_frames} frames"
+        what = f"{cfg.image_size} px crop" if is_image_model(cfg) else f"{cfg.num_frames} frames"
         print(f"| {name} | {what} | {count_parameters(model) / 1e6:.2f} | {macs_per_frame(model) / 1e6:.1f} |")
 
 

@@ -268,23 +268,24 @@ class ClipSampler:
         return keypoints, poses
 
 
-def evaluation_windows(data: PoseSequences, num_frames: int) -> np.ndarray:
-    """Windows that cover every frame of every sequence: ``(W, T)`` packed frame indices.
+def sequence_windows(start: int, length: int, num_frames: int) -> np.ndarray:
+    """Windows that cover the ``length`` frames from packed row ``start``: ``(W, T)`` row indices.
 
-    Windows are laid end to end; the last one of a sequence is moved back to end on its last
-    frame (so it overlaps its neighbour) and a sequence shorter than ``T`` repeats its last
-    frame. Writing predictions window by window, in order, gives each frame one prediction.
+    Windows are laid end to end; the last one is moved back to end on the last frame (so it
+    overlaps its neighbour) and a sequence shorter than ``T`` repeats its last frame. Writing
+    predictions window by window, in order, gives each frame one prediction.
     """
-    rows = []
-    for seq in data.sequences:
-        if seq.length >= num_frames:
-            starts = list(range(0, seq.length - num_frames + 1, num_frames))
-            if starts[-1] != seq.length - num_frames:
-                starts.append(seq.length - num_frames)
-            rows.append(seq.start + np.asarray(starts)[:, None] + np.arange(num_frames))
-        else:
-            rows.append(seq.start + np.minimum(np.arange(num_frames), seq.length - 1)[None])
-    return np.concatenate(rows)
+    if length >= num_frames:
+        starts = list(range(0, length - num_frames + 1, num_frames))
+        if starts[-1] != length - num_frames:
+            starts.append(length - num_frames)
+        return start + np.asarray(starts)[:, None] + np.arange(num_frames)
+    return start + np.minimum(np.arange(num_frames), length - 1)[None]
+
+
+def evaluation_windows(data: PoseSequences, num_frames: int) -> np.ndarray:
+    """:func:`sequence_windows` of every sequence of ``data``, stacked: ``(W, T)``."""
+    return np.concatenate([sequence_windows(seq.start, seq.length, num_frames) for seq in data.sequences])
 
 
 def iterate_windows(windows: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:

@@ -15,7 +15,7 @@ from torch import nn
 
 from posemoe.data import PoseSequences, evaluation_windows, iterate_windows, match_channels
 from posemoe.images import ImageSet, images_to_tensor_layout
-from posemoe.layouts import get_layout
+from posemoe.layouts import H36M17, JointLayout, get_layout
 from posemoe.metrics import mpjpe, mpjve, n_mpjpe, p_mpjpe
 from posemoe.normalize import flip_horizontal
 
@@ -23,21 +23,16 @@ METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")
 
 
 @torch.no_grad()
-def predict(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_size: int = 64,
-            device: str | torch.device = "cpu", max_windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``model`` over every frame of ``data``.
+def predict_windows(model: nn.Module, keypoints: np.ndarray, windows: np.ndarray, *, flip: bool = True,
+                    batch_size: int = 64, device: str | torch.device = "cpu", layout: JointLayout = H36M17) -> np.ndarray:
+    """Lift ``keypoints`` (N, J, C) (normalised, the model's channels) window by window.
 
-    Returns predictions ``(N, J, 3)`` (metres, camera frame, root-relative; NaN where a frame
-    was not predicted because ``max_windows`` thinned the windows) and the mask of predicted frames.
+    windows: (W, T) row indices. Returns (N, J, 3) metres with NaN on rows no window covers;
+    a row in several windows keeps the last window's prediction.
     """
-    cfg = model.config
     model.eval()
-    windows = evaluation_windows(data, cfg.num_frames)
-    if max_windows is not None and len(windows) > max_windows:
-        windows = windows[np.linspace(0, len(windows) - 1, max_windows).round().astype(int)]
-    keypoints = match_channels(data.keypoints, cfg.in_channels)
-    perm = data.layout.flip_permutation()
-    out = np.full(data.poses.shape, np.nan, dtype=np.float32)
+    perm = layout.flip_permutation()
+    out = np.full((len(keypoints), layout.num_joints, 3), np.nan, dtype=np.float32)
     for frames in iterate_windows(windows, batch_size):
         x = keypoints[frames]
         batch = np.concatenate([x, flip_horizontal(x, perm)]) if flip else x
@@ -45,6 +40,21 @@ def predict(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_s
         if flip:
             y = (y[: len(x)] + flip_horizontal(y[len(x):], perm)) / 2
         out[frames.reshape(-1)] = y.reshape(-1, *y.shape[2:])
+    return out
+
+
+def predict(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_size: int = 64,
+            device: str | torch.device = "cpu", max_windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``model`` over every frame of ``data``.
+
+    Returns predictions ``(N, J, 3)`` (metres, camera frame, root-relative; NaN where a frame
+    was not predicted because ``max_windows`` thinned the windows) and the mask of predicted frames.
+    """
+    windows = evaluation_windows(data, model.config.num_frames)
+    if max_windows is not None and len(windows) > max_windows:
+        windows = windows[np.linspace(0, len(windows) - 1, max_windows).round().astype(int)]
+    keypoints = match_channels(data.keypoints, model.config.in_channels)
+    out = predict_windows(model, keypoints, windows, flip=flip, batch_size=batch_size, device=device, layout=data.layout)
     return out, ~np.isnan(out[:, 0, 0])
 
 
@@ -116,19 +126,21 @@ def evaluate(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_
 
 
 @torch.no_grad()
-def predict_images(model: nn.Module, images: ImageSet, *, flip: bool = True, batch_size: int = 64,
-                   device: str | torch.device = "cpu") -> np.ndarray:
-    """Run an image model over every crop: (N, J, D), flip-averaged if ``flip``."""
+def predict_images(model: nn.Module, crops: np.ndarray, *, flip: bool = True, batch_size: int = 64,
+                   device: str | torch.device = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """Run an image model over crops (N, S, S, 3) uint8 -> pose (N, J, D), flip-averaged if
+    ``flip``, and confidence (N, J) of the unflipped crops."""
     model.eval()
     perm = get_layout(model.config.layout).flip_permutation()
-    out = []
-    for i in range(0, len(images.images), batch_size):
-        x = torch.from_numpy(images_to_tensor_layout(images.images[i:i + batch_size])).to(device)
-        y = model(x).float().cpu().numpy()
+    poses, confidences = [], []
+    for i in range(0, len(crops), batch_size):
+        x = torch.from_numpy(images_to_tensor_layout(crops[i:i + batch_size])).to(device)
+        y, confidence = (t.float().cpu().numpy() for t in model(x, with_confidence=True))
         if flip:
             y = (y + flip_horizontal(model(x.flip(-1)).float().cpu().numpy(), perm)) / 2
-        out.append(y)
-    return np.concatenate(out)
+        poses.append(y)
+        confidences.append(confidence)
+    return np.concatenate(poses), np.concatenate(confidences)
 
 
 def evaluate_images(model: nn.Module, images: ImageSet, *, flip: bool = True, batch_size: int = 64,
@@ -136,7 +148,7 @@ def evaluate_images(model: nn.Module, images: ImageSet, *, flip: bool = True, ba
     """3D models: the usual metrics per action (MPJVE is left out: crops are not consecutive frames).
     2D models: ``frame_weighted`` holds ``keypoint_error`` (mean distance over labelled joints,
     in % of the crop side) and ``pck10`` (% of labelled joints within 10% of the crop side)."""
-    pred = predict_images(model, images, flip=flip, batch_size=batch_size, device=device)
+    pred, _ = predict_images(model, images.images, flip=flip, batch_size=batch_size, device=device)
     labels = images.labels
     if model.config.out_dims == 3:
         report = evaluate_predictions(pred, labels, flip=flip)

@@ -78,10 +78,12 @@ class ImageSampler:
         # 3D models learn poses; 2D models learn the crop keypoints (with visibility when known).
         self.targets = {3: labels.poses, 2: labels.keypoints}
 
-    def epoch(self, seed: int, epoch: int, batch_size: int, *, max_items: int | None = None,
+    def epoch(self, seed: int, epoch: int, batch_size: int, *, max_clips: int | None = None,
               rank: int = 0, world_size: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The epoch's batches as ``(image index (B,), flip (B,))``; ``max_clips`` caps the images
+        (named as in :class:`~posemoe.data.ClipSampler`, so training treats both alike)."""
         rng = np.random.default_rng([seed, epoch])
-        order = rng.permutation(len(self.data.images))[:max_items]
+        order = rng.permutation(len(self.data.images))[:max_clips]
         flips = self.flip & (rng.random(len(order)) < 0.5)
         per_rank = len(order) // world_size
         order, flips = order[rank * per_rank:(rank + 1) * per_rank], flips[rank * per_rank:(rank + 1) * per_rank]

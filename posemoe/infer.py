@@ -6,10 +6,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
-
 from posemoe.evaluate import predict_images
-from posemoe.images import ImageSet, crop, read_image, square_box
+from posemoe.images import crop, read_image, square_box
 from posemoe.layouts import get_layout
 from posemoe.models import is_image_model
 from posemoe.pretrained import load_model
@@ -27,14 +25,8 @@ def infer_image(image_path: str | Path, model_name: str, *, out_dir: str | Path 
     h, w = image.shape[:2]
     box = square_box(bbox if bbox is not None else [0, 0, w, h], margin=1.0 if bbox is None else 1.25)
     patch = crop(image, box, model.config.image_size)
-    from posemoe.data import PoseSequences
-
-    labels = PoseSequences(np.zeros((1, model.config.num_joints, 2), np.float32),
-                           np.zeros((1, model.config.num_joints, 3), np.float32), [], "image")
-    with torch.no_grad():
-        pred = predict_images(model, ImageSet(patch[None], labels), flip=flip)[0]
-        x = torch.from_numpy(patch[None].transpose(0, 3, 1, 2).astype(np.float32) / 255)
-        _, confidence = model(x, with_confidence=True)
+    poses, confidences = predict_images(model, patch[None], flip=flip)
+    pred, confidence = poses[0], confidences[0]
     layout = get_layout(model.config.layout)
     if model.config.out_dims == 2:
         x0, y0, side = box
@@ -42,12 +34,12 @@ def infer_image(image_path: str | Path, model_name: str, *, out_dir: str | Path 
     record = {"image": str(image_path), "model": str(model_name), "layout": layout.name, "joints": list(layout.joints),
               "bbox_square": [float(v) for v in box],
               ("joints_3d_m" if model.config.out_dims == 3 else "keypoints_px"): pred.round(5).tolist(),
-              "confidence": confidence[0].numpy().round(4).tolist()}
+              "confidence": confidence.round(4).tolist()}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = Path(image_path).stem
     (out / f"{stem}.json").write_text(json.dumps(record, indent=1) + "\n")
-    np.savez(out / f"{stem}.npz", pose=pred.astype(np.float32), confidence=confidence[0].numpy(),
+    np.savez(out / f"{stem}.npz", pose=pred.astype(np.float32), confidence=confidence,
              joints=np.array(layout.joints))
     if not quiet:
         print(f"wrote {out / (stem + '.json')} and {out / (stem + '.npz')}")

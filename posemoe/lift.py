@@ -5,25 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 from torch import nn
 
-from posemoe.data import match_channels
+from posemoe.data import match_channels, sequence_windows
+from posemoe.evaluate import predict_windows
 from posemoe.layouts import H36M17, convert, get_layout
-from posemoe.normalize import ScreenCodec, flip_horizontal
+from posemoe.models import is_image_model
+from posemoe.normalize import ScreenCodec
 
 
 class Lifter:
     """A lifting model ready for one person's 2D track."""
 
     def __init__(self, model: nn.Module, *, flip: bool = True, batch_size: int = 64) -> None:
-        if not hasattr(model.config, "num_frames"):
+        if is_image_model(model.config):
             raise ValueError("Lifter needs a lifting model (posemoe-*); image models take crops")
         self.model = model.eval()
         self.flip = flip
         self.batch_size = batch_size
 
-    @torch.no_grad()
     def lift(self, keypoints: np.ndarray, *, layout: str = "h36m17", image_size: tuple[int, int]) -> np.ndarray:
         """keypoints: (T, J, 2|3) pixels (+ confidence) in ``layout``; image_size: (width, height).
 
@@ -44,23 +44,9 @@ class Lifter:
         points[..., :2] = ScreenCodec(width, height).encode(points[..., :2])
         cfg = self.model.config
         points = match_channels(points, cfg.in_channels)
-        n, t = len(points), cfg.num_frames
-        starts = list(range(0, max(n - t, 0) + 1, t))
-        if n > t and starts[-1] != n - t:
-            starts.append(n - t)
-        windows = np.minimum(np.asarray(starts)[:, None] + np.arange(t), n - 1)
-        perm = H36M17.flip_permutation()
-        out = np.zeros((n, H36M17.num_joints, 3), np.float32)
+        windows = sequence_windows(0, len(points), cfg.num_frames)
         device = next(self.model.parameters()).device
-        for i in range(0, len(windows), self.batch_size):
-            frames = windows[i:i + self.batch_size]
-            x = points[frames]
-            batch = np.concatenate([x, flip_horizontal(x, perm)]) if self.flip else x
-            y = self.model(torch.from_numpy(batch).to(device)).float().cpu().numpy()
-            if self.flip:
-                y = (y[: len(x)] + flip_horizontal(y[len(x):], perm)) / 2
-            out[frames.reshape(-1)] = y.reshape(-1, *y.shape[2:])
-        return out
+        return predict_windows(self.model, points, windows, flip=self.flip, batch_size=self.batch_size, device=device)
 
 
 def load(name_or_path: str | Path, *, device: str = "cpu") -> Lifter:

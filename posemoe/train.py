@@ -246,8 +246,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dic
         n_train, data_report = train_data.num_frames, train_data.report
 
     def batches_of(epoch: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        return sampler.epoch(cfg.seed, epoch, cfg.batch_size, rank=rank, world_size=world,
-                             **{("max_items" if image_model else "max_clips"): cfg.epoch_clips})
+        return sampler.epoch(cfg.seed, epoch, cfg.batch_size, max_clips=cfg.epoch_clips, rank=rank, world_size=world)
 
     steps_per_epoch = len(batches_of(0))
     if steps_per_epoch == 0:

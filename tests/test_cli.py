@@ -4,7 +4,6 @@ import sys
 import pytest
 
 from posemoe.cli import main
-from posemoe.train import TrainConfig, train
 
 TINY = {"num_frames": 9, "dim": 8, "heads": 2, "expert_hidden": 32, "encoder_layers": 1, "decoder_layers": 1}
 
