@@ -100,15 +100,35 @@ def cmd_models(args: argparse.Namespace) -> None:
 
 
 def cmd_infer(args: argparse.Namespace) -> None:
-    from posemoe.infer import IMAGE_SUFFIXES, infer_image, infer_keypoints
+    from posemoe.infer import DEFAULT_LIFTER, infer_image, infer_keypoints, infer_stream, infer_video
+    from posemoe.video import IMAGE_SUFFIXES
 
-    if Path(args.input).suffix.lower() in IMAGE_SUFFIXES:
-        infer_image(args.input, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip)
+    text, path = str(args.input), Path(args.input)
+    model = args.model or DEFAULT_LIFTER
+    if text.isdigit() or "://" in text:
+        infer_stream(text, model, out_dir=args.out, max_frames=args.max_frames)
         return
-    if args.image_size is None:
-        raise ValueError("keypoint files need --image-size WIDTH HEIGHT (of the video they came from)")
-    infer_keypoints(args.input, args.model, image_size=tuple(args.image_size), layout=args.layout, fps=args.fps,
-                    track=args.track, smooth=args.smooth, out_dir=args.out)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file or folder: {path}")
+    keypoint_input = path.suffix.lower() in (".json", ".npy", ".npz") or (
+        path.is_dir() and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()))
+    if keypoint_input:
+        if args.image_size is None:
+            raise ValueError("keypoint files need --image-size WIDTH HEIGHT (of the video they came from)")
+        infer_keypoints(path, model, image_size=tuple(args.image_size), layout=args.layout, fps=args.fps or 50.0,
+                        track=args.track, smooth=args.smooth, out_dir=args.out)
+        return
+    if args.track is not None:
+        raise ValueError("--track applies to keypoint files; BlazePose follows one person per video")
+    if path.suffix.lower() in IMAGE_SUFFIXES and args.model:
+        from posemoe.models import is_image_model
+        from posemoe.pretrained import load_model
+
+        if is_image_model(load_model(args.model).config):
+            infer_image(path, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip)
+            return
+    infer_video(path, model, out_dir=args.out, smooth=args.smooth, render=tuple(args.render), fps=args.fps,
+                max_frames=args.max_frames)
 
 
 def cmd_render_bodies(args: argparse.Namespace) -> None:
@@ -205,19 +225,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for eval.md and eval.json")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("infer", help="3D pose from an image (image models) or from 2D keypoint files (lifters)")
-    p.add_argument("input", help="an image file; or keypoints: COCO/MMPose or AlphaPose .json, an OpenPose "
-                                 "folder, .npy/.npz")
-    p.add_argument("--model", required=True, help="shipped weights name, or a .safetensors / .pt file")
-    p.add_argument("--layout", help="joint layout of the keypoints (halpe26 for AlphaPose; needed for arrays)")
-    p.add_argument("--image-size", type=int, nargs=2, metavar=("W", "H"), help="frame size of the keypoints' video")
-    p.add_argument("--fps", type=float, default=50.0, help="frame rate (for smoothing and the outputs)")
-    p.add_argument("--track", type=int, help="lift this track instead of the largest, most persistent person")
+    p = sub.add_parser("infer", help="3D pose from a video, images, a webcam or stream, or 2D keypoint files")
+    p.add_argument("input", help="a video file; an image or a folder of frames; a webcam index (0) or stream URL "
+                                 "(lifted online); or keypoints: COCO/MMPose or AlphaPose .json, an OpenPose folder, "
+                                 ".npy/.npz")
+    p.add_argument("--model", help="lifter (default posemoe-t27-s-h36m) or an image model (aitepose-*) for one "
+                                   "image; shipped weights name, or a .safetensors / .pt file")
+    p.add_argument("--render", nargs="*", default=[], choices=["mp4", "html"],
+                   help="also write <name>.mp4 (2D over the video beside 3D) and/or <name>.html (rotatable 3D)")
     p.add_argument("--smooth", action="store_true", help="One-Euro smoothing of the 3D joints")
+    p.add_argument("--fps", type=float, help="frame rate (default: the video's; 30 for image folders; 50 for keypoints)")
+    p.add_argument("--max-frames", type=int, help="stop after this many frames")
+    p.add_argument("--layout", help="joint layout of keypoint files (halpe26 for AlphaPose; needed for arrays)")
+    p.add_argument("--image-size", type=int, nargs=2, metavar=("W", "H"), help="frame size of the keypoints' video")
+    p.add_argument("--track", type=int, help="keypoint files: lift this track instead of the largest, most persistent person")
     p.add_argument("--bbox", type=float, nargs=4, metavar=("X", "Y", "W", "H"),
-                   help="the person's box in pixels (default: the whole image)")
+                   help="image models: the person's box in pixels (default: the whole image)")
     p.add_argument("--out", default="posemoe-out", help="folder for the outputs")
-    p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
+    p.add_argument("--no-flip", action="store_true", help="image models: disable test-time flip augmentation")
     p.set_defaults(func=cmd_infer)
 
     p = sub.add_parser("render-bodies", help="render capsule-body crops with 3D labels from real 3D poses")
@@ -290,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, KeyError, FileNotFoundError) as err:
+    except (ValueError, KeyError, FileNotFoundError, ImportError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"posemoe {args.command}: error: {message}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -210,8 +210,9 @@ def main_track(frames: KeypointFrames, track: int | None = None) -> tuple[np.nda
 
 def fill_gaps(keypoints: np.ndarray, min_confidence: float = 0.3) -> tuple[np.ndarray, list[str]]:
     """Replace missing (NaN) or low-confidence joints by linear interpolation over time, per
-    joint; before the first / after the last good value the nearest good value is held.
-    Filled joints keep their low confidence. -> (filled (T, J, 3), report lines)."""
+    joint; before the first / after the last good value the nearest good value is held. A joint
+    never seen with confidence keeps the detector's guesses (interpolated where absent; the
+    centre of the seen joints if it has none). Filled joints keep their low confidence. -> (filled (T, J, 3), report lines)."""
     out = keypoints.astype(np.float64).copy()
     t = np.arange(len(out))
     good = ~np.isnan(out[..., :2]).any(-1) & (np.nan_to_num(out[..., 2], nan=0.0) >= min_confidence)
@@ -222,8 +223,13 @@ def fill_gaps(keypoints: np.ndarray, min_confidence: float = 0.3) -> tuple[np.nd
         ok = good[:, j]
         if ok.all():
             continue
-        if not ok.any():  # never seen: fall back to the mean of the frame's other joints
-            out[:, j, :2] = np.nanmean(np.where(good[..., None], out[..., :2], np.nan), axis=1)
+        if not ok.any():  # never seen with confidence: the detector's own guesses, else the body's centre
+            guessed = ~np.isnan(out[:, j, :2]).any(-1)
+            if guessed.any():
+                for c in range(2):
+                    out[~guessed, j, c] = np.interp(t[~guessed], t[guessed], out[guessed, j, c])
+            else:
+                out[:, j, :2] = np.nanmean(np.where(good[..., None], out[..., :2], np.nan), axis=1)
         else:
             for c in range(2):
                 out[~ok, j, c] = np.interp(t[~ok], t[ok], out[ok, j, c])

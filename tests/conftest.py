@@ -35,3 +35,25 @@ def rendered_dir(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(autouse=True)
 def _single_thread() -> None:
     torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_lifter(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained 9-frame PoseMoE saved as a .pt checkpoint."""
+    from posemoe.models import create_model
+
+    model = create_model("posemoe-t27-s", num_frames=9, dim=8, heads=2, expert_hidden=32, encoder_layers=1,
+                         decoder_layers=1)
+    path = tmp_path_factory.mktemp("lifter") / "tiny.pt"
+    torch.save({"model_config": model.config.to_dict(), "model": model.state_dict()}, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def astronaut_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 640x360, 30 fps, 24-frame .mp4 of the bundled photo of a real person drifting over the frame."""
+    pytest.importorskip("cv2")
+    from posemoe.assets import astronaut
+    from posemoe.video import moving_still, write_video
+
+    return write_video(tmp_path_factory.mktemp("clip") / "astronaut.mp4", moving_still(astronaut(), 24, (640, 360)), 30)

@@ -55,31 +55,3 @@ def test_predict_covers_every_frame_and_flip_is_symmetric(val_data):
     assert json.loads(report.to_json())["subjects"] == ["S8"]
     thin, thin_mask = predict(model, val_data, flip=False, max_windows=3)
     assert 0 < thin_mask.sum() < len(thin_mask)
-
-
-def test_lifter_matches_evaluation_predictions(synthetic_dir):
-    from posemoe.camera import load_h36m_cameras
-    from posemoe.data import load_h36m
-    from posemoe.evaluate import predict
-    from posemoe.io import load_npz
-    from posemoe.layouts import COCO17
-    from posemoe.lift import Lifter
-    from posemoe.models import create_model
-
-    torch.manual_seed(0)
-    model = create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32).eval()
-    data = load_h36m(synthetic_dir, ["S8"], "gt")
-    seq = data.sequences[0]
-    expected, _ = predict(model, data)
-    raw = load_npz(synthetic_dir / "data_2d_h36m_gt.npz")["positions_2d"]["S8"][seq.action][seq.camera]
-    cam = load_h36m_cameras()["S8"][seq.camera]
-    lifter = Lifter(model)
-    got = lifter.lift(raw[: seq.length], layout="h36m17", image_size=(cam.width, cam.height))
-    np.testing.assert_allclose(got, expected[seq.start:seq.start + seq.length], atol=1e-5)
-    short = lifter.lift(raw[:4], layout="h36m17", image_size=(cam.width, cam.height))
-    assert short.shape == (4, 17, 3) and np.isfinite(short).all()
-    assert lifter.lift(np.zeros((12, 17, 3)), layout=COCO17.name, image_size=(640, 480)).shape == (12, 17, 3)
-    with pytest.raises(ValueError, match="NaN"):
-        lifter.lift(np.full((5, 17, 2), np.nan), image_size=(640, 480))
-    with pytest.raises(ValueError, match="shape"):
-        lifter.lift(np.zeros((5, 17)), image_size=(640, 480))

@@ -1,0 +1,224 @@
+"""Frames in: video files, image files, image folders, webcams and network streams.
+
+Decoding uses OpenCV (``opencv-contrib-python``, which the ``posemoe[video]`` extra brings with
+mediapipe; its wheels carry FFmpeg). Video frames are decoded on a background thread, which
+overlaps decoding with detection on the other core (OpenCV releases the GIL while it decodes).
+Every frame comes out as an RGB ``uint8`` array of shape (H, W, 3).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
+
+
+def require_cv2() -> Any:
+    """Import OpenCV or explain how to get it."""
+    try:
+        import cv2
+    except ImportError:
+        raise ImportError("video input and rendering need OpenCV: pip install 'posemoe[video]'") from None
+    return cv2
+
+
+@dataclass
+class FrameSource:
+    """An opened source of frames. ``kind`` is "video", "images" or "stream"; ``frame_count`` is
+    None for streams (and the container's estimate for videos); ``size`` is (width, height)."""
+
+    kind: str
+    name: str
+    fps: float
+    size: tuple[int, int]
+    frame_count: int | None
+    _frames: Iterator[np.ndarray] = field(repr=False)
+    _close: Any = field(default=None, repr=False)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return self._frames
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+            self._close = None
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(self) -> str:
+        count = "live" if self.frame_count is None else f"{self.frame_count} frames"
+        return f"{self.name}: {self.kind}, {self.size[0]}x{self.size[1]}, {self.fps:.3g} fps, {count}"
+
+
+def _read_image(path: Path) -> np.ndarray:
+    cv2 = require_cv2()
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"{path}: not an image OpenCV can read (corrupt or unsupported)")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+class _Decoder:
+    """Decodes an OpenCV capture on a background thread, ``prefetch`` RGB frames ahead. The
+    capture is released only after the thread has stopped (releasing it mid-read aborts)."""
+
+    def __init__(self, capture: Any, first: np.ndarray, prefetch: int) -> None:
+        self.capture = capture
+        self.buffer: queue.Queue = queue.Queue(maxsize=prefetch)
+        self.stop = threading.Event()
+        self.buffer.put(first)
+        self.worker = threading.Thread(target=self._decode, daemon=True)
+        self.worker.start()
+
+    def _put(self, item: object) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _decode(self) -> None:
+        cv2 = require_cv2()
+        try:
+            while not self.stop.is_set():
+                ok, bgr = self.capture.read()
+                if not ok:
+                    break
+                if not self._put(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)):
+                    return
+        except Exception as err:  # handed to the consumer, which raises it
+            self._put(err)
+        self._put(None)
+
+    def frames(self) -> Iterator[np.ndarray]:
+        while True:
+            item = self.buffer.get()
+            if item is None:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self.stop.set()
+        self.worker.join()
+        self.capture.release()
+
+
+def _open_capture(target: str | int, name: str, kind: str, prefetch: int) -> FrameSource:
+    cv2 = require_cv2()
+    capture = cv2.VideoCapture(target)
+    if not capture.isOpened():
+        what = "camera" if isinstance(target, int) else "video or stream"
+        raise ValueError(f"{name}: could not open the {what} (missing, corrupt, or a format OpenCV/FFmpeg cannot read)")
+    ok, bgr = capture.read()
+    if not ok or bgr is None:
+        capture.release()
+        raise ValueError(f"{name}: opened, but no frame could be decoded (corrupt or empty {kind})")
+    fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    if not np.isfinite(fps) or fps <= 0 or fps > 1000:
+        fps = 30.0  # containers without a rate (and many webcams) report 0
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind == "video" else None
+    decoder = _Decoder(capture, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), prefetch)
+    return FrameSource(kind, name, fps, (bgr.shape[1], bgr.shape[0]), count if count and count > 0 else None,
+                       decoder.frames(), decoder.close)
+
+
+def open_frames(source: str | Path | int, *, fps: float | None = None, prefetch: int = 8) -> FrameSource:
+    """Open a video file, an image file, a folder of images (sorted by name, one video's frames,
+    all of one size), a webcam (an integer index, e.g. ``0`` or ``"0"``) or a stream URL
+    (``rtsp://``, ``http://`` ...). ``fps`` overrides the rate (images default to 30)."""
+    text = str(source)
+    if isinstance(source, int) or text.isdigit():
+        opened = _open_capture(int(text), f"camera {text}", "stream", prefetch)
+    elif "://" in text:
+        opened = _open_capture(text, text, "stream", prefetch)
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"no such video, image or folder: {path}")
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                raise ValueError(f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+            opened = _open_images(files, path.name)
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
+            opened = _open_images([path], path.name)
+        else:
+            opened = _open_capture(str(path), path.name, "video", prefetch)
+    if fps is not None:
+        opened.fps = float(fps)
+    return opened
+
+
+def _open_images(files: list[Path], name: str) -> FrameSource:
+    first = _read_image(files[0])
+    size = (first.shape[1], first.shape[0])
+
+    def frames() -> Iterator[np.ndarray]:
+        yield first
+        for path in files[1:]:
+            image = _read_image(path)
+            if (image.shape[1], image.shape[0]) != size:
+                raise ValueError(f"{path}: {image.shape[1]}x{image.shape[0]}, but the folder's first image is "
+                                 f"{size[0]}x{size[1]}; a folder is read as one video's frames (run single photos one by one)")
+            yield image
+
+    return FrameSource("images", name, 30.0, size, len(files), frames())
+
+
+def write_video(path: str | Path, frames: Iterator[np.ndarray] | list[np.ndarray], fps: float) -> Path:
+    """Write RGB frames to an .mp4 (MPEG-4 Part 2, which OpenCV's wheels can always encode)."""
+    cv2 = require_cv2()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    writer = None
+    try:
+        for frame in frames:
+            if writer is None:
+                h, w = frame.shape[:2]
+                writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+                if not writer.isOpened():
+                    raise OSError(f"{out}: OpenCV could not open an mp4 writer")
+            writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
+    finally:
+        if writer is not None:
+            writer.release()
+    if writer is None:
+        raise ValueError(f"{out}: no frames to write")
+    return out
+
+
+def moving_still(image: np.ndarray, frames: int, size: tuple[int, int] = (1280, 720), *,
+                 background: int = 90) -> Iterator[np.ndarray]:
+    """A clip from one photo: the image drifts and zooms slowly over a plain ``size`` (width,
+    height) canvas, like a hand-held camera. For tests and the speed benchmark."""
+    cv2 = require_cv2()
+    width, height = size
+    base = 0.85 * height / image.shape[0]
+    for t in range(frames):
+        phase = 2 * np.pi * t / max(frames, 1)
+        scale = base * (1.0 + 0.08 * np.sin(phase))
+        h, w = round(image.shape[0] * scale), round(image.shape[1] * scale)
+        x0 = round((width - w) / 2 + 0.15 * width * np.sin(phase))
+        y0 = round((height - h) / 2 + 0.03 * height * np.cos(phase))
+        canvas = np.full((height, width, 3), background, np.uint8)
+        resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
+        xa, ya = max(x0, 0), max(y0, 0)
+        xb, yb = min(x0 + w, width), min(y0 + h, height)
+        canvas[ya:yb, xa:xb] = resized[ya - y0:yb - y0, xa - x0:xb - x0]
+        yield canvas
