@@ -187,9 +187,12 @@ def cmd_synth(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from posemoe.demo import run_demo
+    from posemoe.demo import DEMO_LIFTER, run_demo, run_training_demo
 
-    run_demo(args.out_dir, seconds=args.seconds)
+    if args.train:
+        run_training_demo(args.out_dir or "posemoe-demo-train", seconds=args.seconds)
+    else:
+        run_demo(args.out_dir or "posemoe-demo", model=args.model or DEMO_LIFTER)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -304,9 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_synth)
 
-    p = sub.add_parser("demo", help="the whole pipeline on built-in synthetic data, no downloads")
-    p.add_argument("--out-dir", default="posemoe-demo")
-    p.add_argument("--seconds", type=float, default=60.0, help="training budget (CPU seconds)")
+    p = sub.add_parser("demo", help="the whole pipeline on built-in inputs, no downloads: a procedural walk lifted "
+                                    "against its truth, and a video of a real person to 3D, rendered")
+    p.add_argument("--out-dir", help="default: posemoe-demo (posemoe-demo-train with --train)")
+    p.add_argument("--model", help="lifter to use (default: the shipped posemoe-t27-s-h36m)")
+    p.add_argument("--train", action="store_true", help="instead: train a small PoseMoE on synthetic data, evaluate it")
+    p.add_argument("--seconds", type=float, default=60.0, help="--train: training budget (CPU seconds)")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -21,7 +21,6 @@ from posemoe.images import crop, read_image, square_box
 from posemoe.layouts import get_layout
 from posemoe.models import is_image_model
 from posemoe.pretrained import load_model
-from posemoe.video import IMAGE_SUFFIXES  # noqa: F401  (re-exported for the CLI)
 
 
 def infer_image(image_path: str | Path, model_name: str, *, out_dir: str | Path = "posemoe-out",
