@@ -99,3 +99,51 @@ def run_benchmarks(models: list[str] | None = None, *, threads: int | None = Non
         print(f"| {name} | {r['params_m']:.2f} | {r['mmacs_per_frame']:.1f} | {r['train_clips_per_s']:.1f} | "
               f"{100 * r['data_share']:.1f}% | {r['infer_frames_per_s']:.0f} |", flush=True)
     return results
+
+
+def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1280, 720),
+                    workdir: str | None = None) -> dict[str, float]:
+    """Speed of ``posemoe infer VIDEO`` (decode + BlazePose + lifting + writing; rendering apart)
+    on a clip made from the bundled photo of a real person, and each stage alone. Prints a table."""
+    import tempfile
+    from pathlib import Path
+
+    from posemoe.assets import astronaut
+    from posemoe.detect import BlazePose
+    from posemoe.infer import infer_video
+    from posemoe.lift import load
+    from posemoe.video import moving_still, open_frames, write_video
+
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        clip = write_video(Path(tmp) / "clip.mp4", moving_still(astronaut(), frames, size), 30)
+        start = time.perf_counter()
+        with open_frames(clip) as video:
+            decoded = sum(1 for _ in video)
+        decode = (time.perf_counter() - start) / decoded
+        with open_frames(clip) as video:
+            held = [frame for _, frame in zip(range(min(frames, 100)), video)]
+        with BlazePose() as detector:
+            detector(held[0])
+            start = time.perf_counter()
+            for frame in held:
+                detector(frame)
+            detect = (time.perf_counter() - start) / len(held)
+        result = infer_video(clip, model, out_dir=Path(tmp) / "out", quiet=True)
+        keypoints = np.load(Path(tmp) / "out" / "clip.npz")["keypoints_2d"]
+        lifter = load(model)
+        lifter.lift(keypoints[:50], layout="h36m17", image_size=size)
+        start = time.perf_counter()
+        lifter.lift(keypoints, layout="h36m17", image_size=size)
+        lift = (time.perf_counter() - start) / len(keypoints)
+    total = sum(result["seconds"].values())
+    alone = {"decode": decode, "detect (BlazePose full)": detect, "lift (flip-averaged)": lift}
+    print(f"video {size[0]}x{size[1]}, {frames} frames, {torch.get_num_threads()} torch threads, model {model}\n")
+    print("| stage | ms/frame alone | share of the three |")
+    print("|---|---:|---:|")
+    for stage, sec in alone.items():
+        print(f"| {stage} | {1000 * sec:.2f} | {100 * sec / sum(alone.values()):.1f}% |")
+    print(f"\nposemoe infer end to end (decoding overlaps detection on a second thread): "
+          f"{result['frames'] / total:.1f} frames/s")
+    for line in result["timing"][1:]:
+        print("  " + line.strip())
+    return {"fps": result["frames"] / total, **{f"{k} ms": 1000 * v for k, v in alone.items()}}

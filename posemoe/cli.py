@@ -167,8 +167,15 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from posemoe.bench import run_benchmarks
+    from posemoe.bench import benchmark_video, run_benchmarks
 
+    if args.video:
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        benchmark_video(args.model, frames=args.frames)
+        return
     run_benchmarks(args.models or None, threads=args.threads, batch_size=args.batch_size, seconds=args.seconds)
 
 
@@ -287,8 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list registered models with params and MACs per frame")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("bench", help="throughput, params and MACs of registered models")
+    p = sub.add_parser("bench", help="throughput, params and MACs of registered models; --video: the video pipeline")
     p.add_argument("models", nargs="*", help="model names (default: all registered)")
+    p.add_argument("--video", action="store_true", help="speed of `posemoe infer VIDEO` on a 720p clip, stage by stage")
+    p.add_argument("--model", default="posemoe-t27-s-h36m", help="--video: the lifter")
+    p.add_argument("--frames", type=int, default=300, help="--video: clip length")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--seconds", type=float, default=3.0, help="time per measurement")

@@ -48,10 +48,19 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
     assert result.returncode == 2 and "data_3d_h36m.npz" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_demo_runs_offline(tmp_path, capsys):
-    main(["demo", "--out-dir", str(tmp_path / "demo"), "--seconds", "3"])
+def test_training_demo_runs_offline(tmp_path, capsys):
+    main(["demo", "--train", "--out-dir", str(tmp_path / "demo"), "--seconds", "3"])
     out = capsys.readouterr().out
     assert "outputs:" in out and (tmp_path / "demo" / "eval.md").exists()
+
+
+def test_demo_lifts_renders_and_prints_where(tmp_path, capsys, tiny_lifter):
+    pytest.importorskip("mediapipe")
+    main(["demo", "--out-dir", str(tmp_path / "demo"), "--model", str(tiny_lifter)])
+    out = capsys.readouterr().out
+    assert "MPJPE against the truth" in out and "frames/s" in out
+    for name in ("walk.npz", "walk.mp4", "walk.html", "astronaut.npz", "astronaut.mp4", "astronaut.html"):
+        assert str(tmp_path / "demo" / name) in out and (tmp_path / "demo" / name).stat().st_size > 0
 
 
 def test_infer_from_a_keypoint_file(tmp_path, capsys):
