@@ -25,13 +25,14 @@ from posemoe.layouts import H36M17
 _CAPSULES = (
     ("Hip", "Thorax", 0.13, "shirt"), ("LHip", "LShoulder", 0.07, "shirt"), ("RHip", "RShoulder", 0.07, "shirt"),
     ("LShoulder", "RShoulder", 0.065, "shirt"), ("LHip", "RHip", 0.09, "trousers"),
-    ("Thorax", "Neck/Nose", 0.05, "skin"), ("Head", "Head", 0.105, "skin"),
+    ("Thorax", "Neck/Nose", 0.05, "skin"), ("Neck/Nose", "Head", 0.09, "skin"),
     ("LShoulder", "LElbow", 0.05, "shirt"), ("LElbow", "LWrist", 0.04, "skin"),
     ("RShoulder", "RElbow", 0.05, "shirt"), ("RElbow", "RWrist", 0.04, "skin"),
     ("LHip", "LKnee", 0.075, "trousers"), ("LKnee", "LFoot", 0.055, "trousers"),
     ("RHip", "RKnee", 0.075, "trousers"), ("RKnee", "RFoot", 0.055, "trousers"),
     ("LFoot", "LFoot", 0.06, "shoes"), ("RFoot", "RFoot", 0.06, "shoes"),
 )
+_HEAD = next(k for k, (a, b, _, _) in enumerate(_CAPSULES) if (a, b) == ("Neck/Nose", "Head"))
 _SKIN = np.array([[255, 224, 196], [234, 192, 134], [198, 134, 66], [141, 85, 36], [92, 56, 30]], np.float32) / 255
 
 
@@ -95,7 +96,7 @@ def render_body(pose: np.ndarray, rng: np.random.Generator, options: RenderOptio
     # Left limbs a shade darker: a stand-in for the left/right cues (face, clothing) real people show.
     left = np.array([H36M17.joints[a].startswith("L") or H36M17.joints[b].startswith("L") for a, b in zip(ja, jb)])
     colour[left] *= 0.8
-    head = H36M17.index("Head")
+    head, face = H36M17.index("Head"), H36M17.index("Neck/Nose")
     across = points[H36M17.index("LShoulder")] - points[H36M17.index("RShoulder")]
     up = points[head] - points[H36M17.index("Thorax")]
     forward = np.cross(across, up)
@@ -105,7 +106,8 @@ def render_body(pose: np.ndarray, rng: np.random.Generator, options: RenderOptio
     a_px, b_px = pix[ja], pix[jb]
     za, zb = depth[ja], depth[jb]
     ra_px, rb_px = radius * focal * scale / za, radius * focal * scale / zb
-    nose = points[head] + forward * radius[-3] * 0.95
+    # The head is the capsule from "Neck/Nose" (face level) to "Head" (top of the head).
+    nose = points[face] + 0.3 * (points[head] - points[face]) + forward * radius[_HEAD] * 0.95
     nose_px = (focal * nose[:2] / nose[2] - centre) * scale + size / 2
     nose_r = 0.03 * focal * scale / nose[2]
     a_px, b_px = np.vstack([a_px, nose_px]), np.vstack([b_px, nose_px])
