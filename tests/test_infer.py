@@ -68,3 +68,17 @@ def test_stream_mode_lifts_online(clip_with_a_gap, tiny_lifter, tmp_path):
     assert result["frames"] == 20 and out["joints_3d"].shape == (20, 17, 3)
     # frames without a person hold the last pose's input, so their 3D stays finite
     assert np.isfinite(out["joints_3d"]).all() and np.isnan(out["keypoints_2d"][9]).all()
+
+
+def test_shipped_lifter_on_a_real_person_keeps_bones_steady(astronaut_clip, tmp_path):
+    from posemoe.layouts import H36M17
+
+    result = infer_video(astronaut_clip, "posemoe-t27-s-h36m", out_dir=tmp_path, quiet=True)
+    assert result["visible"].all()
+    joints = np.load(tmp_path / "astronaut.npz")["joints_3d"]
+    assert joints.shape == (24, 17, 3) and np.isfinite(joints).all()
+    bones = np.stack([np.linalg.norm(joints[:, c] - joints[:, p], axis=-1) for p, c in H36M17.bones], 1)
+    upper = [i for i, (p, c) in enumerate(H36M17.bones) if c >= 7]  # the visible half: spine, head, arms
+    variation = bones[:, upper].std(0) / bones[:, upper].mean(0)
+    assert variation.max() < 0.1, variation  # each bone's length varies by under 10% over the clip
+    assert 0.2 < bones[:, upper].sum(1).mean() / 2 < 1.5  # and the body is of human size (metres)

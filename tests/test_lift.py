@@ -59,3 +59,13 @@ def test_online_lifting_holds_missing_joints():
     online.push(dropped)
     np.testing.assert_allclose(online.window[-1][:, :2], online.window[-2][:, :2])
     assert np.isfinite(online.push(None)).all()  # nobody in this frame: the last input is held
+
+
+def test_shipped_lifter_loads_by_name_offline():
+    lifter = load("posemoe-t27-s-h36m")
+    assert lifter.model.config.num_frames == 27 and not lifter.model.training
+    rng = np.random.default_rng(0)
+    track = np.concatenate([rng.normal([500, 500], 30, (40, 17, 2)), np.ones((40, 17, 1))], -1)
+    assert lifter.lift(track, image_size=(1000, 1000)).shape == (40, 17, 3)
+    with pytest.raises(ValueError, match="posemoe-t27-s-h36m"):
+        load("no-such-weights")
