@@ -75,10 +75,13 @@ def test_shipped_lifter_on_a_real_person_keeps_bones_steady(astronaut_clip, tmp_
 
     result = infer_video(astronaut_clip, "posemoe-t27-s-h36m", out_dir=tmp_path, quiet=True)
     assert result["visible"].all()
-    joints = np.load(tmp_path / "astronaut.npz")["joints_3d"]
+    out = np.load(tmp_path / "astronaut.npz")
+    joints, confidence = out["joints_3d"], out["keypoints_2d"][..., 2]
     assert joints.shape == (24, 17, 3) and np.isfinite(joints).all()
-    bones = np.stack([np.linalg.norm(joints[:, c] - joints[:, p], axis=-1) for p, c in H36M17.bones], 1)
-    upper = [i for i, (p, c) in enumerate(H36M17.bones) if c >= 7]  # the visible half: spine, head, arms
-    variation = bones[:, upper].std(0) / bones[:, upper].mean(0)
+    # bones whose two joints BlazePose sees confidently in every frame (the photo ends at the waist)
+    seen = [i for i, (p, c) in enumerate(H36M17.bones) if confidence[:, [p, c]].min() >= 0.5]
+    assert len(seen) >= 6
+    bones = np.stack([np.linalg.norm(joints[:, c] - joints[:, p], axis=-1) for p, c in H36M17.bones], 1)[:, seen]
+    variation = bones.std(0) / bones.mean(0)
     assert variation.max() < 0.1, variation  # each bone's length varies by under 10% over the clip
-    assert 0.2 < bones[:, upper].sum(1).mean() / 2 < 1.5  # and the body is of human size (metres)
+    assert 0.05 < bones.mean() < 0.5  # and bones are of human size (metres)
