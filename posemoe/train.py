@@ -228,8 +228,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> dic
             torch.cuda.set_rng_state(ckpt["rng"]["cuda"].cpu(), device)
     else:
         torch.manual_seed(cfg.seed + rank)
-    if state["done"]:
+    out_of_budget = bool(cfg.time_budget) and state["train_seconds"] >= cfg.time_budget
+    if state["done"] and (out_of_budget or state["epoch"] >= cfg.epochs):
         return {"out_dir": str(out), **state}
+    state["done"] = False  # a finished run resumed with a larger budget or more epochs goes on
 
     image_model = is_image_model(model_cfg)
     if image_model:

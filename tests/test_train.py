@@ -118,3 +118,11 @@ def test_ddp_under_torchrun(synthetic_dir, tmp_path, budget):
         assert state["step"] == 8
     else:  # the ranks agreed to stop once one of them had spent the budget, instead of hanging
         assert 0.5 * budget <= state["train_seconds"] < 10 * budget and state["epoch"] < 1000
+
+
+def test_a_finished_run_goes_on_only_with_more_budget(synthetic_dir, tmp_path):
+    first = train(_config(synthetic_dir, tmp_path, epochs=1000, time_budget=1.0, val_every=0), quiet=True)
+    again = train(_config(synthetic_dir, tmp_path, epochs=1000, time_budget=1.0, val_every=0), resume=True, quiet=True)
+    assert again["step"] == first["step"]  # done: nothing more to do
+    more = train(_config(synthetic_dir, tmp_path, epochs=1000, time_budget=2.0, val_every=0), resume=True, quiet=True)
+    assert more["done"] and more["step"] > first["step"] and more["train_seconds"] >= 2.0
