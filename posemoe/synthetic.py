@@ -89,6 +89,9 @@ def synthesize_motion(frames: int, rng: np.random.Generator, action: str = "Walk
         offset = scale * np.asarray(_REST_OFFSETS[name])
         positions[:, j] = positions[:, parent] + np.einsum("tij,j->ti", rotations[:, parent], offset)
         rotations[:, j] = rotations[:, parent] @ local[name]
+    # The offsets above put x on the body's left, which with y forward and z up draws the mirror
+    # image of a real body (its "right" leg on its left). Mirroring x gives a real person.
+    positions = positions * np.array([-1.0, 1.0, 1.0])
     return positions.astype(np.float32)
 
 
