@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -110,6 +110,20 @@ class Stages:
         return lines
 
 
+def timed_detections(frames: Iterable[np.ndarray], detector: Callable[[np.ndarray], np.ndarray | None],
+                     stages: Stages) -> Iterator[np.ndarray | None]:
+    """Detect on each frame, timing decoding and detection: yields (J, 3) keypoints or None."""
+    iterator = iter(frames)
+    while True:
+        with stages.time("decode"):
+            frame = next(iterator, None)
+        if frame is None:
+            return
+        with stages.time("detect"):
+            points = detector(frame)
+        yield points
+
+
 def detect_video(source: str | Path | int, *, fps: float | None = None, max_frames: int | None = None,
                  stages: Stages | None = None, quiet: bool = False) -> tuple[np.ndarray, dict]:
     """Decode ``source`` and run BlazePose on every frame. Returns ((T, 33, 3) pixels +
@@ -126,16 +140,11 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
     with frames, BlazePose(video=frames.kind != "images" or (frames.frame_count or 0) > 1) as detector:
         total = frames.frame_count if max_frames is None else min(max_frames, frames.frame_count or max_frames)
         bar = tqdm(total=total, unit="frame", desc="detect", disable=quiet)
-        iterator = iter(frames)
-        while max_frames is None or len(found) < max_frames:
-            with stages.time("decode"):
-                frame = next(iterator, None)
-            if frame is None:
-                break
-            with stages.time("detect"):
-                points = detector(frame)
+        for points in timed_detections(frames, detector, stages):
             found.append(points if points is not None else np.full((33, 3), np.nan, np.float32))
             bar.update()
+            if max_frames is not None and len(found) >= max_frames:
+                break
         bar.close()
     if not found:
         raise ValueError(f"{frames.name}: no frames decoded")
@@ -240,15 +249,8 @@ def infer_stream(source: str | int, model_name: str = DEFAULT_LIFTER, *, out_dir
     online = OnlineLifter(lifter, layout="blazepose33", image_size=frames.size)
     bar = tqdm(unit="frame", desc="live", disable=quiet)
     with frames, BlazePose(video=True) as detector:
-        iterator = iter(frames)
         try:
-            while max_frames is None or len(joints) < max_frames:
-                with stages.time("decode"):
-                    frame = next(iterator, None)
-                if frame is None:
-                    break
-                with stages.time("detect"):
-                    points = detector(frame)
+            for points in timed_detections(frames, detector, stages):
                 with stages.time("lift"):
                     pose = online.push(points)
                 if pose is None:
@@ -257,6 +259,8 @@ def infer_stream(source: str | int, model_name: str = DEFAULT_LIFTER, *, out_dir
                                  else np.full((17, 3), np.nan, np.float32))
                 joints.append(pose)
                 bar.update()
+                if max_frames is not None and len(joints) >= max_frames:
+                    break
         except KeyboardInterrupt:
             pass
     bar.close()
