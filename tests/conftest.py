@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from posemoe.synthetic import write_synthetic_dataset
+from posemoe.datasets.synthetic import write_synthetic_dataset
 
 SUBJECTS = ("S1", "S5", "S8", "S9")
 
@@ -22,8 +22,8 @@ def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def rendered_dir(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """64 px capsule-body crops of the synthetic motion: train.npz (S1, S5) and val.npz (S8)."""
-    from posemoe.bodies import RenderOptions, render_dataset
-    from posemoe.data import load_h36m
+    from posemoe.datasets.bodies import RenderOptions, render_dataset
+    from posemoe.datasets.h36m import load_h36m
 
     out = tmp_path_factory.mktemp("rendered")
     for name, subjects, count in (("train", ["S1", "S5"], 160), ("val", ["S8"], 48)):
@@ -54,6 +54,6 @@ def astronaut_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 640x360, 30 fps, 24-frame .mp4 of the bundled photo of a real person drifting over the frame."""
     pytest.importorskip("cv2")
     from posemoe.assets import astronaut
-    from posemoe.video import moving_still, write_video
+    from posemoe.io.video import moving_still, write_video
 
     return write_video(tmp_path_factory.mktemp("clip") / "astronaut.mp4", moving_still(astronaut(), 24, (640, 360)), 30)

@@ -1,8 +1,8 @@
 import numpy as np
 
 from posemoe.camera import Camera, load_h36m_cameras
-from posemoe.io import load_npz
-from posemoe.prepare import write_gt_2d
+from posemoe.datasets.h36m import write_gt_2d
+from posemoe.io.npz import load_npz
 
 
 def _camera(**kw) -> Camera:

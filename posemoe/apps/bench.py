@@ -1,0 +1,157 @@
+"""``posemoe bench``: params, MACs per frame, training and inference throughput per model.
+
+Training steps use the real input pipeline (``ClipSampler`` over packed arrays of
+Human3.6M size), so the printed data share is the fraction of a step spent cutting clips.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from posemoe.datasets.sequences import PoseSequences, SequenceInfo
+from posemoe.models import (
+    count_parameters,
+    create_model,
+    get_config,
+    is_image_model,
+    list_models,
+    macs_per_frame,
+)
+from posemoe.training.losses import LossWeights, lifting_loss
+from posemoe.training.samplers import ClipSampler
+
+
+def _packed_random_data(frames_per_sequence: int = 5000, sequences: int = 60, seed: int = 0) -> PoseSequences:
+    """Random arrays shaped like a Human3.6M training split (300k frames)."""
+    rng = np.random.default_rng(seed)
+    n = frames_per_sequence * sequences
+    infos = [SequenceInfo("S1", f"Walking {i}", 0, i * frames_per_sequence, frames_per_sequence) for i in range(sequences)]
+    return PoseSequences(keypoints=rng.standard_normal((n, 17, 2), dtype=np.float32),
+                         poses=rng.standard_normal((n, 17, 3), dtype=np.float32) * 0.3, sequences=infos, source="random")
+
+
+def _timed(fn, seconds: float) -> tuple[float, int]:
+    """Run ``fn`` after one warm-up call for about ``seconds``; returns (seconds taken, calls)."""
+    fn()
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds or calls < 2:
+        fn()
+        calls += 1
+    return time.perf_counter() - start, calls
+
+
+def benchmark_model(name: str, data: PoseSequences, *, batch_size: int, seconds: float, device: torch.device) -> dict[str, float]:
+    model = create_model(name).to(device)
+    cfg = model.config
+    sampler = ClipSampler(data, cfg.num_frames, channels=cfg.in_channels)
+    batches = iter(sampler.epoch(0, 0, batch_size) * 100)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    data_seconds = 0.0
+
+    def train_step() -> None:
+        nonlocal data_seconds
+        start = time.perf_counter()
+        keypoints, poses = sampler.gather(*next(batches))
+        x, y = torch.from_numpy(keypoints).to(device), torch.from_numpy(poses).to(device)
+        data_seconds += time.perf_counter() - start
+        loss, _ = lifting_loss(model(x), y, model.balance_loss(), LossWeights())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    model.train()
+    train_time, train_calls = _timed(train_step, seconds)
+    data_share = data_seconds / (train_time + 1e-12)  # includes the warm-up call's gather: an upper bound
+
+    model.eval()
+    x = torch.from_numpy(sampler.gather(*next(batches))[0]).to(device)
+
+    def infer() -> None:
+        with torch.no_grad():
+            model(x)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    infer_time, infer_calls = _timed(infer, seconds)
+    return {
+        "params_m": count_parameters(model) / 1e6,
+        "mmacs_per_frame": macs_per_frame(model) / 1e6,
+        "train_clips_per_s": train_calls * batch_size / train_time,
+        "data_share": data_share,
+        "infer_frames_per_s": infer_calls * batch_size * cfg.num_frames / infer_time,
+    }
+
+
+def run_benchmarks(models: list[str] | None = None, *, threads: int | None = None, batch_size: int = 8,
+                   seconds: float = 3.0, device: str | None = None) -> dict[str, dict[str, float]]:
+    if threads:
+        torch.set_num_threads(threads)
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    data = _packed_random_data()
+    print(f"device {dev}, {torch.get_num_threads()} threads, batch {batch_size} clips, no test-time flip\n")
+    print("| model | params (M) | MMACs/frame | train clips/s | data share of step | inference frames/s |")
+    print("|---|---:|---:|---:|---:|---:|")
+    lifters = [name for name in list_models() if not is_image_model(get_config(name))]
+    for name in models or []:
+        if name not in lifters:
+            raise ValueError(f"bench measures lifting models; {name!r} is not one ({', '.join(lifters)})")
+    results = {}
+    for name in models or lifters:
+        r = benchmark_model(name, data, batch_size=batch_size, seconds=seconds, device=dev)
+        results[name] = r
+        print(f"| {name} | {r['params_m']:.2f} | {r['mmacs_per_frame']:.1f} | {r['train_clips_per_s']:.1f} | "
+              f"{100 * r['data_share']:.1f}% | {r['infer_frames_per_s']:.0f} |", flush=True)
+    return results
+
+
+def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1280, 720),
+                    workdir: str | None = None) -> dict[str, float]:
+    """Speed of ``posemoe infer VIDEO`` (decode + BlazePose + lifting + writing; rendering apart)
+    on a clip made from the bundled photo of a real person, and each stage alone. Prints a table."""
+    import tempfile
+    from pathlib import Path
+
+    from posemoe.assets import astronaut
+    from posemoe.inference.detectors import BlazePose
+    from posemoe.inference.lifter import load
+    from posemoe.inference.pipeline import infer_video
+    from posemoe.io.video import moving_still, open_frames, write_video
+
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        clip = write_video(Path(tmp) / "clip.mp4", moving_still(astronaut(), frames, size), 30)
+        start = time.perf_counter()
+        with open_frames(clip) as video:
+            decoded = sum(1 for _ in video)
+        decode = (time.perf_counter() - start) / decoded
+        with open_frames(clip) as video:
+            held = [frame for _, frame in zip(range(min(frames, 100)), video)]
+        with BlazePose() as detector:
+            detector(held[0])
+            start = time.perf_counter()
+            for frame in held:
+                detector(frame)
+            detect = (time.perf_counter() - start) / len(held)
+        result = infer_video(clip, model, out_dir=Path(tmp) / "out", quiet=True)
+        keypoints = np.load(Path(tmp) / "out" / "clip.npz")["keypoints_2d"]
+        lifter = load(model)
+        lifter.lift(keypoints[:50], layout="h36m17", image_size=size)
+        start = time.perf_counter()
+        lifter.lift(keypoints, layout="h36m17", image_size=size)
+        lift = (time.perf_counter() - start) / len(keypoints)
+    total = sum(result["seconds"].values())
+    alone = {"decode": decode, "detect (BlazePose full)": detect, "lift (flip-averaged)": lift}
+    print(f"video {size[0]}x{size[1]}, {frames} frames, {torch.get_num_threads()} torch threads, model {model}\n")
+    print("| stage | ms/frame alone | share of the three |")
+    print("|---|---:|---:|")
+    for stage, sec in alone.items():
+        print(f"| {stage} | {1000 * sec:.2f} | {100 * sec / sum(alone.values()):.1f}% |")
+    print(f"\nposemoe infer end to end (decoding overlaps detection on a second thread): "
+          f"{result['frames'] / total:.1f} frames/s")
+    for line in result["timing"][1:]:
+        print("  " + line.strip())
+    return {"fps": result["frames"] / total, **{f"{k} ms": 1000 * v for k, v in alone.items()}}

@@ -1,0 +1,3 @@
+from posemoe.cli import main
+
+main()

@@ -1,0 +1,98 @@
+"""Normalisation as encode/decode objects, kept apart from models.
+
+- :class:`ScreenCodec`: pixels <-> screen coordinates ([-1, 1] across the width, aspect kept);
+- :class:`CropCodec`: pixels <-> coordinates of a square person crop ([-1, 1] across the crop);
+- root-relative 3D, horizontal flips, and the model's channel count.
+
+A model's weights record the codec it was trained with by name (:data:`CODECS`), so inference
+normalises as training did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from posemoe.errors import UserError
+
+
+@dataclass(frozen=True)
+class ScreenCodec:
+    """Maps pixels to normalised screen coordinates, keeping the aspect ratio.
+
+    u in [0, width] maps to [-1, 1]; v is scaled by the same factor and centred, so a
+    non-square image spans [-height/width, height/width] vertically.
+    """
+
+    width: int
+    height: int
+
+    def encode(self, pixels: np.ndarray) -> np.ndarray:
+        """``(..., 2)`` pixels -> ``(..., 2)`` normalised."""
+        return pixels / self.width * 2.0 - np.array([1.0, self.height / self.width], dtype=pixels.dtype)
+
+    def decode(self, normalized: np.ndarray) -> np.ndarray:
+        """``(..., 2)`` normalised -> ``(..., 2)`` pixels."""
+        offset = np.array([1.0, self.height / self.width], dtype=normalized.dtype)
+        return (normalized + offset) * self.width / 2.0
+
+
+def root_relative(points: np.ndarray, root: int = 0) -> np.ndarray:
+    """``(..., J, 3)`` -> the same with joint ``root`` moved to the origin."""
+    return points - points[..., root : root + 1, :]
+
+
+def flip_horizontal(points: np.ndarray, flip_perm: np.ndarray) -> np.ndarray:
+    """Mirror ``(..., J, C)`` points about the vertical axis (x -> -x) and swap left/right.
+
+    Works for normalised 2D (centred on the image) and camera-frame 3D alike; channels past
+    the first (y, z, confidence) are kept.
+    """
+    out = points[..., flip_perm, :].copy()
+    out[..., 0] *= -1
+    return out
+
+
+@dataclass(frozen=True)
+class CropCodec:
+    """Maps image pixels to coordinates of the square ``box`` = (x0, y0, side): [-1, 1] from its
+    left/top edge to its right/bottom edge."""
+
+    x0: float
+    y0: float
+    side: float
+
+    def encode(self, pixels: np.ndarray) -> np.ndarray:
+        """``(..., 2)`` pixels -> ``(..., 2)`` crop coordinates."""
+        return ((pixels - [self.x0, self.y0]) / self.side * 2 - 1).astype(np.float32)
+
+    def decode(self, normalized: np.ndarray) -> np.ndarray:
+        """``(..., 2)`` crop coordinates -> ``(..., 2)`` pixels."""
+        return (normalized + 1) / 2 * self.side + [self.x0, self.y0]
+
+
+CODECS = {"screen": ScreenCodec}
+"""Keypoint codecs by the name weights record; each is built from the frame size ``(width, height)``."""
+
+
+def make_codec(name: str, image_size: tuple[int, int]) -> ScreenCodec:
+    """The codec ``name`` for frames of ``image_size`` (width, height) pixels."""
+    if name not in CODECS:
+        raise UserError(f"unknown keypoint codec {name!r}; known: {', '.join(sorted(CODECS))}")
+    width, height = image_size
+    if not (np.isfinite(width) and np.isfinite(height) and width > 0 and height > 0):
+        raise UserError(f"image size must be two positive numbers (width, height), got {tuple(image_size)}")
+    return CODECS[name](width, height)
+
+
+def match_channels(keypoints: np.ndarray, channels: int) -> np.ndarray:
+    """Give ``(..., C)`` keypoints the model's channel count: add confidence 1 or drop it."""
+    have = keypoints.shape[-1]
+    if have == channels:
+        return keypoints
+    if have == 2 and channels == 3:
+        return np.concatenate([keypoints, np.ones_like(keypoints[..., :1])], axis=-1)
+    if have == 3 and channels == 2:
+        return keypoints[..., :2]
+    raise UserError(f"cannot turn {have}-channel keypoints into {channels} channels")

@@ -1,0 +1,1 @@
+"""Datasets and motion sources: one module per dataset (loading, splits, protocols, preparation)."""

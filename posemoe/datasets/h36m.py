@@ -1,0 +1,181 @@
+"""Human3.6M in the VideoPose3D formats: subject splits, loading into packed sequences, and the
+ground-truth 2D file made from the 3D file and the cameras (``posemoe prepare-2d``).
+
+Files: ``data_3d_<dataset>.npz`` (``positions_3d`` = {subject: {action: (T, 32|17, 3) world
+metres}}) and ``data_2d_<dataset>_<source>.npz`` (``positions_2d`` = {subject: {action: [per
+camera (T, 17, 2|3) pixels]}}). Dicts are pickled; :mod:`posemoe.io.npz` reads them safely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from posemoe.camera import Camera, load_h36m_cameras
+from posemoe.codecs import ScreenCodec, match_channels, root_relative
+from posemoe.datasets.sequences import PoseSequences, SequenceInfo, concat_sequences
+from posemoe.errors import UserError
+from posemoe.io.npz import load_npz, require_key, save_npz
+from posemoe.layouts import H36M17, H36M32, convert
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Which subjects play which role. Test subjects are only ever read by ``posemoe eval``."""
+
+    train: tuple[str, ...] = ("S1", "S5", "S6", "S7")
+    val: tuple[str, ...] = ("S8",)
+    test: tuple[str, ...] = ("S9", "S11")
+
+    def check_no_test_leak(self) -> None:
+        leaked = sorted(set(self.test) & (set(self.train) | set(self.val)))
+        if leaked:
+            raise UserError(
+                f"test subjects {leaked} appear in the training/validation split; choose "
+                "checkpoints on a validation subject (e.g. S8) and keep test subjects for `posemoe eval`"
+            )
+
+
+def data_file(data_dir: str | Path, kind: str, dataset: str = "h36m", source: str | None = None) -> Path:
+    name = f"data_{kind}_{dataset}" + (f"_{source}" if source else "") + ".npz"
+    return Path(data_dir) / name
+
+
+def _check_finite(array: np.ndarray, where: str) -> None:
+    if not np.all(np.isfinite(array)):
+        bad = int(np.sum(~np.isfinite(array).all(axis=tuple(range(1, array.ndim)))))
+        raise UserError(f"{where}: {bad} frame(s) contain NaN or inf")
+
+
+def _poses_17(array: np.ndarray, where: str) -> np.ndarray:
+    if array.ndim != 3 or array.shape[-1] != 3 or array.shape[1] not in (H36M32.num_joints, H36M17.num_joints):
+        raise UserError(f"{where}: expected 3D poses of shape (T, 32, 3) or (T, 17, 3), got {array.shape}")
+    layout = H36M32 if array.shape[1] == H36M32.num_joints else H36M17
+    return convert(array.astype(np.float32), layout, H36M17)
+
+
+def load_h36m(
+    data_dir: str | Path,
+    subjects: tuple[str, ...] | list[str],
+    source: str = "gt",
+    *,
+    dataset: str = "h36m",
+    cameras: dict[str, list[Camera]] | None = None,
+    actions: tuple[str, ...] | None = None,
+    skip_incomplete: bool = False,
+) -> PoseSequences:
+    """Load subjects from ``data_3d_<dataset>.npz`` and ``data_2d_<dataset>_<source>.npz``.
+
+    A sequence whose 2D is missing or shorter than its 3D raises an error naming it, unless
+    ``skip_incomplete`` is set; skipped sequences are listed in ``report``. A 2D sequence
+    longer than the 3D one is trimmed to it (as VideoPose3D does) and also reported.
+    """
+    path3d = data_file(data_dir, "3d", dataset)
+    path2d = data_file(data_dir, "2d", dataset, source)
+    positions_3d = require_key(load_npz(path3d), "positions_3d", path3d)
+    positions_2d = require_key(load_npz(path2d), "positions_2d", path2d)
+    for path, value in ((path3d, positions_3d), (path2d, positions_2d)):
+        if not isinstance(value, dict):
+            raise UserError(f"{path}: expected a dict of subjects, got {type(value).__name__}")
+    cameras = load_h36m_cameras() if cameras is None else cameras
+
+    keypoints, poses, infos, report = [], [], [], []
+    offset = 0
+    for subject in subjects:
+        for path, value in ((path3d, positions_3d), (path2d, positions_2d)):
+            if subject not in value:
+                raise UserError(f"{path}: subject {subject!r} not found (has {sorted(value)})")
+        if subject not in cameras:
+            raise UserError(f"no camera parameters for subject {subject!r}")
+        subject_cams = cameras[subject]
+        for action in sorted(positions_3d[subject]):
+            if actions is not None and action.split(" ")[0] not in actions:
+                continue
+            where3d = f"{path3d} [{subject} / {action}]"
+            world = _poses_17(np.asarray(positions_3d[subject][action]), where3d)
+            _check_finite(world, where3d)
+            views = positions_2d[subject].get(action)
+            if views is None:
+                if skip_incomplete:
+                    report.append(f"skipped {subject} / {action}: no 2D in {path2d.name}")
+                    continue
+                raise UserError(f"{path2d}: no 2D keypoints for {subject} / {action}, which the 3D file has")
+            if len(views) != len(subject_cams):
+                raise UserError(
+                    f"{path2d} [{subject} / {action}]: {len(views)} camera views, expected {len(subject_cams)}"
+                )
+            for cam_index, (view, cam) in enumerate(zip(views, subject_cams)):
+                where2d = f"{path2d} [{subject} / {action} / camera {cam.id}]"
+                view = np.asarray(view, dtype=np.float32)
+                if view.ndim != 3 or view.shape[1] != H36M17.num_joints or view.shape[2] not in (2, 3):
+                    raise UserError(f"{where2d}: expected keypoints of shape (T, 17, 2|3), got {view.shape}")
+                if len(view) < len(world):
+                    if skip_incomplete:
+                        report.append(f"skipped {subject} / {action} / camera {cam.id}: 2D has {len(view)} frames, 3D {len(world)}")
+                        continue
+                    raise UserError(f"{where2d}: {len(view)} frames of 2D but {len(world)} of 3D")
+                if len(view) > len(world):
+                    report.append(f"trimmed {subject} / {action} / camera {cam.id}: 2D {len(view)} -> {len(world)} frames")
+                    view = view[: len(world)]
+                _check_finite(view, where2d)
+                codec = ScreenCodec(cam.width, cam.height)
+                normalized = view.copy()
+                normalized[..., :2] = codec.encode(view[..., :2])
+                keypoints.append(normalized)
+                poses.append(root_relative(cam.world_to_camera(world)).astype(np.float32))
+                infos.append(SequenceInfo(subject, action, cam_index, offset, len(world)))
+                offset += len(world)
+    if not infos:
+        raise UserError(f"{path3d}: no sequences found for subjects {list(subjects)}")
+    channels = {k.shape[-1] for k in keypoints}
+    if len(channels) > 1:
+        raise UserError(f"{path2d}: sequences mix 2- and 3-channel keypoints")
+    return PoseSequences(
+        keypoints=np.concatenate(keypoints), poses=np.concatenate(poses), sequences=infos,
+        source=source, report=report,
+    )
+
+
+def load_sources(data_dir: str | Path, subjects: tuple[str, ...] | list[str], source: str, *,
+                 dataset: str = "h36m", channels: int = 2) -> PoseSequences:
+    """Like :func:`load_h36m`, but ``source`` may join several with '+' (``"gt+sh"``): every
+    frame then appears once per source, so training sees clean and detected 2D alike."""
+    parts = [load_h36m(data_dir, subjects, s, dataset=dataset) for s in source.split("+")]
+    if len(parts) == 1:
+        return parts[0]
+    for part in parts:
+        part.keypoints = match_channels(part.keypoints, channels)
+    return concat_sequences(parts)
+
+
+def project_sequences(positions_3d: dict, cameras: dict[str, list[Camera]], source: str) -> dict:
+    """``{subject: {action: (T, 32|17, 3) world}}`` -> ``{subject: {action: [(T, 17, 2) pixels per camera]}}``."""
+    out: dict = {}
+    for subject, actions in positions_3d.items():
+        if subject not in cameras:
+            raise UserError(f"{source}: no camera parameters for subject {subject!r}")
+        out[subject] = {}
+        for action, world in actions.items():
+            joints = _poses_17(np.asarray(world), f"{source} [{subject} / {action}]").astype(np.float64)
+            out[subject][action] = [
+                cam.project(cam.world_to_camera(joints)).astype(np.float32) for cam in cameras[subject]
+            ]
+    return out
+
+
+def write_gt_2d(data_dir: str | Path, dataset: str = "h36m", cameras_path: str | Path | None = None) -> Path:
+    """Write ``data_2d_<dataset>_gt.npz`` beside ``data_3d_<dataset>.npz``; returns its path."""
+    path3d = data_file(data_dir, "3d", dataset)
+    positions_3d = require_key(load_npz(path3d), "positions_3d", path3d)
+    cameras = load_h36m_cameras(cameras_path)
+    positions_2d = project_sequences(positions_3d, cameras, str(path3d))
+    out = data_file(data_dir, "2d", dataset, "gt")
+    metadata = {
+        "layout_name": "h36m",
+        "num_joints": H36M17.num_joints,
+        "keypoints_symmetry": [list(H36M17.left), list(H36M17.right)],
+    }
+    save_npz(out, positions_2d=positions_2d, metadata=metadata)
+    return out

@@ -1,0 +1,1 @@
+"""Metrics, reports and per-dataset evaluation protocols."""

@@ -1,0 +1,1 @@
+"""Result files (npz / json / csv) and weights (safetensors)."""

@@ -1,0 +1,103 @@
+"""Registry of named model configurations: ``create_model("posemoe-t243-b")``, ``create_model("aitepose-s")``.
+
+Two families: PoseMoE lifters (2D keypoint clips -> 3D) and AITEPose image networks
+(person crop -> 3D, or COCO-17 2D for AITEPose2D). A config's ``to_dict`` is what checkpoints
+store; :func:`config_from_dict` rebuilds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+from torch import nn
+
+from posemoe.models.aitepose import AITEPose, AITEPoseConfig
+from posemoe.models.posemoe import EntangledPoseMoE, PoseMoE, PoseMoEConfig
+
+ModelConfig = PoseMoEConfig | AITEPoseConfig
+
+_SMALL = PoseMoEConfig(dim=16, encoder_layers=2, decoder_layers=1, heads=2, num_experts=4, top_k=2,
+                       expert_hidden=512)
+_BASE = PoseMoEConfig(dim=32, encoder_layers=3, decoder_layers=2, heads=4, num_experts=4, top_k=2,
+                      expert_hidden=1024)
+
+MODEL_CONFIGS: dict[str, ModelConfig] = {}
+for _frames in (27, 81, 243):
+    for _size, _cfg in (("s", _SMALL), ("b", _BASE)):
+        MODEL_CONFIGS[f"posemoe-t{_frames}-{_size}"] = replace(_cfg, num_frames=_frames)
+        MODEL_CONFIGS[f"posemoe-entangled-t{_frames}-{_size}"] = replace(_cfg, num_frames=_frames, entangled=True)
+
+# AITEPose: "s" is sized for CPU training on 128 px crops; "b" is ResNet-18-like on 256 px crops.
+_AITE_S = AITEPoseConfig(image_size=128, widths=(16, 32, 64, 128), blocks=(1, 1, 1, 1), head_width=64)
+_AITE_B = AITEPoseConfig(image_size=256, widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2), head_width=128)
+for _size, _cfg in (("s", _AITE_S), ("b", _AITE_B)):
+    MODEL_CONFIGS[f"aitepose-{_size}"] = _cfg
+    MODEL_CONFIGS[f"aitepose2d-{_size}"] = replace(_cfg, out_dims=2, layout="coco17")
+
+
+def list_models() -> list[str]:
+    return sorted(MODEL_CONFIGS)
+
+
+def get_config(name: str, **overrides) -> ModelConfig:
+    if name not in MODEL_CONFIGS:
+        raise ValueError(f"unknown model {name!r}; registered: {', '.join(list_models())}")
+    return replace(MODEL_CONFIGS[name], **overrides)
+
+
+def build_model(cfg: ModelConfig) -> nn.Module:
+    if isinstance(cfg, AITEPoseConfig):
+        return AITEPose(cfg)
+    return (EntangledPoseMoE if cfg.entangled else PoseMoE)(cfg)
+
+
+def config_from_dict(values: dict) -> ModelConfig:
+    """Inverse of ``config.to_dict()``; dicts without a ``family`` are PoseMoE (older checkpoints)."""
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    family = values.get("family", "posemoe")
+    if family == "aitepose":
+        return AITEPoseConfig(**values)
+    if family == "posemoe":
+        return PoseMoEConfig(**{k: v for k, v in values.items() if k != "family"})
+    raise ValueError(f"unknown model family {family!r}")
+
+
+def is_image_model(cfg: ModelConfig) -> bool:
+    return isinstance(cfg, AITEPoseConfig)
+
+
+def example_input(cfg: ModelConfig, batch: int = 1) -> torch.Tensor:
+    """A zero input of the shape the model takes."""
+    if isinstance(cfg, AITEPoseConfig):
+        return torch.zeros(batch, 3, cfg.image_size, cfg.image_size)
+    return torch.zeros(batch, cfg.num_frames, cfg.num_joints, cfg.in_channels)
+
+
+def create_model(name: str, **overrides) -> nn.Module:
+    """A freshly initialised model of the named configuration (fields can be overridden)."""
+    return build_model(get_config(name, **overrides))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def macs_per_frame(model: nn.Module) -> float:
+    """Multiply-accumulates of one forward pass divided by the frames (images) it predicts."""
+    from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
+
+    cfg = model.config
+    x = example_input(cfg)
+    was_training = model.training
+    model.eval()
+    # PyTorch's counter knows the CUDA attention kernels but not the CPU one.
+    counter = FlopCounterMode(display=False, custom_mapping={
+        torch.ops.aten._scaled_dot_product_flash_attention_for_cpu:
+            lambda q, k, v, *args, out_shape=None, **kwargs: sdpa_flop_count(q, k, v)})
+    with counter:
+        model(x)
+    model.train(was_training)
+    return counter.get_total_flops() / 2 / getattr(cfg, "num_frames", 1)
+
+

@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+import torch
+
+from posemoe.inference.lifter import Lifter, OnlineLifter, load
+from posemoe.layouts import COCO17
+from posemoe.models import create_model
+
+
+def test_lifter_matches_evaluation_predictions(synthetic_dir):
+    from posemoe.camera import load_h36m_cameras
+    from posemoe.datasets.h36m import load_h36m
+    from posemoe.evaluation.h36m import predict
+    from posemoe.io.npz import load_npz
+
+    torch.manual_seed(0)
+    model = create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32).eval()
+    data = load_h36m(synthetic_dir, ["S8"], "gt")
+    seq = data.sequences[0]
+    expected, _ = predict(model, data)
+    raw = load_npz(synthetic_dir / "data_2d_h36m_gt.npz")["positions_2d"]["S8"][seq.action][seq.camera]
+    cam = load_h36m_cameras()["S8"][seq.camera]
+    lifter = Lifter(model)
+    got = lifter.lift(raw[: seq.length], layout="h36m17", image_size=(cam.width, cam.height))
+    np.testing.assert_allclose(got, expected[seq.start:seq.start + seq.length], atol=1e-5)
+    short = lifter.lift(raw[:4], layout="h36m17", image_size=(cam.width, cam.height))
+    assert short.shape == (4, 17, 3) and np.isfinite(short).all()
+    assert lifter.lift(np.zeros((12, 17, 3)), layout=COCO17.name, image_size=(640, 480)).shape == (12, 17, 3)
+    with pytest.raises(ValueError, match="NaN"):
+        lifter.lift(np.full((5, 17, 2), np.nan), image_size=(640, 480))
+    with pytest.raises(ValueError, match="shape"):
+        lifter.lift(np.zeros((5, 17)), image_size=(640, 480))
+
+
+def test_online_lifting_is_the_causal_window_ending_on_each_frame():
+    torch.manual_seed(0)
+    lifter = Lifter(create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32))
+    rng = np.random.default_rng(0)
+    track = np.concatenate([rng.uniform(100, 500, (30, 17, 2)), np.ones((30, 17, 1))], -1).astype(np.float32)
+    online = OnlineLifter(lifter, image_size=(640, 480))
+    assert online.push(None) is None  # nobody seen yet: nothing to say
+    got = np.stack([online.push(frame) for frame in track])
+    for t in (8, 20, 29):
+        expected = lifter.lift(track[t - 8:t + 1], layout="h36m17", image_size=(640, 480))[-1]
+        np.testing.assert_allclose(got[t], expected, atol=1e-5)
+    first = lifter.lift(np.repeat(track[:1], 9, axis=0), layout="h36m17", image_size=(640, 480))[-1]
+    np.testing.assert_allclose(got[0], first, atol=1e-5)  # the first frame fills the window
+
+
+def test_online_lifting_holds_missing_joints():
+    lifter = Lifter(create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32))
+    online = OnlineLifter(lifter, layout=COCO17.name, image_size=(640, 480))
+    rng = np.random.default_rng(1)
+    frame = np.concatenate([rng.uniform(100, 500, (17, 2)), np.ones((17, 1))], -1)
+    online.push(frame)
+    dropped = frame.copy()
+    dropped[5:9, 2] = 0.0  # low confidence: hold the previous positions
+    dropped[5:9, :2] = 9999.0
+    online.push(dropped)
+    np.testing.assert_allclose(online.window[-1][:, :2], online.window[-2][:, :2])
+    assert np.isfinite(online.push(None)).all()  # nobody in this frame: the last input is held
+
+
+def test_shipped_lifter_loads_by_name_offline():
+    lifter = load("posemoe-t27-s-h36m")
+    assert lifter.model.config.num_frames == 27 and not lifter.model.training
+    rng = np.random.default_rng(0)
+    track = np.concatenate([rng.normal([500, 500], 30, (40, 17, 2)), np.ones((40, 17, 1))], -1)
+    assert lifter.lift(track, image_size=(1000, 1000)).shape == (40, 17, 3)
+    with pytest.raises(ValueError, match="posemoe-t27-s-h36m"):
+        load("no-such-weights")

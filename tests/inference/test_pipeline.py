@@ -1,0 +1,87 @@
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mediapipe")
+
+from posemoe.assets import astronaut  # noqa: E402
+from posemoe.cli import main  # noqa: E402
+from posemoe.inference.pipeline import infer_stream, infer_video  # noqa: E402
+from posemoe.io.video import moving_still, write_video  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def clip_with_a_gap(tmp_path_factory):
+    """20 frames of the real person with nobody in frames 8-11."""
+    frames = list(moving_still(astronaut(), 20, (480, 270)))
+    for t in range(8, 12):
+        frames[t] = np.full_like(frames[t], 90)
+    return write_video(tmp_path_factory.mktemp("gap") / "gap.mp4", frames, 25)
+
+
+def test_video_to_3d_for_every_frame_with_renderings(clip_with_a_gap, tiny_lifter, tmp_path, capsys):
+    result = infer_video(clip_with_a_gap, str(tiny_lifter), out_dir=tmp_path, render=("mp4", "html"), smooth=True)
+    assert result["frames"] == 20 and result["visible"].tolist() == [t not in range(8, 12) for t in range(20)]
+    out = np.load(tmp_path / "gap.npz")
+    assert out["joints_3d"].shape == (20, 17, 3) and np.isfinite(out["joints_3d"]).all()
+    assert np.allclose(out["joints_3d"][:, 0], 0)  # root-relative
+    record = json.loads((tmp_path / "gap.json").read_text())
+    assert record["person_visible"][8] is False and record["fps"] == 25
+    raw = np.load(tmp_path / "gap_blazepose33.npz")
+    assert raw["keypoints"].shape == (20, 33, 3) and np.isnan(raw["keypoints"][9]).all()
+    assert (tmp_path / "gap.mp4").stat().st_size > 0 and (tmp_path / "gap.html").stat().st_size > 0
+    printed = capsys.readouterr().out
+    assert "a person in 16" in printed and "frames/s" in printed and "detect" in printed
+
+
+def test_cli_video_and_raw_detections_read_back(clip_with_a_gap, tiny_lifter, tmp_path, capsys):
+    main(["infer", str(clip_with_a_gap), "--model", str(tiny_lifter), "--out", str(tmp_path), "--max-frames", "6"])
+    assert np.load(tmp_path / "gap.npz")["joints_3d"].shape == (6, 17, 3)
+    # the raw BlazePose-33 detections are a keypoint file in their own right
+    main(["infer", str(tmp_path / "gap_blazepose33.npz"), "--layout", "blazepose33", "--image-size", "480", "270",
+          "--model", str(tiny_lifter), "--out", str(tmp_path / "again")])
+    assert np.load(tmp_path / "again" / "gap_blazepose33.npz")["joints_3d"].shape == (6, 17, 3)
+
+
+def test_cli_errors_are_messages(tmp_path, tiny_lifter, capsys):
+    (tmp_path / "broken.mp4").write_bytes(b"\x00" * 500)
+    for argv in (["infer", str(tmp_path / "broken.mp4"), "--model", str(tiny_lifter)],
+                 ["infer", str(tmp_path / "nothing.mp4")]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "could not open" in err or "no frame" in err
+    assert "no such file" in err
+
+
+def test_no_person_at_all_is_an_error(tmp_path, tiny_lifter):
+    empty = write_video(tmp_path / "empty.mp4", [np.full((120, 160, 3), 90, np.uint8)] * 3, 10)
+    with pytest.raises(ValueError, match="no person found in any of its 3 frames"):
+        infer_video(empty, str(tiny_lifter), out_dir=tmp_path, quiet=True)
+
+
+def test_stream_mode_lifts_online(clip_with_a_gap, tiny_lifter, tmp_path):
+    result = infer_stream(str(clip_with_a_gap), str(tiny_lifter), out_dir=tmp_path, quiet=True)
+    out = np.load(tmp_path / "gap.npz")
+    assert result["frames"] == 20 and out["joints_3d"].shape == (20, 17, 3)
+    # frames without a person hold the last pose's input, so their 3D stays finite
+    assert np.isfinite(out["joints_3d"]).all() and np.isnan(out["keypoints_2d"][9]).all()
+
+
+def test_shipped_lifter_on_a_real_person_keeps_bones_steady(astronaut_clip, tmp_path):
+    from posemoe.layouts import H36M17
+
+    result = infer_video(astronaut_clip, "posemoe-t27-s-h36m", out_dir=tmp_path, quiet=True)
+    assert result["visible"].all()
+    out = np.load(tmp_path / "astronaut.npz")
+    joints, confidence = out["joints_3d"], out["keypoints_2d"][..., 2]
+    assert joints.shape == (24, 17, 3) and np.isfinite(joints).all()
+    # bones whose two joints BlazePose sees confidently in every frame (the photo ends at the waist)
+    seen = [i for i, (p, c) in enumerate(H36M17.bones) if confidence[:, [p, c]].min() >= 0.5]
+    assert len(seen) >= 6
+    bones = np.stack([np.linalg.norm(joints[:, c] - joints[:, p], axis=-1) for p, c in H36M17.bones], 1)[:, seen]
+    variation = bones.std(0) / bones.mean(0)
+    assert variation.max() < 0.1, variation  # each bone's length varies by under 10% over the clip
+    assert 0.05 < bones.mean() < 0.5  # and bones are of human size (metres)

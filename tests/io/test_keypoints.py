@@ -1,0 +1,105 @@
+import json
+
+import numpy as np
+import pytest
+
+from posemoe.io.keypoints import read_keypoints
+
+
+def _people(rng, n, joints):
+    kp = np.concatenate([rng.uniform(0, 640, (n, joints, 2)), rng.uniform(0.3, 1, (n, joints, 1))], -1)
+    return kp.round(3)
+
+
+def test_coco_results_and_mmpose_frames(tmp_path):
+    rng = np.random.default_rng(0)
+    a, b = _people(rng, 2, 17), _people(rng, 1, 17)
+    results = [{"image_id": 2, "category_id": 1, "keypoints": b[0].ravel().tolist(), "score": 0.9}] + \
+              [{"image_id": 1, "category_id": 1, "keypoints": p.ravel().tolist(), "score": 0.8} for p in a]
+    (tmp_path / "coco.json").write_text(json.dumps(results))
+    frames = read_keypoints(tmp_path / "coco.json")
+    assert frames.layout.name == "coco17" and len(frames) == 2
+    np.testing.assert_allclose(frames.people[0], a)  # image 1 comes first
+    np.testing.assert_allclose(frames.people[1], b)
+    mmpose = [{"frame_id": 0, "instances": [{"keypoints": a[0, :, :2].tolist(), "keypoint_scores": a[0, :, 2].tolist()}]},
+              {"frame_id": 1, "instances": []}]
+    (tmp_path / "mm.json").write_text(json.dumps(mmpose))
+    frames = read_keypoints(tmp_path / "mm.json")
+    np.testing.assert_allclose(frames.people[0][0], a[0])
+    assert frames.people[1].shape == (0, 17, 3)
+
+
+def test_openpose_alphapose_and_arrays(tmp_path):
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "op"
+    folder.mkdir()
+    body = _people(rng, 3, 25)
+    for t in range(3):
+        people = [{"pose_keypoints_2d": body[t].ravel().tolist()}] if t != 1 else []
+        (folder / f"video_{t:012d}_keypoints.json").write_text(json.dumps({"version": 1.3, "people": people}))
+    frames = read_keypoints(folder)
+    assert frames.layout.name == "openpose25" and [len(p) for p in frames.people] == [1, 0, 1]
+    np.testing.assert_allclose(frames.people[2][0], body[2])
+
+    halpe = _people(rng, 2, 26)
+    (tmp_path / "ap.json").write_text(json.dumps([{"image_id": f"{t}.jpg", "keypoints": halpe[t].ravel().tolist(),
+                                                   "score": 1.0, "idx": 0} for t in (1, 0)]))
+    frames = read_keypoints(tmp_path / "ap.json", layout="halpe26")
+    np.testing.assert_allclose(frames.people[0][0], halpe[0])
+
+    np.save(tmp_path / "k.npy", halpe[..., :2])
+    frames = read_keypoints(tmp_path / "k.npy", layout="halpe26")
+    assert frames.people[0].shape == (1, 26, 3) and (frames.people[0][..., 2] == 1).all()
+    np.savez(tmp_path / "k.npz", keypoints=np.zeros((4, 17, 3)))
+    assert len(read_keypoints(tmp_path / "k.npz", layout="h36m17")) == 4
+
+
+@pytest.mark.parametrize("name, content, layout, error", [
+    ("a.json", "{oops", None, "not valid JSON"),
+    ("b.json", "[]", None, "non-empty list"),
+    ("c.json", json.dumps([{"image_id": 0, "keypoints": [1, 2, 3]}]), None, "expected 17 x 3"),
+    ("d.txt", "x", None, "unsupported keypoint file"),
+])
+def test_bad_keypoint_files_say_why(tmp_path, name, content, layout, error):
+    (tmp_path / name).write_text(content)
+    with pytest.raises(ValueError, match=error):
+        read_keypoints(tmp_path / name, layout=layout)
+
+
+def test_bad_arrays_say_why(tmp_path):
+    np.save(tmp_path / "k.npy", np.zeros((4, 12, 2)))
+    with pytest.raises(ValueError, match="name the joint layout"):
+        read_keypoints(tmp_path / "k.npy")
+    with pytest.raises(ValueError, match=r"expected \(T, \[P,\] 17"):
+        read_keypoints(tmp_path / "k.npy", layout="coco17")
+    with pytest.raises(FileNotFoundError, match="no OpenPose"):
+        read_keypoints(tmp_path)
+
+
+def test_tracking_picks_the_big_persistent_person_and_gaps_are_filled():
+    from posemoe.io.keypoints import KeypointFrames, fill_gaps, main_track
+    from posemoe.layouts import COCO17
+
+    rng = np.random.default_rng(2)
+    big = np.concatenate([rng.uniform(100, 400, (17, 2)), np.ones((17, 1))], -1)
+    small = np.concatenate([rng.uniform(500, 560, (17, 2)), np.ones((17, 1))], -1)
+    people = []
+    for t in range(10):
+        here = [big + [3 * t, 0, 0]] if t != 4 else []  # the main person is missed in frame 4
+        here += [small + [0, 2 * t, 0]]
+        people.append(np.stack(here[::-1]))
+    chosen, report = main_track(KeypointFrames(people, COCO17))
+    assert np.isnan(chosen[4]).all() and np.allclose(chosen[5], big + [15, 0, 0])
+    assert "2 track(s)" in report[0]
+    other, _ = main_track(KeypointFrames(people, COCO17), track=1)
+    assert np.allclose(other[4], small + [0, 8, 0])
+    with pytest.raises(ValueError, match="there are 2 tracks"):
+        main_track(KeypointFrames(people, COCO17), track=5)
+
+    chosen[7, 3, 2] = 0.05  # one low-confidence joint
+    filled, report = fill_gaps(chosen)
+    np.testing.assert_allclose(filled[4, :, :2], (big + [12, 0, 0])[:, :2])  # halfway between frames 3 and 5
+    np.testing.assert_allclose(filled[7, 3, :2], (big[3, :2] + [21, 0]))
+    assert "filled 18 of 170" in report[0]
+    with pytest.raises(ValueError, match="no joint"):
+        fill_gaps(np.full((3, 17, 3), np.nan))

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+cv2 = pytest.importorskip("cv2")
+
+from posemoe.io.video import moving_still, open_frames, write_video  # noqa: E402
+
+
+def test_video_files_report_size_rate_and_every_frame(astronaut_clip):
+    with open_frames(astronaut_clip) as video:
+        assert (video.kind, video.size, video.fps, video.frame_count) == ("video", (640, 360), 30.0, 24)
+        frames = list(video)
+        assert "640x360" in video.describe()
+    assert len(frames) == 24 and frames[0].shape == (360, 640, 3) and frames[0].dtype == np.uint8
+    # decoded frames match what was written (lossy codec: close, not equal)
+    from posemoe.assets import astronaut
+
+    written = list(moving_still(astronaut(), 24, (640, 360)))
+    assert np.abs(frames[5].astype(int) - written[5]).mean() < 6
+    assert np.abs(written[0].astype(int) - written[5]).mean() > 10  # the photo moves
+
+
+def test_stopping_early_releases_the_decoder(astronaut_clip):
+    video = open_frames(astronaut_clip)
+    first_three = [frame for _, frame in zip(range(3), video)]
+    video.close()
+    assert len(first_three) == 3
+
+
+def test_image_files_and_folders(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for t in range(3):
+        cv2.imwrite(str(folder / f"{t:04d}.png"), rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    (folder / "notes.txt").write_text("ignored")
+    video = open_frames(folder, fps=12)
+    assert (video.kind, video.size, video.frame_count, video.fps) == ("images", (64, 48), 3, 12.0)
+    assert len(list(video)) == 3
+    single = open_frames(folder / "0001.png")
+    assert single.frame_count == 1 and next(iter(single)).shape == (48, 64, 3)
+
+
+@pytest.mark.parametrize("make, error", [
+    (lambda p: p / "missing.mp4", "no such video"),
+    (lambda p: (p / "bad.mp4").write_bytes(b"not a video at all" * 100) and p / "bad.mp4", "could not open|no frame"),
+    (lambda p: (p / "bad.png").write_bytes(b"\x89PNG broken") and p / "bad.png", "not an image"),
+    (lambda p: (p / "empty").mkdir() or p / "empty", "no images"),
+])
+def test_bad_inputs_say_why(tmp_path, make, error):
+    with pytest.raises((ValueError, FileNotFoundError), match=error):
+        list(open_frames(make(tmp_path)))
+
+
+def test_a_folder_of_mixed_sizes_is_refused(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((20, 30, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "b.png"), np.zeros((30, 30, 3), np.uint8))
+    with pytest.raises(ValueError, match="one video's frames"):
+        list(open_frames(tmp_path))
+
+
+def test_write_video_needs_frames(tmp_path):
+    with pytest.raises(ValueError, match="no frames"):
+        write_video(tmp_path / "x.mp4", [], 25)

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from posemoe.layouts import (
+    H36M17,
+    H36M32,
+    convert,
+    get_layout,
+    h36m32_to_h36m17_indices,
+)
+
+
+def test_h36m17_tables_match_videopose3d_skeleton():
+    assert H36M17.parents == (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15)
+    assert H36M17.root == 0
+    assert len(H36M17.bones) == 16
+
+
+def test_32_to_17_selection():
+    assert h36m32_to_h36m17_indices().tolist() == [0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27]
+    # parents agree once the 15 removed joints are skipped (shoulders re-attached to the thorax)
+    idx = h36m32_to_h36m17_indices()
+    shoulders = {H36M17.index("LShoulder"), H36M17.index("RShoulder")}
+    for j, p in enumerate(H36M17.parents[1:], start=1):
+        if j in shoulders:
+            assert H36M17.joints[p] == "Thorax"
+            continue
+        ancestor = H36M32.parents[idx[j]]
+        while ancestor not in idx:
+            ancestor = H36M32.parents[ancestor]
+        assert ancestor == idx[p]
+
+
+def test_flip_permutation_is_an_involution_that_swaps_sides():
+    perm = H36M17.flip_permutation()
+    assert (perm[perm] == np.arange(17)).all()
+    assert perm[H36M17.index("LWrist")] == H36M17.index("RWrist")
+    assert perm[H36M17.index("Spine")] == H36M17.index("Spine")
+
+
+def test_convert_checks_joint_count():
+    with pytest.raises(ValueError, match="expected keypoints with 32 joints"):
+        convert(np.zeros((5, 17, 3)), H36M32, H36M17)
+    assert convert(np.zeros((5, 32, 3)), H36M32, H36M17).shape == (5, 17, 3)
+
+
+def test_unknown_layout_names_the_known_ones():
+    with pytest.raises(ValueError, match="h36m17"):
+        get_layout("coco99")
+
+
+def test_detector_layouts_convert_to_h36m17():
+    from posemoe.layouts import (
+        BLAZEPOSE33,
+        COCO17,
+        H36M17,
+        HALPE26,
+        OPENPOSE25,
+        convert,
+    )
+
+    for layout, count in ((COCO17, 17), (OPENPOSE25, 25), (HALPE26, 26), (BLAZEPOSE33, 33)):
+        assert layout.num_joints == count and len(layout.bones) == count - 1
+        perm = layout.flip_permutation()
+        assert layout.joints[perm[layout.index("LWrist")]] == "RWrist"
+        rng = np.random.default_rng(count)
+        points = np.concatenate([rng.normal(size=(5, count, 2)), rng.uniform(0.2, 1, (5, count, 1))], -1)
+        out = convert(points, layout, H36M17)
+        assert out.shape == (5, 17, 3)
+        lhip, rhip = layout.index("LHip"), layout.index("RHip")
+        np.testing.assert_allclose(out[:, 0, :2], (points[:, lhip, :2] + points[:, rhip, :2]) / 2, rtol=1e-5)
+        np.testing.assert_allclose(out[:, 0, 2], np.minimum(points[:, lhip, 2], points[:, rhip, 2]), rtol=1e-6)
+        np.testing.assert_allclose(out[:, H36M17.index("LWrist")], points[:, layout.index("LWrist")], rtol=1e-6)
+        assert convert(points[..., :2], layout, H36M17).shape == (5, 17, 2)

@@ -1,0 +1,128 @@
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from posemoe.training.checkpoint import load_checkpoint, model_from_checkpoint
+from posemoe.training.loop import TrainConfig, learning_rate, train
+
+TINY = {"num_frames": 9, "dim": 8, "heads": 2, "expert_hidden": 32, "encoder_layers": 1, "decoder_layers": 1}
+
+
+def _config(data_dir: Path, out_dir: Path, **kw) -> TrainConfig:
+    base = dict(model="posemoe-t27-s", model_overrides=TINY, data_dir=str(data_dir), out_dir=str(out_dir),
+                train_subjects=["S1", "S5"], val_subjects=["S8"], epochs=3, epoch_clips=64, batch_size=8,
+                warmup_steps=5, threads=1, log_every=2)
+    return TrainConfig().override(base | kw)
+
+
+def _write_toml(cfg: TrainConfig, path: Path) -> None:
+    lines = []
+    for key, value in cfg.to_dict().items():
+        if value is None or isinstance(value, dict):
+            continue
+        lines.append(f"{key} = {json.dumps(value)}")
+    lines.append("[model_overrides]")
+    lines += [f"{k} = {json.dumps(v)}" for k, v in cfg.model_overrides.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_training_learns_and_writes_checkpoints(synthetic_dir, tmp_path):
+    summary = train(_config(synthetic_dir, tmp_path, epochs=4, val_every=1, lr=3e-3), quiet=True)
+    assert summary["done"] and summary["epoch"] == 4
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    losses = [float(r.split(",")[5]) for r in rows[1:] if r.startswith("train")]
+    assert losses[-1] < losses[0]
+    val = [float(r.split(",")[10]) for r in rows[1:] if r.startswith("val")]
+    assert len(val) == 4 and math.isfinite(min(val))
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert best["state"]["best"] == pytest.approx(min(val), abs=1e-3)
+    model = model_from_checkpoint(tmp_path / "best.pt")
+    assert model.config.num_frames == 9 and not model.training
+
+
+def test_killed_run_resumes_to_the_same_weights(synthetic_dir, tmp_path):
+    cfg_whole = _config(synthetic_dir, tmp_path / "whole", epochs=6, epoch_clips=256)
+    train(cfg_whole, quiet=True)
+
+    cfg_killed = _config(synthetic_dir, tmp_path / "killed", epochs=6, epoch_clips=256)
+    toml = tmp_path / "killed.toml"
+    _write_toml(cfg_killed, toml)
+    proc = subprocess.Popen([sys.executable, "-m", "posemoe.cli", "train", "--config", str(toml)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = tmp_path / "killed" / "last.pt"
+    deadline = time.time() + 120
+    while not last.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = load_checkpoint(last)["state"]
+    assert 1 <= killed_at["epoch"] < 6, "the run should have been killed part-way"
+
+    train(cfg_killed, resume=True, quiet=True)
+    whole, resumed = load_checkpoint(tmp_path / "whole" / "last.pt"), load_checkpoint(last)
+    assert resumed["state"]["step"] == whole["state"]["step"]
+    for name, tensor in whole["model"].items():
+        assert torch.equal(tensor, resumed["model"][name]), name
+
+
+def test_time_budget_stops_training(synthetic_dir, tmp_path):
+    summary = train(_config(synthetic_dir, tmp_path, epochs=1000, time_budget=2.0, val_every=0), quiet=True)
+    assert summary["done"] and summary["epoch"] < 1000
+    assert 2.0 <= summary["train_seconds"] < 10.0
+
+
+def test_test_subjects_are_refused(synthetic_dir, tmp_path):
+    with pytest.raises(ValueError, match="test subjects"):
+        train(_config(synthetic_dir, tmp_path, val_subjects=["S9"]), quiet=True)
+
+
+def test_config_file_and_overrides(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('model = "posemoe-t81-s"\nlr = 5e-4\n[loss_weights]\nvelocity = 2.0\n')
+    cfg = TrainConfig.from_toml(path)
+    assert cfg.model == "posemoe-t81-s" and cfg.lr == 5e-4 and cfg.loss_weights.velocity == 2.0
+    assert cfg.loss_weights.mpjpe == 1.0
+    with pytest.raises(ValueError, match="unknown training options"):
+        cfg.override({"learning_rate": 1.0})
+
+
+def test_schedule_warms_up_then_decays():
+    cfg = TrainConfig(lr=1e-3, warmup_steps=10, min_lr_ratio=0.1)
+    assert learning_rate(cfg, 0, 0.0) == pytest.approx(1e-4)
+    assert learning_rate(cfg, 10, 0.0) == pytest.approx(1e-3)
+    assert learning_rate(cfg, 100, 1.0) == pytest.approx(1e-4)
+
+
+@pytest.mark.parametrize("budget", [None, 1.5])
+def test_ddp_under_torchrun(synthetic_dir, tmp_path, budget):
+    cfg = _config(synthetic_dir, tmp_path / "ddp", epochs=2 if budget is None else 1000, time_budget=budget,
+                  val_every=0, aite=budget is None)
+    toml = tmp_path / "ddp.toml"
+    _write_toml(cfg, toml)
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                             "-m", "posemoe.cli", "train", "--config", str(toml)],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    state = load_checkpoint(tmp_path / "ddp" / "last.pt")["state"]
+    assert state["done"]
+    if budget is None:  # each rank takes half of every epoch's clips: 64 clips / 2 ranks / batch 8 = 4 steps
+        assert state["step"] == 8
+    else:  # the ranks agreed to stop once one of them had spent the budget, instead of hanging
+        assert 0.5 * budget <= state["train_seconds"] < 10 * budget and state["epoch"] < 1000
+
+
+def test_a_finished_run_goes_on_only_with_more_budget(synthetic_dir, tmp_path):
+    first = train(_config(synthetic_dir, tmp_path, epochs=1000, time_budget=1.0, val_every=0), quiet=True)
+    again = train(_config(synthetic_dir, tmp_path, epochs=1000, time_budget=1.0, val_every=0), resume=True, quiet=True)
+    assert again["step"] == first["step"]  # done: nothing more to do
+    more = train(_config(synthetic_dir, tmp_path, epochs=1000, time_budget=2.0, val_every=0), resume=True, quiet=True)
+    assert more["done"] and more["step"] > first["step"] and more["train_seconds"] >= 2.0
