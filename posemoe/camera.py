@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from posemoe.errors import UserError
+
 H36M_CAMERA_IDS = ("54138969", "55011271", "58860488", "60457274")
 
 
@@ -45,7 +47,7 @@ class Camera:
         standard ``data_2d_h36m_gt.npz`` was made; this only affects points far outside the view.
         """
         if np.any(points_cam[..., 2] <= 0):
-            raise ValueError(f"camera {self.id}: cannot project points at or behind the camera (z <= 0)")
+            raise UserError(f"camera {self.id}: cannot project points at or behind the camera (z <= 0)")
         xy = np.clip(points_cam[..., :2] / points_cam[..., 2:3], -1.0, 1.0)
         r2 = np.sum(xy**2, axis=-1, keepdims=True)
         radial = 1.0 + self.k[0] * r2 + self.k[1] * r2**2 + self.k[2] * r2**3

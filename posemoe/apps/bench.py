@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from posemoe.datasets.sequences import PoseSequences, SequenceInfo
+from posemoe.errors import UserError
 from posemoe.models import (
     count_parameters,
     create_model,
@@ -57,7 +58,8 @@ def benchmark_model(name: str, data: PoseSequences, *, batch_size: int, seconds:
         keypoints, poses = sampler.gather(*next(batches))
         x, y = torch.from_numpy(keypoints).to(device), torch.from_numpy(poses).to(device)
         data_seconds += time.perf_counter() - start
-        loss, _ = lifting_loss(model(x), y, model.balance_loss(), LossWeights())
+        pred, aux = model(x, aux=True)
+        loss, _ = lifting_loss(pred, y, aux["balance"], LossWeights())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -87,10 +89,8 @@ def benchmark_model(name: str, data: PoseSequences, *, batch_size: int, seconds:
     }
 
 
-def run_benchmarks(models: list[str] | None = None, *, threads: int | None = None, batch_size: int = 8,
-                   seconds: float = 3.0, device: str | None = None) -> dict[str, dict[str, float]]:
-    if threads:
-        torch.set_num_threads(threads)
+def run_benchmarks(models: list[str] | None = None, *, batch_size: int = 8, seconds: float = 3.0,
+                   device: str | None = None) -> dict[str, dict[str, float]]:
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     data = _packed_random_data()
     print(f"device {dev}, {torch.get_num_threads()} threads, batch {batch_size} clips, no test-time flip\n")
@@ -99,7 +99,7 @@ def run_benchmarks(models: list[str] | None = None, *, threads: int | None = Non
     lifters = [name for name in list_models() if not is_image_model(get_config(name))]
     for name in models or []:
         if name not in lifters:
-            raise ValueError(f"bench measures lifting models; {name!r} is not one ({', '.join(lifters)})")
+            raise UserError(f"bench measures lifting models; {name!r} is not one ({', '.join(lifters)})")
     results = {}
     for name in models or lifters:
         r = benchmark_model(name, data, batch_size=batch_size, seconds=seconds, device=dev)
@@ -136,14 +136,16 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
             for frame in held:
                 detector(frame)
             detect = (time.perf_counter() - start) / len(held)
-        result = infer_video(clip, model, out_dir=Path(tmp) / "out", quiet=True)
-        keypoints = np.load(Path(tmp) / "out" / "clip.npz")["keypoints_2d"]
+        result = infer_video(clip, model)
+        with result.stages.time("write"):
+            result.write(Path(tmp) / "out")
+        keypoints = result.people[0].keypoints
         lifter = load(model)
         lifter.lift(keypoints[:50], layout="h36m17", image_size=size)
         start = time.perf_counter()
         lifter.lift(keypoints, layout="h36m17", image_size=size)
         lift = (time.perf_counter() - start) / len(keypoints)
-    total = sum(result["seconds"].values())
+    total = sum(result.stages.seconds.values())
     alone = {"decode": decode, "detect (BlazePose full)": detect, "lift (flip-averaged)": lift}
     print(f"video {size[0]}x{size[1]}, {frames} frames, {torch.get_num_threads()} torch threads, model {model}\n")
     print("| stage | ms/frame alone | share of the three |")
@@ -151,7 +153,7 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
     for stage, sec in alone.items():
         print(f"| {stage} | {1000 * sec:.2f} | {100 * sec / sum(alone.values()):.1f}% |")
     print(f"\nposemoe infer end to end (decoding overlaps detection on a second thread): "
-          f"{result['frames'] / total:.1f} frames/s")
-    for line in result["timing"][1:]:
+          f"{result.frames / total:.1f} frames/s")
+    for line in result.stages.report(result.frames)[1:]:
         print("  " + line.strip())
-    return {"fps": result["frames"] / total, **{f"{k} ms": 1000 * v for k, v in alone.items()}}
+    return {"fps": result.frames / total, **{f"{k} ms": 1000 * v for k, v in alone.items()}}

@@ -49,11 +49,11 @@ def run_demo(out_dir: str | Path = "posemoe-demo", *, model: str = DEMO_LIFTER, 
     from posemoe.evaluation.metrics import mpjpe, p_mpjpe
     from posemoe.export.results import write_outputs
     from posemoe.inference.lifter import load
-    from posemoe.inference.pipeline import infer_video, render_outputs
+    from posemoe.inference.pipeline import infer_video
     from posemoe.io.video import moving_still, write_video
+    from posemoe.viz.draw import render_outputs
 
     out = Path(out_dir)
-    torch.set_num_threads(1)
     print(f"1/2 a procedural walk seen by a virtual camera, lifted by {model}")
     keypoints, truth, camera = virtual_camera_clip(frames)
     lifter = load(model)
@@ -73,13 +73,17 @@ def run_demo(out_dir: str | Path = "posemoe-demo", *, model: str = DEMO_LIFTER, 
 
     print(f"2/2 a real person: {video_frames} frames of 1280x720 made from the bundled photo -> BlazePose -> {model}")
     clip = write_video(out / "input" / "astronaut.mp4", moving_still(astronaut(), video_frames), 30)
-    result = infer_video(clip, model, out_dir=out, render=("mp4", "html"), quiet=True)
-    for line in result["report"] + ["speed (decode + 2D detection + lifting + writing):"] + result["timing"]:
+    result = infer_video(clip, model)
+    with result.stages.time("write"):
+        written = result.write(out)
+    for line in result.report + ["speed (decode + 2D detection + lifting + writing):"] + result.stages.report(result.frames):
         print("    " + line)
+    person = result.people[0]
+    mp4, html = render_outputs(out, result.name, clip, person.keypoints, person.joints_3d, fps=result.fps,
+                               render=("mp4", "html"), quiet=True)
     paths["astronaut input"] = clip
-    paths["astronaut 3D (npz/json/csv)"] = result["paths"][0]
-    paths["astronaut video"] = next(p for p in result["paths"] if p.suffix == ".mp4")
-    paths["astronaut 3D viewer"] = next(p for p in result["paths"] if p.suffix == ".html")
+    paths["astronaut 3D (npz/json/csv)"] = written[0]
+    paths["astronaut video"], paths["astronaut 3D viewer"] = mp4, html
     print("\noutputs:")
     for name, path in paths.items():
         print(f"  {name:<28} {path}")

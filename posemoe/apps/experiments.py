@@ -6,7 +6,8 @@ from pathlib import Path
 
 from posemoe.datasets.h36m import load_h36m
 from posemoe.datasets.images import ImageSet
-from posemoe.evaluation.h36m import evaluate, evaluate_images
+from posemoe.evaluation.h36m import evaluate
+from posemoe.evaluation.images import evaluate_images
 from posemoe.training.checkpoint import model_from_checkpoint
 from posemoe.training.loop import TrainConfig, train
 
@@ -31,7 +32,7 @@ def compare_aite(data_dir: str, train_images: str, val_images: str, *, out_dir: 
         for use_aite in (False, True):
             name = f"{base.model}{'-aite' if use_aite else ''}"
             cfg = base.override({"aite": use_aite, "out_dir": str(Path(out_dir) / name)})
-            summary = train(cfg, resume=True, quiet=True)
+            summary = train(cfg, resume=(Path(cfg.out_dir) / "last.pt").exists(), quiet=True)
             model = model_from_checkpoint(Path(cfg.out_dir) / "last.pt")
             report = evaluate(model, val_data) if kind == "lifter" else evaluate_images(model, val_crops)
             data = (f"{', '.join(val_subjects)}, GT 2D, {report.frames} frames" if kind == "lifter"

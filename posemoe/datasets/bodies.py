@@ -19,6 +19,7 @@ import numpy as np
 
 from posemoe.datasets.images import ImageSet
 from posemoe.datasets.sequences import PoseSequences
+from posemoe.errors import UserError
 from posemoe.layouts import H36M17
 
 # (joint a, joint b, radius in metres, clothing part); a == b draws a sphere.
@@ -157,7 +158,7 @@ def render_dataset(data: PoseSequences, count: int, *, seed: int = 0, options: R
                    progress: bool = False) -> ImageSet:
     """Render about ``count`` crops of frames spread evenly over every sequence of ``data``."""
     if count <= 0:
-        raise ValueError(f"count must be positive, got {count}")
+        raise UserError(f"count must be positive, got {count}")
     stride = max(1, int(np.ceil(data.num_frames / count)))
     rng = np.random.default_rng(seed)
     frames, seqs = [], []

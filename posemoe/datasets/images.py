@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from posemoe.datasets.sequences import PoseSequences, SequenceInfo
+from posemoe.errors import UserError
 from posemoe.io.npz import load_npz, require_key, save_npz
 from posemoe.layouts import COCO17, H36M17
 
@@ -53,10 +54,10 @@ class ImageSet:
         entries = load_npz(path)
         images = require_key(entries, "images", path)
         if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
-            raise ValueError(f"{path}: 'images' must be (N, S, S, 3) uint8, got {images.shape} {images.dtype}")
+            raise UserError(f"{path}: 'images' must be (N, S, S, 3) uint8, got {images.shape} {images.dtype}")
         lengths = require_key(entries, "length", path).astype(int)
         if lengths.sum() != len(images):
-            raise ValueError(f"{path}: sequence lengths add up to {lengths.sum()} but there are {len(images)} images")
+            raise UserError(f"{path}: sequence lengths add up to {lengths.sum()} but there are {len(images)} images")
         starts = np.cumsum(lengths) - lengths
         seqs = [SequenceInfo(str(s), str(a), int(c), int(st), int(n)) for s, a, c, st, n in
                 zip(entries["subject"], entries["action"], entries["camera"], starts, lengths)]
@@ -82,14 +83,14 @@ def read_image(path: str | Path) -> np.ndarray:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB"))
     except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"{path}: not a readable image ({err})") from None
+        raise UserError(f"{path}: not a readable image ({err})") from None
 
 
 def square_box(bbox: np.ndarray, margin: float = 1.25) -> np.ndarray:
     """[x, y, w, h] -> the square [x0, y0, side] around its centre, ``margin`` x its longer side."""
     x, y, w, h = np.asarray(bbox, dtype=np.float64)
     if w <= 0 or h <= 0:
-        raise ValueError(f"bounding box must have positive size, got {list(bbox)}")
+        raise UserError(f"bounding box must have positive size, got {list(bbox)}")
     side = max(w, h) * margin
     return np.array([x + w / 2 - side / 2, y + h / 2 - side / 2, side])
 
@@ -122,9 +123,9 @@ def _read_json(path: str | Path) -> dict:
     except FileNotFoundError:
         raise FileNotFoundError(f"no annotation file at {path}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None
+        raise UserError(f"{path}: not valid JSON ({err})") from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("annotations"), list):
-        raise ValueError(f"{path}: expected a COCO-style object with 'images' and 'annotations' lists")
+        raise UserError(f"{path}: expected a COCO-style object with 'images' and 'annotations' lists")
     return data
 
 
@@ -162,10 +163,10 @@ def load_h36m_json(json_path: str | Path, image_dir: str | Path, size: int, *, m
         where = f"{json_path} [annotation {ann.get('id', len(crops))}]"
         joints = ann.get("h36m_joints", ann.get("keypoints_cam"))
         if joints is None or "bbox" not in ann or ann.get("image_id") not in images:
-            raise ValueError(f"{where}: needs 'image_id' of a listed image, 'bbox' and 'h36m_joints' or 'keypoints_cam'")
+            raise UserError(f"{where}: needs 'image_id' of a listed image, 'bbox' and 'h36m_joints' or 'keypoints_cam'")
         joints = np.asarray(joints, dtype=np.float64).reshape(-1, 3)
         if len(joints) != H36M17.num_joints:
-            raise ValueError(f"{where}: expected {H36M17.num_joints} joints, got {len(joints)}")
+            raise UserError(f"{where}: expected {H36M17.num_joints} joints, got {len(joints)}")
         info = images[ann["image_id"]]
         box = square_box(ann["bbox"], margin)
         crops.append(crop(read_image(Path(image_dir) / info["file_name"]), box, size))
@@ -178,7 +179,7 @@ def load_h36m_json(json_path: str | Path, image_dir: str | Path, size: int, *, m
             keypoints.append(np.zeros((H36M17.num_joints, 2), np.float32))
         groups.append(_action_of(info["file_name"]))
     if not crops:
-        raise ValueError(f"{json_path}: no annotations")
+        raise UserError(f"{json_path}: no annotations")
     return _to_image_set(crops, poses, keypoints, groups, source=f"h36m images {size}px")
 
 
@@ -195,10 +196,10 @@ def load_coco_json(json_path: str | Path, image_dir: str | Path, size: int, *, m
             continue
         where = f"{json_path} [annotation {ann.get('id', len(crops))}]"
         if "keypoints" not in ann or "bbox" not in ann or ann.get("image_id") not in images:
-            raise ValueError(f"{where}: needs 'image_id' of a listed image, 'bbox' and 'keypoints'")
+            raise UserError(f"{where}: needs 'image_id' of a listed image, 'bbox' and 'keypoints'")
         kp = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)
         if len(kp) != COCO17.num_joints:
-            raise ValueError(f"{where}: expected {COCO17.num_joints} keypoints, got {len(kp)}")
+            raise UserError(f"{where}: expected {COCO17.num_joints} keypoints, got {len(kp)}")
         box = square_box(ann["bbox"], margin)
         crops.append(crop(read_image(Path(image_dir) / images[ann["image_id"]]["file_name"]), box, size))
         visible = (kp[:, 2] > 0).astype(np.float32)
@@ -206,5 +207,5 @@ def load_coco_json(json_path: str | Path, image_dir: str | Path, size: int, *, m
         poses.append(np.zeros((COCO17.num_joints, 3), np.float32))
         groups.append(("coco", "person", 0))
     if not crops:
-        raise ValueError(f"{json_path}: no person annotations with keypoints")
+        raise UserError(f"{json_path}: no person annotations with keypoints")
     return _to_image_set(crops, poses, keypoints, groups, source=f"coco {size}px")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from posemoe.errors import UserError
+
 
 def _check(pred: np.ndarray, target: np.ndarray) -> None:
     if pred.shape != target.shape:
-        raise ValueError(f"prediction shape {pred.shape} != target shape {target.shape}")
+        raise UserError(f"prediction shape {pred.shape} != target shape {target.shape}")
 
 
 def mpjpe(pred: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from posemoe.errors import MissingDependency, UserError
 from posemoe.layouts import BLAZEPOSE33
 
 
@@ -20,7 +21,7 @@ def require_mediapipe() -> Any:
     try:
         from mediapipe.python.solutions import pose
     except ImportError:
-        raise ImportError("the BlazePose detector needs mediapipe 0.10.21: pip install 'posemoe[video]'") from None
+        raise MissingDependency("the BlazePose detector needs mediapipe 0.10.21: pip install 'posemoe[video]'") from None
     return pose
 
 
@@ -36,7 +37,7 @@ class BlazePose:
                  min_tracking_confidence: float = 0.5) -> None:
         pose = require_mediapipe()
         if model_complexity not in (0, 1):
-            raise ValueError(f"model_complexity {model_complexity}: the offline wheel has 0 (lite) and 1 (full)")
+            raise UserError(f"model_complexity {model_complexity}: the offline wheel has 0 (lite) and 1 (full)")
         self._pose = pose.Pose(static_image_mode=not video, model_complexity=model_complexity,
                                smooth_landmarks=video, enable_segmentation=False,
                                min_detection_confidence=min_detection_confidence,
@@ -44,7 +45,7 @@ class BlazePose:
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
+            raise UserError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
         result = self._pose.process(rgb)
         if result.pose_landmarks is None:
             return None

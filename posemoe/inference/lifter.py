@@ -1,4 +1,9 @@
-"""The lifting API: ``posemoe.load("<weights>").lift(keypoints, layout=..., image_size=...)``."""
+"""The lifting API: ``posemoe.load("<weights>").lift(keypoints, layout=..., image_size=..., fps=...)``.
+
+A :class:`Lifter` feeds a model as its weights say it was trained (:class:`PretrainedConfig`): it
+converts the input layout to the model's, normalises with the model's codec, and resamples the
+2D track to the model's frame rate, then the 3D back to the input's frames.
+"""
 
 from __future__ import annotations
 
@@ -8,94 +13,136 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from posemoe.codecs import ScreenCodec, match_channels
+from posemoe.codecs import make_codec, match_channels
+from posemoe.errors import UserError
 from posemoe.inference.windows import predict_windows, sequence_windows
-from posemoe.layouts import H36M17, convert, get_layout
-from posemoe.models import is_image_model
+from posemoe.layouts import convert, get_layout
+from posemoe.models.pretrained import PretrainedConfig
+
+
+def resample(points: np.ndarray, times: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Linear interpolation along axis 0: ``points`` (T, ...) sampled at ``times`` (T,) seconds ->
+    (len(at), ...) at the times ``at``; outside the range the end values are held."""
+    flat = points.reshape(len(points), -1)
+    out = np.empty((len(at), flat.shape[1]), np.float64)
+    for k in range(flat.shape[1]):
+        out[:, k] = np.interp(at, times, flat[:, k])
+    return out.reshape(len(at), *points.shape[1:]).astype(points.dtype)
 
 
 class Lifter:
     """A lifting model ready for one person's 2D track."""
 
-    def __init__(self, model: nn.Module, *, flip: bool = True, batch_size: int = 64) -> None:
-        if is_image_model(model.config):
-            raise ValueError("Lifter needs a lifting model (posemoe-*); image models take crops")
+    def __init__(self, model: nn.Module, pretrained: PretrainedConfig | None = None, *, flip: bool = True,
+                 batch_size: int = 64, stride: int | None = None) -> None:
+        if not hasattr(model.config, "num_frames"):
+            raise UserError("Lifter needs a lifting model (posemoe-*); image models take crops")
         self.model = model.eval()
-        self.flip = flip
-        self.batch_size = batch_size
+        self.pretrained = pretrained or PretrainedConfig()
+        self.layout = get_layout(self.pretrained.layout)
+        self.flip, self.batch_size, self.stride = flip, batch_size, stride
 
-    def lift(self, keypoints: np.ndarray, *, layout: str = "h36m17", image_size: tuple[int, int]) -> np.ndarray:
-        """keypoints: (T, J, 2|3) pixels (+ confidence) in ``layout``; image_size: (width, height).
+    @property
+    def num_frames(self) -> int:
+        return self.model.config.num_frames
 
-        Returns (T, 17, 3): H36M-17 joints in metres, camera frame (x right, y down, z forward),
-        root-relative (pelvis at the origin). Every frame is predicted once, from windows of the
-        model's length laid end to end (the last one moved back to end on the last frame; clips
-        shorter than a window repeat their edge frames). Missing joints must be filled first
-        (``posemoe.io.keypoints.fill_gaps``): NaN input is refused.
+    def lift(self, keypoints: np.ndarray, *, layout: str = "h36m17", image_size: tuple[int, int],
+             fps: float | None = None) -> np.ndarray:
+        """keypoints: (T, J, 2|3) pixels (+ confidence) in ``layout``; image_size: (width, height);
+        fps: the track's frame rate (None: take it to be the model's).
+
+        Returns (T, J', 3) joints of the model's layout (H36M-17 for the shipped lifters) in metres,
+        camera frame (x right, y down, z forward), root-relative. Windows overlap and are blended
+        (see :mod:`posemoe.inference.windows`). Missing joints must be filled first
+        (``posemoe.inference.tracking.fill_gaps``): NaN or infinite input is refused.
         """
+        points = self.normalize(keypoints, layout, image_size)
+        model_fps = self.pretrained.fps
+        if fps is not None and fps <= 0:
+            raise UserError(f"fps must be positive, got {fps}")
+        if fps is None or model_fps is None or abs(fps - model_fps) < 1e-6:
+            return self._lift_normalized(points)
+        times = np.arange(len(points)) / fps
+        model_times = np.arange(0.0, times[-1] + 1e-9, 1.0 / model_fps)
+        lifted = self._lift_normalized(resample(points, times, model_times))
+        return resample(lifted, model_times, times)
+
+    def normalize(self, keypoints: np.ndarray, layout: str, image_size: tuple[int, int]) -> np.ndarray:
+        """(T, J, 2|3) pixels in ``layout`` -> (T, J', C) as the model takes them."""
         points = np.asarray(keypoints, dtype=np.float32)
         if points.ndim != 3 or points.shape[-1] not in (2, 3) or len(points) == 0:
-            raise ValueError(f"expected keypoints of shape (T, J, 2|3), got {points.shape}")
-        if np.isnan(points).any():
-            raise ValueError("keypoints contain NaN; fill gaps first (posemoe.io.keypoints.fill_gaps)")
-        points = convert(points, get_layout(layout), H36M17)
-        width, height = image_size
-        points = points.copy()
-        points[..., :2] = ScreenCodec(width, height).encode(points[..., :2])
-        cfg = self.model.config
-        points = match_channels(points, cfg.in_channels)
-        windows = sequence_windows(0, len(points), cfg.num_frames)
+            raise UserError(f"expected keypoints of shape (T, J, 2|3), got {points.shape}")
+        if not np.isfinite(points[..., :2]).all():
+            raise UserError("keypoints contain NaN or infinite values; fill gaps first "
+                            "(posemoe.inference.tracking.fill_gaps)")
+        points = convert(points, get_layout(layout), self.layout).copy()
+        points[..., :2] = make_codec(self.pretrained.codec, image_size).encode(points[..., :2])
+        return match_channels(points, self.model.config.in_channels)
+
+    def _lift_normalized(self, points: np.ndarray) -> np.ndarray:
+        windows, weights = sequence_windows(0, len(points), self.num_frames, self.stride)
         device = next(self.model.parameters()).device
-        return predict_windows(self.model, points, windows, flip=self.flip, batch_size=self.batch_size, device=device)
+        return predict_windows(self.model, points, windows, weights, flip=self.flip, batch_size=self.batch_size,
+                               device=device, layout=self.layout)
 
 
 class OnlineLifter:
     """Sliding-window lifting for live input (webcam, stream): push each frame's 2D as it
-    arrives and get that frame's 3D at once, from the window of the last ``T`` frames ending on
-    it (causal: no look-ahead, so no delay, at some cost in accuracy against offline lifting).
+    arrives and get that frame's 3D at once, from the window of the model's ``T`` frames ending on
+    it (causal: no look-ahead, so no delay, at some cost in accuracy against offline lifting). A
+    stream at another rate than the model's is resampled to it inside the window.
 
     Joints that are missing (NaN / None) or below ``min_confidence`` hold their last good value;
     until the window is full, the first frame is repeated before it.
     """
 
     def __init__(self, lifter: Lifter, *, layout: str = "h36m17", image_size: tuple[int, int],
-                 min_confidence: float = 0.3) -> None:
+                 fps: float | None = None, min_confidence: float = 0.3) -> None:
         self.lifter = lifter
         self.layout = get_layout(layout)
         self.image_size = image_size
         self.min_confidence = min_confidence
-        self.window: deque[np.ndarray] = deque(maxlen=lifter.model.config.num_frames)
+        model_fps = lifter.pretrained.fps
+        self.ratio = 1.0 if fps is None or model_fps is None else fps / model_fps  # input frames per model frame
+        history = int(np.ceil((lifter.num_frames - 1) * self.ratio)) + 2
+        self.window: deque[np.ndarray] = deque(maxlen=history if self.ratio != 1.0 else lifter.num_frames)
         self.last: np.ndarray | None = None
 
     def push(self, keypoints: np.ndarray | None) -> np.ndarray | None:
         """keypoints: (J, 2|3) pixels (+ confidence) in the layout, or None for no person.
-        Returns (17, 3) metres, camera frame, root-relative; None until a person has been seen."""
-        if keypoints is not None:
-            points = convert(np.asarray(keypoints, np.float32)[None], self.layout, H36M17)[0]
-            if points.shape[-1] == 2:
-                points = np.concatenate([points, np.ones_like(points[:, :1])], -1)
-            bad = np.isnan(points[:, :2]).any(-1) | (np.nan_to_num(points[:, 2]) < self.min_confidence)
-            if self.last is not None:
-                points[bad, :2] = self.last[bad, :2]
-            elif bad.all():
-                points = None
-            elif bad.any():  # nothing to hold yet: put unseen joints on the mean of the seen ones
-                points[bad, :2] = points[~bad, :2].mean(0)
-        else:
-            points = None
+        Returns (J', 3) metres, camera frame, root-relative; None until a person has been seen."""
+        points = self._held(keypoints)
         if points is None:
-            if self.last is None:
-                return None
-            points = self.last
+            return None
         self.last = points
         if not self.window:
             self.window.extend([points] * (self.window.maxlen or 1))
         self.window.append(points)
-        return self.lifter.lift(np.stack(self.window), layout="h36m17", image_size=self.image_size)[-1]
+        track = np.stack(self.window)
+        if self.ratio != 1.0:  # the model's T frames ending now, read off the input frames
+            steps = len(track) - 1 - (self.lifter.num_frames - 1 - np.arange(self.lifter.num_frames)) * self.ratio
+            track = resample(track, np.arange(len(track), dtype=np.float64), steps)
+        return self.lifter.lift(track, layout=self.layout.name, image_size=self.image_size)[-1]
+
+    def _held(self, keypoints: np.ndarray | None) -> np.ndarray | None:
+        if keypoints is None:
+            return self.last
+        points = np.asarray(keypoints, np.float32).copy()
+        if points.shape[-1] == 2:
+            points = np.concatenate([points, np.ones_like(points[:, :1])], -1)
+        bad = ~np.isfinite(points[:, :2]).all(-1) | (np.nan_to_num(points[:, 2]) < self.min_confidence)
+        if self.last is not None:
+            points[bad, :2] = self.last[bad, :2]
+        elif bad.all():
+            return None
+        elif bad.any():  # nothing to hold yet: put unseen joints on the mean of the seen ones
+            points[bad, :2] = points[~bad, :2].mean(0)
+        return points
 
 
 def load(name_or_path: str | Path, *, device: str = "cpu") -> Lifter:
     """Shipped lifting weights by name, or a .safetensors / .pt file -> :class:`Lifter`."""
-    from posemoe.models.pretrained import load_model
+    from posemoe.models.pretrained import load_pretrained
 
-    return Lifter(load_model(name_or_path, map_location=device))
+    model, pretrained = load_pretrained(name_or_path, map_location=device)
+    return Lifter(model, pretrained)

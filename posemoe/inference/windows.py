@@ -1,4 +1,11 @@
-"""Windows over sequences for lifting every frame, and windowed prediction with test-time flip."""
+"""Windows over sequences for lifting every frame, and windowed prediction with test-time flip.
+
+A lifter sees ``T`` frames at a time. To predict every frame of a longer sequence, windows overlap
+by half (``stride = T // 2``) and their predictions are blended with a Hann taper: a frame near a
+window's edge takes its value mostly from the neighbouring window, where it sits near the centre.
+Window boundaries then leave no seam in the 3D (laid end to end, every ``T``-th frame jumped).
+``stride = T`` gives the old end-to-end windows (each frame predicted once, half the cost).
+"""
 
 from __future__ import annotations
 
@@ -9,45 +16,73 @@ import torch
 from torch import nn
 
 from posemoe.codecs import flip_horizontal
+from posemoe.errors import UserError
 from posemoe.layouts import H36M17, JointLayout
 
 
-def sequence_windows(start: int, length: int, num_frames: int) -> np.ndarray:
-    """Windows that cover the ``length`` frames from packed row ``start``: ``(W, T)`` row indices.
+def sequence_windows(start: int, length: int, num_frames: int, stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Windows covering the ``length`` frames from packed row ``start``.
 
-    Windows are laid end to end; the last one is moved back to end on the last frame (so it
-    overlaps its neighbour) and a sequence shorter than ``T`` repeats its last frame. Writing
-    predictions window by window, in order, gives each frame one prediction.
+    Returns row indices ``(W, T)`` and blending weights ``(W, T)``. Windows start every ``stride``
+    frames (default ``T // 2``), the last one moved back to end on the last frame. A sequence shorter
+    than ``T`` repeats its last frame; the repeats get weight 0, so every real frame keeps its own
+    prediction.
     """
+    if length < 1:
+        raise UserError(f"a sequence needs at least one frame, got {length}")
+    stride = max(1, num_frames // 2) if stride is None else stride
+    taper = window_taper(num_frames, stride)
     if length >= num_frames:
-        starts = list(range(0, length - num_frames + 1, num_frames))
+        starts = list(range(0, length - num_frames + 1, stride))
         if starts[-1] != length - num_frames:
             starts.append(length - num_frames)
-        return start + np.asarray(starts)[:, None] + np.arange(num_frames)
-    return start + np.minimum(np.arange(num_frames), length - 1)[None]
+        rows = np.asarray(starts)[:, None] + np.arange(num_frames)
+        return start + rows, np.broadcast_to(taper, rows.shape).copy()
+    positions = np.arange(num_frames)
+    real = positions < length
+    return start + np.minimum(positions, length - 1)[None], np.where(real, 1.0, 0.0)[None].astype(np.float32)
 
 
-def iterate_windows(windows: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
+def window_taper(num_frames: int, stride: int) -> np.ndarray:
+    """(T,) weights of a window's frames: flat for end-to-end windows, a Hann bump (never exactly
+    zero, so a sequence's first and last frames still count) when windows overlap."""
+    if stride >= num_frames:
+        return np.ones(num_frames, np.float32)
+    hann = np.sin(np.pi * (np.arange(num_frames) + 0.5) / num_frames) ** 2
+    return (hann + 1e-3).astype(np.float32)
+
+
+def iterate_windows(windows: np.ndarray, batch_size: int) -> Iterator[slice]:
     for i in range(0, len(windows), batch_size):
-        yield windows[i:i + batch_size]
+        yield slice(i, i + batch_size)
 
 
 @torch.no_grad()
-def predict_windows(model: nn.Module, keypoints: np.ndarray, windows: np.ndarray, *, flip: bool = True,
-                    batch_size: int = 64, device: str | torch.device = "cpu", layout: JointLayout = H36M17) -> np.ndarray:
+def predict_windows(model: nn.Module, keypoints: np.ndarray, windows: np.ndarray, weights: np.ndarray, *,
+                    flip: bool = True, batch_size: int = 64, device: str | torch.device = "cpu",
+                    layout: JointLayout = H36M17) -> np.ndarray:
     """Lift ``keypoints`` (N, J, C) (normalised, the model's channels) window by window.
 
-    windows: (W, T) row indices. Returns (N, J, 3) metres with NaN on rows no window covers;
-    a row in several windows keeps the last window's prediction.
+    windows, weights: (W, T) row indices and blending weights. Returns (N, J, 3) metres: each row
+    the weighted mean of its windows' predictions, NaN on rows no window covers. With ``flip`` each
+    window is also lifted mirrored and the two are averaged.
     """
     model.eval()
     perm = layout.flip_permutation()
-    out = np.full((len(keypoints), layout.num_joints, 3), np.nan, dtype=np.float32)
-    for frames in iterate_windows(windows, batch_size):
-        x = keypoints[frames]
+    total = torch.zeros(len(keypoints), layout.num_joints * 3, dtype=torch.float64)
+    weight = torch.zeros(len(keypoints), dtype=torch.float64)
+    for part in iterate_windows(windows, batch_size):
+        rows, w = windows[part], weights[part]
+        x = keypoints[rows]
         batch = np.concatenate([x, flip_horizontal(x, perm)]) if flip else x
-        y = model(torch.from_numpy(batch).to(device)).float().cpu().numpy()
+        y = model(torch.from_numpy(np.ascontiguousarray(batch)).to(device)).float().cpu().numpy()
         if flip:
             y = (y[: len(x)] + flip_horizontal(y[len(x):], perm)) / 2
-        out[frames.reshape(-1)] = y.reshape(-1, *y.shape[2:])
+        index = torch.from_numpy(rows.reshape(-1))
+        w_flat = torch.from_numpy(w.reshape(-1).astype(np.float64))
+        total.index_add_(0, index, torch.from_numpy(y.reshape(len(index), -1).astype(np.float64)) * w_flat[:, None])
+        weight.index_add_(0, index, w_flat)
+    out = np.full((len(keypoints), layout.num_joints, 3), np.nan, np.float32)
+    seen = (weight > 0).numpy()
+    out[seen] = (total[seen] / weight[seen, None]).numpy().reshape(-1, layout.num_joints, 3)
     return out

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from posemoe.errors import UserError
 from posemoe.layouts import COCO17, HALPE26, OPENPOSE25, JointLayout, get_layout
 
 
@@ -40,13 +41,13 @@ def _load_json(path: Path) -> object:
     except FileNotFoundError:
         raise FileNotFoundError(f"no keypoint file at {path}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None
+        raise UserError(f"{path}: not valid JSON ({err})") from None
 
 
 def _flat(values: object, joints: int, where: str) -> np.ndarray:
     array = np.asarray(values, dtype=np.float64).reshape(-1)
     if array.size != joints * 3:
-        raise ValueError(f"{where}: expected {joints} x 3 keypoint numbers, got {array.size}")
+        raise UserError(f"{where}: expected {joints} x 3 keypoint numbers, got {array.size}")
     return array.reshape(joints, 3)
 
 
@@ -61,7 +62,7 @@ def _group_by_image(records: list, joints: int, where: str) -> list[np.ndarray]:
     frames: dict[object, list[np.ndarray]] = {}
     for i, rec in enumerate(records):
         if not isinstance(rec, dict) or "keypoints" not in rec or "image_id" not in rec:
-            raise ValueError(f"{where} [entry {i}]: expected an object with 'image_id' and 'keypoints'")
+            raise UserError(f"{where} [entry {i}]: expected an object with 'image_id' and 'keypoints'")
         frames.setdefault(rec["image_id"], []).append(_flat(rec["keypoints"], joints, f"{where} [entry {i}]"))
     keys = sorted(frames, key=_frame_key)
     numbers = [_frame_key(k)[0] for k in keys]
@@ -75,7 +76,7 @@ def read_coco_json(path: str | Path) -> KeypointFrames:
     path = Path(path)
     data = _load_json(path)
     if not isinstance(data, list) or not data:
-        raise ValueError(f"{path}: expected a non-empty list of COCO results or MMPose frames")
+        raise UserError(f"{path}: expected a non-empty list of COCO results or MMPose frames")
     if isinstance(data[0], dict) and "instances" in data[0]:
         people = []
         for t, frame in enumerate(data):
@@ -84,7 +85,7 @@ def read_coco_json(path: str | Path) -> KeypointFrames:
                 xy = np.asarray(inst["keypoints"], dtype=np.float64).reshape(-1, 2)
                 scores = np.asarray(inst.get("keypoint_scores", np.ones(len(xy))), dtype=np.float64)
                 if len(xy) != COCO17.num_joints or scores.shape != (len(xy),):
-                    raise ValueError(f"{path} [frame {t}]: expected 17 keypoints with 17 scores")
+                    raise UserError(f"{path} [frame {t}]: expected 17 keypoints with 17 scores")
                 persons.append(np.concatenate([xy, scores[:, None]], -1))
             people.append(np.stack(persons) if persons else np.zeros((0, 17, 3)))
         return KeypointFrames(people, COCO17)
@@ -95,7 +96,7 @@ def read_alphapose_json(path: str | Path) -> KeypointFrames:
     path = Path(path)
     data = _load_json(path)
     if not isinstance(data, list) or not data:
-        raise ValueError(f"{path}: expected a non-empty list of AlphaPose results")
+        raise UserError(f"{path}: expected a non-empty list of AlphaPose results")
     return KeypointFrames(_group_by_image(data, HALPE26.num_joints, str(path)), HALPE26)
 
 
@@ -108,7 +109,7 @@ def read_openpose_folder(folder: str | Path) -> KeypointFrames:
     for f in files:
         data = _load_json(f)
         if not isinstance(data, dict) or not isinstance(data.get("people"), list):
-            raise ValueError(f"{f}: expected an OpenPose object with a 'people' list")
+            raise UserError(f"{f}: expected an OpenPose object with a 'people' list")
         persons = [_flat(p.get("pose_keypoints_2d", []), OPENPOSE25.num_joints, str(f)) for p in data["people"]]
         people.append(np.stack(persons) if persons else np.zeros((0, OPENPOSE25.num_joints, 3)))
     return KeypointFrames(people, OPENPOSE25)
@@ -127,12 +128,12 @@ def read_array(path: str | Path, layout: str) -> KeypointFrames:
         try:
             array = np.load(path, allow_pickle=False)
         except ValueError as err:
-            raise ValueError(f"{path}: not a plain .npy array ({err})") from None
+            raise UserError(f"{path}: not a plain .npy array ({err})") from None
     lay = get_layout(layout)
     if array.ndim == 3:
         array = array[:, None]
     if array.ndim != 4 or array.shape[2] != lay.num_joints or array.shape[3] not in (2, 3):
-        raise ValueError(f"{path}: expected (T, [P,] {lay.num_joints}, 2|3) for layout {lay.name}, got {array.shape}")
+        raise UserError(f"{path}: expected (T, [P,] {lay.num_joints}, 2|3) for layout {lay.name}, got {array.shape}")
     if array.shape[3] == 2:
         array = np.concatenate([array, np.ones_like(array[..., :1])], -1)
     return KeypointFrames([frame[~np.isnan(frame).all(axis=(1, 2))] for frame in array.astype(np.float64)], lay)
@@ -146,95 +147,8 @@ def read_keypoints(path: str | Path, layout: str | None = None) -> KeypointFrame
         return read_openpose_folder(path)
     if path.suffix in (".npy", ".npz"):
         if layout is None:
-            raise ValueError(f"{path}: name the joint layout of an array file (e.g. --layout coco17)")
+            raise UserError(f"{path}: name the joint layout of an array file (e.g. --layout coco17)")
         return read_array(path, layout)
     if path.suffix == ".json":
         return read_alphapose_json(path) if layout == "halpe26" else read_coco_json(path)
-    raise ValueError(f"{path}: unsupported keypoint file (use .json, .npy, .npz or an OpenPose folder)")
-
-
-def track_people(frames: KeypointFrames, max_jump: float = 0.5) -> list[np.ndarray]:
-    """Link people across frames into tracks: ``(T, J, 3)`` each, NaN where the track is absent.
-
-    Greedy matching frame to frame by mean joint distance, relative to the person's size; a
-    person further than ``max_jump`` sizes from every open track starts a new one.
-    """
-    t_total, joints = len(frames), frames.layout.num_joints
-    tracks: list[np.ndarray] = []
-    last: list[np.ndarray | None] = []
-    for t, people in enumerate(frames.people):
-        free = list(range(len(tracks)))
-        for person in sorted(people, key=lambda p: -_size(p)):
-            best, best_cost = None, max_jump
-            for k in free:
-                if last[k] is None:
-                    continue
-                cost = np.nanmean(np.linalg.norm(person[:, :2] - last[k][:, :2], axis=-1)) / max(_size(person), 1e-6)
-                if cost < best_cost:
-                    best, best_cost = k, cost
-            if best is None:
-                tracks.append(np.full((t_total, joints, 3), np.nan))
-                last.append(None)
-                best = len(tracks) - 1
-            else:
-                free.remove(best)
-            tracks[best][t] = person
-            last[best] = person
-    return tracks
-
-
-def _size(person: np.ndarray) -> float:
-    """Diagonal of the box around a person's confident joints, pixels."""
-    ok = person[:, 2] > 0.1 if person.shape[-1] == 3 else np.ones(len(person), bool)
-    if not ok.any():
-        return 0.0
-    xy = person[ok, :2]
-    return float(np.linalg.norm(xy.max(0) - xy.min(0)))
-
-
-def main_track(frames: KeypointFrames, track: int | None = None) -> tuple[np.ndarray, list[str]]:
-    """The track to lift: by default the one with the largest (frames seen x mean size);
-    ``track`` picks another (tracks are numbered by that score, 0 = default). -> ((T, J, 3), report)."""
-    tracks = track_people(frames)
-    if not tracks:
-        raise ValueError("no person found in any frame")
-    score = [np.sum([_size(p) for p in tr if not np.isnan(p).all()]) for tr in tracks]
-    order = np.argsort(score)[::-1]
-    pick = 0 if track is None else track
-    if not 0 <= pick < len(tracks):
-        raise ValueError(f"--track {pick}: there are {len(tracks)} tracks (0-{len(tracks) - 1})")
-    chosen = tracks[order[pick]]
-    seen = int((~np.isnan(chosen[:, 0, 0])).sum())
-    return chosen, [f"{len(tracks)} track(s); lifting track {pick}, seen in {seen} of {len(chosen)} frames"]
-
-
-def fill_gaps(keypoints: np.ndarray, min_confidence: float = 0.3) -> tuple[np.ndarray, list[str]]:
-    """Replace missing (NaN) or low-confidence joints by linear interpolation over time, per
-    joint; before the first / after the last good value the nearest good value is held. A joint
-    never seen with confidence keeps the detector's guesses (interpolated where absent; the
-    centre of the seen joints if it has none). Filled joints keep their low confidence. -> (filled (T, J, 3), report lines)."""
-    out = keypoints.astype(np.float64).copy()
-    t = np.arange(len(out))
-    good = ~np.isnan(out[..., :2]).any(-1) & (np.nan_to_num(out[..., 2], nan=0.0) >= min_confidence)
-    if not good.any():
-        raise ValueError("no joint is seen with enough confidence in any frame")
-    filled = 0
-    for j in range(out.shape[1]):
-        ok = good[:, j]
-        if ok.all():
-            continue
-        if not ok.any():  # never seen with confidence: the detector's own guesses, else the body's centre
-            guessed = ~np.isnan(out[:, j, :2]).any(-1)
-            if guessed.any():
-                for c in range(2):
-                    out[~guessed, j, c] = np.interp(t[~guessed], t[guessed], out[guessed, j, c])
-            else:
-                out[:, j, :2] = np.nanmean(np.where(good[..., None], out[..., :2], np.nan), axis=1)
-        else:
-            for c in range(2):
-                out[~ok, j, c] = np.interp(t[~ok], t[ok], out[ok, j, c])
-        out[~ok, j, 2] = np.nan_to_num(out[~ok, j, 2], nan=0.0)
-        filled += int((~ok).sum())
-    empty = int((~good).all(axis=1).sum())
-    report = [f"filled {filled} of {good.size} joint positions ({empty} frames without a usable person)"]
-    return out, report
+    raise UserError(f"{path}: unsupported keypoint file (use .json, .npy, .npz or an OpenPose folder)")

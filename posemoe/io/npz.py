@@ -53,7 +53,7 @@ def _read_npy(raw: bytes, where: str) -> Any:
     elif version == (2, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
     else:
-        raise ValueError(f"{where}: unsupported .npy format version {version}")
+        raise UserError(f"{where}: unsupported .npy format version {version}")
     if not dtype.hasobject:
         stream.seek(0)
         return np.lib.format.read_array(stream, allow_pickle=False)
@@ -62,7 +62,7 @@ def _read_npy(raw: bytes, where: str) -> Any:
     except UnsafePickleError as err:
         raise UnsafePickleError(f"{where}: {err}") from None
     except Exception as err:  # a corrupt stream can raise nearly anything
-        raise ValueError(f"{where}: corrupt pickled object array ({type(err).__name__}: {err})") from None
+        raise UserError(f"{where}: corrupt pickled object array ({type(err).__name__}: {err})") from None
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype == object:
         return value.item()
     return value
@@ -76,7 +76,7 @@ def load_npz(path: str | Path) -> dict[str, Any]:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
-        raise ValueError(f"{path}: not an .npz (zip) file") from None
+        raise UserError(f"{path}: not an .npz (zip) file") from None
     with archive:
         out = {}
         for member in archive.namelist():

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from posemoe.errors import MissingDependency, UserError
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
 
@@ -26,7 +28,7 @@ def require_cv2() -> Any:
     try:
         import cv2
     except ImportError:
-        raise ImportError("video input and rendering need OpenCV: pip install 'posemoe[video]'") from None
+        raise MissingDependency("video input and rendering need OpenCV: pip install 'posemoe[video]'") from None
     return cv2
 
 
@@ -66,7 +68,7 @@ def _read_image(path: Path) -> np.ndarray:
     cv2 = require_cv2()
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
-        raise ValueError(f"{path}: not an image OpenCV can read (corrupt or unsupported)")
+        raise UserError(f"{path}: not an image OpenCV can read (corrupt or unsupported)")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
@@ -124,11 +126,11 @@ def _open_capture(target: str | int, name: str, kind: str, prefetch: int) -> Fra
     capture = cv2.VideoCapture(target)
     if not capture.isOpened():
         what = "camera" if isinstance(target, int) else "video or stream"
-        raise ValueError(f"{name}: could not open the {what} (missing, corrupt, or a format OpenCV/FFmpeg cannot read)")
+        raise UserError(f"{name}: could not open the {what} (missing, corrupt, or a format OpenCV/FFmpeg cannot read)")
     ok, bgr = capture.read()
     if not ok or bgr is None:
         capture.release()
-        raise ValueError(f"{name}: opened, but no frame could be decoded (corrupt or empty {kind})")
+        raise UserError(f"{name}: opened, but no frame could be decoded (corrupt or empty {kind})")
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
     if not np.isfinite(fps) or fps <= 0 or fps > 1000:
         fps = 30.0  # containers without a rate (and many webcams) report 0
@@ -154,7 +156,7 @@ def open_frames(source: str | Path | int, *, fps: float | None = None, prefetch:
         if path.is_dir():
             files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             if not files:
-                raise ValueError(f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+                raise UserError(f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
             opened = _open_images(files, path.name)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             opened = _open_images([path], path.name)
@@ -174,7 +176,7 @@ def _open_images(files: list[Path], name: str) -> FrameSource:
         for path in files[1:]:
             image = _read_image(path)
             if (image.shape[1], image.shape[0]) != size:
-                raise ValueError(f"{path}: {image.shape[1]}x{image.shape[0]}, but the folder's first image is "
+                raise UserError(f"{path}: {image.shape[1]}x{image.shape[0]}, but the folder's first image is "
                                  f"{size[0]}x{size[1]}; a folder is read as one video's frames (run single photos one by one)")
             yield image
 
@@ -199,7 +201,7 @@ def write_video(path: str | Path, frames: Iterator[np.ndarray] | list[np.ndarray
         if writer is not None:
             writer.release()
     if writer is None:
-        raise ValueError(f"{out}: no frames to write")
+        raise UserError(f"{out}: no frames to write")
     return out
 
 

@@ -26,9 +26,9 @@ class JointLayout:
 
     def __post_init__(self) -> None:
         if len(self.parents) != len(self.joints):
-            raise ValueError(f"{self.name}: {len(self.joints)} joints but {len(self.parents)} parents")
+            raise UserError(f"{self.name}: {len(self.joints)} joints but {len(self.parents)} parents")
         if len(self.left) != len(self.right):
-            raise ValueError(f"{self.name}: left and right lists differ in length")
+            raise UserError(f"{self.name}: left and right lists differ in length")
 
     @property
     def num_joints(self) -> int:

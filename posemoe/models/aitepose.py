@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from posemoe.errors import UserError
+
 _MEAN = (0.485, 0.456, 0.406)  # the usual ImageNet statistics, a neutral default for RGB input
 _STD = (0.229, 0.224, 0.225)
 
@@ -42,11 +44,11 @@ class AITEPoseConfig:
 
     def __post_init__(self) -> None:
         if self.out_dims not in (2, 3):
-            raise ValueError(f"out_dims must be 2 or 3, got {self.out_dims}")
+            raise UserError(f"out_dims must be 2 or 3, got {self.out_dims}")
         if len(self.widths) != len(self.blocks):
-            raise ValueError("widths and blocks need one entry per stage")
+            raise UserError("widths and blocks need one entry per stage")
         if self.image_size % 32:
-            raise ValueError(f"image_size must be a multiple of 32, got {self.image_size}")
+            raise UserError(f"image_size must be a multiple of 32, got {self.image_size}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -90,7 +92,7 @@ class Backbone(nn.Module):
 
 
 class AITEPose(nn.Module):
-    """Crop (B, 3, S, S) in [0, 1] -> pose (B, J, D); ``with_confidence=True`` also returns (B, J)."""
+    """Crop (B, 3, S, S) in [0, 1] -> pose (B, J, D); with ``aux`` also ``{"confidence": (B, J)}``."""
 
     def __init__(self, config: AITEPoseConfig) -> None:
         super().__init__()
@@ -105,10 +107,10 @@ class AITEPose(nn.Module):
                                     nn.BatchNorm2d(config.head_width), nn.ReLU(inplace=True))
         self.heads = nn.Conv2d(config.head_width, j * (2 + (d if d == 3 else 0)), 1)
 
-    def forward(self, image: Tensor, with_confidence: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    def forward(self, image: Tensor, *, aux: bool = False) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
         cfg = self.config
         if image.ndim != 4 or image.shape[1] != 3 or image.shape[2:] != (cfg.image_size, cfg.image_size):
-            raise ValueError(f"expected images of shape (B, 3, {cfg.image_size}, {cfg.image_size}), "
+            raise UserError(f"expected images of shape (B, 3, {cfg.image_size}, {cfg.image_size}), "
                              f"got {tuple(image.shape)}")
         feat = self.backbone((image - self.mean) / self.std)
         feat = F.interpolate(self.neck(feat), scale_factor=2, mode="bilinear", align_corners=False)
@@ -125,8 +127,4 @@ class AITEPose(nn.Module):
             grid = torch.stack([xs, ys], dim=-1).view(h * w, 2)  # pixel centres, (h*w, 2)
             grid = grid * torch.tensor([(w - 1) / w, (h - 1) / h], device=image.device)
             pose = prob @ grid  # (B, J, 2)
-        return (pose, confidence) if with_confidence else pose
-
-    def balance_loss(self) -> Tensor:
-        """No router here; present so training code can treat every model alike."""
-        return self.heads.weight.new_zeros(())
+        return (pose, {"confidence": confidence}) if aux else pose

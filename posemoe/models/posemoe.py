@@ -24,6 +24,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from posemoe.errors import UserError
+
 
 @dataclass(frozen=True)
 class PoseMoEConfig:
@@ -52,7 +54,7 @@ class Attention(nn.Module):
     def __init__(self, dim: int, heads: int, dropout: float) -> None:
         super().__init__()
         if dim % heads:
-            raise ValueError(f"dim {dim} is not divisible by heads {heads}")
+            raise UserError(f"dim {dim} is not divisible by heads {heads}")
         self.heads = heads
         self.dropout = dropout
         self.to_q = nn.Linear(dim, dim)
@@ -94,25 +96,24 @@ class MoEFeedForward(nn.Module):
     """Mixture of expert MLPs over whole-frame features, routed per frame.
 
     A token here is one frame of one stream: its J joint features flattened to J*D. A router
-    keeps each token's ``top_k`` experts and only those run on it. ``balance_loss`` (set by the
-    last forward) is the Switch-Transformer load-balancing term
-    ``E * sum_e fraction_e * mean_prob_e``, 1 when tokens are spread evenly over experts.
+    keeps each token's ``top_k`` experts and only those run on it. Besides its output, forward
+    returns the Switch-Transformer load-balancing term ``E * sum_e fraction_e * mean_prob_e``,
+    1 when tokens are spread evenly over experts.
     """
 
     def __init__(self, width: int, hidden: int, num_experts: int, top_k: int, dropout: float) -> None:
         super().__init__()
         if not 1 <= top_k <= num_experts:
-            raise ValueError(f"top_k must be in [1, {num_experts}], got {top_k}")
+            raise UserError(f"top_k must be in [1, {num_experts}], got {top_k}")
         self.top_k = top_k
         self.router = nn.Linear(width, num_experts)
         self.experts = nn.ModuleList(
             nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, width))
             for _ in range(num_experts)
         )
-        self.balance_loss: Tensor = torch.zeros(())
 
-    def forward(self, x: Tensor) -> Tensor:
-        """x: (..., W) -> (..., W)."""
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """x: (..., W) -> output (..., W) and the balance loss (scalar)."""
         tokens = x.reshape(-1, x.shape[-1])
         probs = self.router(tokens).float().softmax(dim=-1)  # (N, E)
         gate, chosen = probs.topk(self.top_k, dim=-1)  # (N, k)
@@ -124,8 +125,8 @@ class MoEFeedForward(nn.Module):
                 y = expert(tokens[token_idx]) * gate[token_idx, slot, None].to(tokens.dtype)
                 out.index_add_(0, token_idx, y.to(out.dtype))
         fraction = F.one_hot(chosen, probs.shape[-1]).sum(dim=1).float().mean(dim=0) / self.top_k
-        self.balance_loss = probs.shape[-1] * torch.sum(fraction * probs.mean(dim=0))
-        return out.reshape(x.shape)
+        balance = probs.shape[-1] * torch.sum(fraction * probs.mean(dim=0))
+        return out.reshape(x.shape), balance
 
 
 class FrameFeedForward(nn.Module):
@@ -141,10 +142,11 @@ class FrameFeedForward(nn.Module):
                                nn.Linear(cfg.expert_hidden, width))
         )
 
-    def forward(self, x: Tensor) -> Tensor:
-        """x: (B, T, J, D) -> (B, T, J, D)."""
-        flat = rearrange(x, "b t j d -> b t (j d)")
-        return x + rearrange(self.mlp(self.norm(flat)), "b t (j d) -> b t j d", j=x.shape[2])
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """x: (B, T, J, D) -> (B, T, J, D) and the balance loss (0 without experts)."""
+        flat = self.norm(rearrange(x, "b t j d -> b t (j d)"))
+        y, balance = self.mlp(flat) if isinstance(self.mlp, MoEFeedForward) else (self.mlp(flat), flat.new_zeros(()))
+        return x + rearrange(y, "b t (j d) -> b t j d", j=x.shape[2]), balance
 
 
 class EncoderLayer(nn.Module):
@@ -155,7 +157,8 @@ class EncoderLayer(nn.Module):
         self.attention = SpatioTemporalAttention(cfg.dim, cfg.heads, cfg.dropout)
         self.moe = FrameFeedForward(cfg, experts=cfg.num_experts)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """x: (B, T, J, D) -> (B, T, J, D) and the layer's balance loss."""
         return self.moe(self.attention(x))
 
 
@@ -172,7 +175,7 @@ class AggregationLayer(nn.Module):
     def forward(self, pose: Tensor, depth: Tensor) -> tuple[Tensor, Tensor]:
         """pose, depth: (B, T, J, D) -> both updated, (B, T, J, D)."""
         pose, depth = self.pose_from_depth(pose, depth), self.depth_from_pose(depth, pose)
-        return self.ff_pose(pose), self.ff_depth(depth)
+        return self.ff_pose(pose)[0], self.ff_depth(depth)[0]
 
 
 class SelfAggregationLayer(nn.Module):
@@ -183,7 +186,7 @@ class SelfAggregationLayer(nn.Module):
         self.attention = SpatioTemporalAttention(cfg.dim, cfg.heads, cfg.dropout)
         self.ff = FrameFeedForward(cfg)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         return self.ff(self.attention(x))
 
 
@@ -216,7 +219,7 @@ class _Lifter(nn.Module):
     def _check_input(self, x: Tensor) -> None:
         want = (self.config.num_frames, self.config.num_joints, self.config.in_channels)
         if x.ndim != 4 or tuple(x.shape[1:]) != want:
-            raise ValueError(f"expected keypoints of shape (B, {want[0]}, {want[1]}, {want[2]}), got {tuple(x.shape)}")
+            raise UserError(f"expected keypoints of shape (B, {want[0]}, {want[1]}, {want[2]}), got {tuple(x.shape)}")
 
     def depth_prior(self, x: Tensor) -> Tensor:
         """Embedded per-joint Gaussian depth prior, (B, T, J, D); sampled in training, its mean otherwise."""
@@ -226,14 +229,11 @@ class _Lifter(nn.Module):
             mean = mean + self.depth_log_std.exp().view(1, 1, j, 1) * torch.randn_like(mean)
         return self.depth_embed(mean.to(x.dtype))
 
-    def balance_loss(self) -> Tensor:
-        """Mean router load-balancing loss of the last forward pass (1 = perfectly even)."""
-        losses = [m.balance_loss for m in self.modules() if isinstance(m, MoEFeedForward)]
-        return torch.stack(losses).mean()
-
     @staticmethod
-    def _root_relative(y: Tensor) -> Tensor:
-        return y - y[:, :, :1]
+    def _output(y: Tensor, balance: list[Tensor], aux: bool) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
+        """Root-relative pose, and with ``aux`` the mean router balance loss (1 = perfectly even)."""
+        y = y - y[:, :, :1]
+        return (y, {"balance": torch.stack(balance).mean()}) if aux else y
 
 
 class PoseMoE(_Lifter):
@@ -252,20 +252,24 @@ class PoseMoE(_Lifter):
         self.decoder = nn.ModuleList(AggregationLayer(cfg) for _ in range(cfg.decoder_layers))
         self.head = nn.Sequential(nn.LayerNorm(2 * cfg.dim), nn.Linear(2 * cfg.dim, 3))
 
-    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Disentangled encoding: x (B, T, J, C) -> 2D and depth features, each (B, T, J, D)."""
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """Disentangled encoding: x (B, T, J, C) -> 2D and depth features, each (B, T, J, D), and
+        the balance loss of every MoE layer."""
         self._check_input(x)
         pose = self.embed(x, self.pose_embed, self.pose_frame_embed, self.pos_pose)
         depth = self.embed(x, self.depth_input, self.depth_frame_embed, self.pos_depth) + self.depth_prior(x)
+        balance = []
         for pose_layer, depth_layer in zip(self.pose_encoder, self.depth_encoder):
-            pose, depth = pose_layer(pose), depth_layer(depth)
-        return pose, depth
+            (pose, b_pose), (depth, b_depth) = pose_layer(pose), depth_layer(depth)
+            balance += [b_pose, b_depth]
+        return pose, depth, balance
 
-    def forward(self, x: Tensor) -> Tensor:
-        pose, depth = self.encode(x)
+    def forward(self, x: Tensor, *, aux: bool = False) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
+        """x (B, T, J, C) -> (B, T, J, 3); with ``aux`` also ``{"balance": router loss}``."""
+        pose, depth, balance = self.encode(x)
         for layer in self.decoder:
             pose, depth = layer(pose, depth)
-        return self._root_relative(self.head(torch.cat([pose, depth], dim=-1)))
+        return self._output(self.head(torch.cat([pose, depth], dim=-1)), balance, aux)
 
 
 class EntangledPoseMoE(_Lifter):
@@ -281,9 +285,14 @@ class EntangledPoseMoE(_Lifter):
         self.decoder = nn.ModuleList(SelfAggregationLayer(cfg) for _ in range(2 * cfg.decoder_layers))
         self.head = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, 3))
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, *, aux: bool = False) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
+        """x (B, T, J, C) -> (B, T, J, 3); with ``aux`` also ``{"balance": router loss}``."""
         self._check_input(x)
         h = self.embed(x, self.joint_embed, self.frame_embed, self.pos) + self.depth_prior(x)
-        for layer in [*self.encoder, *self.decoder]:
-            h = layer(h)
-        return self._root_relative(self.head(h))
+        balance = []
+        for layer in self.encoder:
+            h, b = layer(h)
+            balance.append(b)
+        for layer in self.decoder:
+            h = layer(h)[0]
+        return self._output(self.head(h), balance, aux)

@@ -1,44 +1,98 @@
-"""Shipped weights: safetensors files inside the package, each carrying its model config.
+"""Weights and what using them needs: shipped safetensors files inside the package, each carrying
+its architecture (``model_config``) and a :class:`PretrainedConfig` (layout, codec, frame rate,
+input channels, 2D sources, training data and its licence).
 
-``load("posemoe-t27-s-h36m")`` needs no network. ``export_weights`` turns a training checkpoint
-into such a file (plain network only: AITE modules and optimiser state are left out).
+``load_pretrained("posemoe-t27-s-h36m")`` needs no network. Files are validated against their
+config before anything large is allocated.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from posemoe.models import build_model, config_from_dict
-from posemoe.training.checkpoint import load_checkpoint
+from posemoe.errors import UserError
+from posemoe.models.registry import build_model, config_from_dict
 
 WEIGHTS_DIR = Path(__file__).parents[1] / "weights"
 
 
-def available() -> list[str]:
-    """Names of the weights shipped with this installation."""
-    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
+@dataclass(frozen=True)
+class PretrainedConfig:
+    """How a set of weights must be fed. Files written before these were recorded load with these
+    defaults, which are what every such file was trained with (Human3.6M, 50 fps, screen codec)."""
+
+    layout: str = "h36m17"  # joint layout of the input keypoints and the output joints
+    codec: str = "screen"  # keypoint normalisation (posemoe.codecs.CODECS), "crop" for image models
+    fps: float | None = 50.0  # frame rate the model's windows were trained at (None: single images)
+    in_channels: int = 2
+    sources: tuple[str, ...] = ("gt",)  # 2D sources seen in training
+    training_data: str = "Human3.6M S1 S5 S6 S7"
+    licence: str = "weights trained on Human3.6M: non-commercial research only"
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> "PretrainedConfig":
+        known = {f.name for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in (values or {}).items() if k in known}
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
-def export_weights(checkpoint: str | Path, out: str | Path, *, description: str = "", half: bool = False) -> Path:
-    """Write a checkpoint's plain network as safetensors; ``half`` stores float16 (loaded back as float32)."""
-    from safetensors.torch import save_file
-
-    payload = load_checkpoint(checkpoint)
-    tensors = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in payload["model"].items()}
-    meta = {"model_config": json.dumps(payload["model_config"]), "model_name": str(payload.get("model_name", "")),
-            "description": description}
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(out), metadata=meta)
-    return out
+# Limits on what a weights file may declare: a hostile 20 MB file must not make us allocate gigabytes.
+_MAX_PARAMETERS = 500_000_000
+_MAX_FIELD = {"dim": 4096, "num_frames": 4096, "num_joints": 256, "in_channels": 8, "expert_hidden": 65536,
+              "num_experts": 256, "encoder_layers": 128, "decoder_layers": 128, "heads": 256, "image_size": 2048,
+              "head_width": 4096}
 
 
-def load_weights(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
-    """A model from a safetensors file written by :func:`export_weights` (eval mode, float32)."""
+def _checked_config(values: object, where: str):
+    if not isinstance(values, dict):
+        raise UserError(f"{where}: model config must be a mapping, got {type(values).__name__}")
+    for key, limit in _MAX_FIELD.items():
+        value = values.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= limit):
+            raise UserError(f"{where}: model config {key}={value!r} is not an integer in 1..{limit}")
+    widths = values.get("widths")
+    if widths is not None and (not isinstance(widths, (list, tuple)) or
+                               not all(isinstance(w, int) and 0 < w <= 4096 for w in widths)):
+        raise UserError(f"{where}: model config widths={widths!r} must be integers in 1..4096")
+    try:
+        return config_from_dict(values)
+    except (TypeError, ValueError) as err:
+        raise UserError(f"{where}: model config does not describe a posemoe model ({err})") from None
+
+
+def build_checked(config: object, tensors: dict[str, torch.Tensor], where: str) -> nn.Module:
+    """Build the model ``config`` describes and load ``tensors`` into it (eval mode, float32),
+    checking sizes, keys and shapes on the meta device before allocating anything."""
+    cfg = _checked_config(config, where)
+    with torch.device("meta"):
+        skeleton = build_model(cfg)
+    expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    if sum(int(torch.Size(s).numel()) for s in expected.values()) > _MAX_PARAMETERS:
+        raise UserError(f"{where}: the config declares a model over {_MAX_PARAMETERS:,} parameters")
+    missing, unknown = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+    wrong = [f"{k} {tuple(tensors[k].shape)} (expected {expected[k]})" for k in expected
+             if k in tensors and tuple(tensors[k].shape) != expected[k]]
+    if missing or unknown or wrong:
+        parts = [f"missing {missing[:5]}" if missing else "", f"unexpected {unknown[:5]}" if unknown else "",
+                 f"wrong shapes {wrong[:3]}" if wrong else ""]
+        raise UserError(f"{where}: the tensors do not fit the model config: " + "; ".join(p for p in parts if p))
+    model = build_model(cfg)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
+    return model.eval()
+
+
+def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """-> (tensors, metadata) of a safetensors file, with a clear error when it is not one."""
     from safetensors import safe_open
 
     path = Path(path)
@@ -49,25 +103,68 @@ def load_weights(path: str | Path, map_location: str | torch.device = "cpu") -> 
             meta = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as err:  # safetensors raises its own error types
-        raise ValueError(f"{path}: not a readable safetensors file ({err})") from None
-    if "model_config" not in meta:
-        raise ValueError(f"{path}: no model_config in its metadata; was it written by posemoe export?")
-    model = build_model(config_from_dict(json.loads(meta["model_config"])))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
-    return model.eval().to(map_location)
+        raise UserError(f"{path}: not a readable safetensors file ({err})") from None
+    return tensors, meta
+
+
+def _json_field(meta: dict[str, str], key: str, path: Path) -> Any:
+    try:
+        return json.loads(meta[key]) if key in meta else None
+    except json.JSONDecodeError as err:
+        raise UserError(f"{path}: metadata {key!r} is not valid JSON ({err})") from None
+
+
+def load_weights(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, PretrainedConfig]:
+    """A ``.safetensors`` file written by ``posemoe export`` -> (model in eval mode, its pretrained config)."""
+    path = Path(path)
+    tensors, meta = read_safetensors(path)
+    config = _json_field(meta, "model_config", path)
+    if config is None:
+        raise UserError(f"{path}: no model_config in its metadata; was it written by posemoe export?")
+    model = build_checked(config, tensors, str(path))
+    return model.to(map_location), PretrainedConfig.from_dict(_json_field(meta, "pretrained_config", path))
+
+
+def available() -> list[str]:
+    """Names of the weights shipped with this installation."""
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
+
+
+def default_weights(model_name: str) -> str:
+    """The shipped weights of a registered architecture (the file records its ``model_name``)."""
+    from safetensors import safe_open
+
+    for name in available():
+        with safe_open(str(WEIGHTS_DIR / f"{name}.safetensors"), framework="pt") as f:
+            if (f.metadata() or {}).get("model_name") == model_name:
+                return name
+    raise UserError(f"no shipped weights for {model_name}; shipped: {', '.join(available()) or 'none'}")
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """Shipped weights by name, or a file path, -> the file."""
+    path = Path(name_or_path)
+    if path.suffix in (".pt", ".safetensors"):
+        return path
+    shipped = WEIGHTS_DIR / f"{name_or_path}.safetensors"
+    if not shipped.is_file():
+        raise UserError(f"no shipped weights named {str(name_or_path)!r}; available: {', '.join(available()) or 'none'} "
+                        "(or give a .safetensors / .pt file)")
+    return shipped
+
+
+def load_pretrained(name_or_path: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, PretrainedConfig]:
+    """Shipped weights by name, or a ``.safetensors`` / ``.pt`` file -> (model, pretrained config)."""
+    from posemoe.training.checkpoint import load_checkpoint
+
+    path = resolve(name_or_path)
+    if path.suffix == ".pt":
+        payload = load_checkpoint(path, map_location)
+        model = build_checked(payload["model_config"], payload["model"], str(path)).to(map_location)
+        return model, PretrainedConfig.from_dict(payload.get("pretrained_config"))
+    return load_weights(path, map_location)
 
 
 def load_model(name_or_path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
-    """Shipped weights by name, or a ``.safetensors`` / ``.pt`` checkpoint file by path."""
-    from posemoe.training.checkpoint import model_from_checkpoint
-
-    path = Path(name_or_path)
-    if path.suffix == ".pt":
-        return model_from_checkpoint(path, map_location)
-    if path.suffix == ".safetensors":
-        return load_weights(path, map_location)
-    shipped = WEIGHTS_DIR / f"{name_or_path}.safetensors"
-    if not shipped.is_file():
-        raise ValueError(f"no shipped weights named {str(name_or_path)!r}; available: {', '.join(available()) or 'none'} "
-                         "(or give a .safetensors / .pt file)")
-    return load_weights(shipped, map_location)
+    """Shipped weights by name, or a ``.safetensors`` / ``.pt`` checkpoint file by path (eval mode)."""
+    return load_pretrained(name_or_path, map_location)[0]

@@ -12,6 +12,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
+from posemoe.errors import UserError
 from posemoe.models.aitepose import AITEPose, AITEPoseConfig
 from posemoe.models.posemoe import EntangledPoseMoE, PoseMoE, PoseMoEConfig
 
@@ -42,7 +43,7 @@ def list_models() -> list[str]:
 
 def get_config(name: str, **overrides) -> ModelConfig:
     if name not in MODEL_CONFIGS:
-        raise ValueError(f"unknown model {name!r}; registered: {', '.join(list_models())}")
+        raise UserError(f"unknown model {name!r}; registered: {', '.join(list_models())}")
     return replace(MODEL_CONFIGS[name], **overrides)
 
 
@@ -60,7 +61,7 @@ def config_from_dict(values: dict) -> ModelConfig:
         return AITEPoseConfig(**values)
     if family == "posemoe":
         return PoseMoEConfig(**{k: v for k, v in values.items() if k != "family"})
-    raise ValueError(f"unknown model family {family!r}")
+    raise UserError(f"unknown model family {family!r}")
 
 
 def is_image_model(cfg: ModelConfig) -> bool:
@@ -74,9 +75,20 @@ def example_input(cfg: ModelConfig, batch: int = 1) -> torch.Tensor:
     return torch.zeros(batch, cfg.num_frames, cfg.num_joints, cfg.in_channels)
 
 
-def create_model(name: str, **overrides) -> nn.Module:
-    """A freshly initialised model of the named configuration (fields can be overridden)."""
-    return build_model(get_config(name, **overrides))
+def create_model(name: str, *, pretrained: bool | str = False, **overrides) -> nn.Module:
+    """A model of the named configuration: freshly initialised (fields can be overridden), or with
+    weights: ``pretrained=True`` takes the shipped weights of this architecture, a string names
+    shipped weights or a ``.safetensors`` / ``.pt`` file (which must be of this architecture)."""
+    if not pretrained:
+        return build_model(get_config(name, **overrides))
+    from posemoe.models.pretrained import default_weights, load_pretrained
+
+    if overrides:
+        raise UserError("pretrained weights fix the architecture; drop the overrides")
+    model, _ = load_pretrained(default_weights(name) if pretrained is True else pretrained)
+    if model.config != get_config(name):
+        raise UserError(f"weights {pretrained!r} are not of architecture {name}")
+    return model
 
 
 def count_parameters(model: nn.Module) -> int:

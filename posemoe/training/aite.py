@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from posemoe.errors import UserError
 from posemoe.layouts import H36M17, JointLayout
 from posemoe.training.losses import keypoint_loss, mpjpe_loss
 
@@ -42,7 +43,7 @@ class DisturbanceCorrectionModule(nn.Module):
     def __init__(self, layout: JointLayout = H36M17, *, disturbance_std: float = 0.01, gate_init: float = 0.5) -> None:
         super().__init__()
         if not 0.0 < gate_init < 1.0:
-            raise ValueError(f"gate_init must be in (0, 1), got {gate_init}")
+            raise UserError(f"gate_init must be in (0, 1), got {gate_init}")
         self.disturbance_std = disturbance_std
         parents, children = zip(*layout.bones)
         self.register_buffer("bone_parent", torch.tensor(parents), persistent=False)

@@ -1,16 +1,20 @@
-"""Checkpoints that carry their model configuration, written atomically."""
+"""Checkpoints that carry their model configuration, written atomically, and the lock that keeps
+two runs out of one folder."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from posemoe.models import build_model, config_from_dict
+from posemoe.errors import UserError
 
 
 def save_atomic(payload: dict[str, Any], path: str | Path) -> None:
@@ -21,6 +25,8 @@ def save_atomic(payload: dict[str, Any], path: str | Path) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -34,16 +40,40 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:
-        raise ValueError(f"{path}: not a readable posemoe checkpoint ({type(err).__name__}: {err})") from None
+        raise UserError(f"{path}: not a readable posemoe checkpoint ({type(err).__name__}: {err})") from None
+    if not isinstance(payload, dict):
+        raise UserError(f"{path}: not a posemoe checkpoint (holds a {type(payload).__name__})")
     for key in ("model_config", "model"):
         if key not in payload:
-            raise ValueError(f"{path}: checkpoint lacks {key!r}; was it written by posemoe?")
+            raise UserError(f"{path}: checkpoint lacks {key!r}; was it written by posemoe?")
     return payload
 
 
 def model_from_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
     """Rebuild the model a checkpoint describes and load its weights (eval mode)."""
+    from posemoe.models.pretrained import build_checked
+
     payload = load_checkpoint(path, map_location)
-    model = build_model(config_from_dict(payload["model_config"]))
-    model.load_state_dict(payload["model"])
-    return model.eval()
+    return build_checked(payload["model_config"], payload["model"], str(path)).to(map_location)
+
+
+@contextmanager
+def run_lock(out_dir: Path, enabled: bool = True) -> Iterator[None]:
+    """Hold an exclusive lock on ``out_dir`` for the run (a second run into it gets a clear error)
+    and remove temporary files that a killed run left behind."""
+    if not enabled:
+        yield
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"{out_dir}: another training run is using this folder; wait for it or choose "
+                            "another --out-dir") from None
+        for stale in out_dir.glob(".*.pt.*.tmp"):
+            stale.unlink(missing_ok=True)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from posemoe.errors import MissingDependency, UserError
 from posemoe.io.video import require_cv2, write_video
 from posemoe.layouts import H36M17, JointLayout
 
@@ -129,7 +130,7 @@ def write_html(path: str | Path, joints_3d: np.ndarray, *, fps: float, truth: np
     try:
         import plotly.graph_objects as go
     except ImportError:
-        raise ImportError("the .html output needs plotly: pip install 'posemoe[video]'") from None
+        raise MissingDependency("the .html output needs plotly: pip install 'posemoe[video]'") from None
     step = max(1, int(np.ceil(len(joints_3d) / max_frames)))
     keep = np.arange(0, len(joints_3d), step)
 
@@ -178,3 +179,32 @@ def write_html(path: str | Path, joints_3d: np.ndarray, *, fps: float, truth: np
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.write_html(out, include_plotlyjs=True, full_html=True, auto_play=False)
     return out
+
+
+def render_outputs(out: Path, stem: str, source: str | Path | int | None, keypoints: np.ndarray, joints: np.ndarray, *,
+                   fps: float, render: tuple[str, ...], truth: np.ndarray | None = None,
+                   frames: Iterator[np.ndarray] | None = None, quiet: bool = False,
+                   inputs: Iterable[str | Path | None] = ()) -> list[Path]:
+    """Write the renderings named in ``render`` ("mp4", "html"). The .mp4 re-reads ``source``
+    (or draws on ``frames``) so that a long video is never held in memory. No rendering may
+    replace one of ``inputs`` (or ``source``)."""
+    from posemoe.export.results import refuse_inputs
+
+    refuse_inputs([out / f"{stem}.{kind}" for kind in render], [source, *inputs])
+    from posemoe.io.video import open_frames
+
+    unknown = set(render) - {"mp4", "html"}
+    if unknown:
+        raise UserError(f"unknown rendering {sorted(unknown)}; choose from mp4, html")
+    paths = []
+    if "mp4" in render:
+        if frames is not None:
+            paths.append(render_mp4(out / f"{stem}.mp4", frames, keypoints, joints, fps=fps, truth=truth))
+        else:
+            with open_frames(source) as video:
+                paths.append(render_mp4(out / f"{stem}.mp4", video, keypoints, joints, fps=fps, truth=truth))
+    if "html" in render:
+        paths.append(write_html(out / f"{stem}.html", joints, fps=fps, truth=truth, title=f"posemoe: {stem}"))
+    if not quiet and paths:
+        print("rendered " + ", ".join(str(p) for p in paths))
+    return paths

@@ -8,10 +8,25 @@ from posemoe.cli import main
 TINY = {"num_frames": 9, "dim": 8, "heads": 2, "expert_hidden": 32, "encoder_layers": 1, "decoder_layers": 1}
 
 
-def test_models_lists_params_and_macs(capsys):
+def test_models_lists_names_fast_and_details_on_request(capsys):
     main(["models"])
     out = capsys.readouterr().out
+    assert "posemoe-t243-b" in out and "243 frames" in out and "shipped weights: " in out and "MMACs" not in out
+    main(["models", "--details"])
+    out = capsys.readouterr().out
     assert "| posemoe-t243-b | 243 frames |" in out and "| aitepose-b | 256 px crop |" in out and "MMACs/frame" in out
+
+
+def test_version_and_documented_defaults(capsys):
+    from posemoe import __version__
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert __version__ in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["infer", "--help"])
+    text = capsys.readouterr().out
+    assert "(default: posemoe-out)" in text and "(default: 1)" in text
 
 
 def test_synth_then_prepare_2d(tmp_path, capsys):

@@ -7,7 +7,9 @@ pytest.importorskip("mediapipe")
 
 from posemoe.assets import astronaut  # noqa: E402
 from posemoe.cli import main  # noqa: E402
-from posemoe.inference.pipeline import infer_stream, infer_video  # noqa: E402
+from posemoe.inference.pipeline import infer_video, write_detections  # noqa: E402
+from posemoe.inference.stream import infer_stream  # noqa: E402
+from posemoe.viz.draw import render_outputs  # noqa: E402
 from posemoe.io.video import moving_still, write_video  # noqa: E402
 
 
@@ -21,18 +23,27 @@ def clip_with_a_gap(tmp_path_factory):
 
 
 def test_video_to_3d_for_every_frame_with_renderings(clip_with_a_gap, tiny_lifter, tmp_path, capsys):
-    result = infer_video(clip_with_a_gap, str(tiny_lifter), out_dir=tmp_path, render=("mp4", "html"), smooth=True)
-    assert result["frames"] == 20 and result["visible"].tolist() == [t not in range(8, 12) for t in range(20)]
+    main(["infer", str(clip_with_a_gap), "--model", str(tiny_lifter), "--out", str(tmp_path), "--render", "mp4", "html",
+          "--smooth"])
     out = np.load(tmp_path / "gap.npz")
     assert out["joints_3d"].shape == (20, 17, 3) and np.isfinite(out["joints_3d"]).all()
     assert np.allclose(out["joints_3d"][:, 0], 0)  # root-relative
     record = json.loads((tmp_path / "gap.json").read_text())
-    assert record["person_visible"][8] is False and record["fps"] == 25
+    assert record["person_visible"] == [t not in range(8, 12) for t in range(20)] and record["fps"] == 25
     raw = np.load(tmp_path / "gap_blazepose33.npz")
     assert raw["keypoints"].shape == (20, 33, 3) and np.isnan(raw["keypoints"][9]).all()
     assert (tmp_path / "gap.mp4").stat().st_size > 0 and (tmp_path / "gap.html").stat().st_size > 0
     printed = capsys.readouterr().out
     assert "a person in 16" in printed and "frames/s" in printed and "detect" in printed
+
+
+def test_python_api_returns_the_result_the_cli_writes(clip_with_a_gap, tiny_lifter, tmp_path):
+    result = infer_video(clip_with_a_gap, str(tiny_lifter))
+    person = result.people[0]
+    assert result.frames == 20 and person.visible.tolist() == [t not in range(8, 12) for t in range(20)]
+    paths = result.write(tmp_path) + [write_detections(result, tmp_path)]
+    assert [p.name for p in paths] == ["gap.npz", "gap.json", "gap.csv", "gap_blazepose33.npz"]
+    np.testing.assert_allclose(np.load(paths[0])["joints_3d"], person.joints_3d)
 
 
 def test_cli_video_and_raw_detections_read_back(clip_with_a_gap, tiny_lifter, tmp_path, capsys):
@@ -59,13 +70,14 @@ def test_cli_errors_are_messages(tmp_path, tiny_lifter, capsys):
 def test_no_person_at_all_is_an_error(tmp_path, tiny_lifter):
     empty = write_video(tmp_path / "empty.mp4", [np.full((120, 160, 3), 90, np.uint8)] * 3, 10)
     with pytest.raises(ValueError, match="no person found in any of its 3 frames"):
-        infer_video(empty, str(tiny_lifter), out_dir=tmp_path, quiet=True)
+        infer_video(empty, str(tiny_lifter))
 
 
 def test_stream_mode_lifts_online(clip_with_a_gap, tiny_lifter, tmp_path):
-    result = infer_stream(str(clip_with_a_gap), str(tiny_lifter), out_dir=tmp_path, quiet=True)
+    result = infer_stream(str(clip_with_a_gap), str(tiny_lifter))
+    result.write(tmp_path)
     out = np.load(tmp_path / "gap.npz")
-    assert result["frames"] == 20 and out["joints_3d"].shape == (20, 17, 3)
+    assert result.frames == 20 and out["joints_3d"].shape == (20, 17, 3)
     # frames without a person hold the last pose's input, so their 3D stays finite
     assert np.isfinite(out["joints_3d"]).all() and np.isnan(out["keypoints_2d"][9]).all()
 
@@ -73,10 +85,10 @@ def test_stream_mode_lifts_online(clip_with_a_gap, tiny_lifter, tmp_path):
 def test_shipped_lifter_on_a_real_person_keeps_bones_steady(astronaut_clip, tmp_path):
     from posemoe.layouts import H36M17
 
-    result = infer_video(astronaut_clip, "posemoe-t27-s-h36m", out_dir=tmp_path, quiet=True)
-    assert result["visible"].all()
-    out = np.load(tmp_path / "astronaut.npz")
-    joints, confidence = out["joints_3d"], out["keypoints_2d"][..., 2]
+    result = infer_video(astronaut_clip, "posemoe-t27-s-h36m")
+    person = result.people[0]
+    assert person.visible.all()
+    joints, confidence = person.joints_3d, person.keypoints[..., 2]
     assert joints.shape == (24, 17, 3) and np.isfinite(joints).all()
     # bones whose two joints BlazePose sees confidently in every frame (the photo ends at the waist)
     seen = [i for i, (p, c) in enumerate(H36M17.bones) if confidence[:, [p, c]].min() >= 0.5]

@@ -10,7 +10,8 @@ from posemoe.models import (
     create_model,
     get_config,
 )
-from posemoe.models.pretrained import export_weights, load_model
+from posemoe.export.weights import export_weights
+from posemoe.models.pretrained import load_model
 from posemoe.training.checkpoint import load_checkpoint, model_from_checkpoint
 from posemoe.training.loop import TrainConfig, train
 
@@ -20,7 +21,8 @@ SMALL = {"image_size": 64}
 def test_aitepose_shapes_confidence_and_config_round_trip():
     for name, dims in (("aitepose-s", 3), ("aitepose2d-s", 2)):
         model = create_model(name, **SMALL).eval()
-        pose, confidence = model(torch.rand(2, 3, 64, 64), with_confidence=True)
+        pose, aux = model(torch.rand(2, 3, 64, 64), aux=True)
+        confidence = aux["confidence"]
         assert pose.shape == (2, 17, dims) and confidence.shape == (2, 17)
         assert ((confidence > 0) & (confidence < 1)).all()
         if dims == 2:

@@ -31,7 +31,8 @@ def test_forward_shapes_and_root_relative_output(name):
     y = model(torch.randn(3, 9, 17, 2))
     assert y.shape == (3, 9, 17, 3)
     assert torch.all(y[:, :, 0] == 0)
-    assert model.balance_loss().ndim == 0
+    y_aux, aux = model(torch.randn(3, 9, 17, 2), aux=True)
+    assert y_aux.shape == y.shape and aux["balance"].ndim == 0
 
 
 def test_confidence_input_and_shape_errors():
@@ -65,11 +66,11 @@ def test_streams_are_disentangled_in_the_encoder():
     torch.manual_seed(0)
     model = create_model("posemoe-t27-s", **TINY).eval()
     x = torch.randn(2, 9, 17, 2)
-    pose, _ = model.encode(x)
+    pose, _, _ = model.encode(x)
     with torch.no_grad():
         for p in model.depth_encoder.parameters():
             p.add_(torch.randn_like(p))
-    pose_again, _ = model.encode(x)
+    pose_again, _, _ = model.encode(x)
     assert torch.equal(pose, pose_again)
 
 
@@ -82,8 +83,8 @@ def test_moe_runs_only_top_k_experts_and_balance_is_one_when_uniform():
     assert sum(n for _, n in calls) == 50  # each token went to exactly one expert
     torch.nn.init.zeros_(moe.router.weight)
     torch.nn.init.zeros_(moe.router.bias)
-    moe(torch.randn(10, 6))
-    assert float(moe.balance_loss.detach()) == pytest.approx(1.0)
+    _, balance = moe(torch.randn(10, 6))
+    assert float(balance.detach()) == pytest.approx(1.0)
 
 
 def test_depth_prior_is_sampled_in_training_only():

@@ -1,0 +1,132 @@
+"""``posemoe infer``: a video, images, a webcam or stream, or 2D keypoint files -> 3D files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from posemoe.cli.common import (
+    FORMATTER,
+    pick_device,
+    positive_float,
+    positive_int,
+    set_threads,
+)
+from posemoe.errors import UserError
+
+KEYPOINT_SUFFIXES = (".json", ".npy", ".npz")
+
+
+def cmd_infer(args: argparse.Namespace) -> None:
+    from posemoe.io.video import IMAGE_SUFFIXES
+
+    set_threads(args.threads)
+    args.device = pick_device(args.device)
+    text, path = str(args.input), Path(args.input)
+    if text.isdigit() or "://" in text:
+        return _stream(args)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file or folder: {path}")
+    if path.suffix.lower() in KEYPOINT_SUFFIXES or (
+            path.is_dir() and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())):
+        return _keypoints(args)
+    if args.track is not None:
+        raise UserError("--track applies to keypoint files; BlazePose follows one person per video")
+    if path.suffix.lower() in IMAGE_SUFFIXES and args.model and _is_image_model(args.model):
+        from posemoe.inference.images import infer_image
+
+        infer_image(path, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip)
+        return
+    _video(args)
+
+
+def _is_image_model(name: str) -> bool:
+    from posemoe.models import is_image_model
+    from posemoe.models.pretrained import load_model
+
+    return is_image_model(load_model(name).config)
+
+
+def _smoothing(args: argparse.Namespace) -> dict | None:
+    return {"min_cutoff": args.smooth_cutoff, "beta": args.smooth_beta} if args.smooth else None
+
+
+def _finish(args: argparse.Namespace, result, extra_paths: list[Path] = ()) -> None:
+    paths = result.write(args.out) + list(extra_paths)
+    for line in result.report:
+        print(line)
+    print("speed (rendering apart):")
+    print("\n".join(result.stages.report(result.frames)))
+    print("wrote " + ", ".join(str(p) for p in paths))
+
+
+def _video(args: argparse.Namespace) -> None:
+    from posemoe.inference.pipeline import infer_video, write_detections
+    from posemoe.viz.draw import render_outputs
+
+    result = infer_video(args.input, args.model, smooth=_smoothing(args), fps=args.fps, max_frames=args.max_frames,
+                         device=args.device, quiet=False)
+    with result.stages.time("write"):
+        raw = write_detections(result, args.out)
+    _finish(args, result, [raw])
+    person = result.people[0]
+    render_outputs(Path(args.out), result.name, args.input, person.keypoints, person.joints_3d, fps=result.fps,
+                   render=tuple(args.render), inputs=[args.input])
+
+
+def _keypoints(args: argparse.Namespace) -> None:
+    from posemoe.inference.pipeline import infer_keypoints
+    from posemoe.viz.draw import render_outputs
+
+    if args.image_size is None:
+        raise UserError("keypoint files need --image-size WIDTH HEIGHT (of the video they came from)")
+    if "mp4" in args.render:
+        raise UserError("--render mp4 draws over the video's frames, which a keypoint file does not have; "
+                        "use --render html, or run posemoe infer on the video itself")
+    result = infer_keypoints(args.input, args.model, image_size=tuple(args.image_size), layout=args.layout,
+                             fps=args.fps or 50.0, track=args.track, smooth=_smoothing(args), device=args.device)
+    _finish(args, result)
+    person = result.people[0]
+    render_outputs(Path(args.out), result.name, None, person.keypoints, person.joints_3d, fps=result.fps,
+                   render=tuple(args.render), inputs=[args.input])
+
+
+def _stream(args: argparse.Namespace) -> None:
+    from posemoe.inference.stream import infer_stream
+
+    if args.render:
+        raise UserError("--render applies to recorded videos and keypoint files, not to live streams")
+    _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, device=args.device, quiet=False))
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    from posemoe.inference.pipeline import DEFAULT_LIFTER
+
+    p = sub.add_parser("infer", help="3D pose from a video, images, a webcam or stream, or 2D keypoint files",
+                       formatter_class=FORMATTER)
+    p.add_argument("input", help="a video file; an image or a folder of frames; a webcam index (0) or stream URL "
+                                 "(lifted online); or keypoints: COCO/MMPose or AlphaPose .json, an OpenPose folder, "
+                                 ".npy/.npz")
+    p.add_argument("--model", default=DEFAULT_LIFTER,
+                   help="lifter, or an image model (aitepose-*) for one image: shipped weights name or a .safetensors/.pt file")
+    p.add_argument("--out", default="posemoe-out", help="folder for the outputs")
+    p.add_argument("--render", nargs="*", default=[], choices=["mp4", "html"],
+                   help="also write <name>.mp4 (2D over the video beside 3D) and/or <name>.html (rotatable 3D)")
+    p.add_argument("--smooth", action="store_true", help="One-Euro smoothing of the 3D joints")
+    p.add_argument("--smooth-cutoff", type=positive_float, default=1.5,
+                   help="--smooth: cut-off frequency at rest, Hz (lower = smoother, more lag)")
+    p.add_argument("--smooth-beta", type=float, default=0.5, help="--smooth: how fast the cut-off rises with speed")
+    p.add_argument("--fps", type=positive_float,
+                   help="frame rate of the input (default: the video's; 30 for image folders; 50 for keypoint files)")
+    p.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
+    p.add_argument("--layout", help="joint layout of keypoint files (halpe26 for AlphaPose; needed for arrays)")
+    p.add_argument("--image-size", type=positive_int, nargs=2, metavar=("W", "H"),
+                   help="keypoint files: frame size of the video they came from, pixels")
+    p.add_argument("--track", type=int, help="keypoint files: lift this track instead of the largest, most persistent person")
+    p.add_argument("--bbox", type=float, nargs=4, metavar=("X", "Y", "W", "H"),
+                   help="image models: the person's box in pixels (default: the whole image)")
+    p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation of image models")
+    p.add_argument("--threads", type=positive_int, default=1,
+                   help="torch threads for lifting (one leaves the other cores to decoding and the 2D detector)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 for the lifter (default: cuda if available)")
+    p.set_defaults(func=cmd_infer)

@@ -1,0 +1,60 @@
+"""``posemoe models`` and ``posemoe bench``."""
+
+from __future__ import annotations
+
+import argparse
+
+from posemoe.cli.common import FORMATTER, positive_float, positive_int, set_threads
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    from posemoe.models import (
+        count_parameters,
+        create_model,
+        get_config,
+        is_image_model,
+        list_models,
+        macs_per_frame,
+    )
+    from posemoe.models.pretrained import available
+
+    if not args.details:
+        for name in list_models():
+            cfg = get_config(name)
+            print(f"{name:<28} {f'{cfg.image_size} px crop' if is_image_model(cfg) else f'{cfg.num_frames} frames'}")
+        print(f"\nshipped weights: {', '.join(available())} (`posemoe models --details` adds params and MACs)")
+        return
+    print("| model | input | params (M) | MMACs/frame |\n|---|---|---:|---:|")
+    for name in list_models():
+        model = create_model(name)
+        cfg = model.config
+        what = f"{cfg.image_size} px crop" if is_image_model(cfg) else f"{cfg.num_frames} frames"
+        print(f"| {name} | {what} | {count_parameters(model) / 1e6:.2f} | {macs_per_frame(model) / 1e6:.1f} |")
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from posemoe.apps.bench import benchmark_video, run_benchmarks
+
+    set_threads(args.threads)
+    if args.video:
+        benchmark_video(args.model, frames=args.frames)
+        return
+    run_benchmarks(args.models or None, batch_size=args.batch_size, seconds=args.seconds)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list registered models (--details: params and MACs per frame)",
+                       formatter_class=FORMATTER)
+    p.add_argument("--details", action="store_true", help="build each model to count params and MACs (slow)")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("bench", help="throughput, params and MACs of registered models; --video: the video pipeline",
+                       formatter_class=FORMATTER)
+    p.add_argument("models", nargs="*", help="model names (default: all registered lifters)")
+    p.add_argument("--video", action="store_true", help="speed of `posemoe infer VIDEO` on a 720p clip, stage by stage")
+    p.add_argument("--model", default="posemoe-t27-s-h36m", help="--video: the lifter")
+    p.add_argument("--frames", type=positive_int, default=300, help="--video: clip length")
+    p.add_argument("--threads", type=positive_int, help="torch threads (default: torch's choice)")
+    p.add_argument("--batch-size", type=positive_int, default=8, help="clips per step")
+    p.add_argument("--seconds", type=positive_float, default=3.0, help="time per measurement")
+    p.set_defaults(func=cmd_bench)

@@ -1,0 +1,68 @@
+"""``posemoe train`` and ``posemoe export``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from posemoe.cli.common import (
+    FORMATTER,
+    overrides,
+    positive_float,
+    positive_int,
+    set_threads,
+)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from posemoe.training import TrainConfig, train
+
+    cfg = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
+    values = overrides(args.set)
+    for name in ("data_dir", "out_dir", "model", "epochs", "time_budget", "threads", "device", "source", "seed"):
+        if getattr(args, name) is not None:
+            values[name] = getattr(args, name)
+    if args.aite:
+        values["aite"] = True
+    cfg = cfg.override(values)
+    set_threads(cfg.threads)
+    summary = train(cfg, resume=args.resume, allow_changes=args.allow_changes)
+    print(json.dumps(summary, indent=2, default=str))
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from posemoe.export.weights import export_weights
+
+    path = export_weights(args.checkpoint, args.out, description=args.description, half=args.half)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model (lifter or image model)", formatter_class=FORMATTER,
+                       description="Options come from --config (TOML, see configs/), then --set, then the flags below.")
+    p.add_argument("--config", type=Path, help="TOML file of training options (see configs/)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any training option, e.g. --set lr=5e-4 --set loss_weights.velocity=2 (repeatable)")
+    p.add_argument("--data-dir", help="folder with the VideoPose3D-format files (default from the config: data/h36m)")
+    p.add_argument("--out-dir", help="folder for checkpoints and log.csv (default from the config: runs/posemoe)")
+    p.add_argument("--model", help="registered model name (see `posemoe models`)")
+    p.add_argument("--source", help="2D source file suffix: gt, sh, cpn_ft_h36m_dbb, ...; gt+sh trains on both")
+    p.add_argument("--epochs", type=positive_int, help="epochs to train (default from the config: 80)")
+    p.add_argument("--time-budget", type=positive_float, help="stop after this many seconds of training (CPU time on CPU)")
+    p.add_argument("--seed", type=int, help="random seed (default from the config: 0)")
+    p.add_argument("--threads", type=positive_int, help="CPU threads (default: torch's choice)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+    p.add_argument("--allow-changes", action="store_true",
+                   help="with --resume: continue although data, split or schedule settings differ from the checkpoint's")
+    p.add_argument("--aite", action="store_true", help="train with AITE (disturbance-correction modules, training only)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export", help="write a checkpoint's plain network as .safetensors (for shipping)",
+                       formatter_class=FORMATTER)
+    p.add_argument("checkpoint", help="a training checkpoint (.pt)")
+    p.add_argument("out", help="the .safetensors file to write")
+    p.add_argument("--description", default="", help="free text stored in the file's metadata")
+    p.add_argument("--half", action="store_true", help="store float16 (half the size; loaded back as float32)")
+    p.set_defaults(func=cmd_export)

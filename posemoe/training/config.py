@@ -1,0 +1,105 @@
+"""The configuration of a training run: a dataclass loaded from TOML, overridable per field."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from posemoe.datasets.h36m import Protocol
+from posemoe.errors import UserError
+from posemoe.models import ModelConfig, is_image_model
+from posemoe.training.aite import AITEConfig
+from posemoe.training.augment import DetectorNoise
+from posemoe.training.losses import LossWeights
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on. Loaded from TOML, overridable per field."""
+
+    model: str = "posemoe-t27-s"
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+    data_dir: str = "data/h36m"
+    dataset: str = "h36m"
+    source: str = "gt"  # 2D file suffix; "gt+sh" trains on both (each frame once per source)
+    val_source: str | None = None  # 2D source for validation (None: the first training source)
+    train_subjects: list[str] = field(default_factory=lambda: list(Protocol().train))
+    val_subjects: list[str] = field(default_factory=lambda: list(Protocol().val))
+    train_images: str | None = None  # image models: an ImageSet .npz (posemoe render-bodies / import-images)
+    val_images: str | None = None
+    out_dir: str = "runs/posemoe"
+    epochs: int = 80
+    epoch_clips: int | None = None  # clips (images) per epoch (None: every clip position / image once)
+    batch_size: int = 32
+    clip_stride: int | None = None  # frames between training clips (None: clip length)
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.02
+    warmup_steps: int = 200
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    loss_weights: LossWeights = field(default_factory=LossWeights)
+    aite: bool = False  # train with the AITE adjustment network (training only; see posemoe/aite.py)
+    aite_options: AITEConfig = field(default_factory=AITEConfig)
+    flip_augment: bool = True
+    detector_noise: DetectorNoise = field(default_factory=DetectorNoise)  # prob 0 = off
+    flip_test: bool = True
+    # Seconds of training: process CPU time on CPU (all threads count, so set threads=1 for a
+    # one-thread budget), wall time on GPU. The learning-rate schedule follows the share spent.
+    time_budget: float | None = None
+    val_every: int = 1  # epochs between validations; 0 validates only at the end
+    val_max_windows: int | None = None  # thin validation to this many evenly spaced windows (speed)
+    seed: int = 0
+    threads: int | None = None  # CPU threads; set by the CLI (library code never sets process-wide state)
+    device: str = "auto"
+    amp: str = "auto"  # none | bf16 | fp16 | auto (bf16 on CUDA, none on CPU)
+    log_every: int = 50
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "TrainConfig":
+        with open(path, "rb") as f:
+            return cls().override(tomllib.load(f))
+
+    def override(self, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise UserError(f"unknown training options {unknown}; known: {sorted(known)}")
+        values = dict(values)
+        for name in ("loss_weights", "aite_options", "detector_noise"):
+            if isinstance(values.get(name), dict):
+                values[name] = replace(getattr(self, name), **values[name])
+        return replace(self, **values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def pretrained_config(self, model_cfg: ModelConfig) -> dict[str, Any]:
+        """What using the trained weights needs beyond the architecture (see :mod:`posemoe.models.pretrained`)."""
+        if is_image_model(model_cfg):
+            return {"layout": model_cfg.layout, "codec": "crop", "fps": None, "in_channels": 3,
+                    "sources": [Path(self.train_images or "").name], "training_data": f"image set {self.train_images}"}
+        return {"layout": "h36m17", "codec": "screen", "fps": DATASET_FPS.get(self.dataset, 50.0),
+                "in_channels": model_cfg.in_channels, "sources": self.source.split("+"),
+                "training_data": f"{self.dataset} {' '.join(self.train_subjects)}"}
+
+
+# Settings that define the data, the split or the schedule: a resumed run must keep them, or the
+# weights it continues were trained on something else. ``epochs`` and ``time_budget`` may grow.
+RESUME_FIXED = ("model", "model_overrides", "data_dir", "dataset", "source", "train_subjects", "val_subjects",
+                "train_images", "val_images", "batch_size", "epoch_clips", "clip_stride", "lr", "min_lr_ratio",
+                "warmup_steps", "weight_decay", "seed", "aite", "flip_augment")
+RESUME_GROWING = ("epochs", "time_budget")
+DATASET_FPS = {"h36m": 50.0}
+
+
+def resume_changes(saved: dict[str, Any], current: TrainConfig) -> list[str]:
+    """What differs between a checkpoint's training config and this run's, as readable lines."""
+    now = current.to_dict()
+    changes = [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in RESUME_FIXED if saved.get(k) != now[k]]
+    for k in RESUME_GROWING:
+        before, after = saved.get(k), now[k]
+        if before is not None and after is not None and after < before:
+            changes.append(f"{k}: {before!r} -> {after!r} (can only grow)")
+    return changes
