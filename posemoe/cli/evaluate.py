@@ -43,12 +43,12 @@ def _eval_images(args: argparse.Namespace, model, device: str):
 
 
 def _eval_lifter(args: argparse.Namespace, model, device: str):
-    from posemoe.datasets.h36m import load_h36m
+    from posemoe.datasets import get_dataset
     from posemoe.evaluation.h36m import evaluate
 
     if not args.data_dir:
         raise UserError("a lifting model is evaluated on --data-dir (VideoPose3D-format files)")
-    data = load_h36m(args.data_dir, args.subjects, args.source, dataset=args.dataset)
+    data = get_dataset(args.dataset).load(args.data_dir, args.subjects, args.source)
     for line in data.report:
         print("data:", line, file=sys.stderr)
     stride = model.config.num_frames if args.windows == "end-to-end" else None

@@ -69,6 +69,35 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     return image
 
 
+def _rasterize(a_px: np.ndarray, b_px: np.ndarray, ra_px: np.ndarray, rb_px: np.ndarray, za: np.ndarray,
+               zb: np.ndarray, radius_m: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Z-buffer K capsules (pixel endpoints (K, 2), pixel radii (K,), depths (K,), metre radii (K,))
+    -> depth (S, S) (inf where empty), surface normal (S, S, 3), capsule index (S, S)."""
+    # Capsule by capsule, each only over its own bounding box.
+    zbuf = np.full((size, size), np.inf)
+    normal = np.zeros((size, size, 3))
+    index = np.zeros((size, size), int)
+    for k in range(len(a_px)):
+        lo = np.floor(np.minimum(a_px[k] - ra_px[k], b_px[k] - rb_px[k])).clip(0, size).astype(int)
+        hi = np.ceil(np.maximum(a_px[k] + ra_px[k], b_px[k] + rb_px[k])).clip(0, size).astype(int)
+        if (hi <= lo).any():
+            continue
+        ys, xs = np.mgrid[lo[1]:hi[1], lo[0]:hi[0]] + 0.5
+        p = np.stack([xs, ys], -1)  # (h, w, 2) pixel centres
+        ab = b_px[k] - a_px[k]
+        t = np.clip(((p - a_px[k]) @ ab) / max(ab @ ab, 1e-9), 0, 1)
+        off = p - (a_px[k] + t[..., None] * ab)
+        r = np.maximum(ra_px[k] + t * (rb_px[k] - ra_px[k]), 1e-6)
+        rel = np.linalg.norm(off, axis=-1) / r
+        q = np.sqrt(np.clip(1 - rel**2, 0, 1))  # how far the surface faces the camera
+        z = za[k] + t * (zb[k] - za[k]) - q * radius_m[k]
+        win = (rel < 1) & (z < zbuf[lo[1]:hi[1], lo[0]:hi[0]])
+        zbuf[lo[1]:hi[1], lo[0]:hi[0]][win] = z[win]
+        index[lo[1]:hi[1], lo[0]:hi[0]][win] = k
+        normal[lo[1]:hi[1], lo[0]:hi[0]][win] = np.concatenate([off / r[..., None], -q[..., None]], -1)[win]
+    return zbuf, normal, index
+
+
 def render_body(pose: np.ndarray, rng: np.random.Generator, options: RenderOptions = RenderOptions(),
                 *, with_mask: bool = False) -> tuple[np.ndarray, ...]:
     """Draw one person.
@@ -117,28 +146,7 @@ def render_body(pose: np.ndarray, rng: np.random.Generator, options: RenderOptio
     radius_m = np.append(radius, 0.03)
     colour = np.vstack([colour, colours["skin"] * 0.75])
 
-    # Z-buffer capsule by capsule, each only over its own bounding box.
-    zbuf = np.full((size, size), np.inf)
-    normal = np.zeros((size, size, 3))
-    index = np.zeros((size, size), int)
-    for k in range(len(a_px)):
-        lo = np.floor(np.minimum(a_px[k] - ra_px[k], b_px[k] - rb_px[k])).clip(0, size).astype(int)
-        hi = np.ceil(np.maximum(a_px[k] + ra_px[k], b_px[k] + rb_px[k])).clip(0, size).astype(int)
-        if (hi <= lo).any():
-            continue
-        ys, xs = np.mgrid[lo[1]:hi[1], lo[0]:hi[0]] + 0.5
-        p = np.stack([xs, ys], -1)  # (h, w, 2) pixel centres
-        ab = b_px[k] - a_px[k]
-        t = np.clip(((p - a_px[k]) @ ab) / max(ab @ ab, 1e-9), 0, 1)
-        off = p - (a_px[k] + t[..., None] * ab)
-        r = np.maximum(ra_px[k] + t * (rb_px[k] - ra_px[k]), 1e-6)
-        rel = np.linalg.norm(off, axis=-1) / r
-        q = np.sqrt(np.clip(1 - rel**2, 0, 1))  # how far the surface faces the camera
-        z = za[k] + t * (zb[k] - za[k]) - q * radius_m[k]
-        win = (rel < 1) & (z < zbuf[lo[1]:hi[1], lo[0]:hi[0]])
-        zbuf[lo[1]:hi[1], lo[0]:hi[0]][win] = z[win]
-        index[lo[1]:hi[1], lo[0]:hi[0]][win] = k
-        normal[lo[1]:hi[1], lo[0]:hi[0]][win] = np.concatenate([off / r[..., None], -q[..., None]], -1)[win]
+    zbuf, normal, index = _rasterize(a_px, b_px, ra_px, rb_px, za, zb, radius_m, size)
     covered = np.isfinite(zbuf).ravel()
 
     light = np.array([rng.uniform(-0.7, 0.7), rng.uniform(-0.8, 0.3), -1.0])

@@ -15,6 +15,7 @@ import numpy as np
 
 from posemoe.camera import Camera, load_h36m_cameras
 from posemoe.codecs import ScreenCodec, match_channels, root_relative
+from posemoe.datasets.registry import Dataset, register_dataset
 from posemoe.datasets.sequences import PoseSequences, SequenceInfo, concat_sequences
 from posemoe.errors import UserError
 from posemoe.io.npz import load_npz, require_key, save_npz
@@ -140,9 +141,13 @@ def load_h36m(
 
 def load_sources(data_dir: str | Path, subjects: tuple[str, ...] | list[str], source: str, *,
                  dataset: str = "h36m", channels: int = 2) -> PoseSequences:
-    """Like :func:`load_h36m`, but ``source`` may join several with '+' (``"gt+sh"``): every
-    frame then appears once per source, so training sees clean and detected 2D alike."""
-    parts = [load_h36m(data_dir, subjects, s, dataset=dataset) for s in source.split("+")]
+    """Load ``subjects`` of a registered dataset; ``source`` may join several 2D sources with '+'
+    (``"gt+sh"``): every frame then appears once per source, so training sees clean and detected
+    2D alike."""
+    from posemoe.datasets.registry import get_dataset
+
+    loader = get_dataset(dataset).load
+    parts = [loader(data_dir, subjects, s) for s in source.split("+")]
     if len(parts) == 1:
         return parts[0]
     for part in parts:
@@ -179,3 +184,7 @@ def write_gt_2d(data_dir: str | Path, dataset: str = "h36m", cameras_path: str |
     }
     save_npz(out, positions_2d=positions_2d, metadata=metadata)
     return out
+
+
+register_dataset(Dataset("h36m", load_h36m, fps=50.0, test_subjects=Protocol().test,
+                         description="Human3.6M in the VideoPose3D formats (data_3d_h36m.npz, data_2d_h36m_<source>.npz)"))

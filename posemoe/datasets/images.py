@@ -25,7 +25,7 @@ import numpy as np
 from posemoe.datasets.sequences import PoseSequences, SequenceInfo
 from posemoe.errors import UserError
 from posemoe.io.npz import load_npz, require_key, save_npz
-from posemoe.layouts import COCO17, H36M17
+from posemoe.layouts import COCO17, H36M17, JointLayout, get_layout
 
 H36M_ACTIONS = ("Directions", "Discussion", "Eating", "Greeting", "Phoning", "Posing", "Purchases", "Sitting",
                 "SittingDown", "Smoking", "Photo", "Waiting", "Walking", "WalkDog", "WalkTogether")
@@ -47,7 +47,7 @@ class ImageSet:
         save_npz(path, images=self.images, poses=self.labels.poses, keypoints=self.labels.keypoints,
                  subject=np.array([s.subject for s in seqs]), action=np.array([s.action for s in seqs]),
                  camera=np.array([s.camera for s in seqs]), length=np.array([s.length for s in seqs]),
-                 source=np.array(self.labels.source))
+                 source=np.array(self.labels.source), layout=np.array(self.labels.layout.name))
 
     @classmethod
     def load(cls, path: str | Path) -> "ImageSet":
@@ -63,7 +63,8 @@ class ImageSet:
                 zip(entries["subject"], entries["action"], entries["camera"], starts, lengths)]
         labels = PoseSequences(keypoints=require_key(entries, "keypoints", path).astype(np.float32),
                                poses=require_key(entries, "poses", path).astype(np.float32),
-                               sequences=seqs, source=str(entries.get("source", "images")))
+                               sequences=seqs, source=str(entries.get("source", "images")),
+                               layout=get_layout(str(entries.get("layout", "h36m17"))))
         return cls(images, labels)
 
 
@@ -140,7 +141,7 @@ def _action_of(file_name: str) -> tuple[str, str, int]:
 
 
 def _to_image_set(crops: list[np.ndarray], poses: list[np.ndarray], keypoints: list[np.ndarray],
-                  groups: list[tuple[str, str, int]], source: str) -> ImageSet:
+                  groups: list[tuple[str, str, int]], source: str, layout: JointLayout = H36M17) -> ImageSet:
     order = sorted(range(len(crops)), key=lambda i: groups[i])
     seqs: list[SequenceInfo] = []
     for rank, i in enumerate(order):
@@ -149,7 +150,7 @@ def _to_image_set(crops: list[np.ndarray], poses: list[np.ndarray], keypoints: l
         else:
             seqs.append(SequenceInfo(*groups[i], start=rank, length=1))
     labels = PoseSequences(keypoints=np.stack([keypoints[i] for i in order]), poses=np.stack([poses[i] for i in order]),
-                           sequences=seqs, source=source)
+                           sequences=seqs, source=source, layout=layout)
     return ImageSet(np.stack([crops[i] for i in order]), labels)
 
 
@@ -208,4 +209,4 @@ def load_coco_json(json_path: str | Path, image_dir: str | Path, size: int, *, m
         groups.append(("coco", "person", 0))
     if not crops:
         raise UserError(f"{json_path}: no person annotations with keypoints")
-    return _to_image_set(crops, poses, keypoints, groups, source=f"coco {size}px")
+    return _to_image_set(crops, poses, keypoints, groups, source=f"coco {size}px", layout=COCO17)

@@ -1,1 +1,43 @@
-"""Result files (npz / json / csv) and weights (safetensors)."""
+"""Results and weights out.
+
+Result formats are registered by name: a format is a function ``(result, out_dir) -> {path: (write,
+binary)}`` that says which files it writes and how; :func:`write_result` writes every file of every
+asked format under a temporary name and renames them into place together. A new format is one
+module here that calls :func:`register_format` (imported below). Weights: :mod:`posemoe.export.weights`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from posemoe.errors import UserError
+from posemoe.export.results import FileWriter, csv_file, json_file, npz_file, refuse_inputs, write_files
+
+if TYPE_CHECKING:
+    from posemoe.inference.result import Result
+
+Format = Callable[["Result", Path], dict[Path, FileWriter]]
+FORMATS: dict[str, Format] = {"npz": npz_file, "json": json_file, "csv": csv_file}
+
+
+def register_format(name: str, fmt: Format) -> None:
+    FORMATS[name] = fmt
+
+
+def write_result(result: "Result", out_dir: Path, formats: Iterable[str], *,
+                 inputs: Iterable[str | Path | None] = ()) -> list[Path]:
+    """Write ``result`` in ``formats`` into ``out_dir``; returns the paths written."""
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise UserError(f"unknown output format(s) {unknown}; known: {', '.join(sorted(FORMATS))}")
+    files: dict[Path, FileWriter] = {}
+    for name in formats:
+        files |= FORMATS[name](result, out_dir)
+    refuse_inputs(files, inputs)
+    return write_files({path: write for path, (write, _) in files.items()},
+                       binary=[path for path, (_, binary) in files.items() if binary])
+
+
+__all__ = ["FORMATS", "Format", "FileWriter", "register_format", "write_result", "write_files", "refuse_inputs"]

@@ -12,12 +12,17 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
 from posemoe.errors import UserError
 from posemoe.layouts import H36M17, JointLayout
+
+if TYPE_CHECKING:
+    from posemoe.inference.result import Result
+
+FileWriter = tuple[Callable[[IO], None], bool]  # writes into an open file; True: binary
 
 
 def refuse_inputs(outputs: Iterable[Path], inputs: Iterable[str | Path | None]) -> None:
@@ -51,30 +56,57 @@ def write_files(writers: dict[Path, Callable[[IO], None]], binary: Iterable[Path
     return [path for _, path in done]
 
 
+def _record(result: "Result") -> dict:
+    person = result.people[0]
+    return {"fps": result.fps, "layout": result.layout.name, "joints": list(result.layout.joints),
+            "units": "metres, camera frame, root-relative", "source": result.source, "model": result.model,
+            "report": result.report, "person_visible": person.visible.tolist(), **result.extra,
+            "frames": [{"frame": t, "joints_3d": person.joints_3d[t].round(5).tolist(),
+                        "keypoints_2d": person.keypoints[t].round(2).tolist()} for t in range(len(person.joints_3d))]}
+
+
+def npz_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
+    """``<name>.npz``: joints_3d (T, J, 3) metres, keypoints_2d (T, J, 3) pixels + confidence, joints, fps."""
+    person = result.people[0]
+
+    def write(f: IO) -> None:
+        np.savez(f, joints_3d=person.joints_3d.astype(np.float32), keypoints_2d=person.keypoints.astype(np.float32),
+                 joints=np.array(result.layout.joints), fps=np.float32(result.fps),
+                 person_visible=person.visible.astype(bool))
+
+    return {out / f"{result.name}.npz": (write, True)}
+
+
+def json_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
+    """``<name>.json``: the same per frame, with the report and the settings."""
+    return {out / f"{result.name}.json": (lambda f: f.write(json.dumps(_record(result)) + "\n"), False)}
+
+
+def csv_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
+    """``<name>.csv``: one row per frame, columns <joint>_x/_y/_z in metres."""
+    person, layout = result.people[0], result.layout
+
+    def write(f: IO) -> None:
+        writer = csv.writer(f)
+        writer.writerow(["frame"] + [f"{j}_{c}" for j in layout.joints for c in "xyz"])
+        for t, pose in enumerate(person.joints_3d):
+            writer.writerow([t] + [f"{v:.5f}" for v in pose.reshape(-1)])
+
+    return {out / f"{result.name}.csv": (write, False)}
+
+
 def write_outputs(out_dir: str | Path, stem: str, joints_3d: np.ndarray, keypoints_2d: np.ndarray, *,
                   fps: float, layout: JointLayout = H36M17, extra: dict | None = None,
                   inputs: Iterable[str | Path | None] = ()) -> list[Path]:
-    """Write ``<stem>.npz`` / ``.json`` / ``.csv``: per frame the 3D joints (T, J, 3) metres,
-    camera frame, root-relative, and the 2D keypoints used (T, J, 3) pixels + confidence."""
+    """Arrays -> ``<stem>.npz`` / ``.json`` / ``.csv``: the 3D joints (T, J, 3) metres, camera frame,
+    root-relative, and the 2D keypoints used (T, J, 3) pixels + confidence."""
+    from posemoe.export import write_result
+    from posemoe.inference.result import PersonResult, Result
+
     if joints_3d.shape[:2] != keypoints_2d.shape[:2]:
         raise UserError(f"3D {joints_3d.shape} and 2D {keypoints_2d.shape} differ in frames or joints")
-    out = Path(out_dir)
-    paths = [out / f"{stem}.npz", out / f"{stem}.json", out / f"{stem}.csv"]
-    refuse_inputs(paths, inputs)
-    record = {"fps": fps, "layout": layout.name, "joints": list(layout.joints), "units": "metres, camera frame, root-relative",
-              **(extra or {}),
-              "frames": [{"frame": t, "joints_3d": joints_3d[t].round(5).tolist(),
-                          "keypoints_2d": keypoints_2d[t].round(2).tolist()} for t in range(len(joints_3d))]}
-
-    def npz(f: IO) -> None:
-        np.savez(f, joints_3d=joints_3d.astype(np.float32), keypoints_2d=keypoints_2d.astype(np.float32),
-                 joints=np.array(layout.joints), fps=np.float32(fps))
-
-    def table(f: IO) -> None:
-        writer = csv.writer(f)
-        writer.writerow(["frame"] + [f"{j}_{c}" for j in layout.joints for c in "xyz"])
-        for t, pose in enumerate(joints_3d):
-            writer.writerow([t] + [f"{v:.5f}" for v in pose.reshape(-1)])
-
-    return write_files({paths[0]: npz, paths[1]: lambda f: f.write(json.dumps(record) + "\n"), paths[2]: table},
-                       binary=[paths[0]])
+    extra = dict(extra or {})
+    visible = np.asarray(extra.pop("person_visible", np.ones(len(joints_3d), bool)))
+    result = Result(stem, str(extra.pop("source", "")), str(extra.pop("model", "")), fps, (0, 0), layout,
+                    [PersonResult(0, keypoints_2d, joints_3d, visible)], list(extra.pop("report", [])), extra=extra)
+    return write_result(result, Path(out_dir), ("npz", "json", "csv"), inputs=inputs)

@@ -10,85 +10,21 @@ the tracker. Every stage works per person (:class:`PersonResult`); the result is
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from posemoe.errors import UserError
-from posemoe.export.results import refuse_inputs, write_outputs
+from posemoe.export.results import refuse_inputs
 from posemoe.inference.lifter import Lifter, load
 from posemoe.inference.smoothing import one_euro
 from posemoe.inference.tracking import fill_gaps, main_track
 from posemoe.io.keypoints import KeypointFrames, read_keypoints
-from posemoe.layouts import JointLayout, convert
+from posemoe.inference.result import PersonResult, Result, Stages
+from posemoe.layouts import convert
 
 DEFAULT_LIFTER = "posemoe-t27-s-h36m"
-
-
-class Stages:
-    """Wall-clock seconds per pipeline stage, for the speed report."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def time(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
-
-    def report(self, frames: int) -> list[str]:
-        total = sum(self.seconds.values())
-        lines = [f"{frames} frames in {total:.2f} s: {frames / max(total, 1e-9):.1f} frames/s"]
-        for stage, sec in self.seconds.items():
-            lines.append(f"  {stage:<8} {sec:7.2f} s  {100 * sec / max(total, 1e-9):5.1f} %  {1000 * sec / max(frames, 1):6.2f} ms/frame")
-        return lines
-
-
-@dataclass
-class PersonResult:
-    """One tracked person. keypoints: (T, J, 3) pixels + confidence in the lifter's layout, gaps
-    filled; joints_3d: (T, J, 3) metres, camera frame, root-relative; visible: (T,) detected."""
-
-    track: int
-    keypoints: np.ndarray
-    joints_3d: np.ndarray
-    visible: np.ndarray
-
-
-@dataclass
-class Result:
-    """What a pipeline run produced; :meth:`write` writes it as the CLI does."""
-
-    name: str
-    source: str
-    model: str
-    fps: float
-    image_size: tuple[int, int]
-    layout: JointLayout
-    people: list[PersonResult]
-    report: list[str] = field(default_factory=list)
-    stages: Stages = field(default_factory=Stages)
-    extra: dict = field(default_factory=dict)  # written into the .json
-    detections: KeypointFrames | None = None  # the detector's raw per-frame output, when it ran
-
-    @property
-    def frames(self) -> int:
-        return len(self.people[0].joints_3d) if self.people else 0
-
-    def write(self, out_dir: str | Path, stem: str | None = None, *, inputs: Iterable[str | Path | None] = ()) -> list[Path]:
-        """``<stem>.npz/.json/.csv`` of the (first) person, as :func:`posemoe.export.results.write_outputs`."""
-        person = self.people[0]
-        extra = {"source": self.source, "model": self.model, "report": self.report,
-                 "person_visible": person.visible.tolist(), **self.extra}
-        return write_outputs(out_dir, stem or self.name, person.joints_3d, person.keypoints, fps=self.fps,
-                             layout=self.layout, extra=extra, inputs=[self.source, *inputs])
 
 
 class Pipeline:

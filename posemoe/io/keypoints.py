@@ -17,6 +17,7 @@ the frames between them with nobody come back as empty frames, so time stays rig
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,10 +53,13 @@ def _flat(values: object, joints: int, where: str) -> np.ndarray:
 
 
 def _frame_key(image_id: object) -> tuple[int, str]:
-    """Sort key for image ids that may be ints, '12', or '12.jpg'."""
+    """Sort key for image ids that may be ints, '12', '12.jpg' or 'cam2_0012.jpg': the frame
+    number is the last run of digits in the name."""
+    if isinstance(image_id, bool) or not isinstance(image_id, (int, str)):
+        raise UserError(f"image_id must be a number or a file name, got {type(image_id).__name__} {image_id!r}")
     text = str(image_id)
-    digits = "".join(ch for ch in Path(text).stem if ch.isdigit())
-    return (int(digits) if digits else 0, text)
+    runs = re.findall(r"\d+", Path(text).stem)
+    return (int(runs[-1]) if runs else 0, text)
 
 
 def _group_by_image(records: list, joints: int, where: str) -> list[np.ndarray]:
@@ -63,10 +67,17 @@ def _group_by_image(records: list, joints: int, where: str) -> list[np.ndarray]:
     for i, rec in enumerate(records):
         if not isinstance(rec, dict) or "keypoints" not in rec or "image_id" not in rec:
             raise UserError(f"{where} [entry {i}]: expected an object with 'image_id' and 'keypoints'")
+        try:
+            _frame_key(rec["image_id"])
+        except UserError as err:
+            raise UserError(f"{where} [entry {i}]: {err}") from None
         frames.setdefault(rec["image_id"], []).append(_flat(rec["keypoints"], joints, f"{where} [entry {i}]"))
     keys = sorted(frames, key=_frame_key)
     numbers = [_frame_key(k)[0] for k in keys]
-    if len(set(numbers)) == len(numbers):  # numbered frames: frames nobody was found in come back empty
+    span = max(numbers) - min(numbers) + 1
+    # Numbered frames: the frames nobody was found in come back empty, so time stays right. Ids far
+    # sparser than frames of one video (COCO image ids) are taken in order instead.
+    if len(set(numbers)) == len(numbers) and span <= 2 * len(numbers) + 1000:
         by_number = {n: np.stack(frames[k]) for n, k in zip(numbers, keys)}
         return [by_number.get(n, np.zeros((0, joints, 3))) for n in range(min(numbers), max(numbers) + 1)]
     return [np.stack(frames[k]) for k in keys]

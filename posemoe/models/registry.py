@@ -2,12 +2,15 @@
 
 Two families: PoseMoE lifters (2D keypoint clips -> 3D) and AITEPose image networks
 (person crop -> 3D, or COCO-17 2D for AITEPose2D). A config's ``to_dict`` is what checkpoints
-store; :func:`config_from_dict` rebuilds it.
+store; :func:`config_from_dict` rebuilds it. A new model is one file (its config dataclass and
+module) plus :func:`register_family` and :func:`register_model` (see docs/architecture.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import torch
 from torch import nn
@@ -47,30 +50,63 @@ def get_config(name: str, **overrides) -> ModelConfig:
     return replace(MODEL_CONFIGS[name], **overrides)
 
 
+@dataclass(frozen=True)
+class Family:
+    """A model family: its config and model classes, and the task it is trained and run as
+    ("lifting": 2D keypoint clips -> 3D; "image": person crops -> 3D or 2D)."""
+
+    config: type
+    build: Callable[[Any], nn.Module]
+    task: str
+
+
+FAMILIES: dict[str, Family] = {
+    "posemoe": Family(PoseMoEConfig, lambda cfg: (EntangledPoseMoE if cfg.entangled else PoseMoE)(cfg), "lifting"),
+    "aitepose": Family(AITEPoseConfig, AITEPose, "image"),
+}
+
+
+def register_family(name: str, config: type, build: Callable[[Any], nn.Module], task: str) -> None:
+    """Add a model family; its config dataclass needs a ``family`` field set to ``name``."""
+    if task not in ("lifting", "image"):
+        raise ValueError(f"task must be 'lifting' or 'image', got {task!r}")
+    FAMILIES[name] = Family(config, build, task)
+
+
+def register_model(name: str, config: Any) -> None:
+    """Name a configuration of a registered family (``create_model(name)``)."""
+    MODEL_CONFIGS[name] = config
+
+
+def family_of(cfg: Any) -> str:
+    return getattr(cfg, "family", "posemoe")
+
+
 def build_model(cfg: ModelConfig) -> nn.Module:
-    if isinstance(cfg, AITEPoseConfig):
-        return AITEPose(cfg)
-    return (EntangledPoseMoE if cfg.entangled else PoseMoE)(cfg)
+    return FAMILIES[family_of(cfg)].build(cfg)
 
 
 def config_from_dict(values: dict) -> ModelConfig:
     """Inverse of ``config.to_dict()``; dicts without a ``family`` are PoseMoE (older checkpoints)."""
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     family = values.get("family", "posemoe")
-    if family == "aitepose":
-        return AITEPoseConfig(**values)
-    if family == "posemoe":
-        return PoseMoEConfig(**{k: v for k, v in values.items() if k != "family"})
-    raise UserError(f"unknown model family {family!r}")
+    if family not in FAMILIES:
+        raise UserError(f"unknown model family {family!r}; known: {', '.join(sorted(FAMILIES))}")
+    config = FAMILIES[family].config
+    known = {f.name for f in fields(config)}
+    unknown = sorted(set(values) - known - {"family"})
+    if unknown:
+        raise UserError(f"unknown {family} config fields {unknown}")
+    return config(**{k: v for k, v in values.items() if k in known})
 
 
 def is_image_model(cfg: ModelConfig) -> bool:
-    return isinstance(cfg, AITEPoseConfig)
+    return FAMILIES[family_of(cfg)].task == "image"
 
 
 def example_input(cfg: ModelConfig, batch: int = 1) -> torch.Tensor:
     """A zero input of the shape the model takes."""
-    if isinstance(cfg, AITEPoseConfig):
+    if is_image_model(cfg):
         return torch.zeros(batch, 3, cfg.image_size, cfg.image_size)
     return torch.zeros(batch, cfg.num_frames, cfg.num_joints, cfg.in_channels)
 

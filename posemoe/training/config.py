@@ -80,7 +80,9 @@ class TrainConfig:
         if is_image_model(model_cfg):
             return {"layout": model_cfg.layout, "codec": "crop", "fps": None, "in_channels": 3,
                     "sources": [Path(self.train_images or "").name], "training_data": f"image set {self.train_images}"}
-        return {"layout": "h36m17", "codec": "screen", "fps": DATASET_FPS.get(self.dataset, 50.0),
+        from posemoe.datasets import get_dataset
+
+        return {"layout": "h36m17", "codec": "screen", "fps": get_dataset(self.dataset).fps,
                 "in_channels": model_cfg.in_channels, "sources": self.source.split("+"),
                 "training_data": f"{self.dataset} {' '.join(self.train_subjects)}"}
 
@@ -91,7 +93,6 @@ RESUME_FIXED = ("model", "model_overrides", "data_dir", "dataset", "source", "tr
                 "train_images", "val_images", "batch_size", "epoch_clips", "clip_stride", "lr", "min_lr_ratio",
                 "warmup_steps", "weight_decay", "seed", "aite", "flip_augment")
 RESUME_GROWING = ("epochs", "time_budget")
-DATASET_FPS = {"h36m": 50.0}
 
 
 def resume_changes(saved: dict[str, Any], current: TrainConfig) -> list[str]:

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from posemoe.datasets.h36m import Protocol, load_h36m, load_sources
+from posemoe.datasets.h36m import Protocol, load_sources
+from posemoe.datasets.registry import get_dataset
 from posemoe.datasets.images import ImageSet
 from posemoe.errors import UserError
 from posemoe.evaluation.h36m import evaluate_predictions, predict
@@ -43,7 +44,7 @@ class LiftingTask:
         self.train_data = load_sources(cfg.data_dir, cfg.train_subjects, cfg.source, dataset=cfg.dataset,
                                        channels=model_cfg.in_channels)
         val_source = cfg.val_source or cfg.source.split("+")[0]
-        self.val_data = (load_h36m(cfg.data_dir, cfg.val_subjects, val_source, dataset=cfg.dataset)
+        self.val_data = (get_dataset(cfg.dataset).load(cfg.data_dir, cfg.val_subjects, val_source)
                          if cfg.val_subjects else None)
         self.sampler = ClipSampler(self.train_data, model_cfg.num_frames, stride=cfg.clip_stride,
                                    flip=cfg.flip_augment, channels=model_cfg.in_channels)
