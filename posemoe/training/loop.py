@@ -186,7 +186,7 @@ class Run:
         x, y = task.tensors(batch, epoch, self.state["step"])
         loss, terms = task.loss(net, x, y, self.aite, self.autocast)
         if not torch.isfinite(loss):
-            raise UserError(f"training stopped: the loss is {float(loss)} at step {self.state['step']} (epoch "
+            raise UserError(f"training stopped: the loss is {float(loss.detach())} at step {self.state['step']} (epoch "
                             f"{epoch + 1}); look for extreme values in the data or lower the learning rate")
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()

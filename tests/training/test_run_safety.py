@@ -1,0 +1,106 @@
+"""A run's folder stays consistent: one run at a time, resume checks, a log without repeated steps."""
+
+import csv
+import threading
+
+import numpy as np
+import pytest
+
+from posemoe.errors import UserError
+from posemoe.training.checkpoint import load_checkpoint, run_lock
+from posemoe.training.loop import TrainConfig, train
+
+TINY = {"num_frames": 9, "dim": 8, "heads": 2, "expert_hidden": 32, "encoder_layers": 1, "decoder_layers": 1}
+
+
+def _config(data_dir, out_dir, **kw) -> TrainConfig:
+    base = dict(model="posemoe-t27-s", model_overrides=TINY, data_dir=str(data_dir), out_dir=str(out_dir),
+                train_subjects=["S1", "S5"], val_subjects=["S8"], epochs=2, epoch_clips=32, batch_size=8,
+                warmup_steps=2, log_every=1)
+    return TrainConfig().override(base | kw)
+
+
+def test_resume_needs_a_checkpoint_and_the_same_settings(synthetic_dir, tmp_path):
+    with pytest.raises(UserError, match="no .*last.pt to continue"):
+        train(_config(synthetic_dir, tmp_path), resume=True, quiet=True)
+    train(_config(synthetic_dir, tmp_path), quiet=True)
+    with pytest.raises(UserError, match=r"batch_size: 8 -> 16.*--allow-changes"):
+        train(_config(synthetic_dir, tmp_path, batch_size=16, epochs=3), resume=True, quiet=True)
+    with pytest.raises(UserError, match="train_subjects"):
+        train(_config(synthetic_dir, tmp_path, train_subjects=["S8"], val_subjects=["S1"], epochs=3), resume=True,
+              quiet=True)
+    summary = train(_config(synthetic_dir, tmp_path, epochs=3, source="det"), resume=True, allow_changes=True,
+                    quiet=True)
+    assert summary["epoch"] == 3
+
+
+def test_log_has_no_repeated_steps_after_a_resume(synthetic_dir, tmp_path):
+    train(_config(synthetic_dir, tmp_path, epochs=1), quiet=True)
+    with (tmp_path / "log.csv").open() as f:
+        first = [r for r in csv.DictReader(f)]
+    (tmp_path / "log.csv").open("a").write("train,1,999,0.1,1,1,1,1,1,1,,,,\n")  # a row past the checkpoint
+    train(_config(synthetic_dir, tmp_path, epochs=2), resume=True, quiet=True)
+    with (tmp_path / "log.csv").open() as f:
+        steps = [(r["kind"], int(r["step"])) for r in csv.DictReader(f)]
+    assert len(steps) == len(set(steps)) and ("train", 999) not in steps
+    assert len(steps) > len(first)
+
+
+def test_one_run_per_folder(tmp_path):
+    entered = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        with run_lock(tmp_path):
+            entered.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    entered.wait(10)
+    try:
+        with pytest.raises(UserError, match="another training run is using this folder"):
+            with run_lock(tmp_path):
+                pass
+    finally:
+        release.set()
+        holder.join()
+    with run_lock(tmp_path):  # free again once the first run ended
+        pass
+
+
+def test_best_is_never_behind_last(synthetic_dir, tmp_path):
+    train(_config(synthetic_dir, tmp_path, epochs=3, val_every=1), quiet=True)
+    last, best = load_checkpoint(tmp_path / "last.pt"), load_checkpoint(tmp_path / "best.pt")
+    assert best["state"]["best"] == last["state"]["best"]
+    assert last["pretrained_config"]["fps"] == 50.0 and last["pretrained_config"]["sources"] == ["gt"]
+
+
+def test_image_sets_of_test_subjects_are_refused(rendered_dir, tmp_path):
+    from posemoe.datasets.images import ImageSet
+
+    crops = ImageSet.load(rendered_dir / "val.npz")
+    for s in crops.labels.sequences:
+        object.__setattr__(s, "subject", "S9")
+    crops.save(tmp_path / "s9.npz")
+    cfg = TrainConfig().override({"model": "aitepose-s", "model_overrides": {"image_size": 64},
+                                  "train_images": str(tmp_path / "s9.npz"), "out_dir": str(tmp_path / "run"),
+                                  "epochs": 1, "batch_size": 8})
+    with pytest.raises(UserError, match="test subjects"):
+        train(cfg, quiet=True)
+
+
+def test_non_finite_loss_stops_training(synthetic_dir, tmp_path):
+    from posemoe.io.npz import load_npz, save_npz
+
+    entries = load_npz(synthetic_dir / "data_2d_h36m_gt.npz")
+    for subject in entries["positions_2d"].values():
+        for views in subject.values():
+            for view in views:
+                view[:] = np.float32(3e38)  # finite, but the model's activations overflow
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    save_npz(bad / "data_2d_h36m_gt.npz", **entries)
+    (bad / "data_3d_h36m.npz").symlink_to(synthetic_dir / "data_3d_h36m.npz")
+    with pytest.raises(UserError, match="training stopped: the loss is"):
+        train(_config(bad, tmp_path / "run", val_subjects=[]), quiet=True)
