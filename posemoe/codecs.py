@@ -1,6 +1,8 @@
 """Normalisation as encode/decode objects, kept apart from models.
 
 - :class:`ScreenCodec`: pixels <-> screen coordinates ([-1, 1] across the width, aspect kept);
+- :class:`PersonCodec`: each window of a track centred on the person and scaled to the person's
+  size, so the frame's shape, the focal length and the distance do not change what a model sees;
 - :class:`CropCodec`: pixels <-> coordinates of a square person crop ([-1, 1] across the crop);
 - root-relative 3D, horizontal flips, and the model's channel count.
 
@@ -37,6 +39,35 @@ class ScreenCodec:
         offset = np.array([1.0, self.height / self.width], dtype=normalized.dtype)
         return (normalized + offset) * self.width / 2.0
 
+    def encode_windows(self, points: np.ndarray) -> np.ndarray:
+        """``(..., T, J, C)`` pixels (+ confidence) -> the same with x, y normalised."""
+        out = np.array(points, dtype=np.float32, copy=True)
+        out[..., :2] = self.encode(out[..., :2])
+        return out
+
+
+@dataclass(frozen=True)
+class PersonCodec:
+    """Per window: subtract the person's mean box centre, divide by the person's median box size
+    (the longer side of the box around the confident joints, per frame), so a window spans about
+    one unit whatever the frame, lens or distance. Invariant to any uniform scale and shift of its
+    input: applied to pixels or to screen coordinates it gives the same numbers."""
+
+    min_confidence: float = 0.3
+
+    def encode_windows(self, points: np.ndarray) -> np.ndarray:
+        """``(..., T, J, C)`` pixels (+ confidence) -> the same with x, y person-normalised."""
+        out = np.array(points, dtype=np.float32, copy=True)
+        xy = out[..., :2]
+        sure = out[..., 2] >= self.min_confidence if out.shape[-1] == 3 else np.ones(xy.shape[:-1], bool)
+        sure = sure | ~sure.any(-1, keepdims=True)  # a frame with no confident joint uses them all
+        lo = np.where(sure[..., None], xy, np.inf).min(-2)  # (..., T, 2)
+        hi = np.where(sure[..., None], xy, -np.inf).max(-2)
+        size = np.median((hi - lo).max(-1), axis=-1)[..., None, None, None]  # (..., 1, 1, 1)
+        centre = ((hi + lo) / 2).mean(-2)[..., None, None, :]  # (..., 1, 1, 2)
+        out[..., :2] = (xy - centre) / np.maximum(size, 1e-6)
+        return out
+
 
 def root_relative(points: np.ndarray, root: int = 0) -> np.ndarray:
     """``(..., J, 3)`` -> the same with joint ``root`` moved to the origin."""
@@ -72,18 +103,18 @@ class CropCodec:
         return (normalized + 1) / 2 * self.side + [self.x0, self.y0]
 
 
-CODECS = {"screen": ScreenCodec}
+CODECS = {"screen": lambda size: ScreenCodec(*size), "person": lambda size: PersonCodec()}
 """Keypoint codecs by the name weights record; each is built from the frame size ``(width, height)``."""
 
 
-def make_codec(name: str, image_size: tuple[int, int]) -> ScreenCodec:
+def make_codec(name: str, image_size: tuple[int, int]) -> ScreenCodec | PersonCodec:
     """The codec ``name`` for frames of ``image_size`` (width, height) pixels."""
     if name not in CODECS:
         raise UserError(f"unknown keypoint codec {name!r}; known: {', '.join(sorted(CODECS))}")
     width, height = image_size
     if not (np.isfinite(width) and np.isfinite(height) and width > 0 and height > 0):
         raise UserError(f"image size must be two positive numbers (width, height), got {tuple(image_size)}")
-    return CODECS[name](width, height)
+    return CODECS[name]((width, height))
 
 
 def match_channels(keypoints: np.ndarray, channels: int) -> np.ndarray:

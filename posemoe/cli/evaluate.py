@@ -13,15 +13,15 @@ from posemoe.errors import UserError
 def cmd_eval(args: argparse.Namespace) -> None:
     from posemoe.export.results import write_files
     from posemoe.models import is_image_model
-    from posemoe.models.pretrained import load_model
+    from posemoe.models.pretrained import load_pretrained
 
     set_threads(args.threads)
     device = pick_device(args.device)
-    model = load_model(args.checkpoint, map_location=device)
+    model, pretrained = load_pretrained(args.checkpoint, map_location=device)
     if is_image_model(model.config):
         report = _eval_images(args, model, device)
     else:
-        report = _eval_lifter(args, model, device)
+        report = _eval_lifter(args, model, pretrained.codec, device)
     report.extra["checkpoint"] = str(args.checkpoint)
     markdown = report.to_markdown()
     print(markdown)
@@ -42,7 +42,7 @@ def _eval_images(args: argparse.Namespace, model, device: str):
                            batch_size=args.batch_size)
 
 
-def _eval_lifter(args: argparse.Namespace, model, device: str):
+def _eval_lifter(args: argparse.Namespace, model, codec: str, device: str):
     from posemoe.datasets import get_dataset
     from posemoe.evaluation.h36m import evaluate
 
@@ -52,7 +52,8 @@ def _eval_lifter(args: argparse.Namespace, model, device: str):
     for line in data.report:
         print("data:", line, file=sys.stderr)
     stride = model.config.num_frames if args.windows == "end-to-end" else None
-    report = evaluate(model, data, flip=not args.no_flip, device=device, batch_size=args.batch_size, stride=stride)
+    report = evaluate(model, data, flip=not args.no_flip, device=device, batch_size=args.batch_size, stride=stride,
+                      codec=codec)
     report.extra["windows"] = args.windows
     return report
 

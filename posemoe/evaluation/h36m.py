@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from posemoe.codecs import match_channels
+from posemoe.codecs import make_codec, match_channels
 from posemoe.datasets.sequences import PoseSequences
 from posemoe.errors import UserError
 from posemoe.evaluation.metrics import mpjpe, mpjve, n_mpjpe, p_mpjpe
@@ -27,13 +27,15 @@ def evaluation_windows(data: PoseSequences, num_frames: int, stride: int | None 
 
 def predict(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_size: int = 64,
             device: str | torch.device = "cpu", max_windows: int | None = None,
-            shard: tuple[int, int] = (0, 1), stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+            shard: tuple[int, int] = (0, 1), stride: int | None = None,
+            codec: str = "screen") -> tuple[np.ndarray, np.ndarray]:
     """Run ``model`` over every frame of ``data``.
 
     Returns predictions ``(N, J, 3)`` (metres, camera frame, root-relative; NaN where a frame
     was not predicted because ``max_windows`` thinned the windows) and the mask of predicted frames.
     ``shard = (k, n)`` predicts only every n-th sequence from the k-th (for n processes to share);
     ``stride`` spaces the windows (default half a window, blended; ``T`` for end to end).
+    ``data`` holds screen coordinates; a model trained with another codec gets its windows re-encoded.
     """
     shared = PoseSequences(data.keypoints, data.poses, data.sequences[shard[0]::shard[1]], data.source, data.layout)
     windows, weights = evaluation_windows(shared, model.config.num_frames, stride)
@@ -41,8 +43,9 @@ def predict(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_s
         keep = np.linspace(0, len(windows) - 1, max_windows).round().astype(int)
         windows, weights = windows[keep], weights[keep]
     keypoints = match_channels(data.keypoints, model.config.in_channels)
+    encode = None if codec == "screen" else make_codec(codec, (1, 1)).encode_windows
     out = predict_windows(model, keypoints, windows, weights, flip=flip, batch_size=batch_size, device=device,
-                          layout=data.layout)
+                          layout=data.layout, encode=encode)
     return out, ~np.isnan(out[:, 0, 0])
 
 
@@ -79,7 +82,7 @@ def evaluate_predictions(pred: np.ndarray, data: PoseSequences, *, flip: bool, m
 
 def evaluate(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_size: int = 64,
              device: str | torch.device = "cpu", max_windows: int | None = None,
-             stride: int | None = None) -> EvaluationReport:
+             stride: int | None = None, codec: str = "screen") -> EvaluationReport:
     pred, mask = predict(model, data, flip=flip, batch_size=batch_size, device=device, max_windows=max_windows,
-                         stride=stride)
+                         stride=stride, codec=codec)
     return evaluate_predictions(pred, data, flip=flip, mask=mask)

@@ -56,34 +56,34 @@ class Lifter:
         (see :mod:`posemoe.inference.windows`). Missing joints must be filled first
         (``posemoe.inference.tracking.fill_gaps``): NaN or infinite input is refused.
         """
-        points = self.normalize(keypoints, layout, image_size)
+        points = self.prepare(keypoints, layout)
+        codec = make_codec(self.pretrained.codec, image_size)
         model_fps = self.pretrained.fps
         if fps is not None and fps <= 0:
             raise UserError(f"fps must be positive, got {fps}")
         if fps is None or model_fps is None or abs(fps - model_fps) < 1e-6:
-            return self._lift_normalized(points)
+            return self._lift(points, codec.encode_windows)
         times = np.arange(len(points)) / fps
         model_times = np.arange(0.0, times[-1] + 1e-9, 1.0 / model_fps)
-        lifted = self._lift_normalized(resample(points, times, model_times))
+        lifted = self._lift(resample(points, times, model_times), codec.encode_windows)
         return resample(lifted, model_times, times)
 
-    def normalize(self, keypoints: np.ndarray, layout: str, image_size: tuple[int, int]) -> np.ndarray:
-        """(T, J, 2|3) pixels in ``layout`` -> (T, J', C) as the model takes them."""
+    def prepare(self, keypoints: np.ndarray, layout: str) -> np.ndarray:
+        """(T, J, 2|3) pixels in ``layout`` -> (T, J', C) pixels in the model's layout and channels."""
         points = np.asarray(keypoints, dtype=np.float32)
         if points.ndim != 3 or points.shape[-1] not in (2, 3) or len(points) == 0:
             raise UserError(f"expected keypoints of shape (T, J, 2|3), got {points.shape}")
         if not np.isfinite(points[..., :2]).all():
             raise UserError("keypoints contain NaN or infinite values; fill gaps first "
                             "(posemoe.inference.tracking.fill_gaps)")
-        points = convert(points, get_layout(layout), self.layout).copy()
-        points[..., :2] = make_codec(self.pretrained.codec, image_size).encode(points[..., :2])
+        points = convert(points, get_layout(layout), self.layout)
         return match_channels(points, self.model.config.in_channels)
 
-    def _lift_normalized(self, points: np.ndarray) -> np.ndarray:
+    def _lift(self, points: np.ndarray, encode) -> np.ndarray:
         windows, weights = sequence_windows(0, len(points), self.num_frames, self.stride)
         device = next(self.model.parameters()).device
         return predict_windows(self.model, points, windows, weights, flip=self.flip, batch_size=self.batch_size,
-                               device=device, layout=self.layout)
+                               device=device, layout=self.layout, encode=encode)
 
 
 class OnlineLifter:

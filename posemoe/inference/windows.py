@@ -9,7 +9,7 @@ Window boundaries then leave no seam in the 3D (laid end to end, every ``T``-th 
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -60,12 +60,14 @@ def iterate_windows(windows: np.ndarray, batch_size: int) -> Iterator[slice]:
 @torch.no_grad()
 def predict_windows(model: nn.Module, keypoints: np.ndarray, windows: np.ndarray, weights: np.ndarray, *,
                     flip: bool = True, batch_size: int = 64, device: str | torch.device = "cpu",
-                    layout: JointLayout = H36M17) -> np.ndarray:
-    """Lift ``keypoints`` (N, J, C) (normalised, the model's channels) window by window.
+                    layout: JointLayout = H36M17,
+                    encode: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """Lift ``keypoints`` (N, J, C) (the model's channels) window by window.
 
-    windows, weights: (W, T) row indices and blending weights. Returns (N, J, 3) metres: each row
-    the weighted mean of its windows' predictions, NaN on rows no window covers. With ``flip`` each
-    window is also lifted mirrored and the two are averaged.
+    windows, weights: (W, T) row indices and blending weights; ``encode`` normalises a batch of
+    windows (B, T, J, C) as the model was trained (None: ``keypoints`` are normalised already).
+    Returns (N, J, 3) metres: each row the weighted mean of its windows' predictions, NaN on rows
+    no window covers. With ``flip`` each window is also lifted mirrored and the two are averaged.
     """
     model.eval()
     perm = layout.flip_permutation()
@@ -73,7 +75,7 @@ def predict_windows(model: nn.Module, keypoints: np.ndarray, windows: np.ndarray
     weight = torch.zeros(len(keypoints), dtype=torch.float64)
     for part in iterate_windows(windows, batch_size):
         rows, w = windows[part], weights[part]
-        x = keypoints[rows]
+        x = keypoints[rows] if encode is None else encode(keypoints[rows])
         batch = np.concatenate([x, flip_horizontal(x, perm)]) if flip else x
         y = model(torch.from_numpy(np.ascontiguousarray(batch)).to(device)).float().cpu().numpy()
         if flip:
