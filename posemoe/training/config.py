@@ -44,6 +44,12 @@ class TrainConfig:
     aite_options: AITEConfig = field(default_factory=AITEConfig)
     flip_augment: bool = True
     detector_noise: DetectorNoise = field(default_factory=DetectorNoise)  # prob 0 = off
+    codec: str = "screen"  # keypoint normalisation the model learns: screen (frame-relative) or person
+    # Virtual cameras (posemoe/training/views.py): 3D motion sources seen by cameras sampled around the
+    # person. Each entry: {kind = "h36m" | "humaneva" | "bvh", path, subjects = [...], exclude = [...], weight}.
+    motion_sources: list[dict[str, Any]] = field(default_factory=list)
+    virtual_share: float = 0.0  # share of training batches from virtual cameras (the rest: the dataset's 2D)
+    virtual_cameras: dict[str, Any] = field(default_factory=dict)  # overrides of VirtualCameraConfig
     flip_test: bool = True
     # Seconds of training: process CPU time on CPU (all threads count, so set threads=1 for a
     # one-thread budget), wall time on GPU. The learning-rate schedule follows the share spent.
@@ -82,16 +88,21 @@ class TrainConfig:
                     "sources": [Path(self.train_images or "").name], "training_data": f"image set {self.train_images}"}
         from posemoe.datasets import get_dataset
 
-        return {"layout": "h36m17", "codec": "screen", "fps": get_dataset(self.dataset).fps,
-                "in_channels": model_cfg.in_channels, "sources": self.source.split("+"),
-                "training_data": f"{self.dataset} {' '.join(self.train_subjects)}"}
+        motion = [f"{m['kind']} motion seen by virtual cameras" for m in self.motion_sources] if self.virtual_share else []
+        data = f"{self.dataset} {' '.join(self.train_subjects)} ({', '.join(self.source.split('+'))} 2D)"
+        if self.virtual_share >= 1:
+            data = ""
+        return {"layout": "h36m17", "codec": self.codec, "fps": get_dataset(self.dataset).fps,
+                "in_channels": model_cfg.in_channels, "sources": self.source.split("+") + motion,
+                "training_data": "; ".join(x for x in [data, *motion] if x)}
 
 
 # Settings that define the data, the split or the schedule: a resumed run must keep them, or the
 # weights it continues were trained on something else. ``epochs`` and ``time_budget`` may grow.
 RESUME_FIXED = ("model", "model_overrides", "data_dir", "dataset", "source", "train_subjects", "val_subjects",
                 "train_images", "val_images", "batch_size", "epoch_clips", "clip_stride", "lr", "min_lr_ratio",
-                "warmup_steps", "weight_decay", "seed", "aite", "flip_augment")
+                "warmup_steps", "weight_decay", "seed", "aite", "flip_augment", "codec", "motion_sources",
+                "virtual_share", "virtual_cameras")
 RESUME_GROWING = ("epochs", "time_budget")
 
 

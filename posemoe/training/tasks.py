@@ -8,12 +8,15 @@ and one line in :func:`make_task`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from posemoe.codecs import make_codec
 from posemoe.datasets.h36m import Protocol, load_sources
+from posemoe.datasets.motion import MotionSource, motion_bank
 from posemoe.datasets.registry import get_dataset
 from posemoe.datasets.images import ImageSet
 from posemoe.errors import UserError
@@ -27,6 +30,8 @@ from posemoe.training.config import TrainConfig
 from posemoe.training.distributed import Ranks, merge_shards
 from posemoe.training.losses import keypoint_loss, lifting_loss
 from posemoe.training.samplers import ClipSampler, ImageSampler
+from posemoe.training.views import VirtualViewSampler
+from posemoe.training.virtual_camera import VirtualCameraConfig
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,8 @@ class Validation:
 
 
 class LiftingTask:
-    """2D keypoint clips -> 3D clips (PoseMoE)."""
+    """2D keypoint clips -> 3D clips (PoseMoE): the dataset's own 2D and, with ``virtual_share``,
+    3D motion seen by virtual cameras (:mod:`posemoe.training.views`)."""
 
     def __init__(self, cfg: TrainConfig, model_cfg: PoseMoEConfig, ranks: Ranks) -> None:
         self.cfg, self.model_cfg, self.ranks = cfg, model_cfg, ranks
@@ -48,17 +54,54 @@ class LiftingTask:
                          if cfg.val_subjects else None)
         self.sampler = ClipSampler(self.train_data, model_cfg.num_frames, stride=cfg.clip_stride,
                                    flip=cfg.flip_augment, channels=model_cfg.in_channels)
-        self.report = self.train_data.report
+        self.views = self._virtual_views(cfg, model_cfg)
+        self.encode = None if cfg.codec == "screen" else make_codec(cfg.codec, (1, 1)).encode_windows
+        self.report = list(self.train_data.report)
         self.summary = f"{self.train_data.num_frames} frames ({', '.join(cfg.train_subjects)})"
+        if self.views is not None:
+            kinds = sorted({s[1] for s in self.views.bank.sequences})
+            self.summary += (f" + {self.views.bank.num_frames} frames of {', '.join(kinds)} motion seen by virtual "
+                             f"cameras ({cfg.virtual_share:.0%} of batches)")
 
-    def batches(self, epoch: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The epoch's ``(frame index (B, T), flip (B,))`` batches of this rank."""
-        return self.sampler.epoch(self.cfg.seed, epoch, self.cfg.batch_size, max_clips=self.cfg.epoch_clips,
-                                  rank=self.ranks.rank, world_size=self.ranks.world)
+    @staticmethod
+    def _virtual_views(cfg: TrainConfig, model_cfg: PoseMoEConfig) -> VirtualViewSampler | None:
+        if not cfg.virtual_share:
+            return None
+        if not cfg.motion_sources:
+            raise UserError("virtual_share > 0 needs motion_sources (3D motion for the virtual cameras)")
+        sources = [MotionSource(**{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()})
+                   for m in cfg.motion_sources]
+        leaked = sorted({s for m in sources if m.kind == "h36m" for s in m.subjects} & set(Protocol().test))
+        if leaked:
+            raise UserError(f"motion_sources: the test subjects {leaked} must not be trained on")
+        bank = motion_bank(sources, get_dataset(cfg.dataset).fps, min_frames=model_cfg.num_frames)
+        return VirtualViewSampler(bank, model_cfg.num_frames, codec=cfg.codec, channels=model_cfg.in_channels,
+                                  cameras=VirtualCameraConfig(**cfg.virtual_cameras), flip=cfg.flip_augment)
 
-    def tensors(self, batch: tuple[np.ndarray, np.ndarray], epoch: int, step: int) -> tuple[Tensor, Tensor]:
+    def batches(self, epoch: int) -> list[tuple[str, Any]]:
+        """The epoch's batches of this rank: ("real", (frame index (B, T), flip (B,))) from the dataset,
+        ("virtual", seed) from virtual cameras, in an order fixed by (seed, epoch)."""
+        cfg, ranks = self.cfg, self.ranks
+        share = cfg.virtual_share
+        real = [] if share >= 1 else self.sampler.epoch(cfg.seed, epoch, cfg.batch_size, max_clips=cfg.epoch_clips,
+                                                        rank=ranks.rank, world_size=ranks.world)
+        if self.views is None:
+            return [("real", b) for b in real]
+        count = round(len(real) * share / (1 - share)) if real else (cfg.epoch_clips or 4096) // cfg.batch_size // ranks.world
+        virtual = [("virtual", (cfg.seed, epoch, ranks.rank, k)) for k in range(count)]
+        batches = [("real", b) for b in real] + virtual
+        order = np.random.default_rng([cfg.seed, epoch, 7]).permutation(len(batches))
+        return [batches[i] for i in order]
+
+    def tensors(self, batch: tuple[str, Any], epoch: int, step: int) -> tuple[Tensor, Tensor]:
         """-> keypoints (B, T, J, C) normalised, with detector noise; poses (B, T, J, 3) metres."""
-        inputs, targets = self.sampler.gather(*batch)
+        kind, item = batch
+        if kind == "virtual":
+            inputs, targets = self.views.gather(item, self.cfg.batch_size)
+        else:
+            inputs, targets = self.sampler.gather(*item)
+            if self.encode is not None:
+                inputs = self.encode(inputs)
         rng = np.random.default_rng([self.cfg.seed, epoch, step, self.ranks.rank])
         inputs = self.cfg.detector_noise(inputs, self.sampler.flip_perm, rng)
         device = self.ranks.device
@@ -79,7 +122,8 @@ class LiftingTask:
         if self.val_data is None:
             return None
         pred, _ = predict(model, self.val_data, flip=self.cfg.flip_test, device=self.ranks.device,
-                          max_windows=self.cfg.val_max_windows, shard=(self.ranks.rank, self.ranks.world))
+                          max_windows=self.cfg.val_max_windows, shard=(self.ranks.rank, self.ranks.world),
+                          codec=self.cfg.codec)
         pred = merge_shards(pred, self.ranks)
         report = evaluate_predictions(pred, self.val_data, flip=self.cfg.flip_test, mask=~np.isnan(pred[:, 0, 0]))
         val = report.frame_weighted

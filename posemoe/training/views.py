@@ -1,0 +1,103 @@
+"""Training clips seen by virtual cameras: 3D motion from a :class:`~posemoe.datasets.motion.MotionBank`,
+a camera sampled around the person for each clip, the 2D it would see at a random video frame rate,
+normalised with the model's codec.
+
+Each clip: a window of ``T`` frames at the bank's rate, its speed scaled by 0.8-1.25; the camera
+from :mod:`posemoe.training.virtual_camera` (any azimuth, from below the hips to overhead, wide to
+tele lenses, portrait and landscape frames, off-centre, sometimes moving, sometimes cutting the
+person off); the 2D as a video at 12-60 fps would give it once resampled to the model's rate
+(linear between video frames, as :class:`~posemoe.inference.lifter.Lifter` resamples); mirrored
+with probability 1/2. Targets are the camera-frame 3D, root-relative, in metres.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from posemoe.codecs import flip_horizontal, make_codec, match_channels
+from posemoe.datasets.motion import MotionBank
+from posemoe.layouts import H36M17
+
+
+def _video_rate_2d(pixels: np.ndarray, video_fps: np.ndarray, model_fps: float) -> np.ndarray:
+    """(B, T, J, 2) at the model's rate -> what a video at ``video_fps`` (B,) shows once resampled
+    back to the model's rate: the 2D sampled at the video's frame times, linear in between."""
+    b, t = pixels.shape[:2]
+    out = pixels.copy()
+    model_t = np.arange(t) / model_fps
+    for i in np.nonzero(video_fps < model_fps)[0]:
+        phase = np.random.default_rng(int(i)).uniform(0, 1.0 / video_fps[i])
+        video_t = np.arange(phase - 1.0 / video_fps[i], model_t[-1] + 1.0 / video_fps[i], 1.0 / video_fps[i])
+        flat = pixels[i].reshape(t, -1)
+        at_video = np.stack([np.interp(video_t, model_t, flat[:, k]) for k in range(flat.shape[1])], -1)
+        back = np.stack([np.interp(model_t, video_t, at_video[:, k]) for k in range(flat.shape[1])], -1)
+        out[i] = back.reshape(pixels[i].shape)
+    return out
+
+
+class VirtualViewSampler:
+    """Batches of (keypoints (B, T, J, C) normalised, poses (B, T, J, 3) metres, camera frame,
+    root-relative) from a motion bank and virtual cameras; a pure function of (seed, epoch, batch)."""
+
+    def __init__(self, bank: MotionBank, num_frames: int, *, codec: str = "person", channels: int = 2,
+                 cameras=None, flip: bool = True, fps_range: tuple[float, float] = (12.0, 60.0),
+                 speed_range: tuple[float, float] = (0.8, 1.25)) -> None:
+        from posemoe.training.virtual_camera import VirtualCameraConfig
+
+        self.bank, self.num_frames, self.codec, self.channels = bank, num_frames, codec, channels
+        self.cameras = cameras or VirtualCameraConfig()
+        self.flip, self.fps_range, self.speed_range = flip, fps_range, speed_range
+        self.flip_perm = H36M17.flip_permutation()
+        self.starts = np.array([s[2] for s in bank.sequences])
+        self.lengths = np.array([s[3] for s in bank.sequences])
+
+    def epoch(self, seed: int, epoch: int, batch_size: int, *, max_clips: int | None = None, rank: int = 0,
+              world_size: int = 1) -> list[tuple[int, int]]:
+        """The epoch's batches as (seed, batch number); ``max_clips`` (required) sets the epoch's size."""
+        clips = max_clips or 4096
+        per_rank = clips // world_size // batch_size
+        return [(seed, epoch * 1_000_003 + rank * per_rank + k) for k in range(per_rank)]
+
+    def gather(self, batch: tuple[int, int], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        from posemoe.training.virtual_camera import project, sample_cameras
+
+        rng = np.random.default_rng(list(batch))
+        world = self._clips(rng, batch_size)  # (B, T, J, 3) world, z up
+        cams = sample_cameras(self.cameras, rng, world)
+        pixels, camera_3d = project(world, cams)
+        video_fps = np.exp(rng.uniform(*np.log(self.fps_range), batch_size))
+        pixels = _video_rate_2d(pixels, video_fps, self.bank.fps)
+        keypoints = np.concatenate([pixels, np.ones_like(pixels[..., :1])], -1).astype(np.float32)
+        poses = (camera_3d - camera_3d[:, :, :1]).astype(np.float32)
+        flip = self.flip & (rng.random(batch_size) < 0.5)
+        if flip.any():  # mirror in the image: centred codecs make x -> -x the mirror image
+            poses[flip] = flip_horizontal(poses[flip], self.flip_perm)
+        encoded = self._encode(keypoints, cams)
+        if flip.any():
+            encoded[flip] = self._mirror(encoded[flip])
+        return match_channels(encoded, self.channels), poses
+
+    def _clips(self, rng: np.random.Generator, batch_size: int) -> np.ndarray:
+        seq = rng.choice(len(self.lengths), size=batch_size, p=self.bank.clip_weight)
+        speed = rng.uniform(*self.speed_range, batch_size)
+        span = (self.num_frames - 1) * speed  # source frames a clip covers
+        room = np.maximum(self.lengths[seq] - 1 - span, 0)
+        first = rng.uniform(0, 1, batch_size) * room
+        pos = first[:, None] + np.arange(self.num_frames) * speed[:, None]
+        pos = np.minimum(pos, (self.lengths[seq] - 1)[:, None])
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, (self.lengths[seq] - 1)[:, None])
+        a = (pos - lo)[..., None, None]
+        base = self.starts[seq][:, None]
+        return (self.bank.positions[base + lo] * (1 - a) + self.bank.positions[base + hi] * a).astype(np.float64)
+
+    def _encode(self, keypoints: np.ndarray, cams) -> np.ndarray:
+        if self.codec == "person":
+            return make_codec("person", (1, 1)).encode_windows(keypoints)
+        out = keypoints.copy()
+        for i, (w, h) in enumerate(cams.image_size):
+            out[i] = make_codec(self.codec, (int(w), int(h))).encode_windows(keypoints[i])
+        return out
+
+    def _mirror(self, encoded: np.ndarray) -> np.ndarray:
+        return flip_horizontal(encoded, self.flip_perm)
