@@ -20,16 +20,19 @@ def cmd_eval(args: argparse.Namespace) -> None:
     model, pretrained = load_pretrained(args.checkpoint, map_location=device)
     if is_image_model(model.config):
         report = _eval_images(args, model, device)
+    elif args.dataset in CROSS_DATASET:
+        report = _eval_cross_dataset(args, model, pretrained)
     else:
         report = _eval_lifter(args, model, pretrained.codec, device)
-    report.extra["checkpoint"] = str(args.checkpoint)
     markdown = report.to_markdown()
-    print(markdown)
+    print(f"{args.checkpoint}: {args.dataset}\n\n{markdown}" if args.dataset in CROSS_DATASET else markdown)
     if args.out:
         out = Path(args.out)
-        write_files({out / "eval.md": lambda f: f.write(markdown + "\n"),
-                     out / "eval.json": lambda f: f.write(report.to_json() + "\n")})
-        print(f"\nwrote {out / 'eval.md'} and {out / 'eval.json'}")
+        files = {out / "eval.md": lambda f: f.write(markdown + "\n")}
+        if hasattr(report, "to_json"):
+            report.extra["checkpoint"] = str(args.checkpoint)
+            files[out / "eval.json"] = lambda f: f.write(report.to_json() + "\n")
+        print("\nwrote " + ", ".join(str(p) for p in write_files(files)))
 
 
 def _eval_images(args: argparse.Namespace, model, device: str):
@@ -42,13 +45,33 @@ def _eval_images(args: argparse.Namespace, model, device: str):
                            batch_size=args.batch_size)
 
 
+CROSS_DATASET = ("mpi-inf-3dhp", "humaneva", "h36m-virtual")
+
+
+def _eval_cross_dataset(args: argparse.Namespace, model, pretrained):
+    from posemoe.evaluation import cross_dataset
+    from posemoe.inference.lifter import Lifter
+
+    if not args.data_dir:
+        raise UserError(f"--dataset {args.dataset} needs --data-dir")
+    lifter = Lifter(model, pretrained, stride=model.config.num_frames if args.windows == "end-to-end" else None,
+                    flip=not args.no_flip)
+    if args.dataset == "mpi-inf-3dhp":
+        report = cross_dataset.evaluate_mpi_inf_3dhp(lifter, args.data_dir)
+    elif args.dataset == "humaneva":
+        report = cross_dataset.evaluate_humaneva(lifter, args.data_dir)
+    else:
+        report = cross_dataset.evaluate_virtual_views(lifter, args.data_dir, args.subjects or ["S8"], seed=args.seed)
+    return report
+
+
 def _eval_lifter(args: argparse.Namespace, model, codec: str, device: str):
     from posemoe.datasets import get_dataset
     from posemoe.evaluation.h36m import evaluate
 
     if not args.data_dir:
         raise UserError("a lifting model is evaluated on --data-dir (VideoPose3D-format files)")
-    data = get_dataset(args.dataset).load(args.data_dir, args.subjects, args.source)
+    data = get_dataset(args.dataset).load(args.data_dir, args.subjects or ["S9", "S11"], args.source)
     for line in data.report:
         print("data:", line, file=sys.stderr)
     stride = model.config.num_frames if args.windows == "end-to-end" else None
@@ -64,9 +87,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoint", help="a .pt checkpoint, a .safetensors file or the name of shipped weights")
     p.add_argument("--data-dir", help="VideoPose3D-format files (lifting models)")
     p.add_argument("--images", help="an ImageSet .npz (image models)")
-    p.add_argument("--dataset", default="h36m", help="dataset name in the file names (data_3d_<dataset>.npz)")
+    p.add_argument("--dataset", default="h36m",
+                   help="h36m (or another VideoPose3D-format name); mpi-inf-3dhp (TS*/annot_data.mat, GT 2D), "
+                        "humaneva (VideoPose3D files, our validation chunks), h36m-virtual (Human3.6M motion seen by "
+                        "seeded virtual cameras; --subjects, default S8)")
+    p.add_argument("--seed", type=int, default=0, help="h36m-virtual: the cameras' seed")
     p.add_argument("--source", default="gt", help="2D source file suffix")
-    p.add_argument("--subjects", nargs="+", default=["S9", "S11"], help="subjects to score (default: the test subjects)")
+    p.add_argument("--subjects", nargs="+",
+                   help="subjects to score (default: the test subjects S9 S11; S8 for h36m-virtual)")
     p.add_argument("--windows", choices=["blended", "end-to-end"], default="blended",
                    help="lifters: overlapping windows blended (as inference runs) or laid end to end (each frame once)")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")

@@ -62,18 +62,27 @@ def h36m_motion(path: str | Path, subjects: tuple[str, ...]) -> list[MotionClip]
     return clips
 
 
-def humaneva_motion(path: str | Path, subjects: tuple[str, ...]) -> list[MotionClip]:
-    """HumanEva-I world motion (60 fps) from ``data_3d_humaneva15.npz`` (file or its folder)."""
-    path = Path(path)
-    path = path / "data_3d_humaneva15.npz" if path.is_dir() else path
-    data = require_key(load_npz(path), "positions_3d", path)
+def humaneva_motion(path: str | Path, subjects: tuple[str, ...], *, hold_out_validation: bool = True) -> list[MotionClip]:
+    """HumanEva-I world motion (60 fps) from the folder of ``data_3d_humaneva15.npz``; with
+    ``hold_out_validation`` the frames :func:`~posemoe.datasets.humaneva.split_validation` keeps
+    for validation are left out, so `posemoe eval --dataset humaneva` scores unseen motion."""
+    from posemoe.datasets.humaneva import load_humaneva, split_validation
+
+    folder = Path(path)
+    file = folder / "data_3d_humaneva15.npz"
+    data = require_key(load_npz(file), "positions_3d", file)
+    held: dict[tuple[str, str], int] = {}  # (subject, chunk) -> first held-out frame
+    if hold_out_validation:
+        for clip in split_validation(load_humaneva(folder))[1]:
+            held[clip.subject, clip.chunk] = clip.start
     clips = []
     for subject in subjects or tuple(sorted(data)):
         if subject not in data:
-            raise UserError(f"{path}: no subject {subject!r} (has {sorted(data)})")
+            raise UserError(f"{file}: no subject {subject!r} (has {sorted(data)})")
         for key, world in sorted(data[subject].items()):
-            world = np.asarray(world, np.float32)
-            clips.append(MotionClip(f"humaneva {subject} {key}", 60.0, convert(world, HUMANEVA15, H36M17)))
+            world = np.asarray(world, np.float32)[: held.get((subject, key), None)]
+            if len(world):
+                clips.append(MotionClip(f"humaneva {subject} {key}", 60.0, convert(world, HUMANEVA15, H36M17)))
     return clips
 
 

@@ -21,6 +21,7 @@ class TrainConfig:
 
     model: str = "posemoe-t27-s"
     model_overrides: dict[str, Any] = field(default_factory=dict)
+    init_weights: str | None = None  # start from these weights (shipped name or file) instead of random
     data_dir: str = "data/h36m"
     dataset: str = "h36m"
     source: str = "gt"  # 2D file suffix; "gt+sh" trains on both (each frame once per source)
@@ -99,7 +100,7 @@ class TrainConfig:
 
 # Settings that define the data, the split or the schedule: a resumed run must keep them, or the
 # weights it continues were trained on something else. ``epochs`` and ``time_budget`` may grow.
-RESUME_FIXED = ("model", "model_overrides", "data_dir", "dataset", "source", "train_subjects", "val_subjects",
+RESUME_FIXED = ("model", "model_overrides", "init_weights", "data_dir", "dataset", "source", "train_subjects", "val_subjects",
                 "train_images", "val_images", "batch_size", "epoch_clips", "clip_stride", "lr", "min_lr_ratio",
                 "warmup_steps", "weight_decay", "seed", "aite", "flip_augment", "codec", "motion_sources",
                 "virtual_share", "virtual_cameras")

@@ -107,7 +107,15 @@ class Run:
 
         model_cfg = get_config(cfg.model, **cfg.model_overrides)
         torch.manual_seed(cfg.seed)
-        model = build_model(model_cfg).to(ranks.device)
+        model = build_model(model_cfg)
+        if cfg.init_weights:
+            from posemoe.models.pretrained import load_model
+
+            start = load_model(cfg.init_weights)
+            if start.config != model_cfg:
+                raise UserError(f"init_weights {cfg.init_weights}: not of the architecture {cfg.model}")
+            model.load_state_dict(start.state_dict())
+        model = model.to(ranks.device)
         layout = get_layout(getattr(model_cfg, "layout", "h36m17"))
         aite = AITE(cfg.aite_options, layout).to(ranks.device) if cfg.aite else None
         trainable = list(model.parameters()) + (list(aite.parameters()) if aite else [])

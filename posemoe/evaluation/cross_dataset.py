@@ -1,0 +1,101 @@
+"""A lifter judged beyond Human3.6M's four cameras, each through the same :class:`Lifter` that
+inference uses (its layout, codec and frame rate):
+
+- ``mpi-inf-3dhp``: the MPI-INF-3DHP test sequences, ground-truth 2D (``annot2``), valid frames lifted
+  as one track per sequence, PCK@150 mm / AUC / MPJPE on 17 and 14 joints against ``univ_annot3``;
+- ``humaneva``: HumanEva-I, ground-truth 2D at 60 fps, the validation chunks of
+  :func:`~posemoe.datasets.humaneva.split_validation` (Train split; Validate is held out), scored on
+  the joints both skeletons share;
+- ``h36m-virtual``: Human3.6M motion (S8 by default) seen by fixed, seeded virtual cameras
+  (any azimuth, from below the hips to overhead, portrait and landscape frames), GT 2D.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from posemoe.errors import UserError
+from posemoe.evaluation.metrics import mpjpe, p_mpjpe
+from posemoe.inference.lifter import Lifter
+
+
+def evaluate_mpi_inf_3dhp(lifter: Lifter, root: str | Path, sequences: list[str] | None = None):
+    """-> :class:`~posemoe.datasets.mpi_inf_3dhp.MpiInf3dhpReport`."""
+    from posemoe.datasets.mpi_inf_3dhp import load_mpi_inf_3dhp, score_mpi_inf_3dhp
+
+    data = load_mpi_inf_3dhp(root, sequences)
+    predictions = {s.name: lifter.lift(s.keypoints_2d, layout="h36m17", image_size=(s.width, s.height), fps=s.fps)
+                   for s in data}
+    return score_mpi_inf_3dhp(predictions, data)
+
+
+def evaluate_humaneva(lifter: Lifter, data_dir: str | Path, *, validation: bool = True):
+    """-> :class:`~posemoe.datasets.humaneva.HumanEvaReport` on the joints HumanEva shares with H36M-17."""
+    from posemoe.datasets.humaneva import load_humaneva, score_h36m_on_humaneva, split_validation
+
+    clips = load_humaneva(data_dir)
+    if validation:
+        clips = split_validation(clips)[1]
+    predictions = [lifter.lift(c.keypoints_2d, layout="humaneva15", image_size=(640, 480), fps=60.0) for c in clips]
+    return score_h36m_on_humaneva(predictions, clips)
+
+
+@dataclass
+class VirtualViewReport:
+    """MPJPE / P-MPJPE in mm over every frame of every view, and per view kind."""
+
+    frames: int
+    mpjpe: float
+    p_mpjpe: float
+    per_kind: dict[str, tuple[int, float, float]] = field(default_factory=dict)
+
+    def to_markdown(self) -> str:
+        rows = [f"| {k} | {n} | {a:.1f} | {b:.1f} |" for k, (n, a, b) in sorted(self.per_kind.items())]
+        return "\n".join(["| views | frames | MPJPE (mm) | P-MPJPE (mm) |", "|---|---:|---:|---:|", *rows,
+                          f"| **all** | {self.frames} | **{self.mpjpe:.1f}** | **{self.p_mpjpe:.1f}** |"])
+
+
+def virtual_views(world: np.ndarray, views: int, seed: int):
+    """``views`` fixed cameras on one sequence (T, 17, 3) world metres -> [(pixels (T, 17, 2),
+    camera-frame 3D (T, 17, 3), image size, kind)] with kind "portrait" / "landscape" and "overhead"
+    (elevation over 40 degrees) / "low" (below the hips) / "level"."""
+    from posemoe.training.virtual_camera import VirtualCameraConfig, project, sample_cameras
+
+    cfg = VirtualCameraConfig(moving=0.0, aim_offset=0.1)
+    clips = np.broadcast_to(world, (views, *world.shape))
+    cams = sample_cameras(cfg, np.random.default_rng(seed), clips)
+    pixels, camera = project(clips, cams)
+    out = []
+    for v in range(views):
+        w, h = cams.image_size[v]
+        rel = cams.C[v, 0] - world[:, 0].mean(0)
+        elevation = np.degrees(np.arcsin(rel[2] / np.linalg.norm(rel)))
+        height = "overhead" if elevation > 40 else "low" if elevation < 0 else "level"
+        out.append((pixels[v], camera[v], (int(w), int(h)), f"{'portrait' if h > w else 'landscape'}, {height}"))
+    return out
+
+
+def evaluate_virtual_views(lifter: Lifter, data_dir: str | Path, subjects: list[str], *, views: int = 4,
+                           seed: int = 0, step: int = 2) -> VirtualViewReport:
+    """Every sequence of ``subjects`` (every ``step``-th frame, 25 fps for step 2) seen by ``views``
+    seeded cameras; the 2D is exact (no detector), the scores are against the camera-frame 3D."""
+    from posemoe.datasets.motion import h36m_motion
+
+    sums: dict[str, list[float]] = {}
+    for k, clip in enumerate(h36m_motion(data_dir, tuple(subjects))):
+        world = clip.positions[::step].astype(np.float64)
+        for pixels, camera, size, kind in virtual_views(world, views, seed * 100_000 + k):
+            pred = lifter.lift(pixels, layout="h36m17", image_size=size, fps=clip.fps / step)
+            truth = camera - camera[:, :1]
+            acc = sums.setdefault(kind, [0, 0.0, 0.0])
+            acc[0] += len(pred)
+            acc[1] += float(mpjpe(pred, truth).sum() * 1000)
+            acc[2] += float(p_mpjpe(pred, truth).sum() * 1000)
+    if not sums:
+        raise UserError(f"{data_dir}: no sequences of {subjects}")
+    frames = sum(v[0] for v in sums.values())
+    return VirtualViewReport(frames, sum(v[1] for v in sums.values()) / frames, sum(v[2] for v in sums.values()) / frames,
+                             {k: (int(n), a / n, b / n) for k, (n, a, b) in sums.items()})
