@@ -13,14 +13,7 @@ import torch
 
 from posemoe.datasets.sequences import PoseSequences, SequenceInfo
 from posemoe.errors import UserError
-from posemoe.models import (
-    count_parameters,
-    create_model,
-    get_config,
-    is_image_model,
-    list_models,
-    macs_per_frame,
-)
+from posemoe.models import count_parameters, create_model, get_config, is_image_model, list_models, macs_per_frame
 from posemoe.training.losses import LossWeights, lifting_loss
 from posemoe.training.samplers import ClipSampler
 

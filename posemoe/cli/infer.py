@@ -5,13 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posemoe.cli.common import (
-    FORMATTER,
-    pick_device,
-    positive_float,
-    positive_int,
-    set_threads,
-)
+from posemoe.cli.common import FORMATTER, pick_device, positive_float, positive_int, set_threads
 from posemoe.errors import UserError
 
 KEYPOINT_SUFFIXES = (".json", ".npy", ".npz")

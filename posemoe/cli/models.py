@@ -8,14 +8,7 @@ from posemoe.cli.common import FORMATTER, positive_float, positive_int, set_thre
 
 
 def cmd_models(args: argparse.Namespace) -> None:
-    from posemoe.models import (
-        count_parameters,
-        create_model,
-        get_config,
-        is_image_model,
-        list_models,
-        macs_per_frame,
-    )
+    from posemoe.models import count_parameters, create_model, get_config, is_image_model, list_models, macs_per_frame
     from posemoe.models.pretrained import available
 
     if not args.details:

@@ -6,13 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from posemoe.cli.common import (
-    FORMATTER,
-    overrides,
-    positive_float,
-    positive_int,
-    set_threads,
-)
+from posemoe.cli.common import FORMATTER, overrides, positive_float, positive_int, set_threads
 
 
 def cmd_train(args: argparse.Namespace) -> None:

@@ -10,12 +10,7 @@ import torch
 from torch import nn
 
 from posemoe.codecs import flip_horizontal
-from posemoe.datasets.images import (
-    crop,
-    images_to_tensor_layout,
-    read_image,
-    square_box,
-)
+from posemoe.datasets.images import crop, images_to_tensor_layout, read_image, square_box
 from posemoe.errors import UserError
 from posemoe.export.results import refuse_inputs, write_files
 from posemoe.layouts import get_layout

@@ -9,14 +9,7 @@ import numpy as np
 
 from posemoe.errors import UserError
 from posemoe.inference.lifter import OnlineLifter
-from posemoe.inference.pipeline import (
-    DEFAULT_LIFTER,
-    PersonResult,
-    Result,
-    Stages,
-    make_pipeline,
-    timed_detections,
-)
+from posemoe.inference.pipeline import DEFAULT_LIFTER, PersonResult, Result, Stages, make_pipeline, timed_detections
 from posemoe.layouts import convert
 
 

@@ -5,17 +5,7 @@ Adding a skeleton: a module here that calls :func:`register_layout` (and
 :func:`register_converter` for its way to H36M-17), imported below.
 """
 
-from posemoe.layouts.base import (
-                                  LAYOUTS,
-                                  JointLayout,
-                                  averaging_converter,
-                                  convert,
-                                  get_layout,
-                                  named_layout,
-                                  register_converter,
-                                  register_layout,
-                                  selecting_converter,
-)
+from posemoe.layouts.base import (LAYOUTS, JointLayout, averaging_converter, convert, get_layout, named_layout, register_converter, register_layout, selecting_converter)
 from posemoe.layouts.detectors import BLAZEPOSE33, COCO17, HALPE26, OPENPOSE25
 from posemoe.layouts.humaneva import HUMANEVA15
 from posemoe.layouts.mpi_inf_3dhp import MPI_INF_3DHP17

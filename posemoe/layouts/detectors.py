@@ -8,25 +8,14 @@ thorax mid-shoulder, the spine halfway between them, "Neck/Nose" the nose and th
 
 from __future__ import annotations
 
-from posemoe.layouts.base import (
-    JointLayout,
-    averaging_converter,
-    named_layout,
-    register_converter,
-    register_layout,
-)
+from posemoe.layouts.base import averaging_converter, named_layout, register_converter, register_layout
 from posemoe.layouts.h36m import H36M17
 
-COCO17 = register_layout(JointLayout(
-    name="coco17",
-    joints=(
-        "Nose", "LEye", "REye", "LEar", "REar", "LShoulder", "RShoulder", "LElbow", "RElbow",
-        "LWrist", "RWrist", "LHip", "RHip", "LKnee", "RKnee", "LAnkle", "RAnkle",
-    ),
-    parents=(-1, 0, 0, 1, 2, 0, 0, 5, 6, 7, 8, 5, 6, 11, 12, 13, 14),
-    left=(1, 3, 5, 7, 9, 11, 13, 15),
-    right=(2, 4, 6, 8, 10, 12, 14, 16),
-))
+COCO17 = register_layout(named_layout("coco17", {
+    "Nose": None, "LEye": "Nose", "REye": "Nose", "LEar": "LEye", "REar": "REye", "LShoulder": "Nose",
+    "RShoulder": "Nose", "LElbow": "LShoulder", "RElbow": "RShoulder", "LWrist": "LElbow", "RWrist": "RElbow",
+    "LHip": "LShoulder", "RHip": "RShoulder", "LKnee": "LHip", "RKnee": "RHip", "LAnkle": "LKnee", "RAnkle": "RKnee",
+}))
 """The COCO keypoint layout (MMPose, rtmlib, Ultralytics). It has no pelvis; the tree is rooted at
 the nose, shoulders hang from it and hips from the shoulders, so every joint has one bone."""
 

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from posemoe.layouts.base import (
-    JointLayout,
-    register_converter,
-    register_layout,
-    selecting_converter,
-)
+from posemoe.layouts.base import JointLayout, named_layout, register_converter, register_layout, selecting_converter
 
-H36M17 = register_layout(JointLayout(
-    name="h36m17",
-    joints=(
-        "Hip", "RHip", "RKnee", "RFoot", "LHip", "LKnee", "LFoot", "Spine", "Thorax",
-        "Neck/Nose", "Head", "LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist",
-    ),
-    parents=(-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15),
-    left=(4, 5, 6, 11, 12, 13),
-    right=(1, 2, 3, 14, 15, 16),
-))
+H36M17 = register_layout(named_layout("h36m17", {
+    "Hip": None, "RHip": "Hip", "RKnee": "RHip", "RFoot": "RKnee", "LHip": "Hip", "LKnee": "LHip", "LFoot": "LKnee",
+    "Spine": "Hip", "Thorax": "Spine", "Neck/Nose": "Thorax", "Head": "Neck/Nose", "LShoulder": "Thorax",
+    "LElbow": "LShoulder", "LWrist": "LElbow", "RShoulder": "Thorax", "RElbow": "RShoulder", "RWrist": "RElbow",
+}))
 """The 17-joint Human3.6M layout used by VideoPose3D and most lifting work. Root = pelvis."""
 
 H36M32 = register_layout(JointLayout(

@@ -25,14 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from posemoe.layouts.base import (
-    Converter,
-    JointLayout,
-    named_layout,
-    register_converter,
-    register_layout,
-    selecting_converter,
-)
+from posemoe.layouts.base import (Converter, JointLayout, named_layout, register_converter, register_layout, selecting_converter)
 from posemoe.layouts.h36m import H36M17
 
 HUMANEVA15 = register_layout(named_layout("humaneva15", {

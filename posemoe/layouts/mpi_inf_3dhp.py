@@ -19,12 +19,7 @@ L/R Shoulder ..  left/right_..   shoulder, elbow, wrist, hip, knee; H36M "Foot" 
 
 from __future__ import annotations
 
-from posemoe.layouts.base import (
-    JointLayout,
-    register_converter,
-    register_layout,
-    selecting_converter,
-)
+from posemoe.layouts.base import JointLayout, register_converter, register_layout, selecting_converter
 from posemoe.layouts.h36m import H36M17
 
 _JOINTS = (

@@ -25,14 +25,7 @@ from posemoe.models import ModelConfig, build_model, count_parameters, get_confi
 from posemoe.training.aite import AITE
 from posemoe.training.checkpoint import load_checkpoint, run_lock, save_atomic
 from posemoe.training.config import TrainConfig, resume_changes
-from posemoe.training.distributed import (
-    Ranks,
-    any_rank,
-    average_gradients,
-    barrier,
-    setup,
-    wrap,
-)
+from posemoe.training.distributed import Ranks, any_rank, average_gradients, barrier, setup, wrap
 from posemoe.training.log import CsvLog
 from posemoe.training.tasks import Task, make_task
 
