@@ -1,0 +1,41 @@
+"""User errors are one line; bugs keep their traceback."""
+
+import pytest
+
+from posemoe.cli import main
+
+
+def test_a_user_error_is_one_line(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", str(tmp_path / "none.pt"), "--data-dir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("posemoe eval: error: no checkpoint at")
+
+
+def test_a_bug_is_not_disguised_as_a_user_error(monkeypatch):
+    import posemoe.cli.models as models
+
+    def broken(args):
+        raise KeyError("a genuine bug")
+
+    monkeypatch.setattr(models, "cmd_models", broken)
+    from posemoe.cli import build_parser
+
+    args = build_parser().parse_args(["models"])
+    assert args.func is broken
+    with pytest.raises(KeyError, match="a genuine bug"):
+        main(["models"])
+
+
+def test_image_sets_keep_their_layout(tmp_path):
+    import numpy as np
+
+    from posemoe.datasets.images import ImageSet
+    from posemoe.datasets.sequences import PoseSequences, SequenceInfo
+    from posemoe.layouts import COCO17
+
+    labels = PoseSequences(np.zeros((2, 17, 3), np.float32), np.zeros((2, 17, 3), np.float32),
+                           [SequenceInfo("coco", "person", 0, 0, 2)], "coco", COCO17)
+    ImageSet(np.zeros((2, 32, 32, 3), np.uint8), labels).save(tmp_path / "set.npz")
+    assert ImageSet.load(tmp_path / "set.npz").labels.layout == COCO17
