@@ -2,8 +2,9 @@
 
 1. A procedural person (``posemoe.synthetic``) walks in front of a virtual Human3.6M camera; its
    2D projection, with detector-like noise, is lifted by the shipped lifter and rendered against
-   the true 3D (MPJPE printed). 2. A clip made from the bundled photo of a real person goes through
-   decoding, BlazePose, lifting and rendering, with the per-stage speed printed.
+   the true 3D (MPJPE printed). 2. The bundled clip of a real person walking (an excerpt of the
+   Sports2D demo video, BSD-3-Clause, see ``posemoe.assets``) goes through decoding, BlazePose,
+   lifting and rendering, with the per-stage speed printed.
 
 ``run_training_demo`` is the older demo: train a small PoseMoE on a synthetic dataset for a short
 CPU budget, select on the validation subject, evaluate on S9/S11 (``posemoe demo --train``).
@@ -42,52 +43,60 @@ def _blank_frames(count: int, size: tuple[int, int]) -> Iterator[np.ndarray]:
         yield np.full((size[1], size[0], 3), 235, np.uint8)
 
 
-def run_demo(out_dir: str | Path = "posemoe-demo", *, model: str = DEMO_LIFTER, frames: int = 200,
-             video_frames: int = 90) -> dict[str, Path]:
+def run_demo(out_dir: str | Path = "posemoe-demo", *, model: str = DEMO_LIFTER, frames: int = 200) -> dict[str, Path]:
     """Run both parts; print MPJPE, speed and where every output is. Returns the output paths."""
-    from posemoe.assets import astronaut
-    from posemoe.evaluation.metrics import mpjpe, p_mpjpe
-    from posemoe.export.results import write_outputs
-    from posemoe.inference.lifter import load
-    from posemoe.inference.pipeline import infer_video
-    from posemoe.io.video import moving_still, write_video
-    from posemoe.viz.draw import render_outputs
-
     out = Path(out_dir)
-    print(f"1/2 a procedural walk seen by a virtual camera, lifted by {model}")
-    keypoints, truth, camera = virtual_camera_clip(frames)
-    lifter = load(model)
-    pred = lifter.lift(keypoints, layout="h36m17", image_size=(camera.width, camera.height))
-    error, aligned = float(mpjpe(pred, truth).mean() * 1000), float(p_mpjpe(pred, truth).mean() * 1000)
-    print(f"    MPJPE against the truth: {error:.1f} mm (P-MPJPE {aligned:.1f} mm) over {frames} frames; the "
-          "procedural body's proportions are not a Human3.6M subject's")
-    paths = {}
-    written = write_outputs(out, "walk", pred, keypoints, fps=50.0,
-                            extra={"source": "procedural walk, Human3.6M camera S1/1", "model": model,
-                                   "mpjpe_mm": round(error, 2), "p_mpjpe_mm": round(aligned, 2)})
-    np.save(out / "walk_truth.npy", truth)
-    paths["walk 3D (npz/json/csv)"] = written[0]
-    mp4, html = render_outputs(out, "walk", None, keypoints, pred, fps=50.0, render=("mp4", "html"), truth=truth,
-                               frames=_blank_frames(frames, (camera.width, camera.height)), quiet=True)
-    paths["walk video"], paths["walk 3D viewer"] = mp4, html
-
-    print(f"2/2 a real person: {video_frames} frames of 1280x720 made from the bundled photo -> BlazePose -> {model}")
-    clip = write_video(out / "input" / "astronaut.mp4", moving_still(astronaut(), video_frames), 30)
-    result = infer_video(clip, model)
-    with result.stages.time("write"):
-        written = result.write(out)
-    for line in result.report + ["speed (decode + 2D detection + lifting + writing):"] + result.stages.report(result.frames):
-        print("    " + line)
-    person = result.people[0]
-    mp4, html = render_outputs(out, result.name, clip, person.keypoints, person.joints_3d, fps=result.fps,
-                               render=("mp4", "html"), quiet=True)
-    paths["astronaut input"] = clip
-    paths["astronaut 3D (npz/json/csv)"] = written[0]
-    paths["astronaut video"], paths["astronaut 3D viewer"] = mp4, html
+    paths = _procedural_walk(out, model, frames)
+    paths.update(_real_clip(out, model))
     print("\noutputs:")
     for name, path in paths.items():
         print(f"  {name:<28} {path}")
     return paths
+
+
+def _procedural_walk(out: Path, model: str, frames: int) -> dict[str, Path]:
+    """Part 1: lift a procedural walk seen by a virtual camera, compare with its true 3D, render."""
+    from posemoe.evaluation.metrics import mpjpe, p_mpjpe
+    from posemoe.export.results import write_outputs
+    from posemoe.inference.lifter import load
+    from posemoe.viz.render import render_outputs
+
+    print(f"1/2 a procedural walk seen by a virtual camera, lifted by {model}")
+    keypoints, truth, camera = virtual_camera_clip(frames)
+    pred = load(model).lift(keypoints, layout="h36m17", image_size=(camera.width, camera.height))
+    error, aligned = float(mpjpe(pred, truth).mean() * 1000), float(p_mpjpe(pred, truth).mean() * 1000)
+    print(f"    MPJPE against the truth: {error:.1f} mm (P-MPJPE {aligned:.1f} mm) over {frames} frames; the "
+          "procedural body's proportions are not a Human3.6M subject's")
+    written = write_outputs(out, "walk", pred, keypoints, fps=50.0,
+                            extra={"source": "procedural walk, Human3.6M camera S1/1", "model": model,
+                                   "mpjpe_mm": round(error, 2), "p_mpjpe_mm": round(aligned, 2)})
+    np.save(out / "walk_truth.npy", truth)
+    mp4, html = render_outputs(out, "walk", None, keypoints, pred, fps=50.0, render=("mp4", "html"), truth=truth,
+                               frames=_blank_frames(frames, (camera.width, camera.height)), quiet=True)
+    return {"walk 3D (npz/json/csv)": written[0], "walk video": mp4, "walk 3D viewer": html}
+
+
+def _real_clip(out: Path, model: str) -> dict[str, Path]:
+    """Part 2: the bundled clip of a real person through decoding, BlazePose, lifting and rendering."""
+    from posemoe.assets import WALKING_CLIP_CREDIT, walking_clip
+    from posemoe.inference.pipeline import infer_video
+    from posemoe.viz.render import render_outputs
+    from posemoe.viz.unseen import unseen_joints
+
+    clip = walking_clip()
+    print(f"2/2 a real person walking ({WALKING_CLIP_CREDIT}) -> BlazePose -> {model}")
+    result = infer_video(clip, model)
+    with result.stages.time("write"):
+        written = result.write(out)
+    person = result.people[0]
+    unseen, summary = unseen_joints(person.keypoints, result.image_size)
+    for line in result.report + [summary, "speed (decode + 2D detection + lifting + writing):"] \
+            + result.stages.report(result.frames):
+        print("    " + line)
+    mp4, html = render_outputs(out, result.name, clip, person.keypoints, person.joints_3d, fps=result.fps,
+                               render=("mp4", "html"), unseen=unseen, quiet=True)
+    return {"real clip input": clip, "real clip 3D (npz/json/csv)": written[0], "real clip video": mp4,
+            "real clip 3D viewer": html}
 
 
 def run_training_demo(out_dir: str | Path = "posemoe-demo-train", *, seconds: float = 60.0) -> dict[str, Path]:

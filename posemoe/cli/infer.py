@@ -45,8 +45,16 @@ def _smoothing(args: argparse.Namespace) -> dict | None:
     return {"min_cutoff": args.smooth_cutoff, "beta": args.smooth_beta} if args.smooth else None
 
 
+def _camera(args: argparse.Namespace):
+    from posemoe.inference.pipeline import CameraOptions
+
+    if args.focal and args.fov:
+        raise UserError("give --focal or --fov, not both")
+    return CameraOptions(focal_px=args.focal, fov_deg=args.fov, world=args.world)
+
+
 def _finish(args: argparse.Namespace, result, extra_paths: list[Path] = ()) -> None:
-    paths = result.write(args.out) + list(extra_paths)
+    paths = result.write(args.out, tuple(args.format) + (("bvh",) if args.bvh else ())) + list(extra_paths)
     for line in result.report:
         print(line)
     print("speed (rendering apart):")
@@ -59,7 +67,7 @@ def _video(args: argparse.Namespace) -> None:
     from posemoe.viz.draw import render_outputs
 
     result = infer_video(args.input, args.model, smooth=_smoothing(args), fps=args.fps, max_frames=args.max_frames,
-                         device=args.device, quiet=False)
+                         device=args.device, camera=_camera(args), quiet=False)
     with result.stages.time("write"):
         raw = write_detections(result, args.out)
     _finish(args, result, [raw])
@@ -78,7 +86,8 @@ def _keypoints(args: argparse.Namespace) -> None:
         raise UserError("--render mp4 draws over the video's frames, which a keypoint file does not have; "
                         "use --render html, or run posemoe infer on the video itself")
     result = infer_keypoints(args.input, args.model, image_size=tuple(args.image_size), layout=args.layout,
-                             fps=args.fps or 50.0, track=args.track, smooth=_smoothing(args), device=args.device)
+                             fps=args.fps or 50.0, track=args.track, smooth=_smoothing(args), device=args.device,
+                             camera=_camera(args))
     _finish(args, result)
     person = result.people[0]
     render_outputs(Path(args.out), result.name, None, person.keypoints, person.joints_3d, fps=result.fps,
@@ -120,6 +129,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bbox", type=float, nargs=4, metavar=("X", "Y", "W", "H"),
                    help="image models: the person's box in pixels (default: the whole image)")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation of image models")
+    p.add_argument("--format", nargs="+", default=["npz", "json", "csv"], choices=["npz", "json", "csv", "bvh"],
+                   help="result files to write")
+    p.add_argument("--bvh", action="store_true",
+                   help="also write <name>.bvh: the fitted skeleton moving along its root path (metres, Y up; "
+                        "Blender's default BVH import brings it in upright)")
+    p.add_argument("--focal", type=positive_float, help="the video camera's focal length in pixels, for the root path")
+    p.add_argument("--fov", type=positive_float,
+                   help="or its horizontal field of view of the longer image side, degrees (default when neither "
+                        "is given: 60)")
+    p.add_argument("--world", action="store_true",
+                   help="fit a ground plane from foot contacts and store a y-up world frame (world_from_camera)")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads for lifting (one leaves the other cores to decoding and the 2D detector)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 for the lifter (default: cuda if available)")

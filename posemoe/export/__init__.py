@@ -41,3 +41,5 @@ def write_result(result: "Result", out_dir: Path, formats: Iterable[str], *,
 
 
 __all__ = ["FORMATS", "Format", "FileWriter", "register_format", "write_result", "write_files", "refuse_inputs"]
+
+from posemoe.export import bvh as _bvh  # noqa: E402,F401  (registers "bvh")

@@ -61,18 +61,26 @@ def _record(result: "Result") -> dict:
     return {"fps": result.fps, "layout": result.layout.name, "joints": list(result.layout.joints),
             "units": "metres, camera frame, root-relative", "source": result.source, "model": result.model,
             "report": result.report, "person_visible": person.visible.tolist(), **result.extra,
+            **({"root_m": np.round(person.root, 4).tolist()} if getattr(person, "root", None) is not None else {}),
             "frames": [{"frame": t, "joints_3d": person.joints_3d[t].round(5).tolist(),
                         "keypoints_2d": person.keypoints[t].round(2).tolist()} for t in range(len(person.joints_3d))]}
 
 
 def npz_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
-    """``<name>.npz``: joints_3d (T, J, 3) metres, keypoints_2d (T, J, 3) pixels + confidence, joints, fps."""
+    """``<name>.npz``: joints_3d (T, J, 3) metres, keypoints_2d (T, J, 3) pixels + confidence, joints, fps,
+    person_visible, and after the motion stage joints_fitted (T, J, 3), root (T, 3) camera metres,
+    world_from_camera (4, 4)."""
     person = result.people[0]
+
+    motion = {name: np.asarray(value, np.float32) for name in ("fitted", "root", "world_from_camera")
+              if (value := getattr(person, name, None)) is not None}
+    if "fitted" in motion:
+        motion["joints_fitted"] = motion.pop("fitted")
 
     def write(f: IO) -> None:
         np.savez(f, joints_3d=person.joints_3d.astype(np.float32), keypoints_2d=person.keypoints.astype(np.float32),
                  joints=np.array(result.layout.joints), fps=np.float32(result.fps),
-                 person_visible=person.visible.astype(bool))
+                 person_visible=person.visible.astype(bool), **motion)
 
     return {out / f"{result.name}.npz": (write, True)}
 

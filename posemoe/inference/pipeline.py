@@ -11,30 +11,69 @@ the tracker. Every stage works per person (:class:`PersonResult`); the result is
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from posemoe.errors import UserError
 from posemoe.export.results import refuse_inputs
+from posemoe.inference.cleanup import fix_left_right_swaps
 from posemoe.inference.lifter import Lifter, load
 from posemoe.inference.smoothing import one_euro
 from posemoe.inference.tracking import fill_gaps, main_track
 from posemoe.io.keypoints import KeypointFrames, read_keypoints
 from posemoe.inference.result import PersonResult, Result, Stages
-from posemoe.layouts import convert
+from posemoe.layouts import H36M17, convert
 
 DEFAULT_LIFTER = "posemoe-t27-s-h36m"
 
 
+@dataclass(frozen=True)
+class CameraOptions:
+    """The video camera, for the root trajectory: focal length in pixels, or a horizontal field of
+    view of the longer image side in degrees (default 60, see :mod:`posemoe.inference.trajectory`);
+    ``world``: fit a ground plane from foot contacts and give a y-up world frame."""
+
+    focal_px: float | None = None
+    fov_deg: float | None = None
+    world: bool = False
+
+
+def fit_motion(result: Result, camera: CameraOptions) -> None:
+    """The motion stage, per person: a skeleton with constant bone lengths and joint rotations
+    (:mod:`~posemoe.inference.skeleton`), the root's path in camera coordinates
+    (:mod:`~posemoe.inference.trajectory`) and, with ``camera.world``, a ground plane."""
+    from posemoe.inference.skeleton import fit_skeleton
+    from posemoe.inference.trajectory import estimate_trajectory, fit_ground, world_transform
+
+    for person in result.people:
+        fit = fit_skeleton(person.joints_3d, confidence=person.keypoints[..., 2], visible=person.visible)
+        person.fitted, person.rotations = fit.fitted, fit.rotations
+        result.report.append(fit.report())
+        try:
+            track = estimate_trajectory(fit.fitted, person.keypoints, image_size=result.image_size, fps=result.fps,
+                                        focal_px=camera.focal_px, fov_deg=camera.fov_deg, visible=person.visible)
+        except UserError as err:  # the 3D stands; only its place in the scene is unknown
+            result.report.append(f"person {person.track}: no root path ({err})")
+            continue
+        person.root = track.root
+        result.report.append(track.report())
+        if camera.world:
+            ground = fit_ground(fit.fitted + track.root[:, None], result.fps, visible=person.visible)
+            person.world_from_camera = world_transform(ground, track.root[int(np.argmax(person.visible))])
+            result.report.append(ground.report())
+
+
 class Pipeline:
-    """The stages after detection: track -> fill gaps -> lift -> smooth, for every frame of a
-    recording. ``smooth`` is None or One-Euro parameters ``{"min_cutoff": Hz, "beta": ...}``."""
+    """The stages after detection: track -> undo left/right swaps -> fill gaps -> lift -> smooth -> motion, for every frame
+    of a recording. ``smooth`` is None or One-Euro parameters ``{"min_cutoff": Hz, "beta": ...}``;
+    ``camera`` (None: no motion stage) sets the focal length for the root trajectory."""
 
     def __init__(self, lifter: Lifter, *, model_name: str = "", min_confidence: float = 0.3,
-                 smooth: dict | None = None) -> None:
+                 smooth: dict | None = None, camera: CameraOptions | None = CameraOptions()) -> None:
         self.lifter, self.model_name = lifter, model_name
-        self.min_confidence, self.smooth = min_confidence, smooth
+        self.min_confidence, self.smooth, self.camera = min_confidence, smooth, camera
 
     def lift_people(self, frames: KeypointFrames, *, image_size: tuple[int, int], fps: float, name: str, source: str,
                     track: int | None = None, stages: Stages | None = None) -> Result:
@@ -43,29 +82,37 @@ class Pipeline:
         with stages.time("lift"):
             chosen, report = main_track(frames, track)
             visible = ~np.isnan(chosen[:, :, :2]).all(axis=(1, 2))
-            converted = convert(chosen, frames.layout, self.lifter.layout)
+            unswapped, swaps = fix_left_right_swaps(chosen, frames.layout)[::2]
+            converted = convert(unswapped, frames.layout, self.lifter.layout)
             filled, more = fill_gaps(converted, self.min_confidence)
+            more = swaps + more
             joints = self.lifter.lift(filled, layout=self.lifter.layout.name, image_size=image_size, fps=fps)
             if self.smooth is not None:
                 joints = one_euro(joints, fps, **self.smooth).astype(np.float32)
         person = PersonResult(0 if track is None else track, filled.astype(np.float32), joints, visible)
-        return Result(name, source, self.model_name, fps, image_size, self.lifter.layout, [person],
-                      report + more, stages)
+        result = Result(name, source, self.model_name, fps, image_size, self.lifter.layout, [person],
+                        report + more, stages)
+        if self.camera is not None and self.lifter.layout == H36M17:
+            with stages.time("motion"):
+                fit_motion(result, self.camera)
+        return result
 
 
-def make_pipeline(model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None, device: str = "cpu") -> Pipeline:
+def make_pipeline(model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None, device: str = "cpu",
+                  camera: CameraOptions | None = CameraOptions()) -> Pipeline:
     """A :class:`Pipeline` with the named lifter (shipped weights name or file)."""
     smooth = {} if smooth is True else (smooth or None)
-    return Pipeline(load(model, device=device), model_name=str(model), smooth=smooth)
+    return Pipeline(load(model, device=device), model_name=str(model), smooth=smooth, camera=camera)
 
 
 def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size: tuple[int, int],
                     layout: str | None = None, fps: float = 50.0, track: int | None = None,
-                    smooth: dict | bool | None = None, device: str = "cpu") -> Result:
+                    smooth: dict | bool | None = None, device: str = "cpu",
+                    camera: CameraOptions | None = CameraOptions()) -> Result:
     """2D keypoint file(s) of another tool -> 3D (read, pick the person ``track``, fill gaps, lift, smooth)."""
     frames = read_keypoints(path, layout)
     stem = Path(path).stem if Path(path).is_file() else Path(path).name
-    return make_pipeline(model, smooth=smooth, device=device).lift_people(
+    return make_pipeline(model, smooth=smooth, device=device, camera=camera).lift_people(
         frames, image_size=image_size, fps=fps, name=stem, source=str(path), track=track)
 
 
@@ -115,7 +162,7 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
 
 def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None,
                 fps: float | None = None, max_frames: int | None = None, device: str = "cpu",
-                quiet: bool = True) -> Result:
+                camera: CameraOptions | None = CameraOptions(), quiet: bool = True) -> Result:
     """A video file, image or image folder -> 3D for every frame (frames without the person are
     filled over time and marked not visible). The result keeps the raw BlazePose-33 detections in
     ``detections`` and the per-stage timing in ``stages``."""
@@ -125,7 +172,7 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
     if not seen:
         raise UserError(f"{info['name']}: no person found in any of its {info['frames']} frames")
     stem = Path(str(source)).stem or "video"
-    result = make_pipeline(model, smooth=smooth, device=device).lift_people(
+    result = make_pipeline(model, smooth=smooth, device=device, camera=camera).lift_people(
         detections, image_size=info["size"], fps=info["fps"], name=stem, source=str(source), stages=stages)
     result.report.insert(0, f"{info['name']}: {info['kind']}, {info['size'][0]}x{info['size'][1]}, {info['fps']:.3g} fps, "
                             f"{info['frames']} frames, a person in {seen}")

@@ -39,12 +39,21 @@ class Stages:
 @dataclass
 class PersonResult:
     """One tracked person. keypoints: (T, J, 3) pixels + confidence in the lifter's layout, gaps
-    filled; joints_3d: (T, J, 3) metres, camera frame, root-relative; visible: (T,) detected."""
+    filled; joints_3d: (T, J, 3) metres, camera frame, root-relative; visible: (T,) detected.
+
+    After the motion stage (:func:`posemoe.inference.pipeline.fit_motion`): ``fitted`` (T, J, 3) the
+    joints of a skeleton with constant bone lengths (root-relative), ``rotations`` (T, J, 3, 3) its
+    local joint rotations, ``root`` (T, 3) the pelvis in camera coordinates (metres), and with a
+    ground plane ``world_from_camera`` (4, 4), a y-up world frame on the ground."""
 
     track: int
     keypoints: np.ndarray
     joints_3d: np.ndarray
     visible: np.ndarray
+    fitted: np.ndarray | None = None
+    rotations: np.ndarray | None = None
+    root: np.ndarray | None = None
+    world_from_camera: np.ndarray | None = None
 
 
 @dataclass

@@ -73,9 +73,17 @@ def test_demo_lifts_renders_and_prints_where(tmp_path, capsys, tiny_lifter):
     pytest.importorskip("mediapipe")
     main(["demo", "--out-dir", str(tmp_path / "demo"), "--model", str(tiny_lifter)])
     out = capsys.readouterr().out
-    assert "MPJPE against the truth" in out and "frames/s" in out
-    for name in ("walk.npz", "walk.mp4", "walk.html", "astronaut.npz", "astronaut.mp4", "astronaut.html"):
+    assert "MPJPE against the truth" in out and "frames/s" in out and "a real person walking (Sports2D" in out
+    assert "sports2d_walk.mp4: video, 854x480, 30 fps, 104 frames" in out
+    assert "joint positions in" in out or "every joint seen" in out  # the unseen-joint summary
+    for name in ("walk.npz", "walk.mp4", "walk.html", "sports2d_walk.npz", "sports2d_walk.mp4", "sports2d_walk.html"):
         assert str(tmp_path / "demo" / name) in out and (tmp_path / "demo" / name).stat().st_size > 0
+    import importlib.util
+
+    if importlib.util.find_spec("av") is not None:  # the browser-playable codec, where PyAV wrote it
+        from posemoe.viz.encode import video_codec
+
+        assert video_codec(tmp_path / "demo" / "sports2d_walk.mp4") == "h264"
 
 
 def test_infer_from_a_keypoint_file(tmp_path, capsys):

@@ -1,0 +1,219 @@
+"""Undoing a detector's left/right swaps: projected procedural walks with injected swaps."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from posemoe.errors import UserError
+from posemoe.inference.cleanup import fix_left_right_swaps, limb_groups
+from posemoe.layouts import BLAZEPOSE33, COCO17, H36M17, H36M32, convert
+
+# (azimuth from the person's facing, elevation), degrees; azimuth 90 = on the person's left.
+VIEWS = {"front": (0.0, 5.0), "side": (90.0, 5.0), "back": (180.0, 5.0), "above": (40.0, 60.0)}
+FOCAL, CENTRE = 1000.0, np.array([640.0, 360.0])
+KINDS = {  # left joints whose pairs each kind of detector error swaps
+    "whole body": ("LHip", "LKnee", "LFoot", "LShoulder", "LElbow", "LWrist"),
+    "legs": ("LHip", "LKnee", "LFoot"),
+    "knees and feet": ("LKnee", "LFoot"),
+    "feet": ("LFoot",),
+    "arms": ("LShoulder", "LElbow", "LWrist"),
+    "elbows and wrists": ("LElbow", "LWrist"),
+    "wrists": ("LWrist",),
+}
+TOLERANCE = 8.0  # pixels; left and right that coincide in the image need no label to be right
+
+
+def walk(frames: int, seed: int, action: str = "Walking") -> np.ndarray:
+    """(T, 17, 3) world metres, z up, 50 fps."""
+    try:
+        from posemoe.datasets.synthetic import synthesize_motion
+    except ImportError:
+        from posemoe.synthetic import synthesize_motion
+    return convert(synthesize_motion(frames, np.random.default_rng(seed), action), H36M32, H36M17)
+
+
+def project(world: np.ndarray, azimuth: float, elevation: float, distance: float = 5.0) -> np.ndarray:
+    """(T, 17, 3) world -> (T, 17, 2) pixels of a fixed pinhole camera aimed at the mean pelvis,
+    placed by azimuth/elevation (degrees) around the person's mean facing."""
+    left = (world[:, H36M17.index("LHip")] - world[:, H36M17.index("RHip")]).mean(0)
+    yaw = np.arctan2(left[1], left[0]) - np.pi / 2  # facing = left turned 90 deg clockwise
+    az, el = np.radians(azimuth) + yaw, np.radians(elevation)
+    aim = world[:, 0].mean(0)
+    eye = aim + distance * np.array([-np.sin(az) * np.cos(el), np.cos(az) * np.cos(el), np.sin(el)])
+    forward = (aim - eye) / np.linalg.norm(aim - eye)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    rotation = np.stack([right, np.cross(forward, right), forward])
+    cam = (world - eye) @ rotation.T
+    return FOCAL * cam[..., :2] / cam[..., 2:] + CENTRE
+
+
+def detected(world: np.ndarray, view: str, rng: np.random.Generator, fps: int = 50) -> np.ndarray:
+    """(T', 17, 3) pixels with 1-3 px jitter + confidence, 50 fps subsampled to ``fps``."""
+    pixels = project(world[:: 50 // fps], *VIEWS[view])
+    jitter = rng.normal(0.0, rng.uniform(1.0, 3.0), pixels.shape)
+    confidence = rng.uniform(0.5, 1.0, pixels.shape[:2] + (1,))
+    return np.concatenate([pixels + jitter, confidence], -1)
+
+
+def swap(track: np.ndarray, frames: np.ndarray, left_names: tuple[str, ...]) -> None:
+    """Exchange the rows of the named left joints and their right twins in ``frames``, in place."""
+    left = [H36M17.index(n) for n in left_names]
+    right = [H36M17.right[H36M17.left.index(j)] for j in left]
+    rows = np.asarray(frames)[:, None]
+    track[rows, left], track[rows, right] = track[rows, right], track[rows, left]
+
+
+def inject_swaps(track: np.ndarray, rng: np.random.Generator, runs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Swap left and right in ``runs`` separated runs of 1-30 frames, each of a random kind.
+    Returns the corrupted track and the (T,) mask of corrupted frames."""
+    out, mask = track.copy(), np.zeros(len(track), bool)
+    slot = len(track) // runs
+    for i, length in enumerate(rng.choice([1, 1, 2, 3, 5, 8, 12, 20, 30], size=runs)):
+        start = i * slot + int(rng.integers(5, max(6, slot - length - 5)))
+        swap(out, np.arange(start, start + length), KINDS[rng.choice(list(KINDS))])
+        mask[start:start + length] = True
+    return out, mask
+
+
+def joint_error(fixed: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(T,) largest distance of a joint from its correctly labelled position, pixels (0 if missing)."""
+    return np.nan_to_num(np.linalg.norm(fixed[..., :2] - truth[..., :2], axis=-1), nan=0.0).max(-1)
+
+
+def test_limb_groups_come_from_joint_names():
+    assert limb_groups(H36M17) == {"legs": (("LHip",), ("LKnee",), ("LFoot",)),
+                                   "arms": (("LShoulder",), ("LElbow",), ("LWrist",))}
+    assert limb_groups(COCO17)["head"] == (("LEye", "LEar"),)
+    assert limb_groups(BLAZEPOSE33)["legs"][2] == ("LAnkle", "LHeel", "LFootIndex")
+    assert list(limb_groups(H36M32)) == ["legs", "arms"]
+
+
+def test_swaps_are_undone_and_clean_frames_kept():
+    rng = np.random.default_rng(0)
+    swapped = restored = exact = clean = changed = 0
+    for case, (view, fps) in enumerate([(v, f) for v in VIEWS for f in (50, 25)]):
+        truth = detected(walk(1000, seed=case), view, rng, fps)
+        track, mask = inject_swaps(truth, rng, runs=10 if fps == 50 else 5)
+        fixed, _, report = fix_left_right_swaps(track)
+        error = joint_error(fixed, truth)
+        swapped += mask.sum()
+        restored += (error[mask] <= TOLERANCE).sum()
+        exact += (error[mask] == 0).sum()
+        clean += (~mask).sum()
+        changed += (error[~mask] > 0).sum()
+        assert report[0].startswith("undid left/right swaps in"), report
+    print(f"\nswapped frames {swapped}: restored {restored / swapped:.1%} (every label {exact / swapped:.1%}); "
+          f"clean frames {clean}: changed {changed / clean:.2%}")
+    assert swapped > 300
+    assert restored >= 0.95 * swapped
+    assert changed < 0.01 * clean
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_clean_tracks_come_back_unchanged(view):
+    rng = np.random.default_rng(1)
+    for seed, fps in ((10, 50), (11, 25)):
+        track = detected(walk(600, seed=seed), view, rng, fps)
+        fixed, swapped, report = fix_left_right_swaps(track)
+        assert not swapped.any() and np.array_equal(fixed, track), (view, fps, report)
+        assert report == [f"no left/right swaps found in {len(track)} frames"]
+
+
+def test_turning_around_fast_limbs_and_other_actions_are_not_swaps():
+    rng = np.random.default_rng(2)
+    world = walk(400, seed=3)
+    hip_axis = world[:, H36M17.index("LHip"), :2] - world[:, H36M17.index("RHip"), :2]
+    # Keep the body facing one way, then turn it around in one second.
+    turn = np.pi * np.clip((np.arange(len(world)) - 150) / 50, 0, 1) - np.arctan2(hip_axis[:, 1], hip_axis[:, 0])
+    c, s = np.cos(turn)[:, None], np.sin(turn)[:, None]
+    offset = world - world[:, :1]
+    turned = world[:, :1] + np.stack([c * offset[..., 0] - s * offset[..., 1],
+                                      s * offset[..., 0] + c * offset[..., 1], offset[..., 2]], -1)
+    turning = detected(turned, "side", rng)
+    hips = np.sign(turning[:, H36M17.index("LHip"), 0] - turning[:, H36M17.index("RHip"), 0])
+    assert hips[0] == -hips[-1]  # the hips really change sides in the image
+    # Every third frame of the 50 fps walk shown as 50 fps: limbs swing three times as fast.
+    tracks = [turning, detected(walk(1200, seed=4)[::3], "side", rng), detected(walk(1200, seed=5)[::3], "front", rng),
+              detected(walk(400, seed=6, action="Directions"), "front", rng, 25),
+              detected(walk(400, seed=7, action="Eating"), "side", rng, 25)]
+    for track in tracks:
+        _, swapped, report = fix_left_right_swaps(track)
+        assert not swapped.any(), report
+
+
+def test_a_track_that_starts_swapped_follows_the_majority():
+    rng = np.random.default_rng(3)
+    truth = detected(walk(300, seed=6), "front", rng)
+    track = truth.copy()
+    track[:40] = truth[:40, H36M17.flip_permutation()]
+    track[260:] = truth[260:, H36M17.flip_permutation()]
+    fixed, swapped, _ = fix_left_right_swaps(track)
+    assert swapped[:40].all() and swapped[260:].all() and not swapped[40:260].any()
+    np.testing.assert_array_equal(fixed, truth)
+
+
+def test_missing_joints_and_no_confidence():
+    rng = np.random.default_rng(4)
+    truth = detected(walk(300, seed=7), "front", rng)[..., :2]
+    truth[rng.random(truth.shape[:2]) < 0.05] = np.nan
+    track, mask = inject_swaps(truth, rng, runs=3)
+    fixed, swapped, _ = fix_left_right_swaps(track)
+    np.testing.assert_array_equal(fixed, truth)
+    assert swapped[mask].any(1).all() and not swapped[~mask].any()
+
+
+def test_unconfident_joints_count_less():
+    rng = np.random.default_rng(5)
+    truth = detected(walk(300, seed=8), "front", rng)
+    track = truth.copy()
+    swap(track, np.arange(100, 110), KINDS["wrists"])
+    assert fix_left_right_swaps(track)[1][100:110, 1].all()
+    track[:, [H36M17.index("LWrist"), H36M17.index("RWrist")], 2] = 0.01
+    assert not fix_left_right_swaps(track)[1].any()
+
+
+def test_other_layouts_swap_the_head_too():
+    rng = np.random.default_rng(6)
+    h36m = detected(walk(300, seed=9), "front", rng)
+    coco = np.zeros((len(h36m), COCO17.num_joints, 3))
+    for name in ("LShoulder", "RShoulder", "LElbow", "RElbow", "LWrist", "RWrist", "LHip", "RHip", "LKnee", "RKnee"):
+        coco[:, COCO17.index(name)] = h36m[:, H36M17.index(name)]
+    for side in "LR":
+        coco[:, COCO17.index(side + "Ankle")] = h36m[:, H36M17.index(side + "Foot")]
+    across = h36m[:, H36M17.index("LShoulder"), :2] - h36m[:, H36M17.index("RShoulder"), :2]
+    head = h36m[:, H36M17.index("Head")]
+    coco[:, COCO17.index("Nose")] = head
+    for side, sign in (("L", 1), ("R", -1)):
+        coco[:, COCO17.index(side + "Eye")] = head + np.pad(sign * 0.15 * across, ((0, 0), (0, 1)))
+        coco[:, COCO17.index(side + "Ear")] = head + np.pad(sign * 0.3 * across, ((0, 0), (0, 1)))
+    track = coco.copy()
+    track[120:135] = coco[120:135, COCO17.flip_permutation()]
+    fixed, _, report = fix_left_right_swaps(track, COCO17)
+    np.testing.assert_array_equal(fixed, coco)
+    assert report == ["undid left/right swaps in 15 of 300 frames (legs 15, arms 15, head 15)"]
+
+
+def test_short_tracks_and_bad_input():
+    _, swapped, _ = fix_left_right_swaps(np.zeros((2, 17, 3)))
+    assert swapped.shape == (2, 2) and not swapped.any()
+    with pytest.raises(UserError, match=r"expected keypoints of shape \(T, 17, 2\)"):
+        fix_left_right_swaps(np.zeros((10, 33, 3)))
+    with pytest.raises(UserError, match="limb 'feet'"):
+        fix_left_right_swaps(np.zeros((10, 17, 2)), groups={"feet": (("LToe",),)})
+    with pytest.raises(UserError, match="at most 3 parts"):
+        fix_left_right_swaps(np.zeros((10, 17, 2)), groups={"legs": (("LHip",), ("LKnee",), ("LFoot",), ("LWrist",))})
+
+
+def test_a_thousand_frames_take_milliseconds():
+    track = detected(walk(1000, seed=8), "side", np.random.default_rng(5))
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        fix_left_right_swaps(track)
+        times.append(time.perf_counter() - start)
+    print(f"\n1000 frames: {min(times) * 1e3:.1f} ms")
+    assert min(times) < 0.2  # about 20 ms alone; loose, the machine is shared
