@@ -26,3 +26,19 @@ def test_blazepose_finds_the_real_person_and_nobody_in_a_blank_frame(astronaut_c
 def test_only_the_bundled_models_are_offered():
     with pytest.raises(ValueError, match="0 \\(lite\\) and 1 \\(full\\)"):
         BlazePose(model_complexity=2)
+
+
+def test_blazepose_needs_no_jax(tmp_path):
+    """mediapipe declares jax and jaxlib (360 MB) but only its LLM converter imports them: the
+    detector runs with jax made unimportable, so users may uninstall them (README)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['jax'] = None; sys.modules['jaxlib'] = None\n"
+            "import numpy as np\n"
+            "from posemoe.assets import astronaut\n"
+            "from posemoe.inference.detectors import BlazePose\n"
+            "with BlazePose(video=False) as d: points = d(astronaut())\n"
+            "assert points is not None and points.shape == (33, 3)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
