@@ -81,7 +81,7 @@ def _real_clip(out: Path, model: str) -> dict[str, Path]:
     from posemoe.assets import WALKING_CLIP_CREDIT, walking_clip
     from posemoe.inference.pipeline import infer_video
     from posemoe.viz.render import render_outputs
-    from posemoe.viz.unseen import unseen_joints
+    from posemoe.inference.unseen import unseen_joints
 
     clip = walking_clip()
     print(f"2/2 a real person walking ({WALKING_CLIP_CREDIT}) -> BlazePose -> {model}")

@@ -62,6 +62,8 @@ def _record(result: "Result") -> dict:
             "units": "metres, camera frame, root-relative", "source": result.source, "model": result.model,
             "report": result.report, "person_visible": person.visible.tolist(), **result.extra,
             **({"root_m": np.round(person.root, 4).tolist()} if getattr(person, "root", None) is not None else {}),
+            **({"unseen_joints_per_frame": person.unseen.sum(1).tolist()} if getattr(person, "unseen", None) is not None
+               else {}),
             "frames": [{"frame": t, "joints_3d": person.joints_3d[t].round(5).tolist(),
                         "keypoints_2d": person.keypoints[t].round(2).tolist()} for t in range(len(person.joints_3d))]}
 
@@ -74,6 +76,8 @@ def npz_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
 
     motion = {name: np.asarray(value, np.float32) for name in ("fitted", "root", "world_from_camera")
               if (value := getattr(person, name, None)) is not None}
+    if getattr(person, "unseen", None) is not None:
+        motion["joint_unseen"] = np.asarray(person.unseen, bool)
     if "fitted" in motion:
         motion["joints_fitted"] = motion.pop("fitted")
 

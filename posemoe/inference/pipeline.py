@@ -22,6 +22,7 @@ from posemoe.inference.cleanup import fix_left_right_swaps
 from posemoe.inference.lifter import Lifter, load
 from posemoe.inference.smoothing import one_euro
 from posemoe.inference.tracking import fill_gaps, main_track
+from posemoe.inference.unseen import unseen_joints
 from posemoe.io.keypoints import KeypointFrames, read_keypoints
 from posemoe.inference.result import PersonResult, Result, Stages
 from posemoe.layouts import H36M17, convert
@@ -84,12 +85,13 @@ class Pipeline:
             visible = ~np.isnan(chosen[:, :, :2]).all(axis=(1, 2))
             unswapped, swaps = fix_left_right_swaps(chosen, frames.layout)[::2]
             converted = convert(unswapped, frames.layout, self.lifter.layout)
+            unseen, partial = unseen_joints(converted, image_size, layout=self.lifter.layout)
             filled, more = fill_gaps(converted, self.min_confidence)
-            more = swaps + more
+            more = swaps + more + [partial]
             joints = self.lifter.lift(filled, layout=self.lifter.layout.name, image_size=image_size, fps=fps)
             if self.smooth is not None:
                 joints = one_euro(joints, fps, **self.smooth).astype(np.float32)
-        person = PersonResult(0 if track is None else track, filled.astype(np.float32), joints, visible)
+        person = PersonResult(0 if track is None else track, filled.astype(np.float32), joints, visible, unseen)
         result = Result(name, source, self.model_name, fps, image_size, self.lifter.layout, [person],
                         report + more, stages)
         if self.camera is not None and self.lifter.layout == H36M17:

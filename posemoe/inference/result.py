@@ -50,6 +50,7 @@ class PersonResult:
     keypoints: np.ndarray
     joints_3d: np.ndarray
     visible: np.ndarray
+    unseen: np.ndarray | None = None  # (T, J) bool: outside the frame, missing or barely seen (filled in)
     fitted: np.ndarray | None = None
     rotations: np.ndarray | None = None
     root: np.ndarray | None = None

@@ -15,7 +15,7 @@ import numpy as np
 
 from posemoe.io.video import require_cv2
 from posemoe.layouts import H36M17, JointLayout
-from posemoe.viz.unseen import unseen_joints
+from posemoe.inference.unseen import unseen_joints
 
 __all__ = ["CENTRE", "LEFT", "RIGHT", "TRUTH", "LegendEntry", "bone_colours", "draw_legend", "draw_skeleton_2d",
            "draw_skeleton_3d", "legend_entries", "side_by_side", "unseen_bones", "unseen_joints", "view_rotation"]

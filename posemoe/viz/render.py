@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from posemoe.errors import UserError
-from posemoe.viz.unseen import unseen_joints
+from posemoe.inference.unseen import unseen_joints
 
 RENDERINGS = ("mp4", "html")
 

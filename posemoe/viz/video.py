@@ -10,7 +10,7 @@ import numpy as np
 from posemoe.io.video import require_cv2
 from posemoe.viz.draw import legend_entries, side_by_side
 from posemoe.viz.encode import write_mp4
-from posemoe.viz.unseen import unseen_joints
+from posemoe.inference.unseen import unseen_joints
 
 
 def render_mp4(path: str | Path, frames: Iterable[np.ndarray], keypoints: np.ndarray, joints_3d: np.ndarray, *,

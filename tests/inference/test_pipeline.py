@@ -89,6 +89,9 @@ def test_shipped_lifter_on_a_real_person_keeps_bones_steady(astronaut_clip, tmp_
     person = result.people[0]
     assert person.visible.all()
     joints, confidence = person.joints_3d, person.keypoints[..., 2]
+    feet = [H36M17.index("LFoot"), H36M17.index("RFoot")]
+    assert person.unseen[:, feet].mean() > 0.2  # a waist-up photo: the invented legs are flagged (often)
+    assert any("unseen" in line or "partial" in line for line in result.report), result.report
     assert joints.shape == (24, 17, 3) and np.isfinite(joints).all()
     # bones whose two joints BlazePose sees confidently in every frame (the photo ends at the waist)
     seen = [i for i, (p, c) in enumerate(H36M17.bones) if confidence[:, [p, c]].min() >= 0.5]

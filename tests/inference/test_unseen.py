@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from posemoe.errors import UserError
-from posemoe.viz.unseen import unseen_joints
+from posemoe.inference.unseen import unseen_joints
 
 
 def _standing(frames: int = 10) -> np.ndarray:
