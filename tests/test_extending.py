@@ -22,11 +22,11 @@ from posemoe.training.loop import TrainConfig, train
 class FrameMLPConfig:
     """A per-frame MLP lifter: the smallest model the training loop and the Lifter accept."""
 
+    family: str = "frame-mlp"  # the registered family this config builds
     num_frames: int = 5
     num_joints: int = 17
     in_channels: int = 2
     hidden: int = 64
-    family: str = "frame-mlp"
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -200,37 +200,33 @@ def _sided(points: dict[str, Blend], left: str, right: str) -> dict[str, Blend]:
             for key, point in points.items() for side, tag in (("R", right), ("L", left))}
 
 
-CMU = register_rig(RigMapping(
-    name="cmu",
-    points={
-        "Hip": mean("LeftUpLeg", "RightUpLeg"),
-        **_sided({"{s}Hip": joint("{s}UpLeg"), "{s}Knee": joint("{s}Leg"), "{s}Foot": joint("{s}Foot")},
-                 "Left", "Right"),
-        "Spine": AlongChain("Hips", "Neck", 0.5),
-        "Thorax": joint("Neck"),
-        "Neck/Nose": joint("Head"),
-        "Head": FirstOf((joint("HeadTop_End"), joint("Head_end"))),
-        **_sided({"{s}Shoulder": joint("{s}Arm"), "{s}Elbow": joint("{s}ForeArm"), "{s}Wrist": joint("{s}Hand")},
-                 "Left", "Right"),
-    },
-    leg=("LeftUpLeg", "LeftLeg", "LeftFoot"),
-))
+def _limb_rig(name: str, limbs: tuple[str, str, str, str, str, str], sides: tuple[str, str],
+              head: dict[str, Blend]) -> RigMapping:
+    """A rig whose limb joints are named by one pattern per segment, ``{s}`` standing for the
+    side tag (``sides`` = left tag, right tag); limbs = (thigh, shin, foot, upper arm, forearm, hand).
+    The spine point is halfway up the Hips-Neck chain and the thorax is the neck joint."""
+    thigh, shin, foot, arm, fore_arm, hand = limbs
+    left, right = sides
+    return register_rig(RigMapping(
+        name=name,
+        points={
+            "Hip": mean(thigh.format(s=left), thigh.format(s=right)),
+            **_sided({"{s}Hip": joint(thigh), "{s}Knee": joint(shin), "{s}Foot": joint(foot)}, left, right),
+            "Spine": AlongChain("Hips", "Neck", 0.5),
+            "Thorax": joint("Neck"),
+            **head,
+            **_sided({"{s}Shoulder": joint(arm), "{s}Elbow": joint(fore_arm), "{s}Wrist": joint(hand)}, left, right),
+        },
+        leg=(thigh.format(s=left), shin.format(s=left), foot.format(s=left)),
+    ))
 
-BANDAI_NAMCO = register_rig(RigMapping(
-    name="bandai-namco",
-    points={
-        "Hip": mean("UpperLeg_L", "UpperLeg_R"),
-        **_sided({"{s}Hip": joint("UpperLeg_{s}"), "{s}Knee": joint("LowerLeg_{s}"), "{s}Foot": joint("Foot_{s}")},
-                 "L", "R"),
-        "Spine": AlongChain("Hips", "Neck", 0.5),
-        "Thorax": joint("Neck"),
-        "Neck/Nose": OnBoneAxis("Head", 0.06),
-        "Head": OnBoneAxis("Head", 0.20),
-        **_sided({"{s}Shoulder": joint("UpperArm_{s}"), "{s}Elbow": joint("LowerArm_{s}"),
-                  "{s}Wrist": joint("Hand_{s}")}, "L", "R"),
-    },
-    leg=("UpperLeg_L", "LowerLeg_L", "Foot_L"),
-))
+
+CMU = _limb_rig("cmu", ("{s}UpLeg", "{s}Leg", "{s}Foot", "{s}Arm", "{s}ForeArm", "{s}Hand"), ("Left", "Right"),
+                {"Neck/Nose": joint("Head"), "Head": FirstOf((joint("HeadTop_End"), joint("Head_end")))})
+
+BANDAI_NAMCO = _limb_rig("bandai-namco", ("UpperLeg_{s}", "LowerLeg_{s}", "Foot_{s}", "UpperArm_{s}", "LowerArm_{s}",
+                                          "Hand_{s}"), ("L", "R"),
+                         {"Neck/Nose": OnBoneAxis("Head", 0.06), "Head": OnBoneAxis("Head", 0.20)})
 
 
 # ----------------------------------------------------------------------------------------------
