@@ -61,23 +61,36 @@ def load_h36m_cameras(path: str | Path | None = None) -> dict[str, list[Camera]]
     if path is None:
         text = resources.files("posemoe.assets").joinpath("h36m_camera_params.json").read_text()
     else:
-        text = Path(path).read_text()
-    subjects = json.loads(text)["subjects"]
+        try:
+            text = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as err:
+            raise UserError(f"{path}: cannot read the camera file ({err})") from None
+    try:
+        return _parse_h36m_cameras(json.loads(text))
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise UserError(f"{path or 'the shipped camera file'}: not a Human3.6M camera file in posemoe's layout "
+                        f"({{'subjects': {{S: {{id: {{index, R, T, f, c, k, p, res_w, res_h}}}}}}}}): "
+                        f"{type(err).__name__} {str(err)[:120]}") from None
+
+
+def _parse_h36m_cameras(data: dict) -> dict[str, list[Camera]]:
     out: dict[str, list[Camera]] = {}
-    for subject, cams in subjects.items():
-        ordered = sorted(cams.values(), key=lambda c: c["index"])
-        out[subject] = [
-            Camera(
-                id=str(cid),
-                R=np.asarray(c["R"], dtype=np.float64),
-                T=np.asarray(c["T"], dtype=np.float64) / 1000.0,
-                f=np.asarray(c["f"], dtype=np.float64),
-                c=np.asarray(c["c"], dtype=np.float64),
-                k=np.asarray(c["k"], dtype=np.float64),
-                p=np.asarray(c["p"], dtype=np.float64),
-                width=int(c["res_w"]),
-                height=int(c["res_h"]),
-            )
-            for cid, c in zip(sorted(cams, key=lambda k: cams[k]["index"]), ordered)
-        ]
+    for subject, cams in data["subjects"].items():
+        ordered = sorted(cams, key=lambda k: int(cams[k]["index"]))
+        out[subject] = [_camera(str(cid), cams[cid]) for cid in ordered]
     return out
+
+
+def _camera(cid: str, c: dict) -> Camera:
+    shapes = {"R": (3, 3), "T": (3,), "f": (2,), "c": (2,), "k": (3,), "p": (2,)}
+    arrays = {}
+    for name, shape in shapes.items():
+        arrays[name] = np.asarray(c[name], dtype=np.float64).reshape(-1)
+        if arrays[name].size != int(np.prod(shape)) or not np.isfinite(arrays[name]).all():
+            raise ValueError(f"camera {cid}: {name} must be {shape} finite numbers")
+        arrays[name] = arrays[name].reshape(shape)
+    width, height = int(c["res_w"]), int(c["res_h"])
+    if not (0 < width <= 100_000 and 0 < height <= 100_000):
+        raise ValueError(f"camera {cid}: image size {width}x{height}")
+    return Camera(id=cid, R=arrays["R"], T=arrays["T"] / 1000.0, f=arrays["f"], c=arrays["c"], k=arrays["k"],
+                  p=arrays["p"], width=width, height=height)

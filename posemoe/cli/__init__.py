@@ -21,15 +21,23 @@ import sys
 from posemoe.errors import UserError
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line (the usage is in --help), exit status 2."""
+
+    def error(self, message: str) -> None:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from posemoe import __version__
     from posemoe.cli import apps, data, evaluate, infer, models, train
 
-    parser = argparse.ArgumentParser(prog="posemoe", description="Monocular 3D human pose estimation toolkit.",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = _Parser(prog="posemoe", description="Monocular 3D human pose estimation toolkit.",
+                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"posemoe {__version__}")
     parser.add_argument("--verbose", action="store_true", help="show third-party log messages (mediapipe, TFLite)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     for module in (infer, train, evaluate, models, data, apps):
         module.add_commands(sub)
     return parser
@@ -37,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def quiet_third_party(verbose: bool) -> None:
     """Silence absl / TFLite / glog chatter (mediapipe) unless asked for."""
-    if not verbose:
+    if verbose:
+        os.environ["POSEMOE_VERBOSE"] = "1"
+    else:
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -47,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     quiet_third_party(args.verbose)
     try:
         args.func(args)
-    except (UserError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as err:
+    except (UserError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+            PermissionError) as err:
         _fail(args.command, err)
     except OSError as err:
         if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):

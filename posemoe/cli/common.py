@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 from typing import Any
 
 from posemoe.errors import UserError
@@ -12,10 +13,25 @@ FORMATTER = argparse.ArgumentDefaultsHelpFormatter
 
 
 def positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
     return value
+
+
+def bounded_int(limit: int):
+    """An argparse type for integers in 1..``limit`` (memory is allocated from these)."""
+
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"expected at most {limit}, got {text}")
+        return value
+
+    return parse
 
 
 def positive_float(text: str) -> float:
@@ -26,6 +42,21 @@ def positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
     return value
+
+
+def float_in(low: float, high: float):
+    """An argparse type for finite numbers in ``low``..``high``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a number from {low:g} to {high:g}, got {text}")
+        return value
+
+    return parse
 
 
 def set_threads(threads: int | None) -> None:
@@ -41,6 +72,8 @@ def pick_device(device: str | None) -> str:
 
     if device is None:
         return "cuda" if torch.cuda.is_available() else "cpu"
+    if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", device):
+        raise UserError(f"--device {device!r}: expected cpu, cuda, cuda:N or mps")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"--device {device}: no CUDA device is available here (torch {torch.__version__})")
     return device
@@ -51,9 +84,11 @@ def parse_value(text: str) -> Any:
     lowered = {"true": True, "false": False, "none": None, "null": None}
     if text.lower() in lowered:
         return lowered[text.lower()]
+    if text.strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
+        return float(text)  # a number, refused by the option's own check rather than passed on as a word
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         return text
 
 

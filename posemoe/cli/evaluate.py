@@ -41,8 +41,12 @@ def _eval_images(args: argparse.Namespace, model, device: str):
 
     if not args.images:
         raise UserError("an image model is evaluated on --images SET.npz (posemoe render-bodies / import-images)")
-    return evaluate_images(model, ImageSet.load(args.images), flip=not args.no_flip, device=device,
-                           batch_size=args.batch_size)
+    images = ImageSet.load(args.images)
+    size = images.images.shape[1]
+    if size != model.config.image_size:
+        raise UserError(f"--images {args.images}: crops of {size} px, but the model takes {model.config.image_size} px "
+                        f"(write the set with --size {model.config.image_size})")
+    return evaluate_images(model, images, flip=not args.no_flip, device=device, batch_size=args.batch_size)
 
 
 CROSS_DATASET = ("mpi-inf-3dhp", "humaneva", "h36m-virtual")

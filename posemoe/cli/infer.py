@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posemoe.cli.common import FORMATTER, pick_device, positive_float, positive_int, set_threads
+from posemoe.cli.common import FORMATTER, float_in, pick_device, positive_float, positive_int, set_threads
 from posemoe.errors import UserError
 
 KEYPOINT_SUFFIXES = (".json", ".npy", ".npz")
@@ -21,6 +21,7 @@ def cmd_infer(args: argparse.Namespace) -> None:
         return _stream(args)
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
+    _refuse_planned_outputs(args, path)
     if path.suffix.lower() in KEYPOINT_SUFFIXES or (
             path.is_dir() and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())):
         return _keypoints(args)
@@ -32,6 +33,17 @@ def cmd_infer(args: argparse.Namespace) -> None:
         infer_image(path, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip)
         return
     _video(args)
+
+
+def _refuse_planned_outputs(args: argparse.Namespace, path: Path) -> None:
+    """Before any work: no file this run would write may be the input (each writer checks again)."""
+    from posemoe.export.results import refuse_inputs
+
+    stem = path.stem if path.is_file() else path.name
+    kinds = {*args.format, *args.render, *(["bvh"] if args.bvh else [])}
+    planned = [Path(args.out) / f"{stem}.{kind}" for kind in sorted(kinds)]
+    planned.append(Path(args.out) / f"{stem}_blazepose33.npz")
+    refuse_inputs(planned, [path])
 
 
 def _is_image_model(name: str) -> bool:
@@ -118,8 +130,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--smooth", action="store_true", help="One-Euro smoothing of the 3D joints")
     p.add_argument("--smooth-cutoff", type=positive_float, default=1.5,
                    help="--smooth: cut-off frequency at rest, Hz (lower = smoother, more lag)")
-    p.add_argument("--smooth-beta", type=float, default=0.5, help="--smooth: how fast the cut-off rises with speed")
-    p.add_argument("--fps", type=positive_float,
+    p.add_argument("--smooth-beta", type=float_in(0.0, 1e3), default=0.5, help="--smooth: how fast the cut-off rises with speed")
+    p.add_argument("--fps", type=float_in(0.1, 1000.0),
                    help="frame rate of the input (default: the video's; 30 for image folders; 50 for keypoint files)")
     p.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     p.add_argument("--layout", help="joint layout of keypoint files (halpe26 for AlphaPose; needed for arrays)")

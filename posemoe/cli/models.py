@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from posemoe.cli.common import FORMATTER, positive_float, positive_int, set_threads
+from posemoe.cli.common import FORMATTER, bounded_int, positive_float, positive_int, set_threads
 
 
 def cmd_models(args: argparse.Namespace) -> None:
@@ -48,6 +48,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="posemoe-t27-s-h36m", help="--video: the lifter")
     p.add_argument("--frames", type=positive_int, default=300, help="--video: clip length")
     p.add_argument("--threads", type=positive_int, help="torch threads (default: torch's choice)")
-    p.add_argument("--batch-size", type=positive_int, default=8, help="clips per step")
+    p.add_argument("--batch-size", type=bounded_int(4096), default=8, help="clips per step")
     p.add_argument("--seconds", type=positive_float, default=3.0, help="time per measurement")
     p.set_defaults(func=cmd_bench)

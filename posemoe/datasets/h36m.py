@@ -4,6 +4,10 @@ ground-truth 2D file made from the 3D file and the cameras (``posemoe prepare-2d
 Files: ``data_3d_<dataset>.npz`` (``positions_3d`` = {subject: {action: (T, 32|17, 3) world
 metres}}) and ``data_2d_<dataset>_<source>.npz`` (``positions_2d`` = {subject: {action: [per
 camera (T, 17, 2|3) pixels]}}). Dicts are pickled; :mod:`posemoe.io.npz` reads them safely.
+
+Frames with values no recording can have (NaN, inf, 3D beyond :data:`MAX_WORLD_METRES`, 2D beyond
+:data:`~posemoe.io.keypoints.MAX_ABS_PIXELS`) are never passed on: loading stops with an error
+that names the sequence, how many frames and the first of them.
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ from posemoe.codecs import ScreenCodec, match_channels, root_relative
 from posemoe.datasets.registry import Dataset, register_dataset
 from posemoe.datasets.sequences import PoseSequences, SequenceInfo, concat_sequences
 from posemoe.errors import UserError
+from posemoe.io.keypoints import MAX_ABS_PIXELS
 from posemoe.io.npz import load_npz, require_key, save_npz
 from posemoe.layouts import H36M17, H36M32, convert
+
+MAX_WORLD_METRES = 1000.0  # capture volumes are a few metres across; beyond a kilometre is corruption
 
 
 @dataclass(frozen=True)
@@ -44,13 +51,41 @@ def data_file(data_dir: str | Path, kind: str, dataset: str = "h36m", source: st
     return Path(data_dir) / name
 
 
-def _check_finite(array: np.ndarray, where: str) -> None:
-    if not np.all(np.isfinite(array)):
-        bad = int(np.sum(~np.isfinite(array).all(axis=tuple(range(1, array.ndim)))))
-        raise UserError(f"{where}: {bad} frame(s) contain NaN or inf")
+def _check_values(array: np.ndarray, limit: float, unit: str, where: str) -> None:
+    """Refuse a (T, J, C) sequence with NaN, inf or coordinates beyond ``limit`` in any frame; the
+    error names how many frames and the first ones (a 2D confidence channel only needs to be finite)."""
+    coords = array[..., :3] if unit == "m" else array[..., :2]
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(array).all(-1) & (np.abs(coords) <= limit).all(-1)
+    bad = np.flatnonzero(~good.all(-1))
+    if len(bad):
+        first = ", ".join(str(int(t)) for t in bad[:5])
+        raise UserError(f"{where}: {len(bad)} of {len(array)} frame(s) hold NaN, inf or coordinates beyond "
+                        f"{limit:g} {unit} (first: frame {first}); fix or remove them")
+
+
+def _numeric(value: object, where: str) -> np.ndarray:
+    """A sequence's array as float32, or an error naming it (strings, objects, ragged lists...)."""
+    if isinstance(value, np.ndarray) and (np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)):
+        return value.astype(np.float32, copy=False)
+    try:
+        array = np.asarray(value, dtype=np.float32) if isinstance(value, (list, tuple)) else None
+    except (TypeError, ValueError, OverflowError):
+        array = None
+    if array is None:
+        found = f"{value.dtype} array" if isinstance(value, np.ndarray) else type(value).__name__
+        raise UserError(f"{where}: expected an array of numbers, got a {found}")
+    return array
+
+
+def _mapping(value: object, what: str, where: str) -> dict:
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise UserError(f"{where}: expected a dict of {what} with string keys, got {type(value).__name__}")
+    return value
 
 
 def _poses_17(array: np.ndarray, where: str) -> np.ndarray:
+    array = _numeric(array, where)
     if array.ndim != 3 or array.shape[-1] != 3 or array.shape[1] not in (H36M32.num_joints, H36M17.num_joints):
         raise UserError(f"{where}: expected 3D poses of shape (T, 32, 3) or (T, 17, 3), got {array.shape}")
     layout = H36M32 if array.shape[1] == H36M32.num_joints else H36M17
@@ -78,8 +113,7 @@ def load_h36m(
     positions_3d = require_key(load_npz(path3d), "positions_3d", path3d)
     positions_2d = require_key(load_npz(path2d), "positions_2d", path2d)
     for path, value in ((path3d, positions_3d), (path2d, positions_2d)):
-        if not isinstance(value, dict):
-            raise UserError(f"{path}: expected a dict of subjects, got {type(value).__name__}")
+        _mapping(value, "subjects", str(path))
     cameras = load_h36m_cameras() if cameras is None else cameras
 
     keypoints, poses, infos, report = [], [], [], []
@@ -87,29 +121,30 @@ def load_h36m(
     for subject in subjects:
         for path, value in ((path3d, positions_3d), (path2d, positions_2d)):
             if subject not in value:
-                raise UserError(f"{path}: subject {subject!r} not found (has {sorted(value)})")
+                raise UserError(f"{path}: subject {subject!r} not found (has {sorted(value)[:20]})")
         if subject not in cameras:
             raise UserError(f"no camera parameters for subject {subject!r}")
         subject_cams = cameras[subject]
-        for action in sorted(positions_3d[subject]):
+        actions_3d = _mapping(positions_3d[subject], "actions", f"{path3d} [{subject}]")
+        actions_2d = _mapping(positions_2d[subject], "actions", f"{path2d} [{subject}]")
+        for action in sorted(actions_3d):
             if actions is not None and action.split(" ")[0] not in actions:
                 continue
             where3d = f"{path3d} [{subject} / {action}]"
-            world = _poses_17(np.asarray(positions_3d[subject][action]), where3d)
-            _check_finite(world, where3d)
-            views = positions_2d[subject].get(action)
+            world = _poses_17(actions_3d[action], where3d)
+            _check_values(world, MAX_WORLD_METRES, "m", where3d)
+            views = actions_2d.get(action)
             if views is None:
                 if skip_incomplete:
                     report.append(f"skipped {subject} / {action}: no 2D in {path2d.name}")
                     continue
                 raise UserError(f"{path2d}: no 2D keypoints for {subject} / {action}, which the 3D file has")
-            if len(views) != len(subject_cams):
-                raise UserError(
-                    f"{path2d} [{subject} / {action}]: {len(views)} camera views, expected {len(subject_cams)}"
-                )
+            if not isinstance(views, (list, tuple)) or len(views) != len(subject_cams):
+                found = len(views) if isinstance(views, (list, tuple)) else f"a {type(views).__name__}, not a list of"
+                raise UserError(f"{path2d} [{subject} / {action}]: {found} camera views, expected {len(subject_cams)}")
             for cam_index, (view, cam) in enumerate(zip(views, subject_cams)):
                 where2d = f"{path2d} [{subject} / {action} / camera {cam.id}]"
-                view = np.asarray(view, dtype=np.float32)
+                view = _numeric(view, where2d)
                 if view.ndim != 3 or view.shape[1] != H36M17.num_joints or view.shape[2] not in (2, 3):
                     raise UserError(f"{where2d}: expected keypoints of shape (T, 17, 2|3), got {view.shape}")
                 if len(view) < len(world):
@@ -120,7 +155,7 @@ def load_h36m(
                 if len(view) > len(world):
                     report.append(f"trimmed {subject} / {action} / camera {cam.id}: 2D {len(view)} -> {len(world)} frames")
                     view = view[: len(world)]
-                _check_finite(view, where2d)
+                _check_values(view, MAX_ABS_PIXELS, "px", where2d)
                 codec = ScreenCodec(cam.width, cam.height)
                 normalized = view.copy()
                 normalized[..., :2] = codec.encode(view[..., :2])
@@ -158,12 +193,14 @@ def load_sources(data_dir: str | Path, subjects: tuple[str, ...] | list[str], so
 def project_sequences(positions_3d: dict, cameras: dict[str, list[Camera]], source: str) -> dict:
     """``{subject: {action: (T, 32|17, 3) world}}`` -> ``{subject: {action: [(T, 17, 2) pixels per camera]}}``."""
     out: dict = {}
-    for subject, actions in positions_3d.items():
+    for subject, actions in _mapping(positions_3d, "subjects", source).items():
         if subject not in cameras:
             raise UserError(f"{source}: no camera parameters for subject {subject!r}")
         out[subject] = {}
-        for action, world in actions.items():
-            joints = _poses_17(np.asarray(world), f"{source} [{subject} / {action}]").astype(np.float64)
+        for action, world in _mapping(actions, "actions", f"{source} [{subject}]").items():
+            where = f"{source} [{subject} / {action}]"
+            joints = _poses_17(world, where).astype(np.float64)
+            _check_values(joints, MAX_WORLD_METRES, "m", where)
             out[subject][action] = [
                 cam.project(cam.world_to_camera(joints)).astype(np.float32) for cam in cameras[subject]
             ]

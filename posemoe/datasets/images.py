@@ -11,6 +11,12 @@ Importers turn annotated images into an :class:`~posemoe.bodies.ImageSet` of fix
 
 Crops are squares around the box centre, ``margin`` times its longer side, resized to the
 model's input size; keypoints are returned in crop coordinates, [-1, 1] left/top to right/bottom.
+
+Hostile files are refused before they cost memory: images over
+:data:`~posemoe.io.video.MAX_IMAGE_PIXELS` (from the header), crops over :data:`MAX_CROP_SIZE`,
+and annotations whose labels would not be finite (joints at or behind the camera, NaN, values
+beyond :data:`MAX_ABS_MM` or :data:`~posemoe.io.keypoints.MAX_ABS_PIXELS`) raise an error naming
+the annotation.
 """
 
 from __future__ import annotations
@@ -24,8 +30,12 @@ import numpy as np
 
 from posemoe.datasets.sequences import PoseSequences, SequenceInfo
 from posemoe.errors import UserError
+from posemoe.io.keypoints import MAX_ABS_PIXELS
 from posemoe.io.npz import load_npz, require_key, save_npz
 from posemoe.layouts import COCO17, H36M17, JointLayout, get_layout
+
+MAX_CROP_SIZE = 4096  # pixels a side; image models take at most 2048
+MAX_ABS_MM = 1e5  # camera-frame joints further than 100 m from the camera are not a person in view
 
 H36M_ACTIONS = ("Directions", "Discussion", "Eating", "Greeting", "Phoning", "Posing", "Purchases", "Sitting",
                 "SittingDown", "Smoking", "Photo", "Waiting", "Walking", "WalkDog", "WalkTogether")
@@ -42,30 +52,58 @@ class ImageSet:
     images: np.ndarray
     labels: PoseSequences
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path) -> Path:
+        """Write the set to ``path`` (``.npz`` appended if missing), whole or not at all; returns the path."""
         seqs = self.labels.sequences
-        save_npz(path, images=self.images, poses=self.labels.poses, keypoints=self.labels.keypoints,
-                 subject=np.array([s.subject for s in seqs]), action=np.array([s.action for s in seqs]),
-                 camera=np.array([s.camera for s in seqs]), length=np.array([s.length for s in seqs]),
-                 source=np.array(self.labels.source), layout=np.array(self.labels.layout.name))
+        return save_npz(path, images=self.images, poses=self.labels.poses, keypoints=self.labels.keypoints,
+                        subject=np.array([s.subject for s in seqs]), action=np.array([s.action for s in seqs]),
+                        camera=np.array([s.camera for s in seqs]), length=np.array([s.length for s in seqs]),
+                        source=np.array(self.labels.source), layout=np.array(self.labels.layout.name))
 
     @classmethod
     def load(cls, path: str | Path) -> "ImageSet":
+        """Read a set written by :meth:`save`; every entry's type and shape is checked."""
         entries = load_npz(path)
-        images = require_key(entries, "images", path)
-        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        images = _entry(entries, "images", path)
+        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or images.shape[1] != images.shape[2]:
             raise UserError(f"{path}: 'images' must be (N, S, S, 3) uint8, got {images.shape} {images.dtype}")
-        lengths = require_key(entries, "length", path).astype(int)
-        if lengths.sum() != len(images):
-            raise UserError(f"{path}: sequence lengths add up to {lengths.sum()} but there are {len(images)} images")
+        try:
+            layout = get_layout(str(entries.get("layout", "h36m17"))[:40])
+        except UserError as err:
+            raise UserError(f"{path}: {err}") from None
+        count, joints = len(images), layout.num_joints
+        poses = _entry(entries, "poses", path, numeric=True)
+        keypoints = _entry(entries, "keypoints", path, numeric=True)
+        if poses.shape != (count, joints, 3) or keypoints.shape[:2] != (count, joints) or keypoints.shape[2:] not in ((2,), (3,)):
+            raise UserError(f"{path}: expected 'poses' ({count}, {joints}, 3) and 'keypoints' ({count}, {joints}, 2|3) "
+                            f"for {count} images of layout {layout.name}, got {poses.shape} and {keypoints.shape}")
+        for key, array in (("poses", poses), ("keypoints", keypoints)):
+            if not np.isfinite(array).all():
+                raise UserError(f"{path}: {key!r} holds NaN or inf")
+        per_sequence = [_entry(entries, key, path) for key in ("subject", "action", "camera", "length")]
+        lengths, cameras = per_sequence[3], per_sequence[2]
+        if (any(a.ndim != 1 or len(a) != len(lengths) for a in per_sequence)
+                or not np.issubdtype(lengths.dtype, np.integer) or not np.issubdtype(cameras.dtype, np.integer)
+                or (lengths < 0).any()):
+            raise UserError(f"{path}: expected 'subject', 'action', 'camera' and 'length' as one value per sequence, "
+                            f"camera and length non-negative integers")
+        if int(lengths.sum()) != count:
+            raise UserError(f"{path}: sequence lengths add up to {int(lengths.sum())} but there are {count} images")
         starts = np.cumsum(lengths) - lengths
         seqs = [SequenceInfo(str(s), str(a), int(c), int(st), int(n)) for s, a, c, st, n in
-                zip(entries["subject"], entries["action"], entries["camera"], starts, lengths)]
-        labels = PoseSequences(keypoints=require_key(entries, "keypoints", path).astype(np.float32),
-                               poses=require_key(entries, "poses", path).astype(np.float32),
-                               sequences=seqs, source=str(entries.get("source", "images")),
-                               layout=get_layout(str(entries.get("layout", "h36m17"))))
+                zip(per_sequence[0], per_sequence[1], cameras, starts, lengths)]
+        labels = PoseSequences(keypoints=keypoints.astype(np.float32), poses=poses.astype(np.float32),
+                               sequences=seqs, source=str(entries.get("source", "images")), layout=layout)
         return cls(images, labels)
+
+
+def _entry(entries: dict, key: str, path: str | Path, *, numeric: bool = False) -> np.ndarray:
+    value = require_key(entries, key, path)
+    if not isinstance(value, np.ndarray) or value.dtype.hasobject or (
+            numeric and not (np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating))):
+        found = f"{value.dtype} array" if isinstance(value, np.ndarray) else type(value).__name__
+        raise UserError(f"{path}: {key!r} must be {'a numeric' if numeric else 'an'} array, got a {found}")
+    return value
 
 
 def images_to_tensor_layout(images: np.ndarray) -> np.ndarray:
@@ -74,35 +112,53 @@ def images_to_tensor_layout(images: np.ndarray) -> np.ndarray:
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """-> (H, W, 3) uint8 RGB. Raises ``ValueError`` naming the file when it is not a readable image."""
-    from PIL import Image, UnidentifiedImageError
+    """-> (H, W, 3) uint8 RGB. Raises ``ValueError`` naming the file when it is not a readable image
+    or declares more than :data:`~posemoe.io.video.MAX_IMAGE_PIXELS` (checked before decoding)."""
+    from posemoe.io.video import read_image as read_checked
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no image at {path}")
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as err:
-        raise UserError(f"{path}: not a readable image ({err})") from None
+    return read_checked(path)
 
 
 def square_box(bbox: np.ndarray, margin: float = 1.25) -> np.ndarray:
     """[x, y, w, h] -> the square [x0, y0, side] around its centre, ``margin`` x its longer side."""
-    x, y, w, h = np.asarray(bbox, dtype=np.float64)
+    try:
+        values = np.asarray(bbox, dtype=np.float64)
+    except (TypeError, ValueError):
+        values = np.zeros(0)
+    if values.shape != (4,) or not np.isfinite(values).all():
+        raise UserError(f"bbox must be 4 finite numbers [x, y, w, h], got {str(bbox)[:80]}")
+    x, y, w, h = values
     if w <= 0 or h <= 0:
-        raise UserError(f"bounding box must have positive size, got {list(bbox)}")
+        raise UserError(f"bbox must have a positive size (width and height), got {list(values)}")
     side = max(w, h) * margin
     return np.array([x + w / 2 - side / 2, y + h / 2 - side / 2, side])
 
 
 def crop(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
-    """Cut the square ``box`` ([x0, y0, side], may leave the image: black there) -> (size, size, 3) uint8."""
+    """Cut the square ``box`` ([x0, y0, side] pixels; the part outside the image is black) ->
+    (size, size, 3) uint8. Only the part inside the image is resampled, so a huge box costs no
+    memory; a box that misses the image is an error."""
     from PIL import Image
 
-    x0, y0, side = box
-    pil = Image.fromarray(image).crop((round(x0), round(y0), round(x0 + side), round(y0 + side)))
-    return np.asarray(pil.resize((size, size), Image.Resampling.BILINEAR))
+    if not 0 < size <= MAX_CROP_SIZE:
+        raise UserError(f"crop size must be 1..{MAX_CROP_SIZE} pixels, got {size}")
+    x0, y0, side = (float(v) for v in box)
+    height, width = image.shape[:2]
+    if not (np.isfinite([x0, y0, side]).all() and side > 0):
+        raise UserError(f"crop box must be finite with a positive side, got [{x0}, {y0}, {side}]")
+    left, top, right, bottom = round(x0), round(y0), round(x0 + side), round(y0 + side)
+    inside = (max(left, 0), max(top, 0), min(right, width), min(bottom, height))
+    scale = size / max(right - left, 1)
+    target = [round((inside[0] - left) * scale), round((inside[1] - top) * scale),
+              round((inside[2] - left) * scale), round((inside[3] - top) * scale)]
+    if inside[2] <= inside[0] or inside[3] <= inside[1] or target[2] <= target[0] or target[3] <= target[1]:
+        raise UserError(f"the square around the bbox, [x0 {x0:.6g}, y0 {y0:.6g}, side {side:.6g}], does not cover the "
+                        f"{width}x{height} image (or covers less than a pixel of the crop)")
+    visible = Image.fromarray(image).crop(inside).resize((target[2] - target[0], target[3] - target[1]),
+                                                         Image.Resampling.BILINEAR)
+    out = np.zeros((size, size, 3), np.uint8)
+    out[target[1]:target[3], target[0]:target[2]] = np.asarray(visible)
+    return out
 
 
 def to_crop_coords(points: np.ndarray, box: np.ndarray) -> np.ndarray:
@@ -117,17 +173,74 @@ def from_crop_coords(points: np.ndarray, box: np.ndarray) -> np.ndarray:
     return (points + 1) / 2 * side + [x0, y0]
 
 
-def _read_json(path: str | Path) -> dict:
+def _read_json(path: str | Path) -> tuple[dict, dict]:
+    """-> (the annotation object, its images by id), the structure checked."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise FileNotFoundError(f"no annotation file at {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: not valid JSON ({err})") from None
+    except OSError as err:
+        raise UserError(f"{path}: cannot be read ({err.strerror or err})") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise UserError(f"{path}: not valid JSON ({type(err).__name__}: {err})".splitlines()[0]) from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("annotations"), list):
         raise UserError(f"{path}: expected a COCO-style object with 'images' and 'annotations' lists")
-    return data
+    images = {}
+    for i, info in enumerate(data["images"]):
+        if (not isinstance(info, dict) or isinstance(info.get("id"), bool) or not isinstance(info.get("id"), (int, str))
+                or not isinstance(info.get("file_name"), str)):
+            raise UserError(f"{path} [image {i}]: expected an object with an 'id' (number or string) and a 'file_name'")
+        images[info["id"]] = info
+    return data, images
+
+
+def _annotation(ann: object, images: dict, keys: tuple[str, ...], where: str) -> dict:
+    """The annotation, checked to be an object with ``keys`` whose image is listed."""
+    image_id = ann.get("image_id") if isinstance(ann, dict) else None
+    if (not isinstance(ann, dict) or not all(k in ann for k in keys) or not isinstance(image_id, (int, str))
+            or image_id not in images):
+        raise UserError(f"{where}: needs 'image_id' of a listed image, " + ", ".join(f"{k!r}" for k in keys))
+    return ann
+
+
+def _points(values: object, shape: tuple[int, int], where: str, what: str) -> np.ndarray:
+    """JSON numbers -> finite float64 array of ``shape`` (flat or nested), or an error naming ``where``."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        raise UserError(f"{where}: {what} must be numbers") from None
+    if isinstance(values, (str, bytes, dict)) or array.size != shape[0] * shape[1]:
+        raise UserError(f"{where}: expected {shape[0]} {what}, got {array.size // shape[1] if array.ndim else 0}")
+    array = array.reshape(shape)
+    if not np.isfinite(array).all():
+        raise UserError(f"{where}: {what} hold NaN or inf")
+    return array
+
+
+def _cropped(image_dir: str | Path, info: dict, bbox: object, margin: float, size: int, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """-> (crop (size, size, 3), its square box)."""
+    image = read_image(Path(image_dir) / info["file_name"])
+    try:
+        box = square_box(bbox, margin)
+        return crop(image, box, size), box
+    except UserError as err:
+        raise UserError(f"{where}: {err}") from None
+
+
+def _projected(joints_mm: np.ndarray, cam: object, where: str) -> np.ndarray:
+    """(J, 3) camera-frame millimetres -> (J, 2) pixels with the image's ``cam_param`` {f, c}."""
+    if not isinstance(cam, dict) or "f" not in cam or "c" not in cam:
+        raise UserError(f"{where}: cam_param must be an object with 'f' [fx, fy] and 'c' [cx, cy]")
+    f, c = (_points(cam[k], (1, 2), where, f"cam_param {k!r} values")[0] for k in ("f", "c"))
+    if (joints_mm[:, 2] <= 0).any():
+        raise UserError(f"{where}: {int((joints_mm[:, 2] <= 0).sum())} joint(s) at or behind the camera (z <= 0 mm) "
+                        "cannot be projected; expected camera-frame millimetres")
+    with np.errstate(over="ignore"):  # z near 0 overflows to inf: refused just below
+        pix = f * joints_mm[:, :2] / joints_mm[:, 2:] + c
+    if not (np.abs(pix) <= MAX_ABS_PIXELS).all():
+        raise UserError(f"{where}: joints project beyond {MAX_ABS_PIXELS:.0e} px (z near 0?)")
+    return pix
 
 
 def _action_of(file_name: str) -> tuple[str, str, int]:
@@ -157,25 +270,21 @@ def _to_image_set(crops: list[np.ndarray], poses: list[np.ndarray], keypoints: l
 def load_h36m_json(json_path: str | Path, image_dir: str | Path, size: int, *, margin: float = 1.25,
                    limit: int | None = None) -> ImageSet:
     """Human3.6M crops with 3D labels (root-relative, metres) from RLE / 3DMPPE-style JSON."""
-    data = _read_json(json_path)
-    images = {img["id"]: img for img in data["images"]}
+    data, images = _read_json(json_path)
     crops, poses, keypoints, groups = [], [], [], []
-    for ann in data["annotations"][:limit]:
-        where = f"{json_path} [annotation {ann.get('id', len(crops))}]"
-        joints = ann.get("h36m_joints", ann.get("keypoints_cam"))
-        if joints is None or "bbox" not in ann or ann.get("image_id") not in images:
-            raise UserError(f"{where}: needs 'image_id' of a listed image, 'bbox' and 'h36m_joints' or 'keypoints_cam'")
-        joints = np.asarray(joints, dtype=np.float64).reshape(-1, 3)
-        if len(joints) != H36M17.num_joints:
-            raise UserError(f"{where}: expected {H36M17.num_joints} joints, got {len(joints)}")
+    for i, ann in enumerate(data["annotations"][:limit]):
+        where = f"{json_path} [annotation {i}]"
+        joints_key = "h36m_joints" if isinstance(ann, dict) and "h36m_joints" in ann else "keypoints_cam"
+        ann = _annotation(ann, images, ("bbox", joints_key), where)
+        joints = _points(ann[joints_key], (H36M17.num_joints, 3), where, "joints")
+        if not (np.abs(joints) <= MAX_ABS_MM).all():
+            raise UserError(f"{where}: joints beyond {MAX_ABS_MM:.0e} mm; expected camera-frame millimetres")
         info = images[ann["image_id"]]
-        box = square_box(ann["bbox"], margin)
-        crops.append(crop(read_image(Path(image_dir) / info["file_name"]), box, size))
+        patch, box = _cropped(image_dir, info, ann["bbox"], margin, size, where)
+        crops.append(patch)
         poses.append(((joints - joints[H36M17.root]) / 1000.0).astype(np.float32))
-        cam = info.get("cam_param")
-        if cam is not None:  # project with the frame's intrinsics for 2D labels
-            pix = np.asarray(cam["f"]) * joints[:, :2] / joints[:, 2:] + np.asarray(cam["c"])
-            keypoints.append(to_crop_coords(pix, box))
+        if info.get("cam_param") is not None:  # project with the frame's intrinsics for 2D labels
+            keypoints.append(to_crop_coords(_projected(joints, info["cam_param"], where), box))
         else:
             keypoints.append(np.zeros((H36M17.num_joints, 2), np.float32))
         groups.append(_action_of(info["file_name"]))
@@ -187,23 +296,24 @@ def load_h36m_json(json_path: str | Path, image_dir: str | Path, size: int, *, m
 def load_coco_json(json_path: str | Path, image_dir: str | Path, size: int, *, margin: float = 1.25,
                    min_keypoints: int = 1, limit: int | None = None) -> ImageSet:
     """COCO person keypoints as crops; ``labels.keypoints`` is (N, 17, 3): crop x, y and visibility (0/1)."""
-    data = _read_json(json_path)
-    images = {img["id"]: img for img in data["images"]}
+    data, images = _read_json(json_path)
     crops, poses, keypoints, groups = [], [], [], []
-    for ann in data["annotations"]:
+    for i, ann in enumerate(data["annotations"]):
         if limit is not None and len(crops) >= limit:
             break
-        if ann.get("iscrowd", 0) or ann.get("num_keypoints", 1) < min_keypoints:
+        where = f"{json_path} [annotation {i}]"
+        ann = _annotation(ann, images, ("bbox", "keypoints"), where)
+        labelled = ann.get("num_keypoints", 1)
+        if isinstance(labelled, bool) or not isinstance(labelled, (int, float)):
+            raise UserError(f"{where}: 'num_keypoints' must be a number, got {type(labelled).__name__}")
+        if ann.get("iscrowd", 0) or labelled < min_keypoints:
             continue
-        where = f"{json_path} [annotation {ann.get('id', len(crops))}]"
-        if "keypoints" not in ann or "bbox" not in ann or ann.get("image_id") not in images:
-            raise UserError(f"{where}: needs 'image_id' of a listed image, 'bbox' and 'keypoints'")
-        kp = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)
-        if len(kp) != COCO17.num_joints:
-            raise UserError(f"{where}: expected {COCO17.num_joints} keypoints, got {len(kp)}")
-        box = square_box(ann["bbox"], margin)
-        crops.append(crop(read_image(Path(image_dir) / images[ann["image_id"]]["file_name"]), box, size))
+        kp = _points(ann["keypoints"], (COCO17.num_joints, 3), where, "keypoints")
         visible = (kp[:, 2] > 0).astype(np.float32)
+        if not (np.abs(kp[visible > 0, :2]) <= MAX_ABS_PIXELS).all():
+            raise UserError(f"{where}: labelled keypoints beyond {MAX_ABS_PIXELS:.0e} px")
+        patch, box = _cropped(image_dir, images[ann["image_id"]], ann["bbox"], margin, size, where)
+        crops.append(patch)
         keypoints.append(np.concatenate([to_crop_coords(kp[:, :2], box) * visible[:, None], visible[:, None]], -1))
         poses.append(np.zeros((COCO17.num_joints, 3), np.float32))
         groups.append(("coco", "person", 0))

@@ -2,6 +2,8 @@
 
 Errors are reported frame-weighted (every camera-frame counts once) and as the mean of the
 per-action means, actions grouped as VideoPose3D groups them ('Walking 1' with 'Walking').
+A frame that is not scored (not predicted, or predicted as NaN / inf) is counted in the report's
+``extra["left_out"]`` under its reason, never dropped without a word.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ def predict(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_s
     """Run ``model`` over every frame of ``data``.
 
     Returns predictions ``(N, J, 3)`` (metres, camera frame, root-relative; NaN where a frame
-    was not predicted because ``max_windows`` thinned the windows) and the mask of predicted frames.
+    was not predicted because ``max_windows`` thinned the windows) and the mask of predicted frames
+    (those the windows covered, whatever the model made of them).
     ``shard = (k, n)`` predicts only every n-th sequence from the k-th (for n processes to share);
     ``stride`` spaces the windows (default half a window, blended; ``T`` for end to end).
     ``data`` holds screen coordinates; a model trained with another codec gets its windows re-encoded.
@@ -46,17 +49,23 @@ def predict(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_s
     encode = None if codec == "screen" else make_codec(codec, (1, 1)).encode_windows
     out = predict_windows(model, keypoints, windows, weights, flip=flip, batch_size=batch_size, device=device,
                           layout=data.layout, encode=encode)
-    return out, ~np.isnan(out[:, 0, 0])
+    covered = np.zeros(len(out), bool)
+    covered[windows[weights > 0]] = True
+    return out, covered
 
 
 def evaluate_predictions(pred: np.ndarray, data: PoseSequences, *, flip: bool, mask: np.ndarray | None = None) -> EvaluationReport:
-    """Score packed predictions ``(N, J, 3)`` metres against ``data.poses``."""
+    """Score packed predictions ``(N, J, 3)`` metres against ``data.poses``: the frames of ``mask``
+    (default all) whose prediction is finite. The others are counted by reason in ``extra["left_out"]``."""
+    predicted = np.ones(len(pred), bool) if mask is None else np.asarray(mask, bool)
+    finite = np.isfinite(pred).all(axis=(1, 2))
+    scored = predicted & finite
     sums: dict[str, dict[str, float]] = {}
     counts: dict[str, dict[str, int]] = {}
     for seq in data.sequences:
         sl = slice(seq.start, seq.start + seq.length)
         p, t = pred[sl], data.poses[sl]
-        keep = np.ones(seq.length, bool) if mask is None else mask[sl]
+        keep = scored[sl]
         if not keep.any():
             continue
         errors = {"mpjpe": mpjpe(p[keep], t[keep]), "p_mpjpe": p_mpjpe(p[keep], t[keep]),
@@ -68,8 +77,15 @@ def evaluate_predictions(pred: np.ndarray, data: PoseSequences, *, flip: bool, m
         for m, e in errors.items():
             group_sums[m] += float(np.sum(e)) * 1000.0
             group_counts[m] += len(e)
+    in_data = np.zeros(len(pred), bool)
+    for seq in data.sequences:
+        in_data[seq.start:seq.start + seq.length] = True
+    left_out = {reason: int(n) for reason, n in (
+        ("not predicted (windows thinned by max_windows, or another shard's)", (in_data & ~predicted).sum()),
+        ("prediction not finite (NaN or inf)", (in_data & predicted & ~finite).sum())) if n}
     if not sums:
-        raise UserError("nothing to evaluate: no predicted frames")
+        detail = "; ".join(f"{n} frame(s) {reason}" for reason, n in left_out.items())
+        raise UserError(f"nothing to evaluate: no frame has a finite prediction ({detail or 'no frames'})")
     per_action = {a: {m: sums[a][m] / max(counts[a][m], 1) for m in METRICS} for a in sums}
     frame_weighted = {m: sum(s[m] for s in sums.values()) / max(sum(c[m] for c in counts.values()), 1) for m in METRICS}
     action_mean = {m: float(np.mean([v[m] for v in per_action.values()])) for m in METRICS}
@@ -77,6 +93,7 @@ def evaluate_predictions(pred: np.ndarray, data: PoseSequences, *, flip: bool, m
         frame_weighted=frame_weighted, action_mean=action_mean, per_action=per_action,
         frames=sum(c["mpjpe"] for c in counts.values()), source=data.source,
         subjects=sorted({s.subject for s in data.sequences}), flip=flip,
+        extra={"left_out": left_out} if left_out else {},
     )
 
 

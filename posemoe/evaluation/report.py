@@ -35,4 +35,6 @@ class EvaluationReport:
         rows.append("| **all frames** | " + " | ".join(f"**{self.frame_weighted[m]:.1f}**" for m in METRICS) + " |")
         info = (f"2D source `{self.source}`, subjects {', '.join(self.subjects)}, {self.frames} frames "
                 f"(all cameras), test-time flip {'on' if self.flip else 'off'}")
+        if self.extra.get("left_out"):
+            info += "\n\nleft out: " + "; ".join(f"{n} frame(s) {why}" for why, n in self.extra["left_out"].items())
         return "\n".join([info, "", head, rule, *rows])

@@ -4,8 +4,10 @@ state are left out)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 from pathlib import Path
 
 from posemoe.errors import UserError
@@ -33,6 +35,12 @@ def export_weights(checkpoint: str | Path, out: str | Path, *, description: str 
         raise UserError(f"{out}: weights are written as .safetensors")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    save_file(tensors, str(tmp), metadata=meta)
+    try:
+        save_file(tensors, str(tmp), metadata=meta)
+    except Exception as err:  # safetensors reports a full disk with its own error type
+        tmp.unlink(missing_ok=True)
+        if shutil.disk_usage(out.parent).free < 1 << 20:
+            raise OSError(errno.ENOSPC, "no space left on the device", str(out)) from None
+        raise UserError(f"{out}: could not write the weights ({err})") from None
     os.replace(tmp, out)
     return out

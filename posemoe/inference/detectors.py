@@ -8,12 +8,36 @@ that person from frame to frame and runs its person detector again only when the
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from posemoe.errors import MissingDependency, UserError
 from posemoe.layouts import BLAZEPOSE33
+
+
+@contextmanager
+def _silenced(active: bool) -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null: mediapipe's absl and TFLite loggers write there
+    directly (not through Python) while the graph is built and the first frames run, and no
+    environment variable reaches them. ``POSEMOE_VERBOSE=1`` (``posemoe --verbose``) keeps them."""
+    if not active:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def require_mediapipe() -> Any:
@@ -38,15 +62,19 @@ class BlazePose:
         pose = require_mediapipe()
         if model_complexity not in (0, 1):
             raise UserError(f"model_complexity {model_complexity}: the offline wheel has 0 (lite) and 1 (full)")
-        self._pose = pose.Pose(static_image_mode=not video, model_complexity=model_complexity,
-                               smooth_landmarks=video, enable_segmentation=False,
-                               min_detection_confidence=min_detection_confidence,
-                               min_tracking_confidence=min_tracking_confidence)
+        self._quiet_frames = 0 if os.environ.get("POSEMOE_VERBOSE") == "1" else 2
+        with _silenced(self._quiet_frames > 0):
+            self._pose = pose.Pose(static_image_mode=not video, model_complexity=model_complexity,
+                                   smooth_landmarks=video, enable_segmentation=False,
+                                   min_detection_confidence=min_detection_confidence,
+                                   min_tracking_confidence=min_tracking_confidence)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise UserError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
-        result = self._pose.process(rgb)
+        with _silenced(self._quiet_frames > 0):
+            result = self._pose.process(rgb)
+        self._quiet_frames = max(self._quiet_frames - 1, 0)
         if result.pose_landmarks is None:
             return None
         h, w = rgb.shape[:2]
@@ -58,6 +86,88 @@ class BlazePose:
         self._pose.close()
 
     def __enter__(self) -> BlazePose:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _bundle() -> bytes:
+    """A PoseLandmarker ``.task`` bundle (a zip) made in memory from the two BlazePose models inside
+    the mediapipe wheel, with the input metadata the Tasks graph needs: the person detector takes
+    pixels scaled to [-1, 1], the landmark model (full) pixels in [0, 1], as in mediapipe's own graphs."""
+    import io
+    import zipfile
+    from pathlib import Path
+
+    import mediapipe
+    from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer
+
+    modules = Path(mediapipe.__file__).parent / "modules"
+    models = {"pose_detector.tflite": (modules / "pose_detection" / "pose_detection.tflite", 127.5, 127.5, 2),
+              "pose_landmarks_detector.tflite": (modules / "pose_landmark" / "pose_landmark_full.tflite", 0.0, 255.0, 5)}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for name, (path, mean, std, outputs) in models.items():
+            if not path.is_file():
+                raise MissingDependency(f"{path} is missing: reinstall mediapipe==0.10.21 (pip install 'posemoe[video]')")
+            writer = metadata_writer.MetadataWriter.create(bytearray(path.read_bytes()))
+            writer.add_general_info(name, "BlazePose from the mediapipe wheel").add_image_input([mean], [std])
+            for _ in range(outputs):
+                writer.add_feature_output()
+            bundle.writestr(name, bytes(writer.populate()[0]))
+    return buffer.getvalue()
+
+
+class MultiBlazePose:
+    """Every person in a frame, up to ``max_people``: MediaPipe's PoseLandmarker (Tasks API) running
+    the same offline BlazePose models as :class:`BlazePose`. ``detector(rgb)`` -> (N, 33, 3) pixels
+    x, y and visibility, N >= 0, largest first. ``video=True`` follows people between consecutive
+    frames (the person detector runs again when one is lost)."""
+
+    layout = BLAZEPOSE33
+
+    def __init__(self, *, max_people: int = 4, video: bool = True, min_detection_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5) -> None:
+        require_mediapipe()
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        if not 1 <= max_people <= 64:
+            raise UserError(f"max_people must be 1..64, got {max_people}")
+        self._quiet_frames = 0 if os.environ.get("POSEMOE_VERBOSE") == "1" else 2
+        mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_buffer=_bundle()), running_mode=mode, num_poses=max_people,
+            min_pose_detection_confidence=min_detection_confidence, min_pose_presence_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence)
+        with _silenced(self._quiet_frames > 0):
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        self._video, self._frame = video, 0
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        import mediapipe as mp
+
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise UserError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        with _silenced(self._quiet_frames > 0):
+            if self._video:  # the graph needs rising timestamps; their spacing does not matter to it
+                result = self._landmarker.detect_for_video(image, self._frame * 33)
+            else:
+                result = self._landmarker.detect(image)
+        self._quiet_frames = max(self._quiet_frames - 1, 0)
+        self._frame += 1
+        h, w = rgb.shape[:2]
+        people = np.array([[(p.x * w, p.y * h, p.visibility) for p in person] for person in result.pose_landmarks],
+                          np.float32).reshape(-1, self.layout.num_joints, 3)
+        people[..., 2] = np.clip(people[..., 2], 0.0, 1.0)
+        size = [np.ptp(p[:, :2], axis=0).prod() for p in people]
+        return people[np.argsort(size)[::-1]] if len(people) > 1 else people
+
+    def close(self) -> None:
+        self._landmarker.close()
+
+    def __enter__(self) -> MultiBlazePose:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -16,6 +16,7 @@ from torch import nn
 from posemoe.codecs import make_codec, match_channels
 from posemoe.errors import UserError
 from posemoe.inference.windows import predict_windows, sequence_windows
+from posemoe.io.keypoints import MAX_ABS_PIXELS
 from posemoe.layouts import convert, get_layout
 from posemoe.models.pretrained import PretrainedConfig
 
@@ -76,6 +77,10 @@ class Lifter:
         if not np.isfinite(points[..., :2]).all():
             raise UserError("keypoints contain NaN or infinite values; fill gaps first "
                             "(posemoe.inference.tracking.fill_gaps)")
+        absurd = np.nonzero((np.abs(points[..., :2]) > MAX_ABS_PIXELS).any(axis=(1, 2)))[0]
+        if len(absurd):
+            raise UserError(f"keypoints of {len(absurd)} frame(s) lie beyond {MAX_ABS_PIXELS:g} px (first: frame "
+                            f"{', '.join(map(str, absurd[:5]))}): not pixel coordinates of a video")
         points = convert(points, get_layout(layout), self.layout)
         return match_channels(points, self.model.config.in_channels)
 
@@ -145,4 +150,7 @@ def load(name_or_path: str | Path, *, device: str = "cpu") -> Lifter:
     from posemoe.models.pretrained import load_pretrained
 
     model, pretrained = load_pretrained(name_or_path, map_location=device)
+    if not hasattr(model.config, "num_frames"):
+        raise UserError(f"{name_or_path} is an image model (it takes person crops); lifting 2D keypoints needs "
+                        "lifting weights (posemoe models --details lists them)")
     return Lifter(model, pretrained)

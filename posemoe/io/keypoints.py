@@ -12,6 +12,11 @@ the frames between them with nobody come back as empty frames, so time stays rig
 - OpenPose BODY_25: a folder of per-frame ``*_keypoints.json`` (``people[i].pose_keypoints_2d``);
 - AlphaPose Halpe-26 JSON: a list of ``{"image_id", "keypoints": [78 numbers]}``;
 - ``.npy`` / ``.npz`` (key ``keypoints``): ``(T, J, 2|3)`` or ``(T, P, J, 2|3)`` in a layout you name.
+
+Readers check structure and types and raise :class:`~posemoe.errors.UserError` naming the file
+and entry. Values are passed on as found (NaN, inf, 1e30 included):
+:func:`posemoe.inference.tracking.main_track` marks joints with non-finite coordinates or beyond
+:data:`MAX_ABS_PIXELS` as missing and reports them.
 """
 
 from __future__ import annotations
@@ -26,11 +31,16 @@ import numpy as np
 from posemoe.errors import UserError
 from posemoe.layouts import COCO17, HALPE26, OPENPOSE25, JointLayout, get_layout
 
+# Keypoints further than this from the image's corner (pixels) are not detections of anything in
+# the frame; no camera has a side of 10^5 pixels.
+MAX_ABS_PIXELS = 1e5
+
 
 @dataclass
 class KeypointFrames:
     people: list[np.ndarray]  # per frame: (P_t, J, 3) pixels + confidence
     layout: JointLayout
+    source: str = ""  # the file or folder they were read from, named in errors
 
     def __len__(self) -> int:
         return len(self.people)
@@ -41,12 +51,26 @@ def _load_json(path: Path) -> object:
         return json.loads(path.read_text())
     except FileNotFoundError:
         raise FileNotFoundError(f"no keypoint file at {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except OSError as err:
+        raise UserError(f"{path}: cannot be read ({err.strerror or err})") from None
+    except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError, or an integer of 5000 digits
         raise UserError(f"{path}: not valid JSON ({err})") from None
+    except RecursionError:
+        raise UserError(f"{path}: not valid JSON (nested too deeply)") from None
+
+
+def _numbers(values: object, where: str) -> np.ndarray:
+    """A (nested) list of JSON numbers -> float64 array, or an error naming ``where``."""
+    if isinstance(values, (str, bytes, dict)) or values is None:
+        raise UserError(f"{where}: expected a list of numbers, got {type(values).__name__}")
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        raise UserError(f"{where}: expected a list of numbers, found other values") from None
 
 
 def _flat(values: object, joints: int, where: str) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    array = _numbers(values, where).reshape(-1)
     if array.size != joints * 3:
         raise UserError(f"{where}: expected {joints} x 3 keypoint numbers, got {array.size}")
     return array.reshape(joints, 3)
@@ -56,10 +80,10 @@ def _frame_key(image_id: object) -> tuple[int, str]:
     """Sort key for image ids that may be ints, '12', '12.jpg' or 'cam2_0012.jpg': the frame
     number is the last run of digits in the name."""
     if isinstance(image_id, bool) or not isinstance(image_id, (int, str)):
-        raise UserError(f"image_id must be a number or a file name, got {type(image_id).__name__} {image_id!r}")
+        raise UserError(f"image_id must be a number or a file name, got {type(image_id).__name__} {str(image_id)[:40]}")
     text = str(image_id)
     runs = re.findall(r"\d+", Path(text).stem)
-    return (int(runs[-1]) if runs else 0, text)
+    return (int(runs[-1]) if runs and len(runs[-1]) <= 18 else 0, text)
 
 
 def _group_by_image(records: list, joints: int, where: str) -> list[np.ndarray]:
@@ -89,18 +113,27 @@ def read_coco_json(path: str | Path) -> KeypointFrames:
     if not isinstance(data, list) or not data:
         raise UserError(f"{path}: expected a non-empty list of COCO results or MMPose frames")
     if isinstance(data[0], dict) and "instances" in data[0]:
-        people = []
-        for t, frame in enumerate(data):
-            persons = []
-            for inst in frame.get("instances", []):
-                xy = np.asarray(inst["keypoints"], dtype=np.float64).reshape(-1, 2)
-                scores = np.asarray(inst.get("keypoint_scores", np.ones(len(xy))), dtype=np.float64)
-                if len(xy) != COCO17.num_joints or scores.shape != (len(xy),):
-                    raise UserError(f"{path} [frame {t}]: expected 17 keypoints with 17 scores")
-                persons.append(np.concatenate([xy, scores[:, None]], -1))
-            people.append(np.stack(persons) if persons else np.zeros((0, 17, 3)))
-        return KeypointFrames(people, COCO17)
-    return KeypointFrames(_group_by_image(data, COCO17.num_joints, str(path)), COCO17)
+        return KeypointFrames([_mmpose_frame(frame, f"{path} [frame {t}]") for t, frame in enumerate(data)], COCO17, str(path))
+    return KeypointFrames(_group_by_image(data, COCO17.num_joints, str(path)), COCO17, str(path))
+
+
+def _mmpose_frame(frame: object, where: str) -> np.ndarray:
+    """One MMPose frame ``{"instances": [{"keypoints": [[x, y]] x 17, "keypoint_scores": [17]}]}`` -> (P, 17, 3)."""
+    joints = COCO17.num_joints
+    instances = frame.get("instances") if isinstance(frame, dict) else None
+    if not isinstance(instances, list):
+        raise UserError(f"{where}: expected an object with an 'instances' list")
+    persons = []
+    for i, inst in enumerate(instances):
+        if not isinstance(inst, dict) or "keypoints" not in inst:
+            raise UserError(f"{where} [instance {i}]: expected an object with 'keypoints'")
+        xy = _numbers(inst["keypoints"], f"{where} [instance {i}] keypoints")
+        scores = _numbers(inst.get("keypoint_scores", [1.0] * joints), f"{where} [instance {i}] keypoint_scores")
+        if xy.shape != (joints, 2) or scores.shape != (joints,):
+            raise UserError(f"{where} [instance {i}]: expected {joints} [x, y] keypoints with {joints} scores, "
+                            f"got {xy.shape} and {scores.shape}")
+        persons.append(np.concatenate([xy, scores[:, None]], -1))
+    return np.stack(persons) if persons else np.zeros((0, joints, 3))
 
 
 def read_alphapose_json(path: str | Path) -> KeypointFrames:
@@ -108,7 +141,7 @@ def read_alphapose_json(path: str | Path) -> KeypointFrames:
     data = _load_json(path)
     if not isinstance(data, list) or not data:
         raise UserError(f"{path}: expected a non-empty list of AlphaPose results")
-    return KeypointFrames(_group_by_image(data, HALPE26.num_joints, str(path)), HALPE26)
+    return KeypointFrames(_group_by_image(data, HALPE26.num_joints, str(path)), HALPE26, str(path))
 
 
 def read_openpose_folder(folder: str | Path) -> KeypointFrames:
@@ -121,38 +154,41 @@ def read_openpose_folder(folder: str | Path) -> KeypointFrames:
         data = _load_json(f)
         if not isinstance(data, dict) or not isinstance(data.get("people"), list):
             raise UserError(f"{f}: expected an OpenPose object with a 'people' list")
-        persons = [_flat(p.get("pose_keypoints_2d", []), OPENPOSE25.num_joints, str(f)) for p in data["people"]]
+        persons = []
+        for i, person in enumerate(data["people"]):
+            if not isinstance(person, dict):
+                raise UserError(f"{f} [person {i}]: expected an object with 'pose_keypoints_2d'")
+            persons.append(_flat(person.get("pose_keypoints_2d", []), OPENPOSE25.num_joints, f"{f} [person {i}]"))
         people.append(np.stack(persons) if persons else np.zeros((0, OPENPOSE25.num_joints, 3)))
-    return KeypointFrames(people, OPENPOSE25)
+    return KeypointFrames(people, OPENPOSE25, str(folder))
 
 
 def read_array(path: str | Path, layout: str) -> KeypointFrames:
     """``(T, J, C)`` (one person) or ``(T, P, J, C)``, C = 2 (confidence 1 is added) or 3."""
-    from posemoe.io.npz import load_npz, require_key
+    from posemoe.io.npz import load_npy, load_npz, require_key
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no keypoint file at {path}")
-    if path.suffix == ".npz":
-        array = np.asarray(require_key(load_npz(path), "keypoints", path), dtype=np.float64)
-    else:
-        try:
-            array = np.load(path, allow_pickle=False)
-        except ValueError as err:
-            raise UserError(f"{path}: not a plain .npy array ({err})") from None
     lay = get_layout(layout)
+    array = require_key(load_npz(path), "keypoints", path) if path.suffix == ".npz" else load_npy(path)
+    if not isinstance(array, np.ndarray) or not (np.issubdtype(array.dtype, np.integer) or
+                                                 np.issubdtype(array.dtype, np.floating)):
+        found = f"{array.dtype} array" if isinstance(array, np.ndarray) else type(array).__name__
+        raise UserError(f"{path}: expected 'keypoints' as an array of numbers, got a {found}")
     if array.ndim == 3:
         array = array[:, None]
     if array.ndim != 4 or array.shape[2] != lay.num_joints or array.shape[3] not in (2, 3):
         raise UserError(f"{path}: expected (T, [P,] {lay.num_joints}, 2|3) for layout {lay.name}, got {array.shape}")
     if array.shape[3] == 2:
         array = np.concatenate([array, np.ones_like(array[..., :1])], -1)
-    return KeypointFrames([frame[~np.isnan(frame).all(axis=(1, 2))] for frame in array.astype(np.float64)], lay)
+    array = array.astype(np.float64)
+    return KeypointFrames([frame[~np.isnan(frame).all(axis=(1, 2))] for frame in array], lay, str(path))
 
 
 def read_keypoints(path: str | Path, layout: str | None = None) -> KeypointFrames:
-    """Pick the reader from the path: folder = OpenPose, .npy/.npz = array (``layout`` needed),
-    .json = COCO-17 or, with ``layout="halpe26"``, AlphaPose."""
+    """Pick the reader from the path: folder = OpenPose (``layout`` ignored), .npy/.npz = array
+    (``layout`` needed), .json = COCO-17 or, with ``layout="halpe26"``, AlphaPose."""
     path = Path(path)
     if path.is_dir():
         return read_openpose_folder(path)
@@ -161,5 +197,8 @@ def read_keypoints(path: str | Path, layout: str | None = None) -> KeypointFrame
             raise UserError(f"{path}: name the joint layout of an array file (e.g. --layout coco17)")
         return read_array(path, layout)
     if path.suffix == ".json":
+        if layout not in (None, "coco17", "halpe26"):
+            raise UserError(f"{path}: a .json file is read as COCO-17 (COCO / MMPose results) or, with --layout "
+                            f"halpe26, as AlphaPose; --layout {layout} does not apply to it")
         return read_alphapose_json(path) if layout == "halpe26" else read_coco_json(path)
     raise UserError(f"{path}: unsupported keypoint file (use .json, .npy, .npz or an OpenPose folder)")

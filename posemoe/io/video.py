@@ -1,15 +1,22 @@
 """Frames in: video files, image files, image folders, webcams and network streams.
 
-Decoding uses OpenCV (``opencv-contrib-python``, which the ``posemoe[video]`` extra brings with
-mediapipe; its wheels carry FFmpeg). Video frames are decoded on a background thread, which
-overlaps decoding with detection on the other core (OpenCV releases the GIL while it decodes).
+Videos, webcams and streams are decoded with OpenCV (``opencv-contrib-python``, which the
+``posemoe[video]`` extra brings with mediapipe; its wheels carry FFmpeg), image files with PIL.
+Video frames are decoded on a background thread, which overlaps decoding with detection on the
+other core (OpenCV releases the GIL while it decodes).
 Every frame comes out as an RGB ``uint8`` array of shape (H, W, 3).
+
+Frames larger than :data:`MAX_IMAGE_PIXELS` are refused before anything is decoded: an image
+file's size is read from its header (PIL reads only the header when it opens a file), a video's
+from the container; a 0.9 MB PNG can declare 30000 x 30000 pixels.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +26,7 @@ import numpy as np
 
 from posemoe.errors import MissingDependency, UserError
 
+MAX_IMAGE_PIXELS = 8192 * 8192  # 67 MP: 200 MB as RGB; the largest camera sensors in use have ~100 MP
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
 
@@ -64,12 +72,47 @@ class FrameSource:
         return f"{self.name}: {self.kind}, {self.size[0]}x{self.size[1]}, {self.fps:.3g} fps, {count}"
 
 
-def _read_image(path: Path) -> np.ndarray:
-    cv2 = require_cv2()
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise UserError(f"{path}: not an image OpenCV can read (corrupt or unsupported)")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of an image file from its header, refused above :data:`MAX_IMAGE_PIXELS`
+    or when the file is not an image; nothing is decoded."""
+    from PIL import Image
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no image at {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, in one line
+            with Image.open(path) as image:
+                width, height = image.size
+    except Image.DecompressionBombError as err:  # over PIL's own, higher, limit
+        raise UserError(f"{path}: more than the {MAX_IMAGE_PIXELS:,} pixels accepted ({err})".splitlines()[0]) from None
+    except Exception as err:  # PIL raises many types for corrupt headers
+        raise UserError(f"{path}: not a readable image (not an image, or a corrupt one: {type(err).__name__})") from None
+    check_frame_size(width, height, str(path))
+    return width, height
+
+
+def check_frame_size(width: int, height: int, where: str) -> None:
+    """Refuse frames of no pixels or over :data:`MAX_IMAGE_PIXELS` before they are decoded."""
+    if width * height > MAX_IMAGE_PIXELS:
+        raise UserError(f"{where}: {width}x{height} pixels, more than the {MAX_IMAGE_PIXELS:,} accepted")
+    if width <= 0 or height <= 0:
+        raise UserError(f"{where}: an image of {width}x{height} pixels")
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """An image file -> (H, W, 3) uint8 RGB, its size checked from the header first (:func:`image_size`).
+    Decoded with PIL, which refuses truncated files (OpenCV fills them in grey)."""
+    from PIL import Image
+
+    path = Path(path)
+    image_size(path)
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except Exception as err:  # a corrupt stream can raise nearly anything
+        raise UserError(f"{path}: not a readable image ({type(err).__name__}: {err})".splitlines()[0]) from None
 
 
 class _Decoder:
@@ -121,12 +164,32 @@ class _Decoder:
         self.capture.release()
 
 
+def _quiet_capture(cv2: Any, target: str | int) -> Any:
+    """``cv2.VideoCapture(target)`` without OpenCV's and FFmpeg's own log lines on stderr (a missing
+    camera prints two, a truncated .mp4 one), since the error raised here says it in one line. Set
+    OPENCV_LOG_LEVEL (and OPENCV_FFMPEG_LOGLEVEL) to see them."""
+    if "OPENCV_LOG_LEVEL" in os.environ:
+        return cv2.VideoCapture(target)
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when FFmpeg is first used
+    previous = cv2.getLogLevel()
+    cv2.setLogLevel(0)  # LOG_LEVEL_SILENT
+    try:
+        return cv2.VideoCapture(target)
+    finally:
+        cv2.setLogLevel(previous)
+
+
 def _open_capture(target: str | int, name: str, kind: str, prefetch: int) -> FrameSource:
     cv2 = require_cv2()
-    capture = cv2.VideoCapture(target)
+    capture = _quiet_capture(cv2, target)
     if not capture.isOpened():
         what = "camera" if isinstance(target, int) else "video or stream"
         raise UserError(f"{name}: could not open the {what} (missing, corrupt, or a format OpenCV/FFmpeg cannot read)")
+    try:
+        check_frame_size(int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 1), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 1), name)
+    except UserError:
+        capture.release()
+        raise
     ok, bgr = capture.read()
     if not ok or bgr is None:
         capture.release()
@@ -168,13 +231,13 @@ def open_frames(source: str | Path | int, *, fps: float | None = None, prefetch:
 
 
 def _open_images(files: list[Path], name: str) -> FrameSource:
-    first = _read_image(files[0])
+    first = read_image(files[0])
     size = (first.shape[1], first.shape[0])
 
     def frames() -> Iterator[np.ndarray]:
         yield first
         for path in files[1:]:
-            image = _read_image(path)
+            image = read_image(path)
             if (image.shape[1], image.shape[0]) != size:
                 raise UserError(f"{path}: {image.shape[1]}x{image.shape[0]}, but the folder's first image is "
                                  f"{size[0]}x{size[1]}; a folder is read as one video's frames (run single photos one by one)")

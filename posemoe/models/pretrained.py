@@ -70,12 +70,29 @@ def _checked_config(values: object, where: str):
         raise UserError(f"{where}: model config does not describe a posemoe model ({err})") from None
 
 
+def check_size(cfg, where: str) -> None:
+    """Refuse a configuration over the size limits before anything is allocated (meta device)."""
+    _checked_config(cfg.to_dict(), where)
+    with torch.device("meta"):
+        params = sum(p.numel() for p in build_model(cfg).parameters())
+    if params > _MAX_PARAMETERS:
+        raise UserError(f"{where}: the config declares a model of {params:,} parameters (limit {_MAX_PARAMETERS:,})")
+
+
 def build_checked(config: object, tensors: dict[str, torch.Tensor], where: str) -> nn.Module:
     """Build the model ``config`` describes and load ``tensors`` into it (eval mode, float32),
     checking sizes, keys and shapes on the meta device before allocating anything."""
     cfg = _checked_config(config, where)
-    with torch.device("meta"):
-        skeleton = build_model(cfg)
+    if not isinstance(tensors, dict):
+        raise UserError(f"{where}: the weights must be a mapping of names to tensors, got {type(tensors).__name__}")
+    odd = sorted(str(k) for k, v in tensors.items() if not isinstance(v, torch.Tensor))
+    if odd:
+        raise UserError(f"{where}: values of {odd[:5]} are not tensors")
+    try:
+        with torch.device("meta"):
+            skeleton = build_model(cfg)
+    except (ValueError, AssertionError) as err:
+        raise UserError(f"{where}: the model config cannot be built ({err})") from None
     expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
     if sum(int(torch.Size(s).numel()) for s in expected.values()) > _MAX_PARAMETERS:
         raise UserError(f"{where}: the config declares a model over {_MAX_PARAMETERS:,} parameters")
@@ -86,6 +103,10 @@ def build_checked(config: object, tensors: dict[str, torch.Tensor], where: str) 
         parts = [f"missing {missing[:5]}" if missing else "", f"unexpected {unknown[:5]}" if unknown else "",
                  f"wrong shapes {wrong[:3]}" if wrong else ""]
         raise UserError(f"{where}: the tensors do not fit the model config: " + "; ".join(p for p in parts if p))
+    broken = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise UserError(f"{where}: {len(broken)} tensor(s) hold NaN or infinity (first: {broken[0]}); "
+                        "the weights are damaged (a training run that diverged?)")
     model = build_model(cfg)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
     return model.eval()

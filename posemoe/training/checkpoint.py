@@ -3,9 +3,12 @@ two runs out of one folder."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +31,11 @@ def save_atomic(payload: dict[str, Any], path: str | Path) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except RuntimeError as err:  # torch.save reports a full disk as a RuntimeError
+        Path(tmp).unlink(missing_ok=True)
+        if shutil.disk_usage(path.parent).free < 1 << 20:
+            raise OSError(errno.ENOSPC, "no space left on the device", str(path)) from None
+        raise err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -38,9 +46,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols before refusing them
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:
-        raise UserError(f"{path}: not a readable posemoe checkpoint ({type(err).__name__}: {err})") from None
+        first = (str(err).splitlines() or [""])[0]
+        raise UserError(f"{path}: not a readable posemoe checkpoint ({type(err).__name__}: {first})") from None
     if not isinstance(payload, dict):
         raise UserError(f"{path}: not a posemoe checkpoint (holds a {type(payload).__name__})")
     for key in ("model_config", "model"):

@@ -65,8 +65,17 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "TrainConfig":
-        with open(path, "rb") as f:
-            return cls().override(tomllib.load(f))
+        try:
+            with open(path, "rb") as f:
+                values = tomllib.load(f)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise UserError(f"{path}: not a TOML training config ({str(err).splitlines()[0][:200]})") from None
+        except OSError as err:
+            raise UserError(f"{path}: cannot read the training config ({err.strerror or err})") from None
+        try:
+            return cls().override(values)
+        except UserError as err:
+            raise UserError(f"{path}: {err}") from None
 
     def override(self, values: dict[str, Any]) -> "TrainConfig":
         known = {f.name for f in fields(self)}
@@ -74,9 +83,16 @@ class TrainConfig:
         if unknown:
             raise UserError(f"unknown training options {unknown}; known: {sorted(known)}")
         values = dict(values)
+        for name, value in values.items():
+            check_option(name, value, type(getattr(self, name)) if getattr(self, name) is not None else None)
         for name in ("loss_weights", "aite_options", "detector_noise"):
+            if name in values and not isinstance(values[name], dict):
+                raise UserError(f"{name}: expected a table of options, got {values[name]!r}")
             if isinstance(values.get(name), dict):
-                values[name] = replace(getattr(self, name), **values[name])
+                try:
+                    values[name] = replace(getattr(self, name), **values[name])
+                except TypeError as err:
+                    raise UserError(f"{name}: {err}") from None
         return replace(self, **values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,6 +112,37 @@ class TrainConfig:
         return {"layout": "h36m17", "codec": self.codec, "fps": get_dataset(self.dataset).fps,
                 "in_channels": model_cfg.in_channels, "sources": self.source.split("+") + motion,
                 "training_data": "; ".join(x for x in [data, *motion] if x)}
+
+
+# Numeric options and their allowed ranges (inclusive); anything else of the wrong type is refused too.
+RANGES: dict[str, tuple[float, float]] = {
+    "epochs": (1, 10**7), "epoch_clips": (1, 10**8), "batch_size": (1, 65536), "clip_stride": (1, 10**6),
+    "lr": (1e-12, 10.0), "min_lr_ratio": (0.0, 1.0), "warmup_steps": (0, 10**7), "weight_decay": (0.0, 10.0),
+    "grad_clip": (0.0, 1e6), "virtual_share": (0.0, 1.0), "seed": (0, 2**32 - 1), "threads": (1, 1024),
+    "time_budget": (1e-3, 1e8), "val_every": (0, 10**6), "val_max_windows": (1, 10**9), "log_every": (1, 10**9),
+}
+_NULLABLE = {"init_weights", "val_source", "train_images", "val_images", "epoch_clips", "clip_stride", "threads",
+             "time_budget", "val_max_windows"}
+
+
+def check_option(name: str, value: Any, kind: type | None) -> None:
+    """Refuse a value of the wrong type or outside :data:`RANGES`, naming the option."""
+    if value is None:
+        if name in _NULLABLE:
+            return
+        raise UserError(f"{name}: a value is required")
+    if name in RANGES:
+        low, high = RANGES[name]
+        integral = isinstance(low, int) and isinstance(high, int)
+        ok_type = isinstance(value, int) if integral else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok_type:
+            raise UserError(f"{name}: expected {'an integer' if integral else 'a number'}, got {value!r}")
+        if not low <= value <= high:  # also false for NaN
+            raise UserError(f"{name}: expected a value from {low:g} to {high:g}, got {value!r}")
+    elif kind in (str, bool, list, dict) and not isinstance(value, kind):
+        raise UserError(f"{name}: expected {kind.__name__}, got {value!r}")
+    elif kind is None and name in _NULLABLE and not isinstance(value, str):
+        raise UserError(f"{name}: expected a string, got {value!r}")
 
 
 # Settings that define the data, the split or the schedule: a resumed run must keep them, or the

@@ -98,7 +98,10 @@ class Run:
     def start(cls, cfg: TrainConfig, ranks: Ranks, out: Path, *, resume: bool, allow_changes: bool) -> "Run":
         from posemoe.layouts import get_layout
 
+        from posemoe.models.pretrained import check_size
+
         model_cfg = get_config(cfg.model, **cfg.model_overrides)
+        check_size(model_cfg, f"model {cfg.model} with model_overrides {cfg.model_overrides}")
         torch.manual_seed(cfg.seed)
         model = build_model(model_cfg)
         if cfg.init_weights:

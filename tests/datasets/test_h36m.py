@@ -153,3 +153,39 @@ def test_sources_join_and_detector_noise(synthetic_dir):
     assert np.isclose(conf, 0.1).any() and (np.isclose(conf, 0.1) | (conf == 1)).all()
     error = np.linalg.norm(noisy[..., :2] - clips[..., :2], axis=-1)[touched]
     assert 0.003 < np.median(error) < 0.02  # jitter of a few pixels on a 1000 px image
+
+
+@pytest.mark.parametrize("value", [1e30, -1e30, np.inf])
+def test_absurd_values_are_reported_with_their_frames_not_passed_on(synthetic_dir, tmp_path, value):
+    import shutil
+    shutil.copy(synthetic_dir / "data_2d_h36m_gt.npz", tmp_path / "data_2d_h36m_gt.npz")
+
+    def absurd(d):
+        d["S1"]["Walking 1"][[4, 9], 3, 1] = value
+    _rewrite(synthetic_dir / "data_3d_h36m.npz", tmp_path / "data_3d_h36m.npz", "positions_3d", absurd)
+    with pytest.raises(UserError, match=r"data_3d_h36m.npz \[S1 / Walking 1\]: 2 of \d+ frame\(s\) hold NaN, inf or "
+                                        r"coordinates beyond 1000 m \(first: frame 4, 9\)"):
+        load_h36m(tmp_path, ["S1"], "gt")
+
+
+def test_absurd_2d_and_wrong_types_are_named(synthetic_dir, tmp_path):
+    import shutil
+    shutil.copy(synthetic_dir / "data_3d_h36m.npz", tmp_path / "data_3d_h36m.npz")
+
+    def far(d):
+        d["S1"]["Sitting 1"][0][11, 2, 0] = 5e5
+    _rewrite(synthetic_dir / "data_2d_h36m_gt.npz", tmp_path / "data_2d_h36m_far.npz", "positions_2d", far)
+    with pytest.raises(UserError, match=r"Sitting 1 / camera \d+\]: 1 of \d+ frame\(s\) .*beyond 100000 px \(first: frame 11\)"):
+        load_h36m(tmp_path, ["S1"], "far")
+
+    def strings(d):
+        d["S1"]["Sitting 1"] = ["not", "numbers", "at", "all"]
+    _rewrite(synthetic_dir / "data_2d_h36m_gt.npz", tmp_path / "data_2d_h36m_str.npz", "positions_2d", strings)
+    with pytest.raises(UserError, match=r"Sitting 1 / camera \d+\]: expected an array of numbers, got a str"):
+        load_h36m(tmp_path, ["S1"], "str")
+
+    def not_dict(d):
+        d["S1"] = [1, 2, 3]
+    _rewrite(synthetic_dir / "data_2d_h36m_gt.npz", tmp_path / "data_2d_h36m_list.npz", "positions_2d", not_dict)
+    with pytest.raises(UserError, match=r"data_2d_h36m_list.npz \[S1\]: expected a dict of actions"):
+        load_h36m(tmp_path, ["S1"], "list")

@@ -99,3 +99,80 @@ def test_unreadable_images_say_why(tmp_path):
     (tmp_path / "h.json").write_text(json.dumps(ann))
     with pytest.raises(FileNotFoundError, match="missing.png"):
         load_h36m_json(tmp_path / "h.json", tmp_path, 32)
+
+
+def test_crops_cost_no_memory_for_huge_boxes_and_refuse_boxes_off_the_image(monkeypatch):
+    image = np.random.default_rng(0).integers(0, 255, (120, 160, 3), np.uint8)
+    inside = crop(image, square_box([40, 20, 60, 80]), 32)
+    from PIL import Image
+
+    old = np.asarray(Image.fromarray(image).crop((20, 10, 120, 110)).resize((32, 32), Image.Resampling.BILINEAR))
+    np.testing.assert_array_equal(inside, old)  # inside the image: exactly the plain crop
+    boxes, plain_crop = [], Image.Image.crop
+    monkeypatch.setattr(Image.Image, "crop", lambda self, box=None: boxes.append(box) or plain_crop(self, box))
+    huge = crop(image, np.array([-10000.0, -10000.0, 20000.0]), 256)  # 1.2 GB as a plain crop
+    monkeypatch.undo()
+    assert huge.shape == (256, 256, 3) and boxes == [(0, 0, 160, 120)]  # only the image's own pixels are cut
+    assert huge[128:130, 128:130].any() and not huge[:120].any()  # the image is the 2 px at the centre
+    for box in ([1000.0, 1000.0, 50.0], [-100.0, 0.0, 50.0]):
+        with pytest.raises(ValueError, match="does not cover the 160x120 image"):
+            crop(image, np.array(box), 32)
+    with pytest.raises(ValueError, match="crop size must be 1..4096"):
+        crop(image, np.array([0.0, 0.0, 50.0]), 100_000)
+    for bbox in ([np.nan, 0, 10, 10], [0, 0, 10], ["a", "b", "c", "d"], [0, 0, np.inf, 10]):
+        with pytest.raises(ValueError, match="bbox must be 4 finite numbers"):
+            square_box(bbox)
+
+
+def _h36m_annotations(tmp_path, joints, **image):
+    _scene(tmp_path, "s_09_act_02_subact_01_ca_03_000001.png")
+    info = {"id": 7, "file_name": "s_09_act_02_subact_01_ca_03_000001.png", "cam_param": {"f": [1000, 1000], "c": [80, 60]}}
+    ann = {"images": [info | image], "annotations": [{"image_id": 7, "bbox": [40, 20, 60, 80], "h36m_joints": joints}]}
+    (tmp_path / "h36m.json").write_text(json.dumps(ann))
+    return tmp_path / "h36m.json"
+
+
+@pytest.mark.parametrize("z, error", [(0.0, r"1 joint\(s\) at or behind the camera"),
+                                      (-50.0, "at or behind the camera"),
+                                      (1e-9, "project beyond"),
+                                      (float("nan"), "joints hold NaN or inf"),
+                                      (1e30, r"joints beyond 1e\+05 mm")])
+def test_labels_that_would_not_be_finite_are_refused(tmp_path, z, error):
+    joints = np.random.default_rng(0).normal(0, 300, (17, 3)) + [0, 0, 5000]
+    joints[5, 2] = z
+    path = _h36m_annotations(tmp_path, joints.tolist())
+    with pytest.raises(ValueError, match=error) as info:
+        load_h36m_json(path, tmp_path, 32)
+    assert r"h36m.json [annotation 0]" in str(info.value)
+
+
+def test_image_sets_are_checked_field_by_field(tmp_path):
+    from posemoe.datasets.images import ImageSet
+
+    _scene(tmp_path, "frame.png")
+    joints = (np.random.default_rng(0).normal(0, 300, (17, 3)) + [0, 0, 5000]).tolist()
+    images = load_h36m_json(_h36m_annotations(tmp_path, joints), tmp_path, 16)
+    path = images.save(tmp_path / "set")
+    assert path.name == "set.npz" and len(ImageSet.load(path).images) == 1
+    entries = dict(np.load(path))
+    for key, value, error in [("length", np.array(["1"]), "non-negative integers"),
+                              ("poses", np.full((1, 17, 3), np.nan, np.float32), "'poses' holds NaN"),
+                              ("layout", np.array("smpl"), "bad.npz: unknown joint layout"),
+                              ("images", np.zeros((1, 16, 8, 3), np.uint8), r"\(N, S, S, 3\) uint8")]:
+        np.savez(tmp_path / "bad.npz", **(entries | {key: value}))
+        with pytest.raises(ValueError, match=error):
+            ImageSet.load(tmp_path / "bad.npz")
+
+
+def test_images_over_the_pixel_limit_are_refused_from_the_header(tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)
+    (tmp_path / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0"))
+                                        + chunk(b"IEND", b""))
+    with pytest.raises(ValueError, match=r"huge.png: more than the 67,108,864 pixels accepted"):
+        read_image(tmp_path / "huge.png")

@@ -55,3 +55,40 @@ def test_predict_covers_every_frame_and_flip_is_symmetric(val_data):
     assert json.loads(report.to_json())["subjects"] == ["S8"]
     thin, thin_mask = predict(model, val_data, flip=False, max_windows=3)
     assert 0 < thin_mask.sum() < len(thin_mask)
+
+
+def test_frames_left_out_are_counted_with_their_reason(val_data):
+    pred = val_data.poses.copy()
+    pred[[3, 4, 10]] = np.nan
+    pred[11, 2, 1] = np.inf
+    mask = np.ones(len(pred), bool)
+    mask[20:25] = False
+    report = evaluate_predictions(pred, val_data, flip=False, mask=mask)
+    assert report.frames == val_data.num_frames - 9
+    assert report.extra["left_out"] == {"not predicted (windows thinned by max_windows, or another shard's)": 5,
+                                        "prediction not finite (NaN or inf)": 4}
+    assert json.loads(report.to_json())["extra"]["left_out"]
+    assert report.frame_weighted["mpjpe"] == pytest.approx(0, abs=1e-3)
+    assert "left_out" not in evaluate_predictions(val_data.poses, val_data, flip=False).extra
+
+
+def test_predictions_that_are_all_non_finite_are_an_error_not_an_empty_score(val_data):
+    with pytest.raises(ValueError, match=r"no frame has a finite prediction \(\d+ frame\(s\) prediction not finite"):
+        evaluate_predictions(np.full_like(val_data.poses, np.nan), val_data, flip=False)
+
+
+def test_a_model_that_predicts_nan_is_reported_not_skipped(val_data):
+    torch.manual_seed(0)
+    model = create_model("posemoe-t27-s", **TINY)
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    pred, mask = predict(model, val_data, flip=False)
+    assert mask.all()  # the windows covered every frame: the NaN is the model's, not a gap
+    with pytest.raises(ValueError, match="prediction not finite"):
+        evaluate_predictions(pred, val_data, flip=False, mask=mask)
+
+
+def test_the_printed_report_says_what_was_left_out(val_data):
+    pred = val_data.poses.copy()
+    pred[[3, 4]] = np.nan
+    assert "left out" in evaluate_predictions(pred, val_data, flip=False).to_markdown()

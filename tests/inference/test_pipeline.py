@@ -9,7 +9,6 @@ from posemoe.assets import astronaut  # noqa: E402
 from posemoe.cli import main  # noqa: E402
 from posemoe.inference.pipeline import infer_video, write_detections  # noqa: E402
 from posemoe.inference.stream import infer_stream  # noqa: E402
-from posemoe.viz.draw import render_outputs  # noqa: E402
 from posemoe.io.video import moving_still, write_video  # noqa: E402
 
 

@@ -30,3 +30,53 @@ def test_tracking_picks_the_big_persistent_person_and_gaps_are_filled():
     assert "filled 18 of 170" in report[0]
     with pytest.raises(ValueError, match="no joint"):
         fill_gaps(np.full((3, 17, 3), np.nan))
+
+
+def _walker(frames=30):
+    rng = np.random.default_rng(4)
+    body = np.concatenate([rng.uniform(200, 400, (17, 2)), np.full((17, 1), 0.9)], -1)
+    return [body + [2 * t, 0, 0] for t in range(frames)]
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan, 1e30, -2e5])
+def test_a_wild_coordinate_is_a_missing_joint_and_reported(value):
+    walker = _walker()
+    people = [p[None].copy() for p in walker]
+    people[6][0, 4, 0] = value
+    chosen, report = main_track(KeypointFrames(people, COCO17, "dets.json"))
+    assert np.isnan(chosen[6, 4]).all() and np.allclose(chosen[7], walker[7])
+    if not np.isnan(value):
+        assert any("1 joint position(s) in 1 frame(s) were not finite or beyond" in line for line in report), report
+    filled, _ = fill_gaps(chosen)
+    assert np.isfinite(filled).all()
+    np.testing.assert_allclose(filled[6, 4, :2], walker[6][4, :2], atol=1e-6)  # interpolated between its neighbours
+
+
+def test_one_wild_value_cannot_pick_the_track():
+    walker = _walker()
+    people = []
+    for t, body in enumerate(walker):
+        ghost = np.full((17, 3), [5.0, 5.0, 1.0])
+        ghost[0] = [1e30 if t == 3 else 9e4, 1e30 if t == 3 else 9e4, 1.0]  # a bystander with one absurd joint
+        people.append(np.stack([ghost, body]))
+    chosen, _ = main_track(KeypointFrames(people, COCO17))
+    np.testing.assert_allclose(chosen[:, :, :2], np.stack(walker)[:, :, :2])
+
+
+def test_confidences_outside_0_1_are_clipped_and_reported():
+    people = [p[None].copy() for p in _walker()]
+    people[2][0, 1, 2], people[3][0, 1, 2] = 7.0, -1.0
+    chosen, report = main_track(KeypointFrames(people, COCO17))
+    assert chosen[2, 1, 2] == 1.0 and chosen[3, 1, 2] == 0.0
+    assert any("2 confidence value(s) outside [0, 1] were clipped" in line for line in report)
+
+
+def test_errors_name_the_file_and_a_joint_never_confident_has_no_nan():
+    with pytest.raises(ValueError, match="dets.json: no person found in any of its 2 frames"):
+        main_track(KeypointFrames([np.full((1, 17, 3), np.inf), np.zeros((0, 17, 3))], COCO17, "dets.json"))
+    track = np.stack(_walker(5))
+    track[:, 3, 2] = 0.0  # never confident
+    track[:, 3, :2] = np.nan  # and never guessed
+    track[2, :, 2] = 0.0  # a frame with no good joint at all
+    filled, _ = fill_gaps(track)
+    assert np.isfinite(filled).all()

@@ -74,3 +74,49 @@ def test_bad_arrays_say_why(tmp_path):
         read_keypoints(tmp_path / "k.npy", layout="coco17")
     with pytest.raises(FileNotFoundError, match="no OpenPose"):
         read_keypoints(tmp_path)
+
+
+_COCO = [{"image_id": 0, "keypoints": [1.0, 2.0, 0.9] * 17}]
+
+
+@pytest.mark.parametrize("content, error", [
+    (json.dumps([{"image_id": 0, "keypoints": {"x": 1}}]), r"entry 0\]: expected a list of numbers, got dict"),
+    (json.dumps([{"image_id": 0, "keypoints": ["a"] * 51}]), r"entry 0\]: expected a list of numbers, found other"),
+    (json.dumps([{"image_id": 0, "keypoints": [[1, 2], [3]]}]), r"entry 0\]: expected a list of numbers"),
+    (json.dumps([{"frame_id": 0, "instances": None}]), r"frame 0\]: expected an object with an 'instances' list"),
+    (json.dumps([{"instances": [None]}]), r"frame 0\] \[instance 0\]: expected an object with 'keypoints'"),
+    (json.dumps([{"instances": [{"keypoints": [[1, 2]] * 17, "keypoint_scores": "high"}]}]), "keypoint_scores"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("[" + "9" * 5000 + "]", "not valid JSON"),
+])
+def test_json_of_the_wrong_types_is_named_not_a_traceback(tmp_path, content, error):
+    from posemoe.errors import UserError
+
+    (tmp_path / "d.json").write_text(content)
+    with pytest.raises(UserError, match=error) as info:
+        read_keypoints(tmp_path / "d.json")
+    assert "d.json" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_values_are_passed_on_as_found_and_the_source_is_kept(tmp_path):
+    records = [dict(_COCO[0], keypoints=[float("inf"), 1e30, 0.9] + [1.0, 2.0, 0.9] * 16)]
+    (tmp_path / "d.json").write_text(json.dumps(records))
+    frames = read_keypoints(tmp_path / "d.json")
+    assert frames.people[0][0, 0, 0] == np.inf and frames.people[0][0, 0, 1] == 1e30
+    assert frames.source == str(tmp_path / "d.json")
+
+
+def test_a_layout_that_does_not_apply_to_json_is_refused(tmp_path):
+    (tmp_path / "d.json").write_text(json.dumps(_COCO))
+    with pytest.raises(ValueError, match="--layout openpose25 does not apply"):
+        read_keypoints(tmp_path / "d.json", layout="openpose25")
+
+
+@pytest.mark.parametrize("array, error", [
+    (np.full((4, 17, 2), "ab"), "array of numbers, got a <U2 array"),
+    (np.ones((4, 17, 2), complex), "array of numbers, got a complex128 array"),
+])
+def test_arrays_of_other_types_are_refused(tmp_path, array, error):
+    np.save(tmp_path / "k.npy", array)
+    with pytest.raises(ValueError, match=error):
+        read_keypoints(tmp_path / "k.npy", layout="coco17")

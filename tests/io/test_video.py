@@ -62,3 +62,23 @@ def test_a_folder_of_mixed_sizes_is_refused(tmp_path):
 def test_write_video_needs_frames(tmp_path):
     with pytest.raises(ValueError, match="no frames"):
         write_video(tmp_path / "x.mp4", [], 25)
+
+
+def test_images_are_checked_before_decoding(tmp_path):
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 9000, 9000, 8, 0, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b""))
+    (tmp_path / "big.png").write_bytes(png)  # 81 MP: over the limit, under PIL's own
+    with pytest.raises(ValueError, match=r"big.png: 9000x9000 pixels, more than the 67,108,864 accepted"):
+        open_frames(tmp_path / "big.png")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)).save(tmp_path / "cut.jpg")
+    (tmp_path / "cut.jpg").write_bytes((tmp_path / "cut.jpg").read_bytes()[:600])
+    with pytest.raises(ValueError, match="cut.jpg: not a readable image"):  # OpenCV would fill it in grey
+        open_frames(tmp_path / "cut.jpg")

@@ -1,0 +1,322 @@
+"""Faults: kill -9 while results and checkpoints are being written (every file left is whole and
+loads, and ``train --resume`` ends on the weights of a run never killed), two trainings into one
+folder, and a full disk (one line, no partial files).
+
+Writers run in children forked from this process (torch is already imported, so a child costs
+milliseconds); a child that must die at an exact point sends itself SIGKILL there, which is what
+``kill -9`` from outside does at that instant."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from fuzz_corpus import TINY, coco_records, person_track, quiet_cli
+
+from posemoe.cli import main
+from posemoe.training.checkpoint import load_checkpoint, save_atomic
+from posemoe.training.loop import TrainConfig, train
+
+
+def _fork(body: Callable[[], None]) -> int:
+    """Run ``body`` in a forked child that never returns into pytest; -> its pid."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            body()
+        except BaseException:  # noqa: BLE001 - the child's only report is its exit status
+            code = 1
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _kill(pid: int) -> int:
+    """SIGKILL (if still running) and reap; -> the wait status."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
+
+
+def _reap(pid: int, timeout: float = 120.0) -> int:
+    """Wait for the child to end (SIGKILL after ``timeout``); -> the wait status."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.01)
+    return _kill(pid)
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.002)
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+def _write_results_forever(out: Path) -> None:
+    from posemoe.export.results import write_outputs
+    from posemoe.io.npz import save_npz
+
+    rng = np.random.default_rng(os.getpid())
+    for i in range(10**6):
+        frames = 1000 + 300 * (i % 3)  # each round's files differ in size from the last's
+        joints = rng.normal(size=(frames, 17, 3)).astype(np.float32)
+        keypoints = rng.uniform(0, 640, (frames, 17, 3)).astype(np.float32)
+        write_outputs(out, "clip", joints, keypoints, fps=50.0, extra={"round": i})
+        save_npz(out / "set.npz", poses=joints, meta={"round": i})
+
+
+def _check_results_whole(out: Path) -> int:
+    """Every result file present loads whole and the three of one write agree; -> files checked."""
+    from posemoe.io.npz import load_npz
+
+    with np.load(out / "clip.npz") as npz:
+        frames = len(npz["joints_3d"])
+        assert npz["keypoints_2d"].shape == (frames, 17, 3) and len(npz["person_visible"]) == frames
+    record = json.loads((out / "clip.json").read_text())
+    assert len(record["frames"]) == frames
+    with (out / "clip.csv").open(newline="") as f:
+        rows = list(csv.reader(f))
+    assert len(rows) == frames + 1 and {len(r) for r in rows} == {1 + 17 * 3}
+    entries = load_npz(out / "set.npz")
+    assert entries["poses"].shape[1:] == (17, 3) and isinstance(entries["meta"]["round"], int)
+    return 4
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kill_during_result_writing_leaves_whole_files(tmp_path, count_cases, seed):
+    out = tmp_path / "out"
+    pid = _fork(lambda: _write_results_forever(out))
+    try:
+        _wait_for(lambda: (out / "set.npz").exists())
+        time.sleep(float(np.random.default_rng(seed).uniform(0.0, 0.25)))
+    finally:
+        status = _kill(pid)
+    assert os.WIFSIGNALED(status), "the writer ended on its own"
+    count_cases("faults")
+    assert _check_results_whole(out) == 4
+    litter = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
+    assert all(name.endswith(".tmp") for name in litter), litter
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints
+
+
+def _save_checkpoints_forever(out: Path) -> None:
+    payload = {"model_config": {"dim": 8}, "model": {"w": torch.zeros(2**20)}, "state": {"step": 0}}
+    for step in range(10**6):
+        payload["state"]["step"] = step
+        payload["model"]["w"].fill_(step)
+        save_atomic(payload, out / "best.pt")
+        save_atomic(payload, out / "last.pt")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kill_during_checkpoint_writing_leaves_whole_checkpoints(tmp_path, count_cases, seed):
+    out = tmp_path / "run"
+    out.mkdir()
+    pid = _fork(lambda: _save_checkpoints_forever(out))
+    try:
+        _wait_for(lambda: (out / "last.pt").exists())
+        time.sleep(float(np.random.default_rng(seed).uniform(0.0, 0.3)))
+    finally:
+        _kill(pid)
+    count_cases("faults")
+    best, last = load_checkpoint(out / "best.pt"), load_checkpoint(out / "last.pt")
+    for ckpt in (best, last):
+        assert torch.all(ckpt["model"]["w"] == ckpt["state"]["step"])
+    assert best["state"]["step"] - last["state"]["step"] in (0, 1)  # best is written first
+
+
+def _config(data_dir: Path, out_dir: Path, **changes) -> TrainConfig:
+    base = {"model": "posemoe-t27-s", "model_overrides": TINY, "data_dir": str(data_dir), "out_dir": str(out_dir),
+            "train_subjects": ["S1", "S5"], "val_subjects": ["S8"], "epochs": 3, "epoch_clips": 32, "batch_size": 8,
+            "warmup_steps": 2, "threads": 1, "log_every": 2, "val_max_windows": 8}
+    return TrainConfig().override(base | changes)
+
+
+def _dies_at(point: str, occurrence: int) -> Callable[[], None]:
+    """Patch the checkpoint writer of this (child) process to SIGKILL itself at ``point``:
+    ``mid-write`` (half the bytes of a checkpoint written), ``before-rename`` (temporary file
+    whole, not yet renamed) or ``after-rename`` (between best.pt and last.pt)."""
+    from posemoe.training import checkpoint
+
+    calls = {"save": 0, "replace": 0}
+    real_save, real_replace = torch.save, os.replace
+
+    def die() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def save(obj, f, *args, **kwargs):
+        calls["save"] += 1
+        if point == "mid-write" and calls["save"] == occurrence:
+            buffer = io.BytesIO()
+            real_save(obj, buffer, *args, **kwargs)
+            f.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+            f.flush()
+            die()
+        return real_save(obj, f, *args, **kwargs)
+
+    def replace(src, dst):
+        calls["replace"] += 1
+        if point == "before-rename" and calls["replace"] == occurrence:
+            die()
+        real_replace(src, dst)
+        if point == "after-rename" and calls["replace"] == occurrence:
+            die()
+
+    def patch() -> None:
+        checkpoint.torch.save = save  # the same torch module, patched in the child only
+        checkpoint.os.replace = replace
+    return patch
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Bitwise comparisons need one thread: a forked child may split its sums differently from its parent."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(synthetic_dir, tmp_path_factory, one_thread):
+    out = tmp_path_factory.mktemp("whole")
+    train(_config(synthetic_dir, out), quiet=True)
+    return load_checkpoint(out / "last.pt")
+
+
+# best.pt then last.pt are written at the end of every epoch: occurrence 3 is epoch 2's best.pt
+@pytest.mark.parametrize("point, occurrence", [("mid-write", 4), ("before-rename", 3), ("after-rename", 3)])
+def test_resume_after_kill_ends_on_the_same_weights(synthetic_dir, tmp_path, uninterrupted, count_cases, point,
+                                                    occurrence):
+    cfg = _config(synthetic_dir, tmp_path)
+    patch = _dies_at(point, occurrence)
+
+    def run() -> None:
+        patch()
+        with contextlib.redirect_stderr(io.StringIO()):
+            train(cfg, quiet=True)
+
+    status = _reap(_fork(run))
+    assert os.WIFSIGNALED(status), "the run should have died at the kill point"
+    count_cases("faults")
+    last = load_checkpoint(tmp_path / "last.pt")
+    assert last["state"]["epoch"] < 3
+    if (tmp_path / "best.pt").exists():
+        assert load_checkpoint(tmp_path / "best.pt")["state"]["epoch"] >= last["state"]["epoch"]
+
+    train(cfg, resume=True, quiet=True)
+    resumed = load_checkpoint(tmp_path / "last.pt")
+    assert resumed["state"]["step"] == uninterrupted["state"]["step"]
+    for name, tensor in uninterrupted["model"].items():
+        assert torch.equal(tensor, resumed["model"][name]), name
+    assert not list(tmp_path.glob(".*.tmp")), "the resumed run should clear a killed run's temporary files"
+    steps = [int(r["step"]) for r in csv.DictReader((tmp_path / "log.csv").open()) if r["kind"] == "train"]
+    assert steps == sorted(set(steps)), "a step logged twice"
+
+
+# ---------------------------------------------------------------------------------------------
+# Two runs, one folder
+
+
+def test_second_training_into_a_busy_folder_is_refused(synthetic_dir, tmp_path, capsys, count_cases):
+    out = tmp_path / "run"
+    cfg = _config(synthetic_dir, out, epochs=10_000, time_budget=60.0, val_every=0)
+
+    def first() -> None:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            train(cfg, quiet=True)
+
+    pid = _fork(first)
+    try:
+        _wait_for(lambda: (out / "last.pt").exists())
+        before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+        with pytest.raises(SystemExit) as exit_:
+            main(["train", "--data-dir", str(synthetic_dir), "--out-dir", str(out), "--epochs", "1",
+                  "--set", f"model_overrides={TINY}", "--set", "train_subjects=['S1']", "--threads", "1"])
+        count_cases("faults")
+        assert exit_.value.code == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and "another training run is using this folder" in lines[0] and str(out) in lines[0]
+        assert os.waitpid(pid, os.WNOHANG) == (0, 0), "the first run should still be going"
+        assert set(before) <= {p.name for p in out.iterdir()}
+    finally:
+        _kill(pid)
+
+
+# ---------------------------------------------------------------------------------------------
+# A full disk
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 64 KiB tmpfs (root only; skipped elsewhere)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                                           capture_output=True, check=False).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+_run = quiet_cli
+
+
+_FULL_DISK_COMMANDS = {
+    "infer": lambda d, dets, lifter: ["infer", str(dets), "--image-size", "640", "480", "--model", str(lifter),
+                                      "--threads", "1", "--out", str(d / "infer")],
+    "synth": lambda d, dets, lifter: ["synth", str(d / "synth"), "--subjects", "S1", "--frames", "300"],
+    "export": lambda d, dets, lifter: ["export", str(lifter), str(d / "export" / "w.safetensors")],
+}
+
+
+@pytest.mark.parametrize("command", ["infer", "synth", "export"])
+def test_full_disk_gives_one_line_and_no_partial_files(full_disk, tmp_path, tiny_lifter, count_cases, command):
+    dets = tmp_path / "dets.json"
+    dets.write_text(json.dumps(coco_records(person_track(600))))
+    (full_disk / "ballast").write_bytes(bytes(16 * 1024))  # the disk is nearly full already
+    try:
+        code, lines = _run(_FULL_DISK_COMMANDS[command](full_disk, dets, tiny_lifter))
+    except Exception as err:  # noqa: BLE001 - reported as the failure it is
+        pytest.fail(f"raw traceback: {type(err).__name__}: {err}", pytrace=False)
+    count_cases("faults")
+    assert code == 2 and len(lines) == 1, lines
+    assert "no space left on" in lines[0].lower(), lines
+    left = sorted(str(p.relative_to(full_disk)) for p in full_disk.rglob("*") if p.is_file())
+    assert left == ["ballast"], left
+
+
+def test_full_disk_during_training_leaves_no_partial_files(full_disk, synthetic_dir, count_cases):
+    out = full_disk / "run"
+    code, lines = _run(["train", "--data-dir", str(synthetic_dir), "--out-dir", str(out), "--epochs", "2",
+                        "--threads", "1", "--set", f"model_overrides={TINY}", "--set", "train_subjects=['S1']",
+                        "--set", "val_subjects=['S8']", "--set", "epoch_clips=16", "--set", "batch_size=8"])
+    count_cases("faults")
+    lines = [line for line in lines if "it/s]" not in line]  # the progress bar is no message
+    assert code == 2 and len(lines) == 1 and "no space left on" in lines[0].lower(), lines
+    assert not [p.name for p in out.iterdir() if p.name.endswith((".pt", ".tmp"))]
