@@ -102,51 +102,68 @@ def run_benchmarks(models: list[str] | None = None, *, batch_size: int = 8, seco
     return results
 
 
-def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1280, 720),
+def crowd(image: np.ndarray, people: int, background: int = 90) -> np.ndarray:
+    """``people`` copies of a photo side by side (every other one mirrored), padded top and bottom
+    to a 16:9 picture, the shape of the frames :func:`~posemoe.io.video.moving_still` makes of it."""
+    row = np.concatenate([image if k % 2 == 0 else image[:, ::-1] for k in range(people)], 1)
+    if people == 1:
+        return row
+    pad = max(0, round(row.shape[1] * 9 / 16) - row.shape[0]) // 2
+    return np.pad(row, ((pad, pad), (0, 0), (0, 0)), constant_values=background)
+
+
+def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1280, 720), people: tuple[int, ...] = (1, 3),
                     workdir: str | None = None) -> dict[str, float]:
     """Speed of ``posemoe infer VIDEO`` (decode + BlazePose + lifting + writing; rendering apart)
-    on a clip made from the bundled photo of a real person, and each stage alone. Prints a table."""
+    on clips made from the bundled photo of a real person, one and several people in the frame,
+    and each stage alone for one person. Prints a table."""
     import tempfile
     from pathlib import Path
 
     from posemoe.assets import astronaut
-    from posemoe.inference.detectors import BlazePose
+    from posemoe.inference.detectors import MultiBlazePose
     from posemoe.inference.lifter import load
     from posemoe.inference.pipeline import infer_video
     from posemoe.io.video import moving_still, open_frames, write_video
 
+    figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        clip = write_video(Path(tmp) / "clip.mp4", moving_still(astronaut(), frames, size), 30)
+        for count in people:
+            clip = write_video(Path(tmp) / f"clip{count}.mp4", moving_still(crowd(astronaut(), count), frames, size), 30)
+            result = infer_video(clip, model)
+            with result.stages.time("write"):
+                result.write(Path(tmp) / f"out{count}")
+            total = sum(result.stages.seconds.values())
+            figures[f"fps {count} people"] = result.frames / total
+            found = [int(p.visible.sum()) for p in result.people]
+            print(f"{count} in the frame, {len(found)} lifted (frames seen: {found}): posemoe infer end to end "
+                  f"{result.frames / total:.1f} frames/s (decoding overlaps detection on a second thread)")
+            for line in result.stages.report(result.frames)[1:]:
+                print("  " + line.strip())
+            if count == people[0]:
+                keypoints = result.people[0].keypoints
+        with open_frames(Path(tmp) / f"clip{people[0]}.mp4") as video:
+            held = [frame for _, frame in zip(range(min(frames, 100)), video)]
         start = time.perf_counter()
-        with open_frames(clip) as video:
+        with open_frames(Path(tmp) / f"clip{people[0]}.mp4") as video:
             decoded = sum(1 for _ in video)
         decode = (time.perf_counter() - start) / decoded
-        with open_frames(clip) as video:
-            held = [frame for _, frame in zip(range(min(frames, 100)), video)]
-        with BlazePose() as detector:
+        with MultiBlazePose() as detector:
             detector(held[0])
             start = time.perf_counter()
             for frame in held:
                 detector(frame)
             detect = (time.perf_counter() - start) / len(held)
-        result = infer_video(clip, model)
-        with result.stages.time("write"):
-            result.write(Path(tmp) / "out")
-        keypoints = result.people[0].keypoints
-        lifter = load(model)
-        lifter.lift(keypoints[:50], layout="h36m17", image_size=size)
-        start = time.perf_counter()
-        lifter.lift(keypoints, layout="h36m17", image_size=size)
-        lift = (time.perf_counter() - start) / len(keypoints)
-    total = sum(result.stages.seconds.values())
+    lifter = load(model)
+    lifter.lift(keypoints[:50], layout="h36m17", image_size=size)
+    start = time.perf_counter()
+    lifter.lift(keypoints, layout="h36m17", image_size=size)
+    lift = (time.perf_counter() - start) / len(keypoints)
     alone = {"decode": decode, "detect (BlazePose full)": detect, "lift (flip-averaged)": lift}
-    print(f"video {size[0]}x{size[1]}, {frames} frames, {torch.get_num_threads()} torch threads, model {model}\n")
+    print(f"\nvideo {size[0]}x{size[1]}, {frames} frames, {torch.get_num_threads()} torch threads, model {model}; "
+          f"{people[0]} person, each stage alone:\n")
     print("| stage | ms/frame alone | share of the three |")
     print("|---|---:|---:|")
     for stage, sec in alone.items():
         print(f"| {stage} | {1000 * sec:.2f} | {100 * sec / sum(alone.values()):.1f}% |")
-    print(f"\nposemoe infer end to end (decoding overlaps detection on a second thread): "
-          f"{result.frames / total:.1f} frames/s")
-    for line in result.stages.report(result.frames)[1:]:
-        print("  " + line.strip())
-    return {"fps": result.frames / total, **{f"{k} ms": 1000 * v for k, v in alone.items()}}
+    return {**figures, **{f"{k} ms": 1000 * v for k, v in alone.items()}}

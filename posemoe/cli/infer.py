@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posemoe.cli.common import FORMATTER, float_in, pick_device, positive_float, positive_int, set_threads
+from posemoe.cli.common import FORMATTER, bounded_int, float_in, pick_device, positive_float, positive_int, set_threads
 from posemoe.errors import UserError
 
 KEYPOINT_SUFFIXES = (".json", ".npy", ".npz")
@@ -25,8 +25,6 @@ def cmd_infer(args: argparse.Namespace) -> None:
     if path.suffix.lower() in KEYPOINT_SUFFIXES or (
             path.is_dir() and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())):
         return _keypoints(args)
-    if args.track is not None:
-        raise UserError("--track applies to keypoint files; BlazePose follows one person per video")
     if path.suffix.lower() in IMAGE_SUFFIXES and args.model and _is_image_model(args.model):
         from posemoe.inference.images import infer_image
 
@@ -76,21 +74,20 @@ def _finish(args: argparse.Namespace, result, extra_paths: list[Path] = ()) -> N
 
 def _video(args: argparse.Namespace) -> None:
     from posemoe.inference.pipeline import infer_video, write_detections
-    from posemoe.viz.draw import render_outputs
+    from posemoe.viz.render import render_result
 
     result = infer_video(args.input, args.model, smooth=_smoothing(args), fps=args.fps, max_frames=args.max_frames,
-                         device=args.device, camera=_camera(args), quiet=False)
+                         max_people=args.max_people, track=args.track, device=args.device, camera=_camera(args),
+                         quiet=False)
     with result.stages.time("write"):
         raw = write_detections(result, args.out)
     _finish(args, result, [raw])
-    person = result.people[0]
-    render_outputs(Path(args.out), result.name, args.input, person.keypoints, person.joints_3d, fps=result.fps,
-                   render=tuple(args.render), inputs=[args.input])
+    render_result(Path(args.out), result, tuple(args.render), inputs=[args.input])
 
 
 def _keypoints(args: argparse.Namespace) -> None:
     from posemoe.inference.pipeline import infer_keypoints
-    from posemoe.viz.draw import render_outputs
+    from posemoe.viz.render import render_result
 
     if args.image_size is None:
         raise UserError("keypoint files need --image-size WIDTH HEIGHT (of the video they came from)")
@@ -98,12 +95,10 @@ def _keypoints(args: argparse.Namespace) -> None:
         raise UserError("--render mp4 draws over the video's frames, which a keypoint file does not have; "
                         "use --render html, or run posemoe infer on the video itself")
     result = infer_keypoints(args.input, args.model, image_size=tuple(args.image_size), layout=args.layout,
-                             fps=args.fps or 50.0, track=args.track, smooth=_smoothing(args), device=args.device,
-                             camera=_camera(args))
+                             fps=args.fps or 50.0, track=args.track, max_people=args.max_people,
+                             smooth=_smoothing(args), device=args.device, camera=_camera(args))
     _finish(args, result)
-    person = result.people[0]
-    render_outputs(Path(args.out), result.name, None, person.keypoints, person.joints_3d, fps=result.fps,
-                   render=tuple(args.render), inputs=[args.input])
+    render_result(Path(args.out), result, tuple(args.render), inputs=[args.input])
 
 
 def _stream(args: argparse.Namespace) -> None:
@@ -111,7 +106,8 @@ def _stream(args: argparse.Namespace) -> None:
 
     if args.render:
         raise UserError("--render applies to recorded videos and keypoint files, not to live streams")
-    _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, device=args.device, quiet=False))
+    _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, max_people=args.max_people,
+                               device=args.device, quiet=False))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -137,7 +133,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layout", help="joint layout of keypoint files (halpe26 for AlphaPose; needed for arrays)")
     p.add_argument("--image-size", type=positive_int, nargs=2, metavar=("W", "H"),
                    help="keypoint files: frame size of the video they came from, pixels")
-    p.add_argument("--track", type=int, help="keypoint files: lift this track instead of the largest, most persistent person")
+    p.add_argument("--max-people", type=bounded_int(64),
+                   help="lift at most this many people, the most present first (default: everyone tracked long "
+                        "enough; a video is searched for up to 4 people per frame unless this says more)")
+    p.add_argument("--track", type=int, help="lift only this person id (ids rank people by presence, 0 = the most)")
     p.add_argument("--bbox", type=float, nargs=4, metavar=("X", "Y", "W", "H"),
                    help="image models: the person's box in pixels (default: the whole image)")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation of image models")

@@ -9,6 +9,7 @@ module here that calls :func:`register_format` (imported below). Weights: :mod:`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,15 +27,27 @@ def register_format(name: str, fmt: Format) -> None:
     FORMATS[name] = fmt
 
 
+def per_person(result: "Result") -> list["Result"]:
+    """``result`` itself for one person; for several, one view each named ``<name>_person<id>``
+    (every format then writes one file per person, each whole on its own)."""
+    if len(result.people) <= 1:
+        return [result]
+    ids = [p.track for p in result.people]
+    return [replace(result, name=f"{result.name}_person{p.track}", people=[p], extra={**result.extra, "people": ids})
+            for p in result.people]
+
+
 def write_result(result: "Result", out_dir: Path, formats: Iterable[str], *,
                  inputs: Iterable[str | Path | None] = ()) -> list[Path]:
-    """Write ``result`` in ``formats`` into ``out_dir``; returns the paths written."""
+    """Write ``result`` in ``formats`` into ``out_dir`` (one file per person and format when there
+    are several, see :func:`per_person`); returns the paths written."""
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise UserError(f"unknown output format(s) {unknown}; known: {', '.join(sorted(FORMATS))}")
     files: dict[Path, FileWriter] = {}
-    for name in formats:
-        files |= FORMATS[name](result, out_dir)
+    for view in per_person(result):
+        for name in formats:
+            files |= FORMATS[name](view, out_dir)
     refuse_inputs(files, inputs)
     return write_files({path: write for path, (write, _) in files.items()},
                        binary=[path for path, (_, binary) in files.items() if binary])

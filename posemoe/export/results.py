@@ -60,7 +60,8 @@ def _record(result: "Result") -> dict:
     person = result.people[0]
     return {"fps": result.fps, "layout": result.layout.name, "joints": list(result.layout.joints),
             "units": "metres, camera frame, root-relative", "source": result.source, "model": result.model,
-            "report": result.report, "person_visible": person.visible.tolist(), **result.extra,
+            "report": result.report, "person_id": person.track, "person_visible": person.visible.tolist(),
+            **result.extra,
             **({"root_m": np.round(person.root, 4).tolist()} if getattr(person, "root", None) is not None else {}),
             **({"unseen_joints_per_frame": person.unseen.sum(1).tolist()} if getattr(person, "unseen", None) is not None
                else {}),
@@ -83,7 +84,7 @@ def npz_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
 
     def write(f: IO) -> None:
         np.savez(f, joints_3d=person.joints_3d.astype(np.float32), keypoints_2d=person.keypoints.astype(np.float32),
-                 joints=np.array(result.layout.joints), fps=np.float32(result.fps),
+                 joints=np.array(result.layout.joints), fps=np.float32(result.fps), person_id=np.int32(person.track),
                  person_visible=person.visible.astype(bool), **motion)
 
     return {out / f"{result.name}.npz": (write, True)}

@@ -21,11 +21,11 @@ from posemoe.export.results import refuse_inputs
 from posemoe.inference.cleanup import fix_left_right_swaps
 from posemoe.inference.lifter import Lifter, load
 from posemoe.inference.smoothing import one_euro
-from posemoe.inference.tracking import fill_gaps, main_track
+from posemoe.inference.tracking import fill_gaps, select_tracks
 from posemoe.inference.unseen import unseen_joints
 from posemoe.io.keypoints import KeypointFrames, read_keypoints
 from posemoe.inference.result import PersonResult, Result, Stages
-from posemoe.layouts import H36M17, convert
+from posemoe.layouts import H36M17, JointLayout, convert
 
 DEFAULT_LIFTER = "posemoe-t27-s-h36m"
 
@@ -49,9 +49,10 @@ def fit_motion(result: Result, camera: CameraOptions) -> None:
     from posemoe.inference.trajectory import estimate_trajectory, fit_ground, world_transform
 
     for person in result.people:
+        who = f"person {person.track}: " if len(result.people) > 1 else ""
         fit = fit_skeleton(person.joints_3d, confidence=person.keypoints[..., 2], visible=person.visible)
         person.fitted, person.rotations = fit.fitted, fit.rotations
-        result.report.append(fit.report())
+        result.report.append(who + fit.report())
         try:
             track = estimate_trajectory(fit.fitted, person.keypoints, image_size=result.image_size, fps=result.fps,
                                         focal_px=camera.focal_px, fov_deg=camera.fov_deg, visible=person.visible)
@@ -59,11 +60,11 @@ def fit_motion(result: Result, camera: CameraOptions) -> None:
             result.report.append(f"person {person.track}: no root path ({err})")
             continue
         person.root = track.root
-        result.report.append(track.report())
+        result.report.append(who + track.report())
         if camera.world:
             ground = fit_ground(fit.fitted + track.root[:, None], result.fps, visible=person.visible)
             person.world_from_camera = world_transform(ground, track.root[int(np.argmax(person.visible))])
-            result.report.append(ground.report())
+            result.report.append(who + ground.report())
 
 
 class Pipeline:
@@ -77,27 +78,35 @@ class Pipeline:
         self.min_confidence, self.smooth, self.camera = min_confidence, smooth, camera
 
     def lift_people(self, frames: KeypointFrames, *, image_size: tuple[int, int], fps: float, name: str, source: str,
-                    track: int | None = None, stages: Stages | None = None) -> Result:
-        """Per-frame detections of any layout -> a :class:`Result` for the chosen person."""
+                    track: int | None = None, max_people: int | None = None, stages: Stages | None = None) -> Result:
+        """Per-frame detections of any layout -> a :class:`Result` with every person chosen by
+        :func:`~posemoe.inference.tracking.select_tracks` (``track``: that id only)."""
         stages = stages or Stages()
         with stages.time("lift"):
-            chosen, report = main_track(frames, track)
-            visible = ~np.isnan(chosen[:, :, :2]).all(axis=(1, 2))
-            unswapped, swaps = fix_left_right_swaps(chosen, frames.layout)[::2]
-            converted = convert(unswapped, frames.layout, self.lifter.layout)
-            unseen, partial = unseen_joints(converted, image_size, layout=self.lifter.layout)
-            filled, more = fill_gaps(converted, self.min_confidence)
-            more = swaps + more + [partial]
-            joints = self.lifter.lift(filled, layout=self.lifter.layout.name, image_size=image_size, fps=fps)
-            if self.smooth is not None:
-                joints = one_euro(joints, fps, **self.smooth).astype(np.float32)
-        person = PersonResult(0 if track is None else track, filled.astype(np.float32), joints, visible, unseen)
-        result = Result(name, source, self.model_name, fps, image_size, self.lifter.layout, [person],
-                        report + more, stages)
+            chosen, report = select_tracks(frames, track=track, max_people=max_people)
+            people = []
+            for pid, raw in chosen:
+                person, notes = self._lift_track(pid, raw, frames.layout, image_size, fps)
+                people.append(person)
+                report += [f"person {pid}: {line}" for line in notes] if len(chosen) > 1 else notes
+        result = Result(name, source, self.model_name, fps, image_size, self.lifter.layout, people, report, stages)
         if self.camera is not None and self.lifter.layout == H36M17:
             with stages.time("motion"):
                 fit_motion(result, self.camera)
         return result
+
+    def _lift_track(self, pid: int, raw: np.ndarray, layout: JointLayout, image_size: tuple[int, int],
+                    fps: float) -> tuple[PersonResult, list[str]]:
+        """One track (T, J, 3) in ``layout`` -> undo swaps, convert, fill gaps, lift, smooth."""
+        visible = ~np.isnan(raw[:, :, :2]).all(axis=(1, 2))
+        unswapped, swaps = fix_left_right_swaps(raw, layout)[::2]
+        converted = convert(unswapped, layout, self.lifter.layout)
+        unseen, partial = unseen_joints(converted, image_size, layout=self.lifter.layout)
+        filled, more = fill_gaps(converted, self.min_confidence)
+        joints = self.lifter.lift(filled, layout=self.lifter.layout.name, image_size=image_size, fps=fps)
+        if self.smooth is not None:
+            joints = one_euro(joints, fps, **self.smooth).astype(np.float32)
+        return PersonResult(pid, filled.astype(np.float32), joints, visible, unseen), swaps + more + [partial]
 
 
 def make_pipeline(model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None, device: str = "cpu",
@@ -109,13 +118,14 @@ def make_pipeline(model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = N
 
 def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size: tuple[int, int],
                     layout: str | None = None, fps: float = 50.0, track: int | None = None,
-                    smooth: dict | bool | None = None, device: str = "cpu",
+                    max_people: int | None = None, smooth: dict | bool | None = None, device: str = "cpu",
                     camera: CameraOptions | None = CameraOptions()) -> Result:
-    """2D keypoint file(s) of another tool -> 3D (read, pick the person ``track``, fill gaps, lift, smooth)."""
+    """2D keypoint file(s) of another tool -> 3D (read, track people, pick them (every person seen
+    long enough, the top ``max_people``, or the id ``track``), fill gaps, lift, smooth)."""
     frames = read_keypoints(path, layout)
     stem = Path(path).stem if Path(path).is_file() else Path(path).name
     return make_pipeline(model, smooth=smooth, device=device, camera=camera).lift_people(
-        frames, image_size=image_size, fps=fps, name=stem, source=str(path), track=track)
+        frames, image_size=image_size, fps=fps, name=stem, source=str(path), track=track, max_people=max_people)
 
 
 def timed_detections(frames: Iterable[np.ndarray], detector: Callable[[np.ndarray], np.ndarray | None],
@@ -132,24 +142,30 @@ def timed_detections(frames: Iterable[np.ndarray], detector: Callable[[np.ndarra
         yield points
 
 
+DETECT_PEOPLE = 4  # people BlazePose looks for per frame when --max-people is not given
+
+
 def detect_video(source: str | Path | int, *, fps: float | None = None, max_frames: int | None = None,
-                 stages: Stages | None = None, quiet: bool = False) -> tuple[KeypointFrames, dict]:
-    """Decode ``source`` and run BlazePose on every frame -> (per-frame people, info: name, kind,
-    fps, size, frames). The progress bar's total is the container's estimate until decoding ends."""
+                 max_people: int | None = None, stages: Stages | None = None,
+                 quiet: bool = False) -> tuple[KeypointFrames, dict]:
+    """Decode ``source`` and run BlazePose on every frame, finding up to ``max_people`` people
+    (default :data:`DETECT_PEOPLE`) -> (per-frame people, info: name, kind, fps, size, frames). The
+    progress bar's total is the container's estimate until decoding ends."""
     from tqdm import tqdm
 
-    from posemoe.inference.detectors import BlazePose
+    from posemoe.inference.detectors import MultiBlazePose
     from posemoe.io.video import open_frames
 
     stages = stages if stages is not None else Stages()
     with stages.time("decode"):
         frames = open_frames(source, fps=fps)
     people: list[np.ndarray] = []
-    with frames, BlazePose(video=frames.kind != "images" or (frames.frame_count or 0) > 1) as detector:
+    video = frames.kind != "images" or (frames.frame_count or 0) > 1
+    with frames, MultiBlazePose(max_people=max_people or DETECT_PEOPLE, video=video) as detector:
         total = frames.frame_count if max_frames is None else min(max_frames, frames.frame_count or max_frames)
         bar = tqdm(total=total, unit="frame", desc="detect", disable=quiet)
         for points in timed_detections(frames, detector, stages):
-            people.append(points[None] if points is not None else np.zeros((0, 33, 3), np.float32))
+            people.append(points)
             bar.update()
             if max_frames is not None and len(people) >= max_frames:
                 break
@@ -159,23 +175,27 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
     if not people:
         raise UserError(f"{frames.name}: no frames decoded")
     info = {"name": frames.name, "kind": frames.kind, "fps": frames.fps, "size": frames.size, "frames": len(people)}
-    return KeypointFrames(people, BlazePose.layout), info
+    return KeypointFrames(people, MultiBlazePose.layout), info
 
 
 def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None,
-                fps: float | None = None, max_frames: int | None = None, device: str = "cpu",
-                camera: CameraOptions | None = CameraOptions(), quiet: bool = True) -> Result:
-    """A video file, image or image folder -> 3D for every frame (frames without the person are
-    filled over time and marked not visible). The result keeps the raw BlazePose-33 detections in
-    ``detections`` and the per-stage timing in ``stages``."""
+                fps: float | None = None, max_frames: int | None = None, max_people: int | None = None,
+                track: int | None = None, device: str = "cpu", camera: CameraOptions | None = CameraOptions(),
+                quiet: bool = True) -> Result:
+    """A video file, image or image folder -> 3D for every frame, for every person seen long enough
+    (the top ``max_people``; ``track``: that id only). Frames without a person are filled over time and
+    marked not visible. The result keeps the raw BlazePose-33 detections in ``detections`` and the
+    per-stage timing in ``stages``."""
     stages = Stages()
-    detections, info = detect_video(source, fps=fps, max_frames=max_frames, stages=stages, quiet=quiet)
+    detections, info = detect_video(source, fps=fps, max_frames=max_frames, max_people=max_people, stages=stages,
+                                    quiet=quiet)
     seen = sum(len(p) > 0 for p in detections.people)
     if not seen:
         raise UserError(f"{info['name']}: no person found in any of its {info['frames']} frames")
     stem = Path(str(source)).stem or "video"
     result = make_pipeline(model, smooth=smooth, device=device, camera=camera).lift_people(
-        detections, image_size=info["size"], fps=info["fps"], name=stem, source=str(source), stages=stages)
+        detections, image_size=info["size"], fps=info["fps"], name=stem, source=str(source), track=track,
+        max_people=max_people, stages=stages)
     result.report.insert(0, f"{info['name']}: {info['kind']}, {info['size'][0]}x{info['size'][1]}, {info['fps']:.3g} fps, "
                             f"{info['frames']} frames, a person in {seen}")
     result.detections = detections
@@ -183,14 +203,17 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
 
 
 def write_detections(result: Result, out_dir: str | Path) -> Path:
-    """``<stem>_blazepose33.npz``: the raw detections as a keypoint file ``posemoe infer`` reads back."""
+    """``<stem>_blazepose33.npz``: the raw detections, ``keypoints`` (T, P, 33, 3), as a keypoint
+    file ``posemoe infer`` reads back."""
     from posemoe.export.results import write_files
 
     detections = result.detections
     if detections is None:
         raise UserError(f"{result.name}: no detections to write (the result came from keypoint files)")
-    raw = np.stack([p[0] if len(p) else np.full((detections.layout.num_joints, 3), np.nan, np.float32)
-                    for p in detections.people])
+    most = max(1, max(len(p) for p in detections.people))  # (T, P, 33, 3), NaN where fewer people were found
+    raw = np.full((len(detections.people), most, detections.layout.num_joints, 3), np.nan, np.float32)
+    for t, people in enumerate(detections.people):
+        raw[t, :len(people)] = people
     path = Path(out_dir) / f"{result.name}_{detections.layout.name}.npz"
     refuse_inputs([path], [result.source])
     return write_files({path: lambda f: np.savez(f, keypoints=raw, layout=detections.layout.name,

@@ -43,38 +43,75 @@ def drop_invalid(frames: KeypointFrames) -> tuple[KeypointFrames, list[str]]:
     return KeypointFrames(people, frames.layout, frames.source), report
 
 
-def track_people(frames: KeypointFrames, max_jump: float = 0.5) -> list[np.ndarray]:
-    """Link people across frames into tracks: ``(T, J, 3)`` each, NaN where the track is absent.
+class Tracker:
+    """Online linking of people into tracks, one frame at a time (:meth:`update`).
 
-    Greedy matching frame to frame by mean joint distance (over the joints both have), relative
-    to the person's size; a person further than ``max_jump`` sizes from every open track starts a
-    new one. Expects frames cleaned by :func:`drop_invalid`.
+    Each frame, every open track predicts where its person is now (constant velocity from its last
+    two sightings), and detections are matched to tracks by an optimal assignment on the mean joint
+    distance to that prediction, relative to the person's size. A pair further apart than
+    ``max_jump`` sizes is no match: the detection starts a new track. A track unseen for more than
+    ``max_gap`` frames is closed. Crossings and short occlusions keep their ids because the
+    prediction carries each person through them. Ids count up from 0 in order of appearance.
     """
-    t_total, joints = len(frames), frames.layout.num_joints
-    tracks: list[np.ndarray] = []
-    last: list[np.ndarray | None] = []
-    for t, people in enumerate(frames.people):
-        free = list(range(len(tracks)))
-        for person in sorted(people, key=lambda p: -_size(p)):
-            best, best_cost = None, max_jump
-            for k in free:
-                if last[k] is None:
-                    continue
-                distance = np.linalg.norm(person[:, :2] - last[k][:, :2], axis=-1)
+
+    def __init__(self, max_jump: float = 0.5, max_gap: int = 30) -> None:
+        self.max_jump, self.max_gap = max_jump, max_gap
+        self.last: list[np.ndarray] = []  # per track: its last two sightings (J, 3) ...
+        self.seen: list[list[int]] = []  # ... and the frames they were in
+        self.frame = -1
+
+    def update(self, people: np.ndarray | list[np.ndarray]) -> list[int]:
+        """The next frame's detections (P, J, 3) -> the track id of each (new ids for new people)."""
+        from scipy.optimize import linear_sum_assignment
+
+        self.frame += 1
+        t = self.frame
+        open_ = [k for k in range(len(self.seen)) if t - self.seen[k][-1] <= self.max_gap]
+        cost = np.full((len(people), len(open_)), np.inf)
+        for i, person in enumerate(people):
+            size = max(_size(person), 1e-6)
+            for j, k in enumerate(open_):
+                distance = np.linalg.norm(person[:, :2] - self._predict(k, t), axis=-1)
                 shared = ~np.isnan(distance)
-                if not shared.any():
-                    continue
-                cost = distance[shared].mean() / max(_size(person), 1e-6)
-                if cost < best_cost:
-                    best, best_cost = k, cost
-            if best is None:
+                if shared.any():
+                    cost[i, j] = distance[shared].mean() / size
+        allowed = np.where(cost < self.max_jump, cost, 1e6)
+        rows, cols = linear_sum_assignment(allowed) if allowed.size else ([], [])
+        matched = {i: open_[j] for i, j in zip(rows, cols) if cost[i, j] < self.max_jump}
+        ids = []
+        for i, person in enumerate(people):
+            k = matched.get(i)
+            if k is None:
+                self.last.append([])
+                self.seen.append([])
+                k = len(self.seen) - 1
+            self.last[k] = [*self.last[k][-1:], np.asarray(person)]
+            self.seen[k] = [*self.seen[k][-1:], t]
+            ids.append(k)
+        return ids
+
+    def _predict(self, k: int, t: int) -> np.ndarray:
+        """(J, 2) where track ``k``'s joints should be at frame ``t``: its last sighting moved on by
+        the velocity between its last two sightings (held for at most 10 frames ahead)."""
+        last = self.last[k][-1][:, :2]
+        if len(self.seen[k]) < 2:
+            return last
+        velocity = (last - self.last[k][0][:, :2]) / (self.seen[k][1] - self.seen[k][0])
+        velocity = np.where(np.isnan(velocity), 0.0, velocity)
+        return last + velocity * min(t - self.seen[k][1], 10)
+
+
+def track_people(frames: KeypointFrames, max_jump: float = 0.5, max_gap: int = 30) -> list[np.ndarray]:
+    """Link people across frames into tracks with a :class:`Tracker`: ``(T, J, 3)`` each, NaN where
+    the track is absent. Expects frames cleaned by :func:`drop_invalid`."""
+    t_total, joints = len(frames), frames.layout.num_joints
+    tracker, tracks = Tracker(max_jump, max_gap), []
+    for t, people in enumerate(frames.people):
+        people = [p for p in people if not np.isnan(p[:, :2]).all()]
+        for k, person in zip(tracker.update(people), people):
+            if k == len(tracks):
                 tracks.append(np.full((t_total, joints, 3), np.nan))
-                last.append(None)
-                best = len(tracks) - 1
-            else:
-                free.remove(best)
-            tracks[best][t] = person
-            last[best] = person
+            tracks[k][t] = person
     return tracks
 
 
@@ -106,24 +143,37 @@ def _seen(track: np.ndarray) -> np.ndarray:
     return ~np.isnan(track[..., :2]).all(axis=(1, 2))
 
 
-def main_track(frames: KeypointFrames, track: int | None = None) -> tuple[np.ndarray, list[str]]:
-    """The track to lift: by default the one with the largest (frames seen x median spread), so that
-    neither one wild frame nor one wild joint outweighs a person seen throughout; ``track`` picks
-    another (tracks are numbered by that score, 0 = default). Invalid joints are dropped first
-    (:func:`drop_invalid`). -> ((T, J, 3), report)."""
+def select_tracks(frames: KeypointFrames, *, track: int | None = None, max_people: int | None = None,
+                  min_frames: int | None = None) -> tuple[list[tuple[int, np.ndarray]], list[str]]:
+    """The people to lift, as (id, ``(T, J, 3)`` track). Tracks are numbered by (frames seen x median
+    spread), 0 the most present, so that neither one wild frame nor one wild joint outweighs a person
+    seen throughout. By default every track seen in at least ``min_frames`` frames (default: a tenth
+    of the recording, at most 10, at least 1) is chosen, the top ``max_people`` of them if given;
+    ``track`` picks one id. Invalid joints are dropped first (:func:`drop_invalid`)."""
     frames, report = drop_invalid(frames)
     tracks = track_people(frames)
     where = f"{frames.source}: " if frames.source else ""
     if not tracks:
         raise UserError(f"{where}no person found in any of its {len(frames)} frames")
     score = [_seen(tr).sum() * np.median([_spread(p) for p in tr[_seen(tr)]]) for tr in tracks]
-    order = np.argsort(score, kind="stable")[::-1]
-    pick = 0 if track is None else track
-    if not 0 <= pick < len(tracks):
-        raise UserError(f"--track {pick}: {where}there are {len(tracks)} tracks (0-{len(tracks) - 1})")
-    chosen = tracks[order[pick]]
-    seen = int(_seen(chosen).sum())
-    return chosen, [f"{len(tracks)} track(s); lifting track {pick}, seen in {seen} of {len(chosen)} frames", *report]
+    ranked = [tracks[k] for k in np.argsort(score, kind="stable")[::-1]]
+    if track is not None:
+        if not 0 <= track < len(ranked):
+            raise UserError(f"--track {track}: {where}there are {len(ranked)} tracks (0-{len(ranked) - 1})")
+        chosen = [(track, ranked[track])]
+    else:
+        least = min_frames if min_frames is not None else int(np.clip(np.ceil(len(frames) / 10), 1, 10))
+        chosen = [(k, tr) for k, tr in enumerate(ranked) if _seen(tr).sum() >= least] or [(0, ranked[0])]
+        chosen = chosen[:max_people] if max_people else chosen
+    seen = ", ".join(f"{k} ({int(_seen(tr).sum())} frames)" for k, tr in chosen)
+    return chosen, [f"{len(ranked)} track(s) in {len(frames)} frames; lifting {seen}", *report]
+
+
+def main_track(frames: KeypointFrames, track: int | None = None) -> tuple[np.ndarray, list[str]]:
+    """One track to lift: the most present person (id 0), or ``track`` -> ((T, J, 3), report);
+    see :func:`select_tracks`."""
+    chosen, report = select_tracks(frames, track=track, max_people=1, min_frames=1)
+    return chosen[0][1], report
 
 
 def fill_gaps(keypoints: np.ndarray, min_confidence: float = 0.3) -> tuple[np.ndarray, list[str]]:

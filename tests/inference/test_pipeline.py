@@ -30,7 +30,7 @@ def test_video_to_3d_for_every_frame_with_renderings(clip_with_a_gap, tiny_lifte
     record = json.loads((tmp_path / "gap.json").read_text())
     assert record["person_visible"] == [t not in range(8, 12) for t in range(20)] and record["fps"] == 25
     raw = np.load(tmp_path / "gap_blazepose33.npz")
-    assert raw["keypoints"].shape == (20, 33, 3) and np.isnan(raw["keypoints"][9]).all()
+    assert raw["keypoints"].shape == (20, 1, 33, 3) and np.isnan(raw["keypoints"][9]).all()
     assert (tmp_path / "gap.mp4").stat().st_size > 0 and (tmp_path / "gap.html").stat().st_size > 0
     printed = capsys.readouterr().out
     assert "a person in 16" in printed and "frames/s" in printed and "detect" in printed
@@ -52,6 +52,36 @@ def test_cli_video_and_raw_detections_read_back(clip_with_a_gap, tiny_lifter, tm
     main(["infer", str(tmp_path / "gap_blazepose33.npz"), "--layout", "blazepose33", "--image-size", "480", "270",
           "--model", str(tiny_lifter), "--out", str(tmp_path / "again")])
     assert np.load(tmp_path / "again" / "gap_blazepose33.npz")["joints_3d"].shape == (6, 17, 3)
+
+
+def test_two_people_are_both_lifted_with_their_ids(tiny_lifter, tmp_path):
+    photo = astronaut()
+    two = np.concatenate([photo, photo[:, ::-1]], 1)  # the person and a mirror image beside her
+    clip = write_video(tmp_path / "two.mp4", list(moving_still(two, 12, (640, 270))), 12)
+    result = infer_video(clip, str(tiny_lifter))
+    assert [p.track for p in result.people] == [0, 1] and all(p.visible.sum() >= 8 for p in result.people)
+    left = [float(np.mean(p.keypoints[p.visible, :, 0])) for p in result.people]
+    assert abs(left[0] - left[1]) > 100  # two different people, not one found twice
+    names = sorted(p.name for p in result.write(tmp_path / "out"))
+    assert names == [f"two_person{k}.{ext}" for k in (0, 1) for ext in ("csv", "json", "npz")]
+    record = json.loads((tmp_path / "out" / "two_person1.json").read_text())
+    assert record["person_id"] == 1 and record["people"] == [0, 1]
+    assert int(np.load(tmp_path / "out" / "two_person1.npz")["person_id"]) == 1
+    assert len(infer_video(clip, str(tiny_lifter), max_people=1).people) == 1
+    only = infer_video(clip, str(tiny_lifter), track=1).people
+    assert [p.track for p in only] == [1] and abs(float(np.mean(only[0].keypoints[only[0].visible, :, 0])) - left[1]) < 20
+
+
+def test_stream_mode_follows_two_people_online(tiny_lifter, tmp_path):
+    photo = astronaut()
+    clip = write_video(tmp_path / "two.mp4", list(moving_still(np.concatenate([photo, photo[:, ::-1]], 1), 12,
+                                                               (640, 270))), 12)
+    result = infer_stream(str(clip), str(tiny_lifter))
+    assert len(result.people) == 2 and result.frames == 12
+    for person in result.people:
+        assert person.joints_3d.shape == (12, 17, 3) and np.isfinite(person.joints_3d).all()
+        assert person.visible.sum() >= 8
+    assert len(infer_stream(str(clip), str(tiny_lifter), max_people=1).people) == 1
 
 
 def test_cli_errors_are_messages(tmp_path, tiny_lifter, capsys):

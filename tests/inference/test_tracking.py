@@ -80,3 +80,57 @@ def test_errors_name_the_file_and_a_joint_never_confident_has_no_nan():
     track[2, :, 2] = 0.0  # a frame with no good joint at all
     filled, _ = fill_gaps(track)
     assert np.isfinite(filled).all()
+
+
+def _crossing(seed: int, frames: int = 80) -> tuple[list[np.ndarray], list[list[int]]]:
+    """Two people walking towards each other and crossing (one in front of the other), a third
+    standing; detections come shuffled, with jitter, and the one behind is missed for 6 frames
+    while hidden. -> per-frame detections and, for each, the true person of every row."""
+    rng = np.random.default_rng(seed)
+    shape = np.concatenate([rng.uniform(-40, 40, (17, 2)) * [1, 3], np.ones((17, 1))], -1)
+    starts, speeds = np.array([[100.0, 300.0], [700.0, 310.0], [400.0, 120.0]]), np.array([[7.0, 0.3], [-7.0, -0.2], [0, 0]])
+    people, truth = [], []
+    for t in range(frames):
+        rows, ids = [], []
+        for k in range(3):
+            if k == 1 and 40 <= t < 46:  # hidden behind person 0 while they cross
+                continue
+            body = shape * (1.0 if k != 2 else 0.7)
+            rows.append(body + [*(starts[k] + speeds[k] * t), 0] + np.r_[rng.normal(0, 3, (17, 2)).T, [np.zeros(17)]].T)
+            ids.append(k)
+        order = rng.permutation(len(rows))
+        people.append(np.stack(rows)[order])
+        truth.append([ids[i] for i in order])
+    return people, truth
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_crossing_people_keep_their_ids(seed):
+    from posemoe.inference.tracking import drop_invalid, track_people
+
+    people, truth = _crossing(seed)
+    tracks = track_people(drop_invalid(KeypointFrames(people, COCO17))[0])
+    switches, owners = 0, []
+    for track in tracks:  # which true person each track holds, frame by frame
+        holder = []
+        for t, rows in enumerate(people):
+            if np.isnan(track[t]).all():
+                continue
+            row = int(np.argmin([np.nanmean(np.abs(track[t] - r)) for r in rows]))
+            holder.append(truth[t][row])
+        switches += sum(a != b for a, b in zip(holder, holder[1:]))
+        owners.append(holder[0])
+    assert switches == 0 and sorted(owners) == [0, 1, 2], (switches, owners, len(tracks))
+
+
+def test_every_person_seen_long_enough_is_chosen_and_max_people_caps():
+    from posemoe.inference.tracking import select_tracks
+
+    people, _ = _crossing(0)
+    blip = people[0][:1] + [0, 900, 0]  # someone seen in 3 frames only
+    people = [np.concatenate([p, blip]) if t < 3 else p for t, p in enumerate(people)]
+    chosen, report = select_tracks(KeypointFrames(people, COCO17))
+    assert [k for k, _ in chosen] == [0, 1, 2] and "4 track(s)" in report[0], report
+    assert len(select_tracks(KeypointFrames(people, COCO17), max_people=2)[0]) == 2
+    only, _ = select_tracks(KeypointFrames(people, COCO17), track=3)
+    assert only[0][0] == 3 and (~np.isnan(only[0][1][:, 0, 0])).sum() == 3
