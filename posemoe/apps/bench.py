@@ -121,7 +121,7 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
     from pathlib import Path
 
     from posemoe.assets import astronaut
-    from posemoe.inference.detectors import MultiBlazePose
+    from posemoe.inference.detectors import BlazePose
     from posemoe.inference.lifter import load
     from posemoe.inference.pipeline import infer_video
     from posemoe.io.video import moving_still, open_frames, write_video
@@ -148,7 +148,7 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
         with open_frames(Path(tmp) / f"clip{people[0]}.mp4") as video:
             decoded = sum(1 for _ in video)
         decode = (time.perf_counter() - start) / decoded
-        with MultiBlazePose() as detector:
+        with BlazePose() as detector:
             detector(held[0])
             start = time.perf_counter()
             for frame in held:

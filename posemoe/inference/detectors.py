@@ -1,9 +1,12 @@
-"""2D keypoints from frames: the bundled offline detector, MediaPipe BlazePose (full).
+"""2D keypoints from frames: the bundled offline detector, MediaPipe BlazePose (full), for every
+person in view.
 
-``mediapipe==0.10.21`` ships the BlazePose models inside its wheel (``mp.solutions.pose``;
-later wheels dropped that API), so nothing is downloaded. It pins numpy<2, which is why it lives
-in the ``posemoe[video]`` extra. BlazePose finds one person per frame: in video mode it tracks
-that person from frame to frame and runs its person detector again only when the track is lost.
+``mediapipe==0.10.21`` ships the BlazePose models inside its wheel (``modules/pose_detection`` and
+``modules/pose_landmark``; later wheels dropped them), so nothing is downloaded. Its Tasks API
+(``PoseLandmarker``, which takes ``num_poses``) wants them as a ``.task`` bundle with input
+metadata: :func:`_bundle` makes one in memory. In video mode each person is followed from frame
+to frame and the person detector runs again when someone is lost. mediapipe pins numpy<2, which is
+why it lives in the ``posemoe[video]`` extra.
 """
 
 from __future__ import annotations
@@ -41,55 +44,12 @@ def _silenced(active: bool) -> Iterator[None]:
 
 
 def require_mediapipe() -> Any:
-    """Import mediapipe's pose solution or explain how to get it."""
+    """Import mediapipe's Tasks vision API or explain how to get it."""
     try:
-        from mediapipe.python.solutions import pose
+        from mediapipe.tasks.python import vision
     except ImportError:
         raise MissingDependency("the BlazePose detector needs mediapipe 0.10.21: pip install 'posemoe[video]'") from None
-    return pose
-
-
-class BlazePose:
-    """MediaPipe BlazePose. ``detector(rgb)`` -> (33, 3) pixels x, y and visibility in [0, 1], or
-    None when no person is found. ``video=True`` tracks across consecutive frames (faster, steadier);
-    use ``video=False`` for unrelated photos. ``model_complexity``: 0 lite, 1 full, 2 heavy (only
-    0 and 1 ship inside the wheel)."""
-
-    layout = BLAZEPOSE33
-
-    def __init__(self, *, video: bool = True, model_complexity: int = 1, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5) -> None:
-        pose = require_mediapipe()
-        if model_complexity not in (0, 1):
-            raise UserError(f"model_complexity {model_complexity}: the offline wheel has 0 (lite) and 1 (full)")
-        self._quiet_frames = 0 if os.environ.get("POSEMOE_VERBOSE") == "1" else 2
-        with _silenced(self._quiet_frames > 0):
-            self._pose = pose.Pose(static_image_mode=not video, model_complexity=model_complexity,
-                                   smooth_landmarks=video, enable_segmentation=False,
-                                   min_detection_confidence=min_detection_confidence,
-                                   min_tracking_confidence=min_tracking_confidence)
-
-    def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
-        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise UserError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
-        with _silenced(self._quiet_frames > 0):
-            result = self._pose.process(rgb)
-        self._quiet_frames = max(self._quiet_frames - 1, 0)
-        if result.pose_landmarks is None:
-            return None
-        h, w = rgb.shape[:2]
-        points = np.array([(p.x * w, p.y * h, p.visibility) for p in result.pose_landmarks.landmark], np.float32)
-        points[:, 2] = np.clip(points[:, 2], 0.0, 1.0)
-        return points
-
-    def close(self) -> None:
-        self._pose.close()
-
-    def __enter__(self) -> BlazePose:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    return vision
 
 
 def _bundle() -> bytes:
@@ -119,9 +79,9 @@ def _bundle() -> bytes:
     return buffer.getvalue()
 
 
-class MultiBlazePose:
+class BlazePose:
     """Every person in a frame, up to ``max_people``: MediaPipe's PoseLandmarker (Tasks API) running
-    the same offline BlazePose models as :class:`BlazePose`. ``detector(rgb)`` -> (N, 33, 3) pixels
+    the offline BlazePose models (full) inside the mediapipe wheel. ``detector(rgb)`` -> (N, 33, 3) pixels
     x, y and visibility, N >= 0, largest first. ``video=True`` follows people between consecutive
     frames (the person detector runs again when one is lost)."""
 
@@ -129,8 +89,8 @@ class MultiBlazePose:
 
     def __init__(self, *, max_people: int = 4, video: bool = True, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5) -> None:
-        require_mediapipe()
-        from mediapipe.tasks.python import BaseOptions, vision
+        vision = require_mediapipe()
+        from mediapipe.tasks.python import BaseOptions
 
         if not 1 <= max_people <= 64:
             raise UserError(f"max_people must be 1..64, got {max_people}")
@@ -167,7 +127,7 @@ class MultiBlazePose:
     def close(self) -> None:
         self._landmarker.close()
 
-    def __enter__(self) -> MultiBlazePose:
+    def __enter__(self) -> BlazePose:
         return self
 
     def __exit__(self, *exc: object) -> None:

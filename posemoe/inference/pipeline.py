@@ -153,7 +153,7 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
     progress bar's total is the container's estimate until decoding ends."""
     from tqdm import tqdm
 
-    from posemoe.inference.detectors import MultiBlazePose
+    from posemoe.inference.detectors import BlazePose
     from posemoe.io.video import open_frames
 
     stages = stages if stages is not None else Stages()
@@ -161,7 +161,7 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
         frames = open_frames(source, fps=fps)
     people: list[np.ndarray] = []
     video = frames.kind != "images" or (frames.frame_count or 0) > 1
-    with frames, MultiBlazePose(max_people=max_people or DETECT_PEOPLE, video=video) as detector:
+    with frames, BlazePose(max_people=max_people or DETECT_PEOPLE, video=video) as detector:
         total = frames.frame_count if max_frames is None else min(max_frames, frames.frame_count or max_frames)
         bar = tqdm(total=total, unit="frame", desc="detect", disable=quiet)
         for points in timed_detections(frames, detector, stages):
@@ -175,7 +175,7 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
     if not people:
         raise UserError(f"{frames.name}: no frames decoded")
     info = {"name": frames.name, "kind": frames.kind, "fps": frames.fps, "size": frames.size, "frames": len(people)}
-    return KeypointFrames(people, MultiBlazePose.layout), info
+    return KeypointFrames(people, BlazePose.layout), info
 
 
 def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None,

@@ -52,7 +52,7 @@ def infer_stream(source: str | int, model: str = DEFAULT_LIFTER, *, max_frames: 
     online under the id the tracker gave them on arrival."""
     from tqdm import tqdm
 
-    from posemoe.inference.detectors import MultiBlazePose
+    from posemoe.inference.detectors import BlazePose
     from posemoe.io.video import open_frames
 
     stages = Stages()
@@ -61,7 +61,7 @@ def infer_stream(source: str | int, model: str = DEFAULT_LIFTER, *, max_frames: 
         frames = open_frames(source)
     tracker, people, count = Tracker(), {}, 0
     bar = tqdm(unit="frame", desc="live", disable=quiet)
-    with frames, MultiBlazePose(max_people=max_people or DETECT_PEOPLE, video=True) as detector:
+    with frames, BlazePose(max_people=max_people or DETECT_PEOPLE, video=True) as detector:
         try:
             for found in timed_detections(frames, detector, stages):
                 if not people and not len(found):

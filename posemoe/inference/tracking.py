@@ -107,12 +107,28 @@ def track_people(frames: KeypointFrames, max_jump: float = 0.5, max_gap: int = 3
     t_total, joints = len(frames), frames.layout.num_joints
     tracker, tracks = Tracker(max_jump, max_gap), []
     for t, people in enumerate(frames.people):
-        people = [p for p in people if not np.isnan(p[:, :2]).all()]
+        people = _without_duplicates([p for p in people if not np.isnan(p[:, :2]).all()])
         for k, person in zip(tracker.update(people), people):
             if k == len(tracks):
                 tracks.append(np.full((t_total, joints, 3), np.nan))
             tracks[k][t] = person
     return tracks
+
+
+def _without_duplicates(people: list[np.ndarray], overlap: float = 0.1) -> list[np.ndarray]:
+    """One frame's people without second detections of the same person (mean joint distance under
+    ``overlap`` sizes): the one with more seen joints, then the higher mean confidence, stays."""
+    def quality(p: np.ndarray) -> tuple[int, float]:
+        seen = ~np.isnan(p[:, :2]).any(-1)
+        return int(seen.sum()), float(np.nanmean(p[seen, 2])) if seen.any() and p.shape[-1] == 3 else 0.0
+
+    kept: list[np.ndarray] = []
+    for person in sorted(people, key=quality, reverse=True):
+        size = max(_size(person), 1e-6)
+        distances = [np.nanmean(np.linalg.norm(person[:, :2] - other[:, :2], axis=-1)) for other in kept]
+        if not any(d < overlap * size for d in distances if np.isfinite(d)):
+            kept.append(person)
+    return kept
 
 
 def _size(person: np.ndarray) -> float:
@@ -143,12 +159,16 @@ def _seen(track: np.ndarray) -> np.ndarray:
     return ~np.isnan(track[..., :2]).all(axis=(1, 2))
 
 
+MIN_SPREAD = 0.1  # people smaller than this share of the largest person's median spread are not lifted
+
+
 def select_tracks(frames: KeypointFrames, *, track: int | None = None, max_people: int | None = None,
                   min_frames: int | None = None) -> tuple[list[tuple[int, np.ndarray]], list[str]]:
     """The people to lift, as (id, ``(T, J, 3)`` track). Tracks are numbered by (frames seen x median
     spread), 0 the most present, so that neither one wild frame nor one wild joint outweighs a person
     seen throughout. By default every track seen in at least ``min_frames`` frames (default: a tenth
-    of the recording, at most 10, at least 1) is chosen, the top ``max_people`` of them if given;
+    of the recording, at most 10, at least 1) and not smaller than :data:`MIN_SPREAD` of the largest
+    person is chosen, the top ``max_people`` of them if given;
     ``track`` picks one id. Invalid joints are dropped first (:func:`drop_invalid`)."""
     frames, report = drop_invalid(frames)
     tracks = track_people(frames)
@@ -163,7 +183,9 @@ def select_tracks(frames: KeypointFrames, *, track: int | None = None, max_peopl
         chosen = [(track, ranked[track])]
     else:
         least = min_frames if min_frames is not None else int(np.clip(np.ceil(len(frames) / 10), 1, 10))
-        chosen = [(k, tr) for k, tr in enumerate(ranked) if _seen(tr).sum() >= least] or [(0, ranked[0])]
+        spread = [np.median([_spread(p) for p in tr[_seen(tr)]]) for tr in ranked]
+        chosen = [(k, tr) for k, tr in enumerate(ranked)  # seen long enough, and not a speck beside the main person
+                  if _seen(tr).sum() >= least and spread[k] >= max(MIN_SPREAD * max(spread), 1.0)] or [(0, ranked[0])]
         chosen = chosen[:max_people] if max_people else chosen
     seen = ", ".join(f"{k} ({int(_seen(tr).sum())} frames)" for k, tr in chosen)
     return chosen, [f"{len(ranked)} track(s) in {len(frames)} frames; lifting {seen}", *report]

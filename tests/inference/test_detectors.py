@@ -11,21 +11,22 @@ from posemoe.layouts import BLAZEPOSE33  # noqa: E402
 def test_blazepose_finds_the_real_person_and_nobody_in_a_blank_frame(astronaut_clip):
     with open_frames(astronaut_clip) as video, BlazePose() as detector:
         frame = next(iter(video))
-        points = detector(frame)
-    assert points.shape == (33, 3)
+        people = detector(frame)
+    assert people.shape == (1, 33, 3)
+    points = people[0]
     nose, shoulders = points[BLAZEPOSE33.index("Nose")], points[[BLAZEPOSE33.index(j) for j in ("LShoulder", "RShoulder")]]
     assert nose[2] > 0.9 and (shoulders[:, 2] > 0.9).all()
     assert (shoulders[:, 1] > nose[1]).all()  # shoulders below the nose, in pixels
     assert 0 <= nose[0] < 640 and 0 <= nose[1] < 360
     with BlazePose(video=False) as detector:
-        assert detector(np.full((360, 640, 3), 128, np.uint8)) is None
+        assert detector(np.full((360, 640, 3), 128, np.uint8)).shape == (0, 33, 3)
         with pytest.raises(ValueError, match="RGB uint8"):
             detector(np.zeros((10, 10), np.float32))
 
 
-def test_only_the_bundled_models_are_offered():
-    with pytest.raises(ValueError, match="0 \\(lite\\) and 1 \\(full\\)"):
-        BlazePose(model_complexity=2)
+def test_the_number_of_people_is_bounded():
+    with pytest.raises(ValueError, match="max_people must be 1..64"):
+        BlazePose(max_people=0)
 
 
 def test_blazepose_needs_no_jax(tmp_path):
@@ -38,7 +39,7 @@ def test_blazepose_needs_no_jax(tmp_path):
             "import numpy as np\n"
             "from posemoe.assets import astronaut\n"
             "from posemoe.inference.detectors import BlazePose\n"
-            "with BlazePose(video=False) as d: points = d(astronaut())\n"
-            "assert points is not None and points.shape == (33, 3)\n")
+            "with BlazePose(video=False) as d: people = d(astronaut())\n"
+            "assert people.shape == (1, 33, 3)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
