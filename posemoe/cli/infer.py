@@ -77,8 +77,8 @@ def _video(args: argparse.Namespace) -> None:
     from posemoe.viz.render import render_result
 
     result = infer_video(args.input, args.model, smooth=_smoothing(args), fps=args.fps, max_frames=args.max_frames,
-                         max_people=args.max_people, track=args.track, device=args.device, camera=_camera(args),
-                         quiet=False)
+                         max_people=args.max_people, track=args.track, detect_workers=args.detect_workers,
+                         device=args.device, camera=_camera(args), quiet=False)
     with result.stages.time("write"):
         raw = write_detections(result, args.out)
     _finish(args, result, [raw])
@@ -153,5 +153,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="fit a ground plane from foot contacts and store a y-up world frame (world_from_camera)")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads for lifting (one leaves the other cores to decoding and the 2D detector)")
+    p.add_argument("--detect-workers", type=bounded_int(64), default=1,
+                   help="videos: run BlazePose on this many cores at once, frames taking turns (faster; each "
+                        "landmarker then follows people over every n-th frame, so the 2D jitters more)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 for the lifter (default: cuda if available)")
     p.set_defaults(func=cmd_infer)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -83,7 +83,8 @@ class BlazePose:
     """Every person in a frame, up to ``max_people``: MediaPipe's PoseLandmarker (Tasks API) running
     the offline BlazePose models (full) inside the mediapipe wheel. ``detector(rgb)`` -> (N, 33, 3) pixels
     x, y and visibility, N >= 0, largest first. ``video=True`` follows people between consecutive
-    frames (the person detector runs again when one is lost)."""
+    frames (the person detector runs again when one is lost). :meth:`map` runs a whole video on
+    several landmarkers at once."""
 
     layout = BLAZEPOSE33
 
@@ -96,27 +97,72 @@ class BlazePose:
             raise UserError(f"max_people must be 1..64, got {max_people}")
         self._quiet_frames = 0 if os.environ.get("POSEMOE_VERBOSE") == "1" else 2
         mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
-        options = vision.PoseLandmarkerOptions(
+        self._options = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_buffer=_bundle()), running_mode=mode, num_poses=max_people,
             min_pose_detection_confidence=min_detection_confidence, min_pose_presence_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence)
-        with _silenced(self._quiet_frames > 0):
-            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        self._landmarkers = [self._landmarker()]
         self._video, self._frame = video, 0
 
+    def _landmarker(self):
+        from mediapipe.tasks.python import vision
+
+        with _silenced(self._quiet_frames > 0):
+            return vision.PoseLandmarker.create_from_options(self._options)
+
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        with _silenced(self._quiet_frames > 0):
+            people = self._detect(self._landmarkers[0], rgb, self._frame)
+        self._quiet_frames = max(self._quiet_frames - 1, 0)
+        self._frame += 1
+        return people
+
+    def map(self, frames: Iterable[np.ndarray], workers: int = 2) -> Iterator[np.ndarray]:
+        """``self(frame)`` of each frame, in order, with ``workers`` landmarkers taking turns frame by
+        frame in threads (mediapipe releases the GIL while it runs, so they use that many cores).
+        Each follows people across the frames it sees (``workers`` frames apart); the first frame
+        goes to every landmarker, so all start from the same people."""
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        if workers < 2 or not self._video:
+            yield from (self(frame) for frame in frames)
+            return
+        iterator = iter(frames)
+        first = next(iterator, None)
+        if first is None:
+            return
+        while len(self._landmarkers) < workers:
+            self._landmarkers.append(self._landmarker())
+        with _silenced(self._quiet_frames > 0):
+            results = [self._detect(landmarker, first, self._frame) for landmarker in self._landmarkers[:workers]]
+        yield results[0]
+        pools = [ThreadPoolExecutor(max_workers=1) for _ in range(workers)]
+        pending: deque = deque()
+        try:
+            for k, frame in enumerate(iterator, start=1):
+                landmarker = self._landmarkers[k % workers]
+                pending.append(pools[k % workers].submit(self._detect, landmarker, frame, self._frame + k))
+                if len(pending) >= workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for pool in pools:
+                pool.shutdown(cancel_futures=True)
+        self._frame += k if "k" in locals() else 0
+        self._quiet_frames = 0
+
+    def _detect(self, landmarker, rgb: np.ndarray, frame: int) -> np.ndarray:
         import mediapipe as mp
 
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise UserError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        with _silenced(self._quiet_frames > 0):
-            if self._video:  # the graph needs rising timestamps; their spacing does not matter to it
-                result = self._landmarker.detect_for_video(image, self._frame * 33)
-            else:
-                result = self._landmarker.detect(image)
-        self._quiet_frames = max(self._quiet_frames - 1, 0)
-        self._frame += 1
+        if self._video:  # the graph needs rising timestamps; their spacing does not matter to it
+            result = landmarker.detect_for_video(image, frame * 33)
+        else:
+            result = landmarker.detect(image)
         h, w = rgb.shape[:2]
         people = np.array([[(p.x * w, p.y * h, p.visibility) for p in person] for person in result.pose_landmarks],
                           np.float32).reshape(-1, self.layout.num_joints, 3)
@@ -125,7 +171,8 @@ class BlazePose:
         return people[np.argsort(size)[::-1]] if len(people) > 1 else people
 
     def close(self) -> None:
-        self._landmarker.close()
+        for landmarker in self._landmarkers:
+            landmarker.close()
 
     def __enter__(self) -> BlazePose:
         return self

@@ -47,6 +47,17 @@ def test_train_and_eval_commands(synthetic_dir, tmp_path, capsys):
     assert (tmp_path / "e" / "eval.json").exists()
 
 
+def test_bench_video_measures_one_and_three_people(tiny_lifter, capsys):
+    pytest.importorskip("mediapipe")
+    from posemoe.apps.bench import benchmark_video
+
+    figures = benchmark_video(str(tiny_lifter), frames=6, size=(640, 360))
+    printed = capsys.readouterr().out
+    assert {"fps 1 people, 1 detect worker(s)", "fps 1 people, 2 detect worker(s)", "fps 3 people, 1 detect worker(s)"} \
+        <= set(figures) and all(v > 0 for v in figures.values())
+    assert "--detect-workers 2" in printed and "lift (flip-averaged)" in printed
+
+
 def test_bench_prints_throughput(capsys):
     main(["bench", "posemoe-t27-s", "--seconds", "0.2", "--batch-size", "2", "--threads", "1"])
     out = capsys.readouterr().out
