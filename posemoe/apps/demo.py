@@ -80,21 +80,17 @@ def _real_clip(out: Path, model: str) -> dict[str, Path]:
     """Part 2: the bundled clip of a real person through decoding, BlazePose, lifting and rendering."""
     from posemoe.assets import WALKING_CLIP_CREDIT, walking_clip
     from posemoe.inference.pipeline import infer_video
-    from posemoe.viz.render import render_outputs
-    from posemoe.inference.unseen import unseen_joints
+    from posemoe.viz.render import render_result
 
     clip = walking_clip()
     print(f"2/2 a real person walking ({WALKING_CLIP_CREDIT}) -> BlazePose -> {model}")
     result = infer_video(clip, model)
     with result.stages.time("write"):
         written = result.write(out)
-    person = result.people[0]
-    unseen, summary = unseen_joints(person.keypoints, result.image_size)
-    for line in result.report + [summary, "speed (decode + 2D detection + lifting + writing):"] \
+    for line in result.report + ["speed (decode + 2D detection + lifting + writing):"] \
             + result.stages.report(result.frames):
         print("    " + line)
-    mp4, html = render_outputs(out, result.name, clip, person.keypoints, person.joints_3d, fps=result.fps,
-                               render=("mp4", "html"), unseen=unseen, quiet=True)
+    mp4, html = render_result(out, result, ("mp4", "html"), quiet=True)
     return {"real clip input": clip, "real clip 3D (npz/json/csv)": written[0], "real clip video": mp4,
             "real clip 3D viewer": html}
 

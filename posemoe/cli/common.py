@@ -9,7 +9,13 @@ from typing import Any
 
 from posemoe.errors import UserError
 
-FORMATTER = argparse.ArgumentDefaultsHelpFormatter
+class FORMATTER(argparse.ArgumentDefaultsHelpFormatter):
+    """Help that shows each option's default, except where there is none (None, or off for a flag)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False or action.default == []:
+            return action.help or ""
+        return super()._get_help_string(action)
 
 
 def positive_int(text: str) -> int:

@@ -187,7 +187,7 @@ def select_tracks(frames: KeypointFrames, *, track: int | None = None, max_peopl
         chosen = [(k, tr) for k, tr in enumerate(ranked)  # seen long enough, and not a speck beside the main person
                   if _seen(tr).sum() >= least and spread[k] >= max(MIN_SPREAD * max(spread), 1.0)] or [(0, ranked[0])]
         chosen = chosen[:max_people] if max_people else chosen
-    seen = ", ".join(f"{k} ({int(_seen(tr).sum())} frames)" for k, tr in chosen)
+    seen = ", ".join(f"person {k} ({int(_seen(tr).sum())} frames)" for k, tr in chosen)
     return chosen, [f"{len(ranked)} track(s) in {len(frames)} frames; lifting {seen}", *report]
 
 

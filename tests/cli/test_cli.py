@@ -117,7 +117,7 @@ def test_infer_from_a_keypoint_file(tmp_path, capsys):
     out = np.load(tmp_path / "out" / "dets.npz")
     assert out["joints_3d"].shape == (20, 17, 3) and np.isfinite(out["joints_3d"]).all()
     printed = capsys.readouterr().out
-    assert "1 track(s) in 20 frames; lifting 0 (19 frames)" in printed
+    assert "1 track(s) in 20 frames; lifting person 0 (19 frames)" in printed
     with pytest.raises(SystemExit):
         main(["infer", str(tmp_path / "dets.json"), "--model", str(tmp_path / "lifter.pt")])
     assert "--image-size" in capsys.readouterr().err
