@@ -58,3 +58,25 @@ def test_the_rendered_side_by_side_video_is_h264(tmp_path):
     keypoints = np.concatenate([np.full((5, 17, 2), 40.0), np.ones((5, 17, 1))], -1)
     path = render_mp4(tmp_path / "render.mp4", _frames(5, (121, 81)), keypoints, poses, fps=10)
     assert video_codec(path) == "h264"
+
+
+def test_the_mp4_plays_in_headless_chromium(tmp_path):
+    """Where a Chromium is installed: a page with the rendered .mp4 in a <video> plays it (its
+    size is known and its time advances), which an MPEG-4 Part 2 file would not."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium on this machine")
+    frames = [np.full((90, 160, 3), (40 + 8 * t) % 256, np.uint8) for t in range(50)]
+    write_mp4(tmp_path / "clip.mp4", frames, 25)
+    (tmp_path / "page.html").write_text(
+        '<video id="v" src="clip.mp4" muted autoplay></video><pre id="out">pending</pre><script>'
+        'const v = document.getElementById("v"), out = document.getElementById("out");'
+        'v.onerror = () => out.textContent = "error " + (v.error && v.error.code);'
+        'v.ontimeupdate = () => { if (v.currentTime > 0.5) out.textContent = "playing " + v.videoWidth; };</script>')
+    result = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
+                             "--virtual-time-budget=5000", "--dump-dom", (tmp_path / "page.html").as_uri()],
+                            capture_output=True, text=True, timeout=120)
+    assert '<pre id="out">playing 160<' in result.stdout, result.stdout[-500:] + result.stderr[-500:]
