@@ -154,7 +154,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads for lifting (one leaves the other cores to decoding and the 2D detector)")
     p.add_argument("--detect-workers", type=bounded_int(64), default=1,
-                   help="videos: run BlazePose on this many cores at once, frames taking turns (faster; each "
-                        "landmarker then follows people over every n-th frame, so the 2D jitters more)")
+                   help="videos: run BlazePose on this many cores at once, frames taking turns (faster, but each "
+                        "landmarker then follows people over every n-th frame: tracks fragment more often)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 for the lifter (default: cuda if available)")
     p.set_defaults(func=cmd_infer)

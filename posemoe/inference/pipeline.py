@@ -206,7 +206,7 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
     """A video file, image or image folder -> 3D for every frame, for every person seen long enough
     (the top ``max_people``; ``track``: that id only). Frames without a person are filled over time and
     marked not visible. ``detect_workers`` > 1 runs BlazePose on that many cores, frames taking turns
-    (faster; the 2D jitters more, see the README). The result keeps the raw BlazePose-33 detections
+    (faster; tracks fragment more often, see the README). The result keeps the raw BlazePose-33 detections
     in ``detections`` and the per-stage timing in ``stages``."""
     stages = Stages()
     detections, info = detect_video(source, fps=fps, max_frames=max_frames, max_people=max_people,
