@@ -109,9 +109,17 @@ class TrainConfig:
         data = f"{self.dataset} {' '.join(self.train_subjects)} ({', '.join(self.source.split('+'))} 2D)"
         if self.virtual_share >= 1:
             data = ""
+        kinds = ([] if self.virtual_share >= 1 else [self.dataset]) + [m["kind"] for m in self.motion_sources]
+        licence = "; ".join(dict.fromkeys(LICENCES.get(k, f"{k}: see its licence") for k in kinds))
         return {"layout": "h36m17", "codec": self.codec, "fps": get_dataset(self.dataset).fps,
                 "in_channels": model_cfg.in_channels, "sources": self.source.split("+") + motion,
-                "training_data": "; ".join(x for x in [data, *motion] if x)}
+                "training_data": "; ".join(x for x in [data, *motion] if x), "licence": licence}
+
+
+# What weights trained on each source inherit (recorded in the weights' pretrained config).
+LICENCES = {"h36m": "Human3.6M: non-commercial research only",
+            "humaneva": "HumanEva-I: research use only",
+            "bvh": "BVH motion capture under the files' own licence (Bandai Namco Research Motion Dataset: CC BY-NC 4.0)"}
 
 
 # Numeric options and their allowed ranges (inclusive); anything else of the wrong type is refused too.
