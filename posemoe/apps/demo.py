@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-DEMO_LIFTER = "posemoe-t27-s-h36m"
+from posemoe.models.pretrained import DEFAULT_WEIGHTS
+
+DEMO_LIFTER = DEFAULT_WEIGHTS["posemoe-t27-s"]
 
 
 def virtual_camera_clip(frames: int = 200, *, seed: int = 0, noise_px: float = 2.0):

@@ -28,7 +28,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     from posemoe.export.weights import export_weights
 
-    path = export_weights(args.checkpoint, args.out, description=args.description, half=args.half)
+    path = export_weights(args.checkpoint, args.out, description=args.description, half=args.half,
+                          average_with=args.average_with, weight=args.average_weight)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
@@ -59,4 +60,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", help="the .safetensors file to write")
     p.add_argument("--description", default="", help="free text stored in the file's metadata")
     p.add_argument("--half", action="store_true", help="store float16 (half the size; loaded back as float32)")
+    p.add_argument("--average-with", help="average the weights with these (same architecture; e.g. the weights a "
+                                          "fine-tune started from): shipped name or file")
+    p.add_argument("--average-weight", type=float, default=0.5, help="--average-with: the share of those weights")
     p.set_defaults(func=cmd_export)

@@ -15,16 +15,22 @@ from posemoe.models.pretrained import PretrainedConfig, build_checked
 
 
 def export_weights(checkpoint: str | Path, out: str | Path, *, description: str = "", half: bool = False,
-                   pretrained: PretrainedConfig | None = None) -> Path:
+                   pretrained: PretrainedConfig | None = None, average_with: str | Path | None = None,
+                   weight: float = 0.5) -> Path:
     """Write ``checkpoint`` (.pt) as ``out`` (.safetensors); ``half`` stores float16 (loaded back as
-    float32). The file is validated before it is written and renamed into place whole."""
+    float32). ``average_with`` (weights of the same architecture, e.g. those a fine-tune started
+    from) writes ``(1 - weight) * checkpoint + weight * those``, tensor by tensor: a weight average
+    keeps much of what each learned. The file is validated before it is written and renamed into
+    place whole."""
     from safetensors.torch import save_file
 
     from posemoe.training.checkpoint import load_checkpoint
 
     payload = load_checkpoint(checkpoint)
     build_checked(payload["model_config"], payload["model"], str(checkpoint))  # refuse what could not load
-    pretrained = pretrained or PretrainedConfig.from_dict(payload.get("pretrained_config"))
+    if average_with is not None:
+        payload["model"] = _averaged(payload, average_with, weight)
+    pretrained = pretrained or _pretrained_of(payload)
     if description:
         pretrained = PretrainedConfig.from_dict(pretrained.to_dict() | {"description": description})
     tensors = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in payload["model"].items()}
@@ -44,3 +50,30 @@ def export_weights(checkpoint: str | Path, out: str | Path, *, description: str 
         raise UserError(f"{out}: could not write the weights ({err})") from None
     os.replace(tmp, out)
     return out
+
+
+def _averaged(payload: dict, other: str | Path, weight: float) -> dict:
+    """The checkpoint's tensors averaged with those of ``other`` (shipped name or file)."""
+    from posemoe.models.pretrained import load_model
+
+    if not 0.0 <= weight <= 1.0:
+        raise UserError(f"--average-weight must be in [0, 1], got {weight}")
+    model = load_model(other)
+    if model.config.to_dict() != payload["model_config"]:
+        raise UserError(f"{other}: not of the checkpoint's architecture; weights average only within one")
+    theirs = model.state_dict()
+    return {k: ((1 - weight) * v.float() + weight * theirs[k].float()) if v.is_floating_point() else v
+            for k, v in payload["model"].items()}
+
+
+def _pretrained_of(payload: dict) -> PretrainedConfig:
+    """The pretrained config as this version of posemoe derives it from the checkpoint's training
+    config (so that, e.g., the licences of every source are recorded), else as the checkpoint stored it."""
+    from posemoe.models import get_config
+    from posemoe.training.config import TrainConfig
+
+    try:
+        cfg = TrainConfig().override(payload["train_config"])
+        return PretrainedConfig.from_dict(cfg.pretrained_config(get_config(cfg.model, **cfg.model_overrides)))
+    except (KeyError, TypeError, UserError):
+        return PretrainedConfig.from_dict(payload.get("pretrained_config"))

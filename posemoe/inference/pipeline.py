@@ -28,8 +28,9 @@ from posemoe.inference.unseen import unseen_joints
 from posemoe.io.keypoints import KeypointFrames, read_keypoints
 from posemoe.inference.result import PersonResult, Result, Stages
 from posemoe.layouts import H36M17, JointLayout, convert
+from posemoe.models.pretrained import DEFAULT_WEIGHTS
 
-DEFAULT_LIFTER = "posemoe-t27-s-h36m"
+DEFAULT_LIFTER = DEFAULT_WEIGHTS["posemoe-t27-s"]  # trained across cameras (README: the default lifter)
 
 
 @dataclass(frozen=True)

@@ -151,10 +151,17 @@ def available() -> list[str]:
     return sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
 
 
+# The weights ``create_model(name, pretrained=True)`` and the pipeline use, where several ship for one architecture.
+DEFAULT_WEIGHTS = {"posemoe-t27-s": "posemoe-t27-s-h36m-he-bvh-vcam"}
+
+
 def default_weights(model_name: str) -> str:
-    """The shipped weights of a registered architecture (the file records its ``model_name``)."""
+    """The shipped weights of a registered architecture (:data:`DEFAULT_WEIGHTS`, else the first
+    file that records this ``model_name``)."""
     from safetensors import safe_open
 
+    if DEFAULT_WEIGHTS.get(model_name) in available():
+        return DEFAULT_WEIGHTS[model_name]
     for name in available():
         with safe_open(str(WEIGHTS_DIR / f"{name}.safetensors"), framework="pt") as f:
             if (f.metadata() or {}).get("model_name") == model_name:
