@@ -145,9 +145,12 @@ class OnlineLifter:
         return points
 
 
-def load(name_or_path: str | Path, *, device: str = "cpu") -> Lifter:
-    """Shipped lifting weights by name, or a .safetensors / .pt file -> :class:`Lifter`."""
-    from posemoe.models.pretrained import load_pretrained
+def load(name_or_path: str | Path | None = None, *, device: str = "cpu") -> Lifter:
+    """Shipped lifting weights by name, or a .safetensors / .pt file -> :class:`Lifter`; without a
+    name, the default lifter (:data:`posemoe.models.pretrained.DEFAULT_WEIGHTS`)."""
+    from posemoe.models.pretrained import DEFAULT_WEIGHTS, load_pretrained
+
+    name_or_path = DEFAULT_WEIGHTS["posemoe-t27-s"] if name_or_path is None else name_or_path
 
     model, pretrained = load_pretrained(name_or_path, map_location=device)
     if not hasattr(model.config, "num_frames"):

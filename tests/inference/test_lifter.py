@@ -69,3 +69,10 @@ def test_shipped_lifter_loads_by_name_offline():
     assert lifter.lift(track, image_size=(1000, 1000)).shape == (40, 17, 3)
     with pytest.raises(ValueError, match="posemoe-t27-s-h36m"):
         load("no-such-weights")
+
+
+def test_load_without_a_name_gives_the_default_lifter():
+    from posemoe.inference.pipeline import DEFAULT_LIFTER
+
+    lifter = load()
+    assert DEFAULT_LIFTER == "posemoe-t27-s-h36m-he-bvh-vcam" and "virtual cameras" in lifter.pretrained.training_data
