@@ -38,27 +38,11 @@ def _rz(deg: float) -> np.ndarray:
 
 _AXIS = {"X": _rx, "Y": _ry, "Z": _rz}
 
-CHAIN = """HIERARCHY
-ROOT root
-{
-  OFFSET 0 0 0
-  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
-  JOINT child
-  {
-    OFFSET 1 0 0
-    CHANNELS 3 Zrotation Xrotation Yrotation
-    End Site
-    {
-      OFFSET 0 1 0
-    }
-  }
-}
-MOTION
-Frames: 2
-Frame Time: 0.04
-1 2 3 90 0 0 0 90 0
-1 2 3 0 0 0 0 0 0
-"""
+CHAIN = "\n".join([  # a root and one child joint, two frames
+    "HIERARCHY", "ROOT root", "{", "  OFFSET 0 0 0", "  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation",
+    "  JOINT child", "  {", "    OFFSET 1 0 0", "    CHANNELS 3 Zrotation Xrotation Yrotation",
+    "    End Site", "    {", "      OFFSET 0 1 0", "    }", "  }", "}",
+    "MOTION", "Frames: 2", "Frame Time: 0.04", "1 2 3 90 0 0 0 90 0", "1 2 3 0 0 0 0 0 0", ""])
 
 
 def _write(tmp_path: Path, text: str, name: str = "clip.bvh", newline: str = "\n") -> Path:
