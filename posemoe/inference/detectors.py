@@ -87,13 +87,14 @@ class BlazePose:
 
     ``video=True`` follows people between consecutive frames. A landmarker asked for more people
     than it is following runs its person detector on every frame (+8 ms a frame at 720p), so the
-    one that follows is asked for exactly as many as were found, and every ``search_every`` frames
-    a second one (image mode, up to ``max_people``) looks for people who came or went."""
+    one that follows is asked for exactly as many as were found, and a second one (image mode, up
+    to ``max_people``, on the frame at half resolution) looks for people who came or went: on
+    frames 0, 2 and 5, then every ``search_every`` frames."""
 
     layout = BLAZEPOSE33
 
     def __init__(self, *, max_people: int = 4, video: bool = True, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, search_every: int = 10) -> None:
+                 min_tracking_confidence: float = 0.5, search_every: int = 30) -> None:
         vision = require_mediapipe()
         from mediapipe.tasks.python import BaseOptions
 
@@ -112,7 +113,8 @@ class BlazePose:
         self._options = options(vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE, max_people)
         searching = video and max_people > 1  # one person: the follower finds them again itself when lost
         self._searcher = self._landmarker(options(vision.RunningMode.IMAGE, max_people)) if searching else None
-        self._landmarkers = [self._landmarker()]
+        # the follower is built at the first search, for as many people as it finds (a build takes ~0.3 s)
+        self._landmarkers = [] if searching else [self._landmarker()]
         self._following, self._most = max_people, 0  # people followed now; most seen since the last search
 
     def _landmarker(self, options=None):
@@ -123,7 +125,7 @@ class BlazePose:
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         with _silenced(self._quiet_frames > 0):
-            if self._searcher is not None and self._frame % self._search_every == 0:
+            if self._searcher is not None and (self._frame in (0, 2, 5) or self._frame % self._search_every == 0):
                 self._search(rgb)
             people = self._detect(self._landmarkers[0], rgb, self._frame)
         self._most = max(self._most, len(people))
@@ -136,11 +138,13 @@ class BlazePose:
         follower itself saw fewer throughout the frames since the last search (counts flicker)."""
         from mediapipe.tasks.python import vision
 
-        found = len(self._detect(self._searcher, rgb, 0, video=False))
+        small = rgb[::2, ::2] if min(rgb.shape[:2]) >= 480 else rgb  # a count needs no full resolution
+        found = len(self._detect(self._searcher, small, 0, video=False))
         wanted = max(1, found if found > self._following else max(found, self._most))
-        if wanted != self._following:
-            self._landmarkers[0].close()
-            self._landmarkers[0] = self._landmarker(self._options_for(vision.RunningMode.VIDEO, wanted))
+        if wanted != self._following or not self._landmarkers:
+            if self._landmarkers:
+                self._landmarkers[0].close()
+            self._landmarkers[:1] = [self._landmarker(self._options_for(vision.RunningMode.VIDEO, wanted))]
             self._following = wanted
         self._most = 0
 
