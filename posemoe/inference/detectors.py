@@ -82,71 +82,40 @@ def _bundle() -> bytes:
 class BlazePose:
     """Every person in a frame, up to ``max_people``: MediaPipe's PoseLandmarker (Tasks API) running
     the offline BlazePose models (full) inside the mediapipe wheel. ``detector(rgb)`` -> (N, 33, 3) pixels
-    x, y and visibility, N >= 0, largest first. :meth:`map` runs a whole video on several
-    landmarkers at once.
-
-    ``video=True`` follows people between consecutive frames. A landmarker asked for more people
-    than it is following runs its person detector on every frame (+8 ms a frame at 720p), so the
-    one that follows is asked for exactly as many as were found, and a second one (image mode, up
-    to ``max_people``, on the frame at half resolution) looks for people who came or went: on
-    frames 0, 2 and 5, then every ``search_every`` frames."""
+    x, y and visibility, N >= 0, largest first. ``video=True`` follows people between consecutive
+    frames (the person detector runs again when one is lost). :meth:`map` runs a whole video on
+    several landmarkers at once."""
 
     layout = BLAZEPOSE33
 
     def __init__(self, *, max_people: int = 4, video: bool = True, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, search_every: int = 30) -> None:
+                 min_tracking_confidence: float = 0.5) -> None:
         vision = require_mediapipe()
         from mediapipe.tasks.python import BaseOptions
 
         if not 1 <= max_people <= 64:
             raise UserError(f"max_people must be 1..64, got {max_people}")
         self._quiet_frames = 0 if os.environ.get("POSEMOE_VERBOSE") == "1" else 2
+        mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
+        self._options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_buffer=_bundle()), running_mode=mode, num_poses=max_people,
+            min_pose_detection_confidence=min_detection_confidence, min_pose_presence_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence)
+        self._landmarkers = [self._landmarker()]
+        self._video, self._frame = video, 0
 
-        def options(mode, people: int):
-            return vision.PoseLandmarkerOptions(
-                base_options=BaseOptions(model_asset_buffer=_bundle()), running_mode=mode, num_poses=people,
-                min_pose_detection_confidence=min_detection_confidence,
-                min_pose_presence_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence)
-
-        self._options_for = options
-        self._max, self._video, self._frame, self._search_every = max_people, video, 0, max(1, search_every)
-        self._options = options(vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE, max_people)
-        searching = video and max_people > 1  # one person: the follower finds them again itself when lost
-        self._searcher = self._landmarker(options(vision.RunningMode.IMAGE, max_people)) if searching else None
-        # the follower is built at the first search, for as many people as it finds (a build takes ~0.3 s)
-        self._landmarkers = [] if searching else [self._landmarker()]
-        self._following, self._most = max_people, 0  # people followed now; most seen since the last search
-
-    def _landmarker(self, options=None):
+    def _landmarker(self):
         from mediapipe.tasks.python import vision
 
-        with _silenced(os.environ.get("POSEMOE_VERBOSE") != "1"):  # mediapipe logs each graph it builds
-            return vision.PoseLandmarker.create_from_options(options or self._options)
+        with _silenced(self._quiet_frames > 0):
+            return vision.PoseLandmarker.create_from_options(self._options)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         with _silenced(self._quiet_frames > 0):
-            if self._searcher is not None and (self._frame in (0, 2, 5) or self._frame % self._search_every == 0):
-                self._search(rgb)
             people = self._detect(self._landmarkers[0], rgb, self._frame)
-        self._most = max(self._most, len(people))
         self._quiet_frames = max(self._quiet_frames - 1, 0)
         self._frame += 1
         return people
-
-    def _search(self, rgb: np.ndarray) -> None:
-        """Look for people in ``rgb``: follow more when more are found; follow fewer only when the
-        follower itself saw fewer throughout the frames since the last search (counts flicker)."""
-        from mediapipe.tasks.python import vision
-
-        small = rgb[::2, ::2] if min(rgb.shape[:2]) >= 480 else rgb  # a count needs no full resolution
-        found = len(self._detect(self._searcher, small, 0, video=False))
-        wanted = max(1, found if found > self._following else max(found, self._most))
-        if wanted != self._following or not self._landmarkers:
-            if self._landmarkers:
-                self._landmarkers[0].close()
-            self._landmarkers[:1] = [self._landmarker(self._options_for(vision.RunningMode.VIDEO, wanted))]
-            self._following = wanted
-        self._most = 0
 
     def map(self, frames: Iterable[np.ndarray], workers: int = 2) -> Iterator[np.ndarray]:
         """``self(frame)`` of each frame, in order, with ``workers`` landmarkers taking turns frame by
@@ -184,13 +153,13 @@ class BlazePose:
         self._frame += k if "k" in locals() else 0
         self._quiet_frames = 0
 
-    def _detect(self, landmarker, rgb: np.ndarray, frame: int, *, video: bool | None = None) -> np.ndarray:
+    def _detect(self, landmarker, rgb: np.ndarray, frame: int) -> np.ndarray:
         import mediapipe as mp
 
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise UserError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        if self._video if video is None else video:  # rising timestamps; their spacing does not matter
+        if self._video:  # the graph needs rising timestamps; their spacing does not matter to it
             result = landmarker.detect_for_video(image, frame * 33)
         else:
             result = landmarker.detect(image)
@@ -202,7 +171,7 @@ class BlazePose:
         return people[np.argsort(size)[::-1]] if len(people) > 1 else people
 
     def close(self) -> None:
-        for landmarker in self._landmarkers + ([self._searcher] if self._searcher is not None else []):
+        for landmarker in self._landmarkers:
             landmarker.close()
 
     def __enter__(self) -> BlazePose:
