@@ -216,6 +216,14 @@ _add("infer-image", IMAGES, _infer_image)
 
 _DETS = {"dets": _json_case(GOOD)}
 _PHOTO = {"photo": _image(PHOTO)}
+
+
+def _one(option: str, value: str, expect: str, name: str | None = None) -> Case:
+    """``posemoe infer`` on the walking person's detections with one option set to ``value``; the
+    error must name ``name`` (default: the option)."""
+    return Case(["infer", "{dets}", *LIFT, option, value, "--out", "{out}"], _DETS, expect, (name or option,))
+
+
 CASES.update({
     # options of `posemoe infer`
     "infer/default-lifter": Case(["infer", "{dets}", *LIFT_OPTIONS, "--smooth", "--out", "{out}"], _DETS, OK,
@@ -226,28 +234,28 @@ CASES.update({
     "infer/image-size-negative": Case(["infer", "{dets}", "--image-size", "-640", "480", "--out", "{out}"], _DETS, ARGPARSE, ("--image-size",)),
     "infer/image-size-words": Case(["infer", "{dets}", "--image-size", "wide", "480", "--out", "{out}"], _DETS, ARGPARSE, ("--image-size",)),
     "infer/image-size-missing": Case(["infer", "{dets}", "--out", "{out}"], _DETS, ERROR, ("--image-size",)),
-    "infer/fps-0": Case(["infer", "{dets}", *LIFT, "--fps", "0", "--out", "{out}"], _DETS, ARGPARSE, ("--fps",)),
-    "infer/fps-negative": Case(["infer", "{dets}", *LIFT, "--fps", "-25", "--out", "{out}"], _DETS, ARGPARSE, ("--fps",)),
-    "infer/fps-nan": Case(["infer", "{dets}", *LIFT, "--fps", "nan", "--out", "{out}"], _DETS, ARGPARSE, ("--fps",)),
-    "infer/fps-inf": Case(["infer", "{dets}", *LIFT, "--fps", "inf", "--out", "{out}"], _DETS, ARGPARSE, ("--fps",)),
-    "infer/fps-1e-300": Case(["infer", "{dets}", *LIFT, "--fps", "1e-300", "--out", "{out}"], _DETS, ERROR, ("--fps",)),
-    "infer/max-frames-0": Case(["infer", "{dets}", *LIFT, "--max-frames", "0", "--out", "{out}"], _DETS, ARGPARSE, ("--max-frames",)),
-    "infer/track-negative": Case(["infer", "{dets}", *LIFT, "--track", "-1", "--out", "{out}"], _DETS, ERROR, ("--track",)),
-    "infer/track-99": Case(["infer", "{dets}", *LIFT, "--track", "99", "--out", "{out}"], _DETS, ERROR, ("--track",)),
-    "infer/layout-unknown": Case(["infer", "{dets}", *LIFT, "--layout", "smpl24", "--out", "{out}"], _DETS, ERROR, ("smpl24",)),
-    "infer/layout-openpose-for-json": Case(["infer", "{dets}", *LIFT, "--layout", "openpose25", "--out", "{out}"], _DETS, ERROR, ("--layout",)),
+    "infer/fps-0": _one("--fps", "0", ARGPARSE),
+    "infer/fps-negative": _one("--fps", "-25", ARGPARSE),
+    "infer/fps-nan": _one("--fps", "nan", ARGPARSE),
+    "infer/fps-inf": _one("--fps", "inf", ARGPARSE),
+    "infer/fps-1e-300": _one("--fps", "1e-300", ERROR),
+    "infer/max-frames-0": _one("--max-frames", "0", ARGPARSE),
+    "infer/track-negative": _one("--track", "-1", ERROR),
+    "infer/track-99": _one("--track", "99", ERROR),
+    "infer/layout-unknown": _one("--layout", "smpl24", ERROR, "smpl24"),
+    "infer/layout-openpose-for-json": _one("--layout", "openpose25", ERROR),
     "infer/model-unknown-name": Case(["infer", "{dets}", *LIFT_OPTIONS, "--model", "posemoe-t999", "--out", "{out}"], _DETS, ERROR, ("posemoe-t999",)),
     "infer/model-missing-file": Case(["infer", "{dets}", *LIFT_OPTIONS, "--model", "none.safetensors", "--out", "{out}"], _DETS, ERROR, ("none.safetensors",)),
     "infer/model-image-model-for-keypoints": Case(["infer", "{dets}", *LIFT_OPTIONS, "--model", "aitepose-s-bodies", "--out", "{out}"], _DETS, ERROR, ("aitepose",)),
     "infer/model-nan-weights": Case(["infer", "{dets}", *LIFT_OPTIONS, "--model", "{model}", "--out", "{out}"],
                                     _DETS | {"model": _nan_lifter}, ERROR, ("{model.name}",)),
-    "infer/render-mp4-of-keypoints": Case(["infer", "{dets}", *LIFT, "--render", "mp4", "--out", "{out}"], _DETS, ERROR, ("--render",)),
-    "infer/render-unknown": Case(["infer", "{dets}", *LIFT, "--render", "gif", "--out", "{out}"], _DETS, ARGPARSE, ("--render",)),
+    "infer/render-mp4-of-keypoints": _one("--render", "mp4", ERROR),
+    "infer/render-unknown": _one("--render", "gif", ARGPARSE),
     "infer/smooth-cutoff-0": Case(["infer", "{dets}", *LIFT, "--smooth", "--smooth-cutoff", "0", "--out", "{out}"], _DETS, ARGPARSE, ("--smooth-cutoff",)),
     "infer/smooth-beta-nan": Case(["infer", "{dets}", *LIFT, "--smooth", "--smooth-beta", "nan", "--out", "{out}"], _DETS, ERROR, ("--smooth-beta",)),
-    "infer/threads-0": Case(["infer", "{dets}", *LIFT, "--threads", "0", "--out", "{out}"], _DETS, ARGPARSE, ("--threads",)),
-    "infer/device-cuda-absent": Case(["infer", "{dets}", *LIFT, "--device", "cuda", "--out", "{out}"], _DETS, ERROR, ("--device",)),
-    "infer/device-bogus": Case(["infer", "{dets}", *LIFT, "--device", "toaster", "--out", "{out}"], _DETS, ERROR, ("--device",)),
+    "infer/threads-0": _one("--threads", "0", ARGPARSE),
+    "infer/device-cuda-absent": _one("--device", "cuda", ERROR),
+    "infer/device-bogus": _one("--device", "toaster", ERROR),
     "infer/out-is-the-input-folder": Case(["infer", "{dets}", *LIFT, "--out", "{dets.parent}"], _DETS, ERROR, ("{dets.name}",),
                                           out="{dets.parent}"),
     "infer/out-is-the-input-folder-npy": Case(["infer", "{arr}", *LIFT, "--layout", "coco17", "--out", "{arr.parent}"],
