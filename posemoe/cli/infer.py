@@ -36,8 +36,9 @@ def cmd_infer(args: argparse.Namespace) -> None:
 def _refuse_planned_outputs(args: argparse.Namespace, path: Path) -> None:
     """Before any work: no file this run would write may be the input (each writer checks again)."""
     from posemoe.export.results import refuse_inputs
+    from posemoe.inference.pipeline import output_stem
 
-    stem = path.stem if path.is_file() else path.name
+    stem = output_stem(path)
     kinds = {*args.format, *args.render, *(["bvh"] if args.bvh else [])}
     planned = [Path(args.out) / f"{stem}.{kind}" for kind in sorted(kinds)]
     planned.append(Path(args.out) / f"{stem}_blazepose33.npz")

@@ -132,15 +132,16 @@ def bvh_files(result: Result, out: Path) -> dict[Path, FileWriter]:
     """``<name>.bvh`` (one person) or ``<name>_person<track>.bvh`` (several): the fitted skeleton's motion."""
     if not result.people:
         raise UserError(f"{result.name}: no person to write as BVH")
+    from posemoe.export import per_person
+
     files: dict[Path, FileWriter] = {}
-    for person in result.people:
-        stem = result.name if len(result.people) == 1 else f"{result.name}_person{person.track}"
-        take = person_take(person, result.fps)
+    for view in per_person(result):
+        take = person_take(view.people[0], result.fps)
 
         def write(f: IO, take: BvhTake = take) -> None:
             f.write(_bvh_text(take))
 
-        files[out / f"{stem}.bvh"] = (write, False)
+        files[out / f"{view.name}.bvh"] = (write, False)
     return files
 
 

@@ -139,6 +139,7 @@ class BlazePose:
         yield results[0]
         pools = [ThreadPoolExecutor(max_workers=1) for _ in range(workers)]
         pending: deque = deque()
+        k = 0
         try:
             for k, frame in enumerate(iterator, start=1):
                 landmarker = self._landmarkers[k % workers]
@@ -150,7 +151,7 @@ class BlazePose:
         finally:
             for pool in pools:
                 pool.shutdown(cancel_futures=True)
-        self._frame += k if "k" in locals() else 0
+        self._frame += k + 1
         self._quiet_frames = 0
 
     def _detect(self, landmarker, rgb: np.ndarray, frame: int) -> np.ndarray:

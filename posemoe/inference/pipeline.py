@@ -112,6 +112,12 @@ class Pipeline:
         return PersonResult(pid, filled.astype(np.float32), joints, visible, unseen), swaps + more + [partial]
 
 
+def output_stem(source: str | Path) -> str:
+    """The name a recording's outputs take: a file's stem, a folder's name."""
+    path = Path(str(source))
+    return (path.stem if path.is_file() else path.name) or "video"
+
+
 def make_pipeline(model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None, device: str = "cpu",
                   camera: CameraOptions | None = CameraOptions()) -> Pipeline:
     """A :class:`Pipeline` with the named lifter (shipped weights name or file)."""
@@ -126,7 +132,7 @@ def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size
     """2D keypoint file(s) of another tool -> 3D (read, track people, pick them (every person seen
     long enough, the top ``max_people``, or the id ``track``), fill gaps, lift, smooth)."""
     frames = read_keypoints(path, layout)
-    stem = Path(path).stem if Path(path).is_file() else Path(path).name
+    stem = output_stem(path)
     return make_pipeline(model, smooth=smooth, device=device, camera=camera).lift_people(
         frames, image_size=image_size, fps=fps, name=stem, source=str(path), track=track, max_people=max_people)
 
@@ -215,7 +221,7 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
     seen = sum(len(p) > 0 for p in detections.people)
     if not seen:
         raise UserError(f"{info['name']}: no person found in any of its {info['frames']} frames")
-    stem = Path(str(source)).stem or "video"
+    stem = output_stem(source)
     result = make_pipeline(model, smooth=smooth, device=device, camera=camera).lift_people(
         detections, image_size=info["size"], fps=info["fps"], name=stem, source=str(source), track=track,
         max_people=max_people, stages=stages)

@@ -175,19 +175,21 @@ def select_tracks(frames: KeypointFrames, *, track: int | None = None, max_peopl
     where = f"{frames.source}: " if frames.source else ""
     if not tracks:
         raise UserError(f"{where}no person found in any of its {len(frames)} frames")
-    score = [_seen(tr).sum() * np.median([_spread(p) for p in tr[_seen(tr)]]) for tr in tracks]
-    ranked = [tracks[k] for k in np.argsort(score, kind="stable")[::-1]]
+    seen_count = [int(_seen(tr).sum()) for tr in tracks]
+    spreads = [float(np.median([_spread(p) for p in tr[_seen(tr)]])) for tr in tracks]
+    order = np.argsort([n * sp for n, sp in zip(seen_count, spreads)], kind="stable")[::-1]
+    ranked, seen_count, spreads = [tracks[k] for k in order], [seen_count[k] for k in order], [spreads[k] for k in order]
     if track is not None:
         if not 0 <= track < len(ranked):
             raise UserError(f"--track {track}: {where}there are {len(ranked)} tracks (0-{len(ranked) - 1})")
         chosen = [(track, ranked[track])]
     else:
         least = min_frames if min_frames is not None else int(np.clip(np.ceil(len(frames) / 10), 1, 10))
-        spread = [np.median([_spread(p) for p in tr[_seen(tr)]]) for tr in ranked]
-        chosen = [(k, tr) for k, tr in enumerate(ranked)  # seen long enough, and not a speck beside the main person
-                  if _seen(tr).sum() >= least and spread[k] >= max(MIN_SPREAD * max(spread), 1.0)] or [(0, ranked[0])]
+        smallest = max(MIN_SPREAD * max(spreads), 1.0)  # not a speck beside the main person
+        chosen = [(k, tr) for k, tr in enumerate(ranked)
+                  if seen_count[k] >= least and spreads[k] >= smallest] or [(0, ranked[0])]
         chosen = chosen[:max_people] if max_people else chosen
-    seen = ", ".join(f"person {k} ({int(_seen(tr).sum())} frames)" for k, tr in chosen)
+    seen = ", ".join(f"person {k} ({seen_count[k]} frames)" for k, _ in chosen)
     return chosen, [f"{len(ranked)} track(s) in {len(frames)} frames; lifting {seen}", *report]
 
 

@@ -52,6 +52,7 @@ def test_map_on_two_landmarkers_keeps_the_order_and_finds_the_person(astronaut_c
         one = [detector(frame) for frame in frames]
     with BlazePose(max_people=1) as detector:
         two = list(detector.map(frames, workers=2))
+        assert detector(frames[0]).shape == (1, 33, 3)  # timestamps keep rising after a map
     assert len(two) == len(frames) and all(p.shape == (1, 33, 3) for p in two)
     for a, b in zip(one, two):  # the same person in every frame, in order (the clip drifts by tens of pixels)
         assert np.abs(a[0, :, :2] - b[0, :, :2]).mean() < 15
