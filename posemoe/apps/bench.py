@@ -112,6 +112,21 @@ def crowd(image: np.ndarray, people: int, background: int = 90) -> np.ndarray:
     return np.pad(row, ((pad, pad), (0, 0), (0, 0)), constant_values=background)
 
 
+def _single_person_solution_ms(frames: list[np.ndarray]) -> float | None:
+    """ms/frame of mediapipe's single-person pose solution (``mp.solutions.pose``, full model, the
+    detector before several people were followed) on ``frames``, for a same-machine reference."""
+    try:
+        from mediapipe.python.solutions.pose import Pose
+    except ImportError:
+        return None
+    with Pose(model_complexity=1) as pose:
+        pose.process(frames[0])
+        start = time.perf_counter()
+        for frame in frames:
+            pose.process(frame)
+        return (time.perf_counter() - start) / len(frames)
+
+
 def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1280, 720), people: tuple[int, ...] = (1, 3),
                     workdir: str | None = None) -> dict[str, float]:
     """Speed of ``posemoe infer VIDEO`` (decode + BlazePose + lifting + writing; rendering apart)
@@ -123,12 +138,12 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
     from posemoe.assets import astronaut
     from posemoe.inference.detectors import BlazePose
     from posemoe.inference.lifter import load
-    from posemoe.inference.pipeline import infer_video
+    from posemoe.inference.pipeline import DETECT_WORKERS, infer_video
     from posemoe.io.video import moving_still, open_frames, write_video
 
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        runs = [(count, w) for count in people for w in ((1, 2) if count == people[0] else (1,))]
+        runs = [(count, w) for count in people for w in ((DETECT_WORKERS, 1) if count == people[0] else (DETECT_WORKERS,))]
         for count, workers in runs:
             clip = Path(tmp) / f"clip{count}.mp4"
             if not clip.exists():
@@ -151,22 +166,27 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
         with open_frames(Path(tmp) / f"clip{people[0]}.mp4") as video:
             decoded = sum(1 for _ in video)
         decode = (time.perf_counter() - start) / decoded
-        with BlazePose() as detector:
-            detector(held[0])
-            start = time.perf_counter()
-            for frame in held:
-                detector(frame)
-            detect = (time.perf_counter() - start) / len(held)
+        alone = {"decode": decode}
+        for threads in (1, DETECT_WORKERS):
+            with BlazePose(threads=threads) as detector:
+                detector(held[0])
+                start = time.perf_counter()
+                for frame in held:
+                    detector(frame)
+                alone[f"detect (BlazePose full, {threads} thread{'s' if threads > 1 else ''})"] = (time.perf_counter() - start) / len(held)
+        reference = _single_person_solution_ms(held)
     lifter = load(model)
     lifter.lift(keypoints[:50], layout="h36m17", image_size=size)
     start = time.perf_counter()
     lifter.lift(keypoints, layout="h36m17", image_size=size)
-    lift = (time.perf_counter() - start) / len(keypoints)
-    alone = {"decode": decode, "detect (BlazePose full)": detect, "lift (flip-averaged)": lift}
+    alone["lift (flip-averaged)"] = (time.perf_counter() - start) / len(keypoints)
     print(f"\nvideo {size[0]}x{size[1]}, {frames} frames, {torch.get_num_threads()} torch threads, model {model}; "
           f"{people[0]} person, each stage alone:\n")
-    print("| stage | ms/frame alone | share of the three |")
-    print("|---|---:|---:|")
+    print("| stage | ms/frame alone |")
+    print("|---|---:|")
     for stage, sec in alone.items():
-        print(f"| {stage} | {1000 * sec:.2f} | {100 * sec / sum(alone.values()):.1f}% |")
+        print(f"| {stage} | {1000 * sec:.2f} |")
+    if reference is not None:
+        print(f"| reference: mediapipe's single-person solution (mp.solutions.pose, full) | {1000 * reference:.2f} |")
+        alone["single-person solution (reference)"] = reference
     return {**figures, **{f"{k} ms": 1000 * v for k, v in alone.items()}}

@@ -112,7 +112,7 @@ def _stream(args: argparse.Namespace) -> None:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    from posemoe.inference.pipeline import DEFAULT_LIFTER
+    from posemoe.inference.pipeline import DEFAULT_LIFTER, DETECT_WORKERS
 
     p = sub.add_parser("infer", help="3D pose from a video, images, a webcam or stream, or 2D keypoint files",
                        formatter_class=FORMATTER)
@@ -154,8 +154,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="fit a ground plane from foot contacts and store a y-up world frame (world_from_camera)")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads for lifting (one leaves the other cores to decoding and the 2D detector)")
-    p.add_argument("--detect-workers", type=bounded_int(64), default=1,
-                   help="videos: run BlazePose on this many cores at once, frames taking turns (faster, but each "
-                        "landmarker then follows people over every n-th frame: tracks fragment more often)")
+    p.add_argument("--detect-workers", type=bounded_int(64), default=DETECT_WORKERS,
+                   help="videos: BlazePose's threads; with 2 or more, the look for newcomers runs beside following "
+                        "the people already found, who are followed that many at a time")
     p.add_argument("--device", help="cpu, cuda, cuda:1 for the lifter (default: cuda if available)")
     p.set_defaults(func=cmd_infer)

@@ -1,26 +1,34 @@
 """2D keypoints from frames: the bundled offline detector, MediaPipe BlazePose (full), for every
 person in view.
 
-``mediapipe==0.10.21`` ships the BlazePose models inside its wheel (``modules/pose_detection`` and
-``modules/pose_landmark``; later wheels dropped them), so nothing is downloaded. Its Tasks API
-(``PoseLandmarker``, which takes ``num_poses``) wants them as a ``.task`` bundle with input
-metadata: :func:`_bundle` makes one in memory. In video mode each person is followed from frame
-to frame and the person detector runs again when someone is lost. mediapipe pins numpy<2, which is
-why it lives in the ``posemoe[video]`` extra.
+``mediapipe==0.10.21`` ships BlazePose inside its wheel (``modules/pose_detection`` and
+``modules/pose_landmark``; later wheels dropped them), so nothing is downloaded. :class:`BlazePose`
+runs mediapipe's own graphs for the two stages (``PoseDetectionCpu``: people in the whole frame;
+``PoseLandmarkByRoiCpu``: 33 landmarks in one person's region) and schedules them itself: each person
+is followed from frame to frame through the region their landmarks give, and the person detector
+looks for newcomers every few frames, or at once when someone is lost, on a second core when there is
+one. mediapipe's ready-made landmarker instead runs the person detector on every frame until it
+follows as many people as it was asked for, which made looking for several people 1.5 times slower.
+mediapipe pins numpy<2, which is why it lives in the ``posemoe[video]`` extra.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from posemoe.errors import MissingDependency, UserError
 from posemoe.layouts import BLAZEPOSE33
+
+SEARCH_EVERY = 3  # frames between two looks for newcomers (the person detector); see the README
+PATIENCE = 3  # frames in a row a person may be doubted (presence score < threshold) before they are let go
 
 
 @contextmanager
@@ -44,136 +52,226 @@ def _silenced(active: bool) -> Iterator[None]:
 
 
 def require_mediapipe() -> Any:
-    """Import mediapipe's Tasks vision API or explain how to get it."""
+    """Import mediapipe (with its graph resources found inside the wheel) or explain how to get it."""
     try:
-        from mediapipe.tasks.python import vision
+        import mediapipe as mp
+        from mediapipe.python._framework_bindings import resource_util
     except ImportError:
         raise MissingDependency("the BlazePose detector needs mediapipe 0.10.21: pip install 'posemoe[video]'") from None
-    return vision
-
-
-def _bundle() -> bytes:
-    """A PoseLandmarker ``.task`` bundle (a zip) made in memory from the two BlazePose models inside
-    the mediapipe wheel, with the input metadata the Tasks graph needs: the person detector takes
-    pixels scaled to [-1, 1], the landmark model (full) pixels in [0, 1], as in mediapipe's own graphs."""
-    import io
-    import zipfile
     from pathlib import Path
 
-    import mediapipe
-    from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer
+    root = Path(mp.__file__).parent
+    for model in ("pose_detection/pose_detection.tflite", "pose_landmark/pose_landmark_full.tflite"):
+        if not (root / "modules" / model).is_file():
+            raise MissingDependency(f"{root / 'modules' / model} is missing: reinstall mediapipe==0.10.21 "
+                                    "(pip install 'posemoe[video]')")
+    resource_util.set_resource_dir(str(root.parent))  # graphs name their models "mediapipe/modules/..."
+    return mp
 
-    modules = Path(mediapipe.__file__).parent / "modules"
-    models = {"pose_detector.tflite": (modules / "pose_detection" / "pose_detection.tflite", 127.5, 127.5, 2),
-              "pose_landmarks_detector.tflite": (modules / "pose_landmark" / "pose_landmark_full.tflite", 0.0, 255.0, 5)}
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as bundle:
-        for name, (path, mean, std, outputs) in models.items():
-            if not path.is_file():
-                raise MissingDependency(f"{path} is missing: reinstall mediapipe==0.10.21 (pip install 'posemoe[video]')")
-            writer = metadata_writer.MetadataWriter.create(bytearray(path.read_bytes()))
-            writer.add_general_info(name, "BlazePose from the mediapipe wheel").add_image_input([mean], [std])
-            for _ in range(outputs):
-                writer.add_feature_output()
-            bundle.writestr(name, bytes(writer.populate()[0]))
-    return buffer.getvalue()
+
+_DETECT = """
+input_stream: "image"
+output_stream: "rois"
+output_stream: "detections"
+node { calculator: "ImagePropertiesCalculator" input_stream: "IMAGE:image" output_stream: "SIZE:size" }
+node { calculator: "PoseDetectionCpu" input_stream: "IMAGE:image" output_stream: "DETECTIONS:detections" }
+node { calculator: "BeginLoopDetectionCalculator" input_stream: "ITERABLE:detections" input_stream: "CLONE:size"
+       output_stream: "ITEM:detection" output_stream: "CLONE:item_size" output_stream: "BATCH_END:end" }
+node { calculator: "PoseDetectionToRoi" input_stream: "DETECTION:detection" input_stream: "IMAGE_SIZE:item_size"
+       output_stream: "ROI:roi" }
+node { calculator: "EndLoopNormalizedRectCalculator" input_stream: "ITEM:roi" input_stream: "BATCH_END:end"
+       output_stream: "ITERABLE:rois" }
+"""
+
+# mediapipe's PoseLandmarkByRoiCpu, less its gate: the landmark model's presence score comes out (the
+# follower, not the graph, decides when a person is lost), and the segmentation head is not decoded.
+_LANDMARKS = """
+input_stream: "image"
+input_stream: "roi"
+output_stream: "landmarks"
+output_stream: "presence"
+output_stream: "next_roi"
+node { calculator: "ImagePropertiesCalculator" input_stream: "IMAGE:image" output_stream: "SIZE:size" }
+node { calculator: "ImageToTensorCalculator" input_stream: "IMAGE:image" input_stream: "NORM_RECT:roi"
+       output_stream: "TENSORS:input" output_stream: "LETTERBOX_PADDING:padding"
+       options { [mediapipe.ImageToTensorCalculatorOptions.ext] { output_tensor_width: 256 output_tensor_height: 256
+                 keep_aspect_ratio: true output_tensor_float_range { min: 0.0 max: 1.0 } } } }
+node { calculator: "PoseLandmarkModelLoader" input_side_packet: "MODEL_COMPLEXITY:complexity" output_side_packet: "MODEL:model" }
+node { calculator: "InferenceCalculator" input_side_packet: "MODEL:model" input_stream: "TENSORS:input"
+       output_stream: "TENSORS:output"
+       options { [mediapipe.InferenceCalculatorOptions.ext] { delegate { xnnpack {} } } } }
+node { calculator: "SplitTensorVectorCalculator" input_stream: "output"
+       output_stream: "landmark_tensor" output_stream: "flag_tensor" output_stream: "heatmap_tensor"
+       options { [mediapipe.SplitVectorCalculatorOptions.ext] {
+                 ranges { begin: 0 end: 1 } ranges { begin: 1 end: 2 } ranges { begin: 3 end: 4 } } } }
+node { calculator: "TensorsToFloatsCalculator" input_stream: "TENSORS:flag_tensor" output_stream: "FLOAT:presence" }
+node { calculator: "TensorsToLandmarksCalculator" input_stream: "TENSORS:landmark_tensor" output_stream: "NORM_LANDMARKS:raw"
+       options { [mediapipe.TensorsToLandmarksCalculatorOptions.ext] { num_landmarks: 39 input_image_width: 256
+                 input_image_height: 256 visibility_activation: SIGMOID presence_activation: SIGMOID } } }
+node { calculator: "RefineLandmarksFromHeatmapCalculator" input_stream: "NORM_LANDMARKS:raw"
+       input_stream: "TENSORS:heatmap_tensor" output_stream: "NORM_LANDMARKS:refined"
+       options { [mediapipe.RefineLandmarksFromHeatmapCalculatorOptions.ext] { kernel_size: 7 } } }
+node { calculator: "LandmarkLetterboxRemovalCalculator" input_stream: "LANDMARKS:refined"
+       input_stream: "LETTERBOX_PADDING:padding" output_stream: "LANDMARKS:unpadded" }
+node { calculator: "LandmarkProjectionCalculator" input_stream: "NORM_LANDMARKS:unpadded" input_stream: "NORM_RECT:roi"
+       output_stream: "NORM_LANDMARKS:projected" }
+node { calculator: "SplitNormalizedLandmarkListCalculator" input_stream: "projected"
+       output_stream: "landmarks" output_stream: "auxiliary"
+       options { [mediapipe.SplitVectorCalculatorOptions.ext] { ranges { begin: 0 end: 33 } ranges { begin: 33 end: 35 } } } }
+node { calculator: "PoseLandmarksToRoi" input_stream: "LANDMARKS:auxiliary" input_stream: "IMAGE_SIZE:size"
+       output_stream: "ROI:next_roi" }
+"""
+
+
+class _Graph:
+    """One mediapipe graph run a packet set at a time: ``graph(image=..., roi=...)`` -> the packets its
+    output streams produced (a stream may produce none: the landmark graph's, when nobody is there)."""
+
+    def __init__(self, mp: Any, config: str, outputs: dict[str, Any], side_packets: dict | None = None) -> None:
+        self._mp, self._outputs, self._time = mp, {}, 0
+        self._graph = mp.CalculatorGraph(graph_config=config)
+        for name, getter in outputs.items():
+            self._graph.observe_output_stream(name, lambda stream, packet, g=getter: self._outputs.__setitem__(stream, g(packet)))
+        self._graph.start_run(input_side_packets=side_packets or {})
+
+    def __call__(self, **packets: Any) -> dict[str, Any]:
+        self._outputs.clear()
+        for name, packet in packets.items():
+            self._graph.add_packet_to_input_stream(name, packet.at(self._time))
+        self._time += 1  # each call its own timestamp: the graphs keep no state between calls
+        self._graph.wait_until_idle()
+        return dict(self._outputs)
+
+    def close(self) -> None:
+        self._graph.close()
+
+
+Head = tuple[np.ndarray, float]  # a person's head: centre (x, y) and size, pixels
+
+
+def _head(points: np.ndarray) -> Head:
+    """The head of 33 BlazePose landmarks (pixels): the centre and extent of the face points 0-10."""
+    face = points[:11, :2]
+    return face.mean(axis=0), float(np.ptp(face, axis=0).max())
+
+
+def _same_person(a: Head, b: Head) -> bool:
+    """Two heads that are one person's: their centres lie within 0.6 of the larger head's size. Heads
+    are what tell people apart (two people's hips or boxes can come close; their heads cannot), and
+    the one place where two guesses at a half-seen person agree."""
+    return bool(np.linalg.norm(a[0] - b[0]) < 0.6 * max(a[1], b[1]))
+
+
+@dataclass
+class _Followed:
+    """A person being followed: where to look in the next frame, their latest landmarks (33, 3)
+    pixels, and for how many frames in a row the landmark model has doubted anyone is there."""
+
+    roi: Any
+    points: np.ndarray
+    misses: int = 0
 
 
 class BlazePose:
-    """Every person in a frame, up to ``max_people``: MediaPipe's PoseLandmarker (Tasks API) running
-    the offline BlazePose models (full) inside the mediapipe wheel. ``detector(rgb)`` -> (N, 33, 3) pixels
-    x, y and visibility, N >= 0, largest first. ``video=True`` follows people between consecutive
-    frames (the person detector runs again when one is lost). :meth:`map` runs a whole video on
-    several landmarkers at once."""
+    """Every person in a frame, up to ``max_people``, by the offline BlazePose models (full) inside the
+    mediapipe wheel. ``detector(rgb)`` -> (N, 33, 3) pixels x, y and visibility, N >= 0, largest first.
+    ``video=True`` follows people between consecutive frames (each call is the next frame) and looks for
+    newcomers every ``search_every`` frames and right after someone was lost; ``video=False`` looks
+    afresh in every image. ``threads=2`` runs the look for newcomers beside following the known people,
+    and follows two people at a time."""
 
     layout = BLAZEPOSE33
 
-    def __init__(self, *, max_people: int = 4, video: bool = True, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5) -> None:
-        vision = require_mediapipe()
-        from mediapipe.tasks.python import BaseOptions
-
+    def __init__(self, *, max_people: int = 4, video: bool = True, search_every: int = SEARCH_EVERY,
+                 threads: int = 1, min_detection_confidence: float = 0.5) -> None:
         if not 1 <= max_people <= 64:
             raise UserError(f"max_people must be 1..64, got {max_people}")
+        if search_every < 1 or threads < 1:
+            raise UserError(f"search_every and threads must be >= 1, got {search_every} and {threads}")
+        self._mp = mp = require_mediapipe()
+        self._max, self._video, self._every, self._min_score = max_people, video, search_every, min_detection_confidence
         self._quiet_frames = 0 if os.environ.get("POSEMOE_VERBOSE") == "1" else 2
-        mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
-        self._options = vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_buffer=_bundle()), running_mode=mode, num_poses=max_people,
-            min_pose_detection_confidence=min_detection_confidence, min_pose_presence_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence)
-        self._landmarkers = [self._landmarker()]
-        self._video, self._frame = video, 0
-
-    def _landmarker(self):
-        from mediapipe.tasks.python import vision
-
-        with _silenced(self._quiet_frames > 0):
-            return vision.PoseLandmarker.create_from_options(self._options)
+        with _silenced(self._quiet_frames > 0):  # mediapipe logs each graph it builds
+            self._search = _Graph(mp, _DETECT, {"rois": mp.packet_getter.get_proto_list,
+                                                "detections": mp.packet_getter.get_proto_list})
+            self._follow = [_Graph(mp, _LANDMARKS, {"landmarks": mp.packet_getter.get_proto, "next_roi": mp.packet_getter.get_proto,
+                                                     "presence": mp.packet_getter.get_float},
+                                   {"complexity": mp.packet_creator.create_int(1)}) for _ in range(threads)]
+        self._pool = ThreadPoolExecutor(max_workers=threads - 1) if threads > 1 else None
+        self._people: list[_Followed] = []
+        self._since_search = search_every  # frames since the last look (search on the first frame)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        with _silenced(self._quiet_frames > 0):
-            people = self._detect(self._landmarkers[0], rgb, self._frame)
-        self._quiet_frames = max(self._quiet_frames - 1, 0)
-        self._frame += 1
-        return people
-
-    def map(self, frames: Iterable[np.ndarray], workers: int = 2) -> Iterator[np.ndarray]:
-        """``self(frame)`` of each frame, in order, with ``workers`` landmarkers taking turns frame by
-        frame in threads (mediapipe releases the GIL while it runs, so they use that many cores).
-        Each follows people across the frames it sees (``workers`` frames apart); the first frame
-        goes to every landmarker, so all start from the same people."""
-        from collections import deque
-        from concurrent.futures import ThreadPoolExecutor
-
-        if workers < 2 or not self._video:
-            yield from (self(frame) for frame in frames)
-            return
-        iterator = iter(frames)
-        first = next(iterator, None)
-        if first is None:
-            return
-        while len(self._landmarkers) < workers:
-            self._landmarkers.append(self._landmarker())
-        with _silenced(self._quiet_frames > 0):
-            results = [self._detect(landmarker, first, self._frame) for landmarker in self._landmarkers[:workers]]
-        yield results[0]
-        pools = [ThreadPoolExecutor(max_workers=1) for _ in range(workers)]
-        pending: deque = deque()
-        k = 0
-        try:
-            for k, frame in enumerate(iterator, start=1):
-                landmarker = self._landmarkers[k % workers]
-                pending.append(pools[k % workers].submit(self._detect, landmarker, frame, self._frame + k))
-                if len(pending) >= workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for pool in pools:
-                pool.shutdown(cancel_futures=True)
-        self._frame += k + 1
-        self._quiet_frames = 0
-
-    def _detect(self, landmarker, rgb: np.ndarray, frame: int) -> np.ndarray:
-        import mediapipe as mp
-
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise UserError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        if self._video:  # the graph needs rising timestamps; their spacing does not matter to it
-            result = landmarker.detect_for_video(image, frame * 33)
-        else:
-            result = landmarker.detect(image)
-        h, w = rgb.shape[:2]
-        people = np.array([[(p.x * w, p.y * h, p.visibility) for p in person] for person in result.pose_landmarks],
-                          np.float32).reshape(-1, self.layout.num_joints, 3)
+        if not self._video:
+            self._people, self._since_search = [], self._every
+        image = self._mp.packet_creator.create_image_frame(image_format=self._mp.ImageFormat.SRGB,
+                                                           data=np.ascontiguousarray(rgb))
+        with _silenced(self._quiet_frames > 0):
+            people = self._frame(image, rgb.shape[1], rgb.shape[0])
+        self._quiet_frames = max(self._quiet_frames - 1, 0)
+        if not len(people):
+            return np.zeros((0, self.layout.num_joints, 3), np.float32)
+        people = np.stack(people).astype(np.float32)
         people[..., 2] = np.clip(people[..., 2], 0.0, 1.0)
         size = [np.ptp(p[:, :2], axis=0).prod() for p in people]
         return people[np.argsort(size)[::-1]] if len(people) > 1 else people
 
+    def _frame(self, image: Any, width: int, height: int) -> list[np.ndarray]:
+        """Follow the known people in ``image`` and, when it is time, look for newcomers beside them."""
+        searching = len(self._people) < self._max and self._since_search >= self._every
+        lanes = [self._people[k::len(self._follow)] for k in range(len(self._follow))]
+        search = None
+        if searching and self._pool is not None:  # the look runs on the second lane's thread
+            search = self._pool.submit(self._look, image, width, height)
+        found = [self._pool.submit(self._landmarks, self._follow[k], image, lane, width, height)
+                 for k, lane in enumerate(lanes[1:], start=1)] if self._pool is not None else []
+        followed = self._landmarks(self._follow[0], image, lanes[0], width, height)
+        for future in found:
+            followed += future.result()
+        candidates = (search.result() if search is not None else self._look(image, width, height)) if searching else []
+        self._since_search = 0 if searching else self._since_search + 1
+        people: list[_Followed] = []
+        for person in followed:  # two followers may have closed in on one person: keep the first
+            if person.misses <= PATIENCE and not any(_same_person(_head(person.points), _head(p.points)) for p in people):
+                people.append(person)
+        if len(people) < len(self._people):
+            self._since_search = self._every  # someone was lost: look again on the next frame
+        for roi, head in candidates:
+            if len(people) < self._max and not any(_same_person(head, _head(p.points)) for p in people):
+                people += [p for p in self._landmarks(self._follow[0], image, [_Followed(roi, np.zeros(0))], width, height)
+                           if p.misses == 0]
+        self._people = people
+        return [p.points for p in people if p.misses == 0]
+
+    def _look(self, image: Any, width: int, height: int) -> list[tuple[Any, Head]]:
+        """The person detector on the whole frame -> (region, head) of each person it finds, surest
+        first; the detector's box is the face's."""
+        out = self._search(image=image)
+        found = []
+        for detection, roi in zip(out.get("detections", []), out.get("rois", [])):
+            score, box = (detection.score[0] if detection.score else 0.0), detection.location_data.relative_bounding_box
+            if score >= self._min_score:
+                centre = np.array([(box.xmin + box.width / 2) * width, (box.ymin + box.height / 2) * height])
+                found.append((score, roi, (centre, max(box.width * width, box.height * height))))
+        return [(roi, head) for _, roi, head in sorted(found, key=lambda f: -f[0])]
+
+    def _landmarks(self, graph: _Graph, image: Any, people: list[_Followed], width: int, height: int) -> list[_Followed]:
+        """33 landmarks in each person's region -> each person with their new landmarks and region."""
+        updated = []
+        for person in people:
+            out = graph(image=image, roi=self._mp.packet_creator.create_proto(person.roi))
+            points = np.array([(p.x * width, p.y * height, p.visibility) for p in out["landmarks"].landmark])
+            present = out["presence"] >= self._min_score
+            updated.append(_Followed(out["next_roi"], points, 0 if present else person.misses + 1))
+        return updated
+
     def close(self) -> None:
-        for landmarker in self._landmarkers:
-            landmarker.close()
+        if self._pool is not None:
+            self._pool.shutdown()
+        for graph in [self._search, *self._follow]:
+            graph.close()
 
     def __enter__(self) -> BlazePose:
         return self

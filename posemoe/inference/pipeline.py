@@ -11,7 +11,6 @@ the tracker. Every stage works per person (:class:`PersonResult`); the result is
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,47 +137,29 @@ def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size
 
 
 def timed_detections(frames: Iterable[np.ndarray], detector: Callable[[np.ndarray], np.ndarray],
-                     stages: Stages, workers: int = 1) -> Iterator[np.ndarray]:
-    """Detect on each frame, timing decoding and detection: yields (P, J, 3) keypoints per frame.
-    ``workers`` > 1: the detector's ``map`` runs that many frames at once (decoding, which it pulls
-    from the frames, is then counted apart from the wait for its results)."""
+                     stages: Stages) -> Iterator[np.ndarray]:
+    """Detect on each frame, timing decoding and detection: yields (P, J, 3) keypoints per frame."""
     iterator = iter(frames)
-
-    def decoded() -> Iterator[np.ndarray]:
-        while True:
-            with stages.time("decode"):
-                frame = next(iterator, None)
-            if frame is None:
-                return
-            yield frame
-
-    if workers <= 1:
-        for frame in decoded():
-            with stages.time("detect"):
-                points = detector(frame)
-            yield points
-        return
-    results = detector.map(decoded(), workers)
     while True:
-        before = stages.seconds.get("decode", 0.0)
-        start = time.perf_counter()
-        points = next(results, None)
-        waited = time.perf_counter() - start - (stages.seconds.get("decode", 0.0) - before)
-        stages.seconds["detect"] = stages.seconds.get("detect", 0.0) + waited
-        if points is None:
+        with stages.time("decode"):
+            frame = next(iterator, None)
+        if frame is None:
             return
+        with stages.time("detect"):
+            points = detector(frame)
         yield points
 
 
 DETECT_PEOPLE = 4  # people BlazePose looks for per frame when --max-people is not given
+DETECT_WORKERS = 2  # BlazePose's threads: newcomers are looked for beside following people (README speed)
 
 
 def detect_video(source: str | Path | int, *, fps: float | None = None, max_frames: int | None = None,
-                 max_people: int | None = None, detect_workers: int = 1, stages: Stages | None = None,
+                 max_people: int | None = None, detect_workers: int = DETECT_WORKERS, stages: Stages | None = None,
                  quiet: bool = False) -> tuple[KeypointFrames, dict]:
     """Decode ``source`` and run BlazePose on every frame, finding up to ``max_people`` people
-    (default :data:`DETECT_PEOPLE`), on ``detect_workers`` cores (:meth:`BlazePose.map`) -> (per-frame
-    people, info: name, kind, fps, size, frames). The progress bar's total is the container's
+    (default :data:`DETECT_PEOPLE`) with ``detect_workers`` threads -> (per-frame people, info: name,
+    kind, fps, size, frames). The progress bar's total is the container's
     estimate until decoding ends."""
     from tqdm import tqdm
 
@@ -190,11 +171,11 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
         frames = open_frames(source, fps=fps)
     people: list[np.ndarray] = []
     video = frames.kind != "images" or (frames.frame_count or 0) > 1
-    with frames, BlazePose(max_people=max_people or DETECT_PEOPLE, video=video) as detector:
+    with frames, BlazePose(max_people=max_people or DETECT_PEOPLE, video=video, threads=detect_workers) as detector:
         total = frames.frame_count if max_frames is None else min(max_frames, frames.frame_count or max_frames)
         bar = tqdm(total=total, unit="frame", desc="detect", disable=quiet)
         wanted = frames if max_frames is None else itertools.islice(frames, max_frames)
-        for points in timed_detections(wanted, detector, stages, detect_workers):
+        for points in timed_detections(wanted, detector, stages):
             people.append(points)
             bar.update()
         bar.total = len(people)  # containers can misstate their frame count
@@ -208,12 +189,11 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
 
 def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None,
                 fps: float | None = None, max_frames: int | None = None, max_people: int | None = None,
-                track: int | None = None, detect_workers: int = 1, device: str = "cpu",
+                track: int | None = None, detect_workers: int = DETECT_WORKERS, device: str = "cpu",
                 camera: CameraOptions | None = CameraOptions(), quiet: bool = True) -> Result:
     """A video file, image or image folder -> 3D for every frame, for every person seen long enough
     (the top ``max_people``; ``track``: that id only). Frames without a person are filled over time and
-    marked not visible. ``detect_workers`` > 1 runs BlazePose on that many cores, frames taking turns
-    (faster; tracks fragment more often, see the README). The result keeps the raw BlazePose-33 detections
+    marked not visible. BlazePose runs on ``detect_workers`` threads (:class:`BlazePose`). The result keeps the raw BlazePose-33 detections
     in ``detections`` and the per-stage timing in ``stages``."""
     stages = Stages()
     detections, info = detect_video(source, fps=fps, max_frames=max_frames, max_people=max_people,

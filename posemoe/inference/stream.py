@@ -13,6 +13,7 @@ from posemoe.inference.lifter import Lifter, OnlineLifter
 from posemoe.inference.pipeline import (
     DEFAULT_LIFTER,
     DETECT_PEOPLE,
+    DETECT_WORKERS,
     PersonResult,
     Result,
     Stages,
@@ -61,7 +62,7 @@ def infer_stream(source: str | int, model: str = DEFAULT_LIFTER, *, max_frames: 
         frames = open_frames(source)
     tracker, people, count = Tracker(), {}, 0
     bar = tqdm(unit="frame", desc="live", disable=quiet)
-    with frames, BlazePose(max_people=max_people or DETECT_PEOPLE, video=True) as detector:
+    with frames, BlazePose(max_people=max_people or DETECT_PEOPLE, threads=DETECT_WORKERS) as detector:
         try:
             for found in timed_detections(frames, detector, stages):
                 if not people and not len(found):

@@ -1,9 +1,11 @@
+import itertools
+
 import numpy as np
 import pytest
 
 pytest.importorskip("mediapipe")
 
-from posemoe.inference.detectors import BlazePose  # noqa: E402
+from posemoe.inference.detectors import PATIENCE, SEARCH_EVERY, BlazePose, _head, _same_person  # noqa: E402
 from posemoe.io.video import open_frames  # noqa: E402
 from posemoe.layouts import BLAZEPOSE33  # noqa: E402
 
@@ -24,9 +26,21 @@ def test_blazepose_finds_the_real_person_and_nobody_in_a_blank_frame(astronaut_c
             detector(np.zeros((10, 10), np.float32))
 
 
-def test_the_number_of_people_is_bounded():
+def test_the_number_of_people_and_threads_are_bounded():
     with pytest.raises(ValueError, match="max_people must be 1..64"):
         BlazePose(max_people=0)
+    with pytest.raises(ValueError, match="search_every and threads must be >= 1"):
+        BlazePose(threads=0)
+
+
+def test_heads_tell_people_apart():
+    face = np.zeros((33, 3))
+    face[:11, :2] = np.random.default_rng(0).uniform(0, 40, (11, 2))  # a 40-pixel head
+    shifted = face.copy()
+    shifted[:, 0] += 15  # the same head, seen again a little to the side
+    beside = face.copy()
+    beside[:, 0] += 120  # a shoulder width away: someone else
+    assert _same_person(_head(face), _head(shifted)) and not _same_person(_head(face), _head(beside))
 
 
 def test_blazepose_needs_no_jax(tmp_path):
@@ -45,14 +59,47 @@ def test_blazepose_needs_no_jax(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_map_on_two_landmarkers_keeps_the_order_and_finds_the_person(astronaut_clip):
+@pytest.fixture(scope="module")
+def three_people() -> list[np.ndarray]:
+    """The first six 1280x720 frames of a 5-second clip of three copies of the bundled photo side by
+    side, drifting."""
+    from posemoe.apps.bench import crowd
+    from posemoe.assets import astronaut
+    from posemoe.io.video import moving_still
+
+    return list(itertools.islice(moving_still(crowd(astronaut(), 3), 150, (1280, 720)), 6))
+
+
+def test_two_threads_find_what_one_finds_in_the_same_order(three_people):
+    with BlazePose(threads=1) as detector:
+        one = [detector(frame) for frame in three_people]
+    with BlazePose(threads=2) as detector:
+        two = [detector(frame) for frame in three_people]
+    assert [len(p) for p in one] == [3] * len(three_people)
+    for a, b in zip(one, two):
+        assert a.shape == b.shape and np.abs(a - b).max() < 1e-3
+
+
+def test_at_most_max_people_are_followed(three_people):
+    with BlazePose(max_people=2) as detector:
+        assert [len(detector(frame)) for frame in three_people] == [2] * len(three_people)
+
+
+def test_one_person_is_found_once_however_often_the_detector_looks(astronaut_clip):
+    """The landmark model's guesses at a half-seen person differ from the detector's box; heads,
+    not boxes, tell that they are one person, so nobody is counted twice."""
+    with open_frames(astronaut_clip) as video, BlazePose(search_every=1) as detector:
+        assert [len(detector(frame)) for frame in video] == [1] * 24
+
+
+def test_newcomers_are_found_and_the_gone_let_go(astronaut_clip):
     with open_frames(astronaut_clip) as video:
         frames = [frame for _, frame in zip(range(8), video)]
-    with BlazePose(max_people=1) as detector:
-        one = [detector(frame) for frame in frames]
-    with BlazePose(max_people=1) as detector:
-        two = list(detector.map(frames, workers=2))
-        assert detector(frames[0]).shape == (1, 33, 3)  # timestamps keep rising after a map
-    assert len(two) == len(frames) and all(p.shape == (1, 33, 3) for p in two)
-    for a, b in zip(one, two):  # the same person in every frame, in order (the clip drifts by tens of pixels)
-        assert np.abs(a[0, :, :2] - b[0, :, :2]).mean() < 15
+    blank = np.full_like(frames[0], 90)
+    clip = [blank] * 4 + frames + [blank] * (PATIENCE + 4)
+    with BlazePose() as detector:
+        counts = [len(detector(frame)) for frame in clip]
+    arrived = counts.index(1)
+    assert 4 <= arrived < 4 + SEARCH_EVERY and counts[arrived:12] == [1] * (12 - arrived)
+    assert counts[:4] == [0] * 4 and counts[12:] == [0] * (PATIENCE + 4)
+    assert detector._people == []  # let go after PATIENCE doubtful frames
