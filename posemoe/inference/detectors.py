@@ -194,9 +194,13 @@ class BlazePose:
         with _silenced(self._quiet_frames > 0):  # mediapipe logs each graph it builds
             self._search = _Graph(mp, _DETECT, {"rois": mp.packet_getter.get_proto_list,
                                                 "detections": mp.packet_getter.get_proto_list})
-            self._follow = [_Graph(mp, _LANDMARKS, {"landmarks": mp.packet_getter.get_proto, "next_roi": mp.packet_getter.get_proto,
-                                                     "presence": mp.packet_getter.get_float},
-                                   {"complexity": mp.packet_creator.create_int(1)}) for _ in range(threads)]
+            outputs = {"landmarks": mp.packet_getter.get_proto, "next_roi": mp.packet_getter.get_proto,
+                       "presence": mp.packet_getter.get_float}
+            complexity = {"complexity": mp.packet_creator.create_int(1)}
+            self._follow = [_Graph(mp, _LANDMARKS, outputs, complexity) for _ in range(threads)]
+            # one person: the landmark model on every thread
+            self._solo = _Graph(mp, _LANDMARKS.replace("xnnpack {}", f"xnnpack {{ num_threads: {threads} }}"),
+                                outputs, complexity) if threads > 1 else self._follow[0]
         self._pool = ThreadPoolExecutor(max_workers=threads - 1) if threads > 1 else None
         self._people: list[_Followed] = []
         self._since_search = search_every  # frames since the last look (search on the first frame)
@@ -221,16 +225,7 @@ class BlazePose:
     def _frame(self, image: Any, width: int, height: int) -> list[np.ndarray]:
         """Follow the known people in ``image`` and, when it is time, look for newcomers beside them."""
         searching = len(self._people) < self._max and self._since_search >= self._every
-        lanes = [self._people[k::len(self._follow)] for k in range(len(self._follow))]
-        search = None
-        if searching and self._pool is not None:  # the look runs on the second lane's thread
-            search = self._pool.submit(self._look, image, width, height)
-        found = [self._pool.submit(self._landmarks, self._follow[k], image, lane, width, height)
-                 for k, lane in enumerate(lanes[1:], start=1)] if self._pool is not None else []
-        followed = self._landmarks(self._follow[0], image, lanes[0], width, height)
-        for future in found:
-            followed += future.result()
-        candidates = (search.result() if search is not None else self._look(image, width, height)) if searching else []
+        followed, candidates = self._follow_and_look(image, width, height, searching)
         self._since_search = 0 if searching else self._since_search + 1
         people: list[_Followed] = []
         for person in followed:  # two followers may have closed in on one person: keep the first
@@ -244,6 +239,24 @@ class BlazePose:
                            if p.misses == 0]
         self._people = people
         return [p.points for p in people if p.misses == 0]
+
+    def _follow_and_look(self, image: Any, width: int, height: int, searching: bool) -> tuple[list[_Followed], list]:
+        """Each known person's landmarks in ``image`` and, if ``searching``, the newcomer candidates
+        (:meth:`_look`). With several threads the look runs beside the landmark model: one person is
+        followed on every thread, several are split into lanes of one thread each (the look shares
+        the second lane's thread). Measured: README, speed."""
+        search = self._pool.submit(self._look, image, width, height) if searching and self._pool is not None else None
+        if len(self._people) == 1:
+            followed = self._landmarks(self._solo, image, self._people, width, height)
+        else:
+            lanes = [self._people[k::len(self._follow)] for k in range(len(self._follow))]
+            found = [self._pool.submit(self._landmarks, self._follow[k], image, lane, width, height)
+                     for k, lane in enumerate(lanes[1:], start=1)] if self._pool is not None else []
+            followed = self._landmarks(self._follow[0], image, lanes[0], width, height)
+            for future in found:
+                followed += future.result()
+        candidates = (search.result() if search is not None else self._look(image, width, height)) if searching else []
+        return followed, candidates
 
     def _look(self, image: Any, width: int, height: int) -> list[tuple[Any, Head]]:
         """The person detector on the whole frame -> (region, head) of each person it finds, surest
@@ -270,7 +283,7 @@ class BlazePose:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
-        for graph in [self._search, *self._follow]:
+        for graph in {id(g): g for g in [self._search, *self._follow, self._solo]}.values():
             graph.close()
 
     def __enter__(self) -> BlazePose:

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from posemoe.errors import UserError
-from posemoe.models.registry import build_model, config_from_dict
+from posemoe.models.registry import build_model, config_from_dict, get_config, list_models
 
 WEIGHTS_DIR = Path(__file__).parents[1] / "weights"
 
@@ -88,8 +88,10 @@ def build_checked(config: object, tensors: dict[str, torch.Tensor], where: str) 
     odd = sorted(str(k) for k, v in tensors.items() if not isinstance(v, torch.Tensor))
     if odd:
         raise UserError(f"{where}: values of {odd[:5]} are not tensors")
+    # a named config's size is known: build it at once (the meta device's first use costs a second)
+    named = any(get_config(name) == cfg for name in list_models())
     try:
-        with torch.device("meta"):
+        with torch.device("cpu" if named else "meta"):
             skeleton = build_model(cfg)
     except (ValueError, AssertionError) as err:
         raise UserError(f"{where}: the model config cannot be built ({err})") from None
@@ -107,7 +109,7 @@ def build_checked(config: object, tensors: dict[str, torch.Tensor], where: str) 
     if broken:
         raise UserError(f"{where}: {len(broken)} tensor(s) hold NaN or infinity (first: {broken[0]}); "
                         "the weights are damaged (a training run that diverged?)")
-    model = build_model(cfg)
+    model = skeleton if named else build_model(cfg)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
     return model.eval()
 
