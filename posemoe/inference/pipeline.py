@@ -57,7 +57,8 @@ def fit_motion(result: Result, camera: CameraOptions) -> None:
         result.report.append(who + fit.report())
         try:
             track = estimate_trajectory(fit.fitted, person.keypoints, image_size=result.image_size, fps=result.fps,
-                                        focal_px=camera.focal_px, fov_deg=camera.fov_deg, visible=person.visible)
+                                        focal_px=camera.focal_px, fov_deg=camera.fov_deg, visible=person.visible,
+                                        unseen=person.unseen)
         except UserError as err:  # the 3D stands; only its place in the scene is unknown
             result.report.append(f"person {person.track}: no root path ({err})")
             continue

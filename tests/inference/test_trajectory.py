@@ -60,6 +60,24 @@ def test_root_trajectory_is_recovered_from_2px_noise_and_outlier_frames_are_drop
     assert trajectory.focal_px == FOCAL and trajectory.root.shape == (150, 3)
 
 
+def test_a_body_leaving_the_frame_is_bridged_not_placed_from_its_cut_2d():
+    """The last 20 frames: the walker leaves the frame, and the detector's guesses at the joints
+    outside it huddle at the hips (a cut body looks twice as far away). Marked unseen, they are
+    left out of the solve; once most of the body is out, those frames are held, not placed."""
+    _, cam, lifted, keypoints = _seen_walk()
+    unseen = np.zeros(keypoints.shape[:2], bool)
+    unseen[130:, 9:] = True  # the upper body, 8 of 17 joints, out of the frame: still solvable
+    unseen[140:, 4:9] = True  # then all but 4: no longer placed
+    keypoints[unseen, :2] = 0.5 * (keypoints[unseen, :2] + np.repeat(keypoints[:, :1, :2], 17, axis=1)[unseen])
+    fit = fit_skeleton(lifted, confidence=keypoints[..., 2])
+    placed = estimate_trajectory(fit.fitted, keypoints, image_size=SIZE, fps=50, focal_px=FOCAL, unseen=unseen)
+    blind = estimate_trajectory(fit.fitted, keypoints, image_size=SIZE, fps=50, focal_px=FOCAL)
+    depth = cam[:, 0, 2]
+    assert np.abs(blind.root[140:, 2] - depth[140:]).max() > 1.0
+    assert np.isnan(placed.per_frame[140:, 2]).all() and np.isfinite(placed.per_frame[130:140, 2]).all()
+    assert np.abs(placed.root[130:, 2] - depth[130:]).max() < 0.25
+
+
 def test_focal_sets_the_depth_not_the_position_across_the_image():
     _, _, lifted, keypoints = _seen_walk(80, seed=1)
     right = estimate_trajectory(lifted, keypoints, image_size=SIZE, fps=50, focal_px=FOCAL).root
