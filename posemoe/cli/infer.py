@@ -108,7 +108,7 @@ def _stream(args: argparse.Namespace) -> None:
     if args.render:
         raise UserError("--render applies to recorded videos and keypoint files, not to live streams")
     _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, max_people=args.max_people,
-                               device=args.device, quiet=False))
+                               detect_workers=args.detect_workers, device=args.device, quiet=False))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -155,7 +155,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads for lifting (one leaves the other cores to decoding and the 2D detector)")
     p.add_argument("--detect-workers", type=bounded_int(64), default=DETECT_WORKERS,
-                   help="videos: BlazePose's threads; with 2 or more, the look for newcomers runs beside following "
-                        "the people already found, who are followed that many at a time")
+                   help="videos and streams: BlazePose's threads (at most the cores this process may use); with 2 "
+                        "or more, the look for newcomers runs beside following the people already found")
     p.add_argument("--device", help="cpu, cuda, cuda:1 for the lifter (default: cuda if available)")
     p.set_defaults(func=cmd_infer)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +29,14 @@ from posemoe.layouts import BLAZEPOSE33
 
 SEARCH_EVERY = 3  # frames between two looks for newcomers (the person detector); see the README
 PATIENCE = 3  # frames in a row a person may be doubted (presence score < threshold) before they are let go
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 @contextmanager
@@ -136,9 +144,9 @@ class _Graph:
 
     def __call__(self, **packets: Any) -> dict[str, Any]:
         self._outputs.clear()
+        self._time += 1  # each call its own timestamp (the graphs keep no state between calls), even after a failure
         for name, packet in packets.items():
             self._graph.add_packet_to_input_stream(name, packet.at(self._time))
-        self._time += 1  # each call its own timestamp: the graphs keep no state between calls
         self._graph.wait_until_idle()
         return dict(self._outputs)
 
@@ -178,7 +186,8 @@ class BlazePose:
     ``video=True`` follows people between consecutive frames (each call is the next frame) and looks for
     newcomers every ``search_every`` frames and right after someone was lost; ``video=False`` looks
     afresh in every image. ``threads=2`` runs the look for newcomers beside following the known people,
-    and follows two people at a time."""
+    and follows two people at a time; ``threads`` is capped at :func:`usable_cores` (XNNPACK with more
+    threads than cores runs 50 times slower)."""
 
     layout = BLAZEPOSE33
 
@@ -189,6 +198,7 @@ class BlazePose:
         if search_every < 1 or threads < 1:
             raise UserError(f"search_every and threads must be >= 1, got {search_every} and {threads}")
         self._mp = mp = require_mediapipe()
+        threads = min(threads, usable_cores())
         self._max, self._video, self._every, self._min_score = max_people, video, search_every, min_detection_confidence
         self._quiet_frames = 0 if os.environ.get("POSEMOE_VERBOSE") == "1" else 2
         with _silenced(self._quiet_frames > 0):  # mediapipe logs each graph it builds
@@ -226,33 +236,42 @@ class BlazePose:
         """Follow the known people in ``image`` and, when it is time, look for newcomers beside them."""
         searching = len(self._people) < self._max and self._since_search >= self._every
         followed, candidates = self._follow_and_look(image, width, height, searching)
-        self._since_search = 0 if searching else self._since_search + 1
+        self._since_search = 1 if searching else self._since_search + 1
         people: list[_Followed] = []
+        followed.sort(key=lambda person: person.misses)  # stable: the surest first, then the longest followed
         for person in followed:  # two followers may have closed in on one person: keep the first
             if person.misses <= PATIENCE and not any(_same_person(_head(person.points), _head(p.points)) for p in people):
                 people.append(person)
         if len(people) < len(self._people):
             self._since_search = self._every  # someone was lost: look again on the next frame
         for roi, head in candidates:
-            if len(people) < self._max and not any(_same_person(head, _head(p.points)) for p in people):
-                people += [p for p in self._landmarks(self._follow[0], image, [_Followed(roi, np.zeros(0))], width, height)
-                           if p.misses == 0]
+            if len(people) >= self._max or any(_same_person(head, _head(p.points)) for p in people):
+                continue
+            for new in self._landmarks(self._follow[0], image, [_Followed(roi, np.zeros((0, 3)))], width, height):
+                if new.misses == 0 and not any(_same_person(_head(new.points), _head(p.points)) for p in people):
+                    people.append(new)
         self._people = people
         return [p.points for p in people if p.misses == 0]
 
     def _follow_and_look(self, image: Any, width: int, height: int, searching: bool) -> tuple[list[_Followed], list]:
         """Each known person's landmarks in ``image`` and, if ``searching``, the newcomer candidates
         (:meth:`_look`). With several threads the look runs beside the landmark model: one person is
-        followed on every thread, several are split into lanes of one thread each (the look shares
-        the second lane's thread). Measured: README, speed."""
+        followed on every thread, several are split into lanes of one thread each (the look runs on
+        the pool, before lane 2's people with two threads). Measured: README, speed."""
         search = self._pool.submit(self._look, image, width, height) if searching and self._pool is not None else None
         if len(self._people) == 1:
-            followed = self._landmarks(self._solo, image, self._people, width, height)
+            try:
+                followed = self._landmarks(self._solo, image, self._people, width, height)
+            finally:
+                wait([search] if search is not None else [])
         else:
             lanes = [self._people[k::len(self._follow)] for k in range(len(self._follow))]
             found = [self._pool.submit(self._landmarks, self._follow[k], image, lane, width, height)
                      for k, lane in enumerate(lanes[1:], start=1)] if self._pool is not None else []
-            followed = self._landmarks(self._follow[0], image, lanes[0], width, height)
+            try:
+                followed = self._landmarks(self._follow[0], image, lanes[0], width, height)
+            finally:  # no graph may still be busy when this returns or raises: the next frame uses them
+                wait(found + ([search] if search is not None else []))
             for future in found:
                 followed += future.result()
         candidates = (search.result() if search is not None else self._look(image, width, height)) if searching else []
@@ -274,7 +293,11 @@ class BlazePose:
         """33 landmarks in each person's region -> each person with their new landmarks and region."""
         updated = []
         for person in people:
+            if not (person.roi.width > 0 and person.roi.height > 0):  # the graph would fail for good
+                continue
             out = graph(image=image, roi=self._mp.packet_creator.create_proto(person.roi))
+            if not {"landmarks", "presence", "next_roi"} <= out.keys():
+                continue  # nothing came out of this region: the person is lost
             points = np.array([(p.x * width, p.y * height, p.visibility) for p in out["landmarks"].landmark])
             present = out["presence"] >= self._min_score
             updated.append(_Followed(out["next_roi"], points, 0 if present else person.misses + 1))

@@ -47,7 +47,8 @@ class _Live:
 
 
 def infer_stream(source: str | int, model: str = DEFAULT_LIFTER, *, max_frames: int | None = None,
-                 max_people: int | None = None, device: str = "cpu", quiet: bool = True) -> Result:
+                 max_people: int | None = None, detect_workers: int = DETECT_WORKERS, device: str = "cpu",
+                 quiet: bool = True) -> Result:
     """Run until the stream ends, ``max_frames`` or Ctrl-C; frames before anyone is seen are
     skipped. Every person in view (up to ``max_people``, default :data:`DETECT_PEOPLE`) is lifted
     online under the id the tracker gave them on arrival."""
@@ -62,7 +63,7 @@ def infer_stream(source: str | int, model: str = DEFAULT_LIFTER, *, max_frames: 
         frames = open_frames(source)
     tracker, people, count = Tracker(), {}, 0
     bar = tqdm(unit="frame", desc="live", disable=quiet)
-    with frames, BlazePose(max_people=max_people or DETECT_PEOPLE, threads=DETECT_WORKERS) as detector:
+    with frames, BlazePose(max_people=max_people or DETECT_PEOPLE, threads=detect_workers) as detector:
         try:
             for found in timed_detections(frames, detector, stages):
                 if not people and not len(found):

@@ -185,9 +185,10 @@ def estimate_trajectory(joints_3d: np.ndarray, keypoints: np.ndarray, *, image_s
     """(T, J, 3) root-relative metres (the fitted skeleton's joints are steadier than raw lifted ones)
     and (T, J, 3) keypoints (pixels + confidence) of a (width, height) video -> its :class:`Trajectory`.
     Focal: ``focal_px``, else from ``fov_deg``, else :data:`DEFAULT_FOV_DEG`. ``unseen`` (T, J):
-    joints outside the frame or barely seen, left out of the solve; a frame with more than half its
-    joints unseen (someone leaving the frame) is not solved but bridged from its neighbours: the 3D
-    lifted from a cut body is not to be trusted for its scale."""
+    joints outside the frame or barely seen (:func:`~posemoe.inference.unseen.unseen_joints`), left
+    out of the solve; a frame with more than half its joints unseen (someone leaving the frame, or
+    mostly hidden) is not solved but bridged from its neighbours: the 3D lifted from a cut body is
+    not to be trusted for its scale."""
     joints, points = np.asarray(joints_3d, np.float64), np.asarray(keypoints, np.float64)
     if joints.shape[:2] != points.shape[:2] or joints.shape[-1] != 3 or points.shape[-1] < 2:
         raise UserError(f"expected 3D joints (T, J, 3) and keypoints (T, J, 3) of the same T and J, got "
@@ -207,6 +208,8 @@ def estimate_trajectory(joints_3d: np.ndarray, keypoints: np.ndarray, *, image_s
     seen = np.ones(len(joints), bool) if visible is None else np.asarray(visible, bool)
     if unseen is not None:
         unseen = np.asarray(unseen, bool)
+        if unseen.shape != joints.shape[:2]:
+            raise UserError(f"expected unseen flags (T, J) = {joints.shape[:2]}, got {unseen.shape}")
         cut = (~unseen).sum(axis=1) * 2 < joints.shape[1]
         weights = np.where(unseen | cut[:, None], 0.0, weights)
     per_frame, residual = solve_root(joints, points, focal, (image_size[0] / 2, image_size[1] / 2), weights)

@@ -5,6 +5,7 @@ import pytest
 
 pytest.importorskip("mediapipe")
 
+from posemoe.inference import detectors  # noqa: E402
 from posemoe.inference.detectors import PATIENCE, SEARCH_EVERY, BlazePose, _head, _same_person  # noqa: E402
 from posemoe.io.video import open_frames  # noqa: E402
 from posemoe.layouts import BLAZEPOSE33  # noqa: E402
@@ -103,3 +104,30 @@ def test_newcomers_are_found_and_the_gone_let_go(astronaut_clip):
     assert 4 <= arrived < 4 + SEARCH_EVERY and counts[arrived:12] == [1] * (12 - arrived)
     assert counts[:4] == [0] * 4 and counts[12:] == [0] * (PATIENCE + 4)
     assert detector._people == []  # let go after PATIENCE doubtful frames
+
+
+def test_the_detector_looks_every_search_every_frames_and_threads_fit_the_cores(astronaut_clip, monkeypatch):
+    with open_frames(astronaut_clip) as video:
+        frames = [frame for _, frame in zip(range(7), video)]
+    for every, expected in ((1, list(range(7))), (3, [0, 3, 6])):
+        with BlazePose(search_every=every, max_people=2) as detector:
+            looked, frame = [], [0]
+            look = detector._look
+            monkeypatch.setattr(detector, "_look", lambda *a: looked.append(frame[0]) or look(*a))
+            for frame[0], image in enumerate(frames):
+                detector(image)
+        assert looked == expected
+    monkeypatch.setattr(detectors, "usable_cores", lambda: 1)
+    with BlazePose(threads=2) as detector:  # one core: XNNPACK on two threads would crawl
+        assert detector._pool is None and len(detector._follow) == 1
+
+
+def test_of_two_followers_on_one_person_the_surer_is_kept(astronaut_clip, monkeypatch):
+    with open_frames(astronaut_clip) as video, BlazePose() as detector:
+        frame = next(iter(video))
+        person = detector(frame)[0]
+        doubted = detectors._Followed(detector._people[0].roi, person + 3, misses=1)
+        sure = detectors._Followed(detector._people[0].roi, person, misses=0)
+        monkeypatch.setattr(detector, "_follow_and_look", lambda *a: ([doubted, sure], []))
+        found = detector(frame)
+    assert len(found) == 1 and np.abs(found[0] - person).max() < 1e-4
