@@ -170,6 +170,17 @@ def _same_person(a: Head, b: Head) -> bool:
     return bool(np.linalg.norm(a[0] - b[0]) < 0.6 * max(a[1], b[1]))
 
 
+def _one_body(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two sets of 33 landmarks (pixels) on one body: the same head, or one's box lying at least
+    80 % inside the other's (a follower that slid onto a person's legs sees a small person there)."""
+    if _same_person(_head(a), _head(b)):
+        return True
+    low, high = np.maximum(a[:, :2].min(0), b[:, :2].min(0)), np.minimum(a[:, :2].max(0), b[:, :2].max(0))
+    inside = np.prod(np.clip(high - low, 0, None))
+    smaller = min(np.prod(np.ptp(a[:, :2], axis=0)), np.prod(np.ptp(b[:, :2], axis=0)))
+    return bool(inside >= 0.8 * smaller > 0)
+
+
 @dataclass
 class _Followed:
     """A person being followed: where to look in the next frame, their latest landmarks (33, 3)
@@ -240,7 +251,7 @@ class BlazePose:
         people: list[_Followed] = []
         followed.sort(key=lambda person: person.misses)  # stable: the surest first, then the longest followed
         for person in followed:  # two followers may have closed in on one person: keep the first
-            if person.misses <= PATIENCE and not any(_same_person(_head(person.points), _head(p.points)) for p in people):
+            if person.misses <= PATIENCE and not any(_one_body(person.points, p.points) for p in people):
                 people.append(person)
         if len(people) < len(self._people):
             self._since_search = self._every  # someone was lost: look again on the next frame
@@ -248,7 +259,7 @@ class BlazePose:
             if len(people) >= self._max or any(_same_person(head, _head(p.points)) for p in people):
                 continue
             for new in self._landmarks(self._follow[0], image, [_Followed(roi, np.zeros((0, 3)))], width, height):
-                if new.misses == 0 and not any(_same_person(_head(new.points), _head(p.points)) for p in people):
+                if new.misses == 0 and not any(_one_body(new.points, p.points) for p in people):
                     people.append(new)
         self._people = people
         return [p.points for p in people if p.misses == 0]

@@ -44,6 +44,17 @@ def test_heads_tell_people_apart():
     assert _same_person(_head(face), _head(shifted)) and not _same_person(_head(face), _head(beside))
 
 
+def test_a_follower_that_slid_onto_someones_legs_is_the_same_body():
+    body = np.zeros((33, 3))
+    body[:, 0] = np.linspace(100, 200, 33)
+    body[:, 1] = np.linspace(0, 400, 33)  # 100 x 400 pixels, head at the top
+    legs = body.copy()
+    legs[:, 1] = np.linspace(200, 400, 33)  # a small "person" on the lower half, head at the hips
+    beside = body.copy()
+    beside[:, 0] += 90  # someone standing close by: boxes overlap by a tenth
+    assert detectors._one_body(body, legs) and not detectors._one_body(body, beside)
+
+
 def test_blazepose_needs_no_jax(tmp_path):
     """mediapipe declares jax and jaxlib (360 MB) but only its LLM converter imports them: the
     detector runs with jax made unimportable, so users may uninstall them (README)."""
