@@ -27,7 +27,7 @@ import numpy as np
 from posemoe.errors import MissingDependency, UserError
 from posemoe.layouts import BLAZEPOSE33
 
-SEARCH_EVERY = 3  # frames between two looks for newcomers (the person detector); see the README
+SEARCH_EVERY = 4  # frames between two looks for newcomers (the person detector); see the README
 PATIENCE = 3  # frames in a row a person may be doubted (presence score < threshold) before they are let go
 
 
