@@ -222,9 +222,22 @@ class BlazePose:
             # one person: the landmark model on every thread
             self._solo = _Graph(mp, _LANDMARKS.replace("xnnpack {}", f"xnnpack {{ num_threads: {threads} }}"),
                                 outputs, complexity) if threads > 1 else self._follow[0]
+            self._warm_up()
         self._pool = ThreadPoolExecutor(max_workers=threads - 1) if threads > 1 else None
         self._people: list[_Followed] = []
         self._since_search = search_every  # frames since the last look (search on the first frame)
+
+    def _warm_up(self) -> None:
+        """Run every graph once on a blank image: mediapipe opens a graph's models (and logs about
+        it) at its first packet, which must not happen unsilenced in the middle of a video."""
+        from mediapipe.framework.formats import rect_pb2
+
+        image = self._mp.packet_creator.create_image_frame(image_format=self._mp.ImageFormat.SRGB,
+                                                           data=np.full((64, 64, 3), 128, np.uint8))
+        self._search(image=image)
+        roi = self._mp.packet_creator.create_proto(rect_pb2.NormalizedRect(x_center=0.5, y_center=0.5, width=1, height=1))
+        for graph in {id(g): g for g in [*self._follow, self._solo]}.values():
+            graph(image=image, roi=roi)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
