@@ -4,7 +4,8 @@ person in view.
 ``mediapipe==0.10.21`` ships BlazePose inside its wheel (``modules/pose_detection`` and
 ``modules/pose_landmark``; later wheels dropped them), so nothing is downloaded. :class:`BlazePose`
 runs mediapipe's own graphs for the two stages (``PoseDetectionCpu``: people in the whole frame;
-``PoseLandmarkByRoiCpu``: 33 landmarks in one person's region) and schedules them itself: each person
+the landmark model on one person's region, as in ``PoseLandmarkByRoiCpu`` but with its presence score
+out) and schedules them itself: each person
 is followed from frame to frame through the region their landmarks give, and the person detector
 looks for newcomers every few frames, or at once when someone is lost, on a second core when there is
 one. mediapipe's ready-made landmarker instead runs the person detector on every frame until it
@@ -198,7 +199,7 @@ class BlazePose:
     newcomers every ``search_every`` frames and right after someone was lost; ``video=False`` looks
     afresh in every image. ``threads=2`` runs the look for newcomers beside following the known people,
     and follows two people at a time; ``threads`` is capped at :func:`usable_cores` (XNNPACK with more
-    threads than cores runs 50 times slower)."""
+    threads than cores runs dozens of times slower)."""
 
     layout = BLAZEPOSE33
 
