@@ -3,13 +3,13 @@ person in view.
 
 ``mediapipe==0.10.21`` ships BlazePose inside its wheel (``modules/pose_detection`` and
 ``modules/pose_landmark``; later wheels dropped them), so nothing is downloaded. :class:`BlazePose`
-runs mediapipe's own graphs for the two stages (``PoseDetectionCpu``: people in the whole frame;
-the landmark model on one person's region, as in ``PoseLandmarkByRoiCpu`` but with its presence score
-out) and schedules them itself: each person
-is followed from frame to frame through the region their landmarks give, and the person detector
-looks for newcomers every few frames, or at once when someone is lost, on a second core when there is
-one. mediapipe's ready-made landmarker instead runs the person detector on every frame until it
-follows as many people as it was asked for, which made looking for several people 1.5 times slower.
+runs mediapipe's own graphs for the two stages (``PoseDetectionCpu``: people in the whole frame; the
+landmark model on one person's region, as in ``PoseLandmarkByRoiCpu`` but with its presence score
+out) and schedules them itself: each person is followed from frame to frame through the region their
+landmarks give, and the person detector looks for newcomers every few frames, or at once when
+someone is lost, on a second core when there is one. mediapipe's ready-made landmarker instead runs
+the person detector on every frame until it follows as many people as it was asked for, which made
+looking for several people 1.5 times slower.
 mediapipe pins numpy<2, which is why it lives in the ``posemoe[video]`` extra.
 """
 
