@@ -137,7 +137,7 @@ class _Graph:
     output streams produced (a stream may produce none: the landmark graph's, when nobody is there)."""
 
     def __init__(self, mp: Any, config: str, outputs: dict[str, Any], side_packets: dict | None = None) -> None:
-        self._mp, self._outputs, self._time = mp, {}, 0
+        self._outputs, self._time = {}, 0
         self._graph = mp.CalculatorGraph(graph_config=config)
         for name, getter in outputs.items():
             self._graph.observe_output_stream(name, lambda stream, packet, g=getter: self._outputs.__setitem__(stream, g(packet)))
@@ -212,8 +212,7 @@ class BlazePose:
         self._mp = mp = require_mediapipe()
         threads = min(threads, usable_cores())
         self._max, self._video, self._every, self._min_score = max_people, video, search_every, min_detection_confidence
-        self._quiet_frames = 0 if os.environ.get("POSEMOE_VERBOSE") == "1" else 2
-        with _silenced(self._quiet_frames > 0):  # mediapipe logs each graph it builds
+        with _silenced(os.environ.get("POSEMOE_VERBOSE") != "1"):  # mediapipe logs as each graph opens
             self._search = _Graph(mp, _DETECT, {"rois": mp.packet_getter.get_proto_list,
                                                 "detections": mp.packet_getter.get_proto_list})
             outputs = {"landmarks": mp.packet_getter.get_proto, "next_roi": mp.packet_getter.get_proto,
@@ -235,10 +234,13 @@ class BlazePose:
 
         image = self._mp.packet_creator.create_image_frame(image_format=self._mp.ImageFormat.SRGB,
                                                            data=np.full((64, 64, 3), 128, np.uint8))
-        self._search(image=image)
         roi = self._mp.packet_creator.create_proto(rect_pb2.NormalizedRect(x_center=0.5, y_center=0.5, width=1, height=1))
-        for graph in {id(g): g for g in [*self._follow, self._solo]}.values():
-            graph(image=image, roi=roi)
+        for graph in self._graphs():
+            graph(image=image) if graph is self._search else graph(image=image, roi=roi)
+
+    def _graphs(self) -> list[_Graph]:
+        """Every graph once (the solo graph is the first lane's with one thread)."""
+        return list({id(g): g for g in [self._search, *self._follow, self._solo]}.values())
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
@@ -247,9 +249,7 @@ class BlazePose:
             self._people, self._since_search = [], self._every
         image = self._mp.packet_creator.create_image_frame(image_format=self._mp.ImageFormat.SRGB,
                                                            data=np.ascontiguousarray(rgb))
-        with _silenced(self._quiet_frames > 0):
-            people = self._frame(image, rgb.shape[1], rgb.shape[0])
-        self._quiet_frames = max(self._quiet_frames - 1, 0)
+        people = self._frame(image, rgb.shape[1], rgb.shape[0])
         if not len(people):
             return np.zeros((0, self.layout.num_joints, 3), np.float32)
         people = np.stack(people).astype(np.float32)
@@ -331,7 +331,7 @@ class BlazePose:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
-        for graph in {id(g): g for g in [self._search, *self._follow, self._solo]}.values():
+        for graph in self._graphs():
             graph.close()
 
     def __enter__(self) -> BlazePose:

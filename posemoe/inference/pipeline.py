@@ -160,8 +160,7 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
                  quiet: bool = False) -> tuple[KeypointFrames, dict]:
     """Decode ``source`` and run BlazePose on every frame, finding up to ``max_people`` people
     (default :data:`DETECT_PEOPLE`) with ``detect_workers`` threads -> (per-frame people, info: name,
-    kind, fps, size, frames). The progress bar's total is the container's
-    estimate until decoding ends."""
+    kind, fps, size, frames). The progress bar's total is the container's estimate until decoding ends."""
     from tqdm import tqdm
 
     from posemoe.inference.detectors import BlazePose
@@ -194,8 +193,8 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
                 camera: CameraOptions | None = CameraOptions(), quiet: bool = True) -> Result:
     """A video file, image or image folder -> 3D for every frame, for every person seen long enough
     (the top ``max_people``; ``track``: that id only). Frames without a person are filled over time and
-    marked not visible. BlazePose runs on ``detect_workers`` threads (:class:`BlazePose`). The result keeps the raw BlazePose-33 detections
-    in ``detections`` and the per-stage timing in ``stages``."""
+    marked not visible. BlazePose runs on ``detect_workers`` threads. The result keeps the raw
+    BlazePose-33 detections in ``detections`` and the per-stage timing in ``stages``."""
     stages = Stages()
     detections, info = detect_video(source, fps=fps, max_frames=max_frames, max_people=max_people,
                                     detect_workers=detect_workers, stages=stages, quiet=quiet)

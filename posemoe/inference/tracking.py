@@ -131,26 +131,27 @@ def _without_duplicates(people: list[np.ndarray], overlap: float = 0.1) -> list[
     return kept
 
 
-def _size(person: np.ndarray) -> float:
-    """Diagonal of the box around a person's confident joints, pixels (0 when none is seen)."""
+def _confident(person: np.ndarray) -> np.ndarray:
+    """(J, 2) pixels of a (J, 2|3) person's seen joints of confidence over 0.1."""
     ok = ~np.isnan(person[:, :2]).any(-1)
     if person.shape[-1] == 3:
         ok &= np.nan_to_num(person[:, 2]) > 0.1
-    if not ok.any():
-        return 0.0
-    xy = person[ok, :2]
-    return float(np.linalg.norm(xy.max(0) - xy.min(0)))
+    return person[ok, :2]
+
+
+def _size(person: np.ndarray) -> float:
+    """Diagonal of the box around a person's confident joints, pixels (0 when none is seen)."""
+    xy = _confident(person)
+    return float(np.linalg.norm(xy.max(0) - xy.min(0))) if len(xy) else 0.0
 
 
 def _spread(person: np.ndarray) -> float:
     """Like :func:`_size`, over the 10th to 90th percentile of the seen joints: one joint far away
     (a detector's wild guess, or a value just under the cut-off) cannot make a person large."""
-    ok = ~np.isnan(person[:, :2]).any(-1)
-    if person.shape[-1] == 3:
-        ok &= np.nan_to_num(person[:, 2]) > 0.1
-    if not ok.any():
+    xy = _confident(person)
+    if not len(xy):
         return 0.0
-    low, high = np.percentile(person[ok, :2], [10, 90], axis=0)
+    low, high = np.percentile(xy, [10, 90], axis=0)
     return float(np.linalg.norm(high - low))
 
 

@@ -15,7 +15,7 @@ the frames between them with nobody come back as empty frames, so time stays rig
 
 Readers check structure and types and raise :class:`~posemoe.errors.UserError` naming the file
 and entry. Values are passed on as found (NaN, inf, 1e30 included):
-:func:`posemoe.inference.tracking.main_track` marks joints with non-finite coordinates or beyond
+:func:`posemoe.inference.tracking.drop_invalid` marks joints with non-finite coordinates or beyond
 :data:`MAX_ABS_PIXELS` as missing and reports them.
 """
 
