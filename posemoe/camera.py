@@ -1,4 +1,5 @@
-"""Camera model of Human3.6M: world <-> camera frames and projection with lens distortion.
+"""Cameras: Human3.6M's (world <-> camera frames, projection with lens distortion) and the pinhole
+intrinsics of any camera, known or guessed from a field of view (:class:`Intrinsics`).
 
 Conventions: metres; camera axes x right, y down, z forward; ``X_cam = R (X_world - T)``
 with ``T`` the camera centre in world coordinates. Pixels: u right, v down, origin top-left.
@@ -16,6 +17,45 @@ import numpy as np
 from posemoe.errors import UserError
 
 H36M_CAMERA_IDS = ("54138969", "55011271", "58860488", "60457274")
+
+DEFAULT_FOV_DEG = 60.0
+"""Field of view across the longer image side assumed when a video's camera is not known: phones'
+main cameras are 24-28 mm full-frame equivalents, 65-70 degrees across the sensor's long side, and
+video crops (16:9 from a 4:3 sensor, electronic stabilisation) take a few degrees off; camcorders
+and cameras with kit zooms sit between 40 and 70 degrees. Action cameras (90-120 degrees) need
+their own value."""
+
+
+def focal_from_fov(image_size: tuple[int, int], fov_deg: float = DEFAULT_FOV_DEG) -> float:
+    """Focal length in pixels of a pinhole camera seeing ``fov_deg`` degrees across the longer side
+    of a (width, height) image."""
+    if not 1.0 <= fov_deg <= 170.0:
+        raise UserError(f"expected a field of view of 1-170 degrees, got {fov_deg}")
+    return 0.5 * max(image_size) / np.tan(np.radians(fov_deg) / 2)
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics in pixels: focal lengths ``(fx, fy)`` and principal point ``(cx, cy)``."""
+
+    focal: tuple[float, float]
+    centre: tuple[float, float]
+
+    def __post_init__(self) -> None:
+        focal, centre = np.asarray(self.focal, np.float64), np.asarray(self.centre, np.float64)
+        if focal.shape != (2,) or centre.shape != (2,) or not (np.isfinite(focal).all() and np.isfinite(centre).all()):
+            raise UserError(f"intrinsics need two finite focal lengths and a finite principal point, "
+                            f"got focal={self.focal}, centre={self.centre}")
+        if (focal <= 0).any():
+            raise UserError(f"focal lengths must be positive, got {focal.tolist()}")
+
+    @classmethod
+    def guess(cls, image_size: tuple[int, int], fov_deg: float = DEFAULT_FOV_DEG,
+              focal_px: float | None = None) -> "Intrinsics":
+        """A camera whose intrinsics are unknown: focal ``focal_px`` (else from ``fov_deg`` across the
+        longer side), principal point at the image centre."""
+        f = float(focal_px) if focal_px is not None else focal_from_fov(image_size, fov_deg)
+        return cls((f, f), (image_size[0] / 2.0, image_size[1] / 2.0))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Normalisation as encode/decode objects, kept apart from models.
 
 - :class:`ScreenCodec`: pixels <-> screen coordinates ([-1, 1] across the width, aspect kept);
+- :class:`CameraCodec`: pixels <-> the pinhole camera's rays (the intrinsics divided out), so
+  the frame's shape, size and the lens do not change what a model sees while the perspective stays;
 - :class:`PersonCodec`: each window of a track centred on the person and scaled to the person's
   size, so the frame's shape, the focal length and the distance do not change what a model sees;
 - :class:`CropCodec`: pixels <-> coordinates of a square person crop ([-1, 1] across the crop);
@@ -16,7 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from posemoe.camera import Intrinsics
 from posemoe.errors import UserError
+
+RAY_SCALE = 2.29
+""":class:`CameraCodec` multiplies rays by this: Human3.6M's cameras (focal about 1145 px on a 1000 px
+frame) then give nearly the screen codec's numbers, so a screen-codec lifter is a good start for it."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,34 @@ class ScreenCodec:
 
     def encode_windows(self, points: np.ndarray) -> np.ndarray:
         """``(..., T, J, C)`` pixels (+ confidence) -> the same with x, y normalised."""
+        out = np.array(points, dtype=np.float32, copy=True)
+        out[..., :2] = self.encode(out[..., :2])
+        return out
+
+
+@dataclass(frozen=True)
+class CameraCodec:
+    """Maps pixels to the rays of a pinhole camera, ``((u - cx) / fx, (v - cy) / fy) * RAY_SCALE``.
+
+    What a model sees depends only on the directions the joints are seen in, not on the frame's
+    shape, resolution, crop or principal point; it keeps the perspective (how far off the optical
+    axis the person is, how strongly the body is foreshortened). Lens distortion is not undone.
+    """
+
+    intrinsics: Intrinsics
+
+    def encode(self, pixels: np.ndarray) -> np.ndarray:
+        """``(..., 2)`` pixels -> ``(..., 2)`` scaled rays."""
+        k = self.intrinsics
+        return ((pixels - np.asarray(k.centre)) / np.asarray(k.focal) * RAY_SCALE).astype(pixels.dtype)
+
+    def decode(self, normalized: np.ndarray) -> np.ndarray:
+        """``(..., 2)`` scaled rays -> ``(..., 2)`` pixels."""
+        k = self.intrinsics
+        return normalized / RAY_SCALE * np.asarray(k.focal) + np.asarray(k.centre)
+
+    def encode_windows(self, points: np.ndarray) -> np.ndarray:
+        """``(..., T, J, C)`` pixels (+ confidence) -> the same with x, y as scaled rays."""
         out = np.array(points, dtype=np.float32, copy=True)
         out[..., :2] = self.encode(out[..., :2])
         return out
@@ -103,18 +138,26 @@ class CropCodec:
         return (normalized + 1) / 2 * self.side + [self.x0, self.y0]
 
 
-CODECS = {"screen": lambda size: ScreenCodec(*size), "person": lambda size: PersonCodec()}
-"""Keypoint codecs by the name weights record; each is built from the frame size ``(width, height)``."""
+Codec = ScreenCodec | CameraCodec | PersonCodec
+
+CODECS = {"screen": lambda size, k: ScreenCodec(*size), "camera": lambda size, k: CameraCodec(k),
+          "person": lambda size, k: PersonCodec()}
+"""Keypoint codecs by the name weights record; each is built from the frame size ``(width, height)``
+and the camera's :class:`~posemoe.camera.Intrinsics`."""
 
 
-def make_codec(name: str, image_size: tuple[int, int]) -> ScreenCodec | PersonCodec:
-    """The codec ``name`` for frames of ``image_size`` (width, height) pixels."""
+def make_codec(name: str, image_size: tuple[int, int], intrinsics: Intrinsics | None = None) -> Codec:
+    """The codec ``name`` for frames of ``image_size`` (width, height) pixels from a camera with
+    ``intrinsics`` (None: unknown, guessed by :meth:`~posemoe.camera.Intrinsics.guess`; only the
+    camera codec reads them)."""
     if name not in CODECS:
         raise UserError(f"unknown keypoint codec {name!r}; known: {', '.join(sorted(CODECS))}")
     width, height = image_size
     if not (np.isfinite(width) and np.isfinite(height) and width > 0 and height > 0):
         raise UserError(f"image size must be two positive numbers (width, height), got {tuple(image_size)}")
-    return CODECS[name]((width, height))
+    if intrinsics is None and name == "camera":
+        intrinsics = Intrinsics.guess((width, height))
+    return CODECS[name]((width, height), intrinsics)
 
 
 def match_channels(keypoints: np.ndarray, channels: int) -> np.ndarray:

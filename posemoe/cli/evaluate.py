@@ -60,12 +60,14 @@ def _eval_cross_dataset(args: argparse.Namespace, model, pretrained):
         raise UserError(f"--dataset {args.dataset} needs --data-dir")
     lifter = Lifter(model, pretrained, stride=model.config.num_frames if args.windows == "end-to-end" else None,
                     flip=not args.no_flip)
+    known = args.intrinsics == "known"
     if args.dataset == "mpi-inf-3dhp":
-        report = cross_dataset.evaluate_mpi_inf_3dhp(lifter, args.data_dir)
+        report = cross_dataset.evaluate_mpi_inf_3dhp(lifter, args.data_dir, known_intrinsics=known)
     elif args.dataset == "humaneva":
         report = cross_dataset.evaluate_humaneva(lifter, args.data_dir)
     else:
-        report = cross_dataset.evaluate_virtual_views(lifter, args.data_dir, args.subjects or ["S8"], seed=args.seed)
+        report = cross_dataset.evaluate_virtual_views(lifter, args.data_dir, args.subjects or ["S8"], seed=args.seed,
+                                                      known_intrinsics=known)
     return report
 
 
@@ -75,7 +77,8 @@ def _eval_lifter(args: argparse.Namespace, model, codec: str, device: str):
 
     if not args.data_dir:
         raise UserError("a lifting model is evaluated on --data-dir (VideoPose3D-format files)")
-    data = get_dataset(args.dataset).load(args.data_dir, args.subjects or ["S9", "S11"], args.source)
+    data = get_dataset(args.dataset).load(args.data_dir, args.subjects or ["S9", "S11"], args.source,
+                                          codec="camera" if codec == "camera" else "screen")
     for line in data.report:
         print("data:", line, file=sys.stderr)
     stride = model.config.num_frames if args.windows == "end-to-end" else None
@@ -96,6 +99,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "humaneva (VideoPose3D files, our validation chunks), h36m-virtual (Human3.6M motion seen by "
                         "seeded virtual cameras; --subjects, default S8)")
     p.add_argument("--seed", type=int, default=0, help="h36m-virtual: the cameras' seed")
+    p.add_argument("--intrinsics", choices=("known", "guess"), default="known",
+                   help="mpi-inf-3dhp, h36m-virtual: give camera-codec lifters each camera's focal length and "
+                        "principal point, or let them guess (60 degrees, image centre) as for an unknown video")
     p.add_argument("--source", default="gt", help="2D source file suffix")
     p.add_argument("--subjects", nargs="+",
                    help="subjects to score (default: the test subjects S9 S11; S8 for h36m-virtual)")

@@ -146,7 +146,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bvh", action="store_true",
                    help="also write <name>.bvh: the fitted skeleton moving along its root path (metres, Y up; "
                         "Blender's default BVH import brings it in upright)")
-    p.add_argument("--focal", type=positive_float, help="the video camera's focal length in pixels, for the root path")
+    p.add_argument("--focal", type=positive_float,
+                   help="the video camera's focal length in pixels, for the root path and lifters trained with the "
+                        "camera codec (the principal point is taken at the image centre)")
     p.add_argument("--fov", type=positive_float,
                    help="or its horizontal field of view of the longer image side, degrees (default when neither "
                         "is given: 60)")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from posemoe.camera import Camera, load_h36m_cameras
-from posemoe.codecs import ScreenCodec, match_channels, root_relative
+from posemoe.camera import Camera, Intrinsics, load_h36m_cameras
+from posemoe.codecs import make_codec, match_channels, root_relative
 from posemoe.datasets.registry import Dataset, register_dataset
 from posemoe.datasets.sequences import PoseSequences, SequenceInfo, concat_sequences
 from posemoe.errors import UserError
@@ -101,8 +101,10 @@ def load_h36m(
     cameras: dict[str, list[Camera]] | None = None,
     actions: tuple[str, ...] | None = None,
     skip_incomplete: bool = False,
+    codec: str = "screen",
 ) -> PoseSequences:
-    """Load subjects from ``data_3d_<dataset>.npz`` and ``data_2d_<dataset>_<source>.npz``.
+    """Load subjects from ``data_3d_<dataset>.npz`` and ``data_2d_<dataset>_<source>.npz``, the 2D
+    normalised with ``codec`` ("screen" or "camera", which reads each camera's intrinsics).
 
     A sequence whose 2D is missing or shorter than its 3D raises an error naming it, unless
     ``skip_incomplete`` is set; skipped sequences are listed in ``report``. A 2D sequence
@@ -115,6 +117,8 @@ def load_h36m(
     for path, value in ((path3d, positions_3d), (path2d, positions_2d)):
         _mapping(value, "subjects", str(path))
     cameras = load_h36m_cameras() if cameras is None else cameras
+    if codec not in ("screen", "camera"):
+        raise UserError(f"datasets are loaded with the screen or camera codec, not {codec!r}")
 
     keypoints, poses, infos, report = [], [], [], []
     offset = 0
@@ -156,9 +160,9 @@ def load_h36m(
                     report.append(f"trimmed {subject} / {action} / camera {cam.id}: 2D {len(view)} -> {len(world)} frames")
                     view = view[: len(world)]
                 _check_values(view, MAX_ABS_PIXELS, "px", where2d)
-                codec = ScreenCodec(cam.width, cam.height)
+                encoder = make_codec(codec, (cam.width, cam.height), Intrinsics(tuple(cam.f), tuple(cam.c)))
                 normalized = view.copy()
-                normalized[..., :2] = codec.encode(view[..., :2])
+                normalized[..., :2] = encoder.encode(view[..., :2])
                 keypoints.append(normalized)
                 poses.append(root_relative(cam.world_to_camera(world)).astype(np.float32))
                 infos.append(SequenceInfo(subject, action, cam_index, offset, len(world)))
@@ -170,19 +174,19 @@ def load_h36m(
         raise UserError(f"{path2d}: sequences mix 2- and 3-channel keypoints")
     return PoseSequences(
         keypoints=np.concatenate(keypoints), poses=np.concatenate(poses), sequences=infos,
-        source=source, report=report,
+        source=source, report=report, codec=codec,
     )
 
 
 def load_sources(data_dir: str | Path, subjects: tuple[str, ...] | list[str], source: str, *,
-                 dataset: str = "h36m", channels: int = 2) -> PoseSequences:
-    """Load ``subjects`` of a registered dataset; ``source`` may join several 2D sources with '+'
-    (``"gt+sh"``): every frame then appears once per source, so training sees clean and detected
-    2D alike."""
+                 dataset: str = "h36m", channels: int = 2, codec: str = "screen") -> PoseSequences:
+    """Load ``subjects`` of a registered dataset, normalised with ``codec``; ``source`` may join
+    several 2D sources with '+' (``"gt+sh"``): every frame then appears once per source, so training
+    sees clean and detected 2D alike."""
     from posemoe.datasets.registry import get_dataset
 
     loader = get_dataset(dataset).load
-    parts = [loader(data_dir, subjects, s) for s in source.split("+")]
+    parts = [loader(data_dir, subjects, s, codec=codec) for s in source.split("+")]
     if len(parts) == 1:
         return parts[0]
     for part in parts:

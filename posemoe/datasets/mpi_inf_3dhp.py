@@ -22,6 +22,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from posemoe.camera import Intrinsics
 from posemoe.errors import UserError
 from posemoe.evaluation.pck import auc, pck
 from posemoe.layouts import H36M17, convert
@@ -63,6 +64,11 @@ class MpiInf3dhpSequence:
     fps: float
     focal: np.ndarray | None   # (2,) pixels, from camera.json
     centre: np.ndarray | None  # (2,) principal point, pixels, from camera.json
+
+    @property
+    def intrinsics(self) -> Intrinsics | None:
+        """The camera's, from camera.json; None when the folder has none."""
+        return None if self.focal is None else Intrinsics(tuple(self.focal), tuple(self.centre))
 
     @property
     def frame_indices(self) -> np.ndarray:

@@ -30,7 +30,8 @@ class SequenceInfo:
 class PoseSequences:
     """Packed sequences of one split.
 
-    keypoints: (N, J, C) normalised screen coordinates (C = 2, or 3 with confidence).
+    keypoints: (N, J, C) normalised with ``codec`` (C = 2, or 3 with confidence): "screen"
+    coordinates, or the "camera" codec's scaled rays (:mod:`posemoe.codecs`).
     poses: (N, J, 3) metres, camera frame, root-relative.
     """
 
@@ -40,6 +41,7 @@ class PoseSequences:
     source: str
     layout: JointLayout = H36M17
     report: list[str] = field(default_factory=list)
+    codec: str = "screen"
 
     @property
     def num_frames(self) -> int:
@@ -56,6 +58,8 @@ def concat_sequences(parts: list[PoseSequences]) -> PoseSequences:
         raise UserError("nothing to concatenate")
     if len({p.keypoints.shape[-1] for p in parts}) > 1:
         raise UserError("cannot mix 2- and 3-channel keypoints; convert with match_channels first")
+    if len({p.codec for p in parts}) > 1:
+        raise UserError(f"cannot mix keypoints normalised with different codecs ({sorted({p.codec for p in parts})})")
     infos, offset = [], 0
     for part in parts:
         infos += [replace(s, start=s.start + offset) for s in part.sequences]
@@ -63,5 +67,5 @@ def concat_sequences(parts: list[PoseSequences]) -> PoseSequences:
     return PoseSequences(
         keypoints=np.concatenate([p.keypoints for p in parts]), poses=np.concatenate([p.poses for p in parts]),
         sequences=infos, source="+".join(p.source for p in parts), layout=parts[0].layout,
-        report=[line for p in parts for line in p.report],
+        report=[line for p in parts for line in p.report], codec=parts[0].codec,
     )

@@ -8,6 +8,10 @@ inference uses (its layout, codec and frame rate):
   the joints both skeletons share;
 - ``h36m-virtual``: Human3.6M motion (S8 by default) seen by fixed, seeded virtual cameras
   (any azimuth, from below the hips to overhead, portrait and landscape frames), GT 2D.
+
+Where the camera is known (MPI-INF-3DHP's camera.json, the virtual cameras) the lifter gets its
+intrinsics, as a calibrated user's would; ``known_intrinsics=False`` makes it guess them as for an
+unknown video. HumanEva-I's files carry no intrinsics: it always guesses.
 """
 
 from __future__ import annotations
@@ -17,17 +21,21 @@ from pathlib import Path
 
 import numpy as np
 
+from posemoe.camera import Intrinsics
 from posemoe.errors import UserError
 from posemoe.evaluation.metrics import mpjpe, p_mpjpe
 from posemoe.inference.lifter import Lifter
 
 
-def evaluate_mpi_inf_3dhp(lifter: Lifter, root: str | Path, sequences: list[str] | None = None):
-    """-> :class:`~posemoe.datasets.mpi_inf_3dhp.MpiInf3dhpReport`."""
+def evaluate_mpi_inf_3dhp(lifter: Lifter, root: str | Path, sequences: list[str] | None = None, *,
+                          known_intrinsics: bool = True):
+    """-> :class:`~posemoe.datasets.mpi_inf_3dhp.MpiInf3dhpReport`. ``known_intrinsics``: give the lifter
+    each sequence's camera (from camera.json), else let it guess as for an unknown video."""
     from posemoe.datasets.mpi_inf_3dhp import load_mpi_inf_3dhp, score_mpi_inf_3dhp
 
     data = load_mpi_inf_3dhp(root, sequences)
-    predictions = {s.name: lifter.lift(s.keypoints_2d, layout="h36m17", image_size=(s.width, s.height), fps=s.fps)
+    predictions = {s.name: lifter.lift(s.keypoints_2d, layout="h36m17", image_size=(s.width, s.height), fps=s.fps,
+                                       intrinsics=s.intrinsics if known_intrinsics else None)
                    for s in data}
     return score_mpi_inf_3dhp(predictions, data)
 
@@ -60,8 +68,8 @@ class VirtualViewReport:
 
 def virtual_views(world: np.ndarray, views: int, seed: int):
     """``views`` fixed cameras on one sequence (T, 17, 3) world metres -> [(pixels (T, 17, 2),
-    camera-frame 3D (T, 17, 3), image size, kind)] with kind "portrait" / "landscape" and "overhead"
-    (elevation over 40 degrees) / "low" (below the hips) / "level"."""
+    camera-frame 3D (T, 17, 3), image size, intrinsics, kind)] with kind "portrait" / "landscape" and
+    "overhead" (elevation over 40 degrees) / "low" (below the hips) / "level"."""
     from posemoe.training.virtual_camera import VirtualCameraConfig, project, sample_cameras
 
     cfg = VirtualCameraConfig(moving=0.0, aim_offset=0.1)
@@ -74,21 +82,26 @@ def virtual_views(world: np.ndarray, views: int, seed: int):
         rel = cams.C[v, 0] - world[:, 0].mean(0)
         elevation = np.degrees(np.arcsin(rel[2] / np.linalg.norm(rel)))
         height = "overhead" if elevation > 40 else "low" if elevation < 0 else "level"
-        out.append((pixels[v], camera[v], (int(w), int(h)), f"{'portrait' if h > w else 'landscape'}, {height}"))
+        intrinsics = Intrinsics((float(cams.focal[v]),) * 2, tuple(map(float, cams.centre[v])))
+        out.append((pixels[v], camera[v], (int(w), int(h)), intrinsics,
+                    f"{'portrait' if h > w else 'landscape'}, {height}"))
     return out
 
 
 def evaluate_virtual_views(lifter: Lifter, data_dir: str | Path, subjects: list[str], *, views: int = 4,
-                           seed: int = 0, step: int = 2) -> VirtualViewReport:
+                           seed: int = 0, step: int = 2, known_intrinsics: bool = True) -> VirtualViewReport:
     """Every sequence of ``subjects`` (every ``step``-th frame, 25 fps for step 2) seen by ``views``
-    seeded cameras; the 2D is exact (no detector), the scores are against the camera-frame 3D."""
+    seeded cameras; the 2D is exact (no detector), the scores are against the camera-frame 3D.
+    ``known_intrinsics``: the lifter is given each camera's focal length and principal point, else
+    it guesses them as for an unknown video."""
     from posemoe.datasets.motion import h36m_motion
 
     sums: dict[str, list[float]] = {}
     for k, clip in enumerate(h36m_motion(data_dir, tuple(subjects))):
         world = clip.positions[::step].astype(np.float64)
-        for pixels, camera, size, kind in virtual_views(world, views, seed * 100_000 + k):
-            pred = lifter.lift(pixels, layout="h36m17", image_size=size, fps=clip.fps / step)
+        for pixels, camera, size, intrinsics, kind in virtual_views(world, views, seed * 100_000 + k):
+            pred = lifter.lift(pixels, layout="h36m17", image_size=size, fps=clip.fps / step,
+                               intrinsics=intrinsics if known_intrinsics else None)
             truth = camera - camera[:, :1]
             acc = sums.setdefault(kind, [0, 0.0, 0.0])
             acc[0] += len(pred)

@@ -38,15 +38,20 @@ def predict(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_s
     (those the windows covered, whatever the model made of them).
     ``shard = (k, n)`` predicts only every n-th sequence from the k-th (for n processes to share);
     ``stride`` spaces the windows (default half a window, blended; ``T`` for end to end).
-    ``data`` holds screen coordinates; a model trained with another codec gets its windows re-encoded.
+    ``data`` holds keypoints normalised with ``data.codec``: the model's ``codec``, or for a model
+    trained with the person codec (which any uniform scale and shift leaves alike), either.
     """
-    shared = PoseSequences(data.keypoints, data.poses, data.sequences[shard[0]::shard[1]], data.source, data.layout)
+    if codec != data.codec and codec != "person":
+        raise UserError(f"the model reads {codec}-codec keypoints but the data holds {data.codec}-codec ones: "
+                        f"load it with codec={codec!r}")
+    shared = PoseSequences(data.keypoints, data.poses, data.sequences[shard[0]::shard[1]], data.source, data.layout,
+                           codec=data.codec)
     windows, weights = evaluation_windows(shared, model.config.num_frames, stride)
     if max_windows is not None and len(windows) > max_windows:
         keep = np.linspace(0, len(windows) - 1, max_windows).round().astype(int)
         windows, weights = windows[keep], weights[keep]
     keypoints = match_channels(data.keypoints, model.config.in_channels)
-    encode = None if codec == "screen" else make_codec(codec, (1, 1)).encode_windows
+    encode = make_codec(codec, (1, 1)).encode_windows if codec == "person" else None
     out = predict_windows(model, keypoints, windows, weights, flip=flip, batch_size=batch_size, device=device,
                           layout=data.layout, encode=encode)
     covered = np.zeros(len(out), bool)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
+from posemoe.camera import Intrinsics
 from posemoe.codecs import make_codec, match_channels
 from posemoe.errors import UserError
 from posemoe.inference.windows import predict_windows, sequence_windows
@@ -48,9 +49,10 @@ class Lifter:
         return self.model.config.num_frames
 
     def lift(self, keypoints: np.ndarray, *, layout: str = "h36m17", image_size: tuple[int, int],
-             fps: float | None = None) -> np.ndarray:
+             fps: float | None = None, intrinsics: Intrinsics | None = None) -> np.ndarray:
         """keypoints: (T, J, 2|3) pixels (+ confidence) in ``layout``; image_size: (width, height);
-        fps: the track's frame rate (None: take it to be the model's).
+        fps: the track's frame rate (None: take it to be the model's); intrinsics: the camera's, when
+        known (None: a guess, :meth:`~posemoe.camera.Intrinsics.guess`; read by camera-codec lifters).
 
         Returns (T, J', 3) joints of the model's layout (H36M-17 for the shipped lifters) in metres,
         camera frame (x right, y down, z forward), root-relative. Windows overlap and are blended
@@ -58,7 +60,7 @@ class Lifter:
         (``posemoe.inference.tracking.fill_gaps``): NaN or infinite input is refused.
         """
         points = self.prepare(keypoints, layout)
-        codec = make_codec(self.pretrained.codec, image_size)
+        codec = make_codec(self.pretrained.codec, image_size, intrinsics)
         model_fps = self.pretrained.fps
         if fps is not None and fps <= 0:
             raise UserError(f"fps must be positive, got {fps}")
@@ -102,10 +104,10 @@ class OnlineLifter:
     """
 
     def __init__(self, lifter: Lifter, *, layout: str = "h36m17", image_size: tuple[int, int],
-                 fps: float | None = None, min_confidence: float = 0.3) -> None:
+                 fps: float | None = None, min_confidence: float = 0.3, intrinsics: Intrinsics | None = None) -> None:
         self.lifter = lifter
         self.layout = get_layout(layout)
-        self.image_size = image_size
+        self.image_size, self.intrinsics = image_size, intrinsics
         self.min_confidence = min_confidence
         model_fps = lifter.pretrained.fps
         self.ratio = 1.0 if fps is None or model_fps is None else fps / model_fps  # input frames per model frame
@@ -127,7 +129,8 @@ class OnlineLifter:
         if self.ratio != 1.0:  # the model's T frames ending now, read off the input frames
             steps = len(track) - 1 - (self.lifter.num_frames - 1 - np.arange(self.lifter.num_frames)) * self.ratio
             track = resample(track, np.arange(len(track), dtype=np.float64), steps)
-        return self.lifter.lift(track, layout=self.layout.name, image_size=self.image_size)[-1]
+        return self.lifter.lift(track, layout=self.layout.name, image_size=self.image_size,
+                                intrinsics=self.intrinsics)[-1]
 
     def _held(self, keypoints: np.ndarray | None) -> np.ndarray | None:
         if keypoints is None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from posemoe.camera import DEFAULT_FOV_DEG, Intrinsics
 from posemoe.errors import UserError
 from posemoe.export.results import refuse_inputs
 from posemoe.inference.cleanup import fix_left_right_swaps
@@ -34,13 +35,17 @@ DEFAULT_LIFTER = DEFAULT_WEIGHTS["posemoe-t27-s"]  # trained across cameras (REA
 
 @dataclass(frozen=True)
 class CameraOptions:
-    """The video camera, for the root trajectory: focal length in pixels, or a horizontal field of
-    view of the longer image side in degrees (default 60, see :mod:`posemoe.inference.trajectory`);
+    """The video camera, for the lifter (camera-codec lifters read the intrinsics) and the root
+    trajectory: focal length in pixels, or a field of view of the longer image side in degrees
+    (default 60, see :data:`posemoe.camera.DEFAULT_FOV_DEG`), principal point at the image centre;
     ``world``: fit a ground plane from foot contacts and give a y-up world frame."""
 
     focal_px: float | None = None
     fov_deg: float | None = None
     world: bool = False
+
+    def intrinsics(self, image_size: tuple[int, int]) -> Intrinsics:
+        return Intrinsics.guess(image_size, DEFAULT_FOV_DEG if self.fov_deg is None else self.fov_deg, self.focal_px)
 
 
 def fit_motion(result: Result, camera: CameraOptions) -> None:
@@ -106,7 +111,9 @@ class Pipeline:
         converted = convert(unswapped, layout, self.lifter.layout)
         unseen, partial = unseen_joints(converted, image_size, layout=self.lifter.layout)
         filled, more = fill_gaps(converted, self.min_confidence)
-        joints = self.lifter.lift(filled, layout=self.lifter.layout.name, image_size=image_size, fps=fps)
+        intrinsics = (self.camera or CameraOptions()).intrinsics(image_size)
+        joints = self.lifter.lift(filled, layout=self.lifter.layout.name, image_size=image_size, fps=fps,
+                                  intrinsics=intrinsics)
         if self.smooth is not None:
             joints = one_euro(joints, fps, **self.smooth).astype(np.float32)
         return PersonResult(pid, filled.astype(np.float32), joints, visible, unseen), swaps + more + [partial]

@@ -10,11 +10,9 @@ of known 3D size, so it is proportional to the lifted body's size (the lifter's,
 and to the focal length; the position across the image does not depend on either.
 
 **Focal length.** ``focal_px`` when known, else from a field of view across the longer image side
-(:func:`focal_from_fov`). Default :data:`DEFAULT_FOV_DEG` = 60 degrees: phones' main cameras are
-24-28 mm full-frame equivalents, 65-70 degrees across the sensor's long side, and video crops
-(16:9 from a 4:3 sensor, electronic stabilisation) take a few degrees off; camcorders and
-cameras with kit zooms sit between 40 and 70 degrees. A focal 10 % off puts the track 10 % too
-near or too far; action cameras (90-120 degrees, fisheye) need ``fov_deg`` or ``focal_px``.
+(:func:`posemoe.camera.focal_from_fov`), by default :data:`posemoe.camera.DEFAULT_FOV_DEG` = 60
+degrees (why: its docstring). A focal 10 % off puts the track 10 % too near or too far; action
+cameras (90-120 degrees, fisheye) need ``fov_deg`` or ``focal_px``.
 
 **Smoothing.** The root is smoothed as image direction ``(t_x / t_z, t_y / t_z)`` and log depth:
 the direction is measured well by the 2D, the depth is the noisy part, so depth is smoothed more
@@ -45,23 +43,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import correlate1d
 
+from posemoe.camera import DEFAULT_FOV_DEG, focal_from_fov
 from posemoe.errors import UserError
 from posemoe.layouts import H36M17, JointLayout
-
-DEFAULT_FOV_DEG = 60.0
-"""Field of view across the longer image side assumed when the video does not say (see module doc)."""
 
 CAMERA_UP = np.array([0.0, -1.0, 0.0])  # the camera's up, camera frame (y down)
 ANKLE_HEIGHT_M = 0.07  # ankle joint above the floor: 0.039 of a 1.75 m stature (Winter)
 _MIN_JOINTS = 4  # confident joints needed to solve a frame's root
-
-
-def focal_from_fov(image_size: tuple[int, int], fov_deg: float = DEFAULT_FOV_DEG) -> float:
-    """Focal length in pixels of a pinhole camera seeing ``fov_deg`` degrees across the longer side
-    of a (width, height) image."""
-    if not 1.0 <= fov_deg <= 170.0:
-        raise UserError(f"expected a field of view of 1-170 degrees, got {fov_deg}")
-    return 0.5 * max(image_size) / np.tan(np.radians(fov_deg) / 2)
 
 
 def solve_root(joints_3d: np.ndarray, keypoints: np.ndarray, focal_px: float, principal_point: tuple[float, float],

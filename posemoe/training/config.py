@@ -45,7 +45,7 @@ class TrainConfig:
     aite_options: AITEConfig = field(default_factory=AITEConfig)
     flip_augment: bool = True
     detector_noise: DetectorNoise = field(default_factory=DetectorNoise)  # prob 0 = off
-    codec: str = "screen"  # keypoint normalisation the model learns: screen (frame-relative) or person
+    codec: str = "screen"  # keypoint normalisation the model learns: screen (frame-relative), camera (rays) or person
     # Virtual cameras (posemoe/training/views.py): 3D motion sources seen by cameras sampled around the
     # person. Each entry: {kind = "h36m" | "humaneva" | "bvh", path, subjects = [...], exclude = [...], weight}.
     motion_sources: list[dict[str, Any]] = field(default_factory=list)

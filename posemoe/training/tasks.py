@@ -47,15 +47,16 @@ class LiftingTask:
 
     def __init__(self, cfg: TrainConfig, model_cfg: PoseMoEConfig, ranks: Ranks) -> None:
         self.cfg, self.model_cfg, self.ranks = cfg, model_cfg, ranks
+        loaded = "camera" if cfg.codec == "camera" else "screen"  # the person codec re-encodes screen 2D
         self.train_data = load_sources(cfg.data_dir, cfg.train_subjects, cfg.source, dataset=cfg.dataset,
-                                       channels=model_cfg.in_channels)
+                                       channels=model_cfg.in_channels, codec=loaded)
         val_source = cfg.val_source or cfg.source.split("+")[0]
-        self.val_data = (get_dataset(cfg.dataset).load(cfg.data_dir, cfg.val_subjects, val_source)
+        self.val_data = (get_dataset(cfg.dataset).load(cfg.data_dir, cfg.val_subjects, val_source, codec=loaded)
                          if cfg.val_subjects else None)
         self.sampler = ClipSampler(self.train_data, model_cfg.num_frames, stride=cfg.clip_stride,
                                    flip=cfg.flip_augment, channels=model_cfg.in_channels)
         self.views = self._virtual_views(cfg, model_cfg)
-        self.encode = None if cfg.codec == "screen" else make_codec(cfg.codec, (1, 1)).encode_windows
+        self.encode = make_codec("person", (1, 1)).encode_windows if cfg.codec == "person" else None
         self.report = list(self.train_data.report)
         self.summary = f"{self.train_data.num_frames} frames ({', '.join(cfg.train_subjects)})"
         if self.views is not None:

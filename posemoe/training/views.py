@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from posemoe.camera import Intrinsics
 from posemoe.codecs import flip_horizontal, make_codec, match_channels
 from posemoe.datasets.motion import MotionBank
 from posemoe.layouts import H36M17
@@ -96,7 +97,8 @@ class VirtualViewSampler:
             return make_codec("person", (1, 1)).encode_windows(keypoints)
         out = keypoints.copy()
         for i, (w, h) in enumerate(cams.image_size):
-            out[i] = make_codec(self.codec, (int(w), int(h))).encode_windows(keypoints[i])
+            intrinsics = Intrinsics((cams.focal[i],) * 2, tuple(cams.centre[i]))
+            out[i] = make_codec(self.codec, (int(w), int(h)), intrinsics).encode_windows(keypoints[i])
         return out
 
     def _mirror(self, encoded: np.ndarray) -> np.ndarray:

@@ -189,3 +189,24 @@ def test_absurd_2d_and_wrong_types_are_named(synthetic_dir, tmp_path):
     _rewrite(synthetic_dir / "data_2d_h36m_gt.npz", tmp_path / "data_2d_h36m_list.npz", "positions_2d", not_dict)
     with pytest.raises(UserError, match=r"data_2d_h36m_list.npz \[S1\]: expected a dict of actions"):
         load_h36m(tmp_path, ["S1"], "list")
+
+
+def test_loading_with_the_camera_codec_divides_out_each_cameras_intrinsics(synthetic_dir):
+    from posemoe.camera import Intrinsics, load_h36m_cameras
+    from posemoe.codecs import make_codec
+    from posemoe.datasets.sequences import concat_sequences
+
+    screen = load_h36m(synthetic_dir, ["S1"], "gt")
+    rays = load_h36m(synthetic_dir, ["S1"], "gt", codec="camera")
+    assert (screen.codec, rays.codec) == ("screen", "camera")
+    for seq in rays.sequences:
+        cam = load_h36m_cameras()["S1"][seq.camera]
+        rows = slice(seq.start, seq.start + seq.length)
+        pixels = ScreenCodec(cam.width, cam.height).decode(screen.keypoints[rows])
+        expected = make_codec("camera", (cam.width, cam.height), Intrinsics(tuple(cam.f), tuple(cam.c))).encode(pixels)
+        np.testing.assert_allclose(rays.keypoints[rows], expected, atol=1e-4)
+    np.testing.assert_array_equal(rays.poses, screen.poses)
+    with pytest.raises(ValueError, match="codecs"):
+        concat_sequences([screen, rays])
+    with pytest.raises(ValueError, match="screen or camera"):
+        load_h36m(synthetic_dir, ["S1"], "gt", codec="person")

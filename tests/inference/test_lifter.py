@@ -76,3 +76,34 @@ def test_load_without_a_name_gives_the_default_lifter():
 
     lifter = load()
     assert DEFAULT_LIFTER == "posemoe-t27-s-h36m-he-bvh-vcam" and "virtual cameras" in lifter.pretrained.training_data
+
+
+def test_a_camera_codec_lifter_reads_the_intrinsics_it_is_given(synthetic_dir):
+    """Lifting a sequence's pixels with its camera's intrinsics gives what evaluation gives on the
+    same frames loaded with the camera codec; other intrinsics give another answer, and a
+    screen-codec lifter ignores them."""
+    from dataclasses import replace
+
+    from posemoe.camera import Intrinsics, load_h36m_cameras
+    from posemoe.datasets.h36m import load_h36m
+    from posemoe.evaluation.h36m import predict
+    from posemoe.io.npz import load_npz
+    from posemoe.models.pretrained import PretrainedConfig
+
+    torch.manual_seed(0)
+    model = create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32).eval()
+    data = load_h36m(synthetic_dir, ["S8"], "gt", codec="camera")
+    seq = data.sequences[0]
+    expected, _ = predict(model, data, codec="camera")
+    with pytest.raises(ValueError, match="load it with codec='screen'"):
+        predict(model, data, codec="screen")
+    raw = load_npz(synthetic_dir / "data_2d_h36m_gt.npz")["positions_2d"]["S8"][seq.action][seq.camera][: seq.length]
+    cam = load_h36m_cameras()["S8"][seq.camera]
+    size, known = (cam.width, cam.height), Intrinsics(tuple(cam.f), tuple(cam.c))
+    rays = Lifter(model, replace(PretrainedConfig(), codec="camera"))
+    got = rays.lift(raw, image_size=size, intrinsics=known)
+    np.testing.assert_allclose(got, expected[seq.start:seq.start + seq.length], atol=1e-5)
+    wide = Intrinsics((cam.f[0] / 2, cam.f[1] / 2), tuple(cam.c))
+    assert np.abs(rays.lift(raw, image_size=size, intrinsics=wide) - got).max() > 1e-4
+    screen = Lifter(model)
+    np.testing.assert_array_equal(screen.lift(raw, image_size=size, intrinsics=wide), screen.lift(raw, image_size=size))

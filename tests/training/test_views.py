@@ -1,6 +1,7 @@
 """Training clips seen by virtual cameras."""
 
 import numpy as np
+import pytest
 
 from posemoe.datasets.motion import MotionSource, motion_bank
 from posemoe.training.loop import TrainConfig, train
@@ -37,15 +38,16 @@ def test_cameras_surround_the_person_with_varied_frames(synthetic_dir):
     assert elevation.min() < -5 and elevation.max() > 45  # from below the hips to overhead
 
 
-def test_training_mixes_real_2d_and_virtual_cameras(synthetic_dir, tmp_path):
+@pytest.mark.parametrize("codec", ["person", "camera"])
+def test_training_mixes_real_2d_and_virtual_cameras(synthetic_dir, tmp_path, codec):
     cfg = TrainConfig().override({
         "model": "posemoe-t27-s", "model_overrides": TINY, "data_dir": str(synthetic_dir), "out_dir": str(tmp_path),
         "train_subjects": ["S1"], "val_subjects": ["S8"], "epochs": 2, "epoch_clips": 32, "batch_size": 8,
-        "codec": "person", "virtual_share": 0.5,
+        "codec": codec, "virtual_share": 0.5,
         "motion_sources": [{"kind": "h36m", "path": str(synthetic_dir), "subjects": ["S1", "S5"]}]})
     summary = train(cfg, quiet=True)
     assert summary["done"] and np.isfinite(summary["best"])
     from posemoe.models.pretrained import load_pretrained
 
     _, pretrained = load_pretrained(tmp_path / "last.pt")
-    assert pretrained.codec == "person" and "h36m motion seen by virtual cameras" in pretrained.sources
+    assert pretrained.codec == codec and "h36m motion seen by virtual cameras" in pretrained.sources
