@@ -39,7 +39,8 @@ class ScreenCodec:
 
     def encode(self, pixels: np.ndarray) -> np.ndarray:
         """``(..., 2)`` pixels -> ``(..., 2)`` normalised."""
-        return pixels / self.width * 2.0 - np.array([1.0, self.height / self.width], dtype=pixels.dtype)
+        dtype = np.result_type(pixels, np.float32)
+        return pixels / self.width * 2.0 - np.array([1.0, self.height / self.width], dtype=dtype)
 
     def decode(self, normalized: np.ndarray) -> np.ndarray:
         """``(..., 2)`` normalised -> ``(..., 2)`` pixels."""
@@ -67,7 +68,7 @@ class CameraCodec:
     def encode(self, pixels: np.ndarray) -> np.ndarray:
         """``(..., 2)`` pixels -> ``(..., 2)`` scaled rays."""
         k = self.intrinsics
-        return ((pixels - np.asarray(k.centre)) / np.asarray(k.focal) * RAY_SCALE).astype(pixels.dtype)
+        return ((pixels - np.asarray(k.centre)) / np.asarray(k.focal) * RAY_SCALE).astype(np.result_type(pixels, np.float32))
 
     def decode(self, normalized: np.ndarray) -> np.ndarray:
         """``(..., 2)`` scaled rays -> ``(..., 2)`` pixels."""
@@ -144,6 +145,8 @@ CODECS = {"screen": lambda size, k: ScreenCodec(*size), "camera": lambda size, k
           "person": lambda size, k: PersonCodec()}
 """Keypoint codecs by the name weights record; each is built from the frame size ``(width, height)``
 and the camera's :class:`~posemoe.camera.Intrinsics`."""
+
+LIFTING_CODECS = tuple(CODECS)  # what a lifter may be trained with ("crop" is the image models')
 
 
 def make_codec(name: str, image_size: tuple[int, int], intrinsics: Intrinsics | None = None) -> Codec:

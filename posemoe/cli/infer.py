@@ -108,7 +108,8 @@ def _stream(args: argparse.Namespace) -> None:
     if args.render:
         raise UserError("--render applies to recorded videos and keypoint files, not to live streams")
     _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, max_people=args.max_people,
-                               detect_workers=args.detect_workers, device=args.device, quiet=False))
+                               detect_workers=args.detect_workers, device=args.device, quiet=False,
+                               camera=_camera(args)))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -150,7 +151,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="the video camera's focal length in pixels, for the root path and lifters trained with the "
                         "camera codec (the principal point is taken at the image centre)")
     p.add_argument("--fov", type=positive_float,
-                   help="or its horizontal field of view of the longer image side, degrees (default when neither "
+                   help="or its field of view across the longer image side, degrees (default when neither "
                         "is given: 60)")
     p.add_argument("--world", action="store_true",
                    help="fit a ground plane from foot contacts and store a y-up world frame (world_from_camera)")

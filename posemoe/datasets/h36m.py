@@ -186,7 +186,12 @@ def load_sources(data_dir: str | Path, subjects: tuple[str, ...] | list[str], so
     from posemoe.datasets.registry import get_dataset
 
     loader = get_dataset(dataset).load
-    parts = [loader(data_dir, subjects, s, codec=codec) for s in source.split("+")]
+    options = {} if codec == "screen" else {"codec": codec}  # loaders that know only the screen codec still work
+    parts = [loader(data_dir, subjects, s, **options) for s in source.split("+")]
+    wrong = sorted({p.codec for p in parts} - {codec})
+    if wrong:
+        raise UserError(f"dataset {dataset!r} returned {', '.join(wrong)}-codec keypoints when asked for {codec}: "
+                        f"its loader must honour codec={codec!r}")
     if len(parts) == 1:
         return parts[0]
     for part in parts:

@@ -16,6 +16,7 @@ unknown video. HumanEva-I's files carry no intrinsics: it always guesses.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,10 @@ def evaluate_mpi_inf_3dhp(lifter: Lifter, root: str | Path, sequences: list[str]
     from posemoe.datasets.mpi_inf_3dhp import load_mpi_inf_3dhp, score_mpi_inf_3dhp
 
     data = load_mpi_inf_3dhp(root, sequences)
+    unknown = [s.name for s in data if s.intrinsics is None]
+    if known_intrinsics and unknown:
+        warnings.warn(f"{', '.join(unknown)}: no camera.json, so a camera-codec lifter guesses the intrinsics there",
+                      stacklevel=2)
     predictions = {s.name: lifter.lift(s.keypoints_2d, layout="h36m17", image_size=(s.width, s.height), fps=s.fps,
                                        intrinsics=s.intrinsics if known_intrinsics else None)
                    for s in data}

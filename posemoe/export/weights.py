@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 from posemoe.errors import UserError
@@ -53,14 +54,22 @@ def export_weights(checkpoint: str | Path, out: str | Path, *, description: str 
 
 
 def _averaged(payload: dict, other: str | Path, weight: float) -> dict:
-    """The checkpoint's tensors averaged with those of ``other`` (shipped name or file)."""
-    from posemoe.models.pretrained import load_model
+    """The checkpoint's tensors averaged with those of ``other`` (shipped name or file). Weights
+    trained with another keypoint codec are averaged with a warning: the result reads the
+    checkpoint's codec, which suits only codecs that give close numbers on the data that matters
+    (screen and camera do on Human3.6M's cameras, see :data:`posemoe.codecs.RAY_SCALE`)."""
+    from posemoe.models.pretrained import load_pretrained
 
     if not 0.0 <= weight <= 1.0:
         raise UserError(f"--average-weight must be in [0, 1], got {weight}")
-    model = load_model(other)
+    model, theirs_cfg = load_pretrained(other)
     if model.config.to_dict() != payload["model_config"]:
         raise UserError(f"{other}: not of the checkpoint's architecture; weights average only within one")
+    ours = _pretrained_of(payload).codec
+    if theirs_cfg.codec != ours:
+        warnings.warn(f"averaging weights trained with the {ours} codec with {other}'s, trained with the "
+                      f"{theirs_cfg.codec} codec: the result reads {ours}-codec input; check it on your benchmarks",
+                      stacklevel=3)
     theirs = model.state_dict()
     return {k: ((1 - weight) * v.float() + weight * theirs[k].float()) if v.is_floating_point() else v
             for k, v in payload["model"].items()}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posemoe.camera import DEFAULT_FOV_DEG, Intrinsics
+from posemoe.camera import DEFAULT_FOV_DEG, Intrinsics, focal_from_fov
 from posemoe.errors import UserError
 from posemoe.export.results import refuse_inputs
 from posemoe.inference.cleanup import fix_left_right_swaps
@@ -43,6 +43,12 @@ class CameraOptions:
     focal_px: float | None = None
     fov_deg: float | None = None
     world: bool = False
+
+    def __post_init__(self) -> None:
+        if self.fov_deg is not None:
+            focal_from_fov((1, 1), self.fov_deg)  # refuses a field of view outside 1-170 degrees
+        if self.focal_px is not None and not (np.isfinite(self.focal_px) and self.focal_px > 0):
+            raise UserError(f"the focal length must be a positive number of pixels, got {self.focal_px}")
 
     def intrinsics(self, image_size: tuple[int, int]) -> Intrinsics:
         return Intrinsics.guess(image_size, DEFAULT_FOV_DEG if self.fov_deg is None else self.fov_deg, self.focal_px)
@@ -78,7 +84,8 @@ def fit_motion(result: Result, camera: CameraOptions) -> None:
 class Pipeline:
     """The stages after detection: track -> undo left/right swaps -> fill gaps -> lift -> smooth -> motion, for every frame
     of a recording. ``smooth`` is None or One-Euro parameters ``{"min_cutoff": Hz, "beta": ...}``;
-    ``camera`` (None: no motion stage) sets the focal length for the root trajectory."""
+    ``camera`` sets the focal length for camera-codec lifters and the root trajectory (None: no
+    motion stage, and the lifter guesses 60 degrees)."""
 
     def __init__(self, lifter: Lifter, *, model_name: str = "", min_confidence: float = 0.3,
                  smooth: dict | None = None, camera: CameraOptions | None = CameraOptions()) -> None:

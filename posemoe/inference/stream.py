@@ -12,6 +12,7 @@ from posemoe.errors import UserError
 from posemoe.inference.lifter import Lifter, OnlineLifter
 from posemoe.inference.pipeline import (
     DEFAULT_LIFTER,
+    CameraOptions,
     DETECT_PEOPLE,
     DETECT_WORKERS,
     PersonResult,
@@ -27,8 +28,10 @@ from posemoe.layouts import BLAZEPOSE33, convert
 class _Live:
     """One tracked person's online lifter and what it produced, frame by frame."""
 
-    def __init__(self, lifter: Lifter, image_size: tuple[int, int], fps: float | None, start: int) -> None:
-        self.online = OnlineLifter(lifter, layout=BLAZEPOSE33.name, image_size=image_size, fps=fps)
+    def __init__(self, lifter: Lifter, image_size: tuple[int, int], fps: float | None, start: int,
+                 camera: CameraOptions) -> None:
+        self.online = OnlineLifter(lifter, layout=BLAZEPOSE33.name, image_size=image_size, fps=fps,
+                                   intrinsics=camera.intrinsics(image_size))
         self.layout, self.start = lifter.layout, start
         self.keypoints: list[np.ndarray] = []  # (J, 3) pixels, NaN while out of view
         self.joints: list[np.ndarray] = []  # (J, 3) metres; out of view: the last pose's input held
@@ -48,10 +51,11 @@ class _Live:
 
 def infer_stream(source: str | int, model: str = DEFAULT_LIFTER, *, max_frames: int | None = None,
                  max_people: int | None = None, detect_workers: int = DETECT_WORKERS, device: str = "cpu",
-                 quiet: bool = True) -> Result:
+                 quiet: bool = True, camera: CameraOptions | None = None) -> Result:
     """Run until the stream ends, ``max_frames`` or Ctrl-C; frames before anyone is seen are
     skipped. Every person in view (up to ``max_people``, default :data:`DETECT_PEOPLE`) is lifted
-    online under the id the tracker gave them on arrival."""
+    online under the id the tracker gave them on arrival; ``camera``'s focal length reaches
+    camera-codec lifters (default: the 60-degree guess)."""
     from tqdm import tqdm
 
     from posemoe.inference.detectors import BlazePose
@@ -71,7 +75,7 @@ def infer_stream(source: str | int, model: str = DEFAULT_LIFTER, *, max_frames: 
                 with stages.time("lift"):
                     here = dict(zip(tracker.update(found), found))
                     for pid in here.keys() - people.keys():
-                        people[pid] = _Live(lifter, frames.size, frames.fps, count)
+                        people[pid] = _Live(lifter, frames.size, frames.fps, count, camera or CameraOptions())
                     for pid, live in people.items():
                         live.push(here.get(pid))
                 count += 1

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from posemoe.inference.lifter import Lifter, OnlineLifter, load
-from posemoe.layouts import COCO17
+from posemoe.layouts import COCO17, H36M17
 from posemoe.models import create_model
 
 
@@ -107,3 +107,45 @@ def test_a_camera_codec_lifter_reads_the_intrinsics_it_is_given(synthetic_dir):
     assert np.abs(rays.lift(raw, image_size=size, intrinsics=wide) - got).max() > 1e-4
     screen = Lifter(model)
     np.testing.assert_array_equal(screen.lift(raw, image_size=size, intrinsics=wide), screen.lift(raw, image_size=size))
+
+
+def _camera_lifter() -> Lifter:
+    from dataclasses import replace
+
+    from posemoe.models.pretrained import PretrainedConfig
+
+    torch.manual_seed(0)
+    model = create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32).eval()
+    return Lifter(model, replace(PretrainedConfig(), codec="camera"))
+
+
+def test_the_pipeline_gives_the_lifter_the_focal_length_it_is_told(monkeypatch):
+    from posemoe.camera import Intrinsics
+    from posemoe.inference.pipeline import CameraOptions, Pipeline
+    from posemoe.io.keypoints import KeypointFrames
+
+    lifter, size = _camera_lifter(), (1280, 720)
+    track = np.random.default_rng(2).uniform(300, 700, (12, 17, 3)).astype(np.float32)
+    track[..., 2] = 1.0
+    frames = KeypointFrames([t[None] for t in track], H36M17)
+    given = []
+    lift = lifter.lift
+    monkeypatch.setattr(lifter, "lift", lambda *a, intrinsics=None, **k: given.append(intrinsics) or lift(*a, **k))
+    for camera, focal in ((CameraOptions(focal_px=900.0), 900.0), (CameraOptions(fov_deg=90.0), 640.0),
+                          (None, Intrinsics.guess(size).focal[0])):
+        Pipeline(lifter, camera=camera).lift_people(frames, image_size=size, fps=50.0, name="t", source="t")
+        assert given.pop() == Intrinsics((focal, focal), (640.0, 360.0))
+    with pytest.raises(ValueError, match="1-170 degrees"):
+        CameraOptions(fov_deg=175.0)
+
+
+def test_online_lifting_reads_the_intrinsics():
+    from posemoe.camera import Intrinsics
+
+    lifter, known = _camera_lifter(), Intrinsics((700.0, 700.0), (300.0, 250.0))
+    track = np.random.default_rng(3).uniform(100, 500, (12, 17, 2)).astype(np.float32)
+    online = OnlineLifter(lifter, image_size=(640, 480), intrinsics=known)
+    last = [online.push(points) for points in track][-1]
+    np.testing.assert_allclose(last, lifter.lift(track[-9:], image_size=(640, 480), intrinsics=known)[-1], atol=1e-6)
+    guessed = OnlineLifter(lifter, image_size=(640, 480))
+    assert np.abs([guessed.push(points) for points in track][-1] - last).max() > 1e-4

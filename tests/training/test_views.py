@@ -51,3 +51,38 @@ def test_training_mixes_real_2d_and_virtual_cameras(synthetic_dir, tmp_path, cod
 
     _, pretrained = load_pretrained(tmp_path / "last.pt")
     assert pretrained.codec == codec and "h36m motion seen by virtual cameras" in pretrained.sources
+
+
+def test_camera_codec_views_are_the_rays_of_the_camera_frame_pose(synthetic_dir):
+    """Without distortion or video-rate resampling, the encoded 2D of every clip (mirrored or not)
+    is RAY_SCALE * (X / Z, Y / Z) of its root-relative pose placed at some root: the root solves
+    2 equations per joint by least squares and leaves no residual. Screen coordinates do leave one."""
+    from posemoe.codecs import RAY_SCALE
+
+    bank = motion_bank([MotionSource("h36m", str(synthetic_dir), ("S1", "S5"))], 50.0, min_frames=9)
+    cameras = VirtualCameraConfig(distorted=0.0)
+    residual = {}
+    for codec in ("camera", "screen"):
+        sampler = VirtualViewSampler(bank, 9, codec=codec, cameras=cameras, fps_range=(60.0, 60.0))
+        keypoints, poses = sampler.gather((0, 0, 0, 5), 16)
+        rays, pose = keypoints[:, 0].astype(np.float64) / RAY_SCALE, poses[:, 0].astype(np.float64)
+        worst = 0.0
+        for r, p in zip(rays, pose):  # r (x_j, y_j) = (P_xy_j + t_xy) / (P_z_j + t_z): linear in t
+            a = np.zeros((34, 3))
+            a[0::2, 0], a[1::2, 1] = 1.0, 1.0
+            a[0::2, 2], a[1::2, 2] = -r[:, 0], -r[:, 1]
+            b = np.stack([r[:, 0] * p[:, 2] - p[:, 0], r[:, 1] * p[:, 2] - p[:, 1]], -1).reshape(-1)
+            t = np.linalg.lstsq(a, b, rcond=None)[0]
+            worst = max(worst, float(np.abs(r - (p[:, :2] + t[:2]) / (p[:, 2:] + t[2])).max()))
+        residual[codec] = worst
+    assert residual["camera"] < 1e-4 < residual["screen"]
+
+
+def test_an_unknown_codec_is_refused_before_training(synthetic_dir, tmp_path):
+    from posemoe.errors import UserError
+
+    cfg = TrainConfig().override({
+        "model": "posemoe-t27-s", "model_overrides": TINY, "data_dir": str(synthetic_dir), "out_dir": str(tmp_path),
+        "train_subjects": ["S1"], "epochs": 1, "epoch_clips": 8, "batch_size": 8, "codec": "Camera"})
+    with pytest.raises(UserError, match="codec 'Camera'"):
+        train(cfg, quiet=True)
