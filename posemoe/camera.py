@@ -51,7 +51,7 @@ class Intrinsics:
 
     @classmethod
     def guess(cls, image_size: tuple[int, int], fov_deg: float = DEFAULT_FOV_DEG,
-              focal_px: float | None = None) -> "Intrinsics":
+              focal_px: float | None = None) -> Intrinsics:
         """A camera whose intrinsics are unknown: focal ``focal_px`` (else from ``fov_deg`` across the
         longer side), principal point at the image centre."""
         f = float(focal_px) if focal_px is not None else focal_from_fov(image_size, fov_deg)

@@ -9,10 +9,9 @@ Human3.6M cameras, which is what ``posemoe synth`` writes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 from posemoe.datasets.sequences import PoseSequences
 

@@ -12,9 +12,9 @@ from posemoe.errors import UserError
 from posemoe.inference.lifter import Lifter, OnlineLifter
 from posemoe.inference.pipeline import (
     DEFAULT_LIFTER,
-    CameraOptions,
     DETECT_PEOPLE,
     DETECT_WORKERS,
+    CameraOptions,
     PersonResult,
     Result,
     Stages,
