@@ -72,6 +72,11 @@ class Camera:
     width: int
     height: int
 
+    @property
+    def intrinsics(self) -> Intrinsics:
+        """Its focal lengths and principal point (the distortion left out)."""
+        return Intrinsics(tuple(self.f), tuple(self.c))
+
     def world_to_camera(self, points_world: np.ndarray) -> np.ndarray:
         """``(..., 3)`` world metres -> ``(..., 3)`` camera metres."""
         return (points_world - self.T) @ self.R.T

@@ -14,6 +14,7 @@ normalises as training did.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,8 +27,21 @@ RAY_SCALE = 2.29
 frame) then give nearly the screen codec's numbers, so a screen-codec lifter is a good start for it."""
 
 
+class _PixelCodec:
+    """A codec of single points (``encode``), applied to windows keypoint by keypoint."""
+
+    def encode(self, pixels: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode_windows(self, points: np.ndarray) -> np.ndarray:
+        """``(..., T, J, C)`` pixels (+ confidence) -> the same with x, y encoded."""
+        out = np.array(points, dtype=np.float32, copy=True)
+        out[..., :2] = self.encode(out[..., :2])
+        return out
+
+
 @dataclass(frozen=True)
-class ScreenCodec:
+class ScreenCodec(_PixelCodec):
     """Maps pixels to normalised screen coordinates, keeping the aspect ratio.
 
     u in [0, width] maps to [-1, 1]; v is scaled by the same factor and centred, so a
@@ -47,15 +61,9 @@ class ScreenCodec:
         offset = np.array([1.0, self.height / self.width], dtype=normalized.dtype)
         return (normalized + offset) * self.width / 2.0
 
-    def encode_windows(self, points: np.ndarray) -> np.ndarray:
-        """``(..., T, J, C)`` pixels (+ confidence) -> the same with x, y normalised."""
-        out = np.array(points, dtype=np.float32, copy=True)
-        out[..., :2] = self.encode(out[..., :2])
-        return out
-
 
 @dataclass(frozen=True)
-class CameraCodec:
+class CameraCodec(_PixelCodec):
     """Maps pixels to the rays of a pinhole camera, ``((u - cx) / fx, (v - cy) / fy) * RAY_SCALE``.
 
     What a model sees depends only on the directions the joints are seen in, not on the frame's
@@ -68,18 +76,13 @@ class CameraCodec:
     def encode(self, pixels: np.ndarray) -> np.ndarray:
         """``(..., 2)`` pixels -> ``(..., 2)`` scaled rays."""
         k = self.intrinsics
-        return ((pixels - np.asarray(k.centre)) / np.asarray(k.focal) * RAY_SCALE).astype(np.result_type(pixels, np.float32))
+        rays = (pixels - np.asarray(k.centre)) / np.asarray(k.focal) * RAY_SCALE
+        return rays.astype(np.result_type(pixels, np.float32))
 
     def decode(self, normalized: np.ndarray) -> np.ndarray:
         """``(..., 2)`` scaled rays -> ``(..., 2)`` pixels."""
         k = self.intrinsics
         return normalized / RAY_SCALE * np.asarray(k.focal) + np.asarray(k.centre)
-
-    def encode_windows(self, points: np.ndarray) -> np.ndarray:
-        """``(..., T, J, C)`` pixels (+ confidence) -> the same with x, y as scaled rays."""
-        out = np.array(points, dtype=np.float32, copy=True)
-        out[..., :2] = self.encode(out[..., :2])
-        return out
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,17 @@ CODECS = {"screen": lambda size, k: ScreenCodec(*size), "camera": lambda size, k
 and the camera's :class:`~posemoe.camera.Intrinsics`."""
 
 LIFTING_CODECS = tuple(CODECS)  # what a lifter may be trained with ("crop" is the image models')
+
+
+def dataset_encoding(codec: str) -> tuple[str, Callable[[np.ndarray], np.ndarray] | None]:
+    """How datasets feed a lifter of ``codec``: the codec to load them with ("screen" or "camera":
+    loaders know the cameras), and what re-encodes the loaded windows (the person codec, which any
+    uniform scale and shift leaves alike, works from screen coordinates), or None."""
+    if codec not in LIFTING_CODECS:
+        raise UserError(f"codec {codec!r}: lifters learn one of {', '.join(LIFTING_CODECS)}")
+    if codec == "person":
+        return "screen", PersonCodec().encode_windows
+    return codec, None
 
 
 def make_codec(name: str, image_size: tuple[int, int], intrinsics: Intrinsics | None = None) -> Codec:

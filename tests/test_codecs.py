@@ -34,7 +34,7 @@ def test_on_human36m_cameras_the_camera_codec_is_close_to_the_screen_codec():
     """So a screen-codec lifter trained there is a good start for a camera-codec one."""
     pixels = np.random.default_rng(1).uniform(150, 850, (100, 2))
     for cam in load_h36m_cameras()["S1"]:
-        rays = make_codec("camera", (cam.width, cam.height), Intrinsics(tuple(cam.f), tuple(cam.c))).encode(pixels)
+        rays = make_codec("camera", (cam.width, cam.height), cam.intrinsics).encode(pixels)
         screen = ScreenCodec(cam.width, cam.height).encode(pixels)
         assert np.abs(rays - screen).max() < 0.06
 

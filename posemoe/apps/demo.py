@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from posemoe.camera import Intrinsics
 from posemoe.models.pretrained import DEFAULT_WEIGHTS
 
 DEMO_LIFTER = DEFAULT_WEIGHTS["posemoe-t27-s"]
@@ -67,7 +66,7 @@ def _procedural_walk(out: Path, model: str, frames: int) -> dict[str, Path]:
     print(f"1/2 a procedural walk seen by a virtual camera, lifted by {model}")
     keypoints, truth, camera = virtual_camera_clip(frames)
     pred = load(model).lift(keypoints, layout="h36m17", image_size=(camera.width, camera.height),
-                            intrinsics=Intrinsics(tuple(camera.f), tuple(camera.c)))
+                            intrinsics=camera.intrinsics)
     error, aligned = float(mpjpe(pred, truth).mean() * 1000), float(p_mpjpe(pred, truth).mean() * 1000)
     print(f"    MPJPE against the truth: {error:.1f} mm (P-MPJPE {aligned:.1f} mm) over {frames} frames; the "
           "procedural body's proportions are not a Human3.6M subject's")

@@ -72,13 +72,14 @@ def _eval_cross_dataset(args: argparse.Namespace, model, pretrained):
 
 
 def _eval_lifter(args: argparse.Namespace, model, codec: str, device: str):
+    from posemoe.codecs import dataset_encoding
     from posemoe.datasets.h36m import load_sources
     from posemoe.evaluation.h36m import evaluate
 
     if not args.data_dir:
         raise UserError("a lifting model is evaluated on --data-dir (VideoPose3D-format files)")
     data = load_sources(args.data_dir, args.subjects or ["S9", "S11"], args.source, dataset=args.dataset,
-                        codec="camera" if codec == "camera" else "screen")
+                        codec=dataset_encoding(codec)[0])
     for line in data.report:
         print("data:", line, file=sys.stderr)
     stride = model.config.num_frames if args.windows == "end-to-end" else None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posemoe.camera import Camera, Intrinsics, load_h36m_cameras
+from posemoe.camera import Camera, load_h36m_cameras
 from posemoe.codecs import make_codec, match_channels, root_relative
 from posemoe.datasets.registry import Dataset, register_dataset
 from posemoe.datasets.sequences import PoseSequences, SequenceInfo, concat_sequences
@@ -117,7 +117,7 @@ def load_h36m(
     for path, value in ((path3d, positions_3d), (path2d, positions_2d)):
         _mapping(value, "subjects", str(path))
     cameras = load_h36m_cameras() if cameras is None else cameras
-    if codec not in ("screen", "camera"):
+    if codec not in ("screen", "camera"):  # the two a loader can apply (see posemoe.codecs.dataset_encoding)
         raise UserError(f"datasets are loaded with the screen or camera codec, not {codec!r}")
 
     keypoints, poses, infos, report = [], [], [], []
@@ -160,7 +160,7 @@ def load_h36m(
                     report.append(f"trimmed {subject} / {action} / camera {cam.id}: 2D {len(view)} -> {len(world)} frames")
                     view = view[: len(world)]
                 _check_values(view, MAX_ABS_PIXELS, "px", where2d)
-                encoder = make_codec(codec, (cam.width, cam.height), Intrinsics(tuple(cam.f), tuple(cam.c)))
+                encoder = make_codec(codec, (cam.width, cam.height), cam.intrinsics)
                 normalized = view.copy()
                 normalized[..., :2] = encoder.encode(view[..., :2])
                 keypoints.append(normalized)

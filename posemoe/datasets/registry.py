@@ -2,9 +2,10 @@
 
 A dataset is one module that writes a loader returning packed
 :class:`~posemoe.datasets.sequences.PoseSequences` (2D normalised with the screen codec, or the
-camera codec when asked with ``codec="camera"``; 3D in metres, camera frame, root-relative) and calls :func:`register_dataset`. Names that are not
-registered are read as VideoPose3D-format files of that name (``data_3d_<name>.npz``) with the
-Human3.6M cameras, which is what ``posemoe synth`` writes.
+camera codec when asked with ``codec="camera"``; 3D in metres, camera frame, root-relative) and
+calls :func:`register_dataset`. Names that are not registered are read as VideoPose3D-format
+files of that name (``data_3d_<name>.npz``) with the Human3.6M cameras, which is what ``posemoe
+synth`` writes.
 """
 
 from __future__ import annotations

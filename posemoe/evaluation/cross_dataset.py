@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from posemoe.camera import Intrinsics
 from posemoe.errors import UserError
 from posemoe.evaluation.metrics import mpjpe, p_mpjpe
 from posemoe.inference.lifter import Lifter
@@ -87,8 +86,7 @@ def virtual_views(world: np.ndarray, views: int, seed: int):
         rel = cams.C[v, 0] - world[:, 0].mean(0)
         elevation = np.degrees(np.arcsin(rel[2] / np.linalg.norm(rel)))
         height = "overhead" if elevation > 40 else "low" if elevation < 0 else "level"
-        intrinsics = Intrinsics((float(cams.focal[v]),) * 2, tuple(map(float, cams.centre[v])))
-        out.append((pixels[v], camera[v], (int(w), int(h)), intrinsics,
+        out.append((pixels[v], camera[v], (int(w), int(h)), cams.intrinsics(v),
                     f"{'portrait' if h > w else 'landscape'}, {height}"))
     return out
 

@@ -8,11 +8,13 @@ A frame that is not scored (not predicted, or predicted as NaN / inf) is counted
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 from torch import nn
 
-from posemoe.codecs import make_codec, match_channels
+from posemoe.codecs import dataset_encoding, match_channels
 from posemoe.datasets.sequences import PoseSequences
 from posemoe.errors import UserError
 from posemoe.evaluation.metrics import mpjpe, mpjve, n_mpjpe, p_mpjpe
@@ -41,17 +43,16 @@ def predict(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_s
     ``data`` holds keypoints normalised with ``data.codec``: the model's ``codec``, or for a model
     trained with the person codec (which any uniform scale and shift leaves alike), either.
     """
-    if codec != data.codec and codec != "person":
+    loaded, encode = dataset_encoding(codec)
+    if data.codec != loaded:
         raise UserError(f"the model reads {codec}-codec keypoints but the data holds {data.codec}-codec ones: "
-                        f"load it with codec={codec!r}")
-    shared = PoseSequences(data.keypoints, data.poses, data.sequences[shard[0]::shard[1]], data.source, data.layout,
-                           codec=data.codec)
+                        f"load it with codec={loaded!r}")
+    shared = replace(data, sequences=data.sequences[shard[0]::shard[1]])
     windows, weights = evaluation_windows(shared, model.config.num_frames, stride)
     if max_windows is not None and len(windows) > max_windows:
         keep = np.linspace(0, len(windows) - 1, max_windows).round().astype(int)
         windows, weights = windows[keep], weights[keep]
     keypoints = match_channels(data.keypoints, model.config.in_channels)
-    encode = make_codec(codec, (1, 1)).encode_windows if codec == "person" else None
     out = predict_windows(model, keypoints, windows, weights, flip=flip, batch_size=batch_size, device=device,
                           layout=data.layout, encode=encode)
     covered = np.zeros(len(out), bool)

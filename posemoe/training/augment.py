@@ -12,7 +12,8 @@ class DetectorNoise:
     """Training-time corruption of clean 2D that imitates a real detector's errors.
 
     Applied to a batch of clips ``(B, T, J, C)`` in the codec's normalised units (screen: 1.0 =
-    half the image width; camera rays: about the same on a 50-degree lens). Each clip is corrupted with probability ``prob``:
+    half the image width; camera rays: about the same on a 50-degree lens). Each clip is corrupted
+    with probability ``prob``:
     jitter (Gaussian, every joint and frame), outliers (rare large jumps of one joint),
     left/right swaps (a frame's left and right joints exchanged, as when the
     detector mistakes which way the person faces) and dropouts (a joint lost for a few

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from posemoe.codecs import LIFTING_CODECS, make_codec
+from posemoe.codecs import dataset_encoding
 from posemoe.datasets.h36m import Protocol, load_sources
 from posemoe.datasets.motion import MotionSource, motion_bank
 from posemoe.datasets.registry import get_dataset
@@ -47,9 +47,7 @@ class LiftingTask:
 
     def __init__(self, cfg: TrainConfig, model_cfg: PoseMoEConfig, ranks: Ranks) -> None:
         self.cfg, self.model_cfg, self.ranks = cfg, model_cfg, ranks
-        if cfg.codec not in LIFTING_CODECS:
-            raise UserError(f"codec {cfg.codec!r}: lifters learn one of {', '.join(LIFTING_CODECS)}")
-        loaded = "camera" if cfg.codec == "camera" else "screen"  # the person codec re-encodes screen 2D
+        loaded, self.encode = dataset_encoding(cfg.codec)
         self.train_data = load_sources(cfg.data_dir, cfg.train_subjects, cfg.source, dataset=cfg.dataset,
                                        channels=model_cfg.in_channels, codec=loaded)
         val_source = cfg.val_source or cfg.source.split("+")[0]
@@ -58,7 +56,6 @@ class LiftingTask:
         self.sampler = ClipSampler(self.train_data, model_cfg.num_frames, stride=cfg.clip_stride,
                                    flip=cfg.flip_augment, channels=model_cfg.in_channels)
         self.views = self._virtual_views(cfg, model_cfg)
-        self.encode = make_codec("person", (1, 1)).encode_windows if cfg.codec == "person" else None
         self.report = list(self.train_data.report)
         self.summary = f"{self.train_data.num_frames} frames ({', '.join(cfg.train_subjects)})"
         if self.views is not None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from posemoe.camera import Intrinsics
 from posemoe.codecs import flip_horizontal, make_codec, match_channels
 from posemoe.datasets.motion import MotionBank
 from posemoe.layouts import H36M17
@@ -97,8 +96,7 @@ class VirtualViewSampler:
             return make_codec("person", (1, 1)).encode_windows(keypoints)
         out = keypoints.copy()
         for i, (w, h) in enumerate(cams.image_size):
-            intrinsics = Intrinsics((cams.focal[i],) * 2, tuple(cams.centre[i]))
-            out[i] = make_codec(self.codec, (int(w), int(h)), intrinsics).encode_windows(keypoints[i])
+            out[i] = make_codec(self.codec, (int(w), int(h)), cams.intrinsics(i)).encode_windows(keypoints[i])
         return out
 
     def _mirror(self, encoded: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from posemoe.camera import Intrinsics
 from posemoe.errors import UserError
 from posemoe.layouts import H36M17, JointLayout
 
@@ -101,6 +102,10 @@ class VirtualCameras:
     C: np.ndarray
     moving: np.ndarray
     whole: np.ndarray
+
+    def intrinsics(self, i: int) -> Intrinsics:
+        """Clip ``i``'s focal length and principal point (square pixels; distortion left out)."""
+        return Intrinsics((float(self.focal[i]),) * 2, (float(self.centre[i, 0]), float(self.centre[i, 1])))
 
     @property
     def t(self) -> np.ndarray:

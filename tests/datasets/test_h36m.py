@@ -192,7 +192,7 @@ def test_absurd_2d_and_wrong_types_are_named(synthetic_dir, tmp_path):
 
 
 def test_loading_with_the_camera_codec_divides_out_each_cameras_intrinsics(synthetic_dir):
-    from posemoe.camera import Intrinsics, load_h36m_cameras
+    from posemoe.camera import load_h36m_cameras
     from posemoe.codecs import make_codec
     from posemoe.datasets.sequences import concat_sequences
 
@@ -203,7 +203,7 @@ def test_loading_with_the_camera_codec_divides_out_each_cameras_intrinsics(synth
         cam = load_h36m_cameras()["S1"][seq.camera]
         rows = slice(seq.start, seq.start + seq.length)
         pixels = ScreenCodec(cam.width, cam.height).decode(screen.keypoints[rows])
-        expected = make_codec("camera", (cam.width, cam.height), Intrinsics(tuple(cam.f), tuple(cam.c))).encode(pixels)
+        expected = make_codec("camera", (cam.width, cam.height), cam.intrinsics).encode(pixels)
         np.testing.assert_allclose(rays.keypoints[rows], expected, atol=1e-4)
     np.testing.assert_array_equal(rays.poses, screen.poses)
     with pytest.raises(ValueError, match="codecs"):

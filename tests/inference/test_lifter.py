@@ -99,7 +99,7 @@ def test_a_camera_codec_lifter_reads_the_intrinsics_it_is_given(synthetic_dir):
         predict(model, data, codec="screen")
     raw = load_npz(synthetic_dir / "data_2d_h36m_gt.npz")["positions_2d"]["S8"][seq.action][seq.camera][: seq.length]
     cam = load_h36m_cameras()["S8"][seq.camera]
-    size, known = (cam.width, cam.height), Intrinsics(tuple(cam.f), tuple(cam.c))
+    size, known = (cam.width, cam.height), cam.intrinsics
     rays = Lifter(model, replace(PretrainedConfig(), codec="camera"))
     got = rays.lift(raw, image_size=size, intrinsics=known)
     np.testing.assert_allclose(got, expected[seq.start:seq.start + seq.length], atol=1e-5)
