@@ -76,7 +76,8 @@ class LiftingTask:
             raise UserError(f"motion_sources: the test subjects {leaked} must not be trained on")
         bank = motion_bank(sources, get_dataset(cfg.dataset).fps, min_frames=model_cfg.num_frames)
         return VirtualViewSampler(bank, model_cfg.num_frames, codec=cfg.codec, channels=model_cfg.in_channels,
-                                  cameras=VirtualCameraConfig(**cfg.virtual_cameras), flip=cfg.flip_augment)
+                                  cameras=VirtualCameraConfig(**cfg.virtual_cameras), flip=cfg.flip_augment,
+                                  bone_jitter=cfg.bone_jitter)
 
     def batches(self, epoch: int) -> list[tuple[str, Any]]:
         """The epoch's batches of this rank: ("real", (frame index (B, T), flip (B,))) from the dataset,

@@ -7,7 +7,9 @@ from :mod:`posemoe.training.virtual_camera` (any azimuth, from below the hips to
 tele lenses, portrait and landscape frames, off-centre, sometimes moving, sometimes cutting the
 person off); the 2D as a video at 12-60 fps would give it once resampled to the model's rate
 (linear between video frames, as :class:`~posemoe.inference.lifter.Lifter` resamples); mirrored
-with probability 1/2. Targets are the camera-frame 3D, root-relative, in metres.
+with probability 1/2; optionally with each bone's length scaled (``bone_jitter``: body proportions
+and joint definitions the sources do not have). Targets are the camera-frame 3D, root-relative, in
+metres.
 """
 
 from __future__ import annotations
@@ -35,18 +37,38 @@ def _video_rate_2d(pixels: np.ndarray, video_fps: np.ndarray, model_fps: float) 
     return out
 
 
+def scale_bones(world: np.ndarray, factors: np.ndarray, parents: tuple[int, ...]) -> np.ndarray:
+    """(B, T, J, 3) motion, (B, J) factors -> the same motion with the bone from each joint's parent
+    to the joint scaled by that joint's factor, joints re-placed from the root outwards (the root's
+    factor is unused). Directions, and the root's path, are kept."""
+    out = world.copy()
+    for j in sorted(range(len(parents)), key=lambda k: _depth(parents, k)):
+        p = parents[j]
+        if p >= 0:
+            out[:, :, j] = out[:, :, p] + (world[:, :, j] - world[:, :, p]) * factors[:, None, j, None]
+    return out
+
+
+def _depth(parents: tuple[int, ...], joint: int) -> int:
+    depth = 0
+    while parents[joint] >= 0:
+        joint, depth = parents[joint], depth + 1
+    return depth
+
+
 class VirtualViewSampler:
     """Batches of (keypoints (B, T, J, C) normalised, poses (B, T, J, 3) metres, camera frame,
     root-relative) from a motion bank and virtual cameras; a pure function of (seed, epoch, batch)."""
 
     def __init__(self, bank: MotionBank, num_frames: int, *, codec: str = "person", channels: int = 2,
                  cameras=None, flip: bool = True, fps_range: tuple[float, float] = (12.0, 60.0),
-                 speed_range: tuple[float, float] = (0.8, 1.25)) -> None:
+                 speed_range: tuple[float, float] = (0.8, 1.25), bone_jitter: float = 0.0) -> None:
         from posemoe.training.virtual_camera import VirtualCameraConfig
 
         self.bank, self.num_frames, self.codec, self.channels = bank, num_frames, codec, channels
         self.cameras = cameras or VirtualCameraConfig()
         self.flip, self.fps_range, self.speed_range = flip, fps_range, speed_range
+        self.bone_jitter = bone_jitter  # log-normal spread of each bone's length; 0 = the sources' own
         self.flip_perm = H36M17.flip_permutation()
         self.starts = np.array([s[2] for s in bank.sequences])
         self.lengths = np.array([s[3] for s in bank.sequences])
@@ -63,6 +85,11 @@ class VirtualViewSampler:
 
         rng = np.random.default_rng(list(batch))
         world = self._clips(rng, batch_size)  # (B, T, J, 3) world, z up
+        if self.bone_jitter > 0:  # one factor per clip and bone, shared by a bone and its mirror image;
+            bones_rng = np.random.default_rng([*batch, 1])  # own stream: the same clips and cameras as without
+            factors = np.exp(bones_rng.normal(0.0, self.bone_jitter, (batch_size, H36M17.num_joints)))
+            world = scale_bones(world, factors[:, np.minimum(np.arange(H36M17.num_joints), self.flip_perm)],
+                                H36M17.parents)
         cams = sample_cameras(self.cameras, rng, world)
         pixels, camera_3d = project(world, cams)
         video_fps = np.exp(rng.uniform(*np.log(self.fps_range), batch_size))

@@ -86,3 +86,24 @@ def test_an_unknown_codec_is_refused_before_training(synthetic_dir, tmp_path):
         "train_subjects": ["S1"], "epochs": 1, "epoch_clips": 8, "batch_size": 8, "codec": "Camera"})
     with pytest.raises(UserError, match="codec 'Camera'"):
         train(cfg, quiet=True)
+
+
+def test_bone_jitter_scales_each_bone_and_its_mirror_alike_and_keeps_directions(synthetic_dir):
+    from posemoe.inference.skeleton import bone_lengths
+    from posemoe.layouts import H36M17
+
+    bank = motion_bank([MotionSource("h36m", str(synthetic_dir), ("S1",))], 50.0, min_frames=9)
+    plain = VirtualViewSampler(bank, 9, codec="person", flip=False)
+    jittered = VirtualViewSampler(bank, 9, codec="person", flip=False, bone_jitter=0.15)
+    _, a = plain.gather((0, 7), 64)
+    _, b = jittered.gather((0, 7), 64)
+    ratio = bone_lengths(b)[..., 1:] / bone_lengths(a)[..., 1:]  # (B, T, J - 1): the root has no bone
+    np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:, :1], ratio.shape), rtol=1e-4)  # one factor per clip and bone
+    assert 0.08 < np.log(ratio[:, 0]).std() < 0.25 and np.ptp(ratio[:, 0], axis=0).min() > 0.1
+    perm = H36M17.flip_permutation()
+    full = np.concatenate([np.ones_like(ratio[:, 0, :1]), ratio[:, 0]], -1)  # (B, J), the root's 1
+    np.testing.assert_allclose(full, full[:, perm], rtol=1e-4)  # left and right bones alike
+    parents = np.array([max(p, 0) for p in H36M17.parents])[1:]
+    unit = lambda p: (p[..., 1:, :] - p[..., parents, :]) / np.linalg.norm(p[..., 1:, :] - p[..., parents, :], axis=-1,
+                                                                              keepdims=True)
+    np.testing.assert_allclose(unit(a), unit(b), atol=1e-4)  # the same pose, other proportions
