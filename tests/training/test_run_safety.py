@@ -101,3 +101,12 @@ def test_non_finite_loss_stops_training(synthetic_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(tasks, "lifting_loss", diverged)
     with pytest.raises(UserError, match="training stopped: the loss is"):
         train(_config(synthetic_dir, tmp_path, warmup_steps=1, val_subjects=[]), quiet=True)
+
+
+def test_a_checkpoint_older_than_a_setting_resumes_at_its_default():
+    from posemoe.training.config import resume_changes
+
+    current = TrainConfig(bone_jitter=0.0)
+    saved = {k: v for k, v in current.to_dict().items() if k != "bone_jitter"}  # written before the option
+    assert resume_changes(saved, current) == []
+    assert resume_changes(saved, TrainConfig(bone_jitter=0.1)) == ["bone_jitter: 0.0 -> 0.1"]
