@@ -164,11 +164,15 @@ RESUME_FIXED = ("model", "model_overrides", "init_weights", "data_dir", "dataset
 RESUME_GROWING = ("epochs", "time_budget")
 
 
+# What a checkpoint written before a setting existed was trained with (the behaviour before it).
+_BEFORE_OPTION: dict[str, Any] = {"bone_jitter": 0.0}
+
+
 def resume_changes(saved: dict[str, Any], current: TrainConfig) -> list[str]:
     """What differs between a checkpoint's training config and this run's, as readable lines."""
-    now, default = current.to_dict(), TrainConfig().to_dict()  # a setting newer than the checkpoint had its default
-    changes = [f"{k}: {saved.get(k, default[k])!r} -> {now[k]!r}" for k in RESUME_FIXED
-               if saved.get(k, default[k]) != now[k]]
+    now = current.to_dict()
+    changes = [f"{k}: {saved.get(k, _BEFORE_OPTION.get(k))!r} -> {now[k]!r}" for k in RESUME_FIXED
+               if saved.get(k, _BEFORE_OPTION.get(k)) != now[k]]
     for k in RESUME_GROWING:
         before, after = saved.get(k), now[k]
         if before is not None and after is not None and after < before:

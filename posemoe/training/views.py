@@ -86,7 +86,7 @@ class VirtualViewSampler:
         rng = np.random.default_rng(list(batch))
         world = self._clips(rng, batch_size)  # (B, T, J, 3) world, z up
         if self.bone_jitter > 0:  # one factor per clip and bone, shared by a bone and its mirror image;
-            bones_rng = np.random.default_rng([*batch, 1])  # own stream: the same clips and cameras as without
+            bones_rng = np.random.default_rng([*batch, 1])  # own stream: the same clips and camera draws as without
             factors = np.exp(bones_rng.normal(0.0, self.bone_jitter, (batch_size, H36M17.num_joints)))
             world = scale_bones(world, factors[:, np.minimum(np.arange(H36M17.num_joints), self.flip_perm)],
                                 H36M17.parents)

@@ -100,6 +100,7 @@ def test_bone_jitter_scales_each_bone_and_its_mirror_alike_and_keeps_directions(
     ratio = bone_lengths(b)[..., 1:] / bone_lengths(a)[..., 1:]  # (B, T, J - 1): the root has no bone
     np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:, :1], ratio.shape), rtol=1e-4)  # one factor per clip and bone
     assert 0.08 < np.log(ratio[:, 0]).std() < 0.25 and np.ptp(ratio[:, 0], axis=0).min() > 0.1
+    assert np.log(ratio[:, 0]).std(axis=1).mean() > 0.05  # bones of one clip differ, not one scale per clip
     perm = H36M17.flip_permutation()
     full = np.concatenate([np.ones_like(ratio[:, 0, :1]), ratio[:, 0]], -1)  # (B, J), the root's 1
     np.testing.assert_allclose(full, full[:, perm], rtol=1e-4)  # left and right bones alike
