@@ -39,21 +39,14 @@ def _video_rate_2d(pixels: np.ndarray, video_fps: np.ndarray, model_fps: float) 
 
 def scale_bones(world: np.ndarray, factors: np.ndarray, parents: tuple[int, ...]) -> np.ndarray:
     """(B, T, J, 3) motion, (B, J) factors -> the same motion with the bone from each joint's parent
-    to the joint scaled by that joint's factor, joints re-placed from the root outwards (the root's
-    factor is unused). Directions, and the root's path, are kept."""
+    to the joint scaled by that joint's factor, joints re-placed from the root outwards
+    (``parents[j] < j``, as in the layouts; the root's factor is unused). Directions, and the
+    root's path, are kept."""
     out = world.copy()
-    for j in sorted(range(len(parents)), key=lambda k: _depth(parents, k)):
-        p = parents[j]
+    for j, p in enumerate(parents):
         if p >= 0:
             out[:, :, j] = out[:, :, p] + (world[:, :, j] - world[:, :, p]) * factors[:, None, j, None]
     return out
-
-
-def _depth(parents: tuple[int, ...], joint: int) -> int:
-    depth = 0
-    while parents[joint] >= 0:
-        joint, depth = parents[joint], depth + 1
-    return depth
 
 
 class VirtualViewSampler:

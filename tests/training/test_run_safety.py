@@ -103,7 +103,7 @@ def test_non_finite_loss_stops_training(synthetic_dir, tmp_path, monkeypatch):
         train(_config(synthetic_dir, tmp_path, warmup_steps=1, val_subjects=[]), quiet=True)
 
 
-def test_a_checkpoint_older_than_a_setting_resumes_at_its_default():
+def test_a_checkpoint_older_than_a_setting_resumes_with_the_behaviour_before_it():
     from posemoe.training.config import resume_changes
 
     current = TrainConfig(bone_jitter=0.0)
