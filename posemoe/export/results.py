@@ -35,7 +35,9 @@ def refuse_inputs(outputs: Iterable[Path], inputs: Iterable[str | Path | None]) 
 
 
 def write_files(writers: dict[Path, Callable[[IO], None]], binary: Iterable[Path] = ()) -> list[Path]:
-    """Write each ``path`` with ``writer(file)`` to a temporary name, then rename them all into place."""
+    """Write each ``path`` with ``writer(file)`` to a temporary name, then rename them into place in
+    the order given. Each file is always whole, old or new; a process killed between two renames
+    leaves the first files new and the rest old (POSIX has no atomic rename of several files)."""
     binary = set(binary)
     done: list[tuple[Path, Path]] = []
     try:

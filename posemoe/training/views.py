@@ -7,8 +7,9 @@ from :mod:`posemoe.training.virtual_camera` (any azimuth, from below the hips to
 tele lenses, portrait and landscape frames, off-centre, sometimes moving, sometimes cutting the
 person off); the 2D as a video at 12-60 fps would give it once resampled to the model's rate
 (linear between video frames, as :class:`~posemoe.inference.lifter.Lifter` resamples); mirrored
-with probability 1/2; optionally with each bone's length scaled (``bone_jitter``: body proportions
-and joint definitions the sources do not have). Targets are the camera-frame 3D, root-relative, in
+with probability 1/2; optionally with the legs or the arms of another clip (``limb_mix``: poses the
+sources do not have, e.g. a crouch under a reaching torso) and each bone's length scaled
+(``bone_jitter``: body proportions and joint definitions the sources do not have). Targets are the camera-frame 3D, root-relative, in
 metres.
 """
 
@@ -49,19 +50,57 @@ def scale_bones(world: np.ndarray, factors: np.ndarray, parents: tuple[int, ...]
     return out
 
 
+LIMBS = {"legs": (("LHip", "RHip", "Hip", "Spine"), (("RHip", "RKnee", "RFoot"), ("LHip", "LKnee", "LFoot"))),
+         "arms": (("LShoulder", "RShoulder", "Spine", "Thorax"),
+                  (("RShoulder", "RElbow", "RWrist"), ("LShoulder", "LElbow", "LWrist")))}
+"""Limb groups that :func:`mix_limbs` exchanges: (left, right, lower, upper) joints of the body frame
+they hang from, and their chains from the attachment joint outwards (H36M-17 names)."""
+
+
+def _body_frame(pos: np.ndarray, left: int, right: int, lower: int, upper: int) -> np.ndarray:
+    """(..., J, 3) -> (..., 3, 3) rotation whose columns are the body's right-to-left, up and forward
+    axes: x along right->left, y the lower->upper direction made orthogonal to x, z = x cross y."""
+    x = pos[..., left, :] - pos[..., right, :]
+    x = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
+    up = pos[..., upper, :] - pos[..., lower, :]
+    y = up - (up * x).sum(-1, keepdims=True) * x
+    y = y / np.maximum(np.linalg.norm(y, axis=-1, keepdims=True), 1e-9)
+    return np.stack([x, y, np.cross(x, y)], -1)
+
+
+def mix_limbs(world: np.ndarray, partner: np.ndarray, group: str) -> np.ndarray:
+    """(B, T, J, 3) motion, (B, T, J, 3) partner motion -> ``world`` with the limbs of ``group`` (a key
+    of :data:`LIMBS`) posed as the partner's: each bone keeps its own length and takes the partner's
+    direction relative to the body frame the limb hangs from. The rest of the body is unchanged."""
+    frame_joints, chains = LIMBS[group]
+    idx = [H36M17.index(n) for n in frame_joints]
+    to_own = _body_frame(world, *idx) @ np.swapaxes(_body_frame(partner, *idx), -1, -2)  # partner -> own frame
+    out = world.copy()
+    for chain in chains:
+        joints = [H36M17.index(n) for n in chain]
+        for parent, child in zip(joints, joints[1:]):
+            own = np.linalg.norm(world[:, :, child] - world[:, :, parent], axis=-1, keepdims=True)
+            bone = np.einsum("btij,btj->bti", to_own, partner[:, :, child] - partner[:, :, parent])
+            bone *= own / np.maximum(np.linalg.norm(bone, axis=-1, keepdims=True), 1e-9)
+            out[:, :, child] = out[:, :, parent] + bone
+    return out
+
+
 class VirtualViewSampler:
     """Batches of (keypoints (B, T, J, C) normalised, poses (B, T, J, 3) metres, camera frame,
     root-relative) from a motion bank and virtual cameras; a pure function of (seed, epoch, batch)."""
 
     def __init__(self, bank: MotionBank, num_frames: int, *, codec: str = "person", channels: int = 2,
                  cameras=None, flip: bool = True, fps_range: tuple[float, float] = (12.0, 60.0),
-                 speed_range: tuple[float, float] = (0.8, 1.25), bone_jitter: float = 0.0) -> None:
+                 speed_range: tuple[float, float] = (0.8, 1.25), bone_jitter: float = 0.0,
+                 limb_mix: float = 0.0) -> None:
         from posemoe.training.virtual_camera import VirtualCameraConfig
 
         self.bank, self.num_frames, self.codec, self.channels = bank, num_frames, codec, channels
         self.cameras = cameras or VirtualCameraConfig()
         self.flip, self.fps_range, self.speed_range = flip, fps_range, speed_range
         self.bone_jitter = bone_jitter  # log-normal spread of each bone's length; 0 = the sources' own
+        self.limb_mix = limb_mix  # chance that a clip's legs (and, apart, its arms) come from another clip
         self.flip_perm = H36M17.flip_permutation()
         self.starts = np.array([s[2] for s in bank.sequences])
         self.lengths = np.array([s[3] for s in bank.sequences])
@@ -78,6 +117,12 @@ class VirtualViewSampler:
 
         rng = np.random.default_rng(list(batch))
         world = self._clips(rng, batch_size)  # (B, T, J, 3) world, z up
+        if self.limb_mix > 0:  # own stream, as for the bones: the same clips and camera draws as without
+            mix_rng = np.random.default_rng([*batch, 2])
+            for group in LIMBS:
+                partner = world[mix_rng.permutation(batch_size)]
+                take = mix_rng.random(batch_size) < self.limb_mix
+                world[take] = mix_limbs(world[take], partner[take], group)
         if self.bone_jitter > 0:  # one factor per clip and bone, shared by a bone and its mirror image;
             bones_rng = np.random.default_rng([*batch, 1])  # own stream: the same clips and camera draws as without
             factors = np.exp(bones_rng.normal(0.0, self.bone_jitter, (batch_size, H36M17.num_joints)))

@@ -86,17 +86,23 @@ def _write_results_forever(out: Path) -> None:
 
 
 def _check_results_whole(out: Path) -> int:
-    """Every result file present loads whole and the three of one write agree; -> files checked."""
+    """Every result file present loads whole, and the three of one set come from one write or, when
+    the kill fell between renames, the first ones (npz, json, csv order) from the next; -> files checked."""
     from posemoe.io.npz import load_npz
 
     with np.load(out / "clip.npz") as npz:
-        frames = len(npz["joints_3d"])
-        assert npz["keypoints_2d"].shape == (frames, 17, 3) and len(npz["person_visible"]) == frames
+        frames = [len(npz["joints_3d"])]
+        assert npz["keypoints_2d"].shape == (frames[0], 17, 3) and len(npz["person_visible"]) == frames[0]
     record = json.loads((out / "clip.json").read_text())
-    assert len(record["frames"]) == frames
+    frames.append(len(record["frames"]))
     with (out / "clip.csv").open(newline="") as f:
         rows = list(csv.reader(f))
-    assert len(rows) == frames + 1 and {len(r) for r in rows} == {1 + 17 * 3}
+    assert {len(r) for r in rows} == {1 + 17 * 3}
+    frames.append(len(rows) - 1)
+    rounds = [(f - 1000) // 300 for f in frames]  # a write's round mod 3 (see _write_results_forever)
+    assert all(f in (1000, 1300, 1600) for f in frames), frames
+    assert all(r in (rounds[-1], (rounds[-1] + 1) % 3) for r in rounds), frames
+    assert rounds == sorted(rounds, key=lambda r: r != rounds[0]), frames  # newer ones first, then older
     entries = load_npz(out / "set.npz")
     assert entries["poses"].shape[1:] == (17, 3) and isinstance(entries["meta"]["round"], int)
     return 4

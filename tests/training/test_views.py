@@ -108,3 +108,43 @@ def test_bone_jitter_scales_each_bone_and_its_mirror_alike_and_keeps_directions(
     unit = lambda p: (p[..., 1:, :] - p[..., parents, :]) / np.linalg.norm(p[..., 1:, :] - p[..., parents, :], axis=-1,
                                                                               keepdims=True)
     np.testing.assert_allclose(unit(a), unit(b), atol=1e-4)  # the same pose, other proportions
+
+
+def test_mix_limbs_poses_the_limbs_as_the_partner_keeping_lengths_and_the_rest():
+    from posemoe.inference.skeleton import bone_lengths
+    from posemoe.layouts import H36M17
+    from posemoe.training.views import LIMBS, _body_frame, mix_limbs
+
+    rng = np.random.default_rng(0)
+    own, partner = rng.normal(0, 0.3, (2, 4, 5, 17, 3))
+    np.testing.assert_allclose(mix_limbs(own, own, "legs"), own, atol=1e-9)  # its own legs: nothing moves
+    for group, (frame, chains) in LIMBS.items():
+        mixed = mix_limbs(own, partner, group)
+        moved = {H36M17.index(n) for chain in chains for n in chain[1:]}
+        kept = [j for j in range(17) if j not in moved]
+        np.testing.assert_array_equal(mixed[..., kept, :], own[..., kept, :])
+        np.testing.assert_allclose(bone_lengths(mixed), bone_lengths(own), rtol=1e-6)
+        idx = [H36M17.index(n) for n in frame]
+        local = lambda p, a, b: np.einsum("btji,btj->bti", _body_frame(p, *idx), p[..., b, :] - p[..., a, :])
+        unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)
+        for chain in chains:
+            a, b = H36M17.index(chain[1]), H36M17.index(chain[2])
+            np.testing.assert_allclose(unit(local(mixed, a, b)), unit(local(partner, a, b)), atol=1e-6)
+            assert not np.allclose(unit(local(mixed, a, b)), unit(local(own, a, b)), atol=0.1)
+
+
+def test_limb_mix_changes_limbs_only_and_keeps_the_draws(synthetic_dir):
+    from posemoe.inference.skeleton import bone_lengths
+    from posemoe.layouts import H36M17
+
+    bank = motion_bank([MotionSource("h36m", str(synthetic_dir), ("S1", "S5"))], 50.0, min_frames=9)
+    plain = VirtualViewSampler(bank, 9, codec="person", flip=False)
+    mixed = VirtualViewSampler(bank, 9, codec="person", flip=False, limb_mix=0.5)
+    _, a = plain.gather((0, 3), 64)
+    _, b = mixed.gather((0, 3), 64)
+    torso = [H36M17.index(n) for n in ("RHip", "LHip", "Spine", "Thorax", "Neck/Nose", "Head", "LShoulder", "RShoulder")]
+    np.testing.assert_allclose(a[..., torso, :], b[..., torso, :], atol=1e-5)  # same clips and cameras
+    np.testing.assert_allclose(bone_lengths(a), bone_lengths(b), rtol=1e-4, atol=1e-6)
+    feet = [H36M17.index("RFoot"), H36M17.index("LFoot")]
+    changed = np.abs(a[..., feet, :] - b[..., feet, :]).max(axis=(1, 2, 3)) > 1e-3
+    assert 0.2 < changed.mean() < 0.8  # about half of the clips took another clip's legs
