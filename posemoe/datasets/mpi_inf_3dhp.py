@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -45,6 +45,10 @@ JOINT_SETS = {
     "common14": tuple(H36M17.index(h36m) for h36m, mpi in H36M17_FROM_MPI.items() if mpi in MPI_COMMON14),
 }
 """H36M-17 indices scored in each joint set (``common14`` drops Hip, Spine and Neck/Nose)."""
+
+ACTIVITIES = {1: "standing/walking", 2: "exercising", 3: "sitting", 4: "reaching/crouching", 5: "on the floor",
+              6: "sports", 7: "miscellaneous"}
+"""``activity_annotation`` ids of the test set, as the dataset's own evaluation names them (0: unannotated)."""
 
 _SEQUENCE_NAME = re.compile(r"TS(\d+)")
 
@@ -223,22 +227,36 @@ def _scores(pred: np.ndarray, target: np.ndarray, joints: tuple[int, ...]) -> Sc
 
 @dataclass(frozen=True)
 class MpiInf3dhpReport:
-    """Per-sequence and frame-weighted overall :class:`Scores`, each per joint set (``all17``, ``common14``)."""
+    """Per-sequence, per-activity and frame-weighted overall :class:`Scores`, each per joint set
+    (``all17``, ``common14``), and the overall MPJPE of each H36M-17 joint in mm."""
 
     per_sequence: dict[str, dict[str, Scores]]
     overall: dict[str, Scores]
+    per_activity: dict[str, dict[str, Scores]] = field(default_factory=dict)
+    per_joint_mm: dict[str, float] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
-        """A table: one row per sequence and one for all, PCK and AUC in %, MPJPE in mm."""
+        """Tables: one row per sequence and one for all, then one row per activity (PCK and AUC in %,
+        MPJPE in mm); then each joint's MPJPE."""
         sets = list(self.overall)
-        header = ["sequence", "frames"] + [f"{m} ({s})" for s in sets for m in ("PCK %", "AUC %", "MPJPE mm")]
-        lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-        rows = [*self.per_sequence.items(), ("all (frame-weighted)", self.overall)]
-        for name, by_set in rows:
-            cells = [name, str(by_set[sets[0]].frames)]
-            for s in sets:
-                cells += [f"{100 * by_set[s].pck:.1f}", f"{100 * by_set[s].auc:.1f}", f"{by_set[s].mpjpe_mm:.1f}"]
-            lines.append("| " + " | ".join(cells) + " |")
+        header = ["frames"] + [f"{m} ({s})" for s in sets for m in ("PCK %", "AUC %", "MPJPE mm")]
+
+        def table(first: str, rows) -> list[str]:
+            lines = ["| " + " | ".join([first, *header]) + " |", "|" + " --- |" * (len(header) + 1)]
+            for name, by_set in rows:
+                cells = [name, str(by_set[sets[0]].frames)]
+                for s in sets:
+                    cells += [f"{100 * by_set[s].pck:.1f}", f"{100 * by_set[s].auc:.1f}", f"{by_set[s].mpjpe_mm:.1f}"]
+                lines.append("| " + " | ".join(cells) + " |")
+            return lines
+
+        lines = table("sequence", [*self.per_sequence.items(), ("all (frame-weighted)", self.overall)])
+        if self.per_activity:
+            lines += [""] + table("activity", self.per_activity.items())
+        if self.per_joint_mm:
+            lines += ["", "| " + " | ".join(["MPJPE mm", *self.per_joint_mm]) + " |",
+                      "|" + " --- |" * (len(self.per_joint_mm) + 1),
+                      "| " + " | ".join(["all frames", *(f"{v:.1f}" for v in self.per_joint_mm.values())]) + " |"]
         return "\n".join(lines)
 
 
@@ -269,4 +287,10 @@ def score_mpi_inf_3dhp(predictions: Mapping[str, np.ndarray],
                     for s, p, t in zip(sequences, preds, targets)}
     all_pred, all_target = np.concatenate(preds), np.concatenate(targets)
     overall = {name: _scores(all_pred, all_target, joints) for name, joints in JOINT_SETS.items()}
-    return MpiInf3dhpReport(per_sequence=per_sequence, overall=overall)
+    activity = np.concatenate([s.activity for s in sequences])
+    per_activity = {f"{a} {ACTIVITIES.get(int(a), 'unannotated' if a == 0 else 'unknown')}":
+                    {name: _scores(all_pred[activity == a], all_target[activity == a], joints)
+                     for name, joints in JOINT_SETS.items()} for a in np.unique(activity)}
+    joint_mm = 1000.0 * np.linalg.norm(all_pred - all_target, axis=-1).mean(0)
+    return MpiInf3dhpReport(per_sequence=per_sequence, overall=overall, per_activity=per_activity,
+                            per_joint_mm=dict(zip(H36M17.joints, map(float, joint_mm))))
