@@ -53,6 +53,7 @@ class TrainConfig:
     virtual_cameras: dict[str, Any] = field(default_factory=dict)  # overrides of VirtualCameraConfig
     bone_jitter: float = 0.0  # virtual-camera clips: each bone's length x exp(N(0, this)); 0 = off
     limb_mix: float = 0.0  # virtual-camera clips: chance of another clip's legs (and, apart, arms); 0 = off
+    tilt_balance: float = 0.0  # virtual-camera clips drawn x (share of their torso tilt) ** -this; 0 = off
     flip_test: bool = True
     # Seconds of training: process CPU time on CPU (all threads count, so set threads=1 for a
     # one-thread budget), wall time on GPU. The learning-rate schedule follows the share spent.
@@ -129,7 +130,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "epochs": (1, 10**7), "epoch_clips": (1, 10**8), "batch_size": (1, 65536), "clip_stride": (1, 10**6),
     "lr": (1e-12, 10.0), "min_lr_ratio": (0.0, 1.0), "warmup_steps": (0, 10**7), "weight_decay": (0.0, 10.0),
     "grad_clip": (0.0, 1e6), "virtual_share": (0.0, 1.0), "bone_jitter": (0.0, 1.0), "limb_mix": (0.0, 1.0),
-    "seed": (0, 2**32 - 1), "threads": (1, 1024), "time_budget": (1e-3, 1e8), "val_every": (0, 10**6), "val_max_windows": (1, 10**9), "log_every": (1, 10**9),
+    "tilt_balance": (0.0, 1.0), "seed": (0, 2**32 - 1), "threads": (1, 1024), "time_budget": (1e-3, 1e8), "val_every": (0, 10**6), "val_max_windows": (1, 10**9), "log_every": (1, 10**9),
 }
 _NULLABLE = {"init_weights", "val_source", "train_images", "val_images", "epoch_clips", "clip_stride", "threads",
              "time_budget", "val_max_windows"}
@@ -160,12 +161,12 @@ def check_option(name: str, value: Any, kind: type | None) -> None:
 RESUME_FIXED = ("model", "model_overrides", "init_weights", "data_dir", "dataset", "source", "train_subjects", "val_subjects",
                 "train_images", "val_images", "batch_size", "epoch_clips", "clip_stride", "lr", "min_lr_ratio",
                 "warmup_steps", "weight_decay", "seed", "aite", "flip_augment", "codec", "motion_sources",
-                "virtual_share", "virtual_cameras", "bone_jitter", "limb_mix")
+                "virtual_share", "virtual_cameras", "bone_jitter", "limb_mix", "tilt_balance")
 RESUME_GROWING = ("epochs", "time_budget")
 
 
 # What a checkpoint written before a setting existed was trained with (the behaviour before it).
-_BEFORE_OPTION: dict[str, Any] = {"bone_jitter": 0.0, "limb_mix": 0.0}
+_BEFORE_OPTION: dict[str, Any] = {"bone_jitter": 0.0, "limb_mix": 0.0, "tilt_balance": 0.0}
 
 
 def resume_changes(saved: dict[str, Any], current: TrainConfig) -> list[str]:

@@ -77,7 +77,8 @@ class LiftingTask:
         bank = motion_bank(sources, get_dataset(cfg.dataset).fps, min_frames=model_cfg.num_frames)
         return VirtualViewSampler(bank, model_cfg.num_frames, codec=cfg.codec, channels=model_cfg.in_channels,
                                   cameras=VirtualCameraConfig(**cfg.virtual_cameras), flip=cfg.flip_augment,
-                                  bone_jitter=cfg.bone_jitter, limb_mix=cfg.limb_mix)
+                                  bone_jitter=cfg.bone_jitter, limb_mix=cfg.limb_mix,
+                                  tilt_balance=cfg.tilt_balance)
 
     def batches(self, epoch: int) -> list[tuple[str, Any]]:
         """The epoch's batches of this rank: ("real", (frame index (B, T), flip (B,))) from the dataset,

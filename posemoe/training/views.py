@@ -9,7 +9,9 @@ person off); the 2D as a video at 12-60 fps would give it once resampled to the 
 (linear between video frames, as :class:`~posemoe.inference.lifter.Lifter` resamples); mirrored
 with probability 1/2; optionally with the legs or the arms of another clip (``limb_mix``: poses the
 sources do not have, e.g. a crouch under a reaching torso) and each bone's length scaled
-(``bone_jitter``: body proportions and joint definitions the sources do not have). Targets are the camera-frame 3D, root-relative, in
+(``bone_jitter``: body proportions and joint definitions the sources do not have); optionally drawn
+so that rare torso tilts (bending over, crouching, lying) come as often as upright ones
+(``tilt_balance``). Targets are the camera-frame 3D, root-relative, in
 metres.
 """
 
@@ -57,6 +59,28 @@ LIMBS = {"legs": (("LHip", "RHip", "Hip", "Spine"), (("RHip", "RKnee", "RFoot"),
 they hang from, and their chains from the attachment joint outwards (H36M-17 names)."""
 
 
+def torso_tilt(world: np.ndarray) -> np.ndarray:
+    """(..., J, 3) z-up H36M-17 poses -> (...,) degrees between the pelvis-to-thorax line and up:
+    0 upright, 90 lying or bent flat over, 180 upside down."""
+    torso = world[..., H36M17.index("Thorax"), :] - world[..., H36M17.root, :]
+    cos = torso[..., 2] / np.maximum(np.linalg.norm(torso, axis=-1), 1e-9)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def tilt_balanced_weights(bank: MotionBank, power: float, bin_degrees: float = 15.0) -> np.ndarray:
+    """(N,) sampling probability of each bank frame: its sequence's weight spread over its frames,
+    times ``density ** -power`` of its torso tilt's bin (density: the share of sampled frames in that
+    bin). ``power`` 0 keeps the bank's own mix; 1 gives every tilt bin that occurs the same share,
+    so that bending over, crouching and lying, rare in the sources, are seen as often as standing."""
+    per_frame = np.zeros(bank.num_frames)
+    for (_, _, start, length), weight in zip(bank.sequences, bank.clip_weight):
+        per_frame[start:start + length] = weight / length
+    bins = np.minimum(torso_tilt(bank.positions) // bin_degrees, 180 // bin_degrees - 1).astype(int)
+    density = np.bincount(bins, weights=per_frame, minlength=int(180 // bin_degrees))
+    p = per_frame * np.where(density[bins] > 0, density[bins], 1.0) ** -power
+    return p / p.sum()
+
+
 def _body_frame(pos: np.ndarray, left: int, right: int, lower: int, upper: int) -> np.ndarray:
     """(..., J, 3) -> (..., 3, 3) rotation whose columns are the body's right-to-left, up and forward
     axes: x along right->left, y the lower->upper direction made orthogonal to x, z = x cross y."""
@@ -93,7 +117,7 @@ class VirtualViewSampler:
     def __init__(self, bank: MotionBank, num_frames: int, *, codec: str = "person", channels: int = 2,
                  cameras=None, flip: bool = True, fps_range: tuple[float, float] = (12.0, 60.0),
                  speed_range: tuple[float, float] = (0.8, 1.25), bone_jitter: float = 0.0,
-                 limb_mix: float = 0.0) -> None:
+                 limb_mix: float = 0.0, tilt_balance: float = 0.0) -> None:
         from posemoe.training.virtual_camera import VirtualCameraConfig
 
         self.bank, self.num_frames, self.codec, self.channels = bank, num_frames, codec, channels
@@ -104,6 +128,8 @@ class VirtualViewSampler:
         self.flip_perm = H36M17.flip_permutation()
         self.starts = np.array([s[2] for s in bank.sequences])
         self.lengths = np.array([s[3] for s in bank.sequences])
+        self.tilt_balance = tilt_balance  # 0: clips as the sources have them; 1: every torso tilt alike
+        self.frame_p = tilt_balanced_weights(bank, tilt_balance) if tilt_balance > 0 else None
 
     def epoch(self, seed: int, epoch: int, batch_size: int, *, max_clips: int | None = None, rank: int = 0,
               world_size: int = 1) -> list[tuple[int, int]]:
@@ -143,11 +169,18 @@ class VirtualViewSampler:
         return match_channels(encoded, self.channels), poses
 
     def _clips(self, rng: np.random.Generator, batch_size: int) -> np.ndarray:
-        seq = rng.choice(len(self.lengths), size=batch_size, p=self.bank.clip_weight)
+        if self.frame_p is None:
+            seq = rng.choice(len(self.lengths), size=batch_size, p=self.bank.clip_weight)
+        else:  # a frame drawn by its tilt-balanced weight, the clip placed around it
+            frame = rng.choice(self.bank.num_frames, size=batch_size, p=self.frame_p)
+            seq = np.searchsorted(self.starts, frame, side="right") - 1
         speed = rng.uniform(*self.speed_range, batch_size)
         span = (self.num_frames - 1) * speed  # source frames a clip covers
         room = np.maximum(self.lengths[seq] - 1 - span, 0)
-        first = rng.uniform(0, 1, batch_size) * room
+        if self.frame_p is None:
+            first = rng.uniform(0, 1, batch_size) * room
+        else:
+            first = np.clip(frame - self.starts[seq] - span * rng.uniform(0, 1, batch_size), 0, room)
         pos = first[:, None] + np.arange(self.num_frames) * speed[:, None]
         pos = np.minimum(pos, (self.lengths[seq] - 1)[:, None])
         lo = np.floor(pos).astype(int)

@@ -148,3 +148,45 @@ def test_limb_mix_changes_limbs_only_and_keeps_the_draws(synthetic_dir):
     feet = [H36M17.index("RFoot"), H36M17.index("LFoot")]
     changed = np.abs(a[..., feet, :] - b[..., feet, :]).max(axis=(1, 2, 3)) > 1e-3
     assert 0.2 < changed.mean() < 0.8  # about half of the clips took another clip's legs
+
+
+def _standing_and_lying_bank(standing: int = 900, lying: int = 100):
+    """A motion bank of one upright sequence and one lying flat (the torso along x), 17 joints."""
+    from posemoe.datasets.motion import MotionBank
+    from posemoe.layouts import H36M17
+
+    body = np.zeros((17, 3))
+    for j, p in enumerate(H36M17.parents):
+        if p >= 0:
+            body[j] = body[p] + np.array([0.02 * ((j % 3) - 1), 0.01, 0.2 if j >= 7 else -0.2])
+    lying_body = body[:, [2, 1, 0]]  # z (up) <-> x
+    positions = np.concatenate([np.repeat(body[None], standing, 0), np.repeat(lying_body[None], lying, 0)])
+    sequences = [("standing", "h36m", 0, standing), ("lying", "h36m", standing, lying)]
+    return MotionBank(positions.astype(np.float32), 50.0, sequences, np.array([standing, lying]) / (standing + lying))
+
+
+def test_torso_tilt_and_tilt_balanced_weights():
+    from posemoe.training.views import tilt_balanced_weights, torso_tilt
+
+    bank = _standing_and_lying_bank()
+    tilt = torso_tilt(bank.positions)
+    assert tilt[0] < 15 and 75 < tilt[-1] <= 90
+    plain = tilt_balanced_weights(bank, 0.0)
+    np.testing.assert_allclose(plain, 1 / 1000)  # power 0: the bank's own mix
+    balanced = tilt_balanced_weights(bank, 1.0)
+    assert balanced.sum() == pytest.approx(1.0)
+    assert balanced[900:].sum() == pytest.approx(0.5) and balanced[:900].sum() == pytest.approx(0.5)
+
+
+def test_tilt_balance_draws_rare_tilts_more_often():
+    from posemoe.training.views import torso_tilt
+
+    bank = _standing_and_lying_bank()
+    shares = []
+    for power in (0.0, 0.5, 1.0):
+        sampler = VirtualViewSampler(bank, 9, codec="person", tilt_balance=power)
+        clips = sampler._clips(np.random.default_rng(0), 2000)
+        assert clips.shape == (2000, 9, 17, 3)
+        shares.append((torso_tilt(clips[:, 4]) > 60).mean())
+    assert shares[0] == pytest.approx(0.1, abs=0.03) and shares[2] == pytest.approx(0.5, abs=0.05)
+    assert shares[0] < shares[1] < shares[2]  # 0.5: between the sources' mix and equal shares
