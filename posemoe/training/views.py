@@ -10,9 +10,8 @@ person off); the 2D as a video at 12-60 fps would give it once resampled to the 
 with probability 1/2; optionally with the legs or the arms of another clip (``limb_mix``: poses the
 sources do not have, e.g. a crouch under a reaching torso) and each bone's length scaled
 (``bone_jitter``: body proportions and joint definitions the sources do not have); optionally drawn
-so that rare torso tilts (bending over, crouching, lying) come as often as upright ones
-(``tilt_balance``). Targets are the camera-frame 3D, root-relative, in
-metres.
+so that rare torso tilts (bending over, crouching, lying) come more often (``tilt_balance``).
+Targets are the camera-frame 3D, root-relative, in metres.
 """
 
 from __future__ import annotations
