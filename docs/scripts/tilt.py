@@ -26,10 +26,11 @@ with open("configs/default-lifter.toml", "rb") as f:
 sources = [MotionSource(**{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()}) for m in cfg["motion_sources"]]
 bank = motion_bank(sources, 50.0, min_frames=27)
 tilt = torso_tilt(bank.positions)
-drawn = torso_tilt(VirtualViewSampler(bank, 27, tilt_balance=0.5)._clips(np.random.default_rng(0), 4000)[:, 13])
+drawn = {power: torso_tilt(VirtualViewSampler(bank, 27, tilt_balance=power)._clips(np.random.default_rng(0), 4000)[:, 13])
+         for power in (0.0, 0.5)}  # the tilt at each clip's middle frame
 for lo, hi in BINS:
-    print(f"torso tilt {lo}-{hi} deg: {((tilt >= lo) & (tilt < hi)).mean():.1%} of motion frames, "
-          f"{((drawn >= lo) & (drawn < hi)).mean():.1%} of clips drawn with tilt_balance 0.5")
+    print(f"torso tilt {lo}-{hi} deg: {((tilt >= lo) & (tilt < hi)).mean():.1%} of motion frames; of clips drawn "
+          + ", ".join(f"{((d >= lo) & (d < hi)).mean():.1%} with tilt_balance {p}" for p, d in drawn.items()))
 
 model, pretrained = load_pretrained(sys.argv[1] if len(sys.argv) > 1 else "posemoe-t27-s-h36m-he-bvh-vcam")
 data = load_sources("data/h36m", ["S8"], "gt", codec=dataset_encoding(pretrained.codec)[0])

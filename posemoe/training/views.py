@@ -144,7 +144,7 @@ class VirtualViewSampler:
         world = self._clips(rng, batch_size)  # (B, T, J, 3) world, z up
         if self.limb_mix > 0:  # own stream, as for the bones: the same clips and camera draws as without
             mix_rng = np.random.default_rng([*batch, 2])
-            for group in LIMBS:
+            for group in LIMBS:  # a clip may draw itself (no change): the chance is limb_mix * (1 - 1/B)
                 partner = world[mix_rng.permutation(batch_size)]
                 take = mix_rng.random(batch_size) < self.limb_mix
                 world[take] = mix_limbs(world[take], partner[take], group)
@@ -179,6 +179,8 @@ class VirtualViewSampler:
         if self.frame_p is None:
             first = rng.uniform(0, 1, batch_size) * room
         else:
+            # the drawn frame anywhere in the clip; clipped at a sequence's ends, so frames within one
+            # span of an end are covered up to 1.5x (near) or 0.5x (at the end) as often as the rest
             first = np.clip(frame - self.starts[seq] - span * rng.uniform(0, 1, batch_size), 0, room)
         pos = first[:, None] + np.arange(self.num_frames) * speed[:, None]
         pos = np.minimum(pos, (self.lengths[seq] - 1)[:, None])

@@ -190,3 +190,18 @@ def test_tilt_balance_draws_rare_tilts_more_often():
         shares.append((torso_tilt(clips[:, 4]) > 60).mean())
     assert shares[0] == pytest.approx(0.1, abs=0.03) and shares[2] == pytest.approx(0.5, abs=0.05)
     assert shares[0] < shares[1] < shares[2]  # 0.5: between the sources' mix and equal shares
+
+
+def test_tilt_balanced_clips_cover_the_frame_they_were_drawn_for():
+    from posemoe.datasets.motion import MotionBank
+
+    bank = _standing_and_lying_bank(1000, 1)
+    upright, lying = bank.positions[0], bank.positions[-1]
+    positions = np.repeat(upright[None], 1000, 0)
+    positions[500] = lying  # one lying frame in the middle of one sequence
+    positions[..., 1] += 0.001 * np.arange(1000)[:, None]  # y tags each frame's index (tilt unchanged)
+    bank = MotionBank(positions, 50.0, [("one", "h36m", 0, 1000)], np.ones(1))
+    clips = VirtualViewSampler(bank, 9, codec="person", tilt_balance=1.0)._clips(np.random.default_rng(0), 2000)
+    index = clips[:, :, 0, 1] / 0.001  # (B, T) source frame of each clip frame
+    covers = (index.min(1) <= 500) & (index.max(1) >= 500)
+    assert covers.mean() == pytest.approx(0.5, abs=0.05)  # half the draws are the lying frame, each covered
