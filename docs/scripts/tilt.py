@@ -7,7 +7,6 @@ spaced windows, not blended) by the tilt measured from the camera's up (Human3.6
 nearly level)."""
 
 import sys
-import tomllib
 
 import numpy as np
 import torch
@@ -17,13 +16,13 @@ from posemoe.datasets.h36m import load_sources
 from posemoe.datasets.motion import MotionSource, motion_bank
 from posemoe.evaluation.h36m import predict
 from posemoe.models.pretrained import load_pretrained
+from posemoe.training.config import TrainConfig
 from posemoe.training.views import VirtualViewSampler, torso_tilt
 
 BINS = [(0, 30), (30, 60), (60, 180)]
 torch.set_num_threads(1)
-with open("configs/default-lifter.toml", "rb") as f:
-    cfg = tomllib.load(f)
-sources = [MotionSource(**{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()}) for m in cfg["motion_sources"]]
+cfg = TrainConfig.from_toml("configs/default-lifter.toml")
+sources = [MotionSource(**{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()}) for m in cfg.motion_sources]
 bank = motion_bank(sources, 50.0, min_frames=27)
 tilt = torso_tilt(bank.positions)
 drawn = {power: torso_tilt(VirtualViewSampler(bank, 27, tilt_balance=power)._clips(np.random.default_rng(0), 4000)[:, 13])
@@ -37,8 +36,7 @@ data = load_sources("data/h36m", ["S8"], "gt", codec=dataset_encoding(pretrained
 pred, covered = predict(model, data, codec=pretrained.codec, max_windows=4000)
 target = data.poses[covered]
 err = 1000 * np.linalg.norm(pred[covered] - target, axis=-1).mean(-1)
-torso = target[:, 8] - target[:, 0]
-camera_tilt = np.degrees(np.arccos(np.clip(-torso[:, 1] / np.linalg.norm(torso, axis=-1), -1, 1)))
+camera_tilt = torso_tilt(target, up=(0.0, -1.0, 0.0))  # camera frame: y down
 print(f"S8 GT, {len(err)} frames: {err.mean():.1f} mm")
 for lo, hi in [(0, 20), (20, 40), (40, 60), (60, 180)]:
     m = (camera_tilt >= lo) & (camera_tilt < hi)

@@ -130,7 +130,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "epochs": (1, 10**7), "epoch_clips": (1, 10**8), "batch_size": (1, 65536), "clip_stride": (1, 10**6),
     "lr": (1e-12, 10.0), "min_lr_ratio": (0.0, 1.0), "warmup_steps": (0, 10**7), "weight_decay": (0.0, 10.0),
     "grad_clip": (0.0, 1e6), "virtual_share": (0.0, 1.0), "bone_jitter": (0.0, 1.0), "limb_mix": (0.0, 1.0),
-    "tilt_balance": (0.0, 1.0), "seed": (0, 2**32 - 1), "threads": (1, 1024), "time_budget": (1e-3, 1e8), "val_every": (0, 10**6), "val_max_windows": (1, 10**9), "log_every": (1, 10**9),
+    "tilt_balance": (0.0, 1.0), "seed": (0, 2**32 - 1), "threads": (1, 1024), "time_budget": (1e-3, 1e8),
+    "val_every": (0, 10**6), "val_max_windows": (1, 10**9), "log_every": (1, 10**9),
 }
 _NULLABLE = {"init_weights", "val_source", "train_images", "val_images", "epoch_clips", "clip_stride", "threads",
              "time_budget", "val_max_windows"}

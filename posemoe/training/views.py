@@ -58,11 +58,12 @@ LIMBS = {"legs": (("LHip", "RHip", "Hip", "Spine"), (("RHip", "RKnee", "RFoot"),
 they hang from, and their chains from the attachment joint outwards (H36M-17 names)."""
 
 
-def torso_tilt(world: np.ndarray) -> np.ndarray:
-    """(..., J, 3) z-up H36M-17 poses -> (...,) degrees between the pelvis-to-thorax line and up:
-    0 upright, 90 lying or bent flat over, 180 upside down."""
-    torso = world[..., H36M17.index("Thorax"), :] - world[..., H36M17.root, :]
-    cos = torso[..., 2] / np.maximum(np.linalg.norm(torso, axis=-1), 1e-9)
+def torso_tilt(poses: np.ndarray, up: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> np.ndarray:
+    """(..., J, 3) H36M-17 poses -> (...,) degrees between the pelvis-to-thorax line and ``up`` (a unit
+    vector: z for the motion bank's world, (0, -1, 0) for a level camera's frame): 0 upright, 90 lying
+    or bent flat over, 180 upside down."""
+    torso = poses[..., H36M17.index("Thorax"), :] - poses[..., H36M17.root, :]
+    cos = torso @ np.asarray(up) / np.maximum(np.linalg.norm(torso, axis=-1), 1e-9)
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
@@ -127,7 +128,7 @@ class VirtualViewSampler:
         self.flip_perm = H36M17.flip_permutation()
         self.starts = np.array([s[2] for s in bank.sequences])
         self.lengths = np.array([s[3] for s in bank.sequences])
-        self.tilt_balance = tilt_balance  # 0: clips as the sources have them; 1: every torso tilt alike
+        # tilt_balance 0: clips as the sources have them (by sequence); > 0: by frame, rare torso tilts favoured
         self.frame_p = tilt_balanced_weights(bank, tilt_balance) if tilt_balance > 0 else None
 
     def epoch(self, seed: int, epoch: int, batch_size: int, *, max_clips: int | None = None, rank: int = 0,
