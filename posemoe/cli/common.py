@@ -111,3 +111,18 @@ def overrides(pairs: list[str]) -> dict[str, Any]:
             node = node.setdefault(parent, {})
         node[leaf] = parse_value(value.strip())
     return out
+
+
+def add_upright_options(p: argparse.ArgumentParser) -> None:
+    """``--upright DEG`` and ``--no-upright`` (:mod:`posemoe.inference.upright`); read by :func:`upright`."""
+    from posemoe.inference.upright import UPRIGHT_LIMIT
+
+    p.add_argument("--upright", type=float_in(0.0, 179.0), default=UPRIGHT_LIMIT, metavar="DEG",
+                   help="a body leaning more than this from image-up (lying, a handstand, a camera held askew) is "
+                        "lifted turned toward upright (leaning at most this much), and its 3D turned back")
+    p.add_argument("--no-upright", action="store_true", help="lift every frame as the camera saw it")
+
+
+def upright(args: argparse.Namespace) -> float | None:
+    """The lean limit the options ask for, None for off."""
+    return None if args.no_upright else args.upright

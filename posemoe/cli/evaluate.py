@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from posemoe.cli.common import FORMATTER, pick_device, positive_int, set_threads
+from posemoe.cli.common import FORMATTER, add_upright_options, float_in, pick_device, positive_int, set_threads, upright
 from posemoe.errors import UserError
 
 
@@ -59,7 +59,7 @@ def _eval_cross_dataset(args: argparse.Namespace, model, pretrained):
     if not args.data_dir:
         raise UserError(f"--dataset {args.dataset} needs --data-dir")
     lifter = Lifter(model, pretrained, stride=model.config.num_frames if args.windows == "end-to-end" else None,
-                    flip=not args.no_flip)
+                    flip=not args.no_flip, upright=upright(args))
     known = args.intrinsics == "known"
     if args.dataset == "mpi-inf-3dhp":
         report = cross_dataset.evaluate_mpi_inf_3dhp(lifter, args.data_dir, known_intrinsics=known)
@@ -67,7 +67,7 @@ def _eval_cross_dataset(args: argparse.Namespace, model, pretrained):
         report = cross_dataset.evaluate_humaneva(lifter, args.data_dir)
     else:
         report = cross_dataset.evaluate_virtual_views(lifter, args.data_dir, args.subjects or ["S8"], seed=args.seed,
-                                                      known_intrinsics=known)
+                                                      known_intrinsics=known, roll=args.roll)
     return report
 
 
@@ -100,6 +100,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "humaneva (VideoPose3D files, our validation chunks), h36m-virtual (Human3.6M motion seen by "
                         "seeded virtual cameras; --subjects, default S8)")
     p.add_argument("--seed", type=int, default=0, help="h36m-virtual: the cameras' seed")
+    p.add_argument("--roll", type=float_in(-180.0, 180.0), default=0.0, metavar="DEG",
+                   help="h36m-virtual: turn every camera this much further about its optical axis (held askew)")
     p.add_argument("--intrinsics", choices=("known", "guess"), default="known",
                    help="mpi-inf-3dhp, h36m-virtual: give camera-codec lifters each camera's focal length and "
                         "principal point, or let them guess (60 degrees, image centre) as for an unknown video")
@@ -109,6 +111,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--windows", choices=["blended", "end-to-end"], default="blended",
                    help="lifters: overlapping windows blended (as inference runs) or laid end to end (each frame once)")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
+    add_upright_options(p)  # read by the cross-dataset sets, which lift through the Lifter as inference does
     p.add_argument("--batch-size", type=positive_int, default=64, help="windows (or crops) per forward pass")
     p.add_argument("--threads", type=positive_int, help="CPU threads (default: torch's choice)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")

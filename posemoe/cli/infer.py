@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posemoe.cli.common import FORMATTER, bounded_int, float_in, pick_device, positive_float, positive_int, set_threads
+from posemoe.cli.common import (FORMATTER, add_upright_options, bounded_int, float_in, pick_device, positive_float, positive_int,
+                                 set_threads, upright)
 from posemoe.errors import UserError
 
 KEYPOINT_SUFFIXES = (".json", ".npy", ".npz")
@@ -79,7 +80,7 @@ def _video(args: argparse.Namespace) -> None:
 
     result = infer_video(args.input, args.model, smooth=_smoothing(args), fps=args.fps, max_frames=args.max_frames,
                          max_people=args.max_people, track=args.track, detect_workers=args.detect_workers,
-                         device=args.device, camera=_camera(args), quiet=False)
+                         device=args.device, camera=_camera(args), upright=upright(args), quiet=False)
     with result.stages.time("write"):
         raw = write_detections(result, args.out)
     _finish(args, result, [raw])
@@ -97,7 +98,8 @@ def _keypoints(args: argparse.Namespace) -> None:
                         "use --render html, or run posemoe infer on the video itself")
     result = infer_keypoints(args.input, args.model, image_size=tuple(args.image_size), layout=args.layout,
                              fps=args.fps or 50.0, track=args.track, max_people=args.max_people,
-                             smooth=_smoothing(args), device=args.device, camera=_camera(args))
+                             smooth=_smoothing(args), device=args.device, camera=_camera(args),
+                             upright=upright(args))
     _finish(args, result)
     render_result(Path(args.out), result, tuple(args.render), inputs=[args.input])
 
@@ -109,7 +111,7 @@ def _stream(args: argparse.Namespace) -> None:
         raise UserError("--render applies to recorded videos and keypoint files, not to live streams")
     _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, max_people=args.max_people,
                                detect_workers=args.detect_workers, device=args.device, quiet=False,
-                               camera=_camera(args)))
+                               camera=_camera(args), upright=upright(args)))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -142,6 +144,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bbox", type=float, nargs=4, metavar=("X", "Y", "W", "H"),
                    help="image models: the person's box in pixels (default: the whole image)")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation of image models")
+    add_upright_options(p)
     p.add_argument("--format", nargs="+", default=["npz", "json", "csv"], choices=["npz", "json", "csv", "bvh"],
                    help="result files to write")
     p.add_argument("--bvh", action="store_true",

@@ -92,17 +92,23 @@ def virtual_views(world: np.ndarray, views: int, seed: int):
 
 
 def evaluate_virtual_views(lifter: Lifter, data_dir: str | Path, subjects: list[str], *, views: int = 4,
-                           seed: int = 0, step: int = 2, known_intrinsics: bool = True) -> VirtualViewReport:
+                           seed: int = 0, step: int = 2, known_intrinsics: bool = True,
+                           roll: float = 0.0) -> VirtualViewReport:
     """Every sequence of ``subjects`` (every ``step``-th frame, 25 fps for step 2) seen by ``views``
     seeded cameras; the 2D is exact (no detector), the scores are against the camera-frame 3D.
     ``known_intrinsics``: the lifter is given each camera's focal length and principal point, else
-    it guesses them as for an unknown video."""
+    it guesses them as for an unknown video. ``roll``: degrees every camera is turned further about
+    its optical axis (a camera held askew)."""
     from posemoe.datasets.motion import h36m_motion
+    from posemoe.inference.upright import turn_back, turn_keypoints
 
     sums: dict[str, list[float]] = {}
     for k, clip in enumerate(h36m_motion(data_dir, tuple(subjects))):
         world = clip.positions[::step].astype(np.float64)
         for pixels, camera, size, intrinsics, kind in virtual_views(world, views, seed * 100_000 + k):
+            if roll:
+                turn = np.full(len(pixels), np.radians(roll))
+                pixels, camera = turn_keypoints(pixels, turn, intrinsics), turn_back(camera, -turn)
             pred = lifter.lift(pixels, layout="h36m17", image_size=size, fps=clip.fps / step,
                                intrinsics=intrinsics if known_intrinsics else None)
             truth = camera - camera[:, :1]

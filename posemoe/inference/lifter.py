@@ -16,6 +16,7 @@ from torch import nn
 from posemoe.camera import Intrinsics
 from posemoe.codecs import make_codec, match_channels
 from posemoe.errors import UserError
+from posemoe.inference.upright import UPRIGHT_LIMIT, body_lean, turn_back, turn_keypoints, upright_turn
 from posemoe.inference.windows import predict_windows, sequence_windows
 from posemoe.io.keypoints import MAX_ABS_PIXELS
 from posemoe.layouts import convert, get_layout
@@ -33,16 +34,20 @@ def resample(points: np.ndarray, times: np.ndarray, at: np.ndarray) -> np.ndarra
 
 
 class Lifter:
-    """A lifting model ready for one person's 2D track."""
+    """A lifting model ready for one person's 2D track. ``upright``: bodies leaning more than this
+    many degrees from image-up are turned to lean that much before lifting and their 3D turned back
+    (:mod:`posemoe.inference.upright`); None lifts every frame as it is."""
 
     def __init__(self, model: nn.Module, pretrained: PretrainedConfig | None = None, *, flip: bool = True,
-                 batch_size: int = 64, stride: int | None = None) -> None:
+                 batch_size: int = 64, stride: int | None = None, upright: float | None = UPRIGHT_LIMIT) -> None:
         if not hasattr(model.config, "num_frames"):
             raise UserError("Lifter needs a lifting model (posemoe-*); image models take crops")
+        if upright is not None and not 0 <= upright <= 179:
+            raise UserError(f"upright must be a lean in degrees from 0 to 179 (or None: off), got {upright}")
         self.model = model.eval()
         self.pretrained = pretrained or PretrainedConfig()
         self.layout = get_layout(self.pretrained.layout)
-        self.flip, self.batch_size, self.stride = flip, batch_size, stride
+        self.flip, self.batch_size, self.stride, self.upright = flip, batch_size, stride, upright
 
     @property
     def num_frames(self) -> int:
@@ -56,7 +61,8 @@ class Lifter:
 
         Returns (T, J', 3) joints of the model's layout (H36M-17 for the shipped lifters) in metres,
         camera frame (x right, y down, z forward), root-relative. Windows overlap and are blended
-        (see :mod:`posemoe.inference.windows`). Missing joints must be filled first
+        (see :mod:`posemoe.inference.windows`); bodies leaning past ``upright`` are lifted turned
+        about the principal point (``intrinsics``, else the image centre) and turned back. Missing joints must be filled first
         (``posemoe.inference.tracking.fill_gaps``): NaN or infinite input is refused.
         """
         points = self.prepare(keypoints, layout)
@@ -64,12 +70,19 @@ class Lifter:
         model_fps = self.pretrained.fps
         if fps is not None and fps <= 0:
             raise UserError(f"fps must be positive, got {fps}")
+        turn = None
+        if self.upright is not None:
+            camera = intrinsics or Intrinsics.guess(image_size)
+            turn = upright_turn(body_lean(points, self.layout, camera, fps or model_fps or 50.0), self.upright)
+            if turn.any():
+                points = turn_keypoints(points, turn, camera)
         if fps is None or model_fps is None or abs(fps - model_fps) < 1e-6:
-            return self._lift(points, codec.encode_windows)
-        times = np.arange(len(points)) / fps
-        model_times = np.arange(0.0, times[-1] + 1e-9, 1.0 / model_fps)
-        lifted = self._lift(resample(points, times, model_times), codec.encode_windows)
-        return resample(lifted, model_times, times)
+            lifted = self._lift(points, codec.encode_windows)
+        else:
+            times = np.arange(len(points)) / fps
+            model_times = np.arange(0.0, times[-1] + 1e-9, 1.0 / model_fps)
+            lifted = resample(self._lift(resample(points, times, model_times), codec.encode_windows), model_times, times)
+        return lifted if turn is None or not turn.any() else turn_back(lifted, turn).astype(lifted.dtype)
 
     def prepare(self, keypoints: np.ndarray, layout: str) -> np.ndarray:
         """(T, J, 2|3) pixels in ``layout`` -> (T, J', C) pixels in the model's layout and channels."""
@@ -148,9 +161,9 @@ class OnlineLifter:
         return points
 
 
-def load(name_or_path: str | Path | None = None, *, device: str = "cpu") -> Lifter:
+def load(name_or_path: str | Path | None = None, *, device: str = "cpu", upright: float | None = UPRIGHT_LIMIT) -> Lifter:
     """Shipped lifting weights by name, or a .safetensors / .pt file -> :class:`Lifter`; without a
-    name, the default lifter (:data:`posemoe.models.pretrained.DEFAULT_WEIGHTS`)."""
+    name, the default lifter (:data:`posemoe.models.pretrained.DEFAULT_WEIGHTS`); ``upright``: see :class:`Lifter`."""
     from posemoe.models.pretrained import DEFAULT_WEIGHTS, load_pretrained
 
     name_or_path = DEFAULT_WEIGHTS["posemoe-t27-s"] if name_or_path is None else name_or_path
@@ -159,4 +172,4 @@ def load(name_or_path: str | Path | None = None, *, device: str = "cpu") -> Lift
     if not hasattr(model.config, "num_frames"):
         raise UserError(f"{name_or_path} is an image model (it takes person crops); lifting 2D keypoints needs "
                         "lifting weights (posemoe models --details lists them)")
-    return Lifter(model, pretrained)
+    return Lifter(model, pretrained, upright=upright)

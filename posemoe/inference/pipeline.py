@@ -23,6 +23,7 @@ from posemoe.export.results import refuse_inputs
 from posemoe.inference.cleanup import fix_left_right_swaps
 from posemoe.inference.lifter import Lifter, load
 from posemoe.inference.smoothing import one_euro
+from posemoe.inference.upright import UPRIGHT_LIMIT
 from posemoe.inference.tracking import fill_gaps, select_tracks
 from posemoe.inference.unseen import unseen_joints
 from posemoe.io.keypoints import KeypointFrames, read_keypoints
@@ -133,21 +134,22 @@ def output_stem(source: str | Path) -> str:
 
 
 def make_pipeline(model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None, device: str = "cpu",
-                  camera: CameraOptions | None = CameraOptions()) -> Pipeline:
-    """A :class:`Pipeline` with the named lifter (shipped weights name or file)."""
+                  camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT) -> Pipeline:
+    """A :class:`Pipeline` with the named lifter (shipped weights name or file); ``upright``: see
+    :class:`~posemoe.inference.lifter.Lifter`."""
     smooth = {} if smooth is True else (smooth or None)
-    return Pipeline(load(model, device=device), model_name=str(model), smooth=smooth, camera=camera)
+    return Pipeline(load(model, device=device, upright=upright), model_name=str(model), smooth=smooth, camera=camera)
 
 
 def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size: tuple[int, int],
                     layout: str | None = None, fps: float = 50.0, track: int | None = None,
                     max_people: int | None = None, smooth: dict | bool | None = None, device: str = "cpu",
-                    camera: CameraOptions | None = CameraOptions()) -> Result:
+                    camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT) -> Result:
     """2D keypoint file(s) of another tool -> 3D (read, track people, pick them (every person seen
     long enough, the top ``max_people``, or the id ``track``), fill gaps, lift, smooth)."""
     frames = read_keypoints(path, layout)
     stem = output_stem(path)
-    return make_pipeline(model, smooth=smooth, device=device, camera=camera).lift_people(
+    return make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright).lift_people(
         frames, image_size=image_size, fps=fps, name=stem, source=str(path), track=track, max_people=max_people)
 
 
@@ -204,7 +206,8 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
 def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None,
                 fps: float | None = None, max_frames: int | None = None, max_people: int | None = None,
                 track: int | None = None, detect_workers: int = DETECT_WORKERS, device: str = "cpu",
-                camera: CameraOptions | None = CameraOptions(), quiet: bool = True) -> Result:
+                camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT,
+                quiet: bool = True) -> Result:
     """A video file, image or image folder -> 3D for every frame, for every person seen long enough
     (the top ``max_people``; ``track``: that id only). Frames without a person are filled over time and
     marked not visible. BlazePose runs on ``detect_workers`` threads. The result keeps the raw
@@ -216,7 +219,7 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
     if not seen:
         raise UserError(f"{info['name']}: no person found in any of its {info['frames']} frames")
     stem = output_stem(source)
-    result = make_pipeline(model, smooth=smooth, device=device, camera=camera).lift_people(
+    result = make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright).lift_people(
         detections, image_size=info["size"], fps=info["fps"], name=stem, source=str(source), track=track,
         max_people=max_people, stages=stages)
     result.report.insert(0, f"{info['name']}: {info['kind']}, {info['size'][0]}x{info['size'][1]}, {info['fps']:.3g} fps, "

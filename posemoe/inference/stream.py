@@ -22,6 +22,7 @@ from posemoe.inference.pipeline import (
     timed_detections,
 )
 from posemoe.inference.tracking import Tracker
+from posemoe.inference.upright import UPRIGHT_LIMIT
 from posemoe.layouts import BLAZEPOSE33, convert
 
 
@@ -51,7 +52,8 @@ class _Live:
 
 def infer_stream(source: str | int, model: str = DEFAULT_LIFTER, *, max_frames: int | None = None,
                  max_people: int | None = None, detect_workers: int = DETECT_WORKERS, device: str = "cpu",
-                 quiet: bool = True, camera: CameraOptions | None = None) -> Result:
+                 quiet: bool = True, camera: CameraOptions | None = None,
+                 upright: float | None = UPRIGHT_LIMIT) -> Result:
     """Run until the stream ends, ``max_frames`` or Ctrl-C; frames before anyone is seen are
     skipped. Every person in view (up to ``max_people``, default :data:`DETECT_PEOPLE`) is lifted
     online under the id the tracker gave them on arrival; ``camera``'s focal length reaches
@@ -62,7 +64,7 @@ def infer_stream(source: str | int, model: str = DEFAULT_LIFTER, *, max_frames: 
     from posemoe.io.video import open_frames
 
     stages = Stages()
-    lifter = make_pipeline(model, device=device).lifter
+    lifter = make_pipeline(model, device=device, upright=upright).lifter
     with stages.time("decode"):
         frames = open_frames(source)
     tracker, people, count = Tracker(), {}, 0

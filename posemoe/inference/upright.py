@@ -1,0 +1,85 @@
+"""Turning a tilted body upright before lifting, and its 3D back.
+
+Lifters learn from people who are mostly upright in the image: in the default lifter's training
+views the body leans over 45 degrees from image-up in 2.6 % of frames, and on Human3.6M S8 seen by
+virtual cameras, rolling the camera about its optical axis raises its MPJPE from 61 mm to 103 mm at
+45 degrees and 249 mm upside down. A roll of a pinhole camera about its optical axis turns the image
+about the principal point and the camera-frame 3D about the optical axis by the same angle, exactly.
+So a track whose body leans beyond ``limit`` (lying on the floor, a handstand, a camera held
+askew) is turned about the principal point to lean at most ``limit`` (upside down: upright),
+lifted, and each frame's 3D is turned back: the answer stays in the real camera's frame.
+
+The lean is that of the body's long axis (knees and ankles to shoulders, thorax and head), summed
+over a short Gaussian window in time so that frames where the axis points at the camera (short in
+2D) take their neighbours' direction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from posemoe.camera import Intrinsics
+from posemoe.layouts import H36M17, JointLayout, convert
+
+UPRIGHT_LIMIT = 30.0
+"""Default lean (degrees from image-up) beyond which a body is turned; the 95th percentile of the
+default lifter's training views is 31 degrees."""
+
+_UPPER = ("Thorax", "Neck/Nose", "Head", "LShoulder", "RShoulder")
+_LOWER = ("LKnee", "RKnee", "LFoot", "RFoot")
+
+
+def _rays(points: np.ndarray, camera: Intrinsics) -> np.ndarray:
+    """(..., 2) pixels -> (..., 2) pinhole rays (x right, y down)."""
+    return (points - np.asarray(camera.centre)) / np.asarray(camera.focal)
+
+
+def _rotate(xy: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """(T, J, 2) turned by ``angles`` (T,) radians (x right, y down: positive turns clockwise on screen)."""
+    c, s = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    x, y = xy[..., 0], xy[..., 1]
+    return np.stack([c * x - s * y, s * x + c * y], -1)
+
+
+def body_lean(points: np.ndarray, layout: JointLayout, camera: Intrinsics, fps: float,
+              smooth_s: float = 0.1) -> np.ndarray:
+    """(T, J, 2+) pixels in ``layout`` -> (T,) lean of the body's axis from image-up, radians in
+    (-pi, pi] (positive: the head toward image right), the axis summed over a Gaussian window of
+    ``smooth_s`` seconds (sigma)."""
+    body = convert(np.asarray(points[..., :2], np.float64), layout, H36M17)
+    rays = _rays(body, camera)
+    axis = rays[:, [H36M17.index(j) for j in _UPPER]].mean(1) - rays[:, [H36M17.index(j) for j in _LOWER]].mean(1)
+    sigma = smooth_s * fps
+    if sigma > 0.3 and len(axis) > 1:
+        half = int(np.ceil(3 * sigma))
+        kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+        padded = np.pad(axis, ((half, half), (0, 0)), mode="edge")
+        axis = np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(2)], -1)
+    return np.arctan2(axis[:, 0], -axis[:, 1])
+
+
+def upright_turn(lean: np.ndarray, limit_deg: float) -> np.ndarray:
+    """(T,) leans -> (T,) angles to turn each frame by so it leans at most ``limit_deg``: leans up to
+    the limit are kept; past it the lean after turning falls linearly from the limit to upright for a
+    body upside down (continuous, so a lean passing through 180 degrees does not jump sides)."""
+    limit = np.radians(np.clip(limit_deg, 0.0, 179.0))
+    size = np.abs(lean)
+    target = np.minimum(size, limit * (np.pi - size) / (np.pi - limit))
+    return np.sign(lean) * target - lean
+
+
+def turn_keypoints(points: np.ndarray, angles: np.ndarray, camera: Intrinsics) -> np.ndarray:
+    """(T, J, C) pixels (+ confidence) turned by ``angles`` (T,) about the principal point, as a
+    camera rolled about its optical axis sees them; a copy, confidence kept."""
+    out = np.array(points, dtype=np.float32, copy=True)
+    turned = _rotate(_rays(points[..., :2].astype(np.float64), camera), angles)
+    out[..., :2] = turned * np.asarray(camera.focal) + np.asarray(camera.centre)
+    return out
+
+
+def turn_back(joints: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """(T, J, 3) camera-frame 3D predicted for keypoints turned by ``angles`` -> the same in the
+    unturned camera's frame (turned by ``-angles`` about the optical axis)."""
+    out = np.array(joints, copy=True)
+    out[..., :2] = _rotate(joints[..., :2].astype(np.float64), -angles)
+    return out

@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+import torch
+
+from posemoe.camera import Intrinsics
+from posemoe.datasets.synthetic import synthesize_motion
+from posemoe.errors import UserError
+from posemoe.inference.lifter import Lifter
+from posemoe.inference.upright import body_lean, turn_back, turn_keypoints, upright_turn
+from posemoe.layouts import H36M17, H36M32, convert
+from posemoe.models import create_model
+
+CAMERA = Intrinsics((900.0, 900.0), (300.0, 260.0))
+
+
+def _roll(points: np.ndarray, degrees: float) -> np.ndarray:
+    """(..., 3) camera-frame points of a camera rolled by ``degrees`` about its optical axis."""
+    t = np.radians(degrees)
+    out = np.array(points, copy=True)
+    out[..., 0] = np.cos(t) * points[..., 0] - np.sin(t) * points[..., 1]
+    out[..., 1] = np.sin(t) * points[..., 0] + np.cos(t) * points[..., 1]
+    return out
+
+
+def _walk(frames: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """A synthetic walk 4 m in front of the camera, upright in the image: (camera 3D, pixels)."""
+    world = convert(synthesize_motion(frames, np.random.default_rng(0)), H36M32, H36M17)
+    cam = np.stack([world[..., 1], -world[..., 2] + 1.0, world[..., 0] + 4.0], -1)  # z-up world -> y-down camera
+    pixels = cam[..., :2] / cam[..., 2:] * np.asarray(CAMERA.focal) + np.asarray(CAMERA.centre)
+    return cam, pixels
+
+
+def _pixels(cam: np.ndarray) -> np.ndarray:
+    return cam[..., :2] / cam[..., 2:] * np.asarray(CAMERA.focal) + np.asarray(CAMERA.centre)
+
+
+def test_turning_the_keypoints_is_rolling_the_camera_and_turning_back_undoes_it():
+    cam, pixels = _walk()
+    angles = np.linspace(-2.5, 2.5, len(cam))
+    rolled = np.stack([_roll(c, np.degrees(a)) for c, a in zip(cam, angles)])
+    np.testing.assert_allclose(turn_keypoints(pixels, angles, CAMERA), _pixels(rolled), atol=1e-3)
+    np.testing.assert_allclose(turn_back(rolled, angles), cam, atol=1e-6)
+    with_confidence = np.concatenate([pixels, np.full(pixels.shape[:-1] + (1,), 0.7)], -1)
+    assert (turn_keypoints(with_confidence, angles, CAMERA)[..., 2] == np.float32(0.7)).all()
+
+
+def test_body_lean_reads_the_roll_of_an_upright_body():
+    cam, pixels = _walk()
+    assert np.abs(np.degrees(body_lean(pixels, H36M17, CAMERA, 50.0))).max() < 10
+    for degrees in (40.0, -100.0, 170.0):
+        lean = np.degrees(body_lean(_pixels(_roll(cam, degrees)), H36M17, CAMERA, 50.0))
+        assert np.abs((lean - degrees + 180) % 360 - 180).max() < 12, degrees
+
+
+def test_upright_turn_keeps_small_leans_and_tapers_to_upright_upside_down():
+    lean = np.radians([0.0, 20.0, -29.0, 45.0, -90.0, 179.9, -179.9])
+    after = np.degrees(lean + upright_turn(lean, 30.0))
+    np.testing.assert_allclose(after[:3], [0.0, 20.0, -29.0], atol=1e-9)
+    assert after[3] == pytest.approx(30 * 135 / 150) and after[4] == pytest.approx(-30 * 90 / 150)
+    assert abs(after[5]) < 0.1 and abs(after[6]) < 0.1  # no jump between the two sides of upside down
+    np.testing.assert_allclose(lean + upright_turn(lean, 0.0), 0.0, atol=1e-12)
+
+
+def test_a_lifter_turned_upright_answers_a_rolled_camera_with_the_rolled_3d():
+    torch.manual_seed(0)
+    model = create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32)
+    lifter = Lifter(model, upright=0.0)
+    cam, pixels = _walk()
+    upright = lifter.lift(pixels, image_size=(600, 520), fps=50.0, intrinsics=CAMERA)
+    for degrees in (35.0, 120.0, -160.0):
+        rolled = lifter.lift(_pixels(_roll(cam, degrees)), image_size=(600, 520), fps=50.0, intrinsics=CAMERA)
+        np.testing.assert_allclose(rolled, _roll(upright, degrees), atol=2e-4)
+    plain = Lifter(model, upright=None)
+    assert not np.allclose(plain.lift(_pixels(_roll(cam, 120.0)), image_size=(600, 520), fps=50.0, intrinsics=CAMERA),
+                           _roll(upright, 120.0), atol=1e-2)
+
+
+def test_a_lifter_leaves_bodies_within_the_limit_alone():
+    torch.manual_seed(0)
+    model = create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32)
+    _, pixels = _walk()
+    np.testing.assert_array_equal(Lifter(model, upright=60.0).lift(pixels, image_size=(600, 520)),
+                                  Lifter(model, upright=None).lift(pixels, image_size=(600, 520)))
+    with pytest.raises(UserError, match="upright"):
+        Lifter(model, upright=-5.0)
