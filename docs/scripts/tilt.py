@@ -22,7 +22,7 @@ from posemoe.training.views import VirtualViewSampler, torso_tilt
 BINS = [(0, 30), (30, 60), (60, 180)]
 torch.set_num_threads(1)
 cfg = TrainConfig.from_toml("configs/default-lifter.toml")
-sources = [MotionSource(**{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()}) for m in cfg.motion_sources]
+sources = [MotionSource.from_table(m) for m in cfg.motion_sources]
 bank = motion_bank(sources, 50.0, min_frames=27)
 tilt = torso_tilt(bank.positions)
 drawn = {power: torso_tilt(VirtualViewSampler(bank, 27, tilt_balance=power)._clips(np.random.default_rng(0), 4000)[:, 13])

@@ -31,6 +31,11 @@ class MotionSource:
     exclude: tuple[str, ...] = ()
     weight: float = 1.0  # share of training clips, relative to the other sources' frames x weight
 
+    @classmethod
+    def from_table(cls, table: dict) -> "MotionSource":
+        """A config's ``[[motion_sources]]`` table (lists for the tuples) -> MotionSource."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
+
 
 @dataclass
 class MotionBank:

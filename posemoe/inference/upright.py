@@ -1,17 +1,18 @@
 """Turning a tilted body upright before lifting, and its 3D back.
 
 Lifters learn from people who are mostly upright in the image: in the default lifter's training
-views the body leans over 45 degrees from image-up in 2.6 % of frames, and on Human3.6M S8 seen by
-virtual cameras, rolling the camera about its optical axis raises its MPJPE from 61 mm to 103 mm at
-45 degrees and 249 mm upside down. A roll of a pinhole camera about its optical axis turns the image
-about the principal point and the camera-frame 3D about the optical axis by the same angle, exactly.
-So a track whose body leans beyond ``limit`` (lying on the floor, a handstand, a camera held
-askew) is turned about the principal point to lean at most ``limit`` (upside down: upright),
-lifted, and each frame's 3D is turned back: the answer stays in the real camera's frame.
+views the body leans over 45 degrees from image-up in 3.4 % of frames, and on Human3.6M S8 seen by
+virtual cameras, rolling the cameras about their optical axes raises its MPJPE from 64.6 mm to
+149.5 mm at 90 degrees and 275.8 mm upside down (README, "Bodies that lean"). A roll of a pinhole
+camera about its optical axis turns the image about the principal point and the camera-frame 3D
+about the optical axis by the same angle, exactly. So a track whose body leans beyond ``limit``
+(lying on the floor, a handstand, a camera held askew) is turned about the principal point to lean
+at most ``limit`` (upside down: upright), lifted, and each frame's 3D is turned back: the answer
+stays in the real camera's frame.
 
 The lean is that of the body's long axis (knees and ankles to shoulders, thorax and head), summed
 over a short Gaussian window in time so that frames where the axis points at the camera (short in
-2D) take their neighbours' direction.
+2D), or whose legs the detector only guessed, take their neighbours' direction.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import numpy as np
 from posemoe.camera import Intrinsics
 from posemoe.layouts import H36M17, JointLayout, convert
 
-UPRIGHT_LIMIT = 30.0
-"""Default lean (degrees from image-up) beyond which a body is turned; the 95th percentile of the
-default lifter's training views is 31 degrees."""
+UPRIGHT_LIMIT = 15.0
+"""Default lean (degrees from image-up) beyond which a body is turned; 16 % of the frames of the
+default lifter's training views lean further (``docs/scripts/upright.py``)."""
 
 _UPPER = ("Thorax", "Neck/Nose", "Head", "LShoulder", "RShoulder")
 _LOWER = ("LKnee", "RKnee", "LFoot", "RFoot")
@@ -42,20 +43,27 @@ def _rotate(xy: np.ndarray, angles: np.ndarray) -> np.ndarray:
 
 
 def body_lean(points: np.ndarray, layout: JointLayout, camera: Intrinsics, fps: float,
-              smooth_s: float = 0.1) -> np.ndarray:
-    """(T, J, 2+) pixels in ``layout`` -> (T,) lean of the body's axis from image-up, radians in
-    (-pi, pi] (positive: the head toward image right), the axis summed over a Gaussian window of
-    ``smooth_s`` seconds (sigma)."""
-    body = convert(np.asarray(points[..., :2], np.float64), layout, H36M17)
-    rays = _rays(body, camera)
-    axis = rays[:, [H36M17.index(j) for j in _UPPER]].mean(1) - rays[:, [H36M17.index(j) for j in _LOWER]].mean(1)
+              smooth_s: float = 0.1, min_confidence: float = 0.3) -> np.ndarray:
+    """(T, J, 2|3) pixels (+ confidence) in ``layout`` -> (T,) lean of the body's axis from image-up,
+    radians in (-pi, pi] (positive: the head toward image right), the axis summed over a Gaussian
+    window of ``smooth_s`` seconds (sigma). With confidences, each frame's axis counts by the share
+    of its upper times its lower joints seen (at least ``min_confidence``): frames whose legs were
+    guessed or filled in take their neighbours' lean, and a window with nothing seen leans 0."""
+    points = np.asarray(points, np.float64)
+    body = convert(points, layout, H36M17)
+    upper, lower = [H36M17.index(j) for j in _UPPER], [H36M17.index(j) for j in _LOWER]
+    rays = _rays(body[..., :2], camera)
+    axis = rays[:, upper].mean(1) - rays[:, lower].mean(1)
+    if body.shape[-1] > 2:
+        seen = np.nan_to_num(body[..., 2], nan=0.0) >= min_confidence
+        axis = axis * (seen[:, upper].mean(1) * seen[:, lower].mean(1))[:, None]
     sigma = smooth_s * fps
     if sigma > 0.3 and len(axis) > 1:
         half = int(np.ceil(3 * sigma))
         kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
         padded = np.pad(axis, ((half, half), (0, 0)), mode="edge")
         axis = np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(2)], -1)
-    return np.arctan2(axis[:, 0], -axis[:, 1])
+    return np.arctan2(axis[:, 0], 0.0 - axis[:, 1])  # 0.0 - y, not -y: a zero axis leans 0, not pi
 
 
 def upright_turn(lean: np.ndarray, limit_deg: float) -> np.ndarray:

@@ -69,8 +69,7 @@ class LiftingTask:
             return None
         if not cfg.motion_sources:
             raise UserError("virtual_share > 0 needs motion_sources (3D motion for the virtual cameras)")
-        sources = [MotionSource(**{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()})
-                   for m in cfg.motion_sources]
+        sources = [MotionSource.from_table(m) for m in cfg.motion_sources]
         leaked = sorted({s for m in sources if m.kind == "h36m" for s in m.subjects} & set(Protocol().test))
         if leaked:
             raise UserError(f"motion_sources: the test subjects {leaked} must not be trained on")

@@ -246,3 +246,11 @@ def test_z_up_files_and_upside_down_warning(tmp_path):
     path.write_text(_bvh(CMU, frames=upside_down))
     with pytest.warns(UserWarning, match="up='z'"):
         load_bvh_motion(path)
+
+
+def test_a_config_table_becomes_a_motion_source_with_tuples():
+    from posemoe.datasets.motion import MotionSource
+
+    source = MotionSource.from_table({"kind": "h36m", "path": "data/h36m", "subjects": ["S1", "S5"], "weight": 0.6})
+    assert source == MotionSource("h36m", "data/h36m", ("S1", "S5"), (), 0.6)
+    hash(source)  # frozen and hashable: the lists became tuples

@@ -52,6 +52,17 @@ def test_body_lean_reads_the_roll_of_an_upright_body():
         assert np.abs((lean - degrees + 180) % 360 - 180).max() < 12, degrees
 
 
+def test_frames_with_legs_unseen_take_their_neighbours_lean_and_nothing_seen_leans_zero():
+    cam, pixels = _walk()
+    points = np.concatenate([pixels, np.ones(pixels.shape[:-1] + (1,))], -1)
+    legs = [H36M17.index(j) for j in ("LKnee", "RKnee", "LFoot", "RFoot")]
+    points[15:25, legs, 1] -= 800  # guessed legs above the head
+    points[15:25, legs, 2] = 0.1
+    assert np.abs(np.degrees(body_lean(points, H36M17, CAMERA, 50.0))).max() < 10
+    points[..., 2] = 0.0
+    np.testing.assert_array_equal(body_lean(points, H36M17, CAMERA, 50.0), 0.0)
+
+
 def test_upright_turn_keeps_small_leans_and_tapers_to_upright_upside_down():
     lean = np.radians([0.0, 20.0, -29.0, 45.0, -90.0, 179.9, -179.9])
     after = np.degrees(lean + upright_turn(lean, 30.0))
