@@ -15,6 +15,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from posemoe.models import is_image_model
     from posemoe.models.pretrained import load_pretrained
 
+    if args.roll and args.dataset != "h36m-virtual":
+        raise UserError(f"--roll turns the cameras of --dataset h36m-virtual; {args.dataset} has its own cameras")
     set_threads(args.threads)
     device = pick_device(args.device)
     model, pretrained = load_pretrained(args.checkpoint, map_location=device)
@@ -111,7 +113,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--windows", choices=["blended", "end-to-end"], default="blended",
                    help="lifters: overlapping windows blended (as inference runs) or laid end to end (each frame once)")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
-    add_upright_options(p)  # read by the cross-dataset sets, which lift through the Lifter as inference does
+    add_upright_options(p)  # the cross-dataset sets lift through the Lifter as inference does; the h36m protocol does not turn
     p.add_argument("--batch-size", type=positive_int, default=64, help="windows (or crops) per forward pass")
     p.add_argument("--threads", type=positive_int, help="CPU threads (default: torch's choice)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")

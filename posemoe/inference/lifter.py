@@ -62,8 +62,9 @@ class Lifter:
         Returns (T, J', 3) joints of the model's layout (H36M-17 for the shipped lifters) in metres,
         camera frame (x right, y down, z forward), root-relative. Windows overlap and are blended
         (see :mod:`posemoe.inference.windows`); bodies leaning past ``upright`` are lifted turned
-        about the principal point (``intrinsics``, else the image centre) and turned back. Missing joints must be filled first
-        (``posemoe.inference.tracking.fill_gaps``): NaN or infinite input is refused.
+        about the principal point (``intrinsics``, else the image centre) and turned back. Missing
+        joints must be filled first (``posemoe.inference.tracking.fill_gaps``): NaN or infinite input
+        is refused.
         """
         points = self.prepare(keypoints, layout)
         codec = make_codec(self.pretrained.codec, image_size, intrinsics)
@@ -71,11 +72,12 @@ class Lifter:
         if fps is not None and fps <= 0:
             raise UserError(f"fps must be positive, got {fps}")
         turn = None
-        if self.upright is not None:
+        if self.upright is not None:  # the lean reads the input's confidences, before the model's channels
             camera = intrinsics or Intrinsics.guess(image_size)
             turn = upright_turn(body_lean(points, self.layout, camera, fps or model_fps or 50.0), self.upright)
-            if turn.any():
-                points = turn_keypoints(points, turn, camera)
+        points = match_channels(points, self.model.config.in_channels)
+        if turn is not None and turn.any():
+            points = turn_keypoints(points, turn, camera)
         if fps is None or model_fps is None or abs(fps - model_fps) < 1e-6:
             lifted = self._lift(points, codec.encode_windows)
         else:
@@ -85,7 +87,7 @@ class Lifter:
         return lifted if turn is None or not turn.any() else turn_back(lifted, turn).astype(lifted.dtype)
 
     def prepare(self, keypoints: np.ndarray, layout: str) -> np.ndarray:
-        """(T, J, 2|3) pixels in ``layout`` -> (T, J', C) pixels in the model's layout and channels."""
+        """(T, J, 2|3) pixels (+ confidence) in ``layout``, checked -> (T, J', 2|3) in the model's layout."""
         points = np.asarray(keypoints, dtype=np.float32)
         if points.ndim != 3 or points.shape[-1] not in (2, 3) or len(points) == 0:
             raise UserError(f"expected keypoints of shape (T, J, 2|3), got {points.shape}")
@@ -96,8 +98,7 @@ class Lifter:
         if len(absurd):
             raise UserError(f"keypoints of {len(absurd)} frame(s) lie beyond {MAX_ABS_PIXELS:g} px (first: frame "
                             f"{', '.join(map(str, absurd[:5]))}): not pixel coordinates of a video")
-        points = convert(points, get_layout(layout), self.layout)
-        return match_channels(points, self.model.config.in_channels)
+        return convert(points, get_layout(layout), self.layout)
 
     def _lift(self, points: np.ndarray, encode) -> np.ndarray:
         windows, weights = sequence_windows(0, len(points), self.num_frames, self.stride)

@@ -45,18 +45,25 @@ def _rotate(xy: np.ndarray, angles: np.ndarray) -> np.ndarray:
 def body_lean(points: np.ndarray, layout: JointLayout, camera: Intrinsics, fps: float,
               smooth_s: float = 0.1, min_confidence: float = 0.3) -> np.ndarray:
     """(T, J, 2|3) pixels (+ confidence) in ``layout`` -> (T,) lean of the body's axis from image-up,
-    radians in (-pi, pi] (positive: the head toward image right), the axis summed over a Gaussian
-    window of ``smooth_s`` seconds (sigma). With confidences, each frame's axis counts by the share
-    of its upper times its lower joints seen (at least ``min_confidence``): frames whose legs were
-    guessed or filled in take their neighbours' lean, and a window with nothing seen leans 0."""
+    radians in [-pi, pi] (positive: the head toward image right), the axis summed over a Gaussian
+    window of ``smooth_s`` seconds (sigma). With confidences, each end of a frame's axis is the mean of
+    its joints seen (at least ``min_confidence``) and the axis counts by the share of its upper times
+    its lower joints seen: frames whose legs were guessed or filled in take their neighbours' lean,
+    and a window with nothing seen leans 0."""
     points = np.asarray(points, np.float64)
     body = convert(points, layout, H36M17)
     upper, lower = [H36M17.index(j) for j in _UPPER], [H36M17.index(j) for j in _LOWER]
     rays = _rays(body[..., :2], camera)
-    axis = rays[:, upper].mean(1) - rays[:, lower].mean(1)
-    if body.shape[-1] > 2:
-        seen = np.nan_to_num(body[..., 2], nan=0.0) >= min_confidence
-        axis = axis * (seen[:, upper].mean(1) * seen[:, lower].mean(1))[:, None]
+    seen = (np.nan_to_num(body[..., 2], nan=0.0) >= min_confidence if body.shape[-1] > 2
+            else np.ones(body.shape[:2], bool)).astype(np.float64)
+
+    def end(joints: list[int]) -> tuple[np.ndarray, np.ndarray]:  # mean of the seen joints, share seen
+        count = seen[:, joints].sum(1)
+        mean = (rays[:, joints] * seen[:, joints, None]).sum(1) / np.maximum(count, 1.0)[:, None]
+        return mean, count / len(joints)
+
+    (top, top_seen), (bottom, bottom_seen) = end(upper), end(lower)
+    axis = (top - bottom) * (top_seen * bottom_seen)[:, None]
     sigma = smooth_s * fps
     if sigma > 0.3 and len(axis) > 1:
         half = int(np.ceil(3 * sigma))

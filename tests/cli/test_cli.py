@@ -46,6 +46,15 @@ def test_train_and_eval_commands(synthetic_dir, tmp_path, capsys):
     assert "subjects S9" in out and "| **all frames** |" in out
     assert (tmp_path / "e" / "eval.json").exists()
 
+    def virtual(*options: str) -> float:  # the MPJPE of `posemoe eval --dataset h36m-virtual` with these options
+        main(["eval", str(run / "best.pt"), "--dataset", "h36m-virtual", "--data-dir", str(synthetic_dir), *options])
+        line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("| **all** |")][0]
+        return float(line.split("|")[3].strip(" *"))
+
+    upright = virtual("--upright", "0")
+    assert virtual("--upright", "0", "--roll", "120") == pytest.approx(upright, abs=0.15)  # roll and upright reach the lifter
+    assert abs(virtual("--no-upright", "--roll", "120") - upright) > 1.0
+
 
 def test_bench_video_measures_one_and_three_people(tiny_lifter, capsys):
     pytest.importorskip("mediapipe")

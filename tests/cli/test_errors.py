@@ -39,3 +39,9 @@ def test_image_sets_keep_their_layout(tmp_path):
                            [SequenceInfo("coco", "person", 0, 0, 2)], "coco", COCO17)
     ImageSet(np.zeros((2, 32, 32, 3), np.uint8), labels).save(tmp_path / "set.npz")
     assert ImageSet.load(tmp_path / "set.npz").labels.layout == COCO17
+
+
+def test_roll_is_refused_where_the_dataset_has_its_own_cameras(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "posemoe-t27-s-h36m", "--dataset", "mpi-inf-3dhp", "--data-dir", str(tmp_path), "--roll", "90"])
+    assert exit_info.value.code == 2 and "--roll turns the cameras of --dataset h36m-virtual" in capsys.readouterr().err

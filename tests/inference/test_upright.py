@@ -52,15 +52,49 @@ def test_body_lean_reads_the_roll_of_an_upright_body():
         assert np.abs((lean - degrees + 180) % 360 - 180).max() < 12, degrees
 
 
-def test_frames_with_legs_unseen_take_their_neighbours_lean_and_nothing_seen_leans_zero():
-    cam, pixels = _walk()
+LEGS = [H36M17.index(j) for j in ("LKnee", "RKnee", "LFoot", "RFoot")]
+
+
+def _guessed_legs(pixels: np.ndarray, frames: slice, seen: int = 0) -> np.ndarray:
+    """Confidence 1 everywhere but the legs of ``frames`` (all but ``seen`` of them guessed, at the head)."""
     points = np.concatenate([pixels, np.ones(pixels.shape[:-1] + (1,))], -1)
-    legs = [H36M17.index(j) for j in ("LKnee", "RKnee", "LFoot", "RFoot")]
-    points[15:25, legs, 1] -= 800  # guessed legs above the head
-    points[15:25, legs, 2] = 0.1
-    assert np.abs(np.degrees(body_lean(points, H36M17, CAMERA, 50.0))).max() < 10
+    guessed = LEGS[seen:]
+    points[frames, guessed, :2] = points[frames, [H36M17.index("Head")], :2]
+    points[frames, guessed, 2] = 0.1
+    return points
+
+
+def test_frames_with_legs_unseen_take_their_neighbours_lean_and_nothing_seen_leans_zero():
+    cam, _ = _walk()
+    for seen in (0, 1):  # no leg joint seen, or one: the guessed ones do not move the axis
+        points = _guessed_legs(_pixels(_roll(cam, 100.0)), slice(15, 25), seen)
+        lean = np.degrees(body_lean(points, H36M17, CAMERA, 50.0))
+        assert np.abs(lean[15:25] - 100.0).max() < 12, seen  # the neighbours' lean, smoothed over
     points[..., 2] = 0.0
     np.testing.assert_array_equal(body_lean(points, H36M17, CAMERA, 50.0), 0.0)
+
+
+def test_a_lifter_reads_the_confidences_even_when_its_model_takes_none():
+    torch.manual_seed(0)
+    model = create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32)
+    assert model.config.in_channels == 2
+    _, pixels = _walk()
+    points = _guessed_legs(pixels, slice(0, 40))  # legs never seen, guessed at the head: no lean to read
+    np.testing.assert_array_equal(Lifter(model, upright=15.0).lift(points, image_size=(600, 520)),
+                                  Lifter(model, upright=None).lift(points, image_size=(600, 520)))
+
+
+def test_non_square_pixels_turn_and_lean_as_the_camera_rolls():
+    camera = Intrinsics((1200.0, 800.0), (300.0, 260.0))
+    cam, _ = _walk()
+
+    def project(points):
+        return points[..., :2] / points[..., 2:] * np.asarray(camera.focal) + np.asarray(camera.centre)
+
+    angles = np.full(len(cam), np.radians(70.0))
+    np.testing.assert_allclose(turn_keypoints(project(cam), angles, camera), project(_roll(cam, 70.0)), atol=1e-3)
+    lean = np.degrees(body_lean(project(_roll(cam, 70.0)), H36M17, camera, 50.0))
+    assert np.abs(lean - 70.0).max() < 12
 
 
 def test_upright_turn_keeps_small_leans_and_tapers_to_upright_upside_down():
