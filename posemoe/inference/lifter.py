@@ -35,7 +35,7 @@ def resample(points: np.ndarray, times: np.ndarray, at: np.ndarray) -> np.ndarra
 
 class Lifter:
     """A lifting model ready for one person's 2D track. ``upright``: bodies leaning more than this
-    many degrees from image-up are turned to lean that much before lifting and their 3D turned back
+    many degrees from image-up are turned toward upright before lifting and their 3D turned back
     (:mod:`posemoe.inference.upright`); None lifts every frame as it is."""
 
     def __init__(self, model: nn.Module, pretrained: PretrainedConfig | None = None, *, flip: bool = True,
@@ -75,8 +75,9 @@ class Lifter:
         if self.upright is not None:  # the lean reads the input's confidences, before the model's channels
             camera = intrinsics or Intrinsics.guess(image_size)
             turn = upright_turn(body_lean(points, self.layout, camera, fps or model_fps or 50.0), self.upright)
+            turn = turn if turn.any() else None
         points = match_channels(points, self.model.config.in_channels)
-        if turn is not None and turn.any():
+        if turn is not None:
             points = turn_keypoints(points, turn, camera)
         if fps is None or model_fps is None or abs(fps - model_fps) < 1e-6:
             lifted = self._lift(points, codec.encode_windows)
@@ -84,7 +85,7 @@ class Lifter:
             times = np.arange(len(points)) / fps
             model_times = np.arange(0.0, times[-1] + 1e-9, 1.0 / model_fps)
             lifted = resample(self._lift(resample(points, times, model_times), codec.encode_windows), model_times, times)
-        return lifted if turn is None or not turn.any() else turn_back(lifted, turn).astype(lifted.dtype)
+        return lifted if turn is None else turn_back(lifted, turn).astype(lifted.dtype)
 
     def prepare(self, keypoints: np.ndarray, layout: str) -> np.ndarray:
         """(T, J, 2|3) pixels (+ confidence) in ``layout``, checked -> (T, J', 2|3) in the model's layout."""

@@ -66,10 +66,9 @@ def body_lean(points: np.ndarray, layout: JointLayout, camera: Intrinsics, fps: 
     axis = (top - bottom) * (top_seen * bottom_seen)[:, None]
     sigma = smooth_s * fps
     if sigma > 0.3 and len(axis) > 1:
-        half = int(np.ceil(3 * sigma))
-        kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
-        padded = np.pad(axis, ((half, half), (0, 0)), mode="edge")
-        axis = np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(2)], -1)
+        from scipy.ndimage import gaussian_filter1d
+
+        axis = gaussian_filter1d(axis, sigma, axis=0, mode="nearest", truncate=3.0)
     return np.arctan2(axis[:, 0], 0.0 - axis[:, 1])  # 0.0 - y, not -y: a zero axis leans 0, not pi
 
 
