@@ -117,12 +117,22 @@ def add_upright_options(p: argparse.ArgumentParser) -> None:
     """``--upright DEG`` and ``--no-upright`` (:mod:`posemoe.inference.upright`); read by :func:`upright`."""
     from posemoe.inference.upright import UPRIGHT_LIMIT
 
-    p.add_argument("--upright", type=float_in(0.0, 179.0), default=UPRIGHT_LIMIT, metavar="DEG",
+    p.add_argument("--upright", type=float_in(0.0, 179.0), metavar="DEG",
                    help="a body leaning more than this from image-up (lying, a handstand, a camera held askew) is "
-                        "lifted turned toward upright (leaning at most this much), and its 3D turned back")
+                        f"lifted turned toward upright (leaning at most this much), and its 3D turned back "
+                        f"(default: {UPRIGHT_LIMIT:g})")
     p.add_argument("--no-upright", action="store_true", help="lift every frame as the camera saw it")
 
 
 def upright(args: argparse.Namespace) -> float | None:
     """The lean limit the options ask for, None for off."""
-    return None if args.no_upright else args.upright
+    from posemoe.inference.upright import UPRIGHT_LIMIT
+
+    if args.no_upright and args.upright is not None:
+        raise UserError("--upright and --no-upright contradict each other: give one")
+    return None if args.no_upright else UPRIGHT_LIMIT if args.upright is None else args.upright
+
+
+def upright_given(args: argparse.Namespace) -> bool:
+    """Whether ``--upright`` or ``--no-upright`` was on the command line."""
+    return args.upright is not None or args.no_upright

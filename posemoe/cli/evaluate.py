@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from posemoe.cli.common import FORMATTER, add_upright_options, float_in, pick_device, positive_int, set_threads, upright
+from posemoe.cli.common import (FORMATTER, add_upright_options, float_in, pick_device, positive_int, set_threads, upright,
+                                upright_given)
 from posemoe.errors import UserError
 
 
@@ -20,14 +21,27 @@ def cmd_eval(args: argparse.Namespace) -> None:
     set_threads(args.threads)
     device = pick_device(args.device)
     model, pretrained = load_pretrained(args.checkpoint, map_location=device)
+    cross = args.dataset in CROSS_DATASET and not is_image_model(model.config)
+    if upright_given(args) and not cross:
+        raise UserError("--upright / --no-upright apply to lifting through the Lifter (--dataset "
+                        f"{', '.join(CROSS_DATASET)}); the Human3.6M protocol and image models do not turn bodies")
     if is_image_model(model.config):
         report = _eval_images(args, model, device)
-    elif args.dataset in CROSS_DATASET:
+    elif cross:
         report = _eval_cross_dataset(args, model, pretrained)
     else:
         report = _eval_lifter(args, model, pretrained.codec, device)
     markdown = report.to_markdown()
-    print(f"{args.checkpoint}: {args.dataset}\n\n{markdown}" if args.dataset in CROSS_DATASET else markdown)
+    if cross:  # the settings that change these figures, in what is printed and written
+        limit = upright(args)
+        settings = [f"upright turning {'off' if limit is None else f'past {limit:g} degrees'}",
+                    f"windows {args.windows}", f"test-time flip {'off' if args.no_flip else 'on'}"]
+        if args.dataset != "humaneva":
+            settings.append(f"intrinsics {args.intrinsics}")
+        if args.dataset == "h36m-virtual":
+            settings += [f"seed {args.seed}", f"roll {args.roll:g} degrees"]
+        markdown = f"{args.checkpoint}: {args.dataset}; {', '.join(settings)}\n\n{markdown}"
+    print(markdown)
     if args.out:
         out = Path(args.out)
         files = {out / "eval.md": lambda f: f.write(markdown + "\n")}

@@ -54,6 +54,11 @@ def test_train_and_eval_commands(synthetic_dir, tmp_path, capsys):
     upright = virtual("--upright", "0")
     assert virtual("--upright", "0", "--roll", "120") == pytest.approx(upright, abs=0.15)  # roll and upright reach the lifter
     assert abs(virtual("--no-upright", "--roll", "120") - upright) > 1.0
+    main(["eval", str(run / "best.pt"), "--dataset", "h36m-virtual", "--data-dir", str(synthetic_dir), "--roll", "30",
+          "--out", str(tmp_path / "v")])  # the settings behind the figures are printed and written with them
+    header = "h36m-virtual; upright turning past 15 degrees, windows blended, test-time flip on, intrinsics known, " \
+             "seed 0, roll 30 degrees"
+    assert header in capsys.readouterr().out and header in (tmp_path / "v" / "eval.md").read_text()
 
 
 def test_bench_video_measures_one_and_three_people(tiny_lifter, capsys):

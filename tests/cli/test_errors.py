@@ -45,3 +45,17 @@ def test_roll_is_refused_where_the_dataset_has_its_own_cameras(capsys, tmp_path)
     with pytest.raises(SystemExit) as exit_info:
         main(["eval", "posemoe-t27-s-h36m", "--dataset", "mpi-inf-3dhp", "--data-dir", str(tmp_path), "--roll", "90"])
     assert exit_info.value.code == 2 and "--roll turns the cameras of --dataset h36m-virtual" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options", [["--upright", "10"], ["--no-upright"]])
+def test_upright_is_refused_where_nothing_turns(capsys, tmp_path, options):
+    with pytest.raises(SystemExit) as exit_info:  # the Human3.6M protocol lifts windows directly
+        main(["eval", "posemoe-t27-s-h36m", "--data-dir", str(tmp_path), *options])
+    assert exit_info.value.code == 2 and "the Human3.6M protocol and image models do not turn" in capsys.readouterr().err
+
+
+def test_upright_and_no_upright_together_are_refused(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "posemoe-t27-s-h36m", "--dataset", "humaneva", "--data-dir", str(tmp_path),
+              "--upright", "20", "--no-upright"])
+    assert exit_info.value.code == 2 and "contradict" in capsys.readouterr().err
