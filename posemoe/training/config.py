@@ -58,6 +58,10 @@ class TrainConfig:
     # Seconds of training: process CPU time on CPU (all threads count, so set threads=1 for a
     # one-thread budget), wall time on GPU. The learning-rate schedule follows the share spent.
     time_budget: float | None = None
+    # Optimiser steps, the same way: the schedule follows the share done. Steps do not depend on how
+    # busy the machine is, so two runs compared step for step see the same schedule. With both
+    # budgets set, the first to run out ends the run.
+    step_budget: int | None = None
     val_every: int = 1  # epochs between validations; 0 validates only at the end
     val_max_windows: int | None = None  # thin validation to this many evenly spaced windows (speed)
     seed: int = 0
@@ -131,10 +135,11 @@ RANGES: dict[str, tuple[float, float]] = {
     "lr": (1e-12, 10.0), "min_lr_ratio": (0.0, 1.0), "warmup_steps": (0, 10**7), "weight_decay": (0.0, 10.0),
     "grad_clip": (0.0, 1e6), "virtual_share": (0.0, 1.0), "bone_jitter": (0.0, 1.0), "limb_mix": (0.0, 1.0),
     "tilt_balance": (0.0, 1.0), "seed": (0, 2**32 - 1), "threads": (1, 1024), "time_budget": (1e-3, 1e8),
+    "step_budget": (1, 10**9),
     "val_every": (0, 10**6), "val_max_windows": (1, 10**9), "log_every": (1, 10**9),
 }
 _NULLABLE = {"init_weights", "val_source", "train_images", "val_images", "epoch_clips", "clip_stride", "threads",
-             "time_budget", "val_max_windows"}
+             "time_budget", "step_budget", "val_max_windows"}
 
 
 def check_option(name: str, value: Any, kind: type | None) -> None:
@@ -158,12 +163,12 @@ def check_option(name: str, value: Any, kind: type | None) -> None:
 
 
 # Settings that define the data, the split or the schedule: a resumed run must keep them, or the
-# weights it continues were trained on something else. ``epochs`` and ``time_budget`` may grow.
+# weights it continues were trained on something else. ``epochs`` and the budgets may grow.
 RESUME_FIXED = ("model", "model_overrides", "init_weights", "data_dir", "dataset", "source", "train_subjects", "val_subjects",
                 "train_images", "val_images", "batch_size", "epoch_clips", "clip_stride", "lr", "min_lr_ratio",
                 "warmup_steps", "weight_decay", "seed", "aite", "flip_augment", "codec", "motion_sources",
                 "virtual_share", "virtual_cameras", "bone_jitter", "limb_mix", "tilt_balance")
-RESUME_GROWING = ("epochs", "time_budget")
+RESUME_GROWING = ("epochs", "time_budget", "step_budget")
 
 
 # What a checkpoint written before a setting existed was trained with (the behaviour before it).

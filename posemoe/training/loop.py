@@ -152,15 +152,20 @@ class Run:
 
     def already_finished(self) -> bool:
         cfg, state = self.cfg, self.state
-        out_of_budget = bool(cfg.time_budget) and state["train_seconds"] >= cfg.time_budget
-        if state["done"] and (out_of_budget or state["epoch"] >= cfg.epochs):
+        if state["done"] and (self.out_of_budget() or state["epoch"] >= cfg.epochs):
             return True
         state["done"] = False  # a finished run resumed with a larger budget or more epochs goes on
         return False
 
+    def out_of_budget(self) -> bool:
+        """Whether the time or the step budget is spent."""
+        cfg, state = self.cfg, self.state
+        return (bool(cfg.time_budget) and state["train_seconds"] >= cfg.time_budget) or \
+            (bool(cfg.step_budget) and state["step"] >= cfg.step_budget)
+
     def train_epoch(self, task: Task, net: torch.nn.Module, log: CsvLog, epoch: int, total_steps: int,
                     quiet: bool) -> bool:
-        """One epoch of steps; True when the time budget ran out (all ranks agree)."""
+        """One epoch of steps; True when the time or step budget ran out (all ranks agree)."""
         cfg, state = self.cfg, self.state
         clock = time.process_time if self.ranks.device.type == "cpu" else time.perf_counter
         self.model.train()
@@ -168,7 +173,7 @@ class Run:
                    leave=False)
         for batch in bar:
             start = clock()
-            progress = state["step"] / total_steps
+            progress = state["step"] / (cfg.step_budget or total_steps)
             if cfg.time_budget:
                 progress = max(progress, state["train_seconds"] / cfg.time_budget)
             lr = learning_rate(cfg, state["step"], progress)
@@ -179,7 +184,7 @@ class Run:
                 log.write({"kind": "train", "epoch": epoch, "step": state["step"], "lr": lr, **terms,
                            "train_seconds": round(state["train_seconds"], 2)})
                 bar.set_postfix(mpjpe_mm=f"{terms['mpjpe'] * 1000:.1f}", lr=f"{lr:.2e}")
-            if cfg.time_budget and any_rank(state["train_seconds"] >= cfg.time_budget, self.ranks):
+            if (cfg.time_budget or cfg.step_budget) and any_rank(self.out_of_budget(), self.ranks):
                 return True
         return False
 

@@ -1,3 +1,4 @@
+import csv
 import json
 import math
 import os
@@ -77,6 +78,17 @@ def test_time_budget_stops_training(synthetic_dir, tmp_path):
     summary = train(_config(synthetic_dir, tmp_path, epochs=1000, time_budget=2.0, val_every=0), quiet=True)
     assert summary["done"] and summary["epoch"] < 1000
     assert 2.0 <= summary["train_seconds"] < 10.0
+
+
+def test_step_budget_stops_training_and_ends_the_schedule(synthetic_dir, tmp_path):
+    same = dict(epochs=1000, val_every=0, log_every=1, warmup_steps=0, min_lr_ratio=0.0)
+    summary = train(_config(synthetic_dir, tmp_path, step_budget=5, **same), quiet=True)
+    assert summary["done"] and summary["step"] == 5
+    rates = [float(r["lr"]) for r in csv.DictReader((tmp_path / "log.csv").open()) if r["kind"] == "train"]
+    assert len(rates) == 5 and rates[0] > rates[-1] > 0  # cosine over the 5 steps, not over 1000 epochs
+    assert rates[-1] == pytest.approx(rates[0] * 0.5 * (1 + math.cos(math.pi * 4 / 5)))
+    more = train(_config(synthetic_dir, tmp_path, step_budget=7, **same), resume=True, quiet=True)
+    assert more["step"] == 7  # a larger budget resumes
 
 
 def test_test_subjects_are_refused(synthetic_dir, tmp_path):
