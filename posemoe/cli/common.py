@@ -113,15 +113,16 @@ def overrides(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def add_upright_options(p: argparse.ArgumentParser) -> None:
-    """``--upright DEG`` and ``--no-upright`` (:mod:`posemoe.inference.upright`); read by :func:`upright`."""
+def add_upright_options(p: argparse.ArgumentParser, where: str = "") -> None:
+    """``--upright DEG`` and ``--no-upright`` (:mod:`posemoe.inference.upright`); read by :func:`upright`.
+    ``where``: added to both helps when they apply to part of a command only."""
     from posemoe.inference.upright import UPRIGHT_LIMIT
 
     p.add_argument("--upright", type=float_in(0.0, 179.0), metavar="DEG",
                    help="a body leaning more than this from image-up (lying, a handstand, a camera held askew) is "
-                        f"lifted turned toward upright (leaning at most this much), and its 3D turned back "
-                        f"(default: {UPRIGHT_LIMIT:g})")
-    p.add_argument("--no-upright", action="store_true", help="lift every frame as the camera saw it")
+                        "lifted turned toward upright (leaning at most this much), and its 3D turned back "
+                        f"(default: {UPRIGHT_LIMIT:g}){where}")
+    p.add_argument("--no-upright", action="store_true", help=f"lift every frame as the camera saw it{where}")
 
 
 def upright(args: argparse.Namespace) -> float | None:

@@ -18,13 +18,15 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
     if args.roll and args.dataset != "h36m-virtual":
         raise UserError(f"--roll turns the cameras of --dataset h36m-virtual; {args.dataset} has its own cameras")
+    limit = upright(args)  # refuses --upright with --no-upright before anything loads
+    if upright_given(args) and args.dataset not in CROSS_DATASET:
+        raise UserError(_NOTHING_TURNS)
     set_threads(args.threads)
     device = pick_device(args.device)
     model, pretrained = load_pretrained(args.checkpoint, map_location=device)
     cross = args.dataset in CROSS_DATASET and not is_image_model(model.config)
-    if upright_given(args) and not cross:
-        raise UserError("--upright / --no-upright apply to lifting through the Lifter (--dataset "
-                        f"{', '.join(CROSS_DATASET)}); the Human3.6M protocol and image models do not turn bodies")
+    if upright_given(args) and not cross:  # an image model
+        raise UserError(_NOTHING_TURNS)
     if is_image_model(model.config):
         report = _eval_images(args, model, device)
     elif cross:
@@ -33,13 +35,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
         report = _eval_lifter(args, model, pretrained.codec, device)
     markdown = report.to_markdown()
     if cross:  # the settings that change these figures, in what is printed and written
-        limit = upright(args)
         settings = [f"upright turning {'off' if limit is None else f'past {limit:g} degrees'}",
                     f"windows {args.windows}", f"test-time flip {'off' if args.no_flip else 'on'}"]
         if args.dataset != "humaneva":
             settings.append(f"intrinsics {args.intrinsics}")
         if args.dataset == "h36m-virtual":
-            settings += [f"seed {args.seed}", f"roll {args.roll:g} degrees"]
+            settings += [f"subjects {' '.join(args.subjects or ['S8'])}", f"seed {args.seed}", f"roll {args.roll:g} degrees"]
         markdown = f"{args.checkpoint}: {args.dataset}; {', '.join(settings)}\n\n{markdown}"
     print(markdown)
     if args.out:
@@ -66,6 +67,8 @@ def _eval_images(args: argparse.Namespace, model, device: str):
 
 
 CROSS_DATASET = ("mpi-inf-3dhp", "humaneva", "h36m-virtual")
+_NOTHING_TURNS = (f"--upright / --no-upright apply to lifting through the Lifter (--dataset {', '.join(CROSS_DATASET)}); "
+                  "the Human3.6M protocol and image models do not turn bodies")
 
 
 def _eval_cross_dataset(args: argparse.Namespace, model, pretrained):
@@ -127,7 +130,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--windows", choices=["blended", "end-to-end"], default="blended",
                    help="lifters: overlapping windows blended (as inference runs) or laid end to end (each frame once)")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
-    add_upright_options(p)  # the cross-dataset sets lift through the Lifter as inference does; the h36m protocol does not turn
+    add_upright_options(p, f" (--dataset {', '.join(CROSS_DATASET)})")  # these lift through the Lifter as inference does
     p.add_argument("--batch-size", type=positive_int, default=64, help="windows (or crops) per forward pass")
     p.add_argument("--threads", type=positive_int, help="CPU threads (default: torch's choice)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")

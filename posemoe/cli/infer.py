@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from posemoe.cli.common import (FORMATTER, add_upright_options, bounded_int, float_in, pick_device, positive_float, positive_int,
-                                 set_threads, upright)
+                                 set_threads, upright, upright_given)
 from posemoe.errors import UserError
 
 KEYPOINT_SUFFIXES = (".json", ".npy", ".npz")
@@ -29,6 +29,9 @@ def cmd_infer(args: argparse.Namespace) -> None:
     if path.suffix.lower() in IMAGE_SUFFIXES and args.model and _is_image_model(args.model):
         from posemoe.inference.images import infer_image
 
+        if upright_given(args):
+            raise UserError(f"--upright / --no-upright turn bodies before lifting; {args.model} estimates 3D from the "
+                            "image itself")
         infer_image(path, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip)
         return
     _video(args)

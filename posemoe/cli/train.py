@@ -14,7 +14,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     cfg = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
     values = overrides(args.set)
-    for name in ("data_dir", "out_dir", "model", "epochs", "time_budget", "step_budget", "threads", "device", "source", "seed"):
+    for name in ("data_dir", "out_dir", "model", "epochs", "time_budget", "step_budget", "threads", "device", "source",
+                 "seed"):
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
     if args.aite:
@@ -46,7 +47,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=positive_int, help="epochs to train (default from the config: 80)")
     p.add_argument("--time-budget", type=positive_float, help="stop after this many seconds of training (CPU time on CPU)")
     p.add_argument("--step-budget", type=positive_int,
-                   help="stop after this many optimiser steps (the schedule follows them; comparable across machines)")
+                   help="stop after this many optimiser steps (the schedule follows them, the same on any machine; "
+                        "keep it well above warmup_steps)")
     p.add_argument("--seed", type=int, help="random seed (default from the config: 0)")
     p.add_argument("--threads", type=positive_int, help="CPU threads (default: torch's choice)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")

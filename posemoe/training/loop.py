@@ -53,8 +53,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, allow_changes: bool = False
                 print("data:", line)
         net = wrap(run.model, ranks)
         for epoch in range(run.state["epoch"], cfg.epochs):
-            out_of_time = run.train_epoch(task, net, log, epoch, cfg.epochs * steps_per_epoch, quiet)
-            finished = out_of_time or epoch + 1 == cfg.epochs
+            out_of_budget = run.train_epoch(task, net, log, epoch, cfg.epochs * steps_per_epoch, quiet)
+            finished = out_of_budget or epoch + 1 == cfg.epochs
             run.end_epoch(task, log, epoch, finished, quiet)
             if finished:
                 break
@@ -171,9 +171,12 @@ class Run:
         self.model.train()
         bar = tqdm(task.batches(epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=quiet or not self.ranks.main,
                    leave=False)
+        budgeted = bool(cfg.time_budget or cfg.step_budget)
         for batch in bar:
+            if budgeted and any_rank(self.out_of_budget(), self.ranks):  # a run resumed past its budget
+                return True
             start = clock()
-            progress = state["step"] / (cfg.step_budget or total_steps)
+            progress = state["step"] / min(cfg.step_budget or total_steps, total_steps)
             if cfg.time_budget:
                 progress = max(progress, state["train_seconds"] / cfg.time_budget)
             lr = learning_rate(cfg, state["step"], progress)
@@ -184,7 +187,7 @@ class Run:
                 log.write({"kind": "train", "epoch": epoch, "step": state["step"], "lr": lr, **terms,
                            "train_seconds": round(state["train_seconds"], 2)})
                 bar.set_postfix(mpjpe_mm=f"{terms['mpjpe'] * 1000:.1f}", lr=f"{lr:.2e}")
-            if (cfg.time_budget or cfg.step_budget) and any_rank(self.out_of_budget(), self.ranks):
+            if budgeted and any_rank(self.out_of_budget(), self.ranks):
                 return True
         return False
 

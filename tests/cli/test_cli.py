@@ -57,7 +57,7 @@ def test_train_and_eval_commands(synthetic_dir, tmp_path, capsys):
     main(["eval", str(run / "best.pt"), "--dataset", "h36m-virtual", "--data-dir", str(synthetic_dir), "--roll", "30",
           "--out", str(tmp_path / "v")])  # the settings behind the figures are printed and written with them
     header = "h36m-virtual; upright turning past 15 degrees, windows blended, test-time flip on, intrinsics known, " \
-             "seed 0, roll 30 degrees"
+             "subjects S8, seed 0, roll 30 degrees"
     assert header in capsys.readouterr().out and header in (tmp_path / "v" / "eval.md").read_text()
 
 

@@ -54,6 +54,14 @@ def test_upright_is_refused_where_nothing_turns(capsys, tmp_path, options):
     assert exit_info.value.code == 2 and "the Human3.6M protocol and image models do not turn" in capsys.readouterr().err
 
 
+def test_upright_is_refused_for_an_image_model(capsys, tmp_path):
+    image = tmp_path / "photo.jpg"
+    image.write_bytes(b"not looked at")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["infer", str(image), "--model", "aitepose-s-bodies", "--upright", "10", "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2 and "estimates 3D from the image itself" in capsys.readouterr().err
+
+
 def test_upright_and_no_upright_together_are_refused(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["eval", "posemoe-t27-s-h36m", "--dataset", "humaneva", "--data-dir", str(tmp_path),

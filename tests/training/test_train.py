@@ -89,6 +89,15 @@ def test_step_budget_stops_training_and_ends_the_schedule(synthetic_dir, tmp_pat
     assert rates[-1] == pytest.approx(rates[0] * 0.5 * (1 + math.cos(math.pi * 4 / 5)))
     more = train(_config(synthetic_dir, tmp_path, step_budget=7, **same), resume=True, quiet=True)
     assert more["step"] == 7  # a larger budget resumes
+    again = train(_config(synthetic_dir, tmp_path, step_budget=7, **same), resume=True, quiet=True)
+    assert again["step"] == 7  # the same budget: nothing more to do
+
+
+def test_epochs_end_the_schedule_before_a_larger_step_budget(synthetic_dir, tmp_path):
+    summary = train(_config(synthetic_dir, tmp_path, epochs=2, step_budget=10**6, val_every=0, log_every=1,
+                            warmup_steps=0, min_lr_ratio=0.0), quiet=True)
+    rates = [float(r["lr"]) for r in csv.DictReader((tmp_path / "log.csv").open()) if r["kind"] == "train"]
+    assert summary["step"] == len(rates) > 2 and rates[-1] < 0.1 * rates[0]  # the cosine ran its course in 2 epochs
 
 
 def test_test_subjects_are_refused(synthetic_dir, tmp_path):
