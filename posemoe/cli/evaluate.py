@@ -24,13 +24,14 @@ def cmd_eval(args: argparse.Namespace) -> None:
     set_threads(args.threads)
     device = pick_device(args.device)
     model, pretrained = load_pretrained(args.checkpoint, map_location=device)
-    cross = args.dataset in CROSS_DATASET and not is_image_model(model.config)
-    if upright_given(args) and not cross:  # an image model
+    image = is_image_model(model.config)
+    if image and upright_given(args):
         raise UserError(_NOTHING_TURNS)
-    if is_image_model(model.config):
+    cross = args.dataset in CROSS_DATASET and not image
+    if image:
         report = _eval_images(args, model, device)
     elif cross:
-        report = _eval_cross_dataset(args, model, pretrained)
+        report = _eval_cross_dataset(args, model, pretrained, limit)
     else:
         report = _eval_lifter(args, model, pretrained.codec, device)
     markdown = report.to_markdown()
@@ -71,14 +72,14 @@ _NOTHING_TURNS = (f"--upright / --no-upright apply to lifting through the Lifter
                   "the Human3.6M protocol and image models do not turn bodies")
 
 
-def _eval_cross_dataset(args: argparse.Namespace, model, pretrained):
+def _eval_cross_dataset(args: argparse.Namespace, model, pretrained, limit: float | None):
     from posemoe.evaluation import cross_dataset
     from posemoe.inference.lifter import Lifter
 
     if not args.data_dir:
         raise UserError(f"--dataset {args.dataset} needs --data-dir")
     lifter = Lifter(model, pretrained, stride=model.config.num_frames if args.windows == "end-to-end" else None,
-                    flip=not args.no_flip, upright=upright(args))
+                    flip=not args.no_flip, upright=limit)
     known = args.intrinsics == "known"
     if args.dataset == "mpi-inf-3dhp":
         report = cross_dataset.evaluate_mpi_inf_3dhp(lifter, args.data_dir, known_intrinsics=known)

@@ -172,9 +172,9 @@ class Run:
         bar = tqdm(task.batches(epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=quiet or not self.ranks.main,
                    leave=False)
         budgeted = bool(cfg.time_budget or cfg.step_budget)
+        if budgeted and any_rank(self.out_of_budget(), self.ranks):  # a run resumed past its budget
+            return True
         for batch in bar:
-            if budgeted and any_rank(self.out_of_budget(), self.ranks):  # a run resumed past its budget
-                return True
             start = clock()
             progress = state["step"] / min(cfg.step_budget or total_steps, total_steps)
             if cfg.time_budget:
