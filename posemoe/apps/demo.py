@@ -116,7 +116,7 @@ def run_training_demo(out_dir: str | Path = "posemoe-demo-train", *, seconds: fl
                       threads=1)  # one thread: the budget is CPU time, which idle OpenMP threads would inflate
     print(f"2/3 training {cfg.model} for {seconds:.0f} CPU seconds (one thread) on {', '.join(cfg.train_subjects)} "
           f"(validating on {', '.join(cfg.val_subjects)})")
-    train(cfg)
+    train(cfg, restart=True)  # the demo's own folder: a second demo replaces the first
     print("3/3 evaluating best.pt on the test subjects S9, S11")
     model = model_from_checkpoint(out / "run" / "best.pt")
     report = evaluate(model, load_h36m(data_dir, ["S9", "S11"], "gt"), device=torch.device("cpu"))

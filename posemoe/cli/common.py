@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ast
 import re
+from pathlib import Path
 from typing import Any
 
 from posemoe.errors import UserError
@@ -71,6 +72,18 @@ def set_threads(threads: int | None) -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def check_out_dir(path: str | None, flag: str = "--out") -> None:
+    """Refuse, before any work, an output folder that names a file or lies under one."""
+    if not path:
+        return
+    folder = Path(path)
+    for place in (folder, *folder.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise UserError(f"{flag} {path}: {place} is a file, not a folder")
+            return
 
 
 def pick_device(device: str | None) -> str:

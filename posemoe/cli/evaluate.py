@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from posemoe.cli.common import (FORMATTER, add_upright_options, float_in, pick_device, positive_int, set_threads, upright,
+from posemoe.cli.common import (FORMATTER, add_upright_options, check_out_dir, float_in, pick_device, positive_int, set_threads, upright,
                                 upright_given)
 from posemoe.errors import UserError
 
@@ -16,11 +16,11 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from posemoe.models import is_image_model
     from posemoe.models.pretrained import load_pretrained
 
-    if args.roll and args.dataset != "h36m-virtual":
-        raise UserError(f"--roll turns the cameras of --dataset h36m-virtual; {args.dataset} has its own cameras")
+    _refuse_what_does_not_apply(args)
     limit = upright(args)  # refuses --upright with --no-upright before anything loads
     if upright_given(args) and args.dataset not in CROSS_DATASET:
         raise UserError(_NOTHING_TURNS)
+    check_out_dir(args.out)
     set_threads(args.threads)
     device = pick_device(args.device)
     model, pretrained = load_pretrained(args.checkpoint, map_location=device)
@@ -40,6 +40,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
                     f"windows {args.windows}", f"test-time flip {'off' if args.no_flip else 'on'}"]
         if args.dataset != "humaneva":
             settings.append(f"intrinsics {args.intrinsics}")
+        if args.dataset == "mpi-inf-3dhp" and args.subjects:
+            settings.append(f"sequences {' '.join(args.subjects)}")
         if args.dataset == "h36m-virtual":
             settings += [f"subjects {' '.join(args.subjects or ['S8'])}", f"seed {args.seed}", f"roll {args.roll:g} degrees"]
         markdown = f"{args.checkpoint}: {args.dataset}; {', '.join(settings)}\n\n{markdown}"
@@ -50,6 +52,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
         if hasattr(report, "to_json"):
             report.extra["checkpoint"] = str(args.checkpoint)
             files[out / "eval.json"] = lambda f: f.write(report.to_json() + "\n")
+        elif cross:
+            files[out / "eval.json"] = lambda f: f.write(_as_json(report, markdown.split("\n")[0]) + "\n")
         print("\nwrote " + ", ".join(str(p) for p in write_files(files)))
 
 
@@ -68,6 +72,41 @@ def _eval_images(args: argparse.Namespace, model, device: str):
 
 
 CROSS_DATASET = ("mpi-inf-3dhp", "humaneva", "h36m-virtual")
+
+
+def _refuse_what_does_not_apply(args: argparse.Namespace) -> None:
+    """Options a dataset does not use are refused, so that no figure is taken for what it is not."""
+    dataset = args.dataset
+    if args.roll and dataset != "h36m-virtual":
+        raise UserError(f"--roll turns the cameras of --dataset h36m-virtual; {dataset} has its own cameras")
+    if args.seed != 0 and dataset != "h36m-virtual":
+        raise UserError(f"--seed draws the cameras of --dataset h36m-virtual; {dataset} has its own")
+    if dataset in CROSS_DATASET and args.source != "gt":
+        raise UserError(f"--dataset {dataset} is scored from ground-truth 2D; --source {args.source} applies to "
+                        "VideoPose3D-format 2D files (--dataset h36m)")
+    if dataset == "humaneva" and args.subjects:
+        raise UserError("--dataset humaneva scores the held-out chunks of every Train subject; --subjects does not apply")
+    if args.intrinsics != "known" and dataset not in ("mpi-inf-3dhp", "h36m-virtual"):
+        raise UserError(f"--intrinsics applies to --dataset mpi-inf-3dhp and h36m-virtual, not {dataset}")
+
+
+def _as_json(report, settings: str) -> str:
+    """A cross-dataset report (dataclasses of scores) as JSON, with the line of settings behind it."""
+    import dataclasses
+    import json
+
+    import numpy as np
+
+    def plain(x):
+        if dataclasses.is_dataclass(x):
+            return {f.name: plain(getattr(x, f.name)) for f in dataclasses.fields(x)}
+        if isinstance(x, dict):
+            return {(" ".join(k) if isinstance(k, tuple) else str(k)): plain(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [plain(v) for v in x]
+        return x.item() if isinstance(x, np.generic) else x
+
+    return json.dumps({"settings": settings, **plain(report)}, indent=2)
 _NOTHING_TURNS = (f"--upright / --no-upright apply to lifting through the Lifter (--dataset {', '.join(CROSS_DATASET)}); "
                   "the Human3.6M protocol and image models do not turn bodies")
 
@@ -82,7 +121,7 @@ def _eval_cross_dataset(args: argparse.Namespace, model, pretrained, limit: floa
                     flip=not args.no_flip, upright=limit)
     known = args.intrinsics == "known"
     if args.dataset == "mpi-inf-3dhp":
-        report = cross_dataset.evaluate_mpi_inf_3dhp(lifter, args.data_dir, known_intrinsics=known)
+        report = cross_dataset.evaluate_mpi_inf_3dhp(lifter, args.data_dir, args.subjects, known_intrinsics=known)
     elif args.dataset == "humaneva":
         report = cross_dataset.evaluate_humaneva(lifter, args.data_dir)
     else:
@@ -125,9 +164,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--intrinsics", choices=("known", "guess"), default="known",
                    help="mpi-inf-3dhp, h36m-virtual: give camera-codec lifters each camera's focal length and "
                         "principal point, or let them guess (60 degrees, image centre) as for an unknown video")
-    p.add_argument("--source", default="gt", help="2D source file suffix")
+    p.add_argument("--source", default="gt", help="2D source file suffix (--dataset h36m and other VideoPose3D names)")
     p.add_argument("--subjects", nargs="+",
-                   help="subjects to score (default: the test subjects S9 S11; S8 for h36m-virtual)")
+                   help="subjects to score (default: the test subjects S9 S11; S8 for h36m-virtual); sequences (TS5 ...) "
+                        "for mpi-inf-3dhp (default: every TS* folder)")
     p.add_argument("--windows", choices=["blended", "end-to-end"], default="blended",
                    help="lifters: overlapping windows blended (as inference runs) or laid end to end (each frame once)")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")

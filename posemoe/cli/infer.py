@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posemoe.cli.common import (FORMATTER, add_upright_options, bounded_int, float_in, pick_device, positive_float, positive_int,
+from posemoe.cli.common import (FORMATTER, add_upright_options, bounded_int, check_out_dir, float_in, pick_device, positive_float, positive_int,
                                  set_threads, upright, upright_given)
 from posemoe.errors import UserError
 
@@ -22,9 +22,14 @@ def cmd_infer(args: argparse.Namespace) -> None:
         return _stream(args)
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
+    check_out_dir(args.out)
     _refuse_planned_outputs(args, path)
-    if path.suffix.lower() in KEYPOINT_SUFFIXES or (
-            path.is_dir() and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())):
+    if path.is_dir() and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()):
+        if not any(path.glob("*_keypoints.json")):
+            raise UserError(f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) and no OpenPose *_keypoints.json "
+                            "files in this folder")
+        return _keypoints(args)
+    if path.suffix.lower() in KEYPOINT_SUFFIXES:
         return _keypoints(args)
     if path.suffix.lower() in IMAGE_SUFFIXES and args.model and _is_image_model(args.model):
         from posemoe.inference.images import infer_image
@@ -94,15 +99,13 @@ def _keypoints(args: argparse.Namespace) -> None:
     from posemoe.inference.pipeline import infer_keypoints
     from posemoe.viz.render import render_result
 
-    if args.image_size is None:
-        raise UserError("keypoint files need --image-size WIDTH HEIGHT (of the video they came from)")
     if "mp4" in args.render:
         raise UserError("--render mp4 draws over the video's frames, which a keypoint file does not have; "
                         "use --render html, or run posemoe infer on the video itself")
-    result = infer_keypoints(args.input, args.model, image_size=tuple(args.image_size), layout=args.layout,
-                             fps=args.fps or 50.0, track=args.track, max_people=args.max_people,
+    result = infer_keypoints(args.input, args.model, image_size=tuple(args.image_size) if args.image_size else None,
+                             layout=args.layout, fps=args.fps, track=args.track, max_people=args.max_people,
                              smooth=_smoothing(args), device=args.device, camera=_camera(args),
-                             upright=upright(args))
+                             upright=upright(args), max_frames=args.max_frames)
     _finish(args, result)
     render_result(Path(args.out), result, tuple(args.render), inputs=[args.input])
 
@@ -135,11 +138,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="--smooth: cut-off frequency at rest, Hz (lower = smoother, more lag)")
     p.add_argument("--smooth-beta", type=float_in(0.0, 1e3), default=0.5, help="--smooth: how fast the cut-off rises with speed")
     p.add_argument("--fps", type=float_in(0.1, 1000.0),
-                   help="frame rate of the input (default: the video's; 30 for image folders; 50 for keypoint files)")
+                   help="frame rate of the input (default: the video's; 30 for image folders; for keypoint files the "
+                        "file's, else 50)")
     p.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
-    p.add_argument("--layout", help="joint layout of keypoint files (halpe26 for AlphaPose; needed for arrays)")
+    p.add_argument("--layout", help="joint layout of keypoint files (halpe26 for AlphaPose; needed for arrays unless the .npz "
+                        "records it)")
     p.add_argument("--image-size", type=positive_int, nargs=2, metavar=("W", "H"),
-                   help="keypoint files: frame size of the video they came from, pixels")
+                   help="keypoint files: frame size of the video they came from, pixels (default: the file's, "
+                        "where it records it)")
     p.add_argument("--max-people", type=bounded_int(64),
                    help="lift at most this many people, the most present first (default: everyone tracked long "
                         "enough; a video is searched for up to 4 people per frame unless this says more)")

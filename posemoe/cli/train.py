@@ -22,7 +22,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         values["aite"] = True
     cfg = cfg.override(values)
     set_threads(cfg.threads)
-    summary = train(cfg, resume=args.resume, allow_changes=args.allow_changes)
+    summary = train(cfg, resume=args.resume, allow_changes=args.allow_changes, restart=args.restart)
     print(json.dumps(summary, indent=2, default=str))
 
 
@@ -53,6 +53,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=positive_int, help="CPU threads (default: torch's choice)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
     p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+    p.add_argument("--restart", action="store_true",
+                   help="start afresh in an OUT_DIR that holds a run, deleting its last.pt, best.pt and log.csv "
+                        "(without it, or --resume, such a folder is refused)")
     p.add_argument("--allow-changes", action="store_true",
                    help="with --resume: continue although data, split or schedule settings differ from the checkpoint's")
     p.add_argument("--aite", action="store_true", help="train with AITE (disturbance-correction modules, training only)")

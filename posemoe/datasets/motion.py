@@ -9,7 +9,7 @@ Sources (``MotionSource.kind``): ``h36m`` (``data_3d_h36m.npz``, the 32-joint mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +33,16 @@ class MotionSource:
 
     @classmethod
     def from_table(cls, table: dict) -> "MotionSource":
-        """A config's ``[[motion_sources]]`` table (lists for the tuples) -> MotionSource."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
+        """A config's ``[[motion_sources]]`` table (lists for the tuples) -> MotionSource, checked."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(table) - known)
+        if unknown or "kind" not in table or "path" not in table:
+            raise UserError(f"motion_sources: expected the keys {', '.join(sorted(known))} (kind and path required), "
+                            f"got {', '.join(sorted(table))}")
+        source = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
+        if not isinstance(source.weight, (int, float)) or isinstance(source.weight, bool) or not 0 < source.weight < 1e6:
+            raise UserError(f"motion source {source.kind} {source.path}: expected a positive weight, got {source.weight!r}")
+        return source
 
 
 @dataclass
@@ -91,13 +99,18 @@ def humaneva_motion(path: str | Path, subjects: tuple[str, ...], *, hold_out_val
     return clips
 
 
-def load_source(source: MotionSource) -> list[MotionClip]:
+def load_source(source: MotionSource, fps: float | None = None) -> list[MotionClip]:
+    """A source's clips; BVH files are resampled to ``fps`` by their joint rotations (bones keep
+    their lengths), the others at their own rate."""
     if source.kind == "h36m":
+        if not source.subjects:
+            raise UserError(f"motion source h36m {source.path}: name its subjects (e.g. subjects = [\"S1\", \"S5\", "
+                            f"\"S6\", \"S7\"])")
         clips = h36m_motion(source.path, source.subjects)
     elif source.kind == "humaneva":
         clips = humaneva_motion(source.path, source.subjects)
     elif source.kind == "bvh":
-        clips = load_bvh_motion(source.path)
+        clips = load_bvh_motion(source.path, fps=fps)
     else:
         raise UserError(f"unknown motion source kind {source.kind!r}; known: h36m, humaneva, bvh")
     return [c for c in clips if not any(word in c.name for word in source.exclude)]
@@ -119,7 +132,7 @@ def motion_bank(sources: list[MotionSource], fps: float, *, min_frames: int = 1)
     ``weight`` spread over that source's frames."""
     parts, sequences, weights, start = [], [], [], 0
     for source in sources:
-        loaded = [(clip.name, resample_positions(clip.positions, clip.fps, fps)) for clip in load_source(source)]
+        loaded = [(clip.name, resample_positions(clip.positions, clip.fps, fps)) for clip in load_source(source, fps)]
         kept = [(name, p) for name, p in loaded if len(p) >= min_frames]
         if not kept:
             raise UserError(f"motion source {source.kind} {source.path}: no clip of at least {min_frames} frames")

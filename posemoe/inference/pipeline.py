@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -141,16 +141,25 @@ def make_pipeline(model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = N
     return Pipeline(load(model, device=device, upright=upright), model_name=str(model), smooth=smooth, camera=camera)
 
 
-def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size: tuple[int, int],
-                    layout: str | None = None, fps: float = 50.0, track: int | None = None,
+def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size: tuple[int, int] | None = None,
+                    layout: str | None = None, fps: float | None = None, track: int | None = None,
                     max_people: int | None = None, smooth: dict | bool | None = None, device: str = "cpu",
-                    camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT) -> Result:
+                    camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT,
+                    max_frames: int | None = None) -> Result:
     """2D keypoint file(s) of another tool -> 3D (read, track people, pick them (every person seen
-    long enough, the top ``max_people``, or the id ``track``), fill gaps, lift, smooth)."""
+    long enough, the top ``max_people``, or the id ``track``), fill gaps, lift, smooth). ``image_size`` and
+    ``fps`` default to what the file records (an .npz that ``posemoe infer`` wrote), else fps is 50;
+    ``max_frames`` keeps the first frames."""
     frames = read_keypoints(path, layout)
+    image_size = image_size or frames.image_size
+    if image_size is None:
+        raise UserError(f"{path}: keypoint files need --image-size WIDTH HEIGHT (of the video they came from)")
+    if max_frames is not None:
+        frames = replace(frames, people=frames.people[:max_frames])
     stem = output_stem(path)
     return make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright).lift_people(
-        frames, image_size=image_size, fps=fps, name=stem, source=str(path), track=track, max_people=max_people)
+        frames, image_size=image_size, fps=fps or frames.fps or 50.0, name=stem, source=str(path), track=track,
+        max_people=max_people)
 
 
 def timed_detections(frames: Iterable[np.ndarray], detector: Callable[[np.ndarray], np.ndarray],
@@ -229,8 +238,8 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
 
 
 def write_detections(result: Result, out_dir: str | Path) -> Path:
-    """``<stem>_blazepose33.npz``: the raw detections, ``keypoints`` (T, P, 33, 3), as a keypoint
-    file ``posemoe infer`` reads back."""
+    """``<stem>_blazepose33.npz``: the raw detections, ``keypoints`` (T, P, 33, 3), with ``layout``,
+    ``fps`` and ``image_size``, as a keypoint file ``posemoe infer`` reads back as it is."""
     from posemoe.export.results import write_files
 
     detections = result.detections
@@ -243,4 +252,5 @@ def write_detections(result: Result, out_dir: str | Path) -> Path:
     path = Path(out_dir) / f"{result.name}_{detections.layout.name}.npz"
     refuse_inputs([path], [result.source])
     return write_files({path: lambda f: np.savez(f, keypoints=raw, layout=detections.layout.name,
-                                                 fps=np.float32(result.fps))}, binary=[path])[0]
+                                                 fps=np.float32(result.fps),
+                                                 image_size=np.array(result.image_size, np.int32))}, binary=[path])[0]

@@ -41,6 +41,8 @@ class KeypointFrames:
     people: list[np.ndarray]  # per frame: (P_t, J, 3) pixels + confidence
     layout: JointLayout
     source: str = ""  # the file or folder they were read from, named in errors
+    fps: float | None = None  # the frame rate, where the file records it
+    image_size: tuple[int, int] | None = None  # (width, height) of the frames, where the file records it
 
     def __len__(self) -> int:
         return len(self.people)
@@ -163,15 +165,47 @@ def read_openpose_folder(folder: str | Path) -> KeypointFrames:
     return KeypointFrames(people, OPENPOSE25, str(folder))
 
 
-def read_array(path: str | Path, layout: str) -> KeypointFrames:
-    """``(T, J, C)`` (one person) or ``(T, P, J, C)``, C = 2 (confidence 1 is added) or 3."""
+def _array_metadata(data: dict, path: Path) -> dict:
+    """The optional ``layout``, ``fps`` and ``image_size`` of an .npz keypoint file (as
+    ``posemoe infer`` writes ``<name>_blazepose33.npz``), checked."""
+    meta: dict = {}
+    if "layout" in data:
+        value = np.asarray(data["layout"])
+        if value.ndim != 0 or value.dtype.kind != "U":
+            raise UserError(f"{path}: expected 'layout' as a layout name, got {value!r}")
+        meta["layout"] = str(value)
+    if "fps" in data:
+        value = np.asarray(data["fps"])
+        if value.shape != () or value.dtype.kind not in "iuf" or not 0 < float(value) < 1e4:
+            raise UserError(f"{path}: expected 'fps' as a positive frame rate, got {value!r}")
+        meta["fps"] = float(value)
+    if "image_size" in data:
+        value = np.asarray(data["image_size"])
+        if value.shape != (2,) or value.dtype.kind not in "iu" or not (value > 0).all():
+            raise UserError(f"{path}: expected 'image_size' as two positive integers (width, height), got {value!r}")
+        meta["image_size"] = (int(value[0]), int(value[1]))
+    return meta
+
+
+def read_array(path: str | Path, layout: str | None) -> KeypointFrames:
+    """``(T, J, C)`` (one person) or ``(T, P, J, C)``, C = 2 (confidence 1 is added) or 3. An .npz may
+    record ``layout``, ``fps`` and ``image_size`` beside ``keypoints``; a ``layout`` given here must agree."""
     from posemoe.io.npz import load_npy, load_npz, require_key
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no keypoint file at {path}")
-    lay = get_layout(layout)
-    array = require_key(load_npz(path), "keypoints", path) if path.suffix == ".npz" else load_npy(path)
+    meta = {}
+    if path.suffix == ".npz":
+        data = load_npz(path)
+        array, meta = require_key(data, "keypoints", path), _array_metadata(data, path)
+    else:
+        array = load_npy(path)
+    if layout is not None and meta.get("layout", layout) != layout:
+        raise UserError(f"{path}: the file's keypoints are {meta['layout']}, not {layout} (leave --layout out to use the file's)")
+    if layout is None and "layout" not in meta:
+        raise UserError(f"{path}: name the joint layout of an array file (e.g. --layout coco17)")
+    lay = get_layout(layout or meta["layout"])
     if not isinstance(array, np.ndarray) or not (np.issubdtype(array.dtype, np.integer) or
                                                  np.issubdtype(array.dtype, np.floating)):
         found = f"{array.dtype} array" if isinstance(array, np.ndarray) else type(array).__name__
@@ -183,18 +217,17 @@ def read_array(path: str | Path, layout: str) -> KeypointFrames:
     if array.shape[3] == 2:
         array = np.concatenate([array, np.ones_like(array[..., :1])], -1)
     array = array.astype(np.float64)
-    return KeypointFrames([frame[~np.isnan(frame).all(axis=(1, 2))] for frame in array], lay, str(path))
+    return KeypointFrames([frame[~np.isnan(frame).all(axis=(1, 2))] for frame in array], lay, str(path),
+                          meta.get("fps"), meta.get("image_size"))
 
 
 def read_keypoints(path: str | Path, layout: str | None = None) -> KeypointFrames:
     """Pick the reader from the path: folder = OpenPose (``layout`` ignored), .npy/.npz = array
-    (``layout`` needed), .json = COCO-17 or, with ``layout="halpe26"``, AlphaPose."""
+    (``layout`` needed unless the .npz records it), .json = COCO-17 or, with ``layout="halpe26"``, AlphaPose."""
     path = Path(path)
     if path.is_dir():
         return read_openpose_folder(path)
     if path.suffix in (".npy", ".npz"):
-        if layout is None:
-            raise UserError(f"{path}: name the joint layout of an array file (e.g. --layout coco17)")
         return read_array(path, layout)
     if path.suffix == ".json":
         if layout not in (None, "coco17", "halpe26"):

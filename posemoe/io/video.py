@@ -190,6 +190,7 @@ def _open_capture(target: str | int, name: str, kind: str, prefetch: int) -> Fra
     except UserError:
         capture.release()
         raise
+    capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # phones store portrait video as landscape + a rotation flag
     ok, bgr = capture.read()
     if not ok or bgr is None:
         capture.release()

@@ -85,16 +85,32 @@ def get_layout(name: str) -> JointLayout:
         raise UserError(f"unknown joint layout {name!r}; known: {', '.join(sorted(LAYOUTS))}") from None
 
 
-def averaging_converter(source: JointLayout, target: JointLayout, recipe: dict[str, tuple[str, ...]]) -> Converter:
-    """A converter where each target joint is the mean of named source joints; a confidence
-    channel (C = 3) takes the lowest confidence of the joints averaged."""
-    weights = np.zeros((target.num_joints, source.num_joints), np.float32)
+def mean_weights(source: JointLayout, target: JointLayout, recipe: dict[str, tuple[str, ...]]) -> np.ndarray:
+    """(J_target, J_source) weights: each target joint the mean of the source joints ``recipe`` names."""
+    weights = np.zeros((target.num_joints, source.num_joints))
     for i, joint in enumerate(target.joints):
         for name in recipe[joint]:
             weights[i, source.index(name)] = 1.0 / len(recipe[joint])
+    return weights
+
+
+def weighted_mean(weights: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(K, J) weights, (..., J, C) points -> (..., K, C); a target joint is NaN where a source joint it
+    uses is not finite, and only there (a plain product would spread 0 x NaN to every joint)."""
+    bad = ~np.isfinite(points).all(-1)
+    out = np.einsum("kj,...jc->...kc", weights, np.where(bad[..., None], 0.0, points))
+    if bad.any():
+        out[np.einsum("kj,...j->...k", (weights != 0).astype(np.float32), bad.astype(np.float32)) > 0] = np.nan
+    return out
+
+
+def averaging_converter(source: JointLayout, target: JointLayout, recipe: dict[str, tuple[str, ...]]) -> Converter:
+    """A converter where each target joint is the mean of named source joints; a confidence
+    channel (C = 3) takes the lowest confidence of the joints averaged."""
+    weights = mean_weights(source, target, recipe).astype(np.float32)
 
     def convert_fn(points: np.ndarray) -> np.ndarray:
-        out = np.einsum("kj,...jc->...kc", weights, points[..., :2].astype(np.float32))
+        out = weighted_mean(weights, points[..., :2].astype(np.float32))
         if points.shape[-1] == 2:
             return out
         conf = np.where(weights > 0, points[..., None, :, 2], np.inf).min(-1)

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from posemoe.layouts.base import (Converter, JointLayout, named_layout, register_converter, register_layout, selecting_converter)
+from posemoe.layouts.base import (Converter, JointLayout, mean_weights, named_layout, register_converter, register_layout,
+                                  selecting_converter, weighted_mean)
 from posemoe.layouts.h36m import H36M17
 
 HUMANEVA15 = register_layout(named_layout("humaneva15", {
@@ -59,14 +60,11 @@ SHARED_WITH_H36M17 = ("LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "R
 def mean_converter(source: JointLayout, target: JointLayout, recipe: dict[str, tuple[str, ...]]) -> Converter:
     """A converter where each target joint is the mean of named source joints, on every channel:
     ``(..., J_source, C)`` -> ``(..., J_target, C)`` in the input's float dtype."""
-    weights = np.zeros((target.num_joints, source.num_joints))
-    for i, joint in enumerate(target.joints):
-        for name in recipe[joint]:
-            weights[i, source.index(name)] = 1.0 / len(recipe[joint])
+    weights = mean_weights(source, target, recipe)
 
     def convert_fn(points: np.ndarray) -> np.ndarray:
         dtype = points.dtype if np.issubdtype(points.dtype, np.floating) else np.float64
-        return np.einsum("kj,...jc->...kc", weights, points).astype(dtype, copy=False)
+        return weighted_mean(weights, points).astype(dtype, copy=False)
 
     convert_fn.weights = weights  # type: ignore[attr-defined]
     return convert_fn

@@ -47,7 +47,11 @@ def list_models() -> list[str]:
 def get_config(name: str, **overrides) -> ModelConfig:
     if name not in MODEL_CONFIGS:
         raise UserError(f"unknown model {name!r}; registered: {', '.join(list_models())}")
-    return replace(MODEL_CONFIGS[name], **overrides)
+    base = MODEL_CONFIGS[name]
+    unknown = sorted(set(overrides) - {f.name for f in fields(base)})
+    if unknown:
+        raise UserError(f"model_overrides {unknown}: not options of {name}; known: {', '.join(f.name for f in fields(base))}")
+    return replace(base, **overrides)
 
 
 @dataclass(frozen=True)

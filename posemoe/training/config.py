@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -54,6 +55,7 @@ class TrainConfig:
     bone_jitter: float = 0.0  # virtual-camera clips: each bone's length x exp(N(0, this)); 0 = off
     limb_mix: float = 0.0  # virtual-camera clips: chance of another clip's legs (and, apart, arms); 0 = off
     tilt_balance: float = 0.0  # virtual-camera clips drawn x (share of their torso tilt) ** -this; 0 = off
+    retarget_bones: bool = False  # motion of non-Human3.6M sources put on Human3.6M's median bone lengths
     flip_test: bool = True
     # Seconds of training: process CPU time on CPU (all threads count, so set threads=1 for a
     # one-thread budget), wall time on GPU. The learning-rate schedule follows the share spent.
@@ -96,10 +98,12 @@ class TrainConfig:
             if name in values and not isinstance(values[name], dict):
                 raise UserError(f"{name}: expected a table of options, got {values[name]!r}")
             if isinstance(values.get(name), dict):
-                try:
-                    values[name] = replace(getattr(self, name), **values[name])
-                except TypeError as err:
-                    raise UserError(f"{name}: {err}") from None
+                known = [f.name for f in fields(getattr(self, name))]
+                unknown = sorted(set(values[name]) - set(known))
+                if unknown:
+                    raise UserError(f"{name}: unknown options {unknown}; known: {', '.join(known)}")
+                values[name] = replace(getattr(self, name), **values[name])
+                _check_numbers(name, values[name])
         return replace(self, **values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -162,17 +166,33 @@ def check_option(name: str, value: Any, kind: type | None) -> None:
         raise UserError(f"{name}: expected a string, got {value!r}")
 
 
+def _check_numbers(name: str, table: Any) -> None:
+    """The numeric fields of a nested table (loss weights, detector noise, AITE): numbers of the
+    default's kind, finite and not negative; chances (``prob`` in the name) at most 1."""
+    defaults = type(table)()
+    for f in fields(table):
+        value, default = getattr(table, f.name), getattr(defaults, f.name)
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            continue
+        kind = int if isinstance(default, int) else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value < 0:
+            raise UserError(f"{name}.{f.name}: expected a finite {'integer' if kind is int else 'number'} >= 0, got {value!r}")
+        if "prob" in f.name and value > 1:
+            raise UserError(f"{name}.{f.name}: a chance, expected at most 1, got {value!r}")
+
+
 # Settings that define the data, the split or the schedule: a resumed run must keep them, or the
 # weights it continues were trained on something else. ``epochs`` and the budgets may grow.
 RESUME_FIXED = ("model", "model_overrides", "init_weights", "data_dir", "dataset", "source", "train_subjects", "val_subjects",
                 "train_images", "val_images", "batch_size", "epoch_clips", "clip_stride", "lr", "min_lr_ratio",
                 "warmup_steps", "weight_decay", "seed", "aite", "flip_augment", "codec", "motion_sources",
-                "virtual_share", "virtual_cameras", "bone_jitter", "limb_mix", "tilt_balance")
+                "virtual_share", "virtual_cameras", "bone_jitter", "limb_mix", "tilt_balance",
+                "retarget_bones")
 RESUME_GROWING = ("epochs", "time_budget", "step_budget")
 
 
 # What a checkpoint written before a setting existed was trained with (the behaviour before it).
-_BEFORE_OPTION: dict[str, Any] = {"bone_jitter": 0.0, "limb_mix": 0.0, "tilt_balance": 0.0}
+_BEFORE_OPTION: dict[str, Any] = {"bone_jitter": 0.0, "limb_mix": 0.0, "tilt_balance": 0.0, "retarget_bones": False}
 
 
 def resume_changes(saved: dict[str, Any], current: TrainConfig) -> list[str]:

@@ -6,12 +6,15 @@ With one process every helper is a no-op, so the training loop reads the same ei
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from posemoe.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,11 @@ def setup(device: str = "auto") -> Ranks:
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if device == "auto":
         device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
+    if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", device):
+        raise UserError(f"device {device!r}: expected auto, cpu, cuda, cuda:N or mps")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"device {device}: no CUDA device is available here (torch {torch.__version__})")
+    dev = torch.device(f"cuda:{local_rank}" if device == "cuda" else device)  # each rank its own GPU
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():

@@ -32,12 +32,25 @@ from posemoe.training.tasks import Task, make_task
 __all__ = ["TrainConfig", "train", "learning_rate"]
 
 
-def train(cfg: TrainConfig, *, resume: bool = False, allow_changes: bool = False, quiet: bool = False) -> dict[str, Any]:
-    """Train, validate each ``val_every`` epochs, checkpoint each epoch. Returns a summary."""
+def train(cfg: TrainConfig, *, resume: bool = False, allow_changes: bool = False, restart: bool = False,
+          quiet: bool = False) -> dict[str, Any]:
+    """Train, validate each ``val_every`` epochs, checkpoint each epoch. Returns a summary. A folder
+    that holds a run is continued (``resume``) or, with ``restart``, emptied of it; never overwritten silently."""
     Protocol(train=tuple(cfg.train_subjects), val=tuple(cfg.val_subjects)).check_no_test_leak()
+    if resume and restart:
+        raise UserError("--resume continues the run in the folder and --restart replaces it: give one")
     ranks = setup(cfg.device)
     out = Path(cfg.out_dir)
     with run_lock(out, ranks.main):
+        held = [out / name for name in ("last.pt", "best.pt", "log.csv") if (out / name).exists()]
+        if held and not resume and not restart:
+            raise UserError(f"{out} holds a run ({', '.join(p.name for p in held)}): --resume continues it, "
+                            "--restart replaces it, or give another --out-dir")
+        if restart:
+            if ranks.main:
+                for path in held:
+                    path.unlink()
+            barrier(ranks)
         run = Run.start(cfg, ranks, out, resume=resume, allow_changes=allow_changes)
         if run.already_finished():
             return {"out_dir": str(out), **run.state}

@@ -7,7 +7,7 @@ and one line in :func:`make_task`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from posemoe.training.config import TrainConfig
 from posemoe.training.distributed import Ranks, merge_shards
 from posemoe.training.losses import keypoint_loss, lifting_loss
 from posemoe.training.samplers import ClipSampler, ImageSampler
-from posemoe.training.views import VirtualViewSampler
+from posemoe.training.views import VirtualViewSampler, retarget_bones
 from posemoe.training.virtual_camera import VirtualCameraConfig
 
 
@@ -39,6 +39,15 @@ class Validation:
     score: float  # lower is better: MPJPE in mm, or a 2D model's keypoint error in % of the crop
     second: float  # P-MPJPE in mm, or PCK@10%
     text: str
+
+
+def _cameras(options: dict[str, Any]) -> VirtualCameraConfig:
+    """A config's ``virtual_cameras`` table -> :class:`VirtualCameraConfig`, unknown keys refused."""
+    known = [f.name for f in fields(VirtualCameraConfig)]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise UserError(f"virtual_cameras {unknown}: unknown options; known: {', '.join(known)}")
+    return VirtualCameraConfig(**options)
 
 
 class LiftingTask:
@@ -74,8 +83,10 @@ class LiftingTask:
         if leaked:
             raise UserError(f"motion_sources: the test subjects {leaked} must not be trained on")
         bank = motion_bank(sources, get_dataset(cfg.dataset).fps, min_frames=model_cfg.num_frames)
+        if cfg.retarget_bones:
+            bank = retarget_bones(bank)
         return VirtualViewSampler(bank, model_cfg.num_frames, codec=cfg.codec, channels=model_cfg.in_channels,
-                                  cameras=VirtualCameraConfig(**cfg.virtual_cameras), flip=cfg.flip_augment,
+                                  cameras=_cameras(cfg.virtual_cameras), flip=cfg.flip_augment,
                                   bone_jitter=cfg.bone_jitter, limb_mix=cfg.limb_mix,
                                   tilt_balance=cfg.tilt_balance)
 

@@ -11,15 +11,19 @@ with probability 1/2; optionally with the legs or the arms of another clip (``li
 sources do not have, e.g. a crouch under a reaching torso) and each bone's length scaled
 (``bone_jitter``: body proportions and joint definitions the sources do not have); optionally drawn
 so that rare torso tilts (bending over, crouching, lying) come more often (``tilt_balance``).
+With :func:`retarget_bones`, the motion of other sources is put on Human3.6M's proportions first.
 Targets are the camera-frame 3D, root-relative, in metres.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from posemoe.codecs import flip_horizontal, make_codec, match_channels
 from posemoe.datasets.motion import MotionBank
+from posemoe.errors import UserError
 from posemoe.layouts import H36M17
 
 
@@ -49,6 +53,29 @@ def scale_bones(world: np.ndarray, factors: np.ndarray, parents: tuple[int, ...]
         if p >= 0:
             out[:, :, j] = out[:, :, p] + (world[:, :, j] - world[:, :, p]) * factors[:, None, j, None]
     return out
+
+
+def retarget_bones(bank: MotionBank, reference: str = "h36m") -> MotionBank:
+    """The bank with every bone of each sequence not from ``reference`` (a source kind) rescaled to
+    the median length of that bone over the reference source's frames; directions and the root's
+    path are kept. Mocap rigs place joints elsewhere than Human3.6M's markers (the Bandai-Namco rig's
+    hips are half as far apart, its people 13 % smaller): retargeted, every source teaches the joint
+    definitions and body size that the lifter's output stands for, and keeps its motion."""
+    from posemoe.inference.skeleton import bone_lengths
+
+    is_reference = [kind == reference for _, kind, _, _ in bank.sequences]
+    if not any(is_reference):
+        raise UserError(f"retarget_bones needs a {reference!r} motion source to take the bone lengths from")
+    frames = np.concatenate([np.arange(s, s + n) for (_, _, s, n), ref in zip(bank.sequences, is_reference) if ref])
+    target = np.median(bone_lengths(bank.positions[frames[::10]]), axis=0)  # (J,), the root's 0
+    positions = bank.positions.copy()
+    for (_, _, start, length), ref in zip(bank.sequences, is_reference):
+        if not ref:
+            own = np.median(bone_lengths(bank.positions[start:start + length]), axis=0)
+            factors = np.where(own > 1e-6, target / np.maximum(own, 1e-6), 1.0)
+            positions[start:start + length] = scale_bones(bank.positions[None, start:start + length], factors[None],
+                                                          H36M17.parents)[0]
+    return replace(bank, positions=positions)
 
 
 LIMBS = {"legs": (("LHip", "RHip", "Hip", "Spine"), (("RHip", "RKnee", "RFoot"), ("LHip", "LKnee", "LFoot"))),

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -59,6 +60,8 @@ def test_train_and_eval_commands(synthetic_dir, tmp_path, capsys):
     header = "h36m-virtual; upright turning past 15 degrees, windows blended, test-time flip on, intrinsics known, " \
              "subjects S8, seed 0, roll 30 degrees"
     assert header in capsys.readouterr().out and header in (tmp_path / "v" / "eval.md").read_text()
+    written = json.loads((tmp_path / "v" / "eval.json").read_text())  # and as JSON
+    assert header in written["settings"] and written["frames"] > 0 and written["mpjpe"] > 0
 
 
 def test_bench_video_measures_one_and_three_people(tiny_lifter, capsys):
@@ -112,8 +115,6 @@ def test_demo_lifts_renders_and_prints_where(tmp_path, capsys, tiny_lifter):
 
 
 def test_infer_from_a_keypoint_file(tmp_path, capsys):
-    import json
-
     import numpy as np
     import torch
 

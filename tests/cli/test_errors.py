@@ -1,5 +1,6 @@
 """User errors are one line; bugs keep their traceback."""
 
+import numpy as np
 import pytest
 
 from posemoe.cli import main
@@ -47,6 +48,20 @@ def test_roll_is_refused_where_the_dataset_has_its_own_cameras(capsys, tmp_path)
     assert exit_info.value.code == 2 and "--roll turns the cameras of --dataset h36m-virtual" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("dataset, options, error", [
+    ("humaneva", ["--source", "sh"], "scored from ground-truth 2D"),
+    ("mpi-inf-3dhp", ["--source", "cpn"], "scored from ground-truth 2D"),
+    ("humaneva", ["--subjects", "Validate/S1"], "--subjects does not apply"),
+    ("h36m", ["--seed", "3"], "--seed draws the cameras"),
+    ("humaneva", ["--intrinsics", "guess"], "--intrinsics applies to"),
+    ("h36m", ["--out", __file__], "a file, not a folder"),
+])
+def test_eval_refuses_options_the_dataset_does_not_use(capsys, tmp_path, dataset, options, error):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "posemoe-t27-s-h36m", "--dataset", dataset, "--data-dir", str(tmp_path), *options])
+    assert exit_info.value.code == 2 and error in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("options", [["--upright", "10"], ["--no-upright"]])
 def test_upright_is_refused_where_nothing_turns(capsys, tmp_path, options):
     with pytest.raises(SystemExit) as exit_info:  # the Human3.6M protocol lifts windows directly
@@ -67,3 +82,19 @@ def test_upright_and_no_upright_together_are_refused(capsys, tmp_path):
         main(["eval", "posemoe-t27-s-h36m", "--dataset", "humaneva", "--data-dir", str(tmp_path),
               "--upright", "20", "--no-upright"])
     assert exit_info.value.code == 2 and "contradict" in capsys.readouterr().err
+
+
+def test_infer_says_what_a_folder_lacks_and_refuses_an_out_that_is_a_file(capsys, tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("x")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["infer", str(tmp_path / "empty")])
+    assert exit_info.value.code == 2 and "no images (.bmp" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("x")
+    np.save(tmp_path / "k.npy", np.zeros((3, 17, 3)))
+    for out in ("afile", "afile/sub"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["infer", str(tmp_path / "k.npy"), "--layout", "coco17", "--image-size", "64", "64",
+                  "--out", str(tmp_path / out)])
+        assert exit_info.value.code == 2 and "is a file, not a folder" in capsys.readouterr().err
+    assert (tmp_path / "afile").read_text() == "x"

@@ -254,3 +254,20 @@ def test_a_config_table_becomes_a_motion_source_with_tuples():
     source = MotionSource.from_table({"kind": "h36m", "path": "data/h36m", "subjects": ["S1", "S5"], "weight": 0.6})
     assert source == MotionSource("h36m", "data/h36m", ("S1", "S5"), (), 0.6)
     hash(source)  # frozen and hashable: the lists became tuples
+    for bad, error in [({"kind": "bvh", "path": "x", "up": "z"}, "expected the keys"), ({"kind": "bvh"}, "path required"),
+                       ({"kind": "bvh", "path": "x", "weight": 0}, "positive weight")]:
+        with pytest.raises(UserError, match=error):
+            MotionSource.from_table(bad)
+
+
+def test_the_motion_bank_resamples_bvh_by_joint_angles_so_bones_keep_their_length(tmp_path):
+    from posemoe.datasets.motion import MotionSource, motion_bank
+
+    (tmp_path / "cmu.bvh").write_text(_bvh(CMU, fps=30))  # turns 90 degrees a frame: straight lines would cut corners
+    bank = motion_bank([MotionSource("bvh", str(tmp_path))], 50.0)
+    (direct,) = load_bvh_motion(tmp_path / "cmu.bvh", fps=50)
+    np.testing.assert_allclose(bank.positions, direct.positions, atol=1e-6)
+    lengths = np.linalg.norm(bank.positions[:, at("LKnee")] - bank.positions[:, at("LHip")], axis=-1)
+    np.testing.assert_allclose(lengths, np.hypot(43, 5) / 100, atol=1e-6)
+    with pytest.raises(UserError, match="name its subjects"):
+        motion_bank([MotionSource("h36m", str(tmp_path))], 50.0)

@@ -48,10 +48,14 @@ def test_python_api_returns_the_result_the_cli_writes(clip_with_a_gap, tiny_lift
 def test_cli_video_and_raw_detections_read_back(clip_with_a_gap, tiny_lifter, tmp_path, capsys):
     main(["infer", str(clip_with_a_gap), "--model", str(tiny_lifter), "--out", str(tmp_path), "--max-frames", "6"])
     assert np.load(tmp_path / "gap.npz")["joints_3d"].shape == (6, 17, 3)
-    # the raw BlazePose-33 detections are a keypoint file in their own right
-    main(["infer", str(tmp_path / "gap_blazepose33.npz"), "--layout", "blazepose33", "--image-size", "480", "270",
-          "--model", str(tiny_lifter), "--out", str(tmp_path / "again")])
-    assert np.load(tmp_path / "again" / "gap_blazepose33.npz")["joints_3d"].shape == (6, 17, 3)
+    # the raw BlazePose-33 detections are a keypoint file in their own right, with their layout, rate and size
+    main(["infer", str(tmp_path / "gap_blazepose33.npz"), "--model", str(tiny_lifter), "--out", str(tmp_path / "again")])
+    again = np.load(tmp_path / "again" / "gap_blazepose33.npz")
+    assert again["joints_3d"].shape == (6, 17, 3) and float(again["fps"]) == 25
+    np.testing.assert_allclose(again["joints_3d"], np.load(tmp_path / "gap.npz")["joints_3d"], atol=1e-5)  # the same run
+    main(["infer", str(tmp_path / "gap_blazepose33.npz"), "--model", str(tiny_lifter), "--out", str(tmp_path / "four"),
+          "--max-frames", "4"])
+    assert np.load(tmp_path / "four" / "gap_blazepose33.npz")["joints_3d"].shape == (4, 17, 3)
 
 
 def test_two_people_are_both_lifted_with_their_ids(tiny_lifter, tmp_path):

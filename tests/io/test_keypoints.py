@@ -76,6 +76,25 @@ def test_bad_arrays_say_why(tmp_path):
         read_keypoints(tmp_path)
 
 
+def test_an_npz_may_record_its_layout_rate_and_frame_size(tmp_path):
+    keypoints = np.random.default_rng(0).uniform(0, 100, (5, 2, 33, 3))
+    np.savez(tmp_path / "k.npz", keypoints=keypoints, layout="blazepose33", fps=np.float32(12),
+             image_size=np.array([1080, 1920], np.int32))
+    frames = read_keypoints(tmp_path / "k.npz")
+    assert frames.layout.name == "blazepose33" and frames.fps == 12 and frames.image_size == (1080, 1920)
+    assert read_keypoints(tmp_path / "k.npz", layout="blazepose33").fps == 12
+    with pytest.raises(ValueError, match="are blazepose33, not coco17"):
+        read_keypoints(tmp_path / "k.npz", layout="coco17")
+    np.savez(tmp_path / "plain.npz", keypoints=keypoints[:, :, :17])  # nothing recorded: as before
+    plain = read_keypoints(tmp_path / "plain.npz", layout="coco17")
+    assert plain.fps is None and plain.image_size is None
+    for bad, error in [({"fps": -1.0}, "'fps' as a positive"), ({"image_size": [1080.5, 3]}, "'image_size' as two"),
+                       ({"layout": 3}, "'layout' as a layout name")]:
+        np.savez(tmp_path / "bad.npz", keypoints=keypoints, **bad)
+        with pytest.raises(ValueError, match=error):
+            read_keypoints(tmp_path / "bad.npz", layout="blazepose33")
+
+
 _COCO = [{"image_id": 0, "keypoints": [1.0, 2.0, 0.9] * 17}]
 
 

@@ -20,6 +20,23 @@ def test_video_files_report_size_rate_and_every_frame(astronaut_clip):
     assert np.abs(written[0].astype(int) - written[5]).mean() > 10  # the photo moves
 
 
+def test_a_rotation_flag_is_applied_as_players_do(tmp_path):
+    """Phones record portrait video as landscape frames and a 90-degree display matrix in the track header."""
+    import struct
+
+    frame = np.zeros((32, 64, 3), np.uint8)
+    frame[:, :16] = 255  # the stored frame's left quarter
+    data = bytearray(write_video(tmp_path / "flat.mp4", [frame] * 4, 10).read_bytes())
+    tkhd = data.find(b"tkhd")
+    assert data[tkhd + 4] == 0  # version 0: the matrix follows 76 bytes on
+    data[tkhd + 44:tkhd + 80] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)  # 90 deg clockwise
+    (tmp_path / "phone.mp4").write_bytes(data)
+    with open_frames(tmp_path / "phone.mp4") as video:
+        frames = list(video)
+    assert video.size == (32, 64) and frames[0].shape == (64, 32, 3)  # shown upright: portrait
+    assert frames[0][:16].mean() > 200 and frames[0][24:].mean() < 50  # the stored left is now the top
+
+
 def test_stopping_early_releases_the_decoder(astronaut_clip):
     video = open_frames(astronaut_clip)
     first_three = [frame for _, frame in zip(range(3), video)]

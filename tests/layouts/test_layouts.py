@@ -72,3 +72,20 @@ def test_detector_layouts_convert_to_h36m17():
         np.testing.assert_allclose(out[:, 0, 2], np.minimum(points[:, lhip, 2], points[:, rhip, 2]), rtol=1e-6)
         np.testing.assert_allclose(out[:, H36M17.index("LWrist")], points[:, layout.index("LWrist")], rtol=1e-6)
         assert convert(points[..., :2], layout, H36M17).shape == (5, 17, 2)
+
+
+@pytest.mark.parametrize("name", ["coco17", "openpose25", "halpe26", "blazepose33", "humaneva15"])
+def test_a_missing_source_joint_makes_only_the_joints_built_from_it_missing(name):
+    source = get_layout(name)
+    points = np.random.default_rng(0).uniform(0, 100, (2, source.num_joints, 3))
+    whole = convert(points, source, H36M17)
+    for j in range(source.num_joints):
+        broken = points.copy()
+        broken[1, j, 0] = np.nan
+        out = convert(broken, source, H36M17)
+        np.testing.assert_array_equal(out[0], whole[0])  # other frames untouched
+        missing = np.isnan(out[1, :, :2]).any(-1)
+        changed = ~np.isclose(convert(points + (np.arange(source.num_joints) == j)[:, None], source, H36M17)[1, :, :2],
+                              whole[1, :, :2]).all(-1)  # the H36M-17 joints that joint j feeds
+        np.testing.assert_array_equal(missing, changed)
+        np.testing.assert_array_equal(out[1, ~missing, :2], whole[1, ~missing, :2])

@@ -33,6 +33,30 @@ def test_resume_needs_a_checkpoint_and_the_same_settings(synthetic_dir, tmp_path
     assert summary["epoch"] == 3
 
 
+def test_a_new_run_never_silently_replaces_the_one_in_its_folder(synthetic_dir, tmp_path):
+    train(_config(synthetic_dir, tmp_path, epochs=1), quiet=True)
+    before = (tmp_path / "last.pt").read_bytes()
+    with pytest.raises(UserError, match="holds a run .*--resume continues it, --restart replaces it"):
+        train(_config(synthetic_dir, tmp_path, epochs=1, seed=1), quiet=True)
+    assert (tmp_path / "last.pt").read_bytes() == before  # untouched
+    with pytest.raises(UserError, match="give one"):
+        train(_config(synthetic_dir, tmp_path, epochs=1), resume=True, restart=True, quiet=True)
+    train(_config(synthetic_dir, tmp_path, epochs=1, seed=1), restart=True, quiet=True)
+    assert load_checkpoint(tmp_path / "last.pt")["train_config"]["seed"] == 1
+    with (tmp_path / "log.csv").open() as f:
+        assert [r["kind"] for r in csv.DictReader(f)].count("val") == 1  # one run's rows, not two
+
+
+@pytest.mark.parametrize("device, error", [("tpu", "expected auto, cpu, cuda"), ("cuda", "no CUDA device")])
+def test_a_device_that_cannot_be_used_is_refused_before_training(synthetic_dir, tmp_path, device, error):
+    import torch
+
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(UserError, match=error):
+        train(_config(synthetic_dir, tmp_path, device=device), quiet=True)
+
+
 def test_log_has_no_repeated_steps_after_a_resume(synthetic_dir, tmp_path):
     train(_config(synthetic_dir, tmp_path, epochs=1), quiet=True)
     with (tmp_path / "log.csv").open() as f:

@@ -115,6 +115,27 @@ def test_config_file_and_overrides(tmp_path):
         cfg.override({"learning_rate": 1.0})
 
 
+@pytest.mark.parametrize("values, error", [
+    ({"loss_weights": {"velocity": "x"}}, r"loss_weights.velocity: expected a finite number"),
+    ({"loss_weights": {"velocity": -1}}, r"loss_weights.velocity: expected a finite number >= 0"),
+    ({"loss_weights": {"mpjpe": float("nan")}}, r"loss_weights.mpjpe"),
+    ({"detector_noise": {"prob": 2}}, r"detector_noise.prob: a chance"),
+    ({"aite_options": {"bogus": 1}}, r"aite_options: unknown options \['bogus'\]; known: num_modules"),
+])
+def test_nested_options_are_checked_like_the_others(values, error):
+    with pytest.raises(ValueError, match=error):
+        TrainConfig().override(values)
+
+
+def test_unknown_model_and_camera_options_are_refused_by_name(synthetic_dir, tmp_path):
+    with pytest.raises(ValueError, match=r"model_overrides \['depth'\]: not options of posemoe-t27-s"):
+        train(_config(synthetic_dir, tmp_path, model_overrides={"depth": 1}), quiet=True)
+    cfg = _config(synthetic_dir, tmp_path / "v", virtual_share=0.5, virtual_cameras={"fov": 3},
+                  motion_sources=[{"kind": "h36m", "path": str(synthetic_dir), "subjects": ["S1"]}])
+    with pytest.raises(ValueError, match=r"virtual_cameras \['fov'\]: unknown options"):
+        train(cfg, quiet=True)
+
+
 def test_schedule_warms_up_then_decays():
     cfg = TrainConfig(lr=1e-3, warmup_steps=10, min_lr_ratio=0.1)
     assert learning_rate(cfg, 0, 0.0) == pytest.approx(1e-4)

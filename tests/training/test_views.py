@@ -205,3 +205,27 @@ def test_tilt_balanced_clips_cover_the_frame_they_were_drawn_for():
     index = clips[:, :, 0, 1] / 0.001  # (B, T) source frame of each clip frame
     covers = (index.min(1) <= 500) & (index.max(1) >= 500)
     assert covers.mean() == pytest.approx(0.5, abs=0.05)  # half the draws are the lying frame, each covered
+
+
+def test_retarget_bones_puts_other_sources_on_the_reference_lengths_and_keeps_directions():
+    from posemoe.datasets.motion import MotionBank
+    from posemoe.errors import UserError
+    from posemoe.inference.skeleton import bone_lengths
+    from posemoe.layouts import H36M17
+    from posemoe.training.views import retarget_bones
+
+    rng = np.random.default_rng(0)
+    positions = rng.normal(0, 0.3, (50, 17, 3)).astype(np.float32)
+    positions[30:] = positions[:20] * 0.7  # the other source: the same poses on a smaller body
+    bank = MotionBank(positions, 50.0, [("a", "h36m", 0, 30), ("b", "bvh", 30, 20)], np.array([0.5, 0.5]))
+    out = retarget_bones(bank)
+    np.testing.assert_array_equal(out.positions[:30], positions[:30])  # the reference is untouched
+    np.testing.assert_array_equal(bank.positions, positions)  # and the input bank too
+    target = np.median(bone_lengths(positions[:30:10]), axis=0)
+    np.testing.assert_allclose(np.median(bone_lengths(out.positions[30:]), axis=0), target, rtol=1e-5)
+    parents = np.array([max(p, 0) for p in H36M17.parents])[1:]
+    unit = lambda p: (p[:, 1:] - p[:, parents]) / np.linalg.norm(p[:, 1:] - p[:, parents], axis=-1, keepdims=True)
+    np.testing.assert_allclose(unit(out.positions[30:]), unit(positions[30:]), atol=1e-5)  # the same poses
+    np.testing.assert_allclose(out.positions[30:, 0], positions[30:, 0])  # and the same root path
+    with pytest.raises(UserError, match="needs a 'h36m' motion source"):
+        retarget_bones(MotionBank(positions, 50.0, [("b", "bvh", 0, 50)], np.array([1.0])))
