@@ -70,7 +70,7 @@ def _camera(args: argparse.Namespace):
 
     if args.focal and args.fov:
         raise UserError("give --focal or --fov, not both")
-    return CameraOptions(focal_px=args.focal, fov_deg=args.fov, world=args.world)
+    return CameraOptions(focal_px=args.focal, fov_deg=args.fov, world=args.world or args.bvh)  # one floor for every .bvh
 
 
 def _finish(args: argparse.Namespace, result, extra_paths: list[Path] = ()) -> None:
@@ -166,7 +166,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="or its field of view across the longer image side, degrees (default when neither "
                         "is given: 60)")
     p.add_argument("--world", action="store_true",
-                   help="fit a ground plane from foot contacts and store a y-up world frame (world_from_camera)")
+                   help="fit one ground plane from everyone's foot contacts and store a y-up world frame (world_from_camera; "
+                        "--bvh implies it)")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads for lifting (one leaves the other cores to decoding and the 2D detector)")
     p.add_argument("--detect-workers", type=bounded_int(64), default=DETECT_WORKERS,

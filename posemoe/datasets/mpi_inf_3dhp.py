@@ -234,6 +234,7 @@ class MpiInf3dhpReport:
     overall: dict[str, Scores]
     per_activity: dict[str, dict[str, Scores]] = field(default_factory=dict)
     per_joint_mm: dict[str, float] = field(default_factory=dict)
+    frames_in_file: dict[str, int] = field(default_factory=dict)  # per sequence, valid or not
 
     def to_markdown(self) -> str:
         """Tables: one row per sequence and one for all, then one row per activity (PCK and AUC in %,
@@ -251,6 +252,10 @@ class MpiInf3dhpReport:
             return lines
 
         lines = table("sequence", [*self.per_sequence.items(), ("all (frame-weighted)", self.overall)])
+        left_out = {k: n - self.per_sequence[k][sets[0]].frames for k, n in self.frames_in_file.items()}
+        if any(left_out.values()):
+            lines += ["", "Left out as the protocol says (valid_frame 0): " +
+                      ", ".join(f"{k} {n} of {self.frames_in_file[k]} frames" for k, n in left_out.items()) + "."]
         if self.per_activity:
             lines += [""] + table("activity", self.per_activity.items())
         if self.per_joint_mm:
@@ -293,4 +298,5 @@ def score_mpi_inf_3dhp(predictions: Mapping[str, np.ndarray],
                      for name, joints in JOINT_SETS.items()} for a in np.unique(activity)}
     joint_mm = 1000.0 * np.linalg.norm(all_pred - all_target, axis=-1).mean(0)
     return MpiInf3dhpReport(per_sequence=per_sequence, overall=overall, per_activity=per_activity,
-                            per_joint_mm=dict(zip(H36M17.joints, map(float, joint_mm))))
+                            per_joint_mm=dict(zip(H36M17.joints, map(float, joint_mm))),
+                            frames_in_file={s.name: len(s.valid) for s in sequences})

@@ -60,6 +60,7 @@ def write_files(writers: dict[Path, Callable[[IO], None]], binary: Iterable[Path
 
 def _record(result: "Result") -> dict:
     person = result.people[0]
+    fitted = getattr(person, "fitted", None)
     return {"fps": result.fps, "layout": result.layout.name, "joints": list(result.layout.joints),
             "units": "metres, camera frame, root-relative", "source": result.source, "model": result.model,
             "report": result.report, "person_id": person.track, "person_visible": person.visible.tolist(),
@@ -67,7 +68,10 @@ def _record(result: "Result") -> dict:
             **({"root_m": np.round(person.root, 4).tolist()} if getattr(person, "root", None) is not None else {}),
             **({"unseen_joints_per_frame": person.unseen.sum(1).tolist()} if getattr(person, "unseen", None) is not None
                else {}),
+            **({"world_from_camera": np.round(world, 6).tolist()}
+               if (world := getattr(person, "world_from_camera", None)) is not None else {}),
             "frames": [{"frame": t, "joints_3d": person.joints_3d[t].round(5).tolist(),
+                        **({"joints_fitted": fitted[t].round(5).tolist()} if fitted is not None else {}),
                         "keypoints_2d": person.keypoints[t].round(2).tolist()} for t in range(len(person.joints_3d))]}
 
 
@@ -98,14 +102,18 @@ def json_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
 
 
 def csv_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
-    """``<name>.csv``: one row per frame, columns <joint>_x/_y/_z in metres."""
+    """``<name>.csv``: one row per frame: frame, visible (1 where the person was seen, 0 where filled
+    in), <joint>_x/_y/_z in metres (root-relative), and after the motion stage root_x/_y/_z (camera metres)."""
     person, layout = result.people[0], result.layout
+    root = getattr(person, "root", None)
 
     def write(f: IO) -> None:
         writer = csv.writer(f)
-        writer.writerow(["frame"] + [f"{j}_{c}" for j in layout.joints for c in "xyz"])
+        writer.writerow(["frame", "visible"] + [f"{j}_{c}" for j in layout.joints for c in "xyz"] +
+                        ([f"root_{c}" for c in "xyz"] if root is not None else []))
         for t, pose in enumerate(person.joints_3d):
-            writer.writerow([t] + [f"{v:.5f}" for v in pose.reshape(-1)])
+            extra = [f"{v:.5f}" for v in root[t]] if root is not None else []
+            writer.writerow([t, int(person.visible[t])] + [f"{v:.5f}" for v in pose.reshape(-1)] + extra)
 
     return {out / f"{result.name}.csv": (write, False)}
 

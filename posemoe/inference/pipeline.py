@@ -58,7 +58,8 @@ class CameraOptions:
 def fit_motion(result: Result, camera: CameraOptions) -> None:
     """The motion stage, per person: a skeleton with constant bone lengths and joint rotations
     (:mod:`~posemoe.inference.skeleton`), the root's path in camera coordinates
-    (:mod:`~posemoe.inference.trajectory`) and, with ``camera.world``, a ground plane."""
+    (:mod:`~posemoe.inference.trajectory`); with ``camera.world``, one ground plane and world frame
+    for everyone (foot contacts of all the people pooled)."""
     from posemoe.inference.skeleton import fit_skeleton
     from posemoe.inference.trajectory import estimate_trajectory, fit_ground, world_transform
 
@@ -76,10 +77,14 @@ def fit_motion(result: Result, camera: CameraOptions) -> None:
             continue
         person.root = track.root
         result.report.append(who + track.report())
-        if camera.world:
-            ground = fit_ground(fit.fitted + track.root[:, None], result.fps, visible=person.visible)
-            person.world_from_camera = world_transform(ground, track.root[int(np.argmax(person.visible))])
-            result.report.append(who + ground.report())
+    placed = [p for p in result.people if getattr(p, "root", None) is not None]
+    if camera.world and placed:  # one floor and one origin for everyone: under the first placed person at first sight
+        ground = fit_ground([p.fitted + p.root[:, None] for p in placed], result.fps, visible=[p.visible for p in placed])
+        transform = world_transform(ground, placed[0].root[int(np.argmax(placed[0].visible))])
+        for person in placed:
+            person.world_from_camera = transform
+        shared = f" (shared by {len(placed)} people, origin under person {placed[0].track})" if len(placed) > 1 else ""
+        result.report.append(ground.report() + shared)
 
 
 class Pipeline:

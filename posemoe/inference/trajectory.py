@@ -266,19 +266,23 @@ def _robust_plane(points: np.ndarray, prior: np.ndarray, prior_m: float = 0.05,
     return normal, centre
 
 
-def fit_ground(positions: np.ndarray, fps: float, *, visible: np.ndarray | None = None,
-               layout: JointLayout = H36M17, up_prior: np.ndarray = CAMERA_UP, ankle_height: float = ANKLE_HEIGHT_M,
-               min_contacts: int = 10) -> Ground:
+def fit_ground(positions: np.ndarray | list[np.ndarray], fps: float, *,
+               visible: np.ndarray | list[np.ndarray | None] | None = None, layout: JointLayout = H36M17,
+               up_prior: np.ndarray = CAMERA_UP, ankle_height: float = ANKLE_HEIGHT_M, min_contacts: int = 10) -> Ground:
     """(T, J, 3) joints in camera coordinates (root-relative joints + the trajectory's root), metres,
-    and (T,) frames where the person was detected -> the :class:`Ground` under them (module doc)."""
-    positions = np.asarray(positions, np.float64)
+    and (T,) frames where the person was detected -> the :class:`Ground` under them (module doc).
+    Several people on one floor: lists of both, one entry per person (contacts pooled, end to end)."""
+    tracks = [np.asarray(p, np.float64) for p in positions] if isinstance(positions, list) else \
+        [np.asarray(positions, np.float64)]
+    seen_in = visible if isinstance(visible, list) else [visible] * len(tracks)
     up = np.asarray(up_prior, np.float64) / np.linalg.norm(up_prior)
-    contacts = foot_contacts(positions, fps, up, layout, visible=visible)
-    feet = positions[:, [layout.index("RFoot"), layout.index("LFoot")]]
+    contacts = np.concatenate([foot_contacts(p, fps, up, layout, visible=v) for p, v in zip(tracks, seen_in)])
+    feet = np.concatenate([p[:, [layout.index("RFoot"), layout.index("LFoot")]] for p in tracks])
+    shown = np.concatenate([np.ones(len(p), bool) if v is None else np.asarray(v, bool) for p, v in zip(tracks, seen_in)])
     if contacts.sum() >= min_contacts:
         normal, centre = _robust_plane(feet[contacts], up)
         return Ground(normal, centre - ankle_height * normal, contacts, "contacts")
-    seen = feet if visible is None or not np.any(visible) else feet[np.asarray(visible, bool)]
+    seen = feet[shown] if shown.any() else feet
     heights = seen.reshape(-1, 3) @ up
     lowest = seen.reshape(-1, 3)[np.argmin(np.abs(heights - np.quantile(heights, 0.05)))]
     return Ground(up, lowest - ankle_height * up, contacts, "prior")

@@ -165,7 +165,7 @@ def test_nan_on_a_valid_frame_or_no_valid_frame_is_an_error(tmp_path):
 
 @pytest.fixture()
 def two_sequences(tmp_path):
-    for name, valid in (("TS1", np.ones(2)), ("TS5", np.ones(6))):
+    for name, valid in (("TS1", np.ones(2)), ("TS5", np.array([1, 1, 1, 0, 1, 1, 1]))):
         _write_mat(tmp_path / name / "annot_data.mat", valid=valid)
     return load_mpi_inf_3dhp(tmp_path)
 
@@ -197,6 +197,7 @@ def test_scores_on_a_known_offset_are_frame_weighted(two_sequences):
     assert ts1["common14"].auc == pytest.approx(10 / 31)  # below 105..150 mm
     assert ts1["all17"].auc == pytest.approx((16 * 10 + 30) / (17 * 31))
     assert report.overall["common14"].frames == 8
+    assert "Left out as the protocol says (valid_frame 0): TS1 0 of 2 frames, TS5 1 of 7 frames." in report.to_markdown()
     assert report.overall["common14"].mpjpe_mm == pytest.approx((2 * 102.0 + 6 * 202.0) / 8, abs=1e-3)
     table = report.to_markdown()
     assert "| TS1 | 2 |" in table and "| all (frame-weighted) | 8 |" in table and "MPJPE mm (common14)" in table

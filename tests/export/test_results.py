@@ -30,6 +30,6 @@ def test_outputs_round_trip(tmp_path):
     assert record["fps"] == 25.0 and len(record["frames"]) == 4
     np.testing.assert_allclose(record["frames"][2]["joints_3d"], joints[2], atol=1e-5)
     rows = list(csv.reader(cs.open()))
-    assert rows[0][:4] == ["frame", "Hip_x", "Hip_y", "Hip_z"] and len(rows) == 5 and len(rows[1]) == 52
+    assert rows[0][:5] == ["frame", "visible", "Hip_x", "Hip_y", "Hip_z"] and len(rows) == 5 and len(rows[1]) == 53
     with pytest.raises(ValueError, match="differ"):
         write_outputs(tmp_path, "bad", joints, kp[:3], fps=25.0)

@@ -97,7 +97,7 @@ def _check_results_whole(out: Path) -> int:
     frames.append(len(record["frames"]))
     with (out / "clip.csv").open(newline="") as f:
         rows = list(csv.reader(f))
-    assert {len(r) for r in rows} == {1 + 17 * 3}
+    assert rows[0][:2] == ["frame", "visible"] and len({len(r) for r in rows}) == 1 and len(rows[0]) in (2 + 17 * 3, 5 + 17 * 3)
     frames.append(len(rows) - 1)
     rounds = [(f - 1000) // 300 for f in frames]  # a write's round mod 3 (see _write_results_forever)
     assert all(f in (1000, 1300, 1600) for f in frames), frames

@@ -43,6 +43,12 @@ def test_python_api_returns_the_result_the_cli_writes(clip_with_a_gap, tiny_lift
     paths = result.write(tmp_path) + [write_detections(result, tmp_path)]
     assert [p.name for p in paths] == ["gap.npz", "gap.json", "gap.csv", "gap_blazepose33.npz"]
     np.testing.assert_allclose(np.load(paths[0])["joints_3d"], person.joints_3d)
+    record = json.loads(paths[1].read_text())  # the json and csv carry what the npz does, per frame
+    np.testing.assert_allclose(record["frames"][3]["joints_fitted"], np.load(paths[0])["joints_fitted"][3], atol=1e-5)
+    header, *rows = [line.split(",") for line in paths[2].read_text().splitlines()]
+    assert header[:2] == ["frame", "visible"] and header[-3:] == ["root_x", "root_y", "root_z"]
+    assert [int(r[1]) for r in rows] == person.visible.astype(int).tolist()
+    np.testing.assert_allclose([[float(v) for v in r[-3:]] for r in rows], person.root, atol=1e-5)
 
 
 def test_cli_video_and_raw_detections_read_back(clip_with_a_gap, tiny_lifter, tmp_path, capsys):

@@ -137,6 +137,16 @@ def test_ground_and_world_frame_from_foot_contacts():
     forward = transform[:3, :3] @ np.array([0.0, 0.0, 1.0])  # the camera's forward axis, in the world
     assert forward[2] < -0.9 and abs(forward[0]) < 1e-9  # -z, no sideways part
 
+    # two people on one floor (the same walk 1 m to the side): one plane from both, each in its own place
+    beside = fit.fitted + (root + np.array([1.0, 0.0, 0.0]))[:, None]
+    shared = fit_ground([fit.fitted + root[:, None], beside], fps=50, visible=[None, np.arange(len(root)) < 100],
+                        ankle_height=0.04)
+    assert shared.method == "contacts" and np.degrees(np.arccos(shared.normal @ true_up)) < 3.0
+    assert shared.contacts.sum() > ground.contacts.sum()  # pooled
+    both = to_world(np.stack([fit.fitted + root[:, None], beside]), world_transform(shared, root[0]))
+    assert abs(both[0, :, 0, 1].mean() - both[1, :, 0, 1].mean()) < 0.05  # on the same floor
+    assert np.linalg.norm(both[1, 0, 0, [0, 2]] - both[0, 0, 0, [0, 2]]) == pytest.approx(1.0, abs=0.05)
+
     floor = Ground(true_up, _camera().world_to_camera(np.zeros(3)), np.zeros((150, 2), bool), "truth")
     expected = to_world(cam, world_transform(floor, cam[0, 0]))
     assert np.linalg.norm(placed - expected, axis=-1).mean() < 0.05
