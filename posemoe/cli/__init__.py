@@ -17,6 +17,8 @@ import argparse
 import errno
 import os
 import sys
+import warnings
+from pathlib import Path
 
 from posemoe.errors import UserError
 
@@ -56,7 +58,17 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     quiet_third_party(args.verbose)
     try:
-        args.func(args)
+        with warnings.catch_warnings():  # posemoe's own warnings as one line each, like its errors
+            plain = warnings.showwarning
+
+            def show(message, category, filename, lineno, file=None, line=None) -> None:
+                if issubclass(category, UserWarning) and "posemoe" in Path(filename).parts:
+                    print(f"posemoe {args.command}: warning: {message}", file=sys.stderr)
+                else:
+                    plain(message, category, filename, lineno, file, line)
+
+            warnings.showwarning = show
+            args.func(args)
     except (UserError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
             PermissionError) as err:
         _fail(args.command, err)

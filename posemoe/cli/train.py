@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from posemoe.cli.common import FORMATTER, overrides, positive_float, positive_int, set_threads
+from posemoe.errors import UserError
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -29,8 +30,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     from posemoe.export.weights import export_weights
 
+    if args.average_weight is not None and args.average_with is None:
+        raise UserError("--average-weight is the share of --average-with's weights: give both")
     path = export_weights(args.checkpoint, args.out, description=args.description, half=args.half,
-                          average_with=args.average_with, weight=args.average_weight)
+                          average_with=args.average_with,
+                          weight=0.5 if args.average_weight is None else args.average_weight)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
@@ -69,5 +73,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--half", action="store_true", help="store float16 (half the size; loaded back as float32)")
     p.add_argument("--average-with", help="average the weights with these (same architecture; e.g. the weights a "
                                           "fine-tune started from): shipped name or file")
-    p.add_argument("--average-weight", type=float, default=0.5, help="--average-with: the share of those weights")
+    p.add_argument("--average-weight", type=float, help="--average-with: the share of those weights (default: 0.5)")
     p.set_defaults(func=cmd_export)

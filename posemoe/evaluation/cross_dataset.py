@@ -35,7 +35,7 @@ def evaluate_mpi_inf_3dhp(lifter: Lifter, root: str | Path, sequences: list[str]
 
     data = load_mpi_inf_3dhp(root, sequences)
     unknown = [s.name for s in data if s.intrinsics is None]
-    if known_intrinsics and unknown:
+    if known_intrinsics and unknown and lifter.pretrained.codec == "camera":  # only that codec reads them
         warnings.warn(f"{', '.join(unknown)}: no camera.json, so a camera-codec lifter guesses the intrinsics there",
                       stacklevel=2)
     predictions = {s.name: lifter.lift(s.keypoints_2d, layout="h36m17", image_size=(s.width, s.height), fps=s.fps,

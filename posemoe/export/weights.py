@@ -27,10 +27,15 @@ def export_weights(checkpoint: str | Path, out: str | Path, *, description: str 
 
     from posemoe.training.checkpoint import load_checkpoint
 
+    if Path(checkpoint).suffix == ".safetensors":
+        raise UserError(f"{checkpoint}: already exported weights; export takes a training checkpoint (.pt: a run's "
+                        "last.pt or best.pt)")
     payload = load_checkpoint(checkpoint)
     build_checked(payload["model_config"], payload["model"], str(checkpoint))  # refuse what could not load
     if average_with is not None:
         payload["model"] = _averaged(payload, average_with, weight)
+        description = description or f"{Path(checkpoint).name} averaged with {Path(str(average_with)).name}, " \
+                                     f"{1 - weight:g}:{weight:g}"
     pretrained = pretrained or _pretrained_of(payload)
     if description:
         pretrained = PretrainedConfig.from_dict(pretrained.to_dict() | {"description": description})

@@ -237,7 +237,7 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
         detections, image_size=info["size"], fps=info["fps"], name=stem, source=str(source), track=track,
         max_people=max_people, stages=stages)
     result.report.insert(0, f"{info['name']}: {info['kind']}, {info['size'][0]}x{info['size'][1]}, {info['fps']:.3g} fps, "
-                            f"{info['frames']} frames, a person in {seen}")
+                            f"{info['frames']} frames, someone seen in {seen}")
     result.detections = detections
     return result
 

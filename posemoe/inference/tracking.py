@@ -182,7 +182,8 @@ def select_tracks(frames: KeypointFrames, *, track: int | None = None, max_peopl
     ranked, seen_count, spreads = [tracks[k] for k in order], [seen_count[k] for k in order], [spreads[k] for k in order]
     if track is not None:
         if not 0 <= track < len(ranked):
-            raise UserError(f"--track {track}: {where}there are {len(ranked)} tracks (0-{len(ranked) - 1})")
+            ids = "is only id 0" if len(ranked) == 1 else f"are {len(ranked)} tracks, ids 0-{len(ranked) - 1}"
+            raise UserError(f"--track {track}: {where}there {ids}")
         chosen = [(track, ranked[track])]
     else:
         least = min_frames if min_frames is not None else int(np.clip(np.ceil(len(frames) / 10), 1, 10))

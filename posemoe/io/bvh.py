@@ -198,11 +198,11 @@ def _parse_channels(tokens: _HeaderTokens, joint: str) -> tuple[str, ...]:
 
 
 def _joint_name(keyword: str, tokens: _HeaderTokens, tree: _Tree, parent: int) -> tuple[str, bool]:
-    """The name after ROOT/JOINT (the rest of the line, so names may hold spaces), or the
-    generated ``<parent>_end`` name for ``End Site``."""
+    """The name after ROOT/JOINT (the rest of the line up to a brace, so names may hold spaces; the
+    next line when this one ends), or the generated ``<parent>_end`` name for ``End Site``."""
     if keyword == "End":
         site = tokens.next("'Site' after 'End'")
-        if site != "Site":
+        if site.lower() != "site":
             raise tokens.error(f"expected 'End Site', found 'End {site}'")
         if parent < 0:
             raise tokens.error("expected ROOT before an End Site, found an End Site at the top")
@@ -212,12 +212,12 @@ def _joint_name(keyword: str, tokens: _HeaderTokens, tree: _Tree, parent: int) -
             name = f"{base}{n}"
         return name, True
     rest = tokens.rest_of_line()
-    brace = rest[-1:] == ["{"]
-    words = rest[:-1] if brace else rest
+    if not rest:  # the name on the next line
+        rest = [tokens.next(f"a joint name after {keyword}")] + tokens.rest_of_line()
+    words = rest[:rest.index("{")] if "{" in rest else rest
     if not words:
         raise tokens.error(f"expected a joint name after {keyword}, found none")
-    if brace:
-        tokens.pending.append("{")
+    tokens.pending.extend(rest[len(words):])  # "{" and whatever follows it on the line
     return " ".join(words), False
 
 

@@ -33,7 +33,8 @@ class TrainConfig:
     val_images: str | None = None
     out_dir: str = "runs/posemoe"
     epochs: int = 80
-    epoch_clips: int | None = None  # clips (images) per epoch (None: every clip position / image once)
+    epoch_clips: int | None = None  # dataset clips (images) per epoch (None: every clip position / image once);
+    # virtual-camera batches come on top, virtual_share of the epoch's batches
     batch_size: int = 32
     clip_stride: int | None = None  # frames between training clips (None: clip length)
     lr: float = 1e-3

@@ -98,3 +98,12 @@ def test_infer_says_what_a_folder_lacks_and_refuses_an_out_that_is_a_file(capsys
                   "--out", str(tmp_path / out)])
         assert exit_info.value.code == 2 and "is a file, not a folder" in capsys.readouterr().err
     assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_export_says_what_it_takes(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(tmp_path / "w.safetensors"), str(tmp_path / "out.safetensors")])
+    assert exit_info.value.code == 2 and "already exported weights; export takes a training checkpoint" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(tmp_path / "last.pt"), str(tmp_path / "out.safetensors"), "--average-weight", "0.3"])
+    assert exit_info.value.code == 2 and "give both" in capsys.readouterr().err

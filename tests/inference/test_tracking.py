@@ -20,7 +20,7 @@ def test_tracking_picks_the_big_persistent_person_and_gaps_are_filled():
     assert "2 track(s)" in report[0]
     other, _ = main_track(KeypointFrames(people, COCO17), track=1)
     assert np.allclose(other[4], small + [0, 8, 0])
-    with pytest.raises(ValueError, match="there are 2 tracks"):
+    with pytest.raises(ValueError, match="there are 2 tracks, ids 0-1"):
         main_track(KeypointFrames(people, COCO17), track=5)
 
     chosen[7, 3, 2] = 0.05  # one low-confidence joint

@@ -70,6 +70,11 @@ def test_crlf_tabs_and_glued_braces_read_the_same(tmp_path):
     b = read_bvh(_write(tmp_path, messy + "\n\n", "b.bvh", newline="\r\n"))
     assert a.names == b.names and a.channels == b.channels
     np.testing.assert_array_equal(a.values, b.values)
+    inline = CHAIN.replace("JOINT child\n  {\n    OFFSET 1 0 0", "JOINT child { OFFSET 1 0 0")  # one line
+    split = CHAIN.replace("ROOT root", "ROOT\nroot").replace("End Site", "End site")  # name on the next line
+    for text in (inline, split):
+        c = read_bvh(_write(tmp_path, text, "c.bvh"))
+        assert c.names == a.names and c.channels == a.channels and np.array_equal(c.offsets, a.offsets)
 
 
 @pytest.mark.parametrize("order", ORDERS)
