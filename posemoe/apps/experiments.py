@@ -32,7 +32,8 @@ def compare_aite(data_dir: str, train_images: str, val_images: str, *, out_dir: 
         for use_aite in (False, True):
             name = f"{base.model}{'-aite' if use_aite else ''}"
             cfg = base.override({"aite": use_aite, "out_dir": str(Path(out_dir) / name)})
-            summary = train(cfg, resume=(Path(cfg.out_dir) / "last.pt").exists(), quiet=True)
+            last = Path(cfg.out_dir) / "last.pt"
+            summary = train(cfg, resume=last.exists(), restart=not last.exists(), quiet=True)
             model = model_from_checkpoint(Path(cfg.out_dir) / "last.pt")
             report = evaluate(model, val_data) if kind == "lifter" else evaluate_images(model, val_crops)
             data = (f"{', '.join(val_subjects)}, GT 2D, {report.frames} frames" if kind == "lifter"

@@ -59,10 +59,10 @@ def main(argv: list[str] | None = None) -> None:
     quiet_third_party(args.verbose)
     try:
         with warnings.catch_warnings():  # posemoe's own warnings as one line each, like its errors
-            plain = warnings.showwarning
+            plain, package = warnings.showwarning, Path(__file__).resolve().parent.parent
 
             def show(message, category, filename, lineno, file=None, line=None) -> None:
-                if issubclass(category, UserWarning) and "posemoe" in Path(filename).parts:
+                if issubclass(category, UserWarning) and Path(filename).resolve().is_relative_to(package):
                     print(f"posemoe {args.command}: warning: {message}", file=sys.stderr)
                 else:
                     plain(message, category, filename, lineno, file, line)

@@ -31,9 +31,8 @@ def per_person(result: "Result") -> list["Result"]:
     """``result`` itself for one person of id 0 (or none); otherwise one view per person named
     ``<name>_person<id>`` (every format then writes one file per person, each whole on its own), so
     that lifting another id of the same video (``--track``) never replaces the first's files."""
-    if not result.people or (len(result.people) == 1 and (result.people[0].track == 0 or
-                                                          result.name.endswith(f"_person{result.people[0].track}"))):
-        return [result]  # one person of id 0, or a view already split off (per_person is idempotent)
+    if not result.people or (len(result.people) == 1 and (result.people[0].track == 0 or "people" in result.extra)):
+        return [result]  # one person of id 0, or a view already split off (marked by "people": idempotent)
     ids = [p.track for p in result.people]
     return [replace(result, name=f"{result.name}_person{p.track}", people=[p], extra={**result.extra, "people": ids})
             for p in result.people]

@@ -257,5 +257,5 @@ def write_detections(result: Result, out_dir: str | Path) -> Path:
     path = Path(out_dir) / f"{result.name}_{detections.layout.name}.npz"
     refuse_inputs([path], [result.source])
     return write_files({path: lambda f: np.savez(f, keypoints=raw, layout=detections.layout.name,
-                                                 fps=np.float32(result.fps),
+                                                 fps=np.float64(result.fps),
                                                  image_size=np.array(result.image_size, np.int32))}, binary=[path])[0]

@@ -272,9 +272,9 @@ def fit_ground(positions: np.ndarray | list[np.ndarray], fps: float, *,
     """(T, J, 3) joints in camera coordinates (root-relative joints + the trajectory's root), metres,
     and (T,) frames where the person was detected -> the :class:`Ground` under them (module doc).
     Several people on one floor: lists of both, one entry per person (contacts pooled, end to end)."""
-    tracks = [np.asarray(p, np.float64) for p in positions] if isinstance(positions, list) else \
-        [np.asarray(positions, np.float64)]
-    seen_in = visible if isinstance(visible, list) else [visible] * len(tracks)
+    several = isinstance(positions, list) and all(np.ndim(p) == 3 for p in positions)
+    tracks = [np.asarray(p, np.float64) for p in positions] if several else [np.asarray(positions, np.float64)]
+    seen_in = visible if several and isinstance(visible, list) else [visible] * len(tracks)
     up = np.asarray(up_prior, np.float64) / np.linalg.norm(up_prior)
     contacts = np.concatenate([foot_contacts(p, fps, up, layout, visible=v) for p, v in zip(tracks, seen_in)])
     feet = np.concatenate([p[:, [layout.index("RFoot"), layout.index("LFoot")]] for p in tracks])

@@ -176,12 +176,13 @@ def _array_metadata(data: dict, path: Path) -> dict:
         meta["layout"] = str(value)
     if "fps" in data:
         value = np.asarray(data["fps"])
-        if value.shape != () or value.dtype.kind not in "iuf" or not 0 < float(value) < 1e4:
+        if value.size != 1 or value.dtype.kind not in "iuf" or not 0 < float(value.reshape(())) < 1e4:
             raise UserError(f"{path}: expected 'fps' as a positive frame rate, got {value!r}")
-        meta["fps"] = float(value)
+        meta["fps"] = float(value.reshape(()))
     if "image_size" in data:
         value = np.asarray(data["image_size"])
-        if value.shape != (2,) or value.dtype.kind not in "iu" or not (value > 0).all():
+        if value.shape != (2,) or value.dtype.kind not in "iuf" or not (value > 0).all() or \
+                not np.array_equal(value, np.round(value)):
             raise UserError(f"{path}: expected 'image_size' as two positive integers (width, height), got {value!r}")
         meta["image_size"] = (int(value[0]), int(value[1]))
     return meta

@@ -42,14 +42,14 @@ def train(cfg: TrainConfig, *, resume: bool = False, allow_changes: bool = False
     ranks = setup(cfg.device)
     out = Path(cfg.out_dir)
     with run_lock(out, ranks.main):
-        held = [out / name for name in ("last.pt", "best.pt", "log.csv") if (out / name).exists()]
-        if held and not resume and not restart:
-            raise UserError(f"{out} holds a run ({', '.join(p.name for p in held)}): --resume continues it, "
-                            "--restart replaces it, or give another --out-dir")
-        if restart:
+        held = [out / name for name in ("last.pt", "best.pt") if (out / name).exists()]
+        if any_rank(bool(held) and not resume and not restart, ranks):  # every rank decides alike
+            raise UserError(f"{out} holds a run ({', '.join(p.name for p in held) or 'on another rank'}): --resume "
+                            "continues it, --restart replaces it, or give another --out-dir")
+        if not resume:  # a fresh start: the checkpoints of a replaced run and the log of any earlier start go
             if ranks.main:
-                for path in held:
-                    path.unlink()
+                for path in [*held, out / "log.csv"]:
+                    path.unlink(missing_ok=True)
             barrier(ranks)
         run = Run.start(cfg, ranks, out, resume=resume, allow_changes=allow_changes)
         if run.already_finished():
@@ -142,7 +142,7 @@ class Run:
         """Continue from ``last.pt``: same architecture, data, split and schedule (unless allowed)."""
         last = self.out / "last.pt"
         if not last.exists():
-            raise UserError(f"--resume: no {last} to continue; run without --resume to start afresh")
+            raise UserError(f"--resume: no {last} to continue; run without --resume (or with --restart) to start afresh")
         ckpt = load_checkpoint(last, map_location=self.ranks.device)
         if ckpt["model_config"] != self.model_cfg.to_dict():
             raise UserError(f"{last}: checkpoint model config differs from this run's; use another out_dir")

@@ -88,7 +88,11 @@ def test_an_npz_may_record_its_layout_rate_and_frame_size(tmp_path):
     np.savez(tmp_path / "plain.npz", keypoints=keypoints[:, :, :17])  # nothing recorded: as before
     plain = read_keypoints(tmp_path / "plain.npz", layout="coco17")
     assert plain.fps is None and plain.image_size is None
-    for bad, error in [({"fps": -1.0}, "'fps' as a positive"), ({"image_size": [1080.5, 3]}, "'image_size' as two"),
+    np.savez(tmp_path / "floats.npz", keypoints=keypoints, layout="blazepose33", fps=np.array([29.97]),
+             image_size=np.array([1080.0, 1920.0]))  # whole-number floats, as OpenCV reports sizes
+    floats = read_keypoints(tmp_path / "floats.npz")
+    assert floats.fps == 29.97 and floats.image_size == (1080, 1920)
+    for bad, error in [({"fps": -1.0}, "'fps' as a positive"), ({"image_size": [1080.5, 3]}, "'image_size' as two"), ({"fps": [12, 24]}, "'fps' as a positive"),
                        ({"layout": 3}, "'layout' as a layout name")]:
         np.savez(tmp_path / "bad.npz", keypoints=keypoints, **bad)
         with pytest.raises(ValueError, match=error):

@@ -42,6 +42,12 @@ def test_a_new_run_never_silently_replaces_the_one_in_its_folder(synthetic_dir, 
     with pytest.raises(UserError, match="give one"):
         train(_config(synthetic_dir, tmp_path, epochs=1), resume=True, restart=True, quiet=True)
     train(_config(synthetic_dir, tmp_path, epochs=1, seed=1), restart=True, quiet=True)
+    killed = tmp_path / "killed"  # a run killed before its first checkpoint leaves only its log: a fresh start
+    killed.mkdir()
+    (killed / "log.csv").write_text("kind,epoch,step\ntrain,0,50\n")
+    train(_config(synthetic_dir, killed, epochs=1), quiet=True)
+    lines = (killed / "log.csv").read_text().splitlines()
+    assert lines[0].startswith("kind,epoch,step,lr,") and "train,0,50" not in lines  # the old log went
     assert load_checkpoint(tmp_path / "last.pt")["train_config"]["seed"] == 1
     with (tmp_path / "log.csv").open() as f:
         assert [r["kind"] for r in csv.DictReader(f)].count("val") == 1  # one run's rows, not two
