@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from posemoe.cli.common import (FORMATTER, add_upright_options, check_out_dir, float_in, pick_device, positive_int, set_threads, upright,
-                                upright_given)
+from posemoe.cli.common import (FORMATTER, add_upright_options, check_out_dir, float_in, pick_device, positive_int,
+                                set_threads, upright, upright_given)
 from posemoe.errors import UserError
 
 
@@ -72,6 +72,8 @@ def _eval_images(args: argparse.Namespace, model, device: str):
 
 
 CROSS_DATASET = ("mpi-inf-3dhp", "humaneva", "h36m-virtual")
+_NOTHING_TURNS = (f"--upright / --no-upright apply to lifting through the Lifter (--dataset {', '.join(CROSS_DATASET)}); "
+                  "the Human3.6M protocol and image models do not turn bodies")
 
 
 def _refuse_what_does_not_apply(args: argparse.Namespace) -> None:
@@ -107,8 +109,6 @@ def _as_json(report, settings: str) -> str:
         return x.item() if isinstance(x, np.generic) else x
 
     return json.dumps({"settings": settings, **plain(report)}, indent=2)
-_NOTHING_TURNS = (f"--upright / --no-upright apply to lifting through the Lifter (--dataset {', '.join(CROSS_DATASET)}); "
-                  "the Human3.6M protocol and image models do not turn bodies")
 
 
 def _eval_cross_dataset(args: argparse.Namespace, model, pretrained, limit: float | None):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posemoe.cli.common import (FORMATTER, add_upright_options, bounded_int, check_out_dir, float_in, pick_device, positive_float, positive_int,
-                                 set_threads, upright, upright_given)
+from posemoe.cli.common import (FORMATTER, add_upright_options, bounded_int, check_out_dir, float_in, pick_device,
+                                 positive_float, positive_int, set_threads, upright, upright_given)
 from posemoe.errors import UserError
 
 KEYPOINT_SUFFIXES = (".json", ".npy", ".npz")
@@ -141,8 +141,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="frame rate of the input (default: the video's; 30 for image folders; for keypoint files the "
                         "file's, else 50)")
     p.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
-    p.add_argument("--layout", help="joint layout of keypoint files (halpe26 for AlphaPose; needed for arrays unless the .npz "
-                        "records it)")
+    p.add_argument("--layout", help="joint layout of keypoint files (halpe26 for AlphaPose; needed for arrays "
+                                    "unless the .npz records it)")
     p.add_argument("--image-size", type=positive_int, nargs=2, metavar=("W", "H"),
                    help="keypoint files: frame size of the video they came from, pixels (default: the file's, "
                         "where it records it)")
@@ -166,8 +166,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="or its field of view across the longer image side, degrees (default when neither "
                         "is given: 60)")
     p.add_argument("--world", action="store_true",
-                   help="fit one ground plane from everyone's foot contacts and store a y-up world frame (world_from_camera; "
-                        "--bvh implies it)")
+                   help="fit one ground plane from everyone's foot contacts and store a y-up world frame "
+                        "(world_from_camera; --bvh implies it)")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads for lifting (one leaves the other cores to decoding and the 2D detector)")
     p.add_argument("--detect-workers", type=bounded_int(64), default=DETECT_WORKERS,

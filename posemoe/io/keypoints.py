@@ -203,7 +203,8 @@ def read_array(path: str | Path, layout: str | None) -> KeypointFrames:
     else:
         array = load_npy(path)
     if layout is not None and meta.get("layout", layout) != layout:
-        raise UserError(f"{path}: the file's keypoints are {meta['layout']}, not {layout} (leave --layout out to use the file's)")
+        raise UserError(f"{path}: the file's keypoints are {meta['layout']}, not {layout} "
+                        "(leave --layout out to use the file's)")
     if layout is None and "layout" not in meta:
         raise UserError(f"{path}: name the joint layout of an array file (e.g. --layout coco17)")
     lay = get_layout(layout or meta["layout"])

@@ -50,7 +50,8 @@ def get_config(name: str, **overrides) -> ModelConfig:
     base = MODEL_CONFIGS[name]
     unknown = sorted(set(overrides) - {f.name for f in fields(base)})
     if unknown:
-        raise UserError(f"model_overrides {unknown}: not options of {name}; known: {', '.join(f.name for f in fields(base))}")
+        known = ", ".join(f.name for f in fields(base))
+        raise UserError(f"model_overrides {unknown}: not options of {name}; known: {known}")
     return replace(base, **overrides)
 
 

@@ -177,7 +177,8 @@ def _check_numbers(name: str, table: Any) -> None:
             continue
         kind = int if isinstance(default, int) else (int, float)
         if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value < 0:
-            raise UserError(f"{name}.{f.name}: expected a finite {'integer' if kind is int else 'number'} >= 0, got {value!r}")
+            what = "integer" if kind is int else "number"
+            raise UserError(f"{name}.{f.name}: expected a finite {what} >= 0, got {value!r}")
         if "prob" in f.name and value > 1:
             raise UserError(f"{name}.{f.name}: a chance, expected at most 1, got {value!r}")
 
