@@ -161,6 +161,7 @@ def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size
         raise UserError(f"{path}: keypoint files need --image-size WIDTH HEIGHT (of the video they came from)")
     if max_frames is not None:
         frames = replace(frames, people=frames.people[:max_frames])
+    frames.check_pixels(image_size)
     stem = output_stem(path)
     return make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright).lift_people(
         frames, image_size=image_size, fps=fps or frames.fps or 50.0, name=stem, source=str(path), track=track,

@@ -19,6 +19,7 @@ left in the file cannot hold.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
@@ -357,12 +358,23 @@ def _read_frames(stream: BinaryIO, frames: int, channels: int, where: str, first
     return values
 
 
+def _with_newlines(stream: BinaryIO) -> BinaryIO:
+    """``stream`` itself, or, for a file whose lines end in a lone carriage return (classic Mac
+    OS exporters), its bytes with those turned into newlines (the same length)."""
+    head = stream.read(1 << 16)
+    stream.seek(0)
+    if b"\r" not in head or b"\n" in head:
+        return stream
+    return io.BytesIO(stream.read().replace(b"\r", b"\n"))
+
+
 def read_bvh(path: str | Path) -> BvhMotion:
     """Read a BVH file; every problem with the file raises :class:`UserError` naming it."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"expected a BVH file at {path}, found none")
     with path.open("rb") as stream:
+        stream = _with_newlines(stream)
         tokens = _HeaderTokens(stream, str(path))
         tree = _parse_hierarchy(tokens)
         channels = sum(len(c) for c in tree.channels)

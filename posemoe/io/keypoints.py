@@ -47,6 +47,16 @@ class KeypointFrames:
     def __len__(self) -> int:
         return len(self.people)
 
+    def check_pixels(self, image_size: tuple[int, int]) -> None:
+        """Refuse keypoints that are plainly not pixels of a ``image_size`` frame: all of them
+        within a 1.5-pixel square (coordinates normalised to [0, 1], as some tools write them)."""
+        points = [p[..., :2][np.isfinite(p[..., :2]).all(-1) & (p[..., 2] > 0)] for p in self.people if p.size]
+        points = np.concatenate(points) if points else np.zeros((0, 2))
+        if len(points) and min(image_size) >= 32 and np.abs(points).max() <= 1.5:
+            raise UserError(f"{self.source}: every keypoint lies within 1.5 pixels of the corner (largest "
+                            f"coordinate {np.abs(points).max():.3g}) of a {image_size[0]}x{image_size[1]} frame: "
+                            "they look normalised to [0, 1]; multiply x by the width and y by the height first")
+
 
 def _load_json(path: Path) -> object:
     try:

@@ -71,10 +71,12 @@ def model_from_checkpoint(path: str | Path, map_location: str | torch.device = "
 @contextmanager
 def run_lock(out_dir: Path, enabled: bool = True) -> Iterator[None]:
     """Hold an exclusive lock on ``out_dir`` for the run (a second run into it gets a clear error)
-    and remove temporary files that a killed run left behind."""
+    and remove temporary files that a killed run left behind. A folder made here that the run
+    leaves empty (a config refused before any work) is removed again."""
     if not enabled:
         yield
         return
+    made = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / ".lock", "w") as handle:
         try:
@@ -87,4 +89,7 @@ def run_lock(out_dir: Path, enabled: bool = True) -> Iterator[None]:
         try:
             yield
         finally:
+            if made and [p.name for p in out_dir.iterdir()] == [".lock"]:
+                (out_dir / ".lock").unlink()
+                out_dir.rmdir()
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -184,12 +184,17 @@ def draw_legend(image: np.ndarray, entries: list[LegendEntry], *, origin: tuple[
     """Draw ``entries`` (a line sample and a label each) in a light box at ``origin`` (pixels,
     top-left), in place; returns ``image``."""
     cv2 = require_cv2()
-    h = image.shape[0]
-    scale = max(0.4, h / 1100)
-    row = round(30 * scale / 0.6)
-    sample = 2 * row
-    widths = [cv2.getTextSize(e.label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for e in entries]
+    h, w = image.shape[:2]
     x0, y0 = origin
+    scale = max(0.4, h / 1100)
+    for _ in range(2):  # sized by the height, then narrowed to fit the width (portrait frames)
+        row = round(30 * scale / 0.6)
+        sample = 2 * row
+        widths = [cv2.getTextSize(e.label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for e in entries]
+        needed = sample + max(widths) + row
+        if x0 + needed < w or scale <= 0.3:
+            break
+        scale = max(0.3, scale * (w - 1 - x0) / needed * 0.97)
     x1, y1 = x0 + sample + max(widths) + row, y0 + row * len(entries) + row // 3
     x1, y1 = min(x1, image.shape[1] - 1), min(y1, h - 1)
     box = image[y0:y1, x0:x1]

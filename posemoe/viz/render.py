@@ -139,13 +139,15 @@ def render_result(out: Path, result: Result, render: tuple[str, ...], *, frames:
                   quiet: bool = False, inputs: Iterable[str | Path | None] = (),
                   truth: np.ndarray | None = None) -> list[Path]:
     """Write the renderings named in ``render`` ("mp4", "html") of every person of ``result`` as
-    ``out/<result.name>.<kind>`` (:func:`result_people`): each in its own hue and labelled
+    ``out/<name>.<kind>`` (:func:`result_people`; name: :func:`posemoe.export.output_name`): each in its own hue and labelled
     "id <track>", left out of the frames where it is not visible, placed in the 3D views at its
     root (or side by side). The .mp4 re-reads ``result.source`` unless ``frames`` are given.
     ``truth`` (T, J, 3) metres, root-relative, belongs to the first person. No rendering may
     replace ``result.source`` or one of ``inputs``."""
-    out = Path(out)
-    _check(out, result.name, render, result.source, inputs)
+    from posemoe.export import output_name
+
+    out, stem = Path(out), output_name(result)
+    _check(out, stem, render, result.source, inputs)
     if not render:
         return []
     if not result.people:
@@ -154,5 +156,5 @@ def render_result(out: Path, result: Result, render: tuple[str, ...], *, frames:
         return []
     people = result_people(result, truth=truth, quiet=quiet)
     lone = len(people) == 1 and result.people[0].root is None  # root-relative: today's view of one person
-    return _write(out, result.name, result.source, people, fps=result.fps, render=render, frames=frames,
+    return _write(out, stem, result.source, people, fps=result.fps, render=render, frames=frames,
                   quiet=quiet, view=View3D() if lone else None)

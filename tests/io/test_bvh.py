@@ -67,9 +67,10 @@ def test_forward_kinematics_of_a_chain_matches_hand_computation(tmp_path):
 def test_crlf_tabs_and_glued_braces_read_the_same(tmp_path):
     messy = CHAIN.replace("  ", "\t").replace("ROOT root\n{", "ROOT root {").replace("Frames: 2", "Frames:\t2")
     a = read_bvh(_write(tmp_path, CHAIN, "a.bvh"))
-    b = read_bvh(_write(tmp_path, messy + "\n\n", "b.bvh", newline="\r\n"))
-    assert a.names == b.names and a.channels == b.channels
-    np.testing.assert_array_equal(a.values, b.values)
+    for newline in ("\r\n", "\r"):  # Windows, and classic Mac OS's lone carriage returns
+        b = read_bvh(_write(tmp_path, messy + "\n\n", "b.bvh", newline=newline))
+        assert a.names == b.names and a.channels == b.channels
+        np.testing.assert_array_equal(a.values, b.values)
     inline = CHAIN.replace("JOINT child\n  {\n    OFFSET 1 0 0", "JOINT child { OFFSET 1 0 0")  # one line
     split = CHAIN.replace("ROOT root", "ROOT\nroot").replace("End Site", "End site")  # name on the next line
     for text in (inline, split):

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from posemoe.errors import UserError
 from posemoe.io.keypoints import read_keypoints
 
 
@@ -143,3 +144,18 @@ def test_arrays_of_other_types_are_refused(tmp_path, array, error):
     np.save(tmp_path / "k.npy", array)
     with pytest.raises(ValueError, match=error):
         read_keypoints(tmp_path / "k.npy", layout="coco17")
+
+
+def test_keypoints_normalised_to_the_unit_square_are_refused_not_lifted(tmp_path):
+    from posemoe.inference.pipeline import infer_keypoints
+
+    rng = np.random.default_rng(0)
+    unit = np.concatenate([rng.uniform(0.3, 0.7, (5, 17, 2)), np.ones((5, 17, 1))], -1)
+    np.save(tmp_path / "unit.npy", unit)
+    with pytest.raises(UserError, match=r"look normalised to \[0, 1\]; multiply x by the width"):
+        infer_keypoints(tmp_path / "unit.npy", layout="coco17", image_size=(1920, 1080))
+    frames = read_keypoints(tmp_path / "unit.npy", "coco17")
+    frames.check_pixels((16, 16))  # a thumbnail's pixels may all be small
+    pixels = unit * [1920, 1080, 1]
+    np.save(tmp_path / "pixels.npy", pixels)
+    read_keypoints(tmp_path / "pixels.npy", "coco17").check_pixels((1920, 1080))

@@ -140,3 +140,13 @@ def test_a_checkpoint_older_than_a_setting_resumes_with_the_behaviour_before_it(
     saved = {k: v for k, v in current.to_dict().items() if k != "bone_jitter"}  # written before the option
     assert resume_changes(saved, current) == []
     assert resume_changes(saved, TrainConfig(bone_jitter=0.1)) == ["bone_jitter: 0.0 -> 0.1"]
+
+
+def test_a_run_refused_before_any_work_leaves_no_folder_behind(synthetic_dir, tmp_path):
+    out = tmp_path / "new" / "run"
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        train(_config(tmp_path / "no-data", out), quiet=True)  # the data is missing: nothing was written
+    assert not out.exists()
+    with run_lock(tmp_path):  # a folder that was there before stays, with its lock file
+        pass
+    assert (tmp_path / ".lock").exists()

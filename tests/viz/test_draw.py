@@ -9,6 +9,7 @@ from posemoe.layouts import H36M17, H36M32, convert  # noqa: E402
 from posemoe.viz.draw import (  # noqa: E402
     LEFT,
     RIGHT,
+    draw_legend,
     draw_skeleton_2d,
     draw_skeleton_3d,
     legend_entries,
@@ -101,3 +102,14 @@ def test_render_outputs_finds_unseen_joints_in_the_frames_size(tmp_path, capsys)
                            frames=iter(frames))
     assert [p.name for p in paths] == ["clip.mp4", "clip.html"]
     assert "RFoot, LFoot in most frames" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1080, 1920), (360, 1280)])
+def test_the_legend_fits_the_frame_landscape_or_portrait(size):
+    width, height = size
+    image = np.zeros((height, width, 3), np.uint8)
+    draw_legend(image, legend_entries(truth=True, unseen=True))
+    drawn = np.flatnonzero(image.any(-1).any(0))
+    assert drawn.max() < width - 2  # the light box ends inside the frame: no label runs off its edge
+    label_pixels = (image.max(-1) < 120) & image.any(-1)  # the dark text inside the light box
+    assert label_pixels[:, : drawn.max()].sum() > 100

@@ -214,3 +214,10 @@ def test_the_mp4_re_reads_the_source_video(tmp_path):
     assert len(frames) == T and frames[0].shape == (HEIGHT, WIDTH + HEIGHT, 3)
     rows, cols = _trunk_window(result.people[1], 0)
     assert _near(frames[0][rows, cols], person_colour(1)).sum() > 20
+
+
+def test_one_person_of_another_id_renders_under_that_ids_name(tmp_path):
+    pytest.importorskip("plotly")
+    result = _result(1)  # a lone person of id 10, as `--track 10` leaves: not id 0's `clip.html`
+    paths = render_result(tmp_path, result, ("html",), quiet=True)
+    assert [p.name for p in paths] == ["clip_person10.html"] and not (tmp_path / "clip.html").exists()
