@@ -197,7 +197,7 @@ class Run:
             state["step"] += 1
             state["train_seconds"] += clock() - start
             if state["step"] % cfg.log_every == 0:
-                log.write({"kind": "train", "epoch": epoch, "step": state["step"], "lr": lr, **terms,
+                log.write({"kind": "train", "epoch": epoch + 1, "step": state["step"], "lr": lr, **terms,
                            "train_seconds": round(state["train_seconds"], 2)})
                 bar.set_postfix(mpjpe_mm=f"{terms['mpjpe'] * 1000:.1f}", lr=f"{lr:.2e}")
             if budgeted and any_rank(self.out_of_budget(), self.ranks):
@@ -233,7 +233,7 @@ class Run:
         if self.ranks.main:
             improved = val is not None and val.score < state["best"]
             if val is not None:
-                log.write({"kind": "val", "epoch": epoch, "step": state["step"], "val_mpjpe": round(val.score, 3),
+                log.write({"kind": "val", "epoch": epoch + 1, "step": state["step"], "val_mpjpe": round(val.score, 3),
                            "val_p_mpjpe": round(val.second, 3), "train_seconds": round(state["train_seconds"], 2)})
                 if not quiet:
                     print(f"epoch {epoch + 1}: {val.text} ({state['train_seconds']:.0f} s of training)")

@@ -70,9 +70,11 @@ def test_log_has_no_repeated_steps_after_a_resume(synthetic_dir, tmp_path):
     (tmp_path / "log.csv").open("a").write("train,1,999,0.1,1,1,1,1,1,1,,,,\n")  # a row past the checkpoint
     train(_config(synthetic_dir, tmp_path, epochs=2), resume=True, quiet=True)
     with (tmp_path / "log.csv").open() as f:
-        steps = [(r["kind"], int(r["step"])) for r in csv.DictReader(f)]
+        rows = list(csv.DictReader(f))
+    steps = [(r["kind"], int(r["step"])) for r in rows]
     assert len(steps) == len(set(steps)) and ("train", 999) not in steps
     assert len(steps) > len(first)
+    assert [int(r["epoch"]) for r in rows if r["kind"] == "val"] == [1, 2]  # counted from 1, as the run prints them
 
 
 def test_one_run_per_folder(tmp_path):
