@@ -11,6 +11,7 @@ the tracker. Every stage works per person (:class:`PersonResult`); the result is
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -214,6 +215,10 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
         bar.close()
     if not people:
         raise UserError(f"{frames.name}: no frames decoded")
+    declared = frames.frame_count or 0
+    if max_frames is None and frames.kind == "video" and len(people) < 0.8 * declared:
+        warnings.warn(f"{frames.name}: decoded {len(people)} of the {declared} frames its container declares; "
+                      "the file may be truncated or damaged (the frames decoded are used)", stacklevel=2)
     info = {"name": frames.name, "kind": frames.kind, "fps": frames.fps, "size": frames.size, "frames": len(people)}
     return KeypointFrames(people, BlazePose.layout), info
 

@@ -144,3 +144,20 @@ def test_shipped_lifter_on_a_real_person_keeps_bones_steady(astronaut_clip, tmp_
     variation = bones.std(0) / bones.mean(0)
     assert variation.max() < 0.1, variation  # each bone's length varies by under 10% over the clip
     assert 0.05 < bones.mean() < 0.5  # and bones are of human size (metres)
+
+
+def test_a_truncated_video_is_lifted_as_far_as_it_decodes_with_a_warning(tiny_lifter, tmp_path):
+    av = pytest.importorskip("av")
+    path = tmp_path / "whole.mp4"
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:  # index first: readable when cut
+        stream = container.add_stream("libx264", rate=20)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        for frame in moving_still(astronaut(), 40, (320, 180)):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.warns(UserWarning, match=r"decoded \d+ of the 40 frames its container declares; the file may be "
+                                         "truncated"):
+        result = infer_video(cut, str(tiny_lifter))
+    assert 0 < result.frames < 32
