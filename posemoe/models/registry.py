@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from posemoe.errors import UserError
+from posemoe.errors import UserError, refuse_unknown
 from posemoe.models.aitepose import AITEPose, AITEPoseConfig
 from posemoe.models.posemoe import EntangledPoseMoE, PoseMoE, PoseMoEConfig
 
@@ -48,10 +48,7 @@ def get_config(name: str, **overrides) -> ModelConfig:
     if name not in MODEL_CONFIGS:
         raise UserError(f"unknown model {name!r}; registered: {', '.join(list_models())}")
     base = MODEL_CONFIGS[name]
-    unknown = sorted(set(overrides) - {f.name for f in fields(base)})
-    if unknown:
-        known = ", ".join(f.name for f in fields(base))
-        raise UserError(f"model_overrides {unknown}: not options of {name}; known: {known}")
+    refuse_unknown(f"model_overrides of {name}", overrides, [f.name for f in fields(base)])
     return replace(base, **overrides)
 
 
@@ -98,10 +95,8 @@ def config_from_dict(values: dict) -> ModelConfig:
     if family not in FAMILIES:
         raise UserError(f"unknown model family {family!r}; known: {', '.join(sorted(FAMILIES))}")
     config = FAMILIES[family].config
-    known = {f.name for f in fields(config)}
-    unknown = sorted(set(values) - known - {"family"})
-    if unknown:
-        raise UserError(f"unknown {family} config fields {unknown}")
+    known = [f.name for f in fields(config)]
+    refuse_unknown(f"{family} config", values, [*known, "family"])
     return config(**{k: v for k, v in values.items() if k in known})
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from posemoe.datasets.h36m import Protocol
-from posemoe.errors import UserError
+from posemoe.errors import UserError, refuse_unknown
 from posemoe.models import ModelConfig, is_image_model
 from posemoe.training.aite import AITEConfig
 from posemoe.training.augment import DetectorNoise
@@ -88,10 +88,7 @@ class TrainConfig:
             raise UserError(f"{path}: {err}") from None
 
     def override(self, values: dict[str, Any]) -> "TrainConfig":
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise UserError(f"unknown training options {unknown}; known: {sorted(known)}")
+        refuse_unknown("training config", values, sorted(f.name for f in fields(self)))
         values = dict(values)
         for name, value in values.items():
             check_option(name, value, type(getattr(self, name)) if getattr(self, name) is not None else None)
@@ -99,10 +96,7 @@ class TrainConfig:
             if name in values and not isinstance(values[name], dict):
                 raise UserError(f"{name}: expected a table of options, got {values[name]!r}")
             if isinstance(values.get(name), dict):
-                known = [f.name for f in fields(getattr(self, name))]
-                unknown = sorted(set(values[name]) - set(known))
-                if unknown:
-                    raise UserError(f"{name}: unknown options {unknown}; known: {', '.join(known)}")
+                refuse_unknown(name, values[name], [f.name for f in fields(getattr(self, name))])
                 values[name] = replace(getattr(self, name), **values[name])
                 _check_numbers(name, values[name])
         return replace(self, **values)

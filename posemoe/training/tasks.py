@@ -19,7 +19,7 @@ from posemoe.datasets.h36m import Protocol, load_sources
 from posemoe.datasets.motion import MotionSource, motion_bank
 from posemoe.datasets.registry import get_dataset
 from posemoe.datasets.images import ImageSet
-from posemoe.errors import UserError
+from posemoe.errors import UserError, refuse_unknown
 from posemoe.evaluation.h36m import evaluate_predictions, predict
 from posemoe.evaluation.images import score_images
 from posemoe.inference.images import predict_images
@@ -43,10 +43,7 @@ class Validation:
 
 def _cameras(options: dict[str, Any]) -> VirtualCameraConfig:
     """A config's ``virtual_cameras`` table -> :class:`VirtualCameraConfig`, unknown keys refused."""
-    known = [f.name for f in fields(VirtualCameraConfig)]
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise UserError(f"virtual_cameras {unknown}: unknown options; known: {', '.join(known)}")
+    refuse_unknown("virtual_cameras", options, [f.name for f in fields(VirtualCameraConfig)])
     return VirtualCameraConfig(**options)
 
 

@@ -44,7 +44,7 @@ def _weights(tmp_path, config: dict, tensors: dict) -> str:
 
 @pytest.mark.parametrize("edit, message", [
     (lambda c: c | {"dim": 32768}, "dim=32768"),
-    (lambda c: c | {"surprise": 1}, "unknown posemoe config fields"),
+    (lambda c: c | {"surprise": 1}, "posemoe config: unknown options"),
     (lambda c: {"family": "aitepose", "image_size": 64}, "do not fit"),
     (lambda c: c | {"heads": 3}, "not divisible|do not describe"),
     (lambda c: "posemoe-t27-s", "must be a mapping"),

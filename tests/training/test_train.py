@@ -111,7 +111,7 @@ def test_config_file_and_overrides(tmp_path):
     cfg = TrainConfig.from_toml(path)
     assert cfg.model == "posemoe-t81-s" and cfg.lr == 5e-4 and cfg.loss_weights.velocity == 2.0
     assert cfg.loss_weights.mpjpe == 1.0
-    with pytest.raises(ValueError, match="unknown training options"):
+    with pytest.raises(ValueError, match="training config: unknown options"):
         cfg.override({"learning_rate": 1.0})
 
 
@@ -128,11 +128,11 @@ def test_nested_options_are_checked_like_the_others(values, error):
 
 
 def test_unknown_model_and_camera_options_are_refused_by_name(synthetic_dir, tmp_path):
-    with pytest.raises(ValueError, match=r"model_overrides \['depth'\]: not options of posemoe-t27-s"):
+    with pytest.raises(ValueError, match=r"model_overrides of posemoe-t27-s: unknown options \['depth'\]"):
         train(_config(synthetic_dir, tmp_path, model_overrides={"depth": 1}), quiet=True)
     cfg = _config(synthetic_dir, tmp_path / "v", virtual_share=0.5, virtual_cameras={"fov": 3},
                   motion_sources=[{"kind": "h36m", "path": str(synthetic_dir), "subjects": ["S1"]}])
-    with pytest.raises(ValueError, match=r"virtual_cameras \['fov'\]: unknown options"):
+    with pytest.raises(ValueError, match=r"virtual_cameras: unknown options \['fov'\]"):
         train(cfg, quiet=True)
 
 
