@@ -47,9 +47,10 @@ def _refuse_planned_outputs(args: argparse.Namespace, path: Path) -> None:
     from posemoe.export.results import refuse_inputs
     from posemoe.inference.pipeline import output_stem
 
-    stem = output_stem(path) + (f"_person{args.track}" if args.track else "")  # per_person's name for one id
+    stem = output_stem(path)
+    person = stem + (f"_person{args.track}" if args.track else "")  # one id's files: see export.per_person
     kinds = {*args.format, *args.render, *(["bvh"] if args.bvh else [])}
-    planned = [Path(args.out) / f"{stem}.{kind}" for kind in sorted(kinds)]
+    planned = [Path(args.out) / f"{person}.{kind}" for kind in sorted(kinds)]
     planned.append(Path(args.out) / f"{stem}_blazepose33.npz")
     refuse_inputs(planned, [path])
 

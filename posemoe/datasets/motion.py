@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from posemoe.datasets.bvh_motion import MotionClip, load_bvh_motion
-from posemoe.errors import UserError
+from posemoe.errors import UserError, refuse_unknown
 from posemoe.io.npz import load_npz, require_key
 from posemoe.layouts import H36M17, H36M32, HUMANEVA15, convert
 
@@ -34,11 +34,9 @@ class MotionSource:
     @classmethod
     def from_table(cls, table: dict) -> "MotionSource":
         """A config's ``[[motion_sources]]`` table (lists for the tuples) -> MotionSource, checked."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(table) - known)
-        if unknown or "kind" not in table or "path" not in table:
-            raise UserError(f"motion_sources: expected the keys {', '.join(sorted(known))} (kind and path required), "
-                            f"got {', '.join(sorted(table))}")
+        refuse_unknown("motion_sources", table, [f.name for f in fields(cls)])
+        if "kind" not in table or "path" not in table:
+            raise UserError(f"motion_sources: kind and path required, got {', '.join(sorted(table))}")
         source = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
         if not isinstance(source.weight, (int, float)) or isinstance(source.weight, bool) or not 0 < source.weight < 1e6:
             raise UserError(f"motion source {source.kind} {source.path}: expected a positive weight, got {source.weight!r}")

@@ -40,7 +40,7 @@ def per_person(result: "Result") -> list["Result"]:
 
 def output_name(result: "Result") -> str:
     """The stem of files that hold all of ``result``'s people at once (renderings): its name, or
-    ``<name>_person<id>`` for one person of another id than 0, as :func:`per_person` names it."""
+    ``<name>_person<id>`` for one person whose id is not 0, as :func:`per_person` names it."""
     views = per_person(result)
     return views[0].name if len(views) == 1 else result.name
 
@@ -61,6 +61,7 @@ def write_result(result: "Result", out_dir: Path, formats: Iterable[str], *,
                        binary=[path for path, (_, binary) in files.items() if binary])
 
 
-__all__ = ["FORMATS", "Format", "FileWriter", "output_name", "register_format", "write_result", "write_files", "refuse_inputs"]
+__all__ = ["FORMATS", "Format", "FileWriter", "output_name", "register_format", "write_result", "write_files",
+           "refuse_inputs"]
 
 from posemoe.export import bvh as _bvh  # noqa: E402,F401  (registers "bvh")

@@ -359,8 +359,9 @@ def _read_frames(stream: BinaryIO, frames: int, channels: int, where: str, first
 
 
 def _with_newlines(stream: BinaryIO) -> BinaryIO:
-    """``stream`` itself, or, for a file whose lines end in a lone carriage return (classic Mac
-    OS exporters), its bytes with those turned into newlines (the same length)."""
+    """``stream`` itself, or, for a file whose first 64 KiB hold carriage returns and no newline
+    (classic Mac OS exporters), its bytes with those turned into newlines (the same length; such
+    a file is read whole, at most its size in memory)."""
     head = stream.read(1 << 16)
     stream.seek(0)
     if b"\r" not in head or b"\n" in head:

@@ -48,14 +48,17 @@ class KeypointFrames:
         return len(self.people)
 
     def check_pixels(self, image_size: tuple[int, int]) -> None:
-        """Refuse keypoints that are plainly not pixels of a ``image_size`` frame: all of them
-        within a 1.5-pixel square (coordinates normalised to [0, 1], as some tools write them)."""
+        """Refuse keypoints that are plainly not pixels of a ``image_size`` frame: every |x|, |y|
+        at most 1.5 (coordinates normalised to [0, 1] or [-1, 1], as some tools write them)."""
         points = [p[..., :2][np.isfinite(p[..., :2]).all(-1) & (p[..., 2] > 0)] for p in self.people if p.size]
         points = np.concatenate(points) if points else np.zeros((0, 2))
-        if len(points) and min(image_size) >= 32 and np.abs(points).max() <= 1.5:
-            raise UserError(f"{self.source}: every keypoint lies within 1.5 pixels of the corner (largest "
-                            f"coordinate {np.abs(points).max():.3g}) of a {image_size[0]}x{image_size[1]} frame: "
-                            "they look normalised to [0, 1]; multiply x by the width and y by the height first")
+        if not len(points) or min(image_size) < 32 or np.abs(points).max() > 1.5:
+            return
+        signed = points.min() < 0
+        scale = "[-1, 1]; pixels are (x + 1) / 2 x width" if signed else "[0, 1]; pixels are x x width"
+        raise UserError(f"{self.source}: every keypoint coordinate lies within 1.5 of 0 (largest "
+                        f"{np.abs(points).max():.3g}), in a {image_size[0]}x{image_size[1]} frame: they look "
+                        f"normalised to {scale} (and the same for y with the height); convert them first")
 
 
 def _load_json(path: Path) -> object:

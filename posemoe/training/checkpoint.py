@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ def run_lock(out_dir: Path, enabled: bool = True) -> Iterator[None]:
     if not enabled:
         yield
         return
-    made = not out_dir.exists()
+    made = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]  # innermost first
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / ".lock", "w") as handle:
         try:
@@ -90,6 +90,8 @@ def run_lock(out_dir: Path, enabled: bool = True) -> Iterator[None]:
             yield
         finally:
             if made and [p.name for p in out_dir.iterdir()] == [".lock"]:
-                (out_dir / ".lock").unlink()
-                out_dir.rmdir()
+                with suppress(OSError):  # another run may have just come in: its folder stays
+                    (out_dir / ".lock").unlink()
+                    for folder in made:
+                        folder.rmdir()
             fcntl.flock(handle, fcntl.LOCK_UN)

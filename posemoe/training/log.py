@@ -12,8 +12,8 @@ COLUMNS = ["kind", "epoch", "step", "lr", "loss", "mpjpe", "n_mpjpe", "velocity"
 
 class CsvLog:
     """Training and validation rows (``epoch`` counted from 1, as the run prints it); AITE columns
-    stay empty without AITE. A resumed run first drops
-    the rows written after its checkpoint, so no step appears twice."""
+    stay empty without AITE. A resumed run first drops the rows written after its checkpoint, so
+    no step appears twice."""
 
     def __init__(self, path: Path, *, enabled: bool, resume_step: int | None = None) -> None:
         self.path, self.enabled = path, enabled

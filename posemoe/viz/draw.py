@@ -186,20 +186,21 @@ def draw_legend(image: np.ndarray, entries: list[LegendEntry], *, origin: tuple[
     cv2 = require_cv2()
     h, w = image.shape[:2]
     x0, y0 = origin
-    scale = max(0.4, h / 1100)
-    for _ in range(2):  # sized by the height, then narrowed to fit the width (portrait frames)
+
+    def size(scale: float) -> tuple[int, int, int]:  # row height, line sample length, box width
         row = round(30 * scale / 0.6)
-        sample = 2 * row
-        widths = [cv2.getTextSize(e.label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for e in entries]
-        needed = sample + max(widths) + row
-        if x0 + needed < w or scale <= 0.3:
-            break
-        scale = max(0.3, scale * (w - 1 - x0) / needed * 0.97)
-    x1, y1 = x0 + sample + max(widths) + row, y0 + row * len(entries) + row // 3
+        text = max(cv2.getTextSize(e.label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for e in entries)
+        return row, 2 * row, 3 * row + text
+
+    scale = max(0.4, h / 1100)  # sized by the height, narrowed (about in proportion) to fit the width
+    if x0 + size(scale)[2] >= w:
+        scale = max(0.3, scale * (w - 1 - x0) / size(scale)[2] * 0.97)
+    row, sample, box_width = size(scale)
+    x1, y1 = x0 + box_width, y0 + row * len(entries) + row // 3
     x1, y1 = min(x1, image.shape[1] - 1), min(y1, h - 1)
     box = image[y0:y1, x0:x1]
     box[:] = (0.3 * box + 0.7 * 250).astype(np.uint8)
-    line_width = max(2, round(h / 240))
+    line_width = max(2, round(row * 0.092))  # h / 240 at the height's scale
     for i, entry in enumerate(entries):
         y = y0 + row * i + (2 * row) // 3
         _line(image, (x0 + row // 3, y - row // 6), (x0 + sample, y - row // 6), entry.colour,

@@ -139,9 +139,9 @@ def render_result(out: Path, result: Result, render: tuple[str, ...], *, frames:
                   quiet: bool = False, inputs: Iterable[str | Path | None] = (),
                   truth: np.ndarray | None = None) -> list[Path]:
     """Write the renderings named in ``render`` ("mp4", "html") of every person of ``result`` as
-    ``out/<name>.<kind>`` (:func:`result_people`; name: :func:`posemoe.export.output_name`): each in its own hue and labelled
-    "id <track>", left out of the frames where it is not visible, placed in the 3D views at its
-    root (or side by side). The .mp4 re-reads ``result.source`` unless ``frames`` are given.
+    ``out/<name>.<kind>`` (:func:`result_people`; name: :func:`posemoe.export.output_name`): each
+    in its own hue and labelled "id <track>", left out of the frames where it is not visible,
+    placed in the 3D views at its root (or side by side). The .mp4 re-reads ``result.source`` unless ``frames`` are given.
     ``truth`` (T, J, 3) metres, root-relative, belongs to the first person. No rendering may
     replace ``result.source`` or one of ``inputs``."""
     from posemoe.export import output_name

@@ -254,8 +254,8 @@ def test_a_config_table_becomes_a_motion_source_with_tuples():
     source = MotionSource.from_table({"kind": "h36m", "path": "data/h36m", "subjects": ["S1", "S5"], "weight": 0.6})
     assert source == MotionSource("h36m", "data/h36m", ("S1", "S5"), (), 0.6)
     hash(source)  # frozen and hashable: the lists became tuples
-    for bad, error in [({"kind": "bvh", "path": "x", "up": "z"}, "expected the keys"), ({"kind": "bvh"}, "path required"),
-                       ({"kind": "bvh", "path": "x", "weight": 0}, "positive weight")]:
+    for bad, error in [({"kind": "bvh", "path": "x", "up": "z"}, r"motion_sources: unknown options \['up'\]"),
+                       ({"kind": "bvh"}, "path required"), ({"kind": "bvh", "path": "x", "weight": 0}, "positive weight")]:
         with pytest.raises(UserError, match=error):
             MotionSource.from_table(bad)
 

@@ -148,7 +148,7 @@ def test_a_run_refused_before_any_work_leaves_no_folder_behind(synthetic_dir, tm
     out = tmp_path / "new" / "run"
     with pytest.raises(FileNotFoundError, match="no such file"):
         train(_config(tmp_path / "no-data", out), quiet=True)  # the data is missing: nothing was written
-    assert not out.exists()
+    assert not (tmp_path / "new").exists()  # nor the folder made above it
     with run_lock(tmp_path):  # a folder that was there before stays, with its lock file
         pass
     assert (tmp_path / ".lock").exists()
