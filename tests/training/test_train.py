@@ -150,14 +150,24 @@ def test_ddp_under_torchrun(synthetic_dir, tmp_path, budget):
     toml = tmp_path / "ddp.toml"
     _write_toml(cfg, toml)
     env = os.environ | {"OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                             "-m", "posemoe.cli", "train", "--config", str(toml)],
-                            capture_output=True, text=True, timeout=300, env=env)
+
+    def torchrun(*flags: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                               "-m", "posemoe.cli", "train", "--config", str(toml), *flags],
+                              capture_output=True, text=True, timeout=300, env=env)
+
+    result = torchrun()
     assert result.returncode == 0, result.stderr[-2000:]
     state = load_checkpoint(tmp_path / "ddp" / "last.pt")["state"]
     assert state["done"]
     if budget is None:  # each rank takes half of every epoch's clips: 64 clips / 2 ranks / batch 8 = 4 steps
         assert state["step"] == 8
+        held = torchrun()  # a second run into the folder: both ranks refuse alike (none waits for the other)
+        assert held.returncode != 0 and "--resume continues it, --restart replaces it" in held.stdout + held.stderr
+        assert load_checkpoint(tmp_path / "ddp" / "last.pt")["state"] == state  # untouched
+        again = torchrun("--restart")
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert load_checkpoint(tmp_path / "ddp" / "last.pt")["state"]["step"] == 8
     else:  # the ranks agreed to stop once one of them had spent the budget, instead of hanging
         assert 0.5 * budget <= state["train_seconds"] < 10 * budget and state["epoch"] < 1000
 
