@@ -55,10 +55,11 @@ class KeypointFrames:
         if not len(points) or min(image_size) < 32 or np.abs(points).max() > 1.5:
             return
         signed = points.min() < 0
-        scale = "[-1, 1]; pixels are (x + 1) / 2 x width" if signed else "[0, 1]; pixels are x x width"
+        scale = ("[-1, 1]: pixels are (x + 1) / 2 * width and (y + 1) / 2 * height" if signed
+                 else "[0, 1]: pixels are x * width and y * height")
         raise UserError(f"{self.source}: every keypoint coordinate lies within 1.5 of 0 (largest "
                         f"{np.abs(points).max():.3g}), in a {image_size[0]}x{image_size[1]} frame: they look "
-                        f"normalised to {scale} (and the same for y with the height); convert them first")
+                        f"normalised to {scale}; convert them first")
 
 
 def _load_json(path: Path) -> object:

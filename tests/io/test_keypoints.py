@@ -152,10 +152,10 @@ def test_keypoints_normalised_to_the_unit_square_are_refused_not_lifted(tmp_path
     rng = np.random.default_rng(0)
     unit = np.concatenate([rng.uniform(0.3, 0.7, (5, 17, 2)), np.ones((5, 17, 1))], -1)
     np.save(tmp_path / "unit.npy", unit)
-    with pytest.raises(UserError, match=r"look normalised to \[0, 1\]; pixels are x x width"):
+    with pytest.raises(UserError, match=r"look normalised to \[0, 1\]: pixels are x \* width and y \* height"):
         infer_keypoints(tmp_path / "unit.npy", layout="coco17", image_size=(1920, 1080))
     np.save(tmp_path / "signed.npy", unit * [2, 2, 1] - [1, 1, 0])
-    with pytest.raises(UserError, match=r"normalised to \[-1, 1\]; pixels are \(x \+ 1\) / 2 x width"):
+    with pytest.raises(UserError, match=r"normalised to \[-1, 1\]: pixels are \(x \+ 1\) / 2 \* width"):
         infer_keypoints(tmp_path / "signed.npy", layout="coco17", image_size=(1920, 1080))
     frames = read_keypoints(tmp_path / "unit.npy", "coco17")
     frames.check_pixels((16, 16))  # a thumbnail's pixels may all be small
