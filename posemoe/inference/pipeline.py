@@ -215,10 +215,10 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
         bar.close()
     if not people:
         raise UserError(f"{frames.name}: no frames decoded")
-    declared = frames.frame_count or 0
-    if max_frames is None and frames.kind == "video" and len(people) < 0.8 * declared:
-        warnings.warn(f"{frames.name}: decoded {len(people)} of the {declared} frames its container declares; "
-                      "the file may be truncated or damaged (the frames decoded are used)", stacklevel=2)
+    expected = min(frames.frame_count or 0, max_frames or frames.frame_count or 0)  # the container's count
+    if frames.kind == "video" and len(people) < 0.8 * expected:
+        warnings.warn(f"{frames.name}: decoded {len(people)} of the {expected} frames its container's count "
+                      "promised; the file may be truncated or damaged (the frames decoded are used)", stacklevel=2)
     info = {"name": frames.name, "kind": frames.kind, "fps": frames.fps, "size": frames.size, "frames": len(people)}
     return KeypointFrames(people, BlazePose.layout), info
 

@@ -203,8 +203,10 @@ def _array_metadata(data: dict, path: Path) -> dict:
 
 
 def read_array(path: str | Path, layout: str | None) -> KeypointFrames:
-    """``(T, J, C)`` (one person) or ``(T, P, J, C)``, C = 2 (confidence 1 is added) or 3. An .npz may
-    record ``layout``, ``fps`` and ``image_size`` beside ``keypoints``; a ``layout`` given here must agree."""
+    """``(T, J, C)`` (one person) or ``(T, P, J, C)``, C = 2 (confidence 1 is added, 0 for a joint at
+    (0, 0): not found) or 3; a person slot with no joint found (all NaN, or all at (0, 0) with no
+    confidence) is no person. An .npz may record ``layout``, ``fps`` and ``image_size`` beside
+    ``keypoints``; a ``layout`` given here must agree."""
     from posemoe.io.npz import load_npy, load_npz, require_key
 
     path = Path(path)
@@ -230,10 +232,11 @@ def read_array(path: str | Path, layout: str | None) -> KeypointFrames:
         array = array[:, None]
     if array.ndim != 4 or array.shape[2] != lay.num_joints or array.shape[3] not in (2, 3):
         raise UserError(f"{path}: expected (T, [P,] {lay.num_joints}, 2|3) for layout {lay.name}, got {array.shape}")
-    if array.shape[3] == 2:
-        array = np.concatenate([array, np.ones_like(array[..., :1])], -1)
     array = array.astype(np.float64)
-    return KeypointFrames([frame[~np.isnan(frame).all(axis=(1, 2))] for frame in array], lay, str(path),
+    if array.shape[3] == 2:  # (0, 0) is how tools write a joint they did not find
+        array = np.concatenate([array, (array != 0).any(-1, keepdims=True).astype(np.float64)], -1)
+    missing = np.isnan(array).all(-1) | ((array[..., :2] == 0).all(-1) & (array[..., 2] <= 0))  # (T, P, J)
+    return KeypointFrames([frame[~gone.all(-1)] for frame, gone in zip(array, missing)], lay, str(path),
                           meta.get("fps"), meta.get("image_size"))
 
 

@@ -162,3 +162,18 @@ def test_keypoints_normalised_to_the_unit_square_are_refused_not_lifted(tmp_path
     pixels = unit * [1920, 1080, 1]
     np.save(tmp_path / "pixels.npy", pixels)
     read_keypoints(tmp_path / "pixels.npy", "coco17").check_pixels((1920, 1080))
+
+
+def test_joints_at_zero_are_not_found_and_a_person_of_none_is_no_person(tmp_path):
+    rng = np.random.default_rng(1)
+    pixels = rng.uniform(100, 500, (10, 17, 2))
+    pixels[5:8] = 0  # frames where the tool found nobody
+    pixels[2, 3] = 0  # one joint it did not find
+    np.save(tmp_path / "gaps.npy", pixels)
+    frames = read_keypoints(tmp_path / "gaps.npy", "coco17")
+    assert [len(p) for p in frames.people] == [1] * 5 + [0] * 3 + [1] * 2
+    assert frames.people[2][0, 3, 2] == 0 and frames.people[2][0, 4, 2] == 1
+    scored = np.concatenate([pixels, np.zeros((10, 17, 1))], -1)  # (0, 0) with confidence 0: not found either
+    scored[:5, :, 2] = 0.9
+    np.save(tmp_path / "scored.npy", scored)
+    assert [len(p) for p in read_keypoints(tmp_path / "scored.npy", "coco17").people] == [1] * 5 + [0] * 3 + [1] * 2
