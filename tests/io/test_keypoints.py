@@ -162,6 +162,10 @@ def test_keypoints_normalised_to_the_unit_square_are_refused_not_lifted(tmp_path
     pixels = unit * [1920, 1080, 1]
     np.save(tmp_path / "pixels.npy", pixels)
     read_keypoints(tmp_path / "pixels.npy", "coco17").check_pixels((1920, 1080))
+    with pytest.raises(UserError, match=r"100% of the keypoints lie far outside the 64x64 frame .* give the "
+                                        "--image-size of the video"):
+        read_keypoints(tmp_path / "pixels.npy", "coco17").check_pixels((64, 64))
+    read_keypoints(tmp_path / "pixels.npy", "coco17").check_pixels((1080, 1920))  # the wrong orientation still fits
 
 
 def test_joints_at_zero_are_not_found_and_a_person_of_none_is_no_person(tmp_path):
