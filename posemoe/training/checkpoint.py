@@ -77,7 +77,11 @@ def run_lock(out_dir: Path, enabled: bool = True) -> Iterator[None]:
         yield
         return
     made = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]  # innermost first
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        file = next((f for f in (out_dir, *out_dir.parents) if f.exists() and not f.is_dir()), out_dir)
+        raise UserError(f"{out_dir}: cannot be a run folder, {file} is a file; choose another --out-dir") from None
     with open(out_dir / ".lock", "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -151,4 +151,8 @@ def test_a_run_refused_before_any_work_leaves_no_folder_behind(synthetic_dir, tm
     assert not (tmp_path / "new").exists()  # nor the folder made above it
     with run_lock(tmp_path):  # a folder that was there before stays, with its lock file
         pass
+    (tmp_path / "file").write_text("")
+    for out in (tmp_path / "file", tmp_path / "file" / "run"):
+        with pytest.raises(UserError, match=rf"cannot be a run folder, {tmp_path / 'file'} is a file"):
+            train(_config(synthetic_dir, out), quiet=True)
     assert (tmp_path / ".lock").exists()
