@@ -215,7 +215,7 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
         bar.close()
     if not people:
         raise UserError(f"{frames.name}: no frames decoded")
-    expected = min(frames.frame_count or 0, max_frames or frames.frame_count or 0)  # the container's count
+    expected = min(frames.frame_count or 0, max_frames or np.inf)  # the container's count, up to --max-frames
     if frames.kind == "video" and len(people) < 0.8 * expected:
         warnings.warn(f"{frames.name}: decoded {len(people)} of the {expected} frames its container's count "
                       "promised; the file may be truncated or damaged (the frames decoded are used)", stacklevel=2)
