@@ -34,7 +34,7 @@ def cmd_export(args: argparse.Namespace) -> None:
         raise UserError("--average-weight is the share of --average-with's weights: give both")
     path = export_weights(args.checkpoint, args.out, description=args.description, half=args.half,
                           average_with=args.average_with,
-                          weight=0.5 if args.average_weight is None else args.average_weight)
+                          weight=0.5 if args.average_weight is None else args.average_weight, raw=args.raw_weights)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
@@ -74,4 +74,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--average-with", help="average the weights with these (same architecture; e.g. the weights a "
                                           "fine-tune started from): shipped name or file")
     p.add_argument("--average-weight", type=float, help="--average-with: the share of those weights (default: 0.5)")
+    p.add_argument("--raw-weights", action="store_true",
+                   help="a run trained with ema_decay: export its trained weights, not their moving average")
     p.set_defaults(func=cmd_export)

@@ -19,8 +19,11 @@ Joint mappings (one table per rig; namespace prefixes such as ``mixamorig:`` are
   zero length, so Neck/Nose and Head are points fixed to the head, on the axis that continues
   the neck-to-head bone, 0.06 and 0.20 leg lengths (hip to ankle) above the ``Head`` joint:
   about where Human3.6M's points lie relative to its Thorax.
+- ``posemoe`` -- the files ``posemoe infer --bvh`` writes (:mod:`posemoe.export.bvh`): the
+  H36M-17 tree under its own names (``Neck/Nose`` as ``Neck_Nose``), every point a joint of the
+  file, so none of the approximations below applies.
 
-Approximations shared by all tables:
+Approximations shared by the other tables:
 
 - Hip (the pelvis centre) is the midpoint of the two hip joints, as it is in Human3.6M.
 - Spine is the point halfway along the spine chain (by bone length) from the rig's pelvis
@@ -227,6 +230,9 @@ CMU = _limb_rig("cmu", ("{s}UpLeg", "{s}Leg", "{s}Foot", "{s}Arm", "{s}ForeArm",
 BANDAI_NAMCO = _limb_rig("bandai-namco", ("UpperLeg_{s}", "LowerLeg_{s}", "Foot_{s}", "UpperArm_{s}", "LowerArm_{s}",
                                           "Hand_{s}"), ("L", "R"),
                          {"Neck/Nose": OnBoneAxis("Head", 0.06), "Head": OnBoneAxis("Head", 0.20)})
+
+POSEMOE = register_rig(RigMapping(name="posemoe", points={j: joint(j.replace("/", "_")) for j in H36M17.joints},
+                                  leg=("LHip", "LKnee", "LFoot")))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -17,11 +17,12 @@ from posemoe.models.pretrained import PretrainedConfig, build_checked
 
 def export_weights(checkpoint: str | Path, out: str | Path, *, description: str = "", half: bool = False,
                    pretrained: PretrainedConfig | None = None, average_with: str | Path | None = None,
-                   weight: float = 0.5) -> Path:
+                   weight: float = 0.5, raw: bool = False) -> Path:
     """Write ``checkpoint`` (.pt) as ``out`` (.safetensors); ``half`` stores float16 (loaded back as
     float32). ``average_with`` (weights of the same architecture, e.g. those a fine-tune started
     from) writes ``(1 - weight) * checkpoint + weight * those``, tensor by tensor: a weight average
-    keeps much of what each learned. The file is validated before it is written and renamed into
+    keeps much of what each learned. ``raw`` takes a run's trained weights rather than their moving
+    average (runs with ``ema_decay`` keep both). The file is validated before it is written and renamed into
     place whole."""
     from safetensors.torch import save_file
 
@@ -31,6 +32,10 @@ def export_weights(checkpoint: str | Path, out: str | Path, *, description: str 
         raise UserError(f"{checkpoint}: already exported weights; export takes a training checkpoint (.pt: a run's "
                         "last.pt or best.pt)")
     payload = load_checkpoint(checkpoint)
+    if raw:
+        if "train_model" not in payload:
+            raise UserError(f"{checkpoint}: holds one set of weights (its run kept no moving average); drop --raw-weights")
+        payload["model"] = payload["train_model"]
     build_checked(payload["model_config"], payload["model"], str(checkpoint))  # refuse what could not load
     if average_with is not None:
         payload["model"] = _averaged(payload, average_with, weight)

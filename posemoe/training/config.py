@@ -58,6 +58,9 @@ class TrainConfig:
     tilt_balance: float = 0.0  # virtual-camera clips drawn x (share of their torso tilt) ** -this; 0 = off
     retarget_bones: bool = False  # motion of non-Human3.6M sources put on Human3.6M's median bone lengths
     flip_test: bool = True
+    # Exponential moving average of the weights (torch.optim.swa_utils), updated after every step with
+    # this decay: validated, checkpointed as "model" and exported in place of the raw weights; 0 = off.
+    ema_decay: float = 0.0
     # Seconds of training: process CPU time on CPU (all threads count, so set threads=1 for a
     # one-thread budget), wall time on GPU. The learning-rate schedule follows the share spent.
     time_budget: float | None = None
@@ -134,7 +137,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "lr": (1e-12, 10.0), "min_lr_ratio": (0.0, 1.0), "warmup_steps": (0, 10**7), "weight_decay": (0.0, 10.0),
     "grad_clip": (0.0, 1e6), "virtual_share": (0.0, 1.0), "bone_jitter": (0.0, 1.0), "limb_mix": (0.0, 1.0),
     "tilt_balance": (0.0, 1.0), "seed": (0, 2**32 - 1), "threads": (1, 1024), "time_budget": (1e-3, 1e8),
-    "step_budget": (1, 10**9),
+    "step_budget": (1, 10**9), "ema_decay": (0.0, 0.999999),
     "val_every": (0, 10**6), "val_max_windows": (1, 10**9), "log_every": (1, 10**9),
 }
 _NULLABLE = {"init_weights", "val_source", "train_images", "val_images", "epoch_clips", "clip_stride", "threads",
@@ -183,12 +186,13 @@ RESUME_FIXED = ("model", "model_overrides", "init_weights", "data_dir", "dataset
                 "train_images", "val_images", "batch_size", "epoch_clips", "clip_stride", "lr", "min_lr_ratio",
                 "warmup_steps", "weight_decay", "seed", "aite", "flip_augment", "codec", "motion_sources",
                 "virtual_share", "virtual_cameras", "bone_jitter", "limb_mix", "tilt_balance",
-                "retarget_bones")
+                "retarget_bones", "ema_decay")
 RESUME_GROWING = ("epochs", "time_budget", "step_budget")
 
 
 # What a checkpoint written before a setting existed was trained with (the behaviour before it).
-_BEFORE_OPTION: dict[str, Any] = {"bone_jitter": 0.0, "limb_mix": 0.0, "tilt_balance": 0.0, "retarget_bones": False}
+_BEFORE_OPTION: dict[str, Any] = {"bone_jitter": 0.0, "limb_mix": 0.0, "tilt_balance": 0.0, "retarget_bones": False,
+                                  "ema_decay": 0.0}
 
 
 def resume_changes(saved: dict[str, Any], current: TrainConfig) -> list[str]:

@@ -3,7 +3,8 @@
 Runs on CPU, one GPU, or many under ``torchrun`` (DDP). What differs between families (data,
 forward pass, loss, validation) lives in :mod:`posemoe.training.tasks`. Every epoch ends with an
 atomic checkpoint (``last.pt``: model, optimiser, schedule position, RNG state) so ``resume=True``
-continues exactly; ``best.pt`` holds the best validation score and is written before ``last.pt``,
+continues exactly; with ``ema_decay`` the weights' moving average is what is validated and saved as
+the checkpoint's ``"model"`` (the raw weights as ``"train_model"``, for resuming); ``best.pt`` holds the best validation score and is written before ``last.pt``,
 so a kill between the two never leaves ``best.pt`` behind the score ``last.pt`` records.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from posemoe.datasets.h36m import Protocol
@@ -104,6 +106,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     autocast: Any
+    ema: AveragedModel | None = None  # the weights' moving average (cfg.ema_decay > 0)
     state: dict[str, Any] = field(default_factory=lambda: {"epoch": 0, "step": 0, "train_seconds": 0.0,
                                                             "best": math.inf, "done": False})
 
@@ -130,8 +133,10 @@ class Run:
         trainable = list(model.parameters()) + (list(aite.parameters()) if aite else [])
         optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
         autocast, use_scaler = _autocast(cfg, ranks.device)
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True) \
+            if cfg.ema_decay else None
         run = cls(cfg, ranks, out, model_cfg, model, aite, optimizer,
-                  torch.amp.GradScaler(ranks.device.type, enabled=use_scaler), autocast)
+                  torch.amp.GradScaler(ranks.device.type, enabled=use_scaler), autocast, ema)
         if resume:
             run.restore(allow_changes)
         else:
@@ -150,7 +155,10 @@ class Run:
         if changes and not allow_changes:
             raise UserError(f"{last}: this run's settings differ from the checkpoint's ({'; '.join(changes)}); "
                             "pass --allow-changes to continue anyway")
-        self.model.load_state_dict(ckpt["model"])
+        self.model.load_state_dict(ckpt.get("train_model", ckpt["model"]))
+        if self.ema is not None and "train_model" in ckpt:  # else the average starts afresh at the next step
+            self.ema.module.load_state_dict(ckpt["model"])
+            self.ema.n_averaged.fill_(int(ckpt["ema_steps"]))
         if self.aite is not None:
             self.aite.load_state_dict(ckpt["aite"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
@@ -222,13 +230,15 @@ class Run:
         torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         return {"loss": float(loss.detach()), **terms}
 
     def end_epoch(self, task: Task, log: CsvLog, epoch: int, finished: bool, quiet: bool) -> None:
         """Validate when due (all ranks share the work), then checkpoint on rank 0."""
         cfg, state = self.cfg, self.state
         due = finished or (cfg.val_every and (epoch + 1) % cfg.val_every == 0)
-        val = task.validate(self.model) if due else None
+        val = task.validate(self.weights()) if due else None
         state.update(epoch=epoch + 1, done=finished)
         if self.ranks.main:
             improved = val is not None and val.score < state["best"]
@@ -244,10 +254,17 @@ class Run:
             save_atomic(payload, self.out / "last.pt")
         barrier(self.ranks)
 
+    def weights(self) -> torch.nn.Module:
+        """The network to validate and ship: the moving average when kept, else the trained weights."""
+        return self.ema.module if self.ema is not None else self.model
+
     def payload(self) -> dict[str, Any]:
-        """The checkpoint. "model" holds the plain network only: AITE's modules are training state."""
+        """The checkpoint. "model" holds the plain network to use (the moving average when kept; the raw
+        weights then as "train_model"): AITE's modules are training state."""
         device = self.ranks.device
-        return {"model_config": self.model_cfg.to_dict(), "model_name": self.cfg.model, "model": self.model.state_dict(),
+        averaged = {"train_model": self.model.state_dict(), "ema_steps": int(self.ema.n_averaged)} if self.ema else {}
+        return {"model_config": self.model_cfg.to_dict(), "model_name": self.cfg.model, "model": self.weights().state_dict(),
+                **averaged,
                 "pretrained_config": self.cfg.pretrained_config(self.model_cfg),
                 "aite": self.aite.state_dict() if self.aite is not None else None,
                 "optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict(), "state": dict(self.state),

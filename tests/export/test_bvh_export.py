@@ -107,3 +107,16 @@ def test_without_a_root_the_person_stands_in_place_and_several_people_get_one_fi
     np.testing.assert_allclose(positions[:, 0, [0, 2]], 0.0, atol=1e-6)  # root fixed over the floor
     assert np.ptp(positions[:, 0, 1]) < 1e-6 and 0.8 < positions[0, 0, 1] < 1.1
     assert positions[:, H36M17.index("Head"), 1].mean() > positions[:, 0, 1].mean() + 0.4  # upright, y up
+
+
+def test_posemoe_reads_its_own_bvh_as_motion(tmp_path):
+    from posemoe.datasets.bvh_motion import choose_rig, load_bvh_motion
+
+    person = _person(30, seed=3)
+    (path,) = write_result(_result([person]), tmp_path, ["bvh"])
+    positions, motion = _read_back(path)  # y up, metres
+    assert choose_rig(motion.names, str(path)).name == "posemoe"
+    (clip,) = load_bvh_motion(path)
+    assert clip.fps == pytest.approx(FPS) and clip.positions.shape == (30, 17, 3)
+    z_up = np.stack([positions[..., 0], -positions[..., 2], positions[..., 1]], axis=-1)
+    np.testing.assert_allclose(clip.positions, z_up, atol=1e-5)

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,43 @@ def test_a_finished_run_goes_on_only_with_more_budget(synthetic_dir, tmp_path):
     assert again["step"] == first["step"]  # done: nothing more to do
     more = train(_config(synthetic_dir, tmp_path, epochs=1000, time_budget=2.0, val_every=0), resume=True, quiet=True)
     assert more["done"] and more["step"] > first["step"] and more["train_seconds"] >= 2.0
+
+
+def test_ema_weights_are_the_moving_average_and_resume_exactly(synthetic_dir, tmp_path):
+    same = dict(epochs=1000, val_every=0, warmup_steps=0, min_lr_ratio=1.0, epoch_clips=16)  # 2 steps an epoch;
+    # a constant rate, so that a run of 2 steps resumed to 6 follows the run of 6
+    plain = {n: load_checkpoint(train(_config(synthetic_dir, tmp_path / f"plain{s}", step_budget=s, **same),
+                                      quiet=True)["out_dir"] + "/last.pt")["model"] for n, s in (("w1", 1), ("w2", 2))}
+    averaged = load_checkpoint(train(_config(synthetic_dir, tmp_path / "ema", step_budget=2, ema_decay=0.75, **same),
+                                     quiet=True)["out_dir"] + "/last.pt")
+    assert averaged["ema_steps"] == 2
+    for name, w2 in plain["w2"].items():
+        assert torch.equal(averaged["train_model"][name], w2), name  # the average leaves training alone
+        assert torch.allclose(averaged["model"][name], 0.75 * plain["w1"][name] + 0.25 * w2, atol=1e-6), name
+    assert any(not torch.equal(averaged["model"][n], w2) for n, w2 in plain["w2"].items())
+
+    whole = load_checkpoint(train(_config(synthetic_dir, tmp_path / "whole", step_budget=6, ema_decay=0.75, **same),
+                                  quiet=True)["out_dir"] + "/last.pt")
+    part = _config(synthetic_dir, tmp_path / "part", ema_decay=0.75, **same)
+    train(replace(part, step_budget=2), quiet=True)
+    resumed = load_checkpoint(train(replace(part, step_budget=6), resume=True, quiet=True)["out_dir"] + "/last.pt")
+    for key in ("model", "train_model"):
+        for name, tensor in whole[key].items():
+            assert torch.equal(tensor, resumed[key][name]), (key, name)
+    assert resumed["ema_steps"] == 6
+
+
+def test_export_takes_the_average_or_the_raw_weights(synthetic_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    from posemoe.errors import UserError
+    from posemoe.export.weights import export_weights
+
+    out = train(_config(synthetic_dir, tmp_path / "run", epochs=1, val_every=0, ema_decay=0.5), quiet=True)["out_dir"]
+    ckpt = load_checkpoint(Path(out) / "last.pt")
+    for raw, key in ((False, "model"), (True, "train_model")):
+        written = load_file(str(export_weights(Path(out) / "last.pt", tmp_path / f"{key}.safetensors", raw=raw)))
+        assert all(torch.equal(written[k], v) for k, v in ckpt[key].items())
+    train(_config(synthetic_dir, tmp_path / "plain", epochs=1, val_every=0), quiet=True)
+    with pytest.raises(UserError, match="no moving average"):
+        export_weights(tmp_path / "plain" / "last.pt", tmp_path / "x.safetensors", raw=True)
