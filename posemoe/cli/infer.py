@@ -44,11 +44,12 @@ def cmd_infer(args: argparse.Namespace) -> None:
 
 def _refuse_planned_outputs(args: argparse.Namespace, path: Path) -> None:
     """Before any work: no file this run would write may be the input (each writer checks again)."""
+    from posemoe.export import person_name
     from posemoe.export.results import refuse_inputs
     from posemoe.inference.pipeline import output_stem
 
     stem = output_stem(path)
-    person = stem + (f"_person{args.track}" if args.track else "")  # one id's files: see export.per_person
+    person = person_name(stem, args.track) if args.track else stem  # one id's files: see export.per_person
     kinds = {*args.format, *args.render, *(["bvh"] if args.bvh else [])}
     planned = [Path(args.out) / f"{person}.{kind}" for kind in sorted(kinds)]
     planned.append(Path(args.out) / f"{stem}_blazepose33.npz")

@@ -34,8 +34,13 @@ def per_person(result: "Result") -> list["Result"]:
     if not result.people or (len(result.people) == 1 and (result.people[0].track == 0 or "people" in result.extra)):
         return [result]  # one person of id 0, or a view already split off (marked by "people": idempotent)
     ids = [p.track for p in result.people]
-    return [replace(result, name=f"{result.name}_person{p.track}", people=[p], extra={**result.extra, "people": ids})
+    return [replace(result, name=person_name(result.name, p.track), people=[p], extra={**result.extra, "people": ids})
             for p in result.people]
+
+
+def person_name(name: str, track: int) -> str:
+    """``<name>_person<id>``: the stem of one person's files (see :func:`per_person`)."""
+    return f"{name}_person{track}"
 
 
 def output_name(result: "Result") -> str:
@@ -61,7 +66,7 @@ def write_result(result: "Result", out_dir: Path, formats: Iterable[str], *,
                        binary=[path for path, (_, binary) in files.items() if binary])
 
 
-__all__ = ["FORMATS", "Format", "FileWriter", "output_name", "register_format", "write_result", "write_files",
-           "refuse_inputs"]
+__all__ = ["FORMATS", "Format", "FileWriter", "output_name", "person_name", "register_format", "write_result",
+           "write_files", "refuse_inputs"]
 
 from posemoe.export import bvh as _bvh  # noqa: E402,F401  (registers "bvh")

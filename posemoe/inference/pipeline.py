@@ -74,7 +74,7 @@ def fit_motion(result: Result, camera: CameraOptions) -> None:
                                         focal_px=camera.focal_px, fov_deg=camera.fov_deg, visible=person.visible,
                                         unseen=person.unseen)
         except UserError as err:  # the 3D stands; only its place in the scene is unknown
-            result.report.append(f"person {person.track}: no root path ({err})")
+            result.report.append(f"{who}no root path ({err})")
             continue
         person.root = track.root
         result.report.append(who + track.report())
