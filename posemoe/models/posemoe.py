@@ -296,3 +296,17 @@ class EntangledPoseMoE(_Lifter):
         for layer in self.decoder:
             h = layer(h)[0]
         return self._output(self.head(h), balance, aux)
+
+
+def resample_frames(state: dict[str, Tensor], num_frames: int) -> dict[str, Tensor]:
+    """A PoseMoE state dict made for windows of ``num_frames``: each frame positional embedding
+    (T, 1, D) resampled linearly along T (every other weight is the same for any T). To start a
+    model of another window length from trained weights; it needs training at its own length."""
+    def frames(name: str) -> bool:
+        return name.endswith(".0") and name.split(".")[-2] in ("pos", "pos_pose", "pos_depth")
+
+    out = dict(state)
+    for name in filter(frames, state):
+        table = state[name].float().permute(1, 2, 0)  # (1, D, T)
+        out[name] = F.interpolate(table, size=num_frames, mode="linear", align_corners=True).permute(2, 0, 1)
+    return out

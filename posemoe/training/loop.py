@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from tqdm import tqdm
 from posemoe.datasets.h36m import Protocol
 from posemoe.errors import UserError
 from posemoe.models import ModelConfig, build_model, count_parameters, get_config
+from posemoe.models.posemoe import PoseMoEConfig, resample_frames
 from posemoe.training.aite import AITE
 from posemoe.training.checkpoint import load_checkpoint, run_lock, save_atomic
 from posemoe.training.config import TrainConfig, resume_changes
@@ -124,9 +125,13 @@ class Run:
             from posemoe.models.pretrained import load_model
 
             start = load_model(cfg.init_weights)
-            if start.config != model_cfg:
+            state = start.state_dict()
+            if isinstance(start.config, PoseMoEConfig) and start.config != model_cfg and \
+                    replace(start.config, num_frames=model_cfg.num_frames) == model_cfg:
+                state = resample_frames(state, model_cfg.num_frames)  # another window length: positions resampled
+            elif start.config != model_cfg:
                 raise UserError(f"init_weights {cfg.init_weights}: not of the architecture {cfg.model}")
-            model.load_state_dict(start.state_dict())
+            model.load_state_dict(state)
         model = model.to(ranks.device)
         layout = get_layout(getattr(model_cfg, "layout", "h36m17"))
         aite = AITE(cfg.aite_options, layout).to(ranks.device) if cfg.aite else None

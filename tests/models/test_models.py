@@ -11,7 +11,7 @@ from posemoe.models import (
     list_models,
     macs_per_frame,
 )
-from posemoe.models.posemoe import MoEFeedForward
+from posemoe.models.posemoe import MoEFeedForward, resample_frames
 
 TINY = dict(num_frames=9, dim=8, heads=2, expert_hidden=32, encoder_layers=1, decoder_layers=1)
 
@@ -103,3 +103,21 @@ def test_config_roundtrip_rebuilds_the_same_architecture():
     clone = build_model(type(cfg)(**cfg.to_dict()))
     clone.load_state_dict(model.state_dict())
     assert sorted(list_models()) == list_models()
+
+
+@pytest.mark.parametrize("name", ["posemoe-t27-s", "posemoe-entangled-t27-s"])
+def test_frame_positions_resample_to_another_window_length(name):
+    short = create_model(name, **TINY)
+    state = short.state_dict()
+    positions = [k for k in state if k.endswith(".0") and k.split(".")[-2].startswith("pos")]
+    assert positions and all(state[k].shape == (9, 1, 8) for k in positions)
+    ramp = torch.linspace(0, 1, 9).view(9, 1, 1) * torch.arange(8.0)  # a linear ramp along T
+    state = {k: ramp if k in positions else v for k, v in state.items()}
+    longer = create_model(name, **TINY | {"num_frames": 25})
+    longer.load_state_dict(resample_frames(state, 25))  # every tensor of the right shape
+    for k, v in longer.state_dict().items():
+        if k in positions:
+            torch.testing.assert_close(v, torch.linspace(0, 1, 25).view(25, 1, 1) * torch.arange(8.0))
+        else:
+            assert torch.equal(v, state[k]), k
+    assert longer(torch.randn(1, 25, 17, 2)).shape == (1, 25, 17, 3)

@@ -219,3 +219,18 @@ def test_export_takes_the_average_or_the_raw_weights(synthetic_dir, tmp_path):
     train(_config(synthetic_dir, tmp_path / "plain", epochs=1, val_every=0), quiet=True)
     with pytest.raises(UserError, match="no moving average"):
         export_weights(tmp_path / "plain" / "last.pt", tmp_path / "x.safetensors", raw=True)
+
+
+def test_init_weights_of_another_window_length_start_a_longer_model(synthetic_dir, tmp_path):
+    from posemoe.errors import UserError
+    from posemoe.export.weights import export_weights
+
+    out = train(_config(synthetic_dir, tmp_path / "short", epochs=1, val_every=0), quiet=True)["out_dir"]
+    weights = export_weights(Path(out) / "last.pt", tmp_path / "short.safetensors")
+    longer = _config(synthetic_dir, tmp_path / "long", epochs=1, val_every=0, init_weights=str(weights),
+                     model_overrides=TINY | {"num_frames": 15})
+    model = model_from_checkpoint(Path(train(longer, quiet=True)["out_dir"]) / "last.pt")
+    assert model.config.num_frames == 15
+    wider = replace(longer, out_dir=str(tmp_path / "wide"), model_overrides=TINY | {"expert_hidden": 64})
+    with pytest.raises(UserError, match="not of the architecture"):
+        train(wider, quiet=True)
