@@ -34,7 +34,8 @@ def export_weights(checkpoint: str | Path, out: str | Path, *, description: str 
     payload = load_checkpoint(checkpoint)
     if raw:
         if "train_model" not in payload:
-            raise UserError(f"{checkpoint}: holds one set of weights (its run kept no moving average); drop --raw-weights")
+            raise UserError(f"{checkpoint}: holds one set of weights (its run kept no moving average); "
+                            "drop --raw-weights")
         payload["model"] = payload["train_model"]
     build_checked(payload["model_config"], payload["model"], str(checkpoint))  # refuse what could not load
     if average_with is not None:

@@ -303,7 +303,8 @@ def resample_frames(state: dict[str, Tensor], num_frames: int) -> dict[str, Tens
     (T, 1, D) resampled linearly along T (every other weight is the same for any T). To start a
     model of another window length from trained weights; it needs training at its own length."""
     def frames(name: str) -> bool:
-        return name.endswith(".0") and name.split(".")[-2] in ("pos", "pos_pose", "pos_depth")
+        return name.endswith(".0") and name.split(".")[-2] in ("pos", "pos_pose", "pos_depth") \
+            and state[name].ndim == 3 and state[name].shape[1] == 1
 
     out = dict(state)
     for name in filter(frames, state):

@@ -3,15 +3,17 @@
 Runs on CPU, one GPU, or many under ``torchrun`` (DDP). What differs between families (data,
 forward pass, loss, validation) lives in :mod:`posemoe.training.tasks`. Every epoch ends with an
 atomic checkpoint (``last.pt``: model, optimiser, schedule position, RNG state) so ``resume=True``
-continues exactly; with ``ema_decay`` the weights' moving average is what is validated and saved as
-the checkpoint's ``"model"`` (the raw weights as ``"train_model"``, for resuming); ``best.pt`` holds the best validation score and is written before ``last.pt``,
-so a kill between the two never leaves ``best.pt`` behind the score ``last.pt`` records.
+continues exactly; with ``ema_decay`` the weights' moving average is what is validated and saved
+as the checkpoint's ``"model"`` (the raw weights as ``"train_model"``, for resuming). ``best.pt``
+holds the best validation score and is written before ``last.pt``, so a kill between the two never
+leaves ``best.pt`` behind the score ``last.pt`` records.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -61,6 +63,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, allow_changes: bool = False
         steps_per_epoch = len(task.batches(0))
         if steps_per_epoch == 0:
             raise UserError(f"no full batch of {cfg.batch_size} samples in the training data; lower batch_size")
+        steps = min(cfg.step_budget or math.inf, cfg.epochs * steps_per_epoch)
+        if ranks.main and cfg.ema_decay and not resume and cfg.ema_decay ** steps > 0.1:
+            warnings.warn(f"ema_decay {cfg.ema_decay:g} over at most {steps} steps: the moving average, which is "
+                          f"validated and saved, keeps {cfg.ema_decay ** steps:.0%} of the weights after the "
+                          "first step; lower it (0.999 averages over about 1000 steps)", stacklevel=2)
         log = CsvLog(out / "log.csv", enabled=ranks.main, resume_step=run.state["step"] if resume else None)
         if ranks.main and not quiet:
             print(f"model {cfg.model}: {count_parameters(run.model) / 1e6:.2f}M params; train {task.summary}, "
@@ -161,9 +168,9 @@ class Run:
             raise UserError(f"{last}: this run's settings differ from the checkpoint's ({'; '.join(changes)}); "
                             "pass --allow-changes to continue anyway")
         self.model.load_state_dict(ckpt.get("train_model", ckpt["model"]))
-        if self.ema is not None and "train_model" in ckpt:  # else the average starts afresh at the next step
+        if self.ema is not None:  # a checkpoint without an average: it starts afresh at the next step
             self.ema.module.load_state_dict(ckpt["model"])
-            self.ema.n_averaged.fill_(int(ckpt["ema_steps"]))
+            self.ema.n_averaged.fill_(int(ckpt.get("ema_steps", 0)))
         if self.aite is not None:
             self.aite.load_state_dict(ckpt["aite"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
@@ -267,9 +274,10 @@ class Run:
         """The checkpoint. "model" holds the plain network to use (the moving average when kept; the raw
         weights then as "train_model"): AITE's modules are training state."""
         device = self.ranks.device
-        averaged = {"train_model": self.model.state_dict(), "ema_steps": int(self.ema.n_averaged)} if self.ema else {}
-        return {"model_config": self.model_cfg.to_dict(), "model_name": self.cfg.model, "model": self.weights().state_dict(),
-                **averaged,
+        averaged = {} if self.ema is None else {"train_model": self.model.state_dict(),
+                                                "ema_steps": int(self.ema.n_averaged)}
+        return {"model_config": self.model_cfg.to_dict(), "model_name": self.cfg.model,
+                "model": self.weights().state_dict(), **averaged,
                 "pretrained_config": self.cfg.pretrained_config(self.model_cfg),
                 "aite": self.aite.state_dict() if self.aite is not None else None,
                 "optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict(), "state": dict(self.state),

@@ -13,7 +13,9 @@ import pytest
 import torch
 
 from posemoe.training.checkpoint import load_checkpoint, model_from_checkpoint
-from posemoe.training.loop import TrainConfig, learning_rate, train
+from posemoe.models.posemoe import resample_frames
+from posemoe.training.distributed import setup
+from posemoe.training.loop import Run, TrainConfig, learning_rate, train
 
 TINY = {"num_frames": 9, "dim": 8, "heads": 2, "expert_hidden": 32, "encoder_layers": 1, "decoder_layers": 1}
 
@@ -181,13 +183,15 @@ def test_a_finished_run_goes_on_only_with_more_budget(synthetic_dir, tmp_path):
     assert more["done"] and more["step"] > first["step"] and more["train_seconds"] >= 2.0
 
 
+@pytest.mark.filterwarnings("ignore:ema_decay 0.75")  # a short run keeps much of its first step: it warns
 def test_ema_weights_are_the_moving_average_and_resume_exactly(synthetic_dir, tmp_path):
     same = dict(epochs=1000, val_every=0, warmup_steps=0, min_lr_ratio=1.0, epoch_clips=16)  # 2 steps an epoch;
     # a constant rate, so that a run of 2 steps resumed to 6 follows the run of 6
     plain = {n: load_checkpoint(train(_config(synthetic_dir, tmp_path / f"plain{s}", step_budget=s, **same),
                                       quiet=True)["out_dir"] + "/last.pt")["model"] for n, s in (("w1", 1), ("w2", 2))}
-    averaged = load_checkpoint(train(_config(synthetic_dir, tmp_path / "ema", step_budget=2, ema_decay=0.75, **same),
-                                     quiet=True)["out_dir"] + "/last.pt")
+    with pytest.warns(UserWarning, match="keeps 56% of the weights after the first step"):
+        run = train(_config(synthetic_dir, tmp_path / "ema", step_budget=2, ema_decay=0.75, **same), quiet=True)
+    averaged = load_checkpoint(run["out_dir"] + "/last.pt")
     assert averaged["ema_steps"] == 2
     for name, w2 in plain["w2"].items():
         assert torch.equal(averaged["train_model"][name], w2), name  # the average leaves training alone
@@ -203,6 +207,15 @@ def test_ema_weights_are_the_moving_average_and_resume_exactly(synthetic_dir, tm
         for name, tensor in whole[key].items():
             assert torch.equal(tensor, resumed[key][name]), (key, name)
     assert resumed["ema_steps"] == 6
+
+
+def test_a_run_without_an_average_resumed_with_one_starts_it_from_its_weights(synthetic_dir, tmp_path):
+    plain = _config(synthetic_dir, tmp_path, epochs=1, val_every=0)
+    train(plain, quiet=True)
+    saved = load_checkpoint(tmp_path / "last.pt")["model"]
+    run = Run.start(replace(plain, ema_decay=0.5, epochs=2), setup("cpu"), tmp_path, resume=True, allow_changes=True)
+    assert all(torch.equal(run.weights().state_dict()[k], v) for k, v in saved.items())
+    assert int(run.ema.n_averaged) == 0  # the average restarts at the next step
 
 
 def test_export_takes_the_average_or_the_raw_weights(synthetic_dir, tmp_path):
@@ -229,6 +242,10 @@ def test_init_weights_of_another_window_length_start_a_longer_model(synthetic_di
     weights = export_weights(Path(out) / "last.pt", tmp_path / "short.safetensors")
     longer = _config(synthetic_dir, tmp_path / "long", epochs=1, val_every=0, init_weights=str(weights),
                      model_overrides=TINY | {"num_frames": 15})
+    start = Run.start(longer, setup("cpu"), tmp_path / "long", resume=False, allow_changes=False).model.state_dict()
+    expected = resample_frames(load_checkpoint(Path(out) / "last.pt")["model"], 15)
+    assert start.keys() == expected.keys() and start["pos_pose.0"].shape == (15, 1, 8)
+    assert all(torch.allclose(start[k], expected[k]) for k in start)  # the weights, positions resampled
     model = model_from_checkpoint(Path(train(longer, quiet=True)["out_dir"]) / "last.pt")
     assert model.config.num_frames == 15
     wider = replace(longer, out_dir=str(tmp_path / "wide"), model_overrides=TINY | {"expert_hidden": 64})
