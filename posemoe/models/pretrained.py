@@ -154,7 +154,7 @@ def available() -> list[str]:
 
 
 # The weights ``create_model(name, pretrained=True)`` and the pipeline use, where several ship for one architecture.
-DEFAULT_WEIGHTS = {"posemoe-t27-s": "posemoe-t27-s-h36m-he-bvh-vcam-rt"}
+DEFAULT_WEIGHTS = {"posemoe-t27-s": "posemoe-t27-s-h36m-he-bvh-vcam-rt6k"}
 
 
 def default_weights(model_name: str) -> str:

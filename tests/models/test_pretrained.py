@@ -8,14 +8,14 @@ from safetensors.torch import save_file
 
 from posemoe.errors import UserError
 from posemoe.models import create_model
-from posemoe.models.pretrained import PretrainedConfig, default_weights, load_pretrained
+from posemoe.models.pretrained import DEFAULT_WEIGHTS, PretrainedConfig, default_weights, load_pretrained
 
 
 def test_shipped_weights_carry_their_pretrained_config():
     model, pretrained = load_pretrained("posemoe-t27-s-h36m")
     assert (pretrained.layout, pretrained.codec, pretrained.fps, pretrained.in_channels) == ("h36m17", "screen", 50.0, 2)
     assert "gt" in pretrained.sources and "non-commercial" in pretrained.licence
-    assert default_weights("posemoe-t27-s") == "posemoe-t27-s-h36m-he-bvh-vcam-rt"
+    assert default_weights("posemoe-t27-s") == "posemoe-t27-s-h36m-he-bvh-vcam-rt6k"
     same = create_model("posemoe-t27-s", pretrained="posemoe-t27-s-h36m")
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), same.state_dict().values()))
     with pytest.raises(ValueError, match="not of architecture"):
@@ -23,7 +23,7 @@ def test_shipped_weights_carry_their_pretrained_config():
 
 
 def test_the_default_lifter_records_every_source_and_its_licence():
-    _, pretrained = load_pretrained("posemoe-t27-s-h36m-he-bvh-vcam-rt")
+    _, pretrained = load_pretrained(DEFAULT_WEIGHTS["posemoe-t27-s"])
     assert pretrained.codec == "screen" and pretrained.fps == 50.0
     assert any("bvh motion" in s for s in pretrained.sources) and "CC BY-NC 4.0" in pretrained.licence
 
