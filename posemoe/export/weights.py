@@ -22,8 +22,8 @@ def export_weights(checkpoint: str | Path, out: str | Path, *, description: str 
     float32). ``average_with`` (weights of the same architecture, e.g. those a fine-tune started
     from) writes ``(1 - weight) * checkpoint + weight * those``, tensor by tensor: a weight average
     keeps much of what each learned. ``raw`` takes a run's trained weights rather than their moving
-    average (runs with ``ema_decay`` keep both). The file is validated before it is written and renamed into
-    place whole."""
+    average (runs with ``ema_decay`` keep both). The file is validated before it is written and
+    renamed into place whole."""
     from safetensors.torch import save_file
 
     from posemoe.training.checkpoint import load_checkpoint

@@ -133,11 +133,11 @@ class Run:
 
             start = load_model(cfg.init_weights)
             state = start.state_dict()
-            if isinstance(start.config, PoseMoEConfig) and start.config != model_cfg and \
-                    replace(start.config, num_frames=model_cfg.num_frames) == model_cfg:
-                state = resample_frames(state, model_cfg.num_frames)  # another window length: positions resampled
-            elif start.config != model_cfg:
-                raise UserError(f"init_weights {cfg.init_weights}: not of the architecture {cfg.model}")
+            if start.config != model_cfg:  # only another window length is taken: frame positions resampled
+                if not (isinstance(start.config, PoseMoEConfig) and
+                        replace(start.config, num_frames=model_cfg.num_frames) == model_cfg):
+                    raise UserError(f"init_weights {cfg.init_weights}: not of the architecture {cfg.model}")
+                state = resample_frames(state, model_cfg.num_frames)
             model.load_state_dict(state)
         model = model.to(ranks.device)
         layout = get_layout(getattr(model_cfg, "layout", "h36m17"))

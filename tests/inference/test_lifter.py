@@ -75,7 +75,8 @@ def test_load_without_a_name_gives_the_default_lifter():
     from posemoe.inference.pipeline import DEFAULT_LIFTER
 
     lifter = load()
-    assert DEFAULT_LIFTER == "posemoe-t27-s-h36m-he-bvh-vcam-rt6k" and "virtual cameras" in lifter.pretrained.training_data
+    assert DEFAULT_LIFTER == "posemoe-t27-s-h36m-he-bvh-vcam-rt6k"
+    assert "virtual cameras" in lifter.pretrained.training_data
 
 
 def test_a_camera_codec_lifter_reads_the_intrinsics_it_is_given(synthetic_dir):
