@@ -136,7 +136,7 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
     from pathlib import Path
 
     from posemoe.assets import astronaut
-    from posemoe.inference.detectors import BlazePose
+    from posemoe.inference.detectors import LANDMARK_MODEL, BlazePose
     from posemoe.inference.lifter import load
     from posemoe.inference.pipeline import DETECT_WORKERS, infer_video
     from posemoe.io.video import moving_still, open_frames, write_video
@@ -167,13 +167,15 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
             decoded = sum(1 for _ in video)
         decode = (time.perf_counter() - start) / decoded
         alone = {"decode": decode}
-        for threads in (1, DETECT_WORKERS):
-            with BlazePose(threads=threads) as detector:
+        for threads, model in ((1, LANDMARK_MODEL), (DETECT_WORKERS, LANDMARK_MODEL), (DETECT_WORKERS, None)):
+            with BlazePose(threads=threads, landmark_model=model) as detector:
                 detector(held[0])
                 start = time.perf_counter()
                 for frame in held:
                     detector(frame)
-                alone[f"detect (BlazePose full, {threads} thread{'s' if threads > 1 else ''})"] = (time.perf_counter() - start) / len(held)
+                heads = ", the wheel's landmark model with all its heads" if model is None else ""
+                alone[f"detect (BlazePose full, {threads} thread{'s' if threads > 1 else ''}{heads})"] = \
+                    (time.perf_counter() - start) / len(held)
         reference = _single_person_solution_ms(held)
     lifter = load(model)
     lifter.lift(keypoints[:50], layout="h36m17", image_size=size)

@@ -5,7 +5,10 @@ person in view.
 ``modules/pose_landmark``; later wheels dropped them), so nothing is downloaded. :class:`BlazePose`
 runs mediapipe's own graphs for the two stages (``PoseDetectionCpu``: people in the whole frame; the
 landmark model on one person's region, as in ``PoseLandmarkByRoiCpu`` but with its presence score
-out) and schedules them itself: each person is followed from frame to frame through the region their
+out). The landmark model is the wheel's with the two heads posemoe never reads cut off (the
+segmentation mask and the world landmarks; ``posemoe/assets/pose_landmark_full_body.tflite``, made by
+``tools/blazepose_landmarks.py``): the same weights and, bit for bit, the same landmarks, in half the
+time. The detector schedules the two stages itself: each person is followed from frame to frame through the region their
 landmarks give, and the person detector looks for newcomers every few frames, or at once when
 someone is lost, on a second core when there is one. mediapipe's ready-made landmarker instead runs
 the person detector on every frame until it follows as many people as it was asked for, which made
@@ -15,12 +18,14 @@ mediapipe pins numpy<2, which is why it lives in the ``posemoe[video]`` extra.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,13 +72,13 @@ def require_mediapipe() -> Any:
         from mediapipe.python._framework_bindings import resource_util
     except ImportError:
         raise MissingDependency("the BlazePose detector needs mediapipe 0.10.21: pip install 'posemoe[video]'") from None
-    from pathlib import Path
-
     root = Path(mp.__file__).parent
     for model in ("pose_detection/pose_detection.tflite", "pose_landmark/pose_landmark_full.tflite"):
         if not (root / "modules" / model).is_file():
             raise MissingDependency(f"{root / 'modules' / model} is missing: reinstall mediapipe==0.10.21 "
                                     "(pip install 'posemoe[video]')")
+    if not LANDMARK_MODEL.is_file():
+        raise MissingDependency(f"{LANDMARK_MODEL} is missing: reinstall posemoe")
     resource_util.set_resource_dir(str(root.parent))  # graphs name their models "mediapipe/modules/..."
     return mp
 
@@ -94,6 +99,7 @@ node { calculator: "EndLoopNormalizedRectCalculator" input_stream: "ITEM:roi" in
 
 # mediapipe's PoseLandmarkByRoiCpu, less its gate: the landmark model's presence score comes out (the
 # follower, not the graph, decides when a person is lost), and the segmentation head is not decoded.
+# @MODEL@ and @OUTPUTS@ are filled in by _landmark_graph.
 _LANDMARKS = """
 input_stream: "image"
 input_stream: "roi"
@@ -105,14 +111,10 @@ node { calculator: "ImageToTensorCalculator" input_stream: "IMAGE:image" input_s
        output_stream: "TENSORS:input" output_stream: "LETTERBOX_PADDING:padding"
        options { [mediapipe.ImageToTensorCalculatorOptions.ext] { output_tensor_width: 256 output_tensor_height: 256
                  keep_aspect_ratio: true output_tensor_float_range { min: 0.0 max: 1.0 } } } }
-node { calculator: "PoseLandmarkModelLoader" input_side_packet: "MODEL_COMPLEXITY:complexity" output_side_packet: "MODEL:model" }
-node { calculator: "InferenceCalculator" input_side_packet: "MODEL:model" input_stream: "TENSORS:input"
-       output_stream: "TENSORS:output"
-       options { [mediapipe.InferenceCalculatorOptions.ext] { delegate { xnnpack {} } } } }
+@MODEL@
 node { calculator: "SplitTensorVectorCalculator" input_stream: "output"
        output_stream: "landmark_tensor" output_stream: "flag_tensor" output_stream: "heatmap_tensor"
-       options { [mediapipe.SplitVectorCalculatorOptions.ext] {
-                 ranges { begin: 0 end: 1 } ranges { begin: 1 end: 2 } ranges { begin: 3 end: 4 } } } }
+       options { [mediapipe.SplitVectorCalculatorOptions.ext] { @OUTPUTS@ } } }
 node { calculator: "TensorsToFloatsCalculator" input_stream: "TENSORS:flag_tensor" output_stream: "FLOAT:presence" }
 node { calculator: "TensorsToLandmarksCalculator" input_stream: "TENSORS:landmark_tensor" output_stream: "NORM_LANDMARKS:raw"
        options { [mediapipe.TensorsToLandmarksCalculatorOptions.ext] { num_landmarks: 39 input_image_width: 256
@@ -130,6 +132,30 @@ node { calculator: "SplitNormalizedLandmarkListCalculator" input_stream: "projec
 node { calculator: "PoseLandmarksToRoi" input_stream: "LANDMARKS:auxiliary" input_stream: "IMAGE_SIZE:size"
        output_stream: "ROI:next_roi" }
 """
+
+
+LANDMARK_MODEL = Path(__file__).parents[1] / "assets" / "pose_landmark_full_body.tflite"
+
+
+def _landmark_graph(threads: int, model: Path | None = LANDMARK_MODEL) -> str:
+    """The landmark graph with the landmark model run by XNNPACK on ``threads`` threads: ``model`` (a
+    .tflite whose outputs are landmarks, presence flag and heatmap), or None for the wheel's own model
+    with all five heads (the reference the shipped one is checked against)."""
+    xnnpack = f"delegate {{ xnnpack {{ num_threads: {threads} }} }}"
+    if model is None:
+        node = ('node { calculator: "ConstantSidePacketCalculator" output_side_packet: "PACKET:complexity"\n'
+                '       options { [mediapipe.ConstantSidePacketCalculatorOptions.ext] { packet { int_value: 1 } } } }\n'
+                'node { calculator: "PoseLandmarkModelLoader" input_side_packet: "MODEL_COMPLEXITY:complexity" '
+                'output_side_packet: "MODEL:model" }\n'
+                'node { calculator: "InferenceCalculator" input_side_packet: "MODEL:model" input_stream: "TENSORS:input"\n'
+                f'       output_stream: "TENSORS:output" options {{ [mediapipe.InferenceCalculatorOptions.ext] {{ {xnnpack} }} }} }}')
+        outputs = "ranges { begin: 0 end: 1 } ranges { begin: 1 end: 2 } ranges { begin: 3 end: 4 }"
+    else:
+        path = json.dumps(str(model), ensure_ascii=False)  # a quoted, escaped text-proto string
+        node = ('node { calculator: "InferenceCalculator" input_stream: "TENSORS:input" output_stream: "TENSORS:output"\n'
+                f'       options {{ [mediapipe.InferenceCalculatorOptions.ext] {{ model_path: {path} {xnnpack} }} }} }}')
+        outputs = "ranges { begin: 0 end: 1 } ranges { begin: 1 end: 2 } ranges { begin: 2 end: 3 }"
+    return _LANDMARKS.replace("@MODEL@", node).replace("@OUTPUTS@", outputs)
 
 
 class _Graph:
@@ -199,12 +225,14 @@ class BlazePose:
     newcomers every ``search_every`` frames and right after someone was lost; ``video=False`` looks
     afresh in every image. ``threads=2`` runs the look for newcomers beside following the known people,
     and follows two people at a time; ``threads`` is capped at :func:`usable_cores` (XNNPACK with more
-    threads than cores runs dozens of times slower)."""
+    threads than cores runs dozens of times slower). ``landmark_model=None`` runs the wheel's landmark
+    model with all its heads instead of the shipped one (the same landmarks, slower: a reference)."""
 
     layout = BLAZEPOSE33
 
     def __init__(self, *, max_people: int = 4, video: bool = True, search_every: int = SEARCH_EVERY,
-                 threads: int = 1, min_detection_confidence: float = 0.5) -> None:
+                 threads: int = 1, min_detection_confidence: float = 0.5,
+                 landmark_model: Path | None = LANDMARK_MODEL) -> None:
         if not 1 <= max_people <= 64:
             raise UserError(f"max_people must be 1..64, got {max_people}")
         if search_every < 1 or threads < 1:
@@ -217,11 +245,9 @@ class BlazePose:
                                                 "detections": mp.packet_getter.get_proto_list})
             outputs = {"landmarks": mp.packet_getter.get_proto, "next_roi": mp.packet_getter.get_proto,
                        "presence": mp.packet_getter.get_float}
-            complexity = {"complexity": mp.packet_creator.create_int(1)}
-            self._follow = [_Graph(mp, _LANDMARKS, outputs, complexity) for _ in range(threads)]
+            self._follow = [_Graph(mp, _landmark_graph(1, landmark_model), outputs) for _ in range(threads)]
             # one person: the landmark model on every thread
-            self._solo = _Graph(mp, _LANDMARKS.replace("xnnpack {}", f"xnnpack {{ num_threads: {threads} }}"),
-                                outputs, complexity) if threads > 1 else self._follow[0]
+            self._solo = _Graph(mp, _landmark_graph(threads, landmark_model), outputs) if threads > 1 else self._follow[0]
             self._warm_up()
         self._pool = ThreadPoolExecutor(max_workers=threads - 1) if threads > 1 else None
         self._people: list[_Followed] = []

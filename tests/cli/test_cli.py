@@ -73,6 +73,7 @@ def test_bench_video_measures_one_and_three_people(tiny_lifter, capsys):
     assert {"fps 1 people, 1 detect worker(s)", "fps 1 people, 2 detect worker(s)", "fps 3 people, 2 detect worker(s)"} \
         <= set(figures) and all(v > 0 for v in figures.values())
     assert "--detect-workers 2" in printed and "lift (flip-averaged)" in printed and "2 threads" in printed
+    assert "the wheel's landmark model with all its heads" in printed
 
 
 def test_bench_prints_throughput(capsys):

@@ -27,6 +27,23 @@ def test_blazepose_finds_the_real_person_and_nobody_in_a_blank_frame(astronaut_c
             detector(np.zeros((10, 10), np.float32))
 
 
+def test_the_shipped_landmark_model_gives_the_wheels_landmarks_bit_for_bit():
+    """The shipped landmark model is the wheel's less two heads: on a real walking clip (people come,
+    are followed and lost) both give the same landmarks to the last bit, on one thread and on two."""
+    from posemoe.assets import walking_clip
+
+    with open_frames(walking_clip()) as video:
+        frames = [frame for _, frame in zip(range(40), video)]
+    for threads in (1, 2):
+        found = []
+        for model in (detectors.LANDMARK_MODEL, None):
+            with BlazePose(threads=threads, landmark_model=model) as detector:
+                found.append([detector(frame) for frame in frames])
+        assert sum(len(people) for people in found[0]) >= 40
+        for shipped, wheel in zip(*found):
+            np.testing.assert_array_equal(shipped, wheel)
+
+
 def test_the_number_of_people_and_threads_are_bounded():
     with pytest.raises(ValueError, match="max_people must be 1..64"):
         BlazePose(max_people=0)
