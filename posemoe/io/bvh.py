@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from posemoe.errors import UserError
 
@@ -394,6 +393,8 @@ def read_bvh(path: str | Path) -> BvhMotion:
 
 def local_rotations(motion: BvhMotion) -> np.ndarray:
     """(F, J, 3, 3) local rotation matrices from the rotation channels (identity without any)."""
+    from scipy.spatial.transform import Rotation  # imported here: 0.2 s that `posemoe infer` need not pay
+
     out = np.broadcast_to(np.eye(3), (motion.num_frames, len(motion.names), 3, 3)).copy()
     for joint, names in enumerate(motion.channels):
         axes = "".join(n[0] for n in names if n in ROTATION_CHANNELS)
@@ -507,6 +508,8 @@ def _depth_first(parents: np.ndarray) -> list[int]:
 
 def _euler_values(rotations: np.ndarray, order: str, where: str) -> np.ndarray:
     """(F, J, 3, 3) rotation matrices -> (F, J, 3) intrinsic Euler angles in degrees."""
+    from scipy.spatial.transform import Rotation
+
     frames, joints = rotations.shape[:2]
     flat = rotations.reshape(-1, 3, 3)
     error = np.abs(flat @ flat.transpose(0, 2, 1) - np.eye(3)).max(initial=0.0)

@@ -185,10 +185,10 @@ def resolve(name_or_path: str | Path) -> Path:
 
 def load_pretrained(name_or_path: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, PretrainedConfig]:
     """Shipped weights by name, or a ``.safetensors`` / ``.pt`` file -> (model, pretrained config)."""
-    from posemoe.training.checkpoint import load_checkpoint
-
     path = resolve(name_or_path)
-    if path.suffix == ".pt":
+    if path.suffix == ".pt":  # the training package (and its datasets) imported only for checkpoints
+        from posemoe.training.checkpoint import load_checkpoint
+
         payload = load_checkpoint(path, map_location)
         model = build_checked(payload["model_config"], payload["model"], str(path)).to(map_location)
         return model, PretrainedConfig.from_dict(payload.get("pretrained_config"))
