@@ -1,0 +1,33 @@
+"""tools/blazepose_landmarks.py's pruning, on a small graph of plain objects shaped like TFLite's
+object API (the tool itself needs ai-edge-litert to read and write real models)."""
+
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace as NS
+
+TOOL = Path(__file__).parents[2] / "tools" / "blazepose_landmarks.py"
+
+
+def _prune():
+    spec = importlib.util.spec_from_file_location("blazepose_landmarks", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.prune
+
+
+def test_prune_keeps_what_the_kept_outputs_need_and_reindexes():
+    # tensors: 0 input, 1 weight a, 2 a's output (out 0), 3 weight b, 4 b's output (out 1),
+    # 5 weight c, 6 c's output (out 2; c reads a's output too)
+    tensors = [NS(name=f"t{k}", buffer=k + 1) for k in range(7)]
+    ops = [NS(name="a", inputs=[0, 1, -1], outputs=[2]), NS(name="b", inputs=[0, 3], outputs=[4]),
+           NS(name="c", inputs=[2, 5], outputs=[6])]
+    graph = NS(inputs=[0], outputs=[2, 4, 6], operators=ops, tensors=tensors)
+    model = NS(subgraphs=[graph], buffers=[NS(data=None)] + [NS(data=b"x") for _ in range(7)])
+    assert _prune()(model, (0, 2)) == (3, 2)
+    assert [op.name for op in graph.operators] == ["a", "c"]
+    assert [t.name for t in graph.tensors] == ["t0", "t1", "t2", "t5", "t6"]
+    assert graph.operators[0].inputs == [0, 1, -1] and graph.operators[0].outputs == [2]
+    assert graph.operators[1].inputs == [2, 3] and graph.operators[1].outputs == [4]
+    assert graph.inputs == [0] and graph.outputs == [2, 4]
+    # b's weight (buffer 4) and output (buffer 5) are dropped, everything kept keeps its bytes
+    assert [b.data for b in model.buffers] == [None, b"x", b"x", b"x", None, None, b"x", b"x"]
