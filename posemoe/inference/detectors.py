@@ -6,13 +6,13 @@ person in view.
 runs mediapipe's own graphs for the two stages (``PoseDetectionCpu``: people in the whole frame; the
 landmark model on one person's region, as in ``PoseLandmarkByRoiCpu`` but with its presence score
 out). The landmark model is the wheel's with the two heads posemoe never reads cut off (the
-segmentation mask and the world landmarks; ``posemoe/assets/pose_landmark_full_body.tflite``, made by
-``tools/blazepose_landmarks.py``): the same weights and, bit for bit, the same landmarks, in half the
-time. The detector schedules the two stages itself: each person is followed from frame to frame through the region their
-landmarks give, and the person detector looks for newcomers every few frames, or at once when
-someone is lost, on a second core when there is one. mediapipe's ready-made landmarker instead runs
-the person detector on every frame until it follows as many people as it was asked for, which made
-looking for several people 1.5 times slower.
+segmentation mask and the world landmarks; ``posemoe/assets/pose_landmark_full_body.tflite``, made
+by ``tools/blazepose_landmarks.py``): the same weights and, bit for bit, the same landmarks, 1.35
+(two threads) to 1.9 (one) times faster. The detector schedules the two stages itself: each person
+is followed from frame to frame through the region their landmarks give, and the person detector
+looks for newcomers every few frames, or at once when someone is lost, on a second core when there
+is one. mediapipe's ready-made landmarker instead runs the person detector on every frame until it
+follows as many people as it was asked for, which made looking for several people 1.5 times slower.
 mediapipe pins numpy<2, which is why it lives in the ``posemoe[video]`` extra.
 """
 
@@ -77,8 +77,6 @@ def require_mediapipe() -> Any:
         if not (root / "modules" / model).is_file():
             raise MissingDependency(f"{root / 'modules' / model} is missing: reinstall mediapipe==0.10.21 "
                                     "(pip install 'posemoe[video]')")
-    if not LANDMARK_MODEL.is_file():
-        raise MissingDependency(f"{LANDMARK_MODEL} is missing: reinstall posemoe")
     resource_util.set_resource_dir(str(root.parent))  # graphs name their models "mediapipe/modules/..."
     return mp
 
@@ -98,7 +96,8 @@ node { calculator: "EndLoopNormalizedRectCalculator" input_stream: "ITEM:roi" in
 """
 
 # mediapipe's PoseLandmarkByRoiCpu, less its gate: the landmark model's presence score comes out (the
-# follower, not the graph, decides when a person is lost), and the segmentation head is not decoded.
+# follower, not the graph, decides when a person is lost), and no segmentation (the shipped model has
+# no such head; the wheel's computes one, which is not decoded).
 # @MODEL@ and @OUTPUTS@ are filled in by _landmark_graph.
 _LANDMARKS = """
 input_stream: "image"
@@ -163,7 +162,7 @@ class _Graph:
     output streams produced (a stream may produce none: the landmark graph's, when nobody is there)."""
 
     def __init__(self, mp: Any, config: str, outputs: dict[str, Any], side_packets: dict | None = None) -> None:
-        self._outputs, self._time = {}, 0
+        self.config, self._outputs, self._time = config, {}, 0
         self._graph = mp.CalculatorGraph(graph_config=config)
         for name, getter in outputs.items():
             self._graph.observe_output_stream(name, lambda stream, packet, g=getter: self._outputs.__setitem__(stream, g(packet)))
@@ -238,6 +237,11 @@ class BlazePose:
         if search_every < 1 or threads < 1:
             raise UserError(f"search_every and threads must be >= 1, got {search_every} and {threads}")
         self._mp = mp = require_mediapipe()
+        if landmark_model is not None and not Path(landmark_model).is_file():
+            if Path(landmark_model) == LANDMARK_MODEL:
+                raise MissingDependency(f"{LANDMARK_MODEL} is missing: reinstall posemoe (or, in a checkout, "
+                                        "make it with tools/blazepose_landmarks.py)")
+            raise UserError(f"no landmark model at {landmark_model}")
         threads = min(threads, usable_cores())
         self._max, self._video, self._every, self._min_score = max_people, video, search_every, min_detection_confidence
         with _silenced(os.environ.get("POSEMOE_VERBOSE") != "1"):  # mediapipe logs as each graph opens

@@ -1,4 +1,5 @@
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -27,21 +28,33 @@ def test_blazepose_finds_the_real_person_and_nobody_in_a_blank_frame(astronaut_c
             detector(np.zeros((10, 10), np.float32))
 
 
-def test_the_shipped_landmark_model_gives_the_wheels_landmarks_bit_for_bit():
-    """The shipped landmark model is the wheel's less two heads: on a real walking clip (people come,
-    are followed and lost) both give the same landmarks to the last bit, on one thread and on two."""
+def test_the_shipped_landmark_model_gives_the_wheels_landmarks_bit_for_bit(three_people):
+    """The shipped landmark model is the wheel's less two heads: on a real walking clip, then three
+    people, then frames of noise (everyone lost), then the walker again (found anew), both give the
+    same landmarks to the last bit, on one thread and on two (two lanes, the look beside them)."""
     from posemoe.assets import walking_clip
 
+    assert f"model_path: {json.dumps(str(detectors.LANDMARK_MODEL))}" in detectors._landmark_graph(1)
+    assert "PoseLandmarkModelLoader" in detectors._landmark_graph(1, None) and "model_path" not in detectors._landmark_graph(1, None)
     with open_frames(walking_clip()) as video:
-        frames = [frame for _, frame in zip(range(40), video)]
-    for threads in (1, 2):
+        walk = [frame for _, frame in zip(range(16), video)]
+    noise = [np.random.default_rng(k).integers(0, 256, (360, 640, 3), dtype=np.uint8) for k in range(6)]
+    frames = walk[:8] + three_people + noise + walk[8:]
+    for threads in (1, 2):  # (capped at the cores there are)
         found = []
         for model in (detectors.LANDMARK_MODEL, None):
             with BlazePose(threads=threads, landmark_model=model) as detector:
+                assert all(("model_path" in g.config) == (model is not None) for g in [*detector._follow, detector._solo])
                 found.append([detector(frame) for frame in frames])
-        assert sum(len(people) for people in found[0]) >= 40
+        counts = [len(people) for people in found[0]]
+        assert counts[:8] == [1] * 8 and max(counts[8:14]) == 3 and counts[14:20] == [0] * 6 and counts[-1] == 1
         for shipped, wheel in zip(*found):
             np.testing.assert_array_equal(shipped, wheel)
+
+
+def test_a_missing_landmark_model_is_named(tmp_path):
+    with pytest.raises(ValueError, match="no landmark model at"):
+        BlazePose(landmark_model=tmp_path / "none.tflite")
 
 
 def test_the_number_of_people_and_threads_are_bounded():
