@@ -1,9 +1,33 @@
-"""posemoe: monocular 3D human pose estimation (PoseMoE lifting, AITE training, AITEPose images)."""
+"""posemoe: monocular 3D human pose estimation (PoseMoE lifting, AITE training, AITEPose images).
 
-from posemoe.inference.lifter import Lifter, OnlineLifter, load
-from posemoe.inference.pipeline import infer_keypoints, infer_video
-from posemoe.models import create_model, list_models
+The names below are imported on first use (PEP 562): ``import posemoe`` and the command line's
+``--help`` and ``--version`` do not wait a second for torch."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
-__all__ = ["Lifter", "OnlineLifter", "load", "infer_video", "infer_keypoints", "create_model", "list_models",
-           "__version__"]
+_HOMES = {"Lifter": "posemoe.inference.lifter", "OnlineLifter": "posemoe.inference.lifter",
+          "load": "posemoe.inference.lifter", "infer_video": "posemoe.inference.pipeline",
+          "infer_keypoints": "posemoe.inference.pipeline", "create_model": "posemoe.models",
+          "list_models": "posemoe.models"}
+__all__ = [*_HOMES, "__version__"]
+
+if TYPE_CHECKING:
+    from posemoe.inference.lifter import Lifter, OnlineLifter, load
+    from posemoe.inference.pipeline import infer_keypoints, infer_video
+    from posemoe.models import create_model, list_models
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'posemoe' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value  # from now on a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

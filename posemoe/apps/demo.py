@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from posemoe.models.pretrained import DEFAULT_WEIGHTS
+from posemoe.weights import DEFAULT_LIFTER
 
-DEMO_LIFTER = DEFAULT_WEIGHTS["posemoe-t27-s"]
+DEMO_LIFTER = DEFAULT_LIFTER
 
 
 def virtual_camera_clip(frames: int = 200, *, seed: int = 0, noise_px: float = 2.0):

@@ -123,7 +123,8 @@ def _stream(args: argparse.Namespace) -> None:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    from posemoe.inference.pipeline import DEFAULT_LIFTER, DETECT_WORKERS
+    from posemoe.inference.detectors import DETECT_WORKERS
+    from posemoe.weights import DEFAULT_LIFTER
 
     p = sub.add_parser("infer", help="3D pose from a video, images, a webcam or stream, or 2D keypoint files",
                        formatter_class=FORMATTER)

@@ -41,13 +41,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--details", action="store_true", help="build each model to count params and MACs (slow)")
     p.set_defaults(func=cmd_models)
 
-    from posemoe.models.pretrained import DEFAULT_WEIGHTS
+    from posemoe.weights import DEFAULT_LIFTER
 
     p = sub.add_parser("bench", help="throughput, params and MACs of registered models; --video: the video pipeline",
                        formatter_class=FORMATTER)
     p.add_argument("models", nargs="*", help="model names (default: all registered lifters)")
     p.add_argument("--video", action="store_true", help="speed of `posemoe infer VIDEO` on a 720p clip, stage by stage")
-    p.add_argument("--model", default=DEFAULT_WEIGHTS["posemoe-t27-s"], help="--video: the lifter")
+    p.add_argument("--model", default=DEFAULT_LIFTER, help="--video: the lifter")
     p.add_argument("--frames", type=positive_int, default=300, help="--video: clip length")
     p.add_argument("--threads", type=positive_int, help="torch threads (default: torch's choice)")
     p.add_argument("--batch-size", type=bounded_int(4096), default=8, help="clips per step")

@@ -35,6 +35,8 @@ from posemoe.layouts import BLAZEPOSE33
 
 SEARCH_EVERY = 4  # frames between two looks for newcomers (the person detector); see the README
 PATIENCE = 3  # frames in a row a person may be doubted (presence score < threshold) before they are let go
+DETECT_PEOPLE = 4  # people looked for per frame when --max-people is not given
+DETECT_WORKERS = 2  # threads: newcomers are looked for beside following people (README speed)
 
 
 def usable_cores() -> int:

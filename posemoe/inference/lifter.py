@@ -165,10 +165,11 @@ class OnlineLifter:
 
 def load(name_or_path: str | Path | None = None, *, device: str = "cpu", upright: float | None = UPRIGHT_LIMIT) -> Lifter:
     """Shipped lifting weights by name, or a .safetensors / .pt file -> :class:`Lifter`; without a
-    name, the default lifter (:data:`posemoe.models.pretrained.DEFAULT_WEIGHTS`); ``upright``: see :class:`Lifter`."""
-    from posemoe.models.pretrained import DEFAULT_WEIGHTS, load_pretrained
+    name, the default lifter (:data:`posemoe.weights.DEFAULT_LIFTER`); ``upright``: see :class:`Lifter`."""
+    from posemoe.models.pretrained import load_pretrained
+    from posemoe.weights import DEFAULT_LIFTER
 
-    name_or_path = DEFAULT_WEIGHTS["posemoe-t27-s"] if name_or_path is None else name_or_path
+    name_or_path = DEFAULT_LIFTER if name_or_path is None else name_or_path
 
     model, pretrained = load_pretrained(name_or_path, map_location=device)
     if not hasattr(model.config, "num_frames"):

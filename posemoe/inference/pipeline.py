@@ -30,9 +30,9 @@ from posemoe.inference.unseen import unseen_joints
 from posemoe.io.keypoints import KeypointFrames, read_keypoints
 from posemoe.inference.result import PersonResult, Result, Stages
 from posemoe.layouts import H36M17, JointLayout, convert
-from posemoe.models.pretrained import DEFAULT_WEIGHTS
+from posemoe.inference.detectors import DETECT_PEOPLE, DETECT_WORKERS
+from posemoe.weights import DEFAULT_LIFTER
 
-DEFAULT_LIFTER = DEFAULT_WEIGHTS["posemoe-t27-s"]  # trained across cameras (README: the default lifter)
 
 
 @dataclass(frozen=True)
@@ -183,8 +183,6 @@ def timed_detections(frames: Iterable[np.ndarray], detector: Callable[[np.ndarra
         yield points
 
 
-DETECT_PEOPLE = 4  # people BlazePose looks for per frame when --max-people is not given
-DETECT_WORKERS = 2  # BlazePose's threads: newcomers are looked for beside following people (README speed)
 
 
 def detect_video(source: str | Path | int, *, fps: float | None = None, max_frames: int | None = None,

@@ -18,8 +18,8 @@ from torch import nn
 
 from posemoe.errors import UserError
 from posemoe.models.registry import build_model, config_from_dict, get_config, list_models
+from posemoe.weights import DEFAULT_WEIGHTS, WEIGHTS_DIR
 
-WEIGHTS_DIR = Path(__file__).parents[1] / "weights"
 
 
 @dataclass(frozen=True)
@@ -153,8 +153,6 @@ def available() -> list[str]:
     return sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
 
 
-# The weights ``create_model(name, pretrained=True)`` and the pipeline use, where several ship for one architecture.
-DEFAULT_WEIGHTS = {"posemoe-t27-s": "posemoe-t27-s-h36m-he-bvh-vcam-rt6k"}
 
 
 def default_weights(model_name: str) -> str:

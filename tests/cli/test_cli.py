@@ -30,6 +30,21 @@ def test_version_and_documented_defaults(capsys):
     assert "(default: posemoe-out)" in text and "(default: 1)" in text
 
 
+def test_help_and_version_wait_for_neither_torch_nor_mediapipe():
+    """Building the parser (every --help, --version, bad argument) and ``import posemoe`` stay light;
+    the package's names load on first use."""
+    code = ("import sys, posemoe; from posemoe.cli import build_parser; build_parser(); "
+            "heavy = {'torch', 'mediapipe', 'scipy'} & set(sys.modules); assert not heavy, heavy; "
+            "assert {'infer_video', 'Lifter'} <= set(dir(posemoe)); posemoe.infer_video; assert 'torch' in sys.modules; "
+            "print(posemoe.__version__)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    import posemoe
+
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        posemoe.nothing
+
+
 def test_synth_then_prepare_2d(tmp_path, capsys):
     main(["synth", str(tmp_path), "--subjects", "S1", "--frames", "40"])
     (tmp_path / "data_2d_h36m_gt.npz").unlink()
