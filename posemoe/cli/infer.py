@@ -151,7 +151,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "where it records it)")
     p.add_argument("--max-people", type=bounded_int(64),
                    help="lift at most this many people, the most present first (default: everyone tracked long "
-                        "enough; a video is searched for up to 4 people per frame unless this says more)")
+                        "enough); a video is searched for up to 4 people per frame, or for this many (the largest "
+                        "in view are followed), which is faster")
     p.add_argument("--track", type=int, help="lift only this person id (ids rank people by presence, 0 = the most)")
     p.add_argument("--bbox", type=float, nargs=4, metavar=("X", "Y", "W", "H"),
                    help="image models: the person's box in pixels (default: the whole image)")

@@ -231,7 +231,7 @@ class BlazePose:
 
     layout = BLAZEPOSE33
 
-    def __init__(self, *, max_people: int = 4, video: bool = True, search_every: int = SEARCH_EVERY,
+    def __init__(self, *, max_people: int = DETECT_PEOPLE, video: bool = True, search_every: int = SEARCH_EVERY,
                  threads: int = 1, min_detection_confidence: float = 0.5,
                  landmark_model: Path | None = LANDMARK_MODEL) -> None:
         if not 1 <= max_people <= 64:
@@ -335,15 +335,17 @@ class BlazePose:
         return followed, candidates
 
     def _look(self, image: Any, width: int, height: int) -> list[tuple[Any, Head]]:
-        """The person detector on the whole frame -> (region, head) of each person it finds, surest
-        first; the detector's box is the face's."""
+        """The person detector on the whole frame -> (region, head) of each person it finds, largest
+        region first (so that with room for fewer people than are there, the nearest are followed);
+        the detector's box is the face's."""
         out = self._search(image=image)
         found = []
         for detection, roi in zip(out.get("detections", []), out.get("rois", [])):
             score, box = (detection.score[0] if detection.score else 0.0), detection.location_data.relative_bounding_box
             if score >= self._min_score:
                 centre = np.array([(box.xmin + box.width / 2) * width, (box.ymin + box.height / 2) * height])
-                found.append((score, roi, (centre, max(box.width * width, box.height * height))))
+                area = roi.width * width * roi.height * height
+                found.append((area, roi, (centre, max(box.width * width, box.height * height))))
         return [(roi, head) for _, roi, head in sorted(found, key=lambda f: -f[0])]
 
     def _landmarks(self, graph: _Graph, image: Any, people: list[_Followed], width: int, height: int) -> list[_Followed]:

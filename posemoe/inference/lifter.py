@@ -18,7 +18,7 @@ from posemoe.codecs import make_codec, match_channels
 from posemoe.errors import UserError
 from posemoe.inference.upright import UPRIGHT_LIMIT, body_lean, turn_back, turn_keypoints, upright_turn
 from posemoe.inference.windows import predict_windows, sequence_windows
-from posemoe.io.keypoints import MAX_ABS_PIXELS
+from posemoe.io.keypoints import MAX_ABS_PIXELS, check_pixels
 from posemoe.layouts import convert, get_layout
 from posemoe.models.pretrained import PretrainedConfig
 
@@ -64,9 +64,11 @@ class Lifter:
         (see :mod:`posemoe.inference.windows`); bodies leaning past ``upright`` are lifted turned
         about the principal point (``intrinsics``, else the image centre) and turned back. Missing
         joints must be filled first (``posemoe.inference.tracking.fill_gaps``): NaN or infinite input
-        is refused.
+        is refused, and so are keypoints that are plainly not pixels of ``image_size`` (normalised ones).
         """
         points = self.prepare(keypoints, layout)
+        seen = points[..., 2] > 0 if points.shape[-1] == 3 else np.ones(points.shape[:2], bool)
+        check_pixels(points[..., :2][seen], image_size, "keypoints")  # normalised ones are refused, not lifted
         codec = make_codec(self.pretrained.codec, image_size, intrinsics)
         model_fps = self.pretrained.fps
         if fps is not None and fps <= 0:

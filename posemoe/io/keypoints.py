@@ -48,27 +48,32 @@ class KeypointFrames:
         return len(self.people)
 
     def check_pixels(self, image_size: tuple[int, int]) -> None:
-        """Refuse keypoints that are plainly not pixels of a ``image_size`` frame: over 90 % of them
-        more than half the frame outside it (a wrong size), or every |x|, |y| at most 1.5
-        (coordinates normalised to [0, 1] or [-1, 1], as some tools write them)."""
+        """Refuse keypoints that are plainly not pixels of a ``image_size`` frame (:func:`check_pixels`)."""
         points = [p[..., :2][np.isfinite(p[..., :2]).all(-1) & (p[..., 2] > 0)] for p in self.people if p.size]
-        points = np.concatenate(points) if points else np.zeros((0, 2))
-        if not len(points):
-            return
-        size = np.asarray(image_size, np.float64)
-        outside = ((points < -0.5 * size) | (points > 1.5 * size)).any(-1).mean()
-        if outside > 0.9:
-            raise UserError(f"{self.source}: {outside:.0%} of the keypoints lie far outside the {image_size[0]}x"
-                            f"{image_size[1]} frame (by more than half its size): give the --image-size of the "
-                            "video they came from")
-        if min(image_size) < 32 or np.abs(points).max() > 1.5:
-            return
-        signed = points.min() < 0
-        scale = ("[-1, 1]: pixels are (x + 1) / 2 * width and (y + 1) / 2 * height" if signed
-                 else "[0, 1]: pixels are x * width and y * height")
-        raise UserError(f"{self.source}: every keypoint coordinate lies within 1.5 of 0 (largest "
-                        f"{np.abs(points).max():.3g}), in a {image_size[0]}x{image_size[1]} frame: they look "
-                        f"normalised to {scale}; convert them first")
+        check_pixels(np.concatenate(points) if points else np.zeros((0, 2)), image_size, self.source)
+
+
+def check_pixels(points: np.ndarray, image_size: tuple[int, int], source: str) -> None:
+    """Refuse (N, 2) keypoints that are plainly not pixels of a ``image_size`` frame: over 90 % of
+    them more than half the frame outside it (a wrong size), or every |x|, |y| at most 1.5
+    (coordinates normalised to [0, 1] or [-1, 1], as some tools write them)."""
+    points = points[np.isfinite(points).all(-1)]
+    if not len(points):
+        return
+    size = np.asarray(image_size, np.float64)
+    outside = ((points < -0.5 * size) | (points > 1.5 * size)).any(-1).mean()
+    if outside > 0.9:
+        raise UserError(f"{source}: {outside:.0%} of the keypoints lie far outside the {image_size[0]}x"
+                        f"{image_size[1]} frame (by more than half its size): give the image size (--image-size) "
+                        "of the video they came from")
+    if min(image_size) < 32 or np.abs(points).max() > 1.5:
+        return
+    signed = points.min() < 0
+    scale = ("[-1, 1]: pixels are (x + 1) / 2 * width and (y + 1) / 2 * height" if signed
+             else "[0, 1]: pixels are x * width and y * height")
+    raise UserError(f"{source}: every keypoint coordinate lies within 1.5 of 0 (largest "
+                    f"{np.abs(points).max():.3g}), in a {image_size[0]}x{image_size[1]} frame: they look "
+                    f"normalised to {scale}; convert them first")
 
 
 def _load_json(path: Path) -> object:

@@ -52,6 +52,23 @@ def test_the_shipped_landmark_model_gives_the_wheels_landmarks_bit_for_bit(three
             np.testing.assert_array_equal(shipped, wheel)
 
 
+def test_with_room_for_fewer_people_than_are_there_the_largest_are_followed():
+    import cv2
+
+    from posemoe.assets import astronaut
+
+    frame = np.full((720, 1280, 3), 90, np.uint8)
+    frame[100:612, 68:580] = astronaut()  # near, left
+    frame[200:580, 800:1180] = cv2.resize(astronaut()[:, ::-1], (380, 380), interpolation=cv2.INTER_AREA)  # far, right,
+    # and the person detector's surer find here (so the order of its scores would follow the wrong one)
+    with BlazePose(video=False) as detector:
+        assert len(detector(frame)) == 2
+    for video in (False, True):
+        with BlazePose(max_people=1, video=video) as detector:
+            people = detector(frame)
+        assert len(people) == 1 and people[0][:, 0].mean() < 640
+
+
 def test_a_missing_landmark_model_is_named(tmp_path):
     with pytest.raises(ValueError, match="no landmark model at"):
         BlazePose(landmark_model=tmp_path / "none.tflite")

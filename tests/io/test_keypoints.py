@@ -163,9 +163,19 @@ def test_keypoints_normalised_to_the_unit_square_are_refused_not_lifted(tmp_path
     np.save(tmp_path / "pixels.npy", pixels)
     read_keypoints(tmp_path / "pixels.npy", "coco17").check_pixels((1920, 1080))
     with pytest.raises(UserError, match=r"100% of the keypoints lie far outside the 64x64 frame .* give the "
-                                        "--image-size of the video"):
+                                        r"image size \(--image-size\) of the video"):
         read_keypoints(tmp_path / "pixels.npy", "coco17").check_pixels((64, 64))
     read_keypoints(tmp_path / "pixels.npy", "coco17").check_pixels((1080, 1920))  # the wrong orientation still fits
+
+
+def test_the_python_lifter_refuses_normalised_keypoints_too(tiny_lifter):
+    from posemoe.inference.lifter import load
+
+    lifter = load(str(tiny_lifter))
+    pixels = np.random.default_rng(0).uniform([500, 300], [700, 800], (30, 17, 2))
+    assert lifter.lift(pixels, layout="h36m17", image_size=(1080, 1920)).shape == (30, 17, 3)
+    with pytest.raises(UserError, match=r"keypoints: every keypoint coordinate .* normalised to \[0, 1\]"):
+        lifter.lift(pixels / [1080, 1920], layout="h36m17", image_size=(1080, 1920))
 
 
 def test_joints_at_zero_are_not_found_and_a_person_of_none_is_no_person(tmp_path):
