@@ -37,9 +37,21 @@ def cmd_infer(args: argparse.Namespace) -> None:
         if upright_given(args):
             raise UserError(f"--upright / --no-upright turn bodies before lifting; {args.model} estimates 3D from the "
                             "image itself")
+        _refuse_unused(args, _KEYPOINT_ONLY, f"an image with {args.model}", "keypoint files")
         infer_image(path, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip)
         return
     _video(args)
+
+
+_KEYPOINT_ONLY = {"layout": "--layout", "image_size": "--image-size"}
+_IMAGE_MODEL_ONLY = {"bbox": "--bbox", "no_flip": "--no-flip"}
+
+
+def _refuse_unused(args: argparse.Namespace, options: dict[str, str], what: str, where: str) -> None:
+    """An option given where it cannot apply is refused, not silently ignored."""
+    given = [flag for name, flag in options.items() if getattr(args, name)]
+    if given:
+        raise UserError(f"{' and '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to {where}, not to {what}")
 
 
 def _refuse_planned_outputs(args: argparse.Namespace, path: Path) -> None:
@@ -88,6 +100,8 @@ def _video(args: argparse.Namespace) -> None:
     from posemoe.inference.pipeline import infer_video, write_detections
     from posemoe.viz.render import render_result
 
+    _refuse_unused(args, _KEYPOINT_ONLY, "videos and images", "keypoint files")
+    _refuse_unused(args, _IMAGE_MODEL_ONLY, "lifters", "image models (aitepose-*) on one image")
     result = infer_video(args.input, args.model, smooth=_smoothing(args), fps=args.fps, max_frames=args.max_frames,
                          max_people=args.max_people, track=args.track, detect_workers=args.detect_workers,
                          device=args.device, camera=_camera(args), upright=upright(args), quiet=False)
@@ -101,6 +115,7 @@ def _keypoints(args: argparse.Namespace) -> None:
     from posemoe.inference.pipeline import infer_keypoints
     from posemoe.viz.render import render_result
 
+    _refuse_unused(args, _IMAGE_MODEL_ONLY, "keypoint files", "image models (aitepose-*) on one image")
     if "mp4" in args.render:
         raise UserError("--render mp4 draws over the video's frames, which a keypoint file does not have; "
                         "use --render html, or run posemoe infer on the video itself")
@@ -117,6 +132,8 @@ def _stream(args: argparse.Namespace) -> None:
 
     if args.render:
         raise UserError("--render applies to recorded videos and keypoint files, not to live streams")
+    _refuse_unused(args, _KEYPOINT_ONLY, "live streams", "keypoint files")
+    _refuse_unused(args, _IMAGE_MODEL_ONLY, "live streams", "image models (aitepose-*) on one image")
     _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, max_people=args.max_people,
                                detect_workers=args.detect_workers, device=args.device, quiet=False,
                                camera=_camera(args), upright=upright(args)))

@@ -107,3 +107,20 @@ def test_export_says_what_it_takes(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["export", str(tmp_path / "last.pt"), str(tmp_path / "out.safetensors"), "--average-weight", "0.3"])
     assert exit_info.value.code == 2 and "give both" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options, error", [
+    (["--image-size", "10", "10"], "--image-size applies to keypoint files, not to videos and images"),
+    (["--bbox", "0", "0", "9", "9", "--no-flip"], "--bbox and --no-flip apply to image models"),
+])
+def test_options_that_cannot_apply_are_refused_not_ignored(capsys, tmp_path, options, error):
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not decoded: the options are refused first")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["infer", str(video), "--out", str(tmp_path / "out"), *options])
+    assert exit_info.value.code == 2 and error in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    np.save(tmp_path / "k.npy", np.ones((5, 17, 3)) * 100)
+    with pytest.raises(SystemExit):
+        main(["infer", str(tmp_path / "k.npy"), "--layout", "coco17", "--image-size", "640", "480", "--bbox", "0", "0", "9", "9"])
+    assert "--bbox applies to image models (aitepose-*) on one image, not to keypoint files" in capsys.readouterr().err
