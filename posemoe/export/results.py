@@ -58,6 +58,11 @@ def write_files(writers: dict[Path, Callable[[IO], None]], binary: Iterable[Path
     return [path for _, path in done]
 
 
+def _rounded(values: np.ndarray, decimals: int) -> list:
+    """Rounded in float64: float32 values rounded in float32 print as -0.04019000008702278 in JSON."""
+    return np.round(np.asarray(values, np.float64), decimals).tolist()
+
+
 def _record(result: "Result") -> dict:
     person = result.people[0]
     fitted = getattr(person, "fitted", None)
@@ -70,9 +75,9 @@ def _record(result: "Result") -> dict:
                else {}),
             **({"world_from_camera": np.round(world, 6).tolist()}
                if (world := getattr(person, "world_from_camera", None)) is not None else {}),
-            "frames": [{"frame": t, "joints_3d": person.joints_3d[t].round(5).tolist(),
-                        **({"joints_fitted": fitted[t].round(5).tolist()} if fitted is not None else {}),
-                        "keypoints_2d": person.keypoints[t].round(2).tolist()} for t in range(len(person.joints_3d))]}
+            "frames": [{"frame": t, "joints_3d": _rounded(person.joints_3d[t], 5),
+                        **({"joints_fitted": _rounded(fitted[t], 5)} if fitted is not None else {}),
+                        "keypoints_2d": _rounded(person.keypoints[t], 2)} for t in range(len(person.joints_3d))]}
 
 
 def npz_file(result: "Result", out: Path) -> dict[Path, FileWriter]:

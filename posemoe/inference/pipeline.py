@@ -26,7 +26,7 @@ from posemoe.inference.lifter import Lifter, load
 from posemoe.inference.smoothing import one_euro
 from posemoe.inference.upright import UPRIGHT_LIMIT
 from posemoe.inference.tracking import fill_gaps, select_tracks
-from posemoe.inference.unseen import unseen_joints
+from posemoe.inference.unseen import unseen_joints, unseen_summary
 from posemoe.io.keypoints import KeypointFrames, read_keypoints
 from posemoe.inference.result import PersonResult, Result, Stages
 from posemoe.layouts import H36M17, JointLayout, convert
@@ -124,6 +124,9 @@ class Pipeline:
         unswapped, swaps = fix_left_right_swaps(raw, layout)[::2]
         converted = convert(unswapped, layout, self.lifter.layout)
         unseen, partial = unseen_joints(converted, image_size, layout=self.lifter.layout)
+        if visible.any() and not visible.all():  # frames without the person are unseen, but not news
+            partial = (unseen_summary(unseen[visible], layout=self.lifter.layout)
+                       + f" (counted over the {int(visible.sum())} frames the person is detected in)")
         filled, more = fill_gaps(converted, self.min_confidence)
         intrinsics = (self.camera or CameraOptions()).intrinsics(image_size)
         joints = self.lifter.lift(filled, layout=self.lifter.layout.name, image_size=image_size, fps=fps,

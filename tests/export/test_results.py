@@ -29,6 +29,8 @@ def test_outputs_round_trip(tmp_path):
     record = json.loads(js.read_text())
     assert record["fps"] == 25.0 and len(record["frames"]) == 4
     np.testing.assert_allclose(record["frames"][2]["joints_3d"], joints[2], atol=1e-5)
+    numbers = [repr(v) for frame in record["frames"] for joint in frame["joints_3d"] + frame["keypoints_2d"] for v in joint]
+    assert max(len(n.split(".")[-1]) for n in numbers) <= 5  # rounded, not float32 noise like -0.04019000008702278
     rows = list(csv.reader(cs.open()))
     assert rows[0][:5] == ["frame", "visible", "Hip_x", "Hip_y", "Hip_z"] and len(rows) == 5 and len(rows[1]) == 53
     with pytest.raises(ValueError, match="differ"):
