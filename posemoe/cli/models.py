@@ -10,12 +10,14 @@ from posemoe.cli.common import FORMATTER, bounded_int, positive_float, positive_
 def cmd_models(args: argparse.Namespace) -> None:
     from posemoe.models import count_parameters, create_model, get_config, is_image_model, list_models, macs_per_frame
     from posemoe.models.pretrained import available
+    from posemoe.weights import DEFAULT_LIFTER
 
     if not args.details:
         for name in list_models():
             cfg = get_config(name)
             print(f"{name:<28} {f'{cfg.image_size} px crop' if is_image_model(cfg) else f'{cfg.num_frames} frames'}")
-        print(f"\nshipped weights: {', '.join(available())} (`posemoe models --details` adds params and MACs)")
+        shipped = [f"{name} (the default lifter)" if name == DEFAULT_LIFTER else name for name in available()]
+        print(f"\nshipped weights: {', '.join(shipped)} (`posemoe models --details` adds params and MACs)")
         return
     print("| model | input | params (M) | MMACs/frame |\n|---|---|---:|---:|")
     for name in list_models():
