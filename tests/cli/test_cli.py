@@ -13,7 +13,9 @@ def test_models_lists_names_fast_and_details_on_request(capsys):
     main(["models"])
     out = capsys.readouterr().out
     assert "posemoe-t243-b" in out and "243 frames" in out and "shipped weights: " in out and "MMACs" not in out
-    assert "-rt6k (the default lifter)" in out
+    from posemoe.weights import DEFAULT_LIFTER
+
+    assert f"{DEFAULT_LIFTER} (the default lifter)" in out
     main(["models", "--details"])
     out = capsys.readouterr().out
     assert "| posemoe-t243-b | 243 frames |" in out and "| aitepose-b | 256 px crop |" in out and "MMACs/frame" in out
