@@ -75,7 +75,10 @@ def set_threads(threads: int | None) -> None:
 
 
 def check_out_dir(path: str | None, flag: str = "--out") -> None:
-    """Refuse, before any work, an output folder that names a file or lies under one."""
+    """Refuse, before any work, an output folder that names a file, lies under one, or cannot be
+    written in (tried with a temporary folder in the nearest one that exists, removed at once)."""
+    import tempfile
+
     if not path:
         return
     folder = Path(path)
@@ -83,6 +86,10 @@ def check_out_dir(path: str | None, flag: str = "--out") -> None:
         if place.exists():
             if not place.is_dir():
                 raise UserError(f"{flag} {path}: {place} is a file, not a folder")
+            try:
+                tempfile.TemporaryDirectory(prefix=".posemoe-", dir=place).cleanup()
+            except OSError as err:
+                raise UserError(f"{flag} {path}: cannot write in {place} ({err.strerror or err})") from None
             return
 
 

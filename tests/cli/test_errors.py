@@ -124,3 +124,13 @@ def test_options_that_cannot_apply_are_refused_not_ignored(capsys, tmp_path, opt
     with pytest.raises(SystemExit):
         main(["infer", str(tmp_path / "k.npy"), "--layout", "coco17", "--image-size", "640", "480", "--bbox", "0", "0", "9", "9"])
     assert "--bbox applies to image models (aitepose-*) on one image, not to keypoint files" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path):
+    from posemoe.cli.common import check_out_dir
+
+    with pytest.raises(ValueError, match=r"--out /proc/posemoe-out: cannot write in /proc"):
+        check_out_dir("/proc/posemoe-out")
+    check_out_dir(str(tmp_path / "new" / "folder"))  # a folder to be made under a writable one is fine
+    assert list(tmp_path.iterdir()) == []  # and the check leaves nothing behind
