@@ -20,7 +20,7 @@ from posemoe.errors import UserError
 from posemoe.layouts import H36M17, JointLayout
 
 if TYPE_CHECKING:
-    from posemoe.inference.result import Result
+    from posemoe.inference.result import PersonResult, Result
 
 FileWriter = tuple[Callable[[IO], None], bool]  # writes into an open file; True: binary
 
@@ -63,6 +63,14 @@ def _rounded(values: np.ndarray, decimals: int) -> list:
     return np.round(np.asarray(values, np.float64), decimals).tolist()
 
 
+def _root(person: "PersonResult") -> dict:
+    """The root path's json fields: root_m (T, 3) and the focal_px it was solved with."""
+    if getattr(person, "root", None) is None:
+        return {}
+    focal = getattr(person, "focal_px", None)
+    return {"root_m": np.round(person.root, 4).tolist(), **({"focal_px": round(float(focal), 2)} if focal is not None else {})}
+
+
 def _record(result: "Result") -> dict:
     person = result.people[0]
     fitted = getattr(person, "fitted", None)
@@ -70,7 +78,8 @@ def _record(result: "Result") -> dict:
             "units": "metres, camera frame, root-relative", "source": result.source, "model": result.model,
             "report": result.report, "person_id": person.track, "person_visible": person.visible.tolist(),
             **result.extra,
-            **({"root_m": np.round(person.root, 4).tolist()} if getattr(person, "root", None) is not None else {}),
+            **({"image_size": list(map(int, result.image_size))} if result.image_size is not None else {}),
+            **_root(person),
             **({"unseen_joints_per_frame": person.unseen.sum(1).tolist()} if getattr(person, "unseen", None) is not None
                else {}),
             **({"world_from_camera": np.round(world, 6).tolist()}
@@ -82,14 +91,19 @@ def _record(result: "Result") -> dict:
 
 def npz_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
     """``<name>.npz``: joints_3d (T, J, 3) metres, keypoints_2d (T, J, 3) pixels + confidence, joints, fps,
-    person_visible, and after the motion stage joints_fitted (T, J, 3), root (T, 3) camera metres,
-    world_from_camera (4, 4)."""
+    image_size (width, height), person_visible, and after the motion stage joints_fitted (T, J, 3),
+    root (T, 3) camera metres with focal_px (pixels; principal point the image centre), world_from_camera
+    (4, 4)."""
     person = result.people[0]
 
     motion = {name: np.asarray(value, np.float32) for name in ("fitted", "root", "world_from_camera")
               if (value := getattr(person, name, None)) is not None}
     if getattr(person, "unseen", None) is not None:
         motion["joint_unseen"] = np.asarray(person.unseen, bool)
+    if getattr(person, "focal_px", None) is not None and "root" in motion:
+        motion["focal_px"] = np.float32(person.focal_px)
+    if result.image_size is not None:
+        motion["image_size"] = np.asarray(result.image_size, np.int32)
     if "fitted" in motion:
         motion["joints_fitted"] = motion.pop("fitted")
 

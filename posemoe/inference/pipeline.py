@@ -76,7 +76,7 @@ def fit_motion(result: Result, camera: CameraOptions) -> None:
         except UserError as err:  # the 3D stands; only its place in the scene is unknown
             result.report.append(f"{who}no root path ({err})")
             continue
-        person.root = track.root
+        person.root, person.focal_px = track.root, track.focal_px
         result.report.append(who + track.report())
     placed = [p for p in result.people if getattr(p, "root", None) is not None]
     if camera.world and placed:  # one floor and one origin for everyone: under the first placed person at first sight

@@ -43,7 +43,8 @@ class PersonResult:
 
     After the motion stage (:func:`posemoe.inference.pipeline.fit_motion`): ``fitted`` (T, J, 3) the
     joints of a skeleton with constant bone lengths (root-relative), ``rotations`` (T, J, 3, 3) its
-    local joint rotations, ``root`` (T, 3) the pelvis in camera coordinates (metres), and with a
+    local joint rotations, ``root`` (T, 3) the pelvis in camera coordinates (metres) with the
+    ``focal_px`` it was solved with, and with a
     ground plane ``world_from_camera`` (4, 4), a y-up world frame on the ground."""
 
     track: int
@@ -55,6 +56,7 @@ class PersonResult:
     rotations: np.ndarray | None = None
     root: np.ndarray | None = None
     world_from_camera: np.ndarray | None = None
+    focal_px: float | None = None  # the focal length ``root`` was solved with (principal point: the image centre)
 
 
 @dataclass

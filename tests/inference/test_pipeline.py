@@ -55,6 +55,8 @@ def test_python_api_returns_the_result_the_cli_writes(clip_with_a_gap, tiny_lift
     else:
         assert header[-3:] == ["root_x", "root_y", "root_z"]
         np.testing.assert_allclose([[float(v) for v in r[-3:]] for r in rows], person.root, atol=1e-5)
+        assert np.load(paths[0])["focal_px"] == pytest.approx(person.focal_px) and record["focal_px"] > 0
+    assert np.load(paths[0])["image_size"].tolist() == record["image_size"] == [480, 270]
 
 
 def test_cli_video_and_raw_detections_read_back(clip_with_a_gap, tiny_lifter, tmp_path, capsys):
