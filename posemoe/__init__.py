@@ -13,7 +13,8 @@ _HOMES = {"Lifter": "posemoe.inference.lifter", "OnlineLifter": "posemoe.inferen
           "load": "posemoe.inference.lifter", "infer_video": "posemoe.inference.pipeline",
           "infer_keypoints": "posemoe.inference.pipeline", "create_model": "posemoe.models",
           "list_models": "posemoe.models"}
-__all__ = [*_HOMES, "__version__"]
+__all__ = ["Lifter", "OnlineLifter", "load", "infer_video", "infer_keypoints", "create_model", "list_models",
+           "__version__"]
 
 if TYPE_CHECKING:
     from posemoe.inference.lifter import Lifter, OnlineLifter, load
@@ -22,9 +23,15 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'posemoe' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
+    if name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+    else:  # a subpackage (posemoe.camera, posemoe.layouts, ...), as when __init__ imported them all
+        try:
+            value = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module 'posemoe' has no attribute {name!r}") from None
     globals()[name] = value  # from now on a plain attribute
     return value
 

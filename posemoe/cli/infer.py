@@ -18,11 +18,11 @@ def cmd_infer(args: argparse.Namespace) -> None:
     set_threads(args.threads)
     args.device = pick_device(args.device)
     text, path = str(args.input), Path(args.input)
+    check_out_dir(args.out)
     if text.isdigit() or "://" in text:
         return _stream(args)
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
-    check_out_dir(args.out)
     _refuse_planned_outputs(args, path)
     if path.is_dir() and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()):
         if not any(path.glob("*_keypoints.json")):
@@ -101,7 +101,7 @@ def _video(args: argparse.Namespace) -> None:
     from posemoe.viz.render import render_result
 
     _refuse_unused(args, _KEYPOINT_ONLY, "videos and images", "keypoint files")
-    _refuse_unused(args, _IMAGE_MODEL_ONLY, "lifters", "image models (aitepose-*) on one image")
+    _refuse_unused(args, _IMAGE_MODEL_ONLY, "videos, image folders or lifters", "one image with an image model (aitepose-*)")
     result = infer_video(args.input, args.model, smooth=_smoothing(args), fps=args.fps, max_frames=args.max_frames,
                          max_people=args.max_people, track=args.track, detect_workers=args.detect_workers,
                          device=args.device, camera=_camera(args), upright=upright(args), quiet=False)
@@ -115,7 +115,7 @@ def _keypoints(args: argparse.Namespace) -> None:
     from posemoe.inference.pipeline import infer_keypoints
     from posemoe.viz.render import render_result
 
-    _refuse_unused(args, _IMAGE_MODEL_ONLY, "keypoint files", "image models (aitepose-*) on one image")
+    _refuse_unused(args, _IMAGE_MODEL_ONLY, "keypoint files", "one image with an image model (aitepose-*)")
     if "mp4" in args.render:
         raise UserError("--render mp4 draws over the video's frames, which a keypoint file does not have; "
                         "use --render html, or run posemoe infer on the video itself")
@@ -133,7 +133,7 @@ def _stream(args: argparse.Namespace) -> None:
     if args.render:
         raise UserError("--render applies to recorded videos and keypoint files, not to live streams")
     _refuse_unused(args, _KEYPOINT_ONLY, "live streams", "keypoint files")
-    _refuse_unused(args, _IMAGE_MODEL_ONLY, "live streams", "image models (aitepose-*) on one image")
+    _refuse_unused(args, _IMAGE_MODEL_ONLY, "live streams", "one image with an image model (aitepose-*)")
     _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, max_people=args.max_people,
                                detect_workers=args.detect_workers, device=args.device, quiet=False,
                                camera=_camera(args), upright=upright(args)))

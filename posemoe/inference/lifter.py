@@ -67,9 +67,9 @@ class Lifter:
         is refused, and so are keypoints that are plainly not pixels of ``image_size`` (normalised ones).
         """
         points = self.prepare(keypoints, layout)
+        codec = make_codec(self.pretrained.codec, image_size, intrinsics)  # checks the image size
         seen = points[..., 2] > 0 if points.shape[-1] == 3 else np.ones(points.shape[:2], bool)
         check_pixels(points[..., :2][seen], image_size, "keypoints")  # normalised ones are refused, not lifted
-        codec = make_codec(self.pretrained.codec, image_size, intrinsics)
         model_fps = self.pretrained.fps
         if fps is not None and fps <= 0:
             raise UserError(f"fps must be positive, got {fps}")

@@ -125,8 +125,10 @@ class Pipeline:
         converted = convert(unswapped, layout, self.lifter.layout)
         unseen, partial = unseen_joints(converted, image_size, layout=self.lifter.layout)
         if visible.any() and not visible.all():  # frames without the person are unseen, but not news
+            seen = int(visible.sum())
             partial = (unseen_summary(unseen[visible], layout=self.lifter.layout)
-                       + f" (counted over the {int(visible.sum())} frames the person is detected in)")
+                       + f" (counted over the {seen} frames the person is detected in)" if unseen[visible].any()
+                       else f"every joint seen in all {seen} frames the person is detected in")
         filled, more = fill_gaps(converted, self.min_confidence)
         intrinsics = (self.camera or CameraOptions()).intrinsics(image_size)
         joints = self.lifter.lift(filled, layout=self.lifter.layout.name, image_size=image_size, fps=fps,

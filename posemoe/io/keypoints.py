@@ -64,8 +64,8 @@ def check_pixels(points: np.ndarray, image_size: tuple[int, int], source: str) -
     outside = ((points < -0.5 * size) | (points > 1.5 * size)).any(-1).mean()
     if outside > 0.9:
         raise UserError(f"{source}: {outside:.0%} of the keypoints lie far outside the {image_size[0]}x"
-                        f"{image_size[1]} frame (by more than half its size): give the image size (--image-size) "
-                        "of the video they came from")
+                        f"{image_size[1]} frame (by more than half its size): give the frame size of the video they came "
+                        "from (--image-size for keypoint files)")
     if min(image_size) < 32 or np.abs(points).max() > 1.5:
         return
     signed = points.min() < 0

@@ -36,7 +36,7 @@ def test_version_and_documented_defaults(capsys):
 def test_help_and_version_wait_for_neither_torch_nor_mediapipe():
     """Building the parser (every --help, --version, bad argument) and ``import posemoe`` stay light;
     the package's names load on first use."""
-    code = ("import sys, posemoe; from posemoe.cli import build_parser; build_parser(); "
+    code = ("import sys, posemoe; from posemoe.cli import build_parser; build_parser(); posemoe.layouts.H36M17; "
             "heavy = {'torch', 'mediapipe', 'scipy'} & set(sys.modules); assert not heavy, heavy; "
             "assert {'infer_video', 'Lifter'} <= set(dir(posemoe)) and 'Any' not in dir(posemoe); posemoe.infer_video; assert 'torch' in sys.modules; "
             "print(posemoe.__version__)")

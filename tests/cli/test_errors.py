@@ -111,7 +111,7 @@ def test_export_says_what_it_takes(capsys, tmp_path):
 
 @pytest.mark.parametrize("options, error", [
     (["--image-size", "10", "10"], "--image-size applies to keypoint files, not to videos and images"),
-    (["--bbox", "0", "0", "9", "9", "--no-flip"], "--bbox and --no-flip apply to image models"),
+    (["--bbox", "0", "0", "9", "9", "--no-flip"], "--bbox and --no-flip apply to one image with an image model"),
 ])
 def test_options_that_cannot_apply_are_refused_not_ignored(capsys, tmp_path, options, error):
     video = tmp_path / "clip.mp4"
@@ -122,8 +122,9 @@ def test_options_that_cannot_apply_are_refused_not_ignored(capsys, tmp_path, opt
     assert not (tmp_path / "out").exists()
     np.save(tmp_path / "k.npy", np.ones((5, 17, 3)) * 100)
     with pytest.raises(SystemExit):
-        main(["infer", str(tmp_path / "k.npy"), "--layout", "coco17", "--image-size", "640", "480", "--bbox", "0", "0", "9", "9"])
-    assert "--bbox applies to image models (aitepose-*) on one image, not to keypoint files" in capsys.readouterr().err
+        main(["infer", str(tmp_path / "k.npy"), "--layout", "coco17", "--image-size", "640", "480", "--bbox", "0", "0", "9", "9",
+              "--out", str(tmp_path / "out")])
+    assert "--bbox applies to one image with an image model (aitepose-*), not to keypoint files" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not __import__("pathlib").Path("/proc/self").is_dir(), reason="needs Linux's /proc")

@@ -163,7 +163,7 @@ def test_keypoints_normalised_to_the_unit_square_are_refused_not_lifted(tmp_path
     np.save(tmp_path / "pixels.npy", pixels)
     read_keypoints(tmp_path / "pixels.npy", "coco17").check_pixels((1920, 1080))
     with pytest.raises(UserError, match=r"100% of the keypoints lie far outside the 64x64 frame .* give the "
-                                        r"image size \(--image-size\) of the video"):
+                                        r"frame size of the video they came from \(--image-size for keypoint files\)"):
         read_keypoints(tmp_path / "pixels.npy", "coco17").check_pixels((64, 64))
     read_keypoints(tmp_path / "pixels.npy", "coco17").check_pixels((1080, 1920))  # the wrong orientation still fits
 
