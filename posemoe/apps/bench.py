@@ -136,9 +136,9 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
     from pathlib import Path
 
     from posemoe.assets import astronaut
-    from posemoe.inference.detectors import LANDMARK_MODEL, BlazePose
+    from posemoe.inference.detectors import DETECT_WORKERS, LANDMARK_MODEL, BlazePose
     from posemoe.inference.lifter import load
-    from posemoe.inference.pipeline import DETECT_WORKERS, infer_video
+    from posemoe.inference.pipeline import infer_video
     from posemoe.io.video import moving_still, open_frames, write_video
 
     figures: dict[str, float] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ast
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,6 @@ def set_threads(threads: int | None) -> None:
 def check_out_dir(path: str | None, flag: str = "--out") -> None:
     """Refuse, before any work, an output folder that names a file, lies under one, or cannot be
     written in (tried with a temporary folder in the nearest one that exists, removed at once)."""
-    import tempfile
-
     if not path:
         return
     folder = Path(path)

@@ -22,6 +22,7 @@ from posemoe.camera import DEFAULT_FOV_DEG, Intrinsics, focal_from_fov
 from posemoe.errors import UserError
 from posemoe.export.results import refuse_inputs
 from posemoe.inference.cleanup import fix_left_right_swaps
+from posemoe.inference.detectors import DETECT_PEOPLE, DETECT_WORKERS
 from posemoe.inference.lifter import Lifter, load
 from posemoe.inference.smoothing import one_euro
 from posemoe.inference.upright import UPRIGHT_LIMIT
@@ -30,9 +31,7 @@ from posemoe.inference.unseen import unseen_joints, unseen_summary
 from posemoe.io.keypoints import KeypointFrames, read_keypoints
 from posemoe.inference.result import PersonResult, Result, Stages
 from posemoe.layouts import H36M17, JointLayout, convert
-from posemoe.inference.detectors import DETECT_PEOPLE, DETECT_WORKERS
 from posemoe.weights import DEFAULT_LIFTER
-
 
 
 @dataclass(frozen=True)
@@ -186,8 +185,6 @@ def timed_detections(frames: Iterable[np.ndarray], detector: Callable[[np.ndarra
         with stages.time("detect"):
             points = detector(frame)
         yield points
-
-
 
 
 def detect_video(source: str | Path | int, *, fps: float | None = None, max_frames: int | None = None,

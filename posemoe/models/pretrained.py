@@ -21,7 +21,6 @@ from posemoe.models.registry import build_model, config_from_dict, get_config, l
 from posemoe.weights import DEFAULT_WEIGHTS, WEIGHTS_DIR
 
 
-
 @dataclass(frozen=True)
 class PretrainedConfig:
     """How a set of weights must be fed. Files written before these were recorded load with these
@@ -151,8 +150,6 @@ def load_weights(path: str | Path, map_location: str | torch.device = "cpu") -> 
 def available() -> list[str]:
     """Names of the weights shipped with this installation."""
     return sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
-
-
 
 
 def default_weights(model_name: str) -> str:
