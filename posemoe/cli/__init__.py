@@ -2,6 +2,7 @@
 
 - ``train.py``: train, export (weights);
 - ``evaluate.py``: eval;
+- ``analyze.py``: analyze mi (the 2D and depth streams' dependence);
 - ``infer.py``: infer (videos, images, webcams/streams, keypoint files);
 - ``data.py``: prepare-2d, synth, render-bodies, import-images;
 - ``models.py``: models, bench;
@@ -33,14 +34,14 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from posemoe import __version__
-    from posemoe.cli import apps, data, evaluate, infer, models, train
+    from posemoe.cli import analyze, apps, data, evaluate, infer, models, train
 
     parser = _Parser(prog="posemoe", description="Monocular 3D human pose estimation toolkit.",
                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"posemoe {__version__}")
     parser.add_argument("--verbose", action="store_true", help="show third-party log messages (mediapipe, TFLite)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    for module in (infer, train, evaluate, models, data, apps):
+    for module in (infer, train, evaluate, analyze, models, data, apps):
         module.add_commands(sub)
     return parser
 
