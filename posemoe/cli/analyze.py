@@ -70,6 +70,22 @@ def _print(report) -> None:
         print(f"| {layer.name} | {streams} | {r['mi']['value']:.3f} +- {r['mi']['std']:.3f} | {r['cka']:.3f} |")
 
 
+def cmd_estimators(args: argparse.Namespace) -> None:
+    from posemoe.analysis.dependence import ESTIMATORS, estimator_check
+
+    rows = estimator_check(dims=args.dims, samples=args.samples, seeds=args.seeds)
+    print(f"Gaussian pairs of {args.dims} + {args.dims} dimensions, {args.samples} samples, mean +- std over "
+          f"{args.seeds} draws (nats)\n")
+    print("| correlation | true MI | " + " | ".join(ESTIMATORS) + " |\n|---:|---:|" + "---:|" * len(ESTIMATORS))
+    for row in rows:
+        cells = []
+        for name in ESTIMATORS:
+            mean, std = row[name]["mean"], row[name]["std"]
+            error = f" ({100 * (mean / row['true'] - 1):+.1f} %)" if row["true"] > 0 else ""
+            cells.append(f"{mean:.3f} +- {std:.3f}{error}")
+        print(f"| {row['rho']:g} | {row['true']:.3f} | " + " | ".join(cells) + " |")
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="analyses of trained models (mi: dependence of the 2D and depth streams)",
                        formatter_class=FORMATTER)
@@ -99,3 +115,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
     m.add_argument("--out", default="posemoe-out/analyze-mi", help="folder for the json files and mi.png")
     m.set_defaults(func=cmd_mi)
+
+    e = analyses.add_parser("estimators", formatter_class=FORMATTER,
+                            help="the mutual information estimators on Gaussian pairs whose value is known")
+    e.add_argument("--dims", type=bounded_int(64), default=8, help="dimensions of each side")
+    e.add_argument("--samples", type=bounded_int(100_000), default=3000, help="samples per draw")
+    e.add_argument("--seeds", type=bounded_int(100), default=5, help="independent draws per correlation")
+    e.set_defaults(func=cmd_estimators)

@@ -5,17 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from posemoe.analysis.dependence import (gaussian_copula_mi, ksg_mi, linear_cka, principal_components,
-                                         with_spread)
+from posemoe.analysis.dependence import (estimator_check, gaussian_copula_mi, gaussian_pair, ksg_mi, linear_cka,
+                                         principal_components, with_spread)
 from posemoe.errors import UserError
-
-
-def gaussian_pair(n: int, dims: int, rho: float, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """x ~ N(0, I); y = rho x + sqrt(1 - rho^2) noise: I(x; y) = -dims/2 log(1 - rho^2) nats."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, dims))
-    y = rho * x + np.sqrt(1 - rho**2) * rng.standard_normal((n, dims))
-    return x, y, -dims / 2 * np.log(1 - rho**2)
 
 
 @pytest.mark.parametrize("rho", [0.3, 0.5, 0.7, 0.9, 0.99])
@@ -88,3 +80,21 @@ def test_principal_components_and_refusals() -> None:
         gaussian_copula_mi(np.full((20, 1), np.nan), x[:20])
     with pytest.raises(UserError, match="too few"):
         gaussian_copula_mi(x[:12, :8], x[:12, 8:16])
+
+
+def test_estimator_check_table() -> None:
+    rows = estimator_check(dims=2, samples=500, seeds=2, rhos=(0.0, 0.8))
+    assert [row["rho"] for row in rows] == [0.0, 0.8]
+    assert rows[0]["true"] == 0 and rows[1]["true"] == pytest.approx(-np.log(0.36))
+    assert abs(rows[1]["gaussian-copula"]["mean"] / rows[1]["true"] - 1) < 0.1
+    assert rows[1]["ksg"]["std"] > 0
+
+
+def test_estimators_command_prints_the_table(capsys) -> None:
+    from posemoe.cli import main
+
+    main(["analyze", "estimators", "--dims", "2", "--samples", "200", "--seeds", "2"])
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith("| 0")]
+    assert len(rows) == 6 and rows[0].startswith("| 0 | 0.000 |")
+    assert "%" in rows[-1]
