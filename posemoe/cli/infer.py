@@ -18,6 +18,8 @@ def cmd_infer(args: argparse.Namespace) -> None:
     set_threads(args.threads)
     args.device = pick_device(args.device)
     text, path = str(args.input), Path(args.input)
+    if args.render_height and "mp4" not in args.render:
+        raise UserError("--render-height sizes the video that --render mp4 writes; add --render mp4")
     check_out_dir(args.out)
     if text.isdigit() or "://" in text:
         return _stream(args)
@@ -108,7 +110,7 @@ def _video(args: argparse.Namespace) -> None:
     with result.stages.time("write"):
         raw = write_detections(result, args.out)
     _finish(args, result, [raw])
-    render_result(Path(args.out), result, tuple(args.render), inputs=[args.input])
+    render_result(Path(args.out), result, tuple(args.render), inputs=[args.input], height=args.render_height)
 
 
 def _keypoints(args: argparse.Namespace) -> None:
@@ -153,6 +155,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="posemoe-out", help="folder for the outputs")
     p.add_argument("--render", nargs="*", default=[], choices=["mp4", "html"],
                    help="also write <name>.mp4 (2D over the video beside 3D) and/or <name>.html (rotatable 3D)")
+    p.add_argument("--render-height", type=bounded_int(4320), metavar="PX",
+                   help="--render mp4: output height in pixels, the video scaled to it beside a square 3D panel "
+                        "(default: the video's height, at most 720)")
     p.add_argument("--smooth", action="store_true", help="One-Euro smoothing of the 3D joints")
     p.add_argument("--smooth-cutoff", type=positive_float, default=1.5,
                    help="--smooth: cut-off frequency at rest, Hz (lower = smoother, more lag)")

@@ -316,11 +316,11 @@ class View3D:
 
 
 def fit_view(points: np.ndarray, *, rotation: np.ndarray | None = None, pad: float = 0.3,
-             min_tall: float = 2.4, top: float = 0.15) -> View3D:
+             min_tall: float = 2.4, top: float = 0.15, floor_y: float | None = None) -> View3D:
     """A :class:`View3D` that frames (N, 3) camera-frame ``points`` (metres, NaN ignored) with
     ``pad`` metres around them below the ``top`` fraction of the panel (the legend's), on a floor
-    grid at their lowest. The outer 1 % of the points on each side may fall outside, so that a
-    few bad frames do not shrink everyone."""
+    grid at y = ``floor_y`` (None: at their lowest). The outer 1 % of the points on each side may
+    fall outside, so that a few bad frames do not shrink everyone."""
     rot = view_rotation() if rotation is None else np.asarray(rotation, float)
     finite = np.asarray(points, float).reshape(-1, 3)
     finite = finite[np.isfinite(finite).all(-1)]
@@ -338,7 +338,8 @@ def fit_view(points: np.ndarray, *, rotation: np.ndarray | None = None, pad: flo
 
     centre = rot.T @ ((seen_low + seen_high) / 2)
     return View3D(rotation=rot, centre=tuple(map(float, centre)), anchor=(0.5, 0.5 + top / 2), metres_tall=tall,
-                  floor_y=float(high[1]), floor_x=grid(low[0], high[0]), floor_z=grid(low[2], high[2]), step=step)
+                  floor_y=float(high[1] if floor_y is None else floor_y), floor_x=grid(low[0], high[0]),
+                  floor_z=grid(low[2], high[2]), step=step)
 
 
 def _floor(panel: np.ndarray, view: View3D, to_px: Callable[[np.ndarray], np.ndarray]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from posemoe.errors import UserError
 from posemoe.io.video import require_cv2
 from posemoe.viz.draw import Person, View3D, fit_view, people_legend, side_by_side_poses
 from posemoe.viz.encode import write_mp4
@@ -27,13 +28,20 @@ def render_mp4(path: str | Path, frames: Iterable[np.ndarray], keypoints: np.nda
 
 
 def render_people_mp4(path: str | Path, frames: Iterable[np.ndarray], people: Sequence[Person], *, fps: float,
-                      view: View3D | None = None, max_height: int = 720) -> Path:
+                      view: View3D | None = None, max_height: int = 720, height: int | None = None,
+                      progress: bool = False) -> Path:
     """Write the side-by-side H.264 video of ``people`` (:class:`~posemoe.viz.draw.Person`, all
     over the same T frames): each RGB frame of ``frames`` with every visible person's 2D skeleton,
     beside the 3D panel framed by ``view`` (default: :func:`fit_view` of everyone where visible).
     A person without ``unseen`` gets :func:`unseen_joints` of its keypoints in the first frame's
-    size. Frames taller than ``max_height`` are scaled down."""
+    size. Frames are scaled to ``height`` pixels (None: frames taller than ``max_height`` are
+    scaled down to it); the output is that tall and as wide as the frame plus the square 3D panel.
+    ``progress`` shows a bar (rendering is the slowest stage)."""
     cv2 = require_cv2()
+    from tqdm import tqdm
+
+    if height is not None and not 64 <= height <= 4320:
+        raise UserError(f"render height must be 64..4320 pixels, got {height}")
     people = list(people)
     length = len(people[0].joints) if people else 0
     if view is None:
@@ -41,21 +49,24 @@ def render_people_mp4(path: str | Path, frames: Iterable[np.ndarray], people: Se
 
     def composed() -> Iterator[np.ndarray]:
         drawn, legend = people, None
+        bar = tqdm(total=length, unit="frame", desc="render", disable=not progress)
         for t, frame in enumerate(frames):
             if t >= length:
                 break
             if legend is None:
                 drawn = [_with_unseen(p, (frame.shape[1], frame.shape[0])) for p in people]
                 legend = people_legend(drawn)
-            scale = 1.0
-            if frame.shape[0] > max_height:
-                scale = max_height / frame.shape[0]
-                size = (round(frame.shape[1] * scale) // 2 * 2, max_height)
-                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+            scale, tall = 1.0, min(frame.shape[0], max_height) if height is None else height
+            if tall != frame.shape[0]:
+                size = (max(2, round(frame.shape[1] * tall / frame.shape[0]) // 2 * 2), tall // 2 * 2)
+                scale = size[1] / frame.shape[0]
+                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
             poses = [pose for p in drawn if (pose := p.pose(t)) is not None]
             if scale != 1.0:
                 poses = [pose._replace(keypoints=_scaled(pose.keypoints, scale)) for pose in poses]
             yield side_by_side_poses(frame, poses, view=view, label=f"frame {t}", legend=legend)
+            bar.update()
+        bar.close()
 
     return write_mp4(path, composed(), fps)
 

@@ -112,6 +112,7 @@ def test_export_says_what_it_takes(capsys, tmp_path):
 @pytest.mark.parametrize("options, error", [
     (["--image-size", "10", "10"], "--image-size applies to keypoint files, not to videos and images"),
     (["--bbox", "0", "0", "9", "9", "--no-flip"], "--bbox and --no-flip apply to one image with an image model"),
+    (["--render-height", "480", "--render", "html"], "--render-height sizes the video that --render mp4 writes"),
 ])
 def test_options_that_cannot_apply_are_refused_not_ignored(capsys, tmp_path, options, error):
     video = tmp_path / "clip.mp4"

@@ -21,7 +21,14 @@ from posemoe.viz.draw import (  # noqa: E402
     person_colour,
     shades,
 )
-from posemoe.viz.render import SPACING, placement, render_result, result_people  # noqa: E402
+from posemoe.viz.render import (  # noqa: E402
+    SPACING,
+    level_from_camera,
+    placement,
+    render_result,
+    result_people,
+    scene_view,
+)
 
 T, WIDTH, HEIGHT, FOCAL = 6, 720, 480, 400.0
 ROOTS = ((-1.6, 0.3, 5.0), (0.0, 0.3, 5.0), (1.6, 0.3, 5.0))  # camera frame, metres: left, middle, right
@@ -60,9 +67,11 @@ def _near(image: np.ndarray, colour: tuple[int, int, int], tol: int = 60) -> np.
     return (np.abs(image.astype(int) - colour) < tol).all(-1)
 
 
-def _trunk_window(person: PersonResult, t: int, half: int = 30) -> tuple[slice, slice]:
-    """Rows and columns around the middle of the person's pelvis-to-thorax bone in frame ``t``."""
-    x, y = np.rint((person.keypoints[t, 0, :2] + person.keypoints[t, 8, :2]) / 2).astype(int)
+def _trunk_window(person: PersonResult, t: int, half: int = 30, scale: float = 1.0) -> tuple[slice, slice]:
+    """Rows and columns around the middle of the person's pelvis-to-thorax bone in frame ``t``
+    (of a frame scaled by ``scale``)."""
+    half = max(4, round(half * scale))
+    x, y = np.rint(scale * (person.keypoints[t, 0, :2] + person.keypoints[t, 8, :2]) / 2).astype(int)
     return slice(y - half, y + half), slice(x - half, x + half)
 
 
@@ -130,14 +139,17 @@ def test_people_stand_at_their_roots_and_the_html_fits_them_all():
 
     result = _result()
     people = result_people(result)
-    for person, drawn in zip(result.people, people):
-        np.testing.assert_allclose(drawn.joints, person.joints_3d + person.root[:, None], atol=1e-6)
-        np.testing.assert_allclose(drawn.joints[:, 0], person.root, atol=1e-6)  # the pelvis at the root
+    placed = [person.joints_3d + person.root[:, None] for person in result.people]
+    level = level_from_camera(placed, [person.visible for person in result.people], result.fps)
+    roots = np.array(ROOTS) @ level[:3, :3].T + level[:3, 3]  # in the ground's frame
+    for person, drawn, joints, root in zip(result.people, people, placed, roots):
+        np.testing.assert_allclose(drawn.joints, joints @ level[:3, :3].T + level[:3, 3], atol=1e-6)
+        np.testing.assert_allclose(drawn.joints[:, 0], np.tile(root, (T, 1)), atol=1e-6)  # the pelvis at the root
     scene = people_figure(people, fps=10)["layout"]["scene"]
     lo, hi = scene["xaxis"]["range"]
-    assert lo < ROOTS[0][0] - 0.2 and ROOTS[-1][0] + 0.2 < hi
-    lo, hi = scene["yaxis"]["range"]  # plot y is the camera's depth
-    assert lo < 5.0 < hi
+    assert lo < roots[0][0] - 0.2 and roots[-1][0] + 0.2 < hi
+    lo, hi = scene["yaxis"]["range"]  # plot y is the depth along the ground
+    assert lo < roots[0][2] < hi
     assert scene["camera"]["eye"]["y"] < 0 and scene["camera"]["eye"]["x"] == 0  # from the video's camera
 
 
@@ -149,7 +161,9 @@ def test_without_roots_people_stand_side_by_side_in_image_order():
     assert xs == pytest.approx([SPACING, 0.0, -SPACING])
     assert all(np.all(offset[:, 1:] == 0) for offset in offsets)
     people = result_people(result)
-    np.testing.assert_allclose(people[0].joints[:, 0], np.tile([SPACING, 0, 0], (T, 1)), atol=1e-6)
+    apart = people[0].joints[:, 0] - people[1].joints[:, 0]  # turned into the ground's frame, still SPACING apart
+    np.testing.assert_allclose(np.linalg.norm(apart, axis=-1), SPACING, atol=1e-6)
+    assert (apart[:, 0] > 0.95 * SPACING).all()
     assert placement(_result(1, roots=False).people)[0].tolist() == np.zeros((T, 3)).tolist()
 
 
@@ -221,3 +235,24 @@ def test_one_person_of_another_id_renders_under_that_ids_name(tmp_path):
     result = _result(1)  # a lone person of id 10, as `--track 10` leaves: not id 0's `clip.html`
     paths = render_result(tmp_path, result, ("html",), quiet=True)
     assert [p.name for p in paths] == ["clip_person10.html"] and not (tmp_path / "clip.html").exists()
+
+
+@pytest.mark.parametrize("height", [240, 960])
+def test_mp4_takes_an_output_height_and_shows_progress(tmp_path, capsys, height):
+    result = _result()
+    paths = render_result(tmp_path, result, ("mp4",), frames=iter(_frames()), height=height)
+    with open_frames(paths[0]) as video:
+        frames = list(video)
+        width = round(WIDTH * height / HEIGHT) // 2 * 2
+        assert video.size == (width + height, height)  # the video scaled to the height, beside a square panel
+    assert len(frames) == T
+    person = result.people[0]
+    rows, cols = _trunk_window(person, 0, scale=height / HEIGHT)
+    assert _near(frames[0][rows, cols], person_colour(0)).sum() > 0  # the 2D drawn where the person is, scaled
+    err = capsys.readouterr().err
+    assert "render" in err and f"{T}/{T}" in err  # the progress bar ran to the end
+
+
+def test_render_height_is_checked(tmp_path):
+    with pytest.raises(UserError, match="64..4320"):
+        render_result(tmp_path, _result(), ("mp4",), frames=iter(_frames()), height=10, quiet=True)
