@@ -1,10 +1,12 @@
 """One self-contained .html with a rotatable 3D animation of the lifted skeletons.
 
-plotly.js is embedded in the file, so it opens offline (no CDN). The view starts where the video's
-camera was: behind it, looking along +z with image-up as up, so the first picture matches the
-video; the axes fit every skeleton's extent over the clip, in true proportions. Plot axes are the
-camera frame re-labelled so that plotly's turntable rotates about the vertical: plot x = camera x
-(right), plot y = camera z (depth), plot z = -camera y (up). A lone person's legend names its
+plotly.js is embedded in the file, so it opens offline (no CDN). The renderers give the joints
+in the ground's frame (:func:`posemoe.viz.render.level_from_camera`: the camera frame with its
+pitch and roll taken out, y down along the floor's normal); the view starts where the video's
+camera stood, looking along its heading, level, so the first picture matches the video with the
+floor flat; the axes fit every skeleton's extent over the clip, in true proportions. Plot axes
+are that frame re-labelled so that plotly's turntable rotates about the vertical: plot x = x
+(right), plot y = z (depth), plot z = -y (up). A lone person's legend names its
 sides; several people get a legend entry each ("id 3", in its hue: a click hides the person) and
 a key saying that each person's left side is lighter and right side darker.
 """
@@ -143,7 +145,7 @@ def people_figure(people: Sequence[Person], *, fps: float, title: str = "posemoe
         "frames": [{"data": traces(t), "name": str(t)} for t in keep],
         "layout": {
             "title": {"text": title + ("" if not truth else " (green: truth)")
-                      + "<br><sub>seen from the video's camera; drag to rotate, scroll to zoom</sub>"},
+                      + "<br><sub>seen from the video's camera, level with the ground; drag to rotate, scroll to zoom</sub>"},
             "scene": fitted_scene(_as_plot(np.asarray(everything, float))),
             "legend": {"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.7)"},
             "margin": {"l": 0, "r": 0, "t": 70, "b": 0},
