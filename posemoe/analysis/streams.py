@@ -221,12 +221,12 @@ def plot_reports(reports: list[StreamReport], path: str | Path) -> Path:
             n = len(report.layers)
             x = [(report.layers.index(layer) + 1) / n for layer in layers]
             mi = [getattr(layer, part)["mi"] for layer in layers]
-            ax.errorbar(x, [m["value"] for m in mi], yerr=[m["std"] for m in mi], marker="o", capsize=3,
-                        label=report.model)
+            line = ax.errorbar(x, [m["value"] for m in mi], yerr=[m["std"] for m in mi], marker="o", capsize=3,
+                               label=report.model)
             encoder = sum(layer.stage == "encoder" for layer in report.layers) / n
-            ax.axvline(encoder + 0.5 / n, color="0.8", linestyle="--", linewidth=1)
+            ax.axvline(encoder + 0.5 / n, color=line.lines[0].get_color(), alpha=0.4, linestyle="--", linewidth=1)
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("depth through the network (layer / layers); dashed: encoder | decoder")
+        ax.set_xlabel("depth through the network (layer / layers); dashed: each model's encoder | decoder")
         ax.set_ylabel(f"mutual information (nats, {reports[0].settings['estimator']})")
         ax.set_xlim(0, 1.05)
         ax.grid(alpha=0.3)

@@ -19,6 +19,10 @@ def _label(name_or_path: str) -> str:
     return path.stem if path.suffix else name_or_path
 
 
+def _file_stem(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_.") or "model"
+
+
 def cmd_mi(args: argparse.Namespace) -> None:
     from posemoe.analysis.streams import analysis_windows, plot_reports, stream_report
     from posemoe.codecs import dataset_encoding
@@ -29,8 +33,8 @@ def cmd_mi(args: argparse.Namespace) -> None:
     labels = args.labels or [_label(m) for m in args.models]
     if len(labels) != len(args.models):
         raise UserError(f"--labels names {len(labels)} models but {len(args.models)} are given")
-    if len(set(labels)) != len(labels):
-        raise UserError(f"two models would share a label ({', '.join(labels)}): name them with --labels")
+    if len({_file_stem(label) for label in labels}) != len(labels):
+        raise UserError(f"two models would share a label or file name ({', '.join(labels)}): name them with --labels")
     check_out_dir(args.out)
     set_threads(args.threads)
     device = pick_device(args.device)
@@ -52,8 +56,7 @@ def cmd_mi(args: argparse.Namespace) -> None:
         reports.append(report)
         _print(report)
     out = Path(args.out)
-    files = {out / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', r.model)}.mi.json": (lambda f, r=r: f.write(r.to_json() + "\n"))
-             for r in reports}
+    files = {out / f"{_file_stem(r.model)}.mi.json": (lambda f, r=r: f.write(r.to_json() + "\n")) for r in reports}
     written = write_files(files)
     written.append(plot_reports(reports, out / "mi.png"))
     print("wrote " + ", ".join(str(p) for p in written))
