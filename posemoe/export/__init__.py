@@ -70,3 +70,4 @@ __all__ = ["FORMATS", "Format", "FileWriter", "output_name", "person_name", "reg
            "write_files", "refuse_inputs"]
 
 from posemoe.export import bvh as _bvh  # noqa: E402,F401  (registers "bvh")
+from posemoe.export import angles as _angles  # noqa: E402,F401  (registers "angles")
