@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 FLOAT, ARRAY_BUFFER = 5126, 34962
 COLOURS = {"left": (40, 110, 230), "right": (240, 120, 30), "middle": (120, 120, 120)}  # posemoe.viz.draw's
-BONE_WIDTH = 0.2  # the octahedron's width at its widest, as a fraction of the bone's length (at most 4 cm)
+BONE_WIDTH = 0.3  # the octahedron's width at its widest, as a fraction of the bone's length (at most 6 cm)
 
 
 def bone_mesh() -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +93,7 @@ def _bone_node(offset: np.ndarray, mesh: int) -> dict | None:
     length = float(np.linalg.norm(offset))
     if length < 1e-6:
         return None
-    width = min(BONE_WIDTH * length, 0.04)
+    width = min(BONE_WIDTH * length, 0.06)
     turn = Rotation.align_vectors([offset / length], [[0.0, 1.0, 0.0]])[0]  # +y onto the bone
     return {"mesh": mesh, "rotation": turn.as_quat().tolist(), "scale": [width, length, width]}
 
