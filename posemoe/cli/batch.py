@@ -10,7 +10,8 @@ input with it), BlazePose's threads split among them; ``--shard i/N`` keeps ever
 the sorted list, starting at the i-th (0-based), so that N machines (a scheduler's array job:
 ``--shard $SLURM_ARRAY_TASK_ID/N``) share a corpus without talking to each other. A summary
 table (file, frames, people, seconds, status, note) is printed and written to
-``<out>/summary.csv`` (``summary_shard<i>of<N>.csv`` for a shard).
+``<out>/summary.csv`` (``summary_shard<i>of<N>.csv`` for a shard); a skipped input's row carries
+the frames, people and seconds of the run that finished it.
 """
 
 from __future__ import annotations

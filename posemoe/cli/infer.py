@@ -83,7 +83,8 @@ def _refuse_planned_outputs(args: argparse.Namespace, path: Path) -> None:
     stem = output_stem(path)
     person = person_name(stem, args.track) if args.track else stem  # one id's files: see export.per_person
     kinds = {*args.format, *args.render, *_motion_formats(args)}
-    planned = [Path(args.out) / f"{person}.{kind}" for kind in sorted(kinds)]
+    planned = [Path(args.out) / (f"{person}_angles.csv" if kind == "angles" else f"{person}.{kind}")
+               for kind in sorted(kinds)]
     planned.append(Path(args.out) / f"{stem}_blazepose33.npz")
     refuse_inputs(planned, [path])
 
@@ -165,8 +166,8 @@ def _stream(args: argparse.Namespace) -> tuple:
     _refuse_unused(args, _KEYPOINT_ONLY, "live streams", "keypoint files")
     _refuse_unused(args, _IMAGE_MODEL_ONLY, "live streams", "one image with an image model (aitepose-*)")
     return _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, max_people=args.max_people,
-                               detect_workers=args.detect_workers, device=args.device, quiet=False,
-                               camera=_camera(args), upright=upright(args)))
+                                      detect_workers=args.detect_workers, device=args.device, quiet=False,
+                                      camera=_camera(args), upright=upright(args)))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

@@ -48,11 +48,15 @@ an angle computed from it would look like a measurement.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from posemoe.errors import UserError
 from posemoe.layouts import H36M17, JointLayout
+
+if TYPE_CHECKING:
+    from posemoe.inference.result import PersonResult
 
 SIDES = {"right": "R", "left": "L"}
 PELVIS = ("Hip", "RHip", "LHip", "Spine")
@@ -230,7 +234,7 @@ def joint_angles(joints_3d: np.ndarray, *, fps: float, up: np.ndarray | None = N
     return JointAngles(names, np.where(hidden, np.nan, degrees), hidden, float(fps))
 
 
-def person_angles(person, fps: float, layout: JointLayout = H36M17) -> JointAngles:
+def person_angles(person: PersonResult, fps: float, layout: JointLayout = H36M17) -> JointAngles:
     """The angles of a :class:`~posemoe.inference.result.PersonResult`: from its fitted skeleton
     (``joints_3d`` when it has none), the ground's up from its ``world_from_camera`` when it has one."""
     joints = person.fitted if getattr(person, "fitted", None) is not None else person.joints_3d
