@@ -7,20 +7,40 @@ from pathlib import Path
 
 from posemoe.cli.common import (FORMATTER, add_upright_options, bounded_int, check_out_dir, float_in, pick_device,
                                  positive_float, positive_int, set_threads, upright, upright_given)
+from posemoe.cli.batch import add_batch_options
 from posemoe.errors import UserError
 
 KEYPOINT_SUFFIXES = (".json", ".npy", ".npz")
+MOTION_FILES = {  # flag -> what it writes; each needs the fitted skeleton on a ground (they imply --world)
+    "bvh": "<name>.bvh: the fitted skeleton moving along its root path (metres, Y up; Blender's default BVH import "
+           "brings it in upright)",
+    "trc": "<name>.trc: the fitted joints as OpenSim markers (Pose2Sim's names, metres, Y up, the video's rate)",
+    "c3d": "<name>.c3d: the same as C3D points (millimetres, Z up, labels and rate)",
+    "glb": "<name>.glb: the fitted skeleton animated at the video's rate (glTF 2.0: Blender, three.js, browsers)",
+    "angles": "<name>_angles.csv/.json/.png: joint angles per frame (degrees, ISB-style, NaN where unseen) and "
+              "their curves",
+}
 
 
 def cmd_infer(args: argparse.Namespace) -> None:
-    from posemoe.io.video import IMAGE_SUFFIXES
+    from posemoe.cli.batch import is_batch, run_batch
 
     set_threads(args.threads)
     args.device = pick_device(args.device)
-    text, path = str(args.input), Path(args.input)
     if args.render_height and "mp4" not in args.render:
         raise UserError("--render-height sizes the video that --render mp4 writes; add --render mp4")
     check_out_dir(args.out)
+    if is_batch(args):
+        return run_batch(args)
+    args.input = args.inputs[0]
+    infer_one(args)
+
+
+def infer_one(args: argparse.Namespace):
+    """One input (``args.input``) -> ``(result, paths written)``; None for one image with an image model."""
+    from posemoe.io.video import IMAGE_SUFFIXES
+
+    text, path = str(args.input), Path(args.input)
     if text.isdigit() or "://" in text:
         return _stream(args)
     if not path.exists():
@@ -41,8 +61,8 @@ def cmd_infer(args: argparse.Namespace) -> None:
                             "image itself")
         _refuse_unused(args, _KEYPOINT_ONLY, f"an image with {args.model}", "keypoint files")
         infer_image(path, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip)
-        return
-    _video(args)
+        return None
+    return _video(args)
 
 
 _KEYPOINT_ONLY = {"layout": "--layout", "image_size": "--image-size"}
@@ -64,8 +84,9 @@ def _refuse_planned_outputs(args: argparse.Namespace, path: Path) -> None:
 
     stem = output_stem(path)
     person = person_name(stem, args.track) if args.track else stem  # one id's files: see export.per_person
-    kinds = {*args.format, *args.render, *(["bvh"] if args.bvh else [])}
-    planned = [Path(args.out) / f"{person}.{kind}" for kind in sorted(kinds)]
+    kinds = {*args.format, *args.render, *_motion_formats(args)}
+    planned = [Path(args.out) / (f"{person}_angles.csv" if kind == "angles" else f"{person}.{kind}")
+               for kind in sorted(kinds)]
     planned.append(Path(args.out) / f"{stem}_blazepose33.npz")
     refuse_inputs(planned, [path])
 
@@ -86,19 +107,27 @@ def _camera(args: argparse.Namespace):
 
     if args.focal and args.fov:
         raise UserError("give --focal or --fov, not both")
-    return CameraOptions(focal_px=args.focal, fov_deg=args.fov, world=args.world or args.bvh)  # one floor for every .bvh
+    return CameraOptions(focal_px=args.focal, fov_deg=args.fov, world=args.world or bool(_motion_formats(args)))
 
 
-def _finish(args: argparse.Namespace, result, extra_paths: list[Path] = ()) -> None:
-    paths = result.write(args.out, tuple(args.format) + (("bvh",) if args.bvh else ())) + list(extra_paths)
+def _motion_formats(args: argparse.Namespace) -> tuple[str, ...]:
+    """The result formats that need the fitted skeleton on a ground: asked by flag (--bvh, --trc, --c3d,
+    --glb, --angles) or in --format."""
+    return tuple(kind for kind in MOTION_FILES if getattr(args, kind, False) or kind in args.format)
+
+
+def _finish(args: argparse.Namespace, result, extra_paths: list[Path] = ()) -> tuple:
+    formats = tuple(dict.fromkeys((*args.format, *_motion_formats(args))))
+    paths = result.write(args.out, formats) + list(extra_paths)
     for line in result.report:
         print(line)
     print("speed (rendering apart):")
     print("\n".join(result.stages.report(result.frames)))
     print("wrote " + ", ".join(str(p) for p in paths))
+    return result, paths
 
 
-def _video(args: argparse.Namespace) -> None:
+def _video(args: argparse.Namespace) -> tuple:
     from posemoe.inference.pipeline import infer_video, write_detections
     from posemoe.viz.render import render_result
 
@@ -106,14 +135,16 @@ def _video(args: argparse.Namespace) -> None:
     _refuse_unused(args, _IMAGE_MODEL_ONLY, "videos, image folders or lifters", "one image with an image model (aitepose-*)")
     result = infer_video(args.input, args.model, smooth=_smoothing(args), fps=args.fps, max_frames=args.max_frames,
                          max_people=args.max_people, track=args.track, detect_workers=args.detect_workers,
-                         device=args.device, camera=_camera(args), upright=upright(args), quiet=False)
+                         device=args.device, camera=_camera(args), upright=upright(args),
+                         quiet=getattr(args, "quiet", False))
     with result.stages.time("write"):
         raw = write_detections(result, args.out)
-    _finish(args, result, [raw])
-    render_result(Path(args.out), result, tuple(args.render), inputs=[args.input], height=args.render_height)
+    _, paths = _finish(args, result, [raw])
+    return result, paths + render_result(Path(args.out), result, tuple(args.render), inputs=[args.input],
+                                         quiet=getattr(args, "quiet", False), height=args.render_height)
 
 
-def _keypoints(args: argparse.Namespace) -> None:
+def _keypoints(args: argparse.Namespace) -> tuple:
     from posemoe.inference.pipeline import infer_keypoints
     from posemoe.viz.render import render_result
 
@@ -125,20 +156,20 @@ def _keypoints(args: argparse.Namespace) -> None:
                              layout=args.layout, fps=args.fps, track=args.track, max_people=args.max_people,
                              smooth=_smoothing(args), device=args.device, camera=_camera(args),
                              upright=upright(args), max_frames=args.max_frames)
-    _finish(args, result)
-    render_result(Path(args.out), result, tuple(args.render), inputs=[args.input])
+    _, paths = _finish(args, result)
+    return result, paths + render_result(Path(args.out), result, tuple(args.render), inputs=[args.input])
 
 
-def _stream(args: argparse.Namespace) -> None:
+def _stream(args: argparse.Namespace) -> tuple:
     from posemoe.inference.stream import infer_stream
 
     if args.render:
         raise UserError("--render applies to recorded videos and keypoint files, not to live streams")
     _refuse_unused(args, _KEYPOINT_ONLY, "live streams", "keypoint files")
     _refuse_unused(args, _IMAGE_MODEL_ONLY, "live streams", "one image with an image model (aitepose-*)")
-    _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, max_people=args.max_people,
-                               detect_workers=args.detect_workers, device=args.device, quiet=False,
-                               camera=_camera(args), upright=upright(args)))
+    return _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, max_people=args.max_people,
+                                      detect_workers=args.detect_workers, device=args.device, quiet=False,
+                                      camera=_camera(args), upright=upright(args)))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -147,9 +178,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("infer", help="3D pose from a video, images, a webcam or stream, or 2D keypoint files",
                        formatter_class=FORMATTER)
-    p.add_argument("input", help="a video file; an image or a folder of frames; a webcam index (0) or stream URL "
-                                 "(lifted online); or keypoints: COCO/MMPose or AlphaPose .json, an OpenPose folder, "
-                                 ".npy/.npz")
+    p.add_argument("inputs", nargs="+", metavar="input",
+                   help="a video file; an image or a folder of frames; a webcam index (0) or stream URL "
+                        "(lifted online); or keypoints: COCO/MMPose or AlphaPose .json, an OpenPose folder, "
+                        ".npy/.npz. Several inputs, folders holding videos or globs ('clips/*.mp4') are processed "
+                        "one after the other (--jobs: in parallel), with a summary")
     p.add_argument("--model", default=DEFAULT_LIFTER,
                    help="lifter, or an image model (aitepose-*) for one image: shipped weights name or a .safetensors/.pt file")
     p.add_argument("--out", default="posemoe-out", help="folder for the outputs")
@@ -180,11 +213,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="image models: the person's box in pixels (default: the whole image)")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation of image models")
     add_upright_options(p)
-    p.add_argument("--format", nargs="+", default=["npz", "json", "csv"], choices=["npz", "json", "csv", "bvh"],
-                   help="result files to write")
-    p.add_argument("--bvh", action="store_true",
-                   help="also write <name>.bvh: the fitted skeleton moving along its root path (metres, Y up; "
-                        "Blender's default BVH import brings it in upright)")
+    p.add_argument("--format", nargs="+", default=["npz", "json", "csv"],
+                   choices=["npz", "json", "csv", *MOTION_FILES], help="result files to write")
+    for kind, text in MOTION_FILES.items():
+        p.add_argument(f"--{kind}", action="store_true", help=f"also write {text}")
     p.add_argument("--focal", type=positive_float,
                    help="the video camera's focal length in pixels, for the root path and lifters trained with the "
                         "camera codec (the principal point is taken at the image centre)")
@@ -193,11 +225,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "is given: 60)")
     p.add_argument("--world", action="store_true",
                    help="fit one ground plane from everyone's foot contacts and store a y-up world frame "
-                        "(world_from_camera; --bvh implies it)")
+                        "(world_from_camera; --bvh, --trc, --c3d, --glb and --angles imply it)")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads for lifting (one leaves the other cores to decoding and the 2D detector)")
     p.add_argument("--detect-workers", type=bounded_int(64), default=DETECT_WORKERS,
                    help="videos and streams: BlazePose's threads (at most the cores this process may use); with 2 "
                         "or more, the look for newcomers runs beside following the people already found")
     p.add_argument("--device", help="cpu, cuda, cuda:1 for the lifter (default: cuda if available)")
+    add_batch_options(p)
     p.set_defaults(func=cmd_infer)

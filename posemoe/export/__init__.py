@@ -70,3 +70,7 @@ __all__ = ["FORMATS", "Format", "FileWriter", "output_name", "person_name", "reg
            "write_files", "refuse_inputs"]
 
 from posemoe.export import bvh as _bvh  # noqa: E402,F401  (registers "bvh")
+from posemoe.export import angles as _angles  # noqa: E402,F401  (registers "angles")
+from posemoe.export import c3d as _c3d  # noqa: E402,F401  (registers "c3d")
+from posemoe.export import gltf as _gltf  # noqa: E402,F401  (registers "glb")
+from posemoe.export import trc as _trc  # noqa: E402,F401  (registers "trc")

@@ -15,8 +15,10 @@ fitted bone lengths in a T-pose facing +z, rotations the IK rotations. The frame
 pelvis, -z the camera's forward direction on the floor, so a person facing the camera faces +z).
 Metres because Blender's unit is the metre: its BVH importer's defaults (File > Import > Motion
 Capture (.bvh): Scale 1.0, Forward -Z, Up Y, Rotation "Euler (Native)") bring the file in upright
-and life size, Y turned into Blender's Z. Tick "Update Scene FPS" and "Update Scene Duration" to
-play it at the video's rate (else each file frame is one frame of the scene's rate). Tools that expect centimetres (MotionBuilder, Maya) import it at scale 100.
+and life size, Y turned into Blender's Z. Tick "Update Scene FPS" to play it at the video's rate
+(else each file frame is one frame of the scene's rate, 24 fps by default); "Update Scene Duration"
+only ever lengthens the scene, so a take shorter than the scene's 250 frames needs its End frame
+set to the file's frame count by hand (measured with Blender 3.4: README). Tools that expect centimetres (MotionBuilder, Maya) import it at scale 100.
 
 The root's position channels hold the pelvis in the world frame: from a person's ``root`` (T, 3)
 (camera frame metres, :func:`~posemoe.inference.trajectory.estimate_trajectory`) through their
