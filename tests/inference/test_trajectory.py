@@ -150,3 +150,20 @@ def test_ground_and_world_frame_from_foot_contacts():
     floor = Ground(true_up, _camera().world_to_camera(np.zeros(3)), np.zeros((150, 2), bool), "truth")
     expected = to_world(cam, world_transform(floor, cam[0, 0]))
     assert np.linalg.norm(placed - expected, axis=-1).mean() < 0.05
+
+
+def test_people_on_parallel_planes_share_the_normal_not_the_height():
+    """One person on a 0.8 m box, another 1.5 m further away than their estimate says: pooled as
+    they are, their contacts would tilt the floor between them; each is measured from their own
+    centroid, so the normal stays the floor's."""
+    world, cam, lifted, keypoints = _seen_walk()
+    fit = fit_skeleton(lifted, confidence=keypoints[..., 2])
+    root = estimate_trajectory(fit.fitted, keypoints, image_size=SIZE, fps=50, focal_px=FOCAL).root
+    true_up = _camera().R @ np.array([0.0, 0.0, 1.0])
+    alone = fit_ground(fit.fitted + root[:, None], fps=50)
+    on_box = fit.fitted + (root + 0.8 * true_up)[:, None]
+    further = fit.fitted + (root + np.array([0.5, 0.0, 1.5]))[:, None]
+    shared = fit_ground([fit.fitted + root[:, None], on_box, further], fps=50)
+    error = np.degrees(np.arccos(shared.normal @ true_up))
+    assert shared.method == "contacts" and error < 3.0
+    assert error <= np.degrees(np.arccos(alone.normal @ true_up)) + 1.0
