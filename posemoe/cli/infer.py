@@ -13,12 +13,19 @@ KEYPOINT_SUFFIXES = (".json", ".npy", ".npz")
 
 
 def cmd_infer(args: argparse.Namespace) -> None:
-    from posemoe.io.video import IMAGE_SUFFIXES
+    from posemoe.export.results import hold_out_dir
 
     set_threads(args.threads)
     args.device = pick_device(args.device)
-    text, path = str(args.input), Path(args.input)
     check_out_dir(args.out)
+    with hold_out_dir(args.out):  # one run at a time per folder; a killed run's temporaries go
+        _infer(args)
+
+
+def _infer(args: argparse.Namespace) -> None:
+    from posemoe.io.video import IMAGE_SUFFIXES
+
+    text, path = str(args.input), Path(args.input)
     if text.isdigit() or "://" in text:
         return _stream(args)
     if not path.exists():

@@ -251,7 +251,7 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
 def write_detections(result: Result, out_dir: str | Path) -> Path:
     """``<stem>_blazepose33.npz``: the raw detections, ``keypoints`` (T, P, 33, 3), with ``layout``,
     ``fps`` and ``image_size``, as a keypoint file ``posemoe infer`` reads back as it is."""
-    from posemoe.export.results import write_files
+    from posemoe.export.results import save_npz_to, write_files
 
     detections = result.detections
     if detections is None:
@@ -262,6 +262,7 @@ def write_detections(result: Result, out_dir: str | Path) -> Path:
         raw[t, :len(people)] = people
     path = Path(out_dir) / f"{result.name}_{detections.layout.name}.npz"
     refuse_inputs([path], [result.source])
-    return write_files({path: lambda f: np.savez(f, keypoints=raw, layout=detections.layout.name,
-                                                 fps=np.float64(result.fps),
-                                                 image_size=np.array(result.image_size, np.int32))}, binary=[path])[0]
+    return write_files({path: lambda f: save_npz_to(f, keypoints=raw, layout=detections.layout.name,
+                                                    fps=np.float64(result.fps),
+                                                    image_size=np.array(result.image_size, np.int32))},
+                       binary=[path])[0]
