@@ -148,6 +148,7 @@ def _stream(args: argparse.Namespace) -> None:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     from posemoe.inference.detectors import DETECT_WORKERS
+    from posemoe.io.keypoints import MAX_IMAGE_SIDE
     from posemoe.weights import DEFAULT_LIFTER
 
     p = sub.add_parser("infer", help="3D pose from a video, images, a webcam or stream, or 2D keypoint files",
@@ -170,7 +171,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     p.add_argument("--layout", help="joint layout of keypoint files (halpe26 for AlphaPose; needed for arrays "
                                     "unless the .npz records it)")
-    p.add_argument("--image-size", type=positive_int, nargs=2, metavar=("W", "H"),
+    p.add_argument("--image-size", type=bounded_int(MAX_IMAGE_SIDE), nargs=2, metavar=("W", "H"),
                    help="keypoint files: frame size of the video they came from, pixels (default: the file's, "
                         "where it records it)")
     p.add_argument("--max-people", type=bounded_int(64),
