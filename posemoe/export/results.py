@@ -13,7 +13,6 @@ import fcntl
 import json
 import os
 import re
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 
 from posemoe.errors import UserError
+from posemoe.io.npz import save_npz_to
 from posemoe.layouts import H36M17, JointLayout
 
 if TYPE_CHECKING:
@@ -133,15 +133,6 @@ def hold_out_dir(out_dir: str | Path, flag: str = "--out") -> Iterator[None]:
             for folder in made:
                 folder.rmdir()  # only while empty
         handle.close()
-
-
-def save_npz_to(file: IO, **arrays: np.ndarray) -> None:
-    """``numpy.savez`` into an open binary file, without pickles, closing the archive on every path
-    (``numpy.savez`` leaves it open when a write fails, and its clean-up then prints a traceback)."""
-    with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, value in arrays.items():
-            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
 def _rounded(values: np.ndarray, decimals: int) -> list:
