@@ -48,6 +48,7 @@ class HumanEvaProtocol:
     train: tuple[str, ...] = ("Train/S1", "Train/S2", "Train/S3")
     test: tuple[str, ...] = ("Validate/S1", "Validate/S2", "Validate/S3")
     actions: tuple[str, ...] = ("Walking", "Jog", "Box")
+    test_actions: tuple[str, ...] = ("Walking", "Jog")  # the cells most papers' HumanEva tables give
 
 
 PROTOCOL = HumanEvaProtocol()
@@ -82,6 +83,16 @@ def quaternion_to_matrix(q: np.ndarray) -> np.ndarray:
     ])
 
 
+def _rotation(quaternion: object, where: str) -> np.ndarray:
+    """The camera-to-world rotation of a file's quaternion, which must have length 1 (to 1 %)."""
+    q = np.asarray(quaternion, np.float64)
+    length = float(np.linalg.norm(q)) if q.shape == (4,) else np.nan
+    if not abs(length - 1.0) <= 0.01:
+        raise UserError(f"{where}: expected a rotation quaternion (w, x, y, z) of length 1, found "
+                        f"{f'length {length:.3g}' if np.isfinite(length) else f'{q.tolist()}'[:80]}")
+    return quaternion_to_matrix(q)
+
+
 def load_humaneva_cameras(path: str | Path) -> dict[str, list[Camera]]:
     """Cameras per subject (``"S1"``) in the order C1, C2, C3, with extrinsics only: ``f`` and ``c``
     are NaN (so projecting gives NaN) until :func:`fit_intrinsics` fills them in."""
@@ -94,7 +105,8 @@ def load_humaneva_cameras(path: str | Path) -> dict[str, list[Camera]]:
             if not any(cams):
                 continue  # a subject listed without calibration (S4 in the VideoPose3D file)
             out[subject] = [
-                Camera(id=f"{subject}/{CAMERA_NAMES[i]}", R=quaternion_to_matrix(c["orientation"]).T,
+                Camera(id=f"{subject}/{CAMERA_NAMES[i]}", R=_rotation(c["orientation"], f"{path}: {subject} camera "
+                                                                                        f"{CAMERA_NAMES[i]}").T,
                        T=np.asarray(c["translation"], np.float64) / 1000.0, f=np.full(2, np.nan),
                        c=np.full(2, np.nan), k=np.zeros(3), p=np.zeros(2), width=sizes[i][0], height=sizes[i][1])
                 for i, c in enumerate(cams)
@@ -140,6 +152,15 @@ def _subject_dict(value: object, subject: str, path: Path) -> dict:
         found = sorted(value) if isinstance(value, dict) else type(value).__name__
         raise UserError(f"{path}: expected a dict with subject {subject!r}, found {found}")
     return value[subject]
+
+
+def subjects_in(data_dir: str | Path) -> list[str]:
+    """The subjects (``"Train/S1"``, ``"Validate/S1"`` ...) of ``data_dir``'s 3D file."""
+    path = Path(data_dir) / "data_3d_humaneva15.npz"
+    positions = require_key(load_npz(path), "positions_3d", path)
+    if not isinstance(positions, dict):
+        raise UserError(f"{path}: expected a dict of subjects, got {type(positions).__name__}")
+    return sorted(map(str, positions))
 
 
 def load_humaneva(data_dir: str | Path, subjects: Sequence[str] | None = None,
