@@ -25,6 +25,7 @@ import numpy as np
 
 from posemoe.camera import Camera
 from posemoe.errors import UserError
+from posemoe.io.keypoints import MAX_ABS_PIXELS
 from posemoe.io.npz import load_npz, require_key
 from posemoe.layouts import H36M17, convert
 from posemoe.layouts.humaneva import HUMANEVA15, SHARED_WITH_H36M17
@@ -128,8 +129,9 @@ def _parse_key(key: str, where: str) -> tuple[str, int, int]:
 def _chunk_clips(subject: str, key: str, world: np.ndarray, views: list, cameras: list[Camera],
                  where: str) -> list[HumanEvaClip]:
     """The clips of one chunk: ``world`` (T, 15, 3) metres and one 2D array per camera."""
-    if world.ndim != 3 or world.shape[1:] != (HUMANEVA15.num_joints, 3) or not np.isfinite(world).all():
-        raise UserError(f"{where}: expected finite 3D poses of shape (T, 15, 3), got {world.shape}")
+    if world.ndim != 3 or world.shape[1:] != (HUMANEVA15.num_joints, 3) or not len(world):
+        raise UserError(f"{where}: expected 3D poses of shape (T, 15, 3) with T >= 1, got {world.shape}")
+    _check_range(world, MAX_ABS_M, "m", f"{where}: 3D")
     if not isinstance(views, (list, tuple)) or len(views) != len(cameras):
         raise UserError(f"{where}: expected a list of {len(cameras)} camera views of 2D keypoints")
     clips = []
@@ -139,12 +141,26 @@ def _chunk_clips(subject: str, key: str, world: np.ndarray, views: list, cameras
             raise UserError(f"{view_name}: expected 2D of shape (T, 15, 2|3), got {view.shape}")
         if len(view) != len(world):
             raise UserError(f"{view_name}: {len(view)} frames of 2D but {len(world)} of 3D")
+        _check_range(view[..., :2], MAX_ABS_PIXELS, "px", f"{view_name}: 2D")
         points = camera.world_to_camera(world.astype(np.float64))
         root = points[:, HUMANEVA15.root]
         clips.append(HumanEvaClip(
             subject=subject, action=_parse_key(key, where)[0], chunk=key, camera=index, keypoints_2d=view,
             poses_3d=(points - root[:, None]).astype(np.float32), root=root.astype(np.float32)))
     return clips
+
+
+MAX_ABS_M = 100.0  # a capture volume's extent, metres
+
+
+def _check_range(values: np.ndarray, limit: float, unit: str, where: str) -> None:
+    """Refuse NaN, inf or values beyond ``limit``, naming the first frame that has one."""
+    bad = ~(np.abs(values) <= limit).all(axis=tuple(range(1, values.ndim)))
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise UserError(f"{where}: expected finite values within {limit:g} {unit}, found "
+                        f"{values[first][~(np.abs(values[first]) <= limit)].ravel()[0]:g} in frame {first} "
+                        f"({int(bad.sum())} frame(s) in all)")
 
 
 def _subject_dict(value: object, subject: str, path: Path) -> dict:
