@@ -357,6 +357,30 @@ KEYPOINT_ARRAYS: dict[str, tuple[Builder, str]] = {
 }
 
 
+def ts_bytes(width: int, height: int, frames: int = 30) -> bytes:
+    """An MPEG-TS stream of ``frames`` plain grey frames of ``width`` x ``height``."""
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mpegts") as container:
+        stream = container.add_stream("mpeg2video", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for t in range(frames):
+            image = np.full((height, width, 3), 4 * t, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def joined_streams(d: Path) -> Path:
+    """``clip.ts``: 30 frames of 640x360 followed by 30 of 1280x720 (two MPEG-TS files concatenated)."""
+    path = d / "clip.ts"
+    path.write_bytes(ts_bytes(640, 360) + ts_bytes(1280, 720))
+    return path
+
+
 # ---------------------------------------------------------------------------------------------
 # Images
 

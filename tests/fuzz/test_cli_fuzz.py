@@ -40,6 +40,7 @@ from fuzz_corpus import (
     _image,
     _json_case,
     _pt,
+    joined_streams,
     person_track,
     write_data_dir,
 )
@@ -285,6 +286,8 @@ CASES.update({
     "infer/input-missing": Case(["infer", "missing.json", *LIFT, "--out", "{out}"], {}, ERROR, ("missing.json",)),
     "infer/input-unknown-suffix": Case(["infer", "{txt}", "--out", "{out}"], {"txt": _file("notes.txt", "hello")}, ERROR, ("notes.txt",)),
     "infer/input-garbage-mp4": Case(["infer", "{mp4}", "--out", "{out}"], {"mp4": _file("clip.mp4", b"\x00\x01" * 999)}, ERROR, ("clip.mp4",)),
+    "infer/video-frame-size-changes": Case(["infer", "{ts}", "--out", "{out}"], {"ts": joined_streams}, ERROR,
+                                           ("{ts.name}: its frames change size part-way (640x360, then 1280x720)",)),
     "infer/input-empty-mp4": Case(["infer", "{mp4}", "--out", "{out}"], {"mp4": _file("clip.mp4", b"")}, ERROR, ("clip.mp4",)),
     "infer/camera-99": Case(["infer", "99", "--out", "{out}"], {}, ERROR, ("camera 99",)),
     "infer/stream-with-render": Case(["infer", "rtsp://127.0.0.1:9/none", "--render", "html", "--out", "{out}"], {}, ERROR, ("--render",)),
