@@ -26,12 +26,26 @@ and cameras with kit zooms sit between 40 and 70 degrees. Action cameras (90-120
 their own value."""
 
 
+FOV_RANGE_DEG = (1.0, 170.0)  # from a long telephoto to beyond a fisheye's pinhole equivalent
+
+
 def focal_from_fov(image_size: tuple[int, int], fov_deg: float = DEFAULT_FOV_DEG) -> float:
     """Focal length in pixels of a pinhole camera seeing ``fov_deg`` degrees across the longer side
     of a (width, height) image."""
-    if not 1.0 <= fov_deg <= 170.0:
-        raise UserError(f"expected a field of view of 1-170 degrees, got {fov_deg}")
+    if not FOV_RANGE_DEG[0] <= fov_deg <= FOV_RANGE_DEG[1]:
+        raise UserError(f"expected a field of view of {FOV_RANGE_DEG[0]:g}-{FOV_RANGE_DEG[1]:g} degrees, got {fov_deg}")
     return 0.5 * max(image_size) / np.tan(np.radians(fov_deg) / 2)
+
+
+def check_focal(focal_px: float, image_size: tuple[int, int]) -> None:
+    """Refuse a focal length (pixels) that no lens has at ``image_size``: one whose field of view
+    across the longer side lies outside :data:`FOV_RANGE_DEG`."""
+    shortest, longest = (focal_from_fov(image_size, fov) for fov in reversed(FOV_RANGE_DEG))
+    if not shortest <= focal_px <= longest:
+        fov = np.degrees(2 * np.arctan(0.5 * max(image_size) / focal_px))
+        raise UserError(f"a focal length of {focal_px:g} px is a field of view of {fov:.3g} degrees across the "
+                        f"{max(image_size)} px side of {image_size[0]}x{image_size[1]} frames; expected "
+                        f"{shortest:.0f}-{longest:.0f} px ({FOV_RANGE_DEG[0]:g}-{FOV_RANGE_DEG[1]:g} degrees)")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy as np
 
 from posemoe.camera import Intrinsics
 from posemoe.errors import UserError
+from posemoe.io.keypoints import check_image_size
 
 RAY_SCALE = 2.29
 """:class:`CameraCodec` multiplies rays by this: Human3.6M's cameras (focal about 1145 px on a 1000 px
@@ -172,6 +173,7 @@ def make_codec(name: str, image_size: tuple[int, int], intrinsics: Intrinsics | 
     width, height = image_size
     if not (np.isfinite(width) and np.isfinite(height) and width > 0 and height > 0):
         raise UserError(f"image size must be two positive numbers (width, height), got {tuple(image_size)}")
+    check_image_size((width, height), "image size")
     if intrinsics is None and name == "camera":
         intrinsics = Intrinsics.guess((width, height))
     return CODECS[name]((width, height), intrinsics)

@@ -30,13 +30,16 @@ def positive_int(text: str) -> int:
     return value
 
 
-def bounded_int(limit: int):
-    """An argparse type for integers in 1..``limit`` (memory is allocated from these)."""
+def bounded_int(limit: int, *, low: int = 1):
+    """An argparse type for integers in ``low``..``limit`` (memory is allocated from these)."""
 
     def parse(text: str) -> int:
-        value = positive_int(text)
-        if value > limit:
-            raise argparse.ArgumentTypeError(f"expected at most {limit}, got {text}")
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= value <= limit:
+            raise argparse.ArgumentTypeError(f"expected an integer from {low} to {limit}, got {text}")
         return value
 
     return parse

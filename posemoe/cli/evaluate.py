@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from posemoe.cli.common import (FORMATTER, add_upright_options, check_out_dir, float_in, pick_device, positive_int,
-                                set_threads, upright, upright_given)
+from posemoe.cli.common import (FORMATTER, add_upright_options, bounded_int, check_out_dir, float_in, pick_device,
+                                positive_int, set_threads, upright, upright_given)
 from posemoe.errors import UserError
 
 
@@ -87,7 +87,8 @@ def _refuse_what_does_not_apply(args: argparse.Namespace) -> None:
         raise UserError(f"--dataset {dataset} is scored from ground-truth 2D; --source {args.source} applies to "
                         "VideoPose3D-format 2D files (--dataset h36m)")
     if dataset == "humaneva" and args.subjects:
-        raise UserError("--dataset humaneva scores the held-out chunks of every Train subject; --subjects does not apply")
+        raise UserError("--dataset humaneva scores Validate/S1-S3 (the standard protocol) and the held-out chunks of "
+                        "every Train subject; --subjects does not apply")
     if args.intrinsics != "known" and dataset not in ("mpi-inf-3dhp", "h36m-virtual"):
         raise UserError(f"--intrinsics applies to --dataset mpi-inf-3dhp and h36m-virtual, not {dataset}")
 
@@ -123,7 +124,7 @@ def _eval_cross_dataset(args: argparse.Namespace, model, pretrained, limit: floa
     if args.dataset == "mpi-inf-3dhp":
         report = cross_dataset.evaluate_mpi_inf_3dhp(lifter, args.data_dir, args.subjects, known_intrinsics=known)
     elif args.dataset == "humaneva":
-        report = cross_dataset.evaluate_humaneva(lifter, args.data_dir)
+        report = cross_dataset.evaluate_humaneva(lifter, args.data_dir, quiet=False)
     else:
         report = cross_dataset.evaluate_virtual_views(lifter, args.data_dir, args.subjects or ["S8"], seed=args.seed,
                                                       known_intrinsics=known, roll=args.roll)
@@ -156,9 +157,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--images", help="an ImageSet .npz (image models)")
     p.add_argument("--dataset", default="h36m",
                    help="h36m (or another VideoPose3D-format name); mpi-inf-3dhp (TS*/annot_data.mat, GT 2D), "
-                        "humaneva (VideoPose3D files, our validation chunks), h36m-virtual (Human3.6M motion seen by "
+                        "humaneva (VideoPose3D files: the standard protocol on Validate/S1-S3, Walking and Jog, and our "
+                        "validation chunks of Train), h36m-virtual (Human3.6M motion seen by "
                         "seeded virtual cameras; --subjects, default S8)")
-    p.add_argument("--seed", type=int, default=0, help="h36m-virtual: the cameras' seed")
+    p.add_argument("--seed", type=bounded_int(2**31 - 1, low=0), default=0, help="h36m-virtual: the cameras' seed")
     p.add_argument("--roll", type=float_in(-180.0, 180.0), default=0.0, metavar="DEG",
                    help="h36m-virtual: turn every camera this much further about its optical axis (held askew)")
     p.add_argument("--intrinsics", choices=("known", "guess"), default="known",

@@ -24,16 +24,18 @@ MOTION_FILES = {  # flag -> what it writes; each needs the fitted skeleton on a 
 
 def cmd_infer(args: argparse.Namespace) -> None:
     from posemoe.cli.batch import is_batch, run_batch
+    from posemoe.export.results import hold_out_dir
 
     set_threads(args.threads)
     args.device = pick_device(args.device)
     if args.render_height and "mp4" not in args.render:
         raise UserError("--render-height sizes the video that --render mp4 writes; add --render mp4")
     check_out_dir(args.out)
-    if is_batch(args):
-        return run_batch(args)
-    args.input = args.inputs[0]
-    infer_one(args)
+    with hold_out_dir(args.out):  # one run at a time per folder; a killed run's temporaries go
+        if is_batch(args):
+            return run_batch(args)
+        args.input = args.inputs[0]
+        infer_one(args)
 
 
 def infer_one(args: argparse.Namespace):
@@ -174,6 +176,7 @@ def _stream(args: argparse.Namespace) -> tuple:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     from posemoe.inference.detectors import DETECT_WORKERS
+    from posemoe.io.keypoints import MAX_IMAGE_SIDE
     from posemoe.weights import DEFAULT_LIFTER
 
     p = sub.add_parser("infer", help="3D pose from a video, images, a webcam or stream, or 2D keypoint files",
@@ -201,7 +204,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     p.add_argument("--layout", help="joint layout of keypoint files (halpe26 for AlphaPose; needed for arrays "
                                     "unless the .npz records it)")
-    p.add_argument("--image-size", type=positive_int, nargs=2, metavar=("W", "H"),
+    p.add_argument("--image-size", type=bounded_int(MAX_IMAGE_SIDE), nargs=2, metavar=("W", "H"),
                    help="keypoint files: frame size of the video they came from, pixels (default: the file's, "
                         "where it records it)")
     p.add_argument("--max-people", type=bounded_int(64),

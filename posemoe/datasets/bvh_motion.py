@@ -294,8 +294,24 @@ def choose_rig(names: Iterable[str], where: str, rig: str | None = None) -> RigM
                     f"the file has {', '.join(bare[:40])}")
 
 
+MAX_JOINT_FRAMES = 5_000_000  # joints x frames posed at once: rotations and transforms take ~1 GB
+
+
+def _check_size(motion: BvhMotion, fps: float | None, where: str) -> None:
+    """Refuse, before any rotation is computed, a motion whose joints x frames, as read or at
+    ``fps``, exceed :data:`MAX_JOINT_FRAMES` (the frame count follows from the declared frames and
+    frame time)."""
+    frames, joints, rate = motion.num_frames, motion.skeleton.num_joints, file_fps(motion)
+    resampled = frames if fps is None else int(np.floor((frames - 1) / rate * fps + 1e-6)) + 1  # as sample_times
+    if max(frames, resampled) * joints > MAX_JOINT_FRAMES:
+        at = f", {resampled:,} frames at {fps:g} fps" if fps is not None else ""
+        raise UserError(f"{where}: {frames:,} frames of {joints} joints at {rate:g} fps{at}; expected at most "
+                        f"{MAX_JOINT_FRAMES:,} joints x frames (split the file into shorter takes)")
+
+
 def _rig_points(motion: BvhMotion, mapping: RigMapping, fps: float | None, where: str) -> np.ndarray:
     """(F, 17, 3) H36M-17 positions in the file's units and axes, at ``fps`` (default: the file's)."""
+    _check_size(motion, fps, where)
     rotations, translations = local_rotations(motion), local_translations(motion)
     if fps is not None:
         rotations, translations = resample_local(rotations, translations, file_fps(motion), fps)

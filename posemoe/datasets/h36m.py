@@ -86,8 +86,10 @@ def _mapping(value: object, what: str, where: str) -> dict:
 
 def _poses_17(array: np.ndarray, where: str) -> np.ndarray:
     array = _numeric(array, where)
-    if array.ndim != 3 or array.shape[-1] != 3 or array.shape[1] not in (H36M32.num_joints, H36M17.num_joints):
-        raise UserError(f"{where}: expected 3D poses of shape (T, 32, 3) or (T, 17, 3), got {array.shape}")
+    if array.ndim != 3 or array.shape[-1] != 3 or array.shape[1] not in (H36M32.num_joints, H36M17.num_joints) \
+            or not len(array):
+        raise UserError(f"{where}: expected 3D poses of shape (T, 32, 3) or (T, 17, 3) with T >= 1 frames, "
+                        f"got {array.shape}")
     layout = H36M32 if array.shape[1] == H36M32.num_joints else H36M17
     return convert(array.astype(np.float32), layout, H36M17)
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from posemoe.camera import Camera
 from posemoe.errors import UserError
+from posemoe.io.keypoints import MAX_ABS_PIXELS
 from posemoe.io.npz import load_npz, require_key
 from posemoe.layouts import H36M17, convert
 from posemoe.layouts.humaneva import HUMANEVA15, SHARED_WITH_H36M17
@@ -48,6 +49,7 @@ class HumanEvaProtocol:
     train: tuple[str, ...] = ("Train/S1", "Train/S2", "Train/S3")
     test: tuple[str, ...] = ("Validate/S1", "Validate/S2", "Validate/S3")
     actions: tuple[str, ...] = ("Walking", "Jog", "Box")
+    test_actions: tuple[str, ...] = ("Walking", "Jog")  # the cells most papers' HumanEva tables give
 
 
 PROTOCOL = HumanEvaProtocol()
@@ -82,6 +84,16 @@ def quaternion_to_matrix(q: np.ndarray) -> np.ndarray:
     ])
 
 
+def _rotation(quaternion: object, where: str) -> np.ndarray:
+    """The camera-to-world rotation of a file's quaternion, which must have length 1 (to 1 %)."""
+    q = np.asarray(quaternion, np.float64)
+    length = float(np.linalg.norm(q)) if q.shape == (4,) else np.nan
+    if not abs(length - 1.0) <= 0.01:
+        raise UserError(f"{where}: expected a rotation quaternion (w, x, y, z) of length 1, found "
+                        f"{f'length {length:.3g}' if np.isfinite(length) else f'{q.tolist()}'[:80]}")
+    return quaternion_to_matrix(q)
+
+
 def load_humaneva_cameras(path: str | Path) -> dict[str, list[Camera]]:
     """Cameras per subject (``"S1"``) in the order C1, C2, C3, with extrinsics only: ``f`` and ``c``
     are NaN (so projecting gives NaN) until :func:`fit_intrinsics` fills them in."""
@@ -94,7 +106,8 @@ def load_humaneva_cameras(path: str | Path) -> dict[str, list[Camera]]:
             if not any(cams):
                 continue  # a subject listed without calibration (S4 in the VideoPose3D file)
             out[subject] = [
-                Camera(id=f"{subject}/{CAMERA_NAMES[i]}", R=quaternion_to_matrix(c["orientation"]).T,
+                Camera(id=f"{subject}/{CAMERA_NAMES[i]}", R=_rotation(c["orientation"], f"{path}: {subject} camera "
+                                                                                        f"{CAMERA_NAMES[i]}").T,
                        T=np.asarray(c["translation"], np.float64) / 1000.0, f=np.full(2, np.nan),
                        c=np.full(2, np.nan), k=np.zeros(3), p=np.zeros(2), width=sizes[i][0], height=sizes[i][1])
                 for i, c in enumerate(cams)
@@ -116,8 +129,9 @@ def _parse_key(key: str, where: str) -> tuple[str, int, int]:
 def _chunk_clips(subject: str, key: str, world: np.ndarray, views: list, cameras: list[Camera],
                  where: str) -> list[HumanEvaClip]:
     """The clips of one chunk: ``world`` (T, 15, 3) metres and one 2D array per camera."""
-    if world.ndim != 3 or world.shape[1:] != (HUMANEVA15.num_joints, 3) or not np.isfinite(world).all():
-        raise UserError(f"{where}: expected finite 3D poses of shape (T, 15, 3), got {world.shape}")
+    if world.ndim != 3 or world.shape[1:] != (HUMANEVA15.num_joints, 3) or not len(world):
+        raise UserError(f"{where}: expected 3D poses of shape (T, 15, 3) with T >= 1, got {world.shape}")
+    _check_range(world, MAX_ABS_M, "m", f"{where}: 3D")
     if not isinstance(views, (list, tuple)) or len(views) != len(cameras):
         raise UserError(f"{where}: expected a list of {len(cameras)} camera views of 2D keypoints")
     clips = []
@@ -127,6 +141,7 @@ def _chunk_clips(subject: str, key: str, world: np.ndarray, views: list, cameras
             raise UserError(f"{view_name}: expected 2D of shape (T, 15, 2|3), got {view.shape}")
         if len(view) != len(world):
             raise UserError(f"{view_name}: {len(view)} frames of 2D but {len(world)} of 3D")
+        _check_range(view[..., :2], MAX_ABS_PIXELS, "px", f"{view_name}: 2D")
         points = camera.world_to_camera(world.astype(np.float64))
         root = points[:, HUMANEVA15.root]
         clips.append(HumanEvaClip(
@@ -135,11 +150,33 @@ def _chunk_clips(subject: str, key: str, world: np.ndarray, views: list, cameras
     return clips
 
 
+MAX_ABS_M = 100.0  # a capture volume's extent, metres
+
+
+def _check_range(values: np.ndarray, limit: float, unit: str, where: str) -> None:
+    """Refuse NaN, inf or values beyond ``limit``, naming the first frame that has one."""
+    bad = ~(np.abs(values) <= limit).all(axis=tuple(range(1, values.ndim)))
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise UserError(f"{where}: expected finite values within {limit:g} {unit}, found "
+                        f"{values[first][~(np.abs(values[first]) <= limit)].ravel()[0]:g} in frame {first} "
+                        f"({int(bad.sum())} frame(s) in all)")
+
+
 def _subject_dict(value: object, subject: str, path: Path) -> dict:
     if not isinstance(value, dict) or subject not in value or not isinstance(value[subject], dict):
         found = sorted(value) if isinstance(value, dict) else type(value).__name__
         raise UserError(f"{path}: expected a dict with subject {subject!r}, found {found}")
     return value[subject]
+
+
+def subjects_in(data_dir: str | Path) -> list[str]:
+    """The subjects (``"Train/S1"``, ``"Validate/S1"`` ...) of ``data_dir``'s 3D file."""
+    path = Path(data_dir) / "data_3d_humaneva15.npz"
+    positions = require_key(load_npz(path), "positions_3d", path)
+    if not isinstance(positions, dict):
+        raise UserError(f"{path}: expected a dict of subjects, got {type(positions).__name__}")
+    return sorted(map(str, positions))
 
 
 def load_humaneva(data_dir: str | Path, subjects: Sequence[str] | None = None,

@@ -25,6 +25,7 @@ import numpy as np
 from posemoe.camera import Intrinsics
 from posemoe.errors import UserError
 from posemoe.evaluation.pck import auc, pck
+from posemoe.io.keypoints import MAX_ABS_PIXELS
 from posemoe.layouts import H36M17, convert
 from posemoe.layouts.mpi_inf_3dhp import H36M17_FROM_MPI, MPI_COMMON14, MPI_INF_3DHP17
 
@@ -175,9 +176,12 @@ def load_mpi_inf_3dhp_sequence(directory: str | Path) -> MpiInf3dhpSequence:
         raise UserError(f"{where}: no frame has valid_frame == 1")
     univ_m = convert(raw["univ_annot3"][valid] / 1000.0, MPI_INF_3DHP17, H36M17)
     annot2 = convert(raw["annot2"][valid], MPI_INF_3DHP17, H36M17)
-    for key, array in (("univ_annot3", univ_m), ("annot2", annot2)):
-        if not np.isfinite(array).all():
-            raise UserError(f"{where}: {key!r} has NaN or inf on valid frames")
+    frames = np.nonzero(valid)[0]
+    for key, array, limit, unit in (("univ_annot3", univ_m, 100.0, "m"), ("annot2", annot2, MAX_ABS_PIXELS, "px")):
+        bad = ~(np.abs(array) <= limit).all(axis=(1, 2))
+        if bad.any():
+            raise UserError(f"{where}: {key!r} has NaN, inf or values beyond {limit:g} {unit} on valid frames "
+                            f"(first: frame {int(frames[np.argmax(bad)])}, {int(bad.sum())} in all)")
     width, height, fps, focal, centre = _video_info(directory, directory.name)
     root = univ_m[:, H36M17.root]
     return MpiInf3dhpSequence(

@@ -3,9 +3,10 @@ inference uses (its layout, codec and frame rate):
 
 - ``mpi-inf-3dhp``: the MPI-INF-3DHP test sequences, ground-truth 2D (``annot2``), valid frames lifted
   as one track per sequence, PCK@150 mm / AUC / MPJPE on 17 and 14 joints against ``univ_annot3``;
-- ``humaneva``: HumanEva-I, ground-truth 2D at 60 fps, the validation chunks of
-  :func:`~posemoe.datasets.humaneva.split_validation` (Train split; Validate is held out), scored on
-  the joints both skeletons share;
+- ``humaneva``: HumanEva-I, ground-truth 2D at 60 fps: the standard protocol on the official
+  Validate split (S1-S3, Walking and Jog, P-MPJPE by action and subject) beside the validation
+  chunks of :func:`~posemoe.datasets.humaneva.split_validation` (Train split), scored on the joints
+  both skeletons share (all 15 for HumanEva-15 lifters);
 - ``h36m-virtual``: Human3.6M motion (S8 by default) seen by fixed, seeded virtual cameras
   (any azimuth, from below the hips to overhead, portrait and landscape frames), GT 2D.
 
@@ -44,15 +45,59 @@ def evaluate_mpi_inf_3dhp(lifter: Lifter, root: str | Path, sequences: list[str]
     return score_mpi_inf_3dhp(predictions, data)
 
 
-def evaluate_humaneva(lifter: Lifter, data_dir: str | Path, *, validation: bool = True):
-    """-> :class:`~posemoe.datasets.humaneva.HumanEvaReport` on the joints HumanEva shares with H36M-17."""
-    from posemoe.datasets.humaneva import load_humaneva, score_h36m_on_humaneva, split_validation
+@dataclass
+class HumanEvaEvaluation:
+    """``eval --dataset humaneva``: the standard protocol on the official Validate split (where the
+    files hold it) beside the held-out chunks of Train."""
 
-    clips = load_humaneva(data_dir)
+    chunks: object  # HumanEvaReport: split_validation's chunks of Train
+    standard: object | None  # HumanEvaReport: Validate/S1-S3, Walking and Jog; None without them
+    note: str = ""
+
+    def to_markdown(self) -> str:
+        parts = []
+        if self.standard is not None:
+            parts.append("Standard protocol: Validate/S1-S3, Walking and Jog, every chunk and camera\n\n"
+                         + self.standard.to_markdown())
+        elif self.note:
+            parts.append(self.note)
+        parts.append("Held-out chunks of Train (this project's validation split)\n\n" + self.chunks.to_markdown())
+        return "\n\n".join(parts)
+
+
+def evaluate_humaneva(lifter: Lifter, data_dir: str | Path, *, validation: bool = True,
+                      quiet: bool = True) -> HumanEvaEvaluation:
+    """The standard protocol (:data:`~posemoe.datasets.humaneva.PROTOCOL`: P-MPJPE per action and
+    subject on Validate/S1-S3) when the 3D file holds the Validate split, and the held-out chunks of
+    Train (all of Train's chunks with ``validation=False``). H36M-17 lifters are scored on the joints
+    both skeletons share, HumanEva-15 lifters on all 15."""
+    from posemoe.datasets.humaneva import PROTOCOL, load_humaneva, split_validation, subjects_in
+
+    subjects = subjects_in(data_dir)
+    chunks = load_humaneva(data_dir, [s for s in subjects if s.startswith("Train/")] or None)
     if validation:
-        clips = split_validation(clips)[1]
-    predictions = [lifter.lift(c.keypoints_2d, layout="humaneva15", image_size=(640, 480), fps=60.0) for c in clips]
-    return score_h36m_on_humaneva(predictions, clips)
+        chunks = split_validation(chunks)[1]
+    present = [s for s in PROTOCOL.test if s in subjects]
+    standard, note = None, ""
+    if present:
+        standard = _score_humaneva(lifter, load_humaneva(data_dir, present, PROTOCOL.test_actions), "Validate", quiet)
+        missing = sorted(set(PROTOCOL.test) - set(present))
+        note = f"without {', '.join(missing)} (not in the files)" if missing else ""
+    else:
+        note = (f"{Path(data_dir) / 'data_3d_humaneva15.npz'}: no Validate/S1-S3 subjects, so the standard protocol "
+                "was not run (VideoPose3D's prepare_data_humaneva.py writes them)")
+    return HumanEvaEvaluation(_score_humaneva(lifter, chunks, "Train chunks", quiet), standard, note)
+
+
+def _score_humaneva(lifter: Lifter, clips: list, what: str, quiet: bool):
+    from tqdm import tqdm
+
+    from posemoe.datasets.humaneva import score_h36m_on_humaneva, score_humaneva
+    from posemoe.layouts.humaneva import HUMANEVA15
+
+    predictions = [lifter.lift(c.keypoints_2d, layout="humaneva15", image_size=(640, 480), fps=60.0)
+                   for c in tqdm(clips, desc=f"humaneva {what}", unit="clip", disable=quiet)]
+    return (score_humaneva if lifter.layout == HUMANEVA15 else score_h36m_on_humaneva)(predictions, clips)
 
 
 @dataclass
@@ -102,6 +147,8 @@ def evaluate_virtual_views(lifter: Lifter, data_dir: str | Path, subjects: list[
     from posemoe.datasets.motion import h36m_motion
     from posemoe.inference.upright import turn_back, turn_keypoints
 
+    if not 0 <= seed < 2**31:
+        raise UserError(f"expected a camera seed of 0 to {2**31 - 1}, got {seed}")
     sums: dict[str, list[float]] = {}
     for k, clip in enumerate(h36m_motion(data_dir, tuple(subjects))):
         world = clip.positions[::step].astype(np.float64)

@@ -8,15 +8,20 @@ files whole. Outputs never replace an input: :func:`refuse_inputs` stops that be
 from __future__ import annotations
 
 import csv
+import errno
+import fcntl
 import json
 import os
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
 from posemoe.errors import UserError
+from posemoe.io.npz import save_npz_to
 from posemoe.layouts import H36M17, JointLayout
 
 if TYPE_CHECKING:
@@ -35,20 +40,26 @@ def refuse_inputs(outputs: Iterable[Path], inputs: Iterable[str | Path | None]) 
 
 
 def write_files(writers: dict[Path, Callable[[IO], None]], binary: Iterable[Path] = ()) -> list[Path]:
-    """Write each ``path`` with ``writer(file)`` to a temporary name, then rename them into place in
-    the order given. Each file is always whole, old or new; a process killed between two renames
-    leaves the first files new and the rest old (POSIX has no atomic rename of several files)."""
+    """Write each ``path`` with ``writer(file)`` to a temporary name (:func:`temporary_name`), then
+    rename them into place in the order given. Each file is always whole, old or new; a process
+    killed between two renames leaves the first files new and the rest old (POSIX has no atomic
+    rename of several files). A full disk is reported with the path being written."""
     binary = set(binary)
     done: list[tuple[Path, Path]] = []
     try:
         for path, writer in writers.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp = temporary_name(path)
             done.append((tmp, path))
-            with tmp.open("wb" if path in binary else "w", **({} if path in binary else {"newline": ""})) as f:
-                writer(f)
-                f.flush()
-                os.fsync(f.fileno())
+            try:
+                with tmp.open("wb" if path in binary else "w", **({} if path in binary else {"newline": ""})) as f:
+                    writer(f)
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError as err:
+                if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                raise OSError(err.errno, os.strerror(err.errno), str(path)) from None
         for tmp, path in done:
             os.replace(tmp, path)
     except BaseException:
@@ -56,6 +67,72 @@ def write_files(writers: dict[Path, Callable[[IO], None]], binary: Iterable[Path
             tmp.unlink(missing_ok=True)
         raise
     return [path for _, path in done]
+
+
+def temporary_name(path: Path) -> Path:
+    """``.<name>.<pid>.tmp`` beside ``path``: hidden, and recognisable by
+    :func:`remove_stale_temporaries` once the process that wrote it is gone."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+_TEMPORARY = re.compile(r"\..+\.(\d+)\.tmp")
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporaries (:func:`temporary_name`) in ``folder`` of processes no longer
+    running (runs killed while writing); -> the paths removed."""
+    removed = []
+    for path in folder.glob(".*.tmp"):
+        match = _TEMPORARY.fullmatch(path.name)
+        if match is None or not path.is_file() or _running(int(match.group(1))):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # gone, or a number no process has
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+@contextmanager
+def hold_out_dir(out_dir: str | Path, flag: str = "--out") -> Iterator[None]:
+    """Take ``out_dir`` for one run: an exclusive lock (``.lock``, as training holds its folder; a
+    second run into it is refused) and the removal of temporaries that killed runs left there.
+    The lock file is removed at the end, and a folder made here that stays empty with it."""
+    out_dir = Path(out_dir)
+    made = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]  # innermost first
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = out_dir / ".lock"
+    while True:
+        handle = lock.open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise UserError(f"{flag} {out_dir}: another posemoe run is writing into this folder; wait for it to "
+                            f"end or choose another {flag}") from None
+        with suppress(FileNotFoundError):
+            if os.stat(lock).st_ino == os.fstat(handle.fileno()).st_ino:
+                break  # not a lock file that its last holder removed as it left
+        handle.close()
+    try:
+        remove_stale_temporaries(out_dir)
+        yield
+    finally:
+        with suppress(OSError):
+            lock.unlink()
+            for folder in made:
+                folder.rmdir()  # only while empty
+        handle.close()
 
 
 def _rounded(values: np.ndarray, decimals: int) -> list:
@@ -108,9 +185,9 @@ def npz_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
         motion["joints_fitted"] = motion.pop("fitted")
 
     def write(f: IO) -> None:
-        np.savez(f, joints_3d=person.joints_3d.astype(np.float32), keypoints_2d=person.keypoints.astype(np.float32),
-                 joints=np.array(result.layout.joints), fps=np.float32(result.fps), person_id=np.int32(person.track),
-                 person_visible=person.visible.astype(bool), **motion)
+        save_npz_to(f, joints_3d=person.joints_3d.astype(np.float32), keypoints_2d=person.keypoints.astype(np.float32),
+                    joints=np.array(result.layout.joints), fps=np.float32(result.fps),
+                    person_id=np.int32(person.track), person_visible=person.visible.astype(bool), **motion)
 
     return {out / f"{result.name}.npz": (write, True)}
 

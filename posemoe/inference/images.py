@@ -12,7 +12,7 @@ from torch import nn
 from posemoe.codecs import flip_horizontal
 from posemoe.datasets.images import crop, images_to_tensor_layout, read_image, square_box
 from posemoe.errors import UserError
-from posemoe.export.results import refuse_inputs, write_files
+from posemoe.export.results import refuse_inputs, save_npz_to, write_files
 from posemoe.layouts import get_layout
 from posemoe.models import is_image_model
 from posemoe.models.pretrained import load_model
@@ -63,8 +63,8 @@ def infer_image(image_path: str | Path, model_name: str, *, out_dir: str | Path 
     paths = [out / f"{stem}.json", out / f"{stem}.npz"]
     refuse_inputs(paths, [image_path])
     write_files({paths[0]: lambda f: f.write(json.dumps(record, indent=1) + "\n"),
-                 paths[1]: lambda f: np.savez(f, pose=pred.astype(np.float32), confidence=confidence,
-                                              joints=np.array(layout.joints))}, binary=[paths[1]])
+                 paths[1]: lambda f: save_npz_to(f, pose=pred.astype(np.float32), confidence=confidence,
+                                                 joints=np.array(layout.joints))}, binary=[paths[1]])
     if not quiet:
         print(f"wrote {paths[0]} and {paths[1]}")
     return record

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posemoe.camera import DEFAULT_FOV_DEG, Intrinsics, focal_from_fov
+from posemoe.camera import DEFAULT_FOV_DEG, Intrinsics, check_focal, focal_from_fov
 from posemoe.errors import UserError
 from posemoe.export.results import refuse_inputs
 from posemoe.inference.cleanup import fix_left_right_swaps
@@ -51,7 +51,13 @@ class CameraOptions:
         if self.focal_px is not None and not (np.isfinite(self.focal_px) and self.focal_px > 0):
             raise UserError(f"the focal length must be a positive number of pixels, got {self.focal_px}")
 
+    def check(self, image_size: tuple[int, int]) -> None:
+        """Refuse a focal length that no lens has at ``image_size`` (:func:`~posemoe.camera.check_focal`)."""
+        if self.focal_px is not None:
+            check_focal(self.focal_px, image_size)
+
     def intrinsics(self, image_size: tuple[int, int]) -> Intrinsics:
+        self.check(image_size)
         return Intrinsics.guess(image_size, DEFAULT_FOV_DEG if self.fov_deg is None else self.fov_deg, self.focal_px)
 
 
@@ -167,6 +173,8 @@ def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size
     if max_frames is not None:
         frames = replace(frames, people=frames.people[:max_frames])
     frames.check_pixels(image_size)
+    if camera is not None:
+        camera.check(image_size)
     stem = output_stem(path)
     return make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright).lift_people(
         frames, image_size=image_size, fps=fps or frames.fps or 50.0, name=stem, source=str(path), track=track,
@@ -189,10 +197,11 @@ def timed_detections(frames: Iterable[np.ndarray], detector: Callable[[np.ndarra
 
 def detect_video(source: str | Path | int, *, fps: float | None = None, max_frames: int | None = None,
                  max_people: int | None = None, detect_workers: int = DETECT_WORKERS, stages: Stages | None = None,
-                 quiet: bool = False) -> tuple[KeypointFrames, dict]:
+                 quiet: bool = False, camera: CameraOptions | None = None) -> tuple[KeypointFrames, dict]:
     """Decode ``source`` and run BlazePose on every frame, finding up to ``max_people`` people
     (default :data:`DETECT_PEOPLE`) with ``detect_workers`` threads -> (per-frame people, info: name,
-    kind, fps, size, frames). The progress bar's total is the container's estimate until decoding ends."""
+    kind, fps, size, frames). The progress bar's total is the container's estimate until decoding ends.
+    ``camera`` is checked against the frame size before any frame is detected."""
     from tqdm import tqdm
 
     from posemoe.inference.detectors import BlazePose
@@ -201,6 +210,12 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
     stages = stages if stages is not None else Stages()
     with stages.time("decode"):
         frames = open_frames(source, fps=fps)
+    try:
+        if camera is not None:
+            camera.check(frames.size)
+    except UserError:
+        frames.close()
+        raise
     people: list[np.ndarray] = []
     video = frames.kind != "images" or (frames.frame_count or 0) > 1
     with frames, BlazePose(max_people=max_people or DETECT_PEOPLE, video=video, threads=detect_workers) as detector:
@@ -234,7 +249,7 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
     BlazePose-33 detections in ``detections`` and the per-stage timing in ``stages``."""
     stages = Stages()
     detections, info = detect_video(source, fps=fps, max_frames=max_frames, max_people=max_people,
-                                    detect_workers=detect_workers, stages=stages, quiet=quiet)
+                                    detect_workers=detect_workers, stages=stages, quiet=quiet, camera=camera)
     seen = sum(len(p) > 0 for p in detections.people)
     if not seen:
         raise UserError(f"{info['name']}: no person found in any of its {info['frames']} frames")
@@ -251,7 +266,7 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
 def write_detections(result: Result, out_dir: str | Path) -> Path:
     """``<stem>_blazepose33.npz``: the raw detections, ``keypoints`` (T, P, 33, 3), with ``layout``,
     ``fps`` and ``image_size``, as a keypoint file ``posemoe infer`` reads back as it is."""
-    from posemoe.export.results import write_files
+    from posemoe.export.results import save_npz_to, write_files
 
     detections = result.detections
     if detections is None:
@@ -262,6 +277,7 @@ def write_detections(result: Result, out_dir: str | Path) -> Path:
         raw[t, :len(people)] = people
     path = Path(out_dir) / f"{result.name}_{detections.layout.name}.npz"
     refuse_inputs([path], [result.source])
-    return write_files({path: lambda f: np.savez(f, keypoints=raw, layout=detections.layout.name,
-                                                 fps=np.float64(result.fps),
-                                                 image_size=np.array(result.image_size, np.int32))}, binary=[path])[0]
+    return write_files({path: lambda f: save_npz_to(f, keypoints=raw, layout=detections.layout.name,
+                                                    fps=np.float64(result.fps),
+                                                    image_size=np.array(result.image_size, np.int32))},
+                       binary=[path])[0]

@@ -14,10 +14,15 @@ from posemoe.errors import UserError
 from posemoe.io.keypoints import MAX_ABS_PIXELS, KeypointFrames
 
 
+MAX_PEOPLE_PER_FRAME = 256  # more than any crowd a pose detector finds in one frame
+
+
 def drop_invalid(frames: KeypointFrames) -> tuple[KeypointFrames, list[str]]:
     """Joints with non-finite or absurd values become NaN (missing); confidences are clipped to
-    [0, 1]; people left without a joint are dropped. -> (cleaned frames, report lines)."""
-    people, bad_joints, bad_frames, clipped = [], 0, 0, 0
+    [0, 1]; people left without a joint are dropped; a frame of more than
+    :data:`MAX_PEOPLE_PER_FRAME` people keeps that many, those with the most joints seen.
+    -> (cleaned frames, report lines)."""
+    people, bad_joints, bad_frames, clipped, crowded, most = [], 0, 0, 0, 0, 0
     for frame in frames.people:
         frame = np.array(frame, dtype=np.float64).reshape(-1, frames.layout.num_joints, frame.shape[-1])
         xy = frame[..., :2]
@@ -33,14 +38,33 @@ def drop_invalid(frames: KeypointFrames) -> tuple[KeypointFrames, list[str]]:
             bad_joints += int(invalid.sum())
             bad_frames += 1
             frame[invalid] = np.nan
-        people.append(frame[~np.isnan(frame[..., :2]).all(axis=(1, 2))])
+        frame = frame[~np.isnan(frame[..., :2]).all(axis=(1, 2))]
+        if len(frame) > MAX_PEOPLE_PER_FRAME:
+            crowded, most = crowded + 1, max(most, len(frame))
+            frame = frame[np.sort(_by_quality(frame)[:MAX_PEOPLE_PER_FRAME])]
+        people.append(frame)
     report = []
     if bad_joints:
         report.append(f"{bad_joints} joint position(s) in {bad_frames} frame(s) were not finite or beyond "
                       f"{MAX_ABS_PIXELS:.0e} px and count as missing")
     if clipped:
         report.append(f"{clipped} confidence value(s) outside [0, 1] were clipped")
+    if crowded:
+        where = f"{frames.source}: " if frames.source else ""
+        report.append(f"{where}{crowded} frame(s) held more than {MAX_PEOPLE_PER_FRAME} people (up to {most}); "
+                      f"the {MAX_PEOPLE_PER_FRAME} with the most joints seen were kept in each")
     return KeypointFrames(people, frames.layout, frames.source), report
+
+
+def _by_quality(people: np.ndarray) -> np.ndarray:
+    """Indices of (P, J, C) people, best first: more joints seen, then higher mean confidence
+    (ties keep their order)."""
+    seen = ~np.isnan(people[..., :2]).any(-1)
+    count = seen.sum(1)
+    confidence = np.zeros(len(people))
+    if people.shape[-1] == 3:
+        confidence = np.where(seen, np.nan_to_num(people[..., 2]), 0.0).sum(1) / np.maximum(count, 1)
+    return np.lexsort((-confidence, -count))
 
 
 class Tracker:
@@ -58,6 +82,7 @@ class Tracker:
         self.max_jump, self.max_gap = max_jump, max_gap
         self.last: list[np.ndarray] = []  # per track: its last two sightings (J, 3) ...
         self.seen: list[list[int]] = []  # ... and the frames they were in
+        self.open: list[int] = []  # the tracks seen within max_gap frames
         self.frame = -1
 
     def update(self, people: np.ndarray | list[np.ndarray]) -> list[int]:
@@ -66,18 +91,11 @@ class Tracker:
 
         self.frame += 1
         t = self.frame
-        open_ = [k for k in range(len(self.seen)) if t - self.seen[k][-1] <= self.max_gap]
-        cost = np.full((len(people), len(open_)), np.inf)
-        for i, person in enumerate(people):
-            size = max(_size(person), 1e-6)
-            for j, k in enumerate(open_):
-                distance = np.linalg.norm(person[:, :2] - self._predict(k, t), axis=-1)
-                shared = ~np.isnan(distance)
-                if shared.any():
-                    cost[i, j] = distance[shared].mean() / size
+        self.open = [k for k in self.open if t - self.seen[k][-1] <= self.max_gap]
+        cost = self._cost(people, t)
         allowed = np.where(cost < self.max_jump, cost, 1e6)
         rows, cols = linear_sum_assignment(allowed) if allowed.size else ([], [])
-        matched = {i: open_[j] for i, j in zip(rows, cols) if cost[i, j] < self.max_jump}
+        matched = {i: self.open[j] for i, j in zip(rows, cols) if cost[i, j] < self.max_jump}
         ids = []
         for i, person in enumerate(people):
             k = matched.get(i)
@@ -85,10 +103,29 @@ class Tracker:
                 self.last.append([])
                 self.seen.append([])
                 k = len(self.seen) - 1
+                self.open.append(k)
             self.last[k] = [*self.last[k][-1:], np.asarray(person)]
             self.seen[k] = [*self.seen[k][-1:], t]
             ids.append(k)
         return ids
+
+    def _cost(self, people: np.ndarray | list[np.ndarray], t: int, block: int = 32) -> np.ndarray:
+        """(P, K) mean joint distance of each detection to each open track's prediction, relative to
+        the detection's size; inf where they share no joint. Worked in blocks of people, so that
+        memory stays in proportion to ``block`` x open tracks."""
+        cost = np.full((len(people), len(self.open)), np.inf)
+        if not len(people) or not self.open:
+            return cost
+        predicted = np.stack([self._predict(k, t) for k in self.open])  # (K, J, 2)
+        for start in range(0, len(people), block):
+            xy = np.stack([np.asarray(p)[:, :2] for p in people[start:start + block]])  # (B, J, 2)
+            distance = np.linalg.norm(xy[:, None] - predicted[None], axis=-1)  # (B, K, J)
+            shared = ~np.isnan(distance)
+            count = shared.sum(-1)
+            sizes = np.maximum([_size(np.asarray(p)) for p in people[start:start + block]], 1e-6)
+            mean = np.where(shared, distance, 0.0).sum(-1) / np.maximum(count, 1)
+            cost[start:start + block] = np.where(count > 0, mean / sizes[:, None], np.inf)
+        return cost
 
     def _predict(self, k: int, t: int) -> np.ndarray:
         """(J, 2) where track ``k``'s joints should be at frame ``t``: its last sighting moved on by
@@ -104,31 +141,63 @@ class Tracker:
 def track_people(frames: KeypointFrames, max_jump: float = 0.5, max_gap: int = 30) -> list[np.ndarray]:
     """Link people across frames into tracks with a :class:`Tracker`: ``(T, J, 3)`` each, NaN where
     the track is absent. Expects frames cleaned by :func:`drop_invalid`."""
-    t_total, joints = len(frames), frames.layout.num_joints
+    return [_dense(track, len(frames)) for track in _link(frames, max_jump, max_gap)]
+
+
+def _link(frames: KeypointFrames, max_jump: float = 0.5, max_gap: int = 30) -> list[tuple[list[int], list[np.ndarray]]]:
+    """The tracks of :func:`track_people` as (frames seen, (J, 3) sightings): memory in proportion
+    to the detections, not to tracks x frames."""
     tracker, tracks = Tracker(max_jump, max_gap), []
     for t, people in enumerate(frames.people):
         people = _without_duplicates([p for p in people if not np.isnan(p[:, :2]).all()])
         for k, person in zip(tracker.update(people), people):
             if k == len(tracks):
-                tracks.append(np.full((t_total, joints, 3), np.nan))
-            tracks[k][t] = person
+                tracks.append(([], []))
+            tracks[k][0].append(t)
+            tracks[k][1].append(person)
     return tracks
+
+
+def _dense(track: tuple[list[int], list[np.ndarray]], frames: int) -> np.ndarray:
+    """A track of :func:`_link` -> (T, J, 3), NaN where it is absent."""
+    seen, people = track
+    out = np.full((frames, len(people[0]), 3), np.nan)
+    out[seen] = np.stack(people)
+    return out
 
 
 def _without_duplicates(people: list[np.ndarray], overlap: float = 0.1) -> list[np.ndarray]:
     """One frame's people without second detections of the same person (mean joint distance under
-    ``overlap`` sizes): the one with more seen joints, then the higher mean confidence, stays."""
-    def quality(p: np.ndarray) -> tuple[int, float]:
-        seen = ~np.isnan(p[:, :2]).any(-1)
-        return int(seen.sum()), float(np.nanmean(p[seen, 2])) if seen.any() and p.shape[-1] == 3 else 0.0
+    ``overlap`` sizes): the one with more seen joints, then the higher mean confidence, stays.
 
-    kept: list[np.ndarray] = []
-    for person in sorted(people, key=quality, reverse=True):
-        size = max(_size(person), 1e-6)
-        distances = [np.nanmean(np.linalg.norm(person[:, :2] - other[:, :2], axis=-1)) for other in kept]
-        if not any(d < overlap * size for d in distances if np.isfinite(d)):
-            kept.append(person)
-    return kept
+    Linear in the number of people: the people kept are filed by each seen joint's cell in a grid
+    as fine as the largest such distance, and a newcomer is compared only with those filed in its
+    joints' cells and their neighbours (a mean distance under that bound needs one joint under it)."""
+    if len(people) < 2:
+        return people
+    stack = np.stack(people)
+    order = _by_quality(stack)
+    limits = overlap * np.maximum([_size(p) for p in people], 1e-6)
+    cell = float(limits.max())
+    grid: dict[tuple[int, int, int], list[int]] = {}
+    kept: list[int] = []
+    for i in order:
+        xy = stack[i, :, :2]
+        cells = {(j, int(x // cell), int(y // cell)) for j, (x, y) in enumerate(xy) if not np.isnan(x + y)}
+        near = {k for j, cx, cy in cells for dx in (-1, 0, 1) for dy in (-1, 0, 1) for k in grid.get((j, cx + dx, cy + dy), ())}
+        if any(_mean_distance(xy, stack[k, :, :2]) < limits[i] for k in near):
+            continue
+        kept.append(i)
+        for key in cells:
+            grid.setdefault(key, []).append(i)
+    return [people[i] for i in kept]
+
+
+def _mean_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean distance of the joints two (J, 2) people share (inf when they share none)."""
+    distance = np.linalg.norm(a - b, axis=-1)
+    shared = ~np.isnan(distance)
+    return float(distance[shared].mean()) if shared.any() else np.inf
 
 
 def _confident(person: np.ndarray) -> np.ndarray:
@@ -145,22 +214,25 @@ def _size(person: np.ndarray) -> float:
     return float(np.linalg.norm(xy.max(0) - xy.min(0))) if len(xy) else 0.0
 
 
-def _spread(person: np.ndarray) -> float:
-    """Like :func:`_size`, over the 10th to 90th percentile of the seen joints: one joint far away
-    (a detector's wild guess, or a value just under the cut-off) cannot make a person large."""
-    xy = _confident(person)
-    if not len(xy):
-        return 0.0
-    low, high = np.percentile(xy, [10, 90], axis=0)
-    return float(np.linalg.norm(high - low))
-
-
-def _seen(track: np.ndarray) -> np.ndarray:
-    """(T,) frames in which the track has any joint."""
-    return ~np.isnan(track[..., :2]).all(axis=(1, 2))
+def _spreads(people: np.ndarray) -> np.ndarray:
+    """(N,) like :func:`_size` for each of (N, J, 2|3) people, over the 10th to 90th percentile of
+    the seen joints: one joint far away (a detector's wild guess, or a value just under the
+    cut-off) cannot make a person large."""
+    xy = people[..., :2].copy()
+    ok = ~np.isnan(xy).any(-1)
+    if people.shape[-1] == 3:
+        ok &= np.nan_to_num(people[..., 2]) > 0.1
+    xy[~ok] = np.nan
+    out = np.zeros(len(people))
+    any_ = ok.any(1)
+    if any_.any():
+        low, high = np.nanpercentile(xy[any_], [10, 90], axis=1)
+        out[any_] = np.linalg.norm(high - low, axis=-1)
+    return out
 
 
 MIN_SPREAD = 0.1  # people smaller than this share of the largest person's median spread are not lifted
+MAX_LIFTED = 64  # people lifted unless --max-people or --track says otherwise: 3 files each
 
 
 def select_tracks(frames: KeypointFrames, *, track: int | None = None, max_people: int | None = None,
@@ -169,30 +241,33 @@ def select_tracks(frames: KeypointFrames, *, track: int | None = None, max_peopl
     spread), 0 the most present, so that neither one wild frame nor one wild joint outweighs a person
     seen throughout. By default every track seen in at least ``min_frames`` frames (default: a tenth
     of the recording, at most 10, at least 1) and not smaller than :data:`MIN_SPREAD` of the largest
-    person is chosen, the top ``max_people`` of them if given;
+    person is chosen, the top ``max_people`` of them if given (else at most :data:`MAX_LIFTED`);
     ``track`` picks one id. Invalid joints are dropped first (:func:`drop_invalid`)."""
     frames, report = drop_invalid(frames)
-    tracks = track_people(frames)
+    tracks = _link(frames)
     where = f"{frames.source}: " if frames.source else ""
     if not tracks:
         raise UserError(f"{where}no person found in any of its {len(frames)} frames")
-    seen_count = [int(_seen(tr).sum()) for tr in tracks]
-    spreads = [float(np.median([_spread(p) for p in tr[_seen(tr)]])) for tr in tracks]
+    seen_count = [len(seen) for seen, _ in tracks]
+    spreads = [float(np.median(_spreads(np.stack(people)))) for _, people in tracks]
     order = np.argsort([n * sp for n, sp in zip(seen_count, spreads)], kind="stable")[::-1]
     ranked, seen_count, spreads = [tracks[k] for k in order], [seen_count[k] for k in order], [spreads[k] for k in order]
     if track is not None:
         if not 0 <= track < len(ranked):
             ids = "is only id 0" if len(ranked) == 1 else f"are {len(ranked)} tracks, ids 0-{len(ranked) - 1}"
             raise UserError(f"--track {track}: {where}there {ids}")
-        chosen = [(track, ranked[track])]
+        chosen = [track]
     else:
         least = min_frames if min_frames is not None else int(np.clip(np.ceil(len(frames) / 10), 1, 10))
         smallest = max(MIN_SPREAD * max(spreads), 1.0)  # not a speck beside the main person
-        chosen = [(k, tr) for k, tr in enumerate(ranked)
-                  if seen_count[k] >= least and spreads[k] >= smallest] or [(0, ranked[0])]
-        chosen = chosen[:max_people] if max_people else chosen
-    seen = ", ".join(f"person {k} ({seen_count[k]} frames)" for k, _ in chosen)
-    return chosen, [f"{len(ranked)} track(s) in {len(frames)} frames; lifting {seen}", *report]
+        chosen = [k for k in range(len(ranked)) if seen_count[k] >= least and spreads[k] >= smallest] or [0]
+        if max_people is None and len(chosen) > MAX_LIFTED:
+            report.append(f"{where}{len(chosen)} people are seen long enough; the {MAX_LIFTED} most present are "
+                          "lifted (--max-people for fewer, --track ID for anyone else)")
+        chosen = chosen[:max_people or MAX_LIFTED]
+    seen = ", ".join(f"person {k} ({seen_count[k]} frames)" for k in chosen)
+    return [(k, _dense(ranked[k], len(frames))) for k in chosen], \
+        [f"{len(ranked)} track(s) in {len(frames)} frames; lifting {seen}", *report]
 
 
 def main_track(frames: KeypointFrames, track: int | None = None) -> tuple[np.ndarray, list[str]]:

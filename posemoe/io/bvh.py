@@ -34,6 +34,7 @@ import numpy as np
 from posemoe.errors import UserError
 
 MAX_JOINTS = 1000
+FRAME_TIME_RANGE = (1e-4, 10.0)  # seconds: beyond any motion capture system's rate, and a slide show
 MAX_VALUES = 50_000_000
 _MAX_HEADER_LINE = 65_536
 
@@ -286,8 +287,10 @@ def _motion_header(tokens: _HeaderTokens, channels: int) -> tuple[int, float]:
         raise tokens.error(f"expected a whole number of frames, found {frames_text!r}")
     frames = int(frames_text)
     frame_time = _number(time_text, "the frame time", tokens)
-    if frame_time <= 0:
-        raise tokens.error(f"expected a positive frame time in seconds, found {time_text}")
+    if not FRAME_TIME_RANGE[0] <= frame_time <= FRAME_TIME_RANGE[1]:
+        raise tokens.error(f"expected a positive frame time of {FRAME_TIME_RANGE[0]:g}-{FRAME_TIME_RANGE[1]:g} seconds "
+                           f"({1 / FRAME_TIME_RANGE[0]:g} to {1 / FRAME_TIME_RANGE[1]:g} frames per second), "
+                           f"found {time_text}")
     if frames == 0:
         raise tokens.error("expected at least one frame, found 'Frames: 0'")
     if channels == 0:

@@ -34,6 +34,15 @@ from posemoe.layouts import COCO17, HALPE26, OPENPOSE25, JointLayout, get_layout
 # Keypoints further than this from the image's corner (pixels) are not detections of anything in
 # the frame; no camera has a side of 10^5 pixels.
 MAX_ABS_PIXELS = 1e5
+MAX_IMAGE_SIDE = int(MAX_ABS_PIXELS)  # pixels of a frame's side, for the same reason
+
+
+def check_image_size(image_size: tuple[int, int], where: str) -> None:
+    """Refuse a (width, height) that no frame has: not positive, or a side over :data:`MAX_IMAGE_SIDE`."""
+    width, height = image_size
+    if not (0 < width <= MAX_IMAGE_SIDE and 0 < height <= MAX_IMAGE_SIDE):
+        raise UserError(f"{where}: expected a frame size (width, height) of 1-{MAX_IMAGE_SIDE} pixels a side, "
+                        f"got {width:g}x{height:g}")
 
 
 @dataclass
@@ -212,6 +221,7 @@ def _array_metadata(data: dict, path: Path) -> dict:
         if value.shape != (2,) or value.dtype.kind not in "iuf" or not (value > 0).all() or \
                 not np.array_equal(value, np.round(value)):
             raise UserError(f"{path}: expected 'image_size' as two positive integers (width, height), got {value!r}")
+        check_image_size((float(value[0]), float(value[1])), f"{path}: 'image_size'")
         meta["image_size"] = (int(value[0]), int(value[1]))
     return meta
 

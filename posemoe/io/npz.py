@@ -17,6 +17,7 @@ Files are written whole or not at all: under a temporary name, then renamed into
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import pickle
@@ -178,14 +179,29 @@ def save_npz(path: str | Path, **entries: Any) -> Path:
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
+            save_npz_to(stream, compressed=True, allow_pickle=True, **arrays)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise OSError(err.errno, os.strerror(err.errno), str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def save_npz_to(file: IO, *, compressed: bool = False, allow_pickle: bool = False, **arrays: Any) -> None:
+    """``numpy.savez`` into an open binary file, closing the archive on every path (``numpy.savez``
+    leaves it open when a write fails, a full disk say, and its clean-up then prints a traceback)."""
+    method = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
+    with zipfile.ZipFile(file, "w", method, allowZip64=True) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=allow_pickle)
 
 
 def require_key(entries: dict[str, Any], key: str, path: str | Path) -> Any:

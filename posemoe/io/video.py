@@ -226,9 +226,40 @@ def open_frames(source: str | Path | int, *, fps: float | None = None, prefetch:
             opened = _open_images([path], path.name)
         else:
             opened = _open_capture(str(path), path.name, "video", prefetch)
+            try:
+                check_one_frame_size(path)
+            except UserError:
+                opened.close()
+                raise
     if fps is not None:
         opened.fps = float(fps)
     return opened
+
+
+def check_one_frame_size(path: Path) -> None:
+    """Refuse a video whose frames change size part-way (two streams of other sizes joined, as
+    concatenated ``.ts`` files are): OpenCV scales only the first size and repeats its last frame
+    for the rest. A size change starts with a keyframe, so only keyframes are decoded (with PyAV,
+    which the ``video`` extra brings; without it nothing is checked)."""
+    try:
+        import av
+    except ImportError:
+        return
+    try:
+        with av.open(str(path)) as container:
+            stream = next(iter(container.streams.video), None)
+            if stream is None:
+                return
+            stream.codec_context.skip_frame = "NONKEY"
+            first = None  # as coded: a phone's rotation flag is applied by OpenCV, not here
+            for frame in container.decode(stream):
+                first = first or (frame.width, frame.height)
+                if (frame.width, frame.height) != first:  # joined streams restart their clocks: no time is given
+                    raise UserError(f"{path}: its frames change size part-way ({first[0]}x{first[1]}, then "
+                                    f"{frame.width}x{frame.height}); expected one frame size per video: cut it "
+                                    "where the size changes, or re-encode it at one size")
+    except av.FFmpegError:
+        return  # what OpenCV decodes is checked there
 
 
 def _open_images(files: list[Path], name: str) -> FrameSource:

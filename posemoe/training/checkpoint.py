@@ -31,11 +31,17 @@ def save_atomic(payload: dict[str, Any], path: str | Path) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except RuntimeError as err:  # torch.save reports a full disk as a RuntimeError
+    except RuntimeError as err:  # torch.save reports a full disk as a RuntimeError ("unexpected pos")
+        full = shutil.disk_usage(path.parent).free < 1 << 20  # measured before the temporary frees its part
         Path(tmp).unlink(missing_ok=True)
-        if shutil.disk_usage(path.parent).free < 1 << 20:
+        if full:
             raise OSError(errno.ENOSPC, "no space left on the device", str(path)) from None
         raise err
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        if err.errno in (errno.ENOSPC, errno.EDQUOT) and err.filename is None:
+            raise OSError(err.errno, err.strerror, str(path)) from None
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -31,8 +31,13 @@ class CsvLog:
         if not self.enabled:
             return
         new = not self.path.exists()
-        with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+        try:
+            with self.path.open("a", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+                if new:
+                    writer.writeheader()
+                writer.writerow(row)
+        except OSError as err:  # a full disk: say which file
+            if err.filename is not None:
+                raise
+            raise OSError(err.errno, err.strerror, str(self.path)) from None

@@ -163,6 +163,7 @@ class Run:
         ckpt = load_checkpoint(last, map_location=self.ranks.device)
         if ckpt["model_config"] != self.model_cfg.to_dict():
             raise UserError(f"{last}: checkpoint model config differs from this run's; use another out_dir")
+        self._check_training_state(ckpt, last)
         changes = resume_changes(ckpt.get("train_config", {}), self.cfg)
         if changes and not allow_changes:
             raise UserError(f"{last}: this run's settings differ from the checkpoint's ({'; '.join(changes)}); "
@@ -182,6 +183,16 @@ class Run:
         torch.set_rng_state(ckpt["rng"]["torch"].cpu())
         if self.ranks.device.type == "cuda" and ckpt["rng"].get("cuda") is not None:
             torch.cuda.set_rng_state(ckpt["rng"]["cuda"].cpu(), self.ranks.device)
+
+    def _check_training_state(self, ckpt: dict, last: Path) -> None:
+        """A ``last.pt`` without what a run needs to go on (weights alone, saved by other means) is
+        refused before any of it is loaded; --allow-changes cannot make up for it."""
+        needed = {"optimizer": dict, "scaler": dict, "state": dict, "rng": dict, **({"aite": dict} if self.aite else {})}
+        missing = [key for key, kind in needed.items() if not isinstance(ckpt.get(key), kind)]
+        if missing or not isinstance(ckpt["rng"].get("torch"), torch.Tensor):
+            raise UserError(f"{last}: expected the training state of a posemoe train run (optimizer, schedule, "
+                            f"random state), found a model without {', '.join(missing or ['its random state'])}; "
+                            "it cannot be resumed: --restart starts afresh in this folder (deleting it)")
 
     def already_finished(self) -> bool:
         cfg, state = self.cfg, self.state

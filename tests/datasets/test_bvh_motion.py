@@ -271,3 +271,16 @@ def test_the_motion_bank_resamples_bvh_by_joint_angles_so_bones_keep_their_lengt
     np.testing.assert_allclose(lengths, np.hypot(43, 5) / 100, atol=1e-6)
     with pytest.raises(UserError, match="name its subjects"):
         motion_bank([MotionSource("h36m", str(tmp_path))], 50.0)
+
+
+def test_the_size_after_resampling_is_refused_before_any_rotation(tmp_path, monkeypatch):
+    """600 frames 10 s apart are 299,501 frames at 50 fps: refused from the header's numbers,
+    before a rotation is computed (a 43 MB file declaring 10^6 frames once took 5.8 GB)."""
+    from posemoe.datasets import bvh_motion
+
+    path = tmp_path / "slow.bvh"
+    path.write_text(_bvh(CMU, fps=0.1, frames=_frames(CMU, (0, 95, 0), False) * 200))
+    monkeypatch.setattr(bvh_motion, "local_rotations", lambda motion: pytest.fail("rotations computed"))
+    with pytest.raises(UserError, match=r"slow.bvh: 600 frames of \d+ joints at 0.1 fps, 299,501 frames at 50 fps; "
+                                        r"expected at most 5,000,000 joints x frames"):
+        load_bvh_motion(path, fps=50)

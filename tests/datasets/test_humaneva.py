@@ -46,14 +46,20 @@ def _motion(frames: int, seed: int) -> np.ndarray:
 
 @pytest.fixture()
 def humaneva_dir(tmp_path: Path) -> Path:
+    return write_humaneva_dir(tmp_path, CHUNKS)
+
+
+def write_humaneva_dir(tmp_path: Path, layout: dict[str, dict[str, int]]) -> Path:
+    """VideoPose3D's three HumanEva files for ``layout`` ({subject: {chunk key: frames}})."""
     extrinsics = [{"orientation": LOOK_ALONG_Y, "translation": [x_mm, -4500.0, 1100.0]} for x_mm in (-600, 0, 600)]
     spec = {"humaneva_cameras_intrinsic_params": [{"id": c, "res_w": 640, "res_h": 480} for c in ("C1", "C2", "C3")],
-            "humaneva_cameras_extrinsic_params": {"S1": extrinsics, "S2": extrinsics, "S4": [{}, {}, {}]}}
+            "humaneva_cameras_extrinsic_params": {"S1": extrinsics, "S2": extrinsics, "S3": extrinsics,
+                                                  "S4": [{}, {}, {}]}}
     (tmp_path / "humaneva_cameras.json").write_text(json.dumps(spec))
     cameras = {s: [replace(c, **TRUE_INTRINSICS) for c in cams]
                for s, cams in load_humaneva_cameras(tmp_path / "humaneva_cameras.json").items()}
     positions_3d, positions_2d = {}, {}
-    for subject, chunks in CHUNKS.items():
+    for subject, chunks in layout.items():
         positions_3d[subject] = {k: _motion(t, i) for i, (k, t) in enumerate(chunks.items())}
         positions_2d[subject] = {
             k: [cam.project(cam.world_to_camera(w.astype(np.float64))).astype(np.float32)
@@ -199,3 +205,63 @@ def test_malformed_files_give_clear_errors(humaneva_dir):
     (humaneva_dir / "humaneva_cameras.json").write_text("{}")
     with pytest.raises(UserError, match="camera file"):
         load_humaneva(humaneva_dir)
+
+
+# The official layout of VideoPose3D's files: each take's chunks alternate between Train and Validate
+OFFICIAL = {f"{split}/S{n}": {f"{action} 1 chunk{2 * k + (split == 'Train')}": 6 + n + k
+                              for action in ("Walking", "Jog", "Box") for k in range(2)}
+            for split in ("Train", "Validate") for n in (1, 2, 3)}
+
+
+class _Truth:
+    """A lifter that answers each clip with its own 3D, scaled (P-MPJPE 0), and one clip shifted."""
+
+    layout = HUMANEVA15
+
+    def __init__(self, clips, shifted: tuple[str, str], shift: np.ndarray) -> None:
+        self.answers = {c.keypoints_2d.tobytes(): c for c in clips}
+        self.shifted, self.shift = shifted, shift
+
+    def lift(self, keypoints, **_):
+        clip = self.answers[keypoints.tobytes()]
+        pose = clip.poses_3d.astype(np.float64) * 1.1
+        return pose + self.shift if (clip.subject, clip.chunk) == self.shifted and clip.camera == 0 else pose
+
+
+def test_eval_runs_the_standard_protocol_on_the_validate_split(tmp_path):
+    from posemoe.evaluation.cross_dataset import evaluate_humaneva
+
+    write_humaneva_dir(tmp_path, OFFICIAL)
+    clips = load_humaneva(tmp_path)
+    clips += split_validation([c for c in clips if c.subject.startswith("Train/")])[1]
+    shift = np.random.default_rng(0).normal(scale=0.05, size=(8, 15, 3))  # Validate/S2's "Jog 1 chunk0": 8 frames
+    truth = next(c for c in clips if (c.subject, c.chunk, c.camera) == ("Validate/S2", "Jog 1 chunk0", 0))
+    expected = procrustes_errors(truth.poses_3d * 1.1 + shift, truth.poses_3d.astype(np.float64)).sum() * 1000
+    result = evaluate_humaneva(_Truth(clips, ("Validate/S2", "Jog 1 chunk0"), shift), tmp_path)
+    standard = result.standard.errors_mm["P-MPJPE"]
+    assert sorted(standard) == sorted((a, f"Validate/S{n}") for a in ("Walking", "Jog") for n in (1, 2, 3))
+    assert result.standard.frames[("Jog", "Validate/S2")] == 3 * (8 + 9)  # both chunks, three cameras
+    assert standard[("Jog", "Validate/S2")] == pytest.approx(expected / (3 * 17), rel=1e-6)
+    assert all(v == pytest.approx(0.0, abs=1e-3) for cell, v in standard.items() if cell != ("Jog", "Validate/S2"))
+    assert {s for _, s in result.chunks.frames} == {"Train/S1", "Train/S2", "Train/S3"}  # beside: Train's chunks
+    table = result.to_markdown()
+    assert table.startswith("Standard protocol: Validate/S1-S3, Walking and Jog")
+    assert "| metric (mm) | Walking S1 | Walking S2 | Walking S3 | Jog S1 | Jog S2 | Jog S3 | Avg |" in table
+    assert "Held-out chunks of Train" in table
+
+
+def test_eval_without_the_validate_split_says_the_standard_protocol_was_not_run(humaneva_dir):
+    from posemoe.evaluation.cross_dataset import evaluate_humaneva
+
+    clips = split_validation(load_humaneva(humaneva_dir))[1]
+    result = evaluate_humaneva(_Truth(clips, ("", ""), 0.0), humaneva_dir)
+    assert result.standard is None and "no Validate/S1-S3 subjects" in result.to_markdown()
+
+
+def test_a_camera_with_a_zero_quaternion_is_refused_by_name(tmp_path):
+    spec = {"humaneva_cameras_intrinsic_params": [{"id": c, "res_w": 640, "res_h": 480} for c in ("C1", "C2", "C3")],
+            "humaneva_cameras_extrinsic_params": {"S1": [{"orientation": [0, 0, 0, 0], "translation": [0, 0, 0]}] * 3}}
+    (tmp_path / "humaneva_cameras.json").write_text(json.dumps(spec))
+    with pytest.raises(UserError, match=r"humaneva_cameras.json: S1 camera C1: expected a rotation quaternion "
+                                        r"\(w, x, y, z\) of length 1, found length 0"):
+        load_humaneva_cameras(tmp_path / "humaneva_cameras.json")

@@ -297,6 +297,14 @@ def _mutated(seed: int) -> Callable[[], bytes]:
     return make
 
 
+def crowd(frames: int, people: int) -> np.ndarray:
+    """(T, P, 17, 3): ``people`` walkers scattered over a 640x480 frame (as many as a hostile file likes)."""
+    shift = np.random.default_rng(0).uniform(-300, 300, (1, people, 1, 2))
+    out = np.repeat(person_track(frames)[:, None], people, 1)
+    out[..., :2] += shift
+    return out
+
+
 def _one_value(track: np.ndarray, value: float) -> np.ndarray:
     track = track.copy()
     track[4, 9, 0] = value
@@ -343,7 +351,34 @@ KEYPOINT_ARRAYS: dict[str, tuple[Builder, str]] = {
     "npy-float16": (_save_npy(lambda: person_track(20).astype(np.float16)), OK),
     "npy-int16-two-channels": (_save_npy(lambda: person_track(20)[..., :2].astype(np.int16)), OK),
     "npz-people-with-nan": (_save_npz(keypoints=lambda: np.stack([person_track(20), np.full((20, 17, 3), np.nan)], 1)), OK),
+    "npz-image-size-10^12": (_save_npz(keypoints=lambda: person_track(20), image_size=np.array([10**12, 10**12])), ERROR),
+    "npz-image-size-2^31": (_save_npz(keypoints=lambda: person_track(20), image_size=np.array([2**31, 480])), ERROR),
+    "npy-20-frames-x-1000-people": (_save_npy(lambda: crowd(20, 1000)), OK),
 }
+
+
+def ts_bytes(width: int, height: int, frames: int = 30) -> bytes:
+    """An MPEG-TS stream of ``frames`` plain grey frames of ``width`` x ``height``."""
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mpegts") as container:
+        stream = container.add_stream("mpeg2video", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for t in range(frames):
+            image = np.full((height, width, 3), 4 * t, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def joined_streams(d: Path) -> Path:
+    """``clip.ts``: 30 frames of 640x360 followed by 30 of 1280x720 (two MPEG-TS files concatenated)."""
+    path = d / "clip.ts"
+    path.write_bytes(ts_bytes(640, 360) + ts_bytes(1280, 720))
+    return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -582,6 +617,8 @@ DATA_DIRS: dict[str, tuple[Builder, str]] = {
     "3d-bomb-1.2GB": (_data_file("data_3d_h36m.npz", lambda p: zip_bomb(p, "positions_3d.npy")), ERROR),
     "2d-pickle-exploit": (_data_file("data_2d_h36m_gt.npz", _npz_of(positions_2d=_Exploit())), ERROR),
     "2d-missing-file": (_data_file("data_2d_h36m_gt.npz", lambda p: p.unlink() or p), ERROR),
+    "3d-empty-sequence": (_data_dir(_replace("3d", lambda p: {**p, "S1": {**p["S1"], min(p["S1"]): np.zeros((0, 17, 3))}})),
+                          ERROR),
 }
 
 
@@ -746,6 +783,8 @@ BVHS: dict[str, tuple[Builder, str]] = {
     "frames-not-a-number": (_bvh(BVH.replace("Frames: 2", "Frames: two")), ERROR),
     "frame-time-zero": (_bvh(BVH.replace("0.0333333", "0")), ERROR),
     "frame-time-nan": (_bvh(BVH.replace("0.0333333", "nan")), ERROR),
+    "frame-time-1e-300": (_bvh(BVH.replace("0.0333333", "1e-300")), ERROR),
+    "frame-time-1e6": (_bvh(BVH.replace("0.0333333", "1e6")), ERROR),
     "row-short": (_bvh(BVH.replace("1 90 0 0 10 0 0 5 0", "1 90 0")), ERROR),
     "row-words": (_bvh(BVH.replace("1 90 0 0 10", "a b c d e")), ERROR),
     "row-nan": (_bvh(BVH.replace("1 90 0 0 10", "nan 90 0 0 10")), ERROR),
@@ -838,6 +877,8 @@ MATS: dict[str, tuple[Builder, str]] = {
     "univ-soft-link": (_mat(_annot(univ=_soft_link)), ERROR),
     "univ-external-link": (_mat(_annot(univ=_external_link)), ERROR),
     "univ-nan-on-valid-frame": (_mat(_annot(univ=_nan_univ)), ERROR),
+    "univ-1e30-on-valid-frame": (_mat(_annot(univ=_put(np.full((5, 1, 17, 3), 1e30)))), ERROR),
+    "annot2-1e30-on-valid-frame": (_mat(_annot(annot2=_put(np.full((5, 1, 17, 2), 1e30)))), ERROR),
     "valid-wrong-length": (_mat(_annot(valid=_put(np.ones((4, 1))))), ERROR),
     "no-valid-frame": (_mat(_annot(valid=_put(np.zeros((5, 1))))), ERROR),
     "frames-differ": (_mat(_annot(annot2=_put(np.zeros((4, 1, 17, 2))))), ERROR),

@@ -326,3 +326,145 @@ def test_full_disk_during_training_leaves_no_partial_files(full_disk, synthetic_
     lines = [line for line in lines if "it/s]" not in line]  # the progress bar is no message
     assert code == 2 and len(lines) == 1 and "no space left on" in lines[0].lower(), lines
     assert not [p.name for p in out.iterdir() if p.name.endswith((".pt", ".tmp"))]
+
+
+def test_full_disk_between_epochs_names_the_file_and_keeps_the_earlier_checkpoints(synthetic_dir, tmp_path,
+                                                                                    count_cases):
+    """Epoch 1's checkpoints fit; epoch 2's best.pt runs out of room part-way (torch reports that as
+    "unexpected pos"): one line naming it, epoch 1's files whole, no temporary left."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+                                           capture_output=True, check=False).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        out = mount / "run"
+        argv = ["train", "--data-dir", str(synthetic_dir), "--out-dir", str(out), "--threads", "1",
+                "--set", f"model_overrides={TINY}", "--set", "train_subjects=['S1']", "--set", "val_subjects=['S8']",
+                "--set", "epoch_clips=16", "--set", "batch_size=8"]
+        assert _run([*argv, "--epochs", "1"])[0] == 0
+        before = {name: (out / name).read_bytes() for name in ("best.pt", "last.pt")}
+        free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
+        (mount / "ballast").write_bytes(bytes(free - 1100 * 1024))  # room for most of one checkpoint
+        code, lines = _run([*argv, "--epochs", "2", "--resume"])
+        count_cases("faults")
+        lines = [line for line in lines if "it/s]" not in line and not line.startswith("model ")]
+        assert code == 2 and len(lines) == 1, lines
+        assert "no space left on" in lines[0].lower() and str(out / "best.pt") in lines[0], lines
+        assert {name: (out / name).read_bytes() for name in before} == before
+        assert load_checkpoint(out / "last.pt")["state"]["epoch"] == 1
+        assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_full_disk_while_writing_a_large_result_is_one_line_without_a_zipfile_traceback(tmp_path, tiny_lifter,
+                                                                                         count_cases, capfd):
+    """The npz runs out of room part-way: numpy.savez once left its archive open, whose clean-up then
+    printed 'ZipFile.__del__ ... seek of closed file' after an error line that named no file."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+                                           capture_output=True, check=False).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        dets = tmp_path / "dets.json"
+        dets.write_text(json.dumps(coco_records(person_track(3000))))
+        capfd.readouterr()
+        code, lines = _run(["infer", str(dets), "--image-size", "640", "480", "--model", str(tiny_lifter),
+                            "--threads", "1", "--out", str(mount / "out")])
+        import gc
+
+        gc.collect()  # where a leaked archive would print its traceback
+        count_cases("faults")
+        assert code == 2 and len(lines) == 1, lines
+        assert "No space left on device" in lines[0] and str(mount / "out" / "dets.npz") in lines[0], lines
+        assert "Traceback" not in capfd.readouterr().err
+        assert not [str(p) for p in mount.rglob("*") if p.is_file()]
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Two inferences, one folder; the temporaries of a killed one
+
+
+def test_second_infer_into_a_busy_folder_is_refused(tmp_path, tiny_lifter, count_cases):
+    from posemoe.export.results import hold_out_dir
+
+    dets = tmp_path / "dets.json"
+    dets.write_text(json.dumps(coco_records(person_track(60))))
+    out = tmp_path / "out"
+    ready, release = os.pipe(), os.pipe()
+
+    def first() -> None:  # a run that has taken the folder and is still working
+        with hold_out_dir(out):
+            os.write(ready[1], b"x")
+            os.read(release[0], 1)
+
+    pid = _fork(first)
+    try:
+        os.read(ready[0], 1)
+        code, lines = _run(["infer", str(dets), "--image-size", "640", "480", "--model", str(tiny_lifter),
+                            "--threads", "1", "--out", str(out)])
+        count_cases("faults")
+        assert code == 2 and len(lines) == 1, lines
+        assert "another posemoe run is writing into this folder" in lines[0] and str(out) in lines[0], lines
+        assert [p.name for p in out.iterdir()] == [".lock"], "the refused run wrote"
+    finally:
+        os.write(release[1], b"x")
+        assert os.WEXITSTATUS(_reap(pid)) == 0
+    assert not out.exists(), "the folder the first run made and left empty stays"
+    assert _run(["infer", str(dets), "--image-size", "640", "480", "--model", str(tiny_lifter), "--threads", "1",
+                 "--out", str(out)])[0] == 0
+    assert sorted(p.name for p in out.iterdir()) == ["dets.csv", "dets.json", "dets.npz"]
+
+
+def test_a_killed_infers_temporaries_are_removed_by_the_next_run(tmp_path, tiny_lifter, count_cases):
+    """Killed mid-write (kill -9): its ``.<name>.<pid>.tmp`` stay; the next run into the folder
+    removes them, and leaves a live process's and other tools' files alone."""
+    from posemoe.export.results import write_files
+
+    out = tmp_path / "out"
+    dets = tmp_path / "dets.json"
+    dets.write_text(json.dumps(coco_records(person_track(60))))
+
+    def killed_while_writing() -> None:
+        def write(f) -> None:
+            f.write(b"x" * 4096)
+            f.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+        write_files({out / "dets.json": write}, binary=[out / "dets.json"])
+
+    dead = _fork(killed_while_writing)
+    assert os.WIFSIGNALED(_reap(dead))
+    assert (out / f".dets.json.{dead}.tmp").exists()
+    live = out / f".notes.csv.{os.getpid()}.tmp"  # a running process's (this one's)
+    other = out / ".notes.tmp"  # no pid: not ours to remove
+    live.write_text("x"), other.write_text("x")
+    code, _ = _run(["infer", str(dets), "--image-size", "640", "480", "--model", str(tiny_lifter), "--threads", "1",
+                    "--out", str(out)])
+    count_cases("faults")
+    assert code == 0
+    assert not (out / f".dets.json.{dead}.tmp").exists()
+    assert live.exists() and other.exists()
+
+
+def test_resume_from_a_model_only_last_pt_says_so(synthetic_dir, tmp_path, count_cases):
+    out = tmp_path / "run"
+    argv = ["train", "--data-dir", str(synthetic_dir), "--out-dir", str(out), "--threads", "1", "--epochs", "2",
+            "--set", f"model_overrides={TINY}", "--set", "train_subjects=['S1']", "--set", "val_subjects=['S8']",
+            "--set", "epoch_clips=8", "--set", "batch_size=8"]
+    out.mkdir()
+    model = load_checkpoint(_tiny_run(synthetic_dir, tmp_path / "whole") / "last.pt")
+    torch.save({"model_config": model["model_config"], "model": model["model"]}, out / "last.pt")
+    for extra in ([], ["--allow-changes"]):
+        code, lines = _run([*argv, "--resume", *extra])
+        count_cases("faults")
+        assert code == 2 and len(lines) == 1, lines
+        assert str(out / "last.pt") in lines[0] and "cannot be resumed" in lines[0] and "--restart" in lines[0], lines
+
+
+def _tiny_run(data: Path, out: Path) -> Path:
+    train(_config(data, out, epochs=1, epoch_clips=8), quiet=True)
+    return out

@@ -107,7 +107,7 @@ def test_npz_reader(tmp_path, count_cases, name):
     build, expect = KEYPOINT_ARRAYS[name]
     path = build(tmp_path)
     count_cases("readers")
-    if "no-keypoints" in name or "pickled-dict" in name or "empty-zip" in name:
+    if "no-keypoints" in name or "pickled-dict" in name or "empty-zip" in name or "image-size" in name:
         expect = OK  # well-formed archives; only the keypoint reader objects to them
     _outcome(load_npz, path, expect + "|" + OK if "mutation" in name else expect, (path.name,))
     assert not (tmp_path / "pwned.txt").exists()

@@ -216,6 +216,8 @@ MALFORMED = {
     "inf value": (CHAIN.replace("1 2 3 0 0 0 0 0 0", "1 2 3 0 0 0 0 -inf 0"), "found '-inf' in column 8"),
     "zero frame time": (CHAIN.replace("Frame Time: 0.04", "Frame Time: 0"), "positive frame time"),
     "negative frame time": (CHAIN.replace("Frame Time: 0.04", "Frame Time: -0.04"), "positive frame time"),
+    "frame time 1e-300": (CHAIN.replace("Frame Time: 0.04", "Frame Time: 1e-300"), "positive frame time of 0.0001-10 seconds"),
+    "frame time 100 s": (CHAIN.replace("Frame Time: 0.04", "Frame Time: 100"), "(10000 to 0.1 frames per second)"),
     "nan frame time": (CHAIN.replace("Frame Time: 0.04", "Frame Time: nan"), "finite number"),
     "no frames": (CHAIN.split("MOTION")[0] + "MOTION\nFrames: 0\nFrame Time: 0.1\n", "at least one frame"),
     "fractional frames": (CHAIN.replace("Frames: 2", "Frames: 2.5"), "whole number of frames"),

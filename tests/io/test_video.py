@@ -1,8 +1,11 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 cv2 = pytest.importorskip("cv2")
 
+from posemoe.errors import UserError  # noqa: E402
 from posemoe.io.video import moving_still, open_frames, write_video  # noqa: E402
 
 
@@ -99,3 +102,18 @@ def test_images_are_checked_before_decoding(tmp_path):
     (tmp_path / "cut.jpg").write_bytes((tmp_path / "cut.jpg").read_bytes()[:600])
     with pytest.raises(ValueError, match="cut.jpg: not a readable image"):  # OpenCV would fill it in grey
         open_frames(tmp_path / "cut.jpg")
+
+
+def test_a_video_whose_frame_size_changes_is_refused_when_opened(tmp_path):
+    """OpenCV scales only the first size: the 1280x720 half came out as 30 copies of one 640x360 frame."""
+    import sys
+
+    pytest.importorskip("av")
+    sys.path.insert(0, str(Path(__file__).parents[1] / "fuzz"))
+    from fuzz_corpus import joined_streams, ts_bytes
+
+    with pytest.raises(UserError, match=r"clip.ts: its frames change size part-way \(640x360, then 1280x720\)"):
+        open_frames(joined_streams(tmp_path))
+    (tmp_path / "one.ts").write_bytes(ts_bytes(640, 360) + ts_bytes(640, 360))  # joined, but of one size
+    with open_frames(tmp_path / "one.ts") as frames:
+        assert frames.size == (640, 360) and len(list(frames)) == 60
