@@ -257,8 +257,9 @@ def _robust_plane(points: np.ndarray, prior: np.ndarray, groups: np.ndarray | No
     tilting the normal away from ``prior`` costing as much as points ``prior_m`` off the plane.
     With ``groups`` (N,) (one label per person), each group is measured from its own centroid: the
     groups share the normal but not the height (people on a box or a stage, or whose distances
-    from the camera are off by different amounts), and the point is the centroid of the group
-    with the most weight."""
+    from the camera are off by different amounts), and the point is the centroid of the lowest
+    group among those with at least a quarter of the largest one's weight (the floor is the
+    lowest surface people stand on, so that nobody is drawn sinking into it)."""
     groups = np.zeros(len(points), np.intp) if groups is None else np.unique(groups, return_inverse=True)[1]
     w = np.ones(len(points))
     for _ in range(iterations):
@@ -274,7 +275,8 @@ def _robust_plane(points: np.ndarray, prior: np.ndarray, groups: np.ndarray | No
         w = np.clip(1 - (residual / (4.685 * scale)) ** 2, 0, None) ** 2
         if w.sum() < 3:
             w = np.ones(len(points))
-    return normal, centres[int(np.argmax(totals))]
+    candidates = np.flatnonzero(totals >= 0.25 * totals.max())  # people with a fair share of the contacts
+    return normal, centres[candidates[np.argmin(centres[candidates] @ normal)]]
 
 
 def fit_ground(positions: np.ndarray | list[np.ndarray], fps: float, *,
@@ -285,7 +287,7 @@ def fit_ground(positions: np.ndarray | list[np.ndarray], fps: float, *,
     Several people: lists of both, one entry per person; their contacts share one normal, each
     person measured from its own centroid (people on a box or a stage, or whose distances from the
     camera are off by different amounts, stand on parallel planes), and the plane runs through the
-    contacts of the person who has the most."""
+    contacts of the lowest person among those with at least a quarter of the most contacts."""
     several = isinstance(positions, list) and all(np.ndim(p) == 3 for p in positions)
     tracks = [np.asarray(p, np.float64) for p in positions] if several else [np.asarray(positions, np.float64)]
     seen_in = visible if several and isinstance(visible, list) else [visible] * len(tracks)

@@ -167,3 +167,6 @@ def test_people_on_parallel_planes_share_the_normal_not_the_height():
     error = np.degrees(np.arccos(shared.normal @ true_up))
     assert shared.method == "contacts" and error < 3.0
     assert error <= np.degrees(np.arccos(alone.normal @ true_up)) + 1.0
+    low = [float(np.percentile(shared.height(person[:, 3]), 10)) for person in (fit.fitted + root[:, None], on_box, further)]
+    assert min(low) > -0.05 and min(low) < 0.15  # the floor under the lowest person's feet: nobody sinks into it
+    assert low[1] > 0.7  # the person on the box stands above it
