@@ -21,7 +21,6 @@ import hashlib
 import tempfile
 from pathlib import Path
 
-from posemoe.export.onnx import export_onnx
 from posemoe.weights import DEFAULT_LIFTER, WEIGHTS_DIR
 
 SHIPPED = (DEFAULT_LIFTER, "aitepose-s-bodies")
@@ -36,6 +35,8 @@ def sha256(path: Path) -> str:
 
 
 def main() -> None:
+    from posemoe.export.onnx import export_onnx  # torch: the constants above are read without it
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="write to a temporary folder and compare with the shipped files")
     parser.add_argument("names", nargs="*", default=list(SHIPPED), help="shipped weights to convert (default: SHIPPED)")
