@@ -28,9 +28,15 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'posemoe.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
+    if name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+    else:  # a module of the package (posemoe.models.pretrained, ...)
+        try:
+            value = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module 'posemoe.models' has no attribute {name!r}") from None
     globals()[name] = value
     return value
 
