@@ -122,7 +122,7 @@ def test_inference_imports_no_torch(tmp_path):
     np.savez(path, keypoints=keypoints[:60, None], layout="h36m17", fps=np.float64(50),
              image_size=np.array([camera.width, camera.height]))
     code = ("import sys, posemoe; from posemoe.cli import main; "
-            f"main(['infer', {str(path)!r}, '--out', {str(tmp_path / 'out')!r}, '--render', 'html']); "
+            f"main(['infer', {str(path)!r}, '--out', {str(tmp_path / 'out')!r}]); "
             "posemoe.load().lift(posemoe.load().runner(__import__('numpy').zeros((1, 27, 17, 2), 'f'))[0, :, :, :2] * 100 + 500, "
             "image_size=(1000, 1000)); posemoe.infer_video; import posemoe.inference.stream, posemoe.inference.images; "
             "assert 'torch' not in sys.modules, 'torch imported'; print('torch-free')")
