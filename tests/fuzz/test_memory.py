@@ -15,7 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fuzz_background import background, result
+
+pytest.importorskip("torch")  # the cases load and train torch models; skipped where only inference is installed
+
+from fuzz_background import background, result  # noqa: E402
 
 LIMIT_MB = 1024
 HERE = Path(__file__).parent
@@ -78,21 +81,19 @@ _CHILD = r"""
 import atexit, contextlib, io, json, os, resource, shutil, sys, tempfile, traceback
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
-
-import torch  # noqa: E402
+import torch
 torch.set_num_threads(1)
-from fuzz_corpus import *  # noqa: E402
-from fuzz_corpus import _image  # noqa: E402
-from posemoe.cli import main  # noqa: E402
-from posemoe.datasets.images import read_image  # noqa: E402
-from posemoe.datasets.mpi_inf_3dhp import load_mpi_inf_3dhp_sequence  # noqa: E402
-from posemoe.errors import UserError  # noqa: E402
-from posemoe.io.bvh import read_bvh  # noqa: E402
-from posemoe.io.keypoints import read_keypoints  # noqa: E402
-from posemoe.io.npz import load_npz  # noqa: E402
-from posemoe.io.video import open_frames  # noqa: E402
-from posemoe.models.pretrained import load_pretrained  # noqa: E402
+from fuzz_corpus import *
+from fuzz_corpus import _image
+from posemoe.cli import main
+from posemoe.datasets.images import read_image
+from posemoe.datasets.mpi_inf_3dhp import load_mpi_inf_3dhp_sequence
+from posemoe.errors import UserError
+from posemoe.io.bvh import read_bvh
+from posemoe.io.keypoints import read_keypoints
+from posemoe.io.npz import load_npz
+from posemoe.io.video import open_frames
+from posemoe.models.pretrained import load_pretrained
 
 def cli(argv, ok=False):
     code, lines = quiet_cli(argv)
