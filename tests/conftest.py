@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import importlib.util
+
 import pytest
-import torch
 
 from posemoe.datasets.synthetic import write_synthetic_dataset
 
@@ -34,12 +35,16 @@ def rendered_dir(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(autouse=True)
 def _single_thread() -> None:
-    torch.set_num_threads(1)
+    if importlib.util.find_spec("torch") is not None:  # inference tests run without torch (the video extra alone)
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
 def tiny_lifter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained 9-frame PoseMoE saved as a .pt checkpoint."""
+    torch = pytest.importorskip("torch")
     from posemoe.models import create_model
 
     model = create_model("posemoe-t27-s", num_frames=9, dim=8, heads=2, expert_hidden=32, encoder_layers=1,

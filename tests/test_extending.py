@@ -5,16 +5,18 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pytest
-import torch
-from torch import nn
+pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
 
-from posemoe.datasets import DATASETS, Dataset, register_dataset
-from posemoe.datasets.h36m import load_h36m
-from posemoe.export import FORMATS, register_format
-from posemoe.inference.lifter import Lifter
-from posemoe.models import FAMILIES, MODEL_CONFIGS, create_model, register_family, register_model
-from posemoe.training.checkpoint import model_from_checkpoint
-from posemoe.training.loop import TrainConfig, train
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from posemoe.datasets import DATASETS, Dataset, register_dataset  # noqa: E402
+from posemoe.datasets.h36m import load_h36m  # noqa: E402
+from posemoe.export import FORMATS, register_format  # noqa: E402
+from posemoe.inference.lifter import Lifter  # noqa: E402
+from posemoe.models import FAMILIES, MODEL_CONFIGS, create_model, register_family, register_model  # noqa: E402
+from posemoe.training.checkpoint import model_from_checkpoint  # noqa: E402
+from posemoe.training.loop import TrainConfig, train  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,11 @@ class StreamFeatures:
     readout: dict[str, np.ndarray] = field(default_factory=dict)  # head read-out (W, J, 3), root-relative
 
 
+def is_stream_model(model: nn.Module) -> bool:
+    """Whether :func:`collect_features` reads ``model`` (a PoseMoE lifter, either variant)."""
+    return isinstance(model, (PoseMoE, EntangledPoseMoE))
+
+
 def _hooked_layers(model: nn.Module) -> list[tuple[str, str, nn.Module]]:
     """(name, stage, module) of every layer whose output is kept, in forward order."""
     if isinstance(model, PoseMoE):
@@ -186,13 +191,18 @@ def analysis_windows(data: PoseSequences, num_frames: int, codec: str, in_channe
     return windows if encode is None else encode(windows)
 
 
+def check_samples(windows: int, dims: int) -> None:
+    """Refuse fewer than 4 samples a compared dimension (the estimate's halves need 2)."""
+    if windows < 4 * dims:
+        raise UserError(f"{windows} windows are too few to compare {dims} + {dims} components "
+                        f"(at least {4 * dims}; more subjects, or a larger --max-windows)")
+
+
 def stream_report(model: nn.Module, windows: np.ndarray, *, label: str, estimator: str = "gaussian-copula",
                   dims: int = 8, seeds: int = 5, batch_size: int = 256,
                   device: str | torch.device = "cpu") -> StreamReport:
     """:func:`collect_features` then :func:`layer_dependence`, with the settings recorded."""
-    if len(windows) < 4 * dims:
-        raise UserError(f"{len(windows)} windows are too few to compare {dims} + {dims} components "
-                        f"(at least {4 * dims}; more subjects, or a larger --max-windows)")
+    check_samples(len(windows), dims)
     features = collect_features(model, windows, batch_size=batch_size, device=device)
     settings = {"family": type(model).__name__, "config": model.config.to_dict(), "estimator": estimator,
                 "dims": dims, "seeds": seeds, "samples": len(windows),

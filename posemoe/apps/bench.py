@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import time
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from posemoe.datasets.sequences import PoseSequences, SequenceInfo
 from posemoe.errors import UserError
-from posemoe.models import count_parameters, create_model, get_config, is_image_model, list_models, macs_per_frame
-from posemoe.training.losses import LossWeights, lifting_loss
-from posemoe.training.samplers import ClipSampler
+
+if TYPE_CHECKING:  # torch and training are imported by the model benchmarks only (crowd() serves tests without torch)
+    import torch
 
 
 def _packed_random_data(frames_per_sequence: int = 5000, sequences: int = 60, seed: int = 0) -> PoseSequences:
@@ -38,6 +39,12 @@ def _timed(fn, seconds: float) -> tuple[float, int]:
 
 
 def benchmark_model(name: str, data: PoseSequences, *, batch_size: int, seconds: float, device: torch.device) -> dict[str, float]:
+    import torch
+
+    from posemoe.models import count_parameters, create_model, macs_per_frame
+    from posemoe.training.losses import LossWeights, lifting_loss
+    from posemoe.training.samplers import ClipSampler
+
     model = create_model(name).to(device)
     cfg = model.config
     sampler = ClipSampler(data, cfg.num_frames, channels=cfg.in_channels)
@@ -84,6 +91,10 @@ def benchmark_model(name: str, data: PoseSequences, *, batch_size: int, seconds:
 
 def run_benchmarks(models: list[str] | None = None, *, batch_size: int = 8, seconds: float = 3.0,
                    device: str | None = None) -> dict[str, dict[str, float]]:
+    import torch
+
+    from posemoe.models import get_config, is_image_model, list_models
+
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     data = _packed_random_data()
     print(f"device {dev}, {torch.get_num_threads()} threads, batch {batch_size} clips, no test-time flip\n")
@@ -134,6 +145,8 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
     and each stage alone for one person. Prints a table."""
     import tempfile
     from pathlib import Path
+
+    import torch
 
     from posemoe.assets import astronaut
     from posemoe.inference.detectors import DETECT_WORKERS, LANDMARK_MODEL, BlazePose

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from posemoe.weights import DEFAULT_LIFTER
 
@@ -45,18 +44,20 @@ def _blank_frames(count: int, size: tuple[int, int]) -> Iterator[np.ndarray]:
         yield np.full((size[1], size[0], 3), 235, np.uint8)
 
 
-def run_demo(out_dir: str | Path = "posemoe-demo", *, model: str = DEMO_LIFTER, frames: int = 200) -> dict[str, Path]:
-    """Run both parts; print MPJPE, speed and where every output is. Returns the output paths."""
+def run_demo(out_dir: str | Path = "posemoe-demo", *, model: str = DEMO_LIFTER, frames: int = 200,
+             runtime: str | None = None) -> dict[str, Path]:
+    """Run both parts; print MPJPE, speed and where every output is. ``runtime``: what runs the
+    lifter (:func:`~posemoe.inference.lifter.load`). Returns the output paths."""
     out = Path(out_dir)
-    paths = _procedural_walk(out, model, frames)
-    paths.update(_real_clip(out, model))
+    paths = _procedural_walk(out, model, frames, runtime)
+    paths.update(_real_clip(out, model, runtime))
     print("\noutputs:")
     for name, path in paths.items():
         print(f"  {name:<28} {path}")
     return paths
 
 
-def _procedural_walk(out: Path, model: str, frames: int) -> dict[str, Path]:
+def _procedural_walk(out: Path, model: str, frames: int, runtime: str | None) -> dict[str, Path]:
     """Part 1: lift a procedural walk seen by a virtual camera, compare with its true 3D, render."""
     from posemoe.evaluation.metrics import mpjpe, p_mpjpe
     from posemoe.export.results import write_outputs
@@ -65,7 +66,7 @@ def _procedural_walk(out: Path, model: str, frames: int) -> dict[str, Path]:
 
     print(f"1/2 a procedural walk seen by a virtual camera, lifted by {model}")
     keypoints, truth, camera = virtual_camera_clip(frames)
-    pred = load(model).lift(keypoints, layout="h36m17", image_size=(camera.width, camera.height),
+    pred = load(model, runtime=runtime).lift(keypoints, layout="h36m17", image_size=(camera.width, camera.height),
                             intrinsics=camera.intrinsics)
     error, aligned = float(mpjpe(pred, truth).mean() * 1000), float(p_mpjpe(pred, truth).mean() * 1000)
     print(f"    MPJPE against the truth: {error:.1f} mm (P-MPJPE {aligned:.1f} mm) over {frames} frames; the "
@@ -79,7 +80,7 @@ def _procedural_walk(out: Path, model: str, frames: int) -> dict[str, Path]:
     return {"walk 3D (npz/json/csv)": written[0], "walk video": mp4, "walk 3D viewer": html}
 
 
-def _real_clip(out: Path, model: str) -> dict[str, Path]:
+def _real_clip(out: Path, model: str, runtime: str | None) -> dict[str, Path]:
     """Part 2: the bundled clip of a real person through decoding, BlazePose, lifting and rendering."""
     from posemoe.assets import WALKING_CLIP_CREDIT, walking_clip
     from posemoe.inference.pipeline import infer_video
@@ -87,7 +88,7 @@ def _real_clip(out: Path, model: str) -> dict[str, Path]:
 
     clip = walking_clip()
     print(f"2/2 a real person walking ({WALKING_CLIP_CREDIT}) -> BlazePose -> {model}")
-    result = infer_video(clip, model)
+    result = infer_video(clip, model, runtime=runtime)
     with result.stages.time("write"):
         written = result.write(out)
     for line in result.report + ["speed (decode + 2D detection + lifting + writing):"] \
@@ -101,6 +102,8 @@ def _real_clip(out: Path, model: str) -> dict[str, Path]:
 def run_training_demo(out_dir: str | Path = "posemoe-demo-train", *, seconds: float = 60.0) -> dict[str, Path]:
     """Write a synthetic Human3.6M-format dataset, train a small PoseMoE for ``seconds`` of CPU,
     select on S8, evaluate on S9/S11."""
+    import torch
+
     from posemoe.datasets.h36m import load_h36m
     from posemoe.datasets.synthetic import write_synthetic_dataset
     from posemoe.evaluation.h36m import evaluate

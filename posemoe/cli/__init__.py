@@ -55,6 +55,9 @@ def quiet_third_party(verbose: bool) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+_TRAINING_MODULES = ("torch", "einops", "h5py", "onnx", "onnxscript")  # the train extra's: training, eval, analyses
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     quiet_third_party(args.verbose)
@@ -73,6 +76,11 @@ def main(argv: list[str] | None = None) -> None:
     except (UserError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
             PermissionError) as err:
         _fail(args.command, err)
+    except ModuleNotFoundError as err:
+        if err.name not in _TRAINING_MODULES:
+            raise
+        _fail(args.command, f"this command runs models in torch ({err.name} is not installed): pip install "
+                            "'posemoe[train]'")
     except OSError as err:
         if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
             raise

@@ -24,7 +24,8 @@ def _file_stem(label: str) -> str:
 
 
 def cmd_mi(args: argparse.Namespace) -> None:
-    from posemoe.analysis.streams import analysis_windows, plot_reports, stream_report
+    from posemoe.analysis.streams import (analysis_windows, check_samples, is_stream_model, plot_reports,
+                                          stream_report)
     from posemoe.codecs import dataset_encoding
     from posemoe.datasets.h36m import load_sources
     from posemoe.export.results import write_files
@@ -39,6 +40,10 @@ def cmd_mi(args: argparse.Namespace) -> None:
     set_threads(args.threads)
     device = pick_device(args.device)
     loaded = [load_pretrained(m, map_location=device) for m in args.models]  # every file checked before the work
+    for name, (model, _) in zip(args.models, loaded):
+        if not is_stream_model(model):
+            raise UserError(f"{name}: a {type(model).__name__}; analyze mi reads PoseMoE lifters (posemoe-*, "
+                            "posemoe-entangled-*)")
     data_by_codec = {}
     reports = []
     for label, (model, pretrained) in zip(labels, loaded):
@@ -49,6 +54,7 @@ def cmd_mi(args: argparse.Namespace) -> None:
         data = data_by_codec[codec]
         windows = analysis_windows(data, model.config.num_frames, pretrained.codec, model.config.in_channels,
                                    args.max_windows)
+        check_samples(len(windows), args.dims)
         print(f"{label}: {len(windows)} windows of {' '.join(args.subjects)} ({args.source} 2D)", file=sys.stderr)
         report = stream_report(model, windows, label=label, estimator=args.estimator, dims=args.dims,
                                seeds=args.seeds, device=device)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from posemoe.cli.common import FORMATTER, positive_float, set_threads
+from posemoe.cli.common import FORMATTER, add_runtime_option, positive_float, set_inference_threads, set_threads
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from posemoe.apps.demo import DEMO_LIFTER, run_demo, run_training_demo
 
-    set_threads(1)  # the budget is CPU time (training demo); one thread beside the detector (video)
     if args.train:
+        set_threads(1)  # the budget is CPU time
         run_training_demo(args.out_dir or "posemoe-demo-train", seconds=args.seconds)
     else:
-        run_demo(args.out_dir or "posemoe-demo", model=args.model or DEMO_LIFTER)
+        set_inference_threads(1)  # one thread beside the detector
+        run_demo(args.out_dir or "posemoe-demo", model=args.model or DEMO_LIFTER, runtime=args.runtime)
 
 
 def cmd_compare_aite(args: argparse.Namespace) -> None:
@@ -33,6 +34,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="lifter to use (default: the shipped default lifter)")
     p.add_argument("--train", action="store_true", help="instead: train a small PoseMoE on synthetic data, evaluate it")
     p.add_argument("--seconds", type=positive_float, default=60.0, help="--train: training budget (CPU seconds)")
+    add_runtime_option(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("compare-aite", help="PoseMoE and AITEPose, each with and without AITE, same budget/data/seed",

@@ -78,6 +78,24 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+def set_inference_threads(threads: int | None) -> None:
+    """The thread count of the lifters and image models that inference loads from now on (ONNX
+    Runtime's sessions; torch's, if the torch runtime loads): set by the CLI, without importing torch."""
+    from posemoe.inference.runtime import set_threads as set_runtime_threads
+
+    set_runtime_threads(threads)
+
+
+def add_runtime_option(p: argparse.ArgumentParser) -> None:
+    """``--runtime onnx|torch`` (:func:`posemoe.inference.runtime.load_runner`)."""
+    from posemoe.inference.runtime import RUNTIMES
+
+    p.add_argument("--runtime", choices=RUNTIMES,
+                   help="what runs the model: onnx (ONNX Runtime, no torch needed) or torch (needs torch: pip install "
+                        "'posemoe[train]'); default: onnx for .onnx files and weights shipped as ONNX (the default "
+                        "lifter and aitepose-s-bodies), torch for .pt / .safetensors files and the other shipped weights")
+
+
 def check_out_dir(path: str | None, flag: str = "--out") -> None:
     """Refuse, before any work, an output folder that names a file, lies under one, or cannot be
     written in (tried with a temporary folder in the nearest one that exists, removed at once)."""
@@ -96,6 +114,8 @@ def check_out_dir(path: str | None, flag: str = "--out") -> None:
 
 
 def pick_device(device: str | None) -> str:
+    if device == "cpu":
+        return device
     import torch
 
     if device is None:

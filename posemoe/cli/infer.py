@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posemoe.cli.common import (FORMATTER, add_upright_options, bounded_int, check_out_dir, float_in, pick_device,
-                                 positive_float, positive_int, set_threads, upright, upright_given)
 from posemoe.cli.batch import add_batch_options
+from posemoe.cli.common import (FORMATTER, add_runtime_option, add_upright_options, bounded_int, check_out_dir, float_in,
+                                 pick_device, positive_float, positive_int, set_inference_threads, upright,
+                                 upright_given)
 from posemoe.errors import UserError
 
 KEYPOINT_SUFFIXES = (".json", ".npy", ".npz")
@@ -26,8 +27,9 @@ def cmd_infer(args: argparse.Namespace) -> None:
     from posemoe.cli.batch import is_batch, run_batch
     from posemoe.export.results import hold_out_dir
 
-    set_threads(args.threads)
-    args.device = pick_device(args.device)
+    set_inference_threads(args.threads)
+    if args.device is not None:  # the torch runtime's; without it, ONNX models run on the CPU and torch ones where best
+        args.device = pick_device(args.device)
     if args.render_height and "mp4" not in args.render:
         raise UserError("--render-height sizes the video that --render mp4 writes; add --render mp4")
     check_out_dir(args.out)
@@ -55,14 +57,14 @@ def infer_one(args: argparse.Namespace):
         return _keypoints(args)
     if path.suffix.lower() in KEYPOINT_SUFFIXES:
         return _keypoints(args)
-    if path.suffix.lower() in IMAGE_SUFFIXES and args.model and _is_image_model(args.model):
+    if path.suffix.lower() in IMAGE_SUFFIXES and args.model and _is_image_model(args.model, args.runtime):
         from posemoe.inference.images import infer_image
 
         if upright_given(args):
             raise UserError(f"--upright / --no-upright turn bodies before lifting; {args.model} estimates 3D from the "
                             "image itself")
         _refuse_unused(args, _KEYPOINT_ONLY, f"an image with {args.model}", "keypoint files")
-        infer_image(path, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip)
+        infer_image(path, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip, runtime=args.runtime)
         return None
     return _video(args)
 
@@ -93,11 +95,10 @@ def _refuse_planned_outputs(args: argparse.Namespace, path: Path) -> None:
     refuse_inputs(planned, [path])
 
 
-def _is_image_model(name: str) -> bool:
-    from posemoe.models import is_image_model
-    from posemoe.models.pretrained import load_model
+def _is_image_model(name: str, runtime: str | None) -> bool:
+    from posemoe.inference.runtime import load_runner
 
-    return is_image_model(load_model(name).config)
+    return load_runner(name, runtime=runtime)[0].task == "image"
 
 
 def _smoothing(args: argparse.Namespace) -> dict | None:
@@ -138,7 +139,7 @@ def _video(args: argparse.Namespace) -> tuple:
     result = infer_video(args.input, args.model, smooth=_smoothing(args), fps=args.fps, max_frames=args.max_frames,
                          max_people=args.max_people, track=args.track, detect_workers=args.detect_workers,
                          device=args.device, camera=_camera(args), upright=upright(args),
-                         quiet=getattr(args, "quiet", False))
+                         quiet=getattr(args, "quiet", False), runtime=args.runtime)
     with result.stages.time("write"):
         raw = write_detections(result, args.out)
     _, paths = _finish(args, result, [raw])
@@ -157,7 +158,7 @@ def _keypoints(args: argparse.Namespace) -> tuple:
     result = infer_keypoints(args.input, args.model, image_size=tuple(args.image_size) if args.image_size else None,
                              layout=args.layout, fps=args.fps, track=args.track, max_people=args.max_people,
                              smooth=_smoothing(args), device=args.device, camera=_camera(args),
-                             upright=upright(args), max_frames=args.max_frames)
+                             upright=upright(args), max_frames=args.max_frames, runtime=args.runtime)
     _, paths = _finish(args, result)
     return result, paths + render_result(Path(args.out), result, tuple(args.render), inputs=[args.input])
 
@@ -171,7 +172,7 @@ def _stream(args: argparse.Namespace) -> tuple:
     _refuse_unused(args, _IMAGE_MODEL_ONLY, "live streams", "one image with an image model (aitepose-*)")
     return _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, max_people=args.max_people,
                                       detect_workers=args.detect_workers, device=args.device, quiet=False,
-                                      camera=_camera(args), upright=upright(args)))
+                                      camera=_camera(args), upright=upright(args), runtime=args.runtime))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -187,7 +188,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         ".npy/.npz. Several inputs, folders holding videos or globs ('clips/*.mp4') are processed "
                         "one after the other (--jobs: in parallel), with a summary")
     p.add_argument("--model", default=DEFAULT_LIFTER,
-                   help="lifter, or an image model (aitepose-*) for one image: shipped weights name or a .safetensors/.pt file")
+                   help="lifter, or an image model (aitepose-*) for one image: shipped weights name or a "
+                        ".onnx/.safetensors/.pt file")
     p.add_argument("--out", default="posemoe-out", help="folder for the outputs")
     p.add_argument("--render", nargs="*", default=[], choices=["mp4", "html"],
                    help="also write <name>.mp4 (2D over the video beside 3D) and/or <name>.html (rotatable 3D)")
@@ -230,10 +232,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="fit one ground plane from everyone's foot contacts and store a y-up world frame "
                         "(world_from_camera; --bvh, --trc, --c3d, --glb and --angles imply it)")
     p.add_argument("--threads", type=positive_int, default=1,
-                   help="torch threads for lifting (one leaves the other cores to decoding and the 2D detector)")
+                   help="threads for lifting (one leaves the other cores to decoding and the 2D detector)")
     p.add_argument("--detect-workers", type=bounded_int(64), default=DETECT_WORKERS,
                    help="videos and streams: BlazePose's threads (at most the cores this process may use); with 2 "
                         "or more, the look for newcomers runs beside following the people already found")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 for the lifter (default: cuda if available)")
+    add_runtime_option(p)
+    p.add_argument("--device", help="cpu, cuda, cuda:1 for a lifter the torch runtime runs (default: cuda if available; "
+                                    "the ONNX runtime runs on the CPU)")
     add_batch_options(p)
     p.set_defaults(func=cmd_infer)

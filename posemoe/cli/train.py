@@ -28,6 +28,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
+    if args.onnx:
+        return _export_onnx(args)
     from posemoe.export.weights import export_weights
 
     if args.average_weight is not None and args.average_with is None:
@@ -36,6 +38,20 @@ def cmd_export(args: argparse.Namespace) -> None:
                           average_with=args.average_with,
                           weight=0.5 if args.average_weight is None else args.average_weight, raw=args.raw_weights)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+
+
+def _export_onnx(args: argparse.Namespace) -> None:
+    from posemoe.export.onnx import export_onnx
+
+    given = [flag for flag, value in (("--average-with", args.average_with), ("--average-weight", args.average_weight),
+                                      ("--raw-weights", args.raw_weights)) if value]
+    if given:
+        raise UserError(f"{' and '.join(given)} shape the weights of a training checkpoint: export it as .safetensors "
+                        "with them first, then that file with --onnx")
+    set_threads(1)
+    path, difference = export_onnx(args.checkpoint, args.out, half=args.half, description=args.description)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB); ONNX Runtime's outputs differ from torch's by at most "
+          f"{difference:.2g} on random inputs")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -65,10 +81,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--aite", action="store_true", help="train with AITE (disturbance-correction modules, training only)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("export", help="write a checkpoint's plain network as .safetensors (for shipping)",
-                       formatter_class=FORMATTER)
-    p.add_argument("checkpoint", help="a training checkpoint (.pt)")
-    p.add_argument("out", help="the .safetensors file to write")
+    p = sub.add_parser("export", help="write a checkpoint's plain network as .safetensors (for shipping), or any "
+                                      "weights as .onnx (--onnx: run without torch)", formatter_class=FORMATTER)
+    p.add_argument("checkpoint", help="a training checkpoint (.pt); with --onnx also .safetensors or a shipped name")
+    p.add_argument("out", help="the .safetensors file to write (.onnx with --onnx)")
+    p.add_argument("--onnx", action="store_true",
+                   help="write ONNX (dynamic batch; the model and pretrained configs in its metadata), checked against "
+                        "torch; posemoe infer --model FILE.onnx runs it on ONNX Runtime")
     p.add_argument("--description", default="", help="free text stored in the file's metadata")
     p.add_argument("--half", action="store_true", help="store float16 (half the size; loaded back as float32)")
     p.add_argument("--average-with", help="average the weights with these (same architecture; e.g. the weights a "

@@ -5,45 +5,46 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from typing import Any
+
 import numpy as np
-import torch
-from torch import nn
 
 from posemoe.codecs import flip_horizontal
 from posemoe.datasets.images import crop, images_to_tensor_layout, read_image, square_box
 from posemoe.errors import UserError
 from posemoe.export.results import refuse_inputs, save_npz_to, write_files
+from posemoe.inference.runtime import as_runner, load_runner
 from posemoe.layouts import get_layout
-from posemoe.models import is_image_model
-from posemoe.models.pretrained import load_model
 
 
-@torch.no_grad()
-def predict_images(model: nn.Module, crops: np.ndarray, *, flip: bool = True, batch_size: int = 64,
-                   device: str | torch.device = "cpu") -> tuple[np.ndarray, np.ndarray]:
-    """Run an image model over crops (N, S, S, 3) uint8 -> pose (N, J, D), flip-averaged if
+def predict_images(model: Any, crops: np.ndarray, *, flip: bool = True, batch_size: int = 64,
+                   device: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Run an image model (a runner of :mod:`posemoe.inference.runtime`, or a torch module, its
+    inputs sent to ``device``) over crops (N, S, S, 3) uint8 -> pose (N, J, D), flip-averaged if
     ``flip``, and confidence (N, J) of the unflipped crops."""
-    model.eval()
-    perm = get_layout(model.config.layout).flip_permutation()
+    runner = as_runner(model, device)
+    perm = get_layout(runner.config.layout).flip_permutation()
     poses, confidences = [], []
     for i in range(0, len(crops), batch_size):
-        x = torch.from_numpy(images_to_tensor_layout(crops[i:i + batch_size])).to(device)
-        pose, aux = model(x, aux=True)
-        y, confidence = pose.float().cpu().numpy(), aux["confidence"].float().cpu().numpy()
+        x = images_to_tensor_layout(crops[i:i + batch_size])  # (B, 3, S, S)
+        out = runner.predict(x)
+        y, confidence = out["pose"], out["confidence"]
         if flip:
-            y = (y + flip_horizontal(model(x.flip(-1)).float().cpu().numpy(), perm)) / 2
+            y = (y + flip_horizontal(runner(x[..., ::-1]), perm)) / 2
         poses.append(y)
         confidences.append(confidence)
     return np.concatenate(poses), np.concatenate(confidences)
 
 
 def infer_image(image_path: str | Path, model_name: str, *, out_dir: str | Path = "posemoe-out",
-                bbox: list[float] | None = None, flip: bool = True, quiet: bool = False) -> dict:
+                bbox: list[float] | None = None, flip: bool = True, quiet: bool = False,
+                runtime: str | None = None) -> dict:
     """Crop the person (``bbox`` [x, y, w, h] in pixels, default the whole image), predict, write
     ``<stem>.json`` and ``<stem>.npz``. 3D models give metres, camera frame, root-relative;
-    2D models give pixels of the input image. Returns the JSON record."""
-    model = load_model(model_name)
-    if not is_image_model(model.config):
+    2D models give pixels of the input image. ``runtime``: see
+    :func:`~posemoe.inference.runtime.load_runner`. Returns the JSON record."""
+    model, _ = load_runner(model_name, runtime=runtime)
+    if model.task != "image":
         raise UserError(f"{model_name} is a lifting model; `posemoe infer IMAGE` needs an image model (aitepose-*)")
     image = read_image(image_path)
     h, w = image.shape[:2]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from torch import nn
 
 from posemoe.camera import Intrinsics
 from posemoe.codecs import make_codec, match_channels
 from posemoe.errors import UserError
+from posemoe.inference.runtime import as_runner, load_runner
 from posemoe.inference.upright import UPRIGHT_LIMIT, body_lean, turn_back, turn_keypoints, upright_turn
 from posemoe.inference.windows import predict_windows, sequence_windows
 from posemoe.io.keypoints import MAX_ABS_PIXELS, check_pixels
@@ -34,18 +35,22 @@ def resample(points: np.ndarray, times: np.ndarray, at: np.ndarray) -> np.ndarra
 
 
 class Lifter:
-    """A lifting model ready for one person's 2D track. ``upright``: bodies leaning more than this
-    many degrees from image-up are turned toward upright before lifting and their 3D turned back
-    (:mod:`posemoe.inference.upright`); None lifts every frame as it is."""
+    """A lifting model ready for one person's 2D track. ``model``: a runner
+    (:mod:`posemoe.inference.runtime`: an ONNX Runtime session or a wrapped torch module) or a torch
+    module; ``pretrained``: how it must be fed (None: the runner's own, else the defaults).
+    ``upright``: bodies leaning more than this many degrees from image-up are turned toward upright
+    before lifting and their 3D turned back (:mod:`posemoe.inference.upright`); None lifts every
+    frame as it is."""
 
-    def __init__(self, model: nn.Module, pretrained: PretrainedConfig | None = None, *, flip: bool = True,
+    def __init__(self, model: Any, pretrained: PretrainedConfig | None = None, *, flip: bool = True,
                  batch_size: int = 64, stride: int | None = None, upright: float | None = UPRIGHT_LIMIT) -> None:
         if not hasattr(model.config, "num_frames"):
             raise UserError("Lifter needs a lifting model (posemoe-*); image models take crops")
         if upright is not None and not 0 <= upright <= 179:
             raise UserError(f"upright must be a lean in degrees from 0 to 179 (or None: off), got {upright}")
-        self.model = model.eval()
-        self.pretrained = pretrained or PretrainedConfig()
+        self.runner = as_runner(model)
+        self.model = getattr(self.runner, "module", self.runner)  # the torch module, where torch runs it
+        self.pretrained = pretrained or getattr(self.runner, "pretrained", None) or PretrainedConfig()
         self.layout = get_layout(self.pretrained.layout)
         self.flip, self.batch_size, self.stride, self.upright = flip, batch_size, stride, upright
 
@@ -105,9 +110,8 @@ class Lifter:
 
     def _lift(self, points: np.ndarray, encode) -> np.ndarray:
         windows, weights = sequence_windows(0, len(points), self.num_frames, self.stride)
-        device = next(self.model.parameters()).device
-        return predict_windows(self.model, points, windows, weights, flip=self.flip, batch_size=self.batch_size,
-                               device=device, layout=self.layout, encode=encode)
+        return predict_windows(self.runner, points, windows, weights, flip=self.flip, batch_size=self.batch_size,
+                               layout=self.layout, encode=encode)
 
 
 class OnlineLifter:
@@ -165,16 +169,18 @@ class OnlineLifter:
         return points
 
 
-def load(name_or_path: str | Path | None = None, *, device: str = "cpu", upright: float | None = UPRIGHT_LIMIT) -> Lifter:
-    """Shipped lifting weights by name, or a .safetensors / .pt file -> :class:`Lifter`; without a
-    name, the default lifter (:data:`posemoe.weights.DEFAULT_LIFTER`); ``upright``: see :class:`Lifter`."""
-    from posemoe.models.pretrained import load_pretrained
+def load(name_or_path: str | Path | None = None, *, device: str | None = "cpu", upright: float | None = UPRIGHT_LIMIT,
+         runtime: str | None = None) -> Lifter:
+    """Shipped lifting weights by name, or a .onnx / .safetensors / .pt file -> :class:`Lifter`;
+    without a name, the default lifter (:data:`posemoe.weights.DEFAULT_LIFTER`). ``runtime``:
+    ``"onnx"`` (ONNX Runtime, no torch), ``"torch"``, or None: ONNX for .onnx files and weights
+    shipped as ONNX, torch for the rest (:func:`~posemoe.inference.runtime.load_runner`; ``device``
+    applies to torch). ``upright``: see :class:`Lifter`."""
     from posemoe.weights import DEFAULT_LIFTER
 
     name_or_path = DEFAULT_LIFTER if name_or_path is None else name_or_path
-
-    model, pretrained = load_pretrained(name_or_path, map_location=device)
-    if not hasattr(model.config, "num_frames"):
+    model, pretrained = load_runner(name_or_path, runtime=runtime, device=device)
+    if model.task != "lifting":
         raise UserError(f"{name_or_path} is an image model (it takes person crops); lifting 2D keypoints needs "
                         "lifting weights (posemoe models --details lists them)")
     return Lifter(model, pretrained, upright=upright)

@@ -149,23 +149,25 @@ def output_stem(source: str | Path) -> str:
     return (path.stem if path.is_file() else path.name) or "video"
 
 
-def make_pipeline(model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None, device: str = "cpu",
-                  camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT) -> Pipeline:
+def make_pipeline(model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None, device: str | None = "cpu",
+                  camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT,
+                  runtime: str | None = None) -> Pipeline:
     """A :class:`Pipeline` with the named lifter (shipped weights name or file); ``upright``: see
-    :class:`~posemoe.inference.lifter.Lifter`."""
+    :class:`~posemoe.inference.lifter.Lifter`; ``runtime`` and ``device``: see :func:`~posemoe.inference.lifter.load`."""
     smooth = {} if smooth is True else (smooth or None)
-    return Pipeline(load(model, device=device, upright=upright), model_name=str(model), smooth=smooth, camera=camera)
+    return Pipeline(load(model, device=device, upright=upright, runtime=runtime), model_name=str(model), smooth=smooth,
+                    camera=camera)
 
 
 def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size: tuple[int, int] | None = None,
                     layout: str | None = None, fps: float | None = None, track: int | None = None,
-                    max_people: int | None = None, smooth: dict | bool | None = None, device: str = "cpu",
+                    max_people: int | None = None, smooth: dict | bool | None = None, device: str | None = "cpu",
                     camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT,
-                    max_frames: int | None = None) -> Result:
+                    max_frames: int | None = None, runtime: str | None = None) -> Result:
     """2D keypoint file(s) of another tool -> 3D (read, track people, pick them (every person seen
     long enough, the top ``max_people``, or the id ``track``), fill gaps, lift, smooth). ``image_size`` and
     ``fps`` default to what the file records (an .npz that ``posemoe infer`` wrote), else fps is 50;
-    ``max_frames`` keeps the first frames."""
+    ``max_frames`` keeps the first frames; ``runtime``: see :func:`~posemoe.inference.lifter.load`."""
     frames = read_keypoints(path, layout)
     image_size = image_size or frames.image_size
     if image_size is None:
@@ -176,7 +178,7 @@ def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size
     if camera is not None:
         camera.check(image_size)
     stem = output_stem(path)
-    return make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright).lift_people(
+    return make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright, runtime=runtime).lift_people(
         frames, image_size=image_size, fps=fps or frames.fps or 50.0, name=stem, source=str(path), track=track,
         max_people=max_people)
 
@@ -240,13 +242,14 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
 
 def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None,
                 fps: float | None = None, max_frames: int | None = None, max_people: int | None = None,
-                track: int | None = None, detect_workers: int = DETECT_WORKERS, device: str = "cpu",
+                track: int | None = None, detect_workers: int = DETECT_WORKERS, device: str | None = "cpu",
                 camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT,
-                quiet: bool = True) -> Result:
+                quiet: bool = True, runtime: str | None = None) -> Result:
     """A video file, image or image folder -> 3D for every frame, for every person seen long enough
     (the top ``max_people``; ``track``: that id only). Frames without a person are filled over time and
     marked not visible. BlazePose runs on ``detect_workers`` threads. The result keeps the raw
-    BlazePose-33 detections in ``detections`` and the per-stage timing in ``stages``."""
+    BlazePose-33 detections in ``detections`` and the per-stage timing in ``stages``. ``runtime``
+    (``"onnx"``, ``"torch"``, None) and ``device``: see :func:`~posemoe.inference.lifter.load`."""
     stages = Stages()
     detections, info = detect_video(source, fps=fps, max_frames=max_frames, max_people=max_people,
                                     detect_workers=detect_workers, stages=stages, quiet=quiet, camera=camera)
@@ -254,7 +257,8 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
     if not seen:
         raise UserError(f"{info['name']}: no person found in any of its {info['frames']} frames")
     stem = output_stem(source)
-    result = make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright).lift_people(
+    result = make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright,
+                           runtime=runtime).lift_people(
         detections, image_size=info["size"], fps=info["fps"], name=stem, source=str(source), track=track,
         max_people=max_people, stages=stages)
     result.report.insert(0, f"{info['name']}: {info['kind']}, {info['size'][0]}x{info['size'][1]}, {info['fps']:.3g} fps, "

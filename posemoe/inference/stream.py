@@ -51,20 +51,20 @@ class _Live:
 
 
 def infer_stream(source: str | int, model: str = DEFAULT_LIFTER, *, max_frames: int | None = None,
-                 max_people: int | None = None, detect_workers: int = DETECT_WORKERS, device: str = "cpu",
+                 max_people: int | None = None, detect_workers: int = DETECT_WORKERS, device: str | None = "cpu",
                  quiet: bool = True, camera: CameraOptions | None = None,
-                 upright: float | None = UPRIGHT_LIMIT) -> Result:
+                 upright: float | None = UPRIGHT_LIMIT, runtime: str | None = None) -> Result:
     """Run until the stream ends, ``max_frames`` or Ctrl-C; frames before anyone is seen are
     skipped. Every person in view (up to ``max_people``, default :data:`DETECT_PEOPLE`) is lifted
     online under the id the tracker gave them on arrival; ``camera``'s focal length reaches
-    camera-codec lifters (default: the 60-degree guess)."""
+    camera-codec lifters (default: the 60-degree guess). ``runtime``: see :func:`~posemoe.inference.lifter.load`."""
     from tqdm import tqdm
 
     from posemoe.inference.detectors import BlazePose
     from posemoe.io.video import open_frames
 
     stages = Stages()
-    lifter = make_pipeline(model, device=device, upright=upright).lifter
+    lifter = make_pipeline(model, device=device, upright=upright, runtime=runtime).lifter
     with stages.time("decode"):
         frames = open_frames(source)
     tracker, people, count = Tracker(), {}, 0

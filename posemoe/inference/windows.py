@@ -10,13 +10,13 @@ Window boundaries then leave no seam in the 3D (laid end to end, every ``T``-th 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from posemoe.codecs import flip_horizontal
 from posemoe.errors import UserError
+from posemoe.inference.runtime import as_runner
 from posemoe.layouts import H36M17, JointLayout
 
 
@@ -57,34 +57,33 @@ def iterate_windows(windows: np.ndarray, batch_size: int) -> Iterator[slice]:
         yield slice(i, i + batch_size)
 
 
-@torch.no_grad()
-def predict_windows(model: nn.Module, keypoints: np.ndarray, windows: np.ndarray, weights: np.ndarray, *,
-                    flip: bool = True, batch_size: int = 64, device: str | torch.device = "cpu",
-                    layout: JointLayout = H36M17,
+def predict_windows(model: Any, keypoints: np.ndarray, windows: np.ndarray, weights: np.ndarray, *,
+                    flip: bool = True, batch_size: int = 64, device: Any = None, layout: JointLayout = H36M17,
                     encode: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Lift ``keypoints`` (N, J, C) (the model's channels) window by window.
 
+    model: a runner (:mod:`posemoe.inference.runtime`: ONNX Runtime or torch) or a torch module
+    (its inputs sent to ``device``, by default the module's).
     windows, weights: (W, T) row indices and blending weights; ``encode`` normalises a batch of
     windows (B, T, J, C) as the model was trained (None: ``keypoints`` are normalised already).
     Returns (N, J, 3) metres: each row the weighted mean of its windows' predictions, NaN on rows
     no window covers. With ``flip`` each window is also lifted mirrored and the two are averaged.
     """
-    model.eval()
+    runner = as_runner(model, device)
     perm = layout.flip_permutation()
-    total = torch.zeros(len(keypoints), layout.num_joints * 3, dtype=torch.float64)
-    weight = torch.zeros(len(keypoints), dtype=torch.float64)
+    total = np.zeros((len(keypoints), layout.num_joints * 3), np.float64)
+    weight = np.zeros(len(keypoints), np.float64)
     for part in iterate_windows(windows, batch_size):
         rows, w = windows[part], weights[part]
         x = keypoints[rows] if encode is None else encode(keypoints[rows])
         batch = np.concatenate([x, flip_horizontal(x, perm)]) if flip else x
-        y = model(torch.from_numpy(np.ascontiguousarray(batch)).to(device)).float().cpu().numpy()
+        y = runner(np.ascontiguousarray(batch, dtype=np.float32))
         if flip:
             y = (y[: len(x)] + flip_horizontal(y[len(x):], perm)) / 2
-        index = torch.from_numpy(rows.reshape(-1))
-        w_flat = torch.from_numpy(w.reshape(-1).astype(np.float64))
-        total.index_add_(0, index, torch.from_numpy(y.reshape(len(index), -1).astype(np.float64)) * w_flat[:, None])
-        weight.index_add_(0, index, w_flat)
+        index, w_flat = rows.reshape(-1), w.reshape(-1).astype(np.float64)
+        np.add.at(total, index, y.reshape(len(index), -1).astype(np.float64) * w_flat[:, None])
+        np.add.at(weight, index, w_flat)
     out = np.full((len(keypoints), layout.num_joints, 3), np.nan, np.float32)
-    seen = (weight > 0).numpy()
-    out[seen] = (total[seen] / weight[seen, None]).numpy().reshape(-1, layout.num_joints, 3)
+    seen = weight > 0
+    out[seen] = (total[seen] / weight[seen, None]).reshape(-1, layout.num_joints, 3)
     return out

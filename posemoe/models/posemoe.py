@@ -120,10 +120,11 @@ class MoEFeedForward(nn.Module):
         gate = gate / gate.sum(dim=-1, keepdim=True)
         out = torch.zeros_like(tokens)
         for e, expert in enumerate(self.experts):
+            # an expert chosen by no token runs on an empty batch: no branch on the data, so the
+            # graph exports (posemoe export --onnx) with the routing as it is
             token_idx, slot = torch.nonzero(chosen == e, as_tuple=True)
-            if token_idx.numel():
-                y = expert(tokens[token_idx]) * gate[token_idx, slot, None].to(tokens.dtype)
-                out.index_add_(0, token_idx, y.to(out.dtype))
+            y = expert(tokens[token_idx]) * gate[token_idx, slot, None].to(tokens.dtype)
+            out.index_add_(0, token_idx, y.to(out.dtype))
         fraction = F.one_hot(chosen, probs.shape[-1]).sum(dim=1).float().mean(dim=0) / self.top_k
         balance = probs.shape[-1] * torch.sum(fraction * probs.mean(dim=0))
         return out.reshape(x.shape), balance

@@ -3,7 +3,9 @@ its architecture (``model_config``) and a :class:`PretrainedConfig` (layout, cod
 input channels, 2D sources, training data and its licence).
 
 ``load_pretrained("posemoe-t27-s-h36m")`` needs no network. Files are validated against their
-config before anything large is allocated.
+config before anything large is allocated. torch is imported by the functions that build models
+only: :class:`PretrainedConfig` and the names of shipped weights are read without it (the ONNX
+runtime, :mod:`posemoe.inference.runtime`, uses them).
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from posemoe.errors import UserError
-from posemoe.models.registry import build_model, config_from_dict, get_config, list_models
 from posemoe.weights import DEFAULT_WEIGHTS, WEIGHTS_DIR
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ _MAX_FIELD = {"dim": 4096, "num_frames": 4096, "num_joints": 256, "in_channels":
 
 
 def _checked_config(values: object, where: str):
+    from posemoe.models.registry import config_from_dict
+
     if not isinstance(values, dict):
         raise UserError(f"{where}: model config must be a mapping, got {type(values).__name__}")
     for key, limit in _MAX_FIELD.items():
@@ -71,6 +75,10 @@ def _checked_config(values: object, where: str):
 
 def check_size(cfg, where: str) -> None:
     """Refuse a configuration over the size limits before anything is allocated (meta device)."""
+    import torch
+
+    from posemoe.models.registry import build_model
+
     _checked_config(cfg.to_dict(), where)
     with torch.device("meta"):
         params = sum(p.numel() for p in build_model(cfg).parameters())
@@ -81,6 +89,10 @@ def check_size(cfg, where: str) -> None:
 def build_checked(config: object, tensors: dict[str, torch.Tensor], where: str) -> nn.Module:
     """Build the model ``config`` describes and load ``tensors`` into it (eval mode, float32),
     checking sizes, keys and shapes on the meta device before allocating anything."""
+    import torch
+
+    from posemoe.models.registry import build_model, get_config, list_models
+
     cfg = _checked_config(config, where)
     if not isinstance(tensors, dict):
         raise UserError(f"{where}: the weights must be a mapping of names to tensors, got {type(tensors).__name__}")
@@ -152,6 +164,11 @@ def available() -> list[str]:
     return sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
 
 
+def available_onnx() -> list[str]:
+    """Names of the shipped weights that also ship as ONNX (``<name>.onnx``, run without torch)."""
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.onnx"))
+
+
 def default_weights(model_name: str) -> str:
     """The shipped weights of a registered architecture (:data:`DEFAULT_WEIGHTS`, else the first
     file that records this ``model_name``)."""
@@ -160,27 +177,30 @@ def default_weights(model_name: str) -> str:
     if DEFAULT_WEIGHTS.get(model_name) in available():
         return DEFAULT_WEIGHTS[model_name]
     for name in available():
-        with safe_open(str(WEIGHTS_DIR / f"{name}.safetensors"), framework="pt") as f:
+        with safe_open(str(WEIGHTS_DIR / f"{name}.safetensors"), framework="numpy") as f:
             if (f.metadata() or {}).get("model_name") == model_name:
                 return name
     raise UserError(f"no shipped weights for {model_name}; shipped: {', '.join(available()) or 'none'}")
 
 
 def resolve(name_or_path: str | Path) -> Path:
-    """Shipped weights by name, or a file path, -> the file."""
+    """Shipped weights by name, or a file path, -> the file (``.safetensors`` for shipped names)."""
     path = Path(name_or_path)
-    if path.suffix in (".pt", ".safetensors"):
+    if path.suffix in (".pt", ".safetensors", ".onnx"):
         return path
     shipped = WEIGHTS_DIR / f"{name_or_path}.safetensors"
     if not shipped.is_file():
         raise UserError(f"no shipped weights named {str(name_or_path)!r}; available: {', '.join(available()) or 'none'} "
-                        "(or give a .safetensors / .pt file)")
+                        "(or give a .safetensors / .pt / .onnx file)")
     return shipped
 
 
 def load_pretrained(name_or_path: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, PretrainedConfig]:
     """Shipped weights by name, or a ``.safetensors`` / ``.pt`` file -> (model, pretrained config)."""
     path = resolve(name_or_path)
+    if path.suffix == ".onnx":
+        raise UserError(f"{path}: an ONNX model runs on ONNX Runtime, not torch: load it with posemoe.load(path), or "
+                        "give its .safetensors / .pt file here")
     if path.suffix == ".pt":  # the training package (and its datasets) imported only for checkpoints
         from posemoe.training.checkpoint import load_checkpoint
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 from posemoe.datasets.h36m import Protocol
 from posemoe.errors import UserError, refuse_unknown

@@ -6,13 +6,15 @@ import json
 
 import numpy as np
 import pytest
-import torch
+pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
 
-from posemoe.analysis.streams import collect_features, layer_dependence, stream_report
-from posemoe.cli import main
-from posemoe.datasets.h36m import load_h36m
-from posemoe.errors import UserError
-from posemoe.models import create_model
+import torch  # noqa: E402
+
+from posemoe.analysis.streams import collect_features, layer_dependence, stream_report  # noqa: E402
+from posemoe.cli import main  # noqa: E402
+from posemoe.datasets.h36m import load_h36m  # noqa: E402
+from posemoe.errors import UserError  # noqa: E402
+from posemoe.models import create_model  # noqa: E402
 
 SMALL = dict(num_frames=9, dim=8, heads=2, expert_hidden=32, encoder_layers=2, decoder_layers=1)
 

@@ -1,9 +1,11 @@
 import pytest
-import torch
+pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
 
-from posemoe.evaluation.cross_dataset import evaluate_virtual_views
-from posemoe.inference.lifter import Lifter
-from posemoe.models import create_model
+import torch  # noqa: E402
+
+from posemoe.evaluation.cross_dataset import evaluate_virtual_views  # noqa: E402
+from posemoe.inference.lifter import Lifter  # noqa: E402
+from posemoe.models import create_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,13 @@ import json
 
 import numpy as np
 import pytest
-import torch
+pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
 
-from posemoe.datasets.h36m import load_h36m
-from posemoe.evaluation.h36m import evaluate, evaluate_predictions, predict
-from posemoe.models import create_model
+import torch  # noqa: E402
+
+from posemoe.datasets.h36m import load_h36m  # noqa: E402
+from posemoe.evaluation.h36m import evaluate, evaluate_predictions, predict  # noqa: E402
+from posemoe.models import create_model  # noqa: E402
 
 TINY = dict(num_frames=27, dim=8, heads=2, expert_hidden=32, encoder_layers=1, decoder_layers=1)
 

@@ -1,12 +1,14 @@
 """Exported weights: a checkpoint's network as safetensors, optionally averaged with other weights."""
 
 import pytest
-import torch
+pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
 
-from posemoe.errors import UserError
-from posemoe.export.weights import export_weights
-from posemoe.models import create_model
-from posemoe.models.pretrained import load_pretrained
+import torch  # noqa: E402
+
+from posemoe.errors import UserError  # noqa: E402
+from posemoe.export.weights import export_weights  # noqa: E402
+from posemoe.models import create_model  # noqa: E402
+from posemoe.models.pretrained import load_pretrained  # noqa: E402
 
 
 def _other(tmp_path, **overrides):

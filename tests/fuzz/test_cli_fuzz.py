@@ -406,6 +406,50 @@ CASES.update({
 })
 
 
+# `posemoe analyze`
+_ANALYZE_WEIGHTS = {"pt-garbage", "pt-pickle-exploit", "st-garbage", "st-header-length-2^60"}
+_ANALYZE_DATA = {"3d-nan-joint", "2d-pickle-exploit", "3d-not-a-dict"}
+_MI = ["--subjects", "S8", "--threads", "1", "--device", "cpu", "--dims", "2", "--seeds", "2", "--out", "{out}"]
+
+
+def _analyze_checkpoint(name: str, build: Builder, expect: str) -> Case | None:
+    if name not in _ANALYZE_WEIGHTS:
+        return None
+    return Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI], {"ckpt": build, "data": _data}, ERROR,
+                ("{ckpt.name}",))
+
+
+def _analyze_data(name: str, build: Builder, expect: str) -> Case | None:
+    if name not in _ANALYZE_DATA:
+        return None
+    return Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI], {"ckpt": _lifter, "data": _data_case(name, build)},
+                ERROR, ("data_3d_h36m.npz", "data_2d_h36m_gt.npz"))
+
+
+_add("analyze-checkpoint", WEIGHTS, _analyze_checkpoint)
+_add("analyze-data", DATA_DIRS, _analyze_data)
+CASES.update({
+    "analyze/checkpoint-missing": Case(["analyze", "mi", "none.pt", "--data-dir", "{data}"], {"data": _data}, ERROR, ("none.pt",)),
+    "analyze/image-model": Case(["analyze", "mi", "aitepose-s-bodies", "--data-dir", "{data}", *_MI], {"data": _data}, ERROR,
+                                ("aitepose-s-bodies",)),
+    "analyze/without-data-dir": Case(["analyze", "mi", "{ckpt}"], _EVAL, ARGPARSE, ("--data-dir",)),
+    "analyze/subject-unknown": Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI[:-2], "--subjects", "S99",
+                                     "--out", "{out}"], _EVAL, ERROR, ("S99",)),
+    "analyze/too-few-windows": Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI, "--max-windows", "3"], _EVAL,
+                                    ERROR, ("--max-windows",)),
+    "analyze/dims-0": Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", "--dims", "0"], _EVAL, ARGPARSE, ("--dims",)),
+    "analyze/one-label-for-two": Case(["analyze", "mi", "{ckpt}", "{ckpt}", "--data-dir", "{data}", *_MI, "--labels", "a"],
+                                      _EVAL, ERROR, ("--labels",)),
+    "analyze/out-is-a-file": Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI[:-2], "--out", "{ckpt}"], _EVAL,
+                                  ERROR, ("{ckpt.name}", "--out")),
+    "analyze/ok": Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI, "--labels", "tiny"], _EVAL, OK,
+                       check=lambda out, stdout: _assert(len(json.loads((out / "tiny.mi.json").read_text())["layers"]) > 0
+                                                         and (out / "mi.png").is_file())),
+    "analyze/estimators-samples-0": Case(["analyze", "estimators", "--samples", "0"], {}, ARGPARSE, ("--samples",)),
+    "analyze/estimators-ok": Case(["analyze", "estimators", "--samples", "200", "--seeds", "1", "--dims", "1"], {}, OK),
+})
+
+
 # `posemoe export`
 def _export(name: str, build: Builder, expect: str) -> Case | None:
     if not name.startswith("pt-") or expect == OK:

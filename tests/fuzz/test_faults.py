@@ -21,12 +21,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from fuzz_corpus import TINY, coco_records, person_track, quiet_cli
+pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
 
-from posemoe.cli import main
-from posemoe.training.checkpoint import load_checkpoint, save_atomic
-from posemoe.training.loop import TrainConfig, train
+import torch  # noqa: E402
+from fuzz_corpus import TINY, coco_records, person_track, quiet_cli  # noqa: E402
+
+from posemoe.cli import main  # noqa: E402
+from posemoe.training.checkpoint import load_checkpoint, save_atomic  # noqa: E402
+from posemoe.training.loop import TrainConfig, train  # noqa: E402
 
 
 def _fork(body: Callable[[], None]) -> int:

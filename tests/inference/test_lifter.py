@@ -1,10 +1,12 @@
 import numpy as np
 import pytest
-import torch
+pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
 
-from posemoe.inference.lifter import Lifter, OnlineLifter, load
-from posemoe.layouts import COCO17, H36M17
-from posemoe.models import create_model
+import torch  # noqa: E402
+
+from posemoe.inference.lifter import Lifter, OnlineLifter, load  # noqa: E402
+from posemoe.layouts import COCO17, H36M17  # noqa: E402
+from posemoe.models import create_model  # noqa: E402
 
 
 def test_lifter_matches_evaluation_predictions(synthetic_dir):

@@ -20,7 +20,7 @@ def _walk_2d(frames: int, step: int = 1) -> tuple[np.ndarray, tuple[int, int]]:
 
 
 def test_a_track_at_25_fps_gives_the_3d_of_the_same_motion_at_50():
-    lifter = load("posemoe-t27-s-h36m")
+    lifter = load()  # the default lifter: ONNX Runtime, no torch
     assert lifter.pretrained.fps == 50.0
     at_50, size = _walk_2d(400)
     at_25, _ = _walk_2d(400, step=2)
@@ -35,7 +35,7 @@ def test_a_track_at_25_fps_gives_the_3d_of_the_same_motion_at_50():
 
 
 def test_window_boundaries_leave_no_seam():
-    lifter = load("posemoe-t27-s-h36m")
+    lifter = load()  # the default lifter: ONNX Runtime, no torch
     track, size = _walk_2d(300)
     steps = {}
     for name, stride in (("blended", None), ("end to end", 27)):
@@ -60,7 +60,7 @@ def test_short_track_frames_keep_their_own_prediction():
 
 
 def test_bad_rates_and_sizes_are_refused():
-    lifter = load("posemoe-t27-s-h36m")
+    lifter = load()  # the default lifter: ONNX Runtime, no torch
     track, size = _walk_2d(30)
     with pytest.raises(ValueError, match="fps must be positive"):
         lifter.lift(track, image_size=size, fps=0)

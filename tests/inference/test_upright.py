@@ -1,14 +1,16 @@
 import numpy as np
 import pytest
-import torch
+pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
 
-from posemoe.camera import Intrinsics
-from posemoe.datasets.synthetic import synthesize_motion
-from posemoe.errors import UserError
-from posemoe.inference.lifter import Lifter
-from posemoe.inference.upright import body_lean, turn_back, turn_keypoints, upright_turn
-from posemoe.layouts import H36M17, H36M32, convert
-from posemoe.models import create_model
+import torch  # noqa: E402
+
+from posemoe.camera import Intrinsics  # noqa: E402
+from posemoe.datasets.synthetic import synthesize_motion  # noqa: E402
+from posemoe.errors import UserError  # noqa: E402
+from posemoe.inference.lifter import Lifter  # noqa: E402
+from posemoe.inference.upright import body_lean, turn_back, turn_keypoints, upright_turn  # noqa: E402
+from posemoe.layouts import H36M17, H36M32, convert  # noqa: E402
+from posemoe.models import create_model  # noqa: E402
 
 CAMERA = Intrinsics((900.0, 900.0), (300.0, 260.0))
 

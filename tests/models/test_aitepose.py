@@ -1,19 +1,21 @@
 import numpy as np
 import pytest
-import torch
+pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
 
-from posemoe.cli import main
-from posemoe.models import (
+import torch  # noqa: E402
+
+from posemoe.cli import main  # noqa: E402
+from posemoe.models import (  # noqa: E402
     AITEPose,
     config_from_dict,
     count_parameters,
     create_model,
     get_config,
 )
-from posemoe.export.weights import export_weights
-from posemoe.models.pretrained import load_model
-from posemoe.training.checkpoint import load_checkpoint, model_from_checkpoint
-from posemoe.training.loop import TrainConfig, train
+from posemoe.export.weights import export_weights  # noqa: E402
+from posemoe.models.pretrained import load_model  # noqa: E402
+from posemoe.training.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
+from posemoe.training.loop import TrainConfig, train  # noqa: E402
 
 SMALL = {"image_size": 64}
 

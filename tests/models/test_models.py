@@ -1,7 +1,9 @@
 import pytest
-import torch
+pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
 
-from posemoe.models import (
+import torch  # noqa: E402
+
+from posemoe.models import (  # noqa: E402
     MODEL_CONFIGS,
     PoseMoE,
     build_model,
@@ -11,7 +13,7 @@ from posemoe.models import (
     list_models,
     macs_per_frame,
 )
-from posemoe.models.posemoe import MoEFeedForward, resample_frames
+from posemoe.models.posemoe import MoEFeedForward, resample_frames  # noqa: E402
 
 TINY = dict(num_frames=9, dim=8, heads=2, expert_hidden=32, encoder_layers=1, decoder_layers=1)
 

@@ -3,12 +3,14 @@
 import json
 
 import pytest
-import torch
-from safetensors.torch import save_file
+pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
 
-from posemoe.errors import UserError
-from posemoe.models import create_model
-from posemoe.models.pretrained import DEFAULT_WEIGHTS, PretrainedConfig, default_weights, load_pretrained
+import torch  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
+
+from posemoe.errors import UserError  # noqa: E402
+from posemoe.models import create_model  # noqa: E402
+from posemoe.models.pretrained import DEFAULT_WEIGHTS, PretrainedConfig, default_weights, load_pretrained  # noqa: E402
 
 
 def test_shipped_weights_carry_their_pretrained_config():

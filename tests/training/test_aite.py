@@ -1,16 +1,18 @@
 import pytest
-import torch
+pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
 
-from posemoe.layouts import H36M17
-from posemoe.models import count_parameters, create_model
-from posemoe.training.aite import (
+import torch  # noqa: E402
+
+from posemoe.layouts import H36M17  # noqa: E402
+from posemoe.models import count_parameters, create_model  # noqa: E402
+from posemoe.training.aite import (  # noqa: E402
     AITE,
     AITEConfig,
     DisturbanceCorrectionModule,
     bone_lengths,
 )
-from posemoe.training.checkpoint import load_checkpoint, model_from_checkpoint
-from posemoe.training.loop import TrainConfig, train
+from posemoe.training.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
+from posemoe.training.loop import TrainConfig, train  # noqa: E402
 
 TINY = {"num_frames": 9, "dim": 8, "heads": 2, "expert_hidden": 32, "encoder_layers": 1, "decoder_layers": 1}
 

@@ -10,12 +10,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import torch
+pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
 
-from posemoe.training.checkpoint import load_checkpoint, model_from_checkpoint
-from posemoe.models.posemoe import resample_frames
-from posemoe.training.distributed import setup
-from posemoe.training.loop import Run, TrainConfig, learning_rate, train
+import torch  # noqa: E402
+
+from posemoe.training.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
+from posemoe.models.posemoe import resample_frames  # noqa: E402
+from posemoe.training.distributed import setup  # noqa: E402
+from posemoe.training.loop import Run, TrainConfig, learning_rate, train  # noqa: E402
 
 TINY = {"num_frames": 9, "dim": 8, "heads": 2, "expert_hidden": 32, "encoder_layers": 1, "decoder_layers": 1}
 
