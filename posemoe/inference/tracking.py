@@ -12,6 +12,7 @@ import numpy as np
 
 from posemoe.errors import UserError
 from posemoe.io.keypoints import MAX_ABS_PIXELS, KeypointFrames
+from posemoe.layouts import JointLayout
 
 
 def drop_invalid(frames: KeypointFrames) -> tuple[KeypointFrames, list[str]]:
@@ -43,20 +44,29 @@ def drop_invalid(frames: KeypointFrames) -> tuple[KeypointFrames, list[str]]:
     return KeypointFrames(people, frames.layout, frames.source), report
 
 
+BOX_WEIGHT = 0.5  # the box's share of a match's cost, beside the joints
+MIN_IOU = 0.3  # a detection overlapping a track's predicted box this much may match whatever its joints say
+MAX_SIZE_RATIO = 1.6  # ... unless its box is this much larger or smaller
+
+
 class Tracker:
     """Online linking of people into tracks, one frame at a time (:meth:`update`).
 
     Each frame, every open track predicts where its person is now (constant velocity from its last
-    two sightings), and detections are matched to tracks by an optimal assignment on the mean joint
-    distance to that prediction, relative to the person's size. A pair further apart than
-    ``max_jump`` sizes is no match: the detection starts a new track. A track unseen for more than
-    ``max_gap`` frames is closed. Crossings and short occlusions keep their ids because the
-    prediction carries each person through them. Ids count up from 0 in order of appearance.
+    two sightings), and detections are matched to tracks by an optimal assignment. A match costs the
+    mean joint distance to the prediction, relative to the person's size, with each left/right pair
+    of ``layout`` scored as labelled and exchanged and the better taken (a detector's label flip
+    cannot break a track), plus :data:`BOX_WEIGHT` x (1 - overlap of the boxes). A pair further apart
+    than ``max_jump`` sizes is no match unless the boxes overlap by :data:`MIN_IOU` at a similar
+    size: the detection starts a new track. The sightings a prediction uses are stored with their
+    pairs in the track's own labelling, so the velocity never extrapolates a flip. A track unseen
+    for more than ``max_gap`` frames is closed. Ids count up from 0 in order of appearance.
     """
 
-    def __init__(self, max_jump: float = 0.5, max_gap: int = 30) -> None:
+    def __init__(self, max_jump: float = 0.5, max_gap: int = 30, *, layout: JointLayout | None = None) -> None:
         self.max_jump, self.max_gap = max_jump, max_gap
-        self.last: list[np.ndarray] = []  # per track: its last two sightings (J, 3) ...
+        self.pairs = (np.asarray(layout.left, np.intp), np.asarray(layout.right, np.intp)) if layout else None
+        self.last: list[list[np.ndarray]] = []  # per track: its last two sightings (J, 3), in its own labelling ...
         self.seen: list[list[int]] = []  # ... and the frames they were in
         self.frame = -1
 
@@ -68,24 +78,30 @@ class Tracker:
         t = self.frame
         open_ = [k for k in range(len(self.seen)) if t - self.seen[k][-1] <= self.max_gap]
         cost = np.full((len(people), len(open_)), np.inf)
+        allowed = np.zeros(cost.shape, bool)
+        aligned: dict[tuple[int, int], np.ndarray] = {}
         for i, person in enumerate(people):
-            size = max(_size(person), 1e-6)
+            person = np.asarray(person, np.float64)
+            size, box = max(_size(person), 1e-6), _box(person)
             for j, k in enumerate(open_):
-                distance = np.linalg.norm(person[:, :2] - self._predict(k, t), axis=-1)
-                shared = ~np.isnan(distance)
-                if shared.any():
-                    cost[i, j] = distance[shared].mean() / size
-        allowed = np.where(cost < self.max_jump, cost, 1e6)
-        rows, cols = linear_sum_assignment(allowed) if allowed.size else ([], [])
-        matched = {i: open_[j] for i, j in zip(rows, cols) if cost[i, j] < self.max_jump}
+                predicted = self._predict(k, t)
+                joints, aligned[i, j] = pair_distance(person, predicted, self.pairs)
+                overlap, ratio = _box_overlap(box, _box(predicted, self.last[k][-1]))
+                if np.isfinite(joints):
+                    cost[i, j] = joints / size + BOX_WEIGHT * (1.0 - overlap)
+                    allowed[i, j] = joints / size < self.max_jump or (overlap >= MIN_IOU and ratio <= MAX_SIZE_RATIO)
+        rows, cols = linear_sum_assignment(np.where(allowed, cost, 1e6)) if cost.size else ([], [])
+        matched = {i: j for i, j in zip(rows, cols) if allowed[i, j]}
         ids = []
         for i, person in enumerate(people):
-            k = matched.get(i)
-            if k is None:
+            j = matched.get(i)
+            if j is None:
                 self.last.append([])
                 self.seen.append([])
-                k = len(self.seen) - 1
-            self.last[k] = [*self.last[k][-1:], np.asarray(person)]
+                k, own = len(self.seen) - 1, np.asarray(person, np.float64)
+            else:
+                k, own = open_[j], aligned[i, j]
+            self.last[k] = [*self.last[k][-1:], own]
             self.seen[k] = [*self.seen[k][-1:], t]
             ids.append(k)
         return ids
@@ -101,11 +117,52 @@ class Tracker:
         return last + velocity * min(t - self.seen[k][1], 10)
 
 
+def pair_distance(person: np.ndarray, target: np.ndarray,
+                  pairs: tuple[np.ndarray, np.ndarray] | None) -> tuple[float, np.ndarray]:
+    """Mean joint distance (pixels) of ``person`` (J, 2|3) to ``target`` (J, >=2) over the joints both
+    have, each left/right pair taken as labelled or exchanged, whichever is nearer -> (distance, NaN
+    when they share no joint; ``person`` with its pairs in ``target``'s labelling)."""
+    out = np.array(person, np.float64)
+    if pairs is not None and len(pairs[0]):
+        left, right = pairs
+        def gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return np.linalg.norm(out[a, :2] - target[b, :2], axis=-1)
+        as_given = np.fmax(gap(left, left), gap(right, right))  # fmax: a missing joint is no evidence
+        exchanged = np.fmax(gap(right, left), gap(left, right))
+        flip = exchanged < as_given  # NaN compares False: keep the labels when unsure
+        out[left[flip]], out[right[flip]] = person[right[flip]], person[left[flip]]
+    distance = np.linalg.norm(out[:, :2] - target[:, :2], axis=-1)
+    shared = np.isfinite(distance)
+    return (float(distance[shared].mean()) if shared.any() else np.nan), out
+
+
+def _box(points: np.ndarray, confidence_from: np.ndarray | None = None) -> np.ndarray | None:
+    """(x0, y0, x1, y1) pixels around the confident joints of ``points`` (J, 2|3); confidences from
+    ``confidence_from`` when the points have none (a prediction). None when no joint is confident."""
+    if confidence_from is not None and confidence_from.shape[-1] == 3:
+        points = np.concatenate([points[:, :2], confidence_from[:, 2:3]], -1)
+    xy = _confident(points)
+    return np.concatenate([xy.min(0), xy.max(0)]) if len(xy) else None
+
+
+def _box_overlap(a: np.ndarray | None, b: np.ndarray | None) -> tuple[float, float]:
+    """Intersection over union of two boxes, and the ratio of their diagonals (>= 1; inf if one is
+    missing or empty)."""
+    if a is None or b is None:
+        return 0.0, np.inf
+    inter = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
+    areas = np.prod(a[2:] - a[:2]), np.prod(b[2:] - b[:2])
+    union = areas[0] + areas[1] - inter
+    diagonals = sorted([np.linalg.norm(a[2:] - a[:2]), np.linalg.norm(b[2:] - b[:2])])
+    ratio = diagonals[1] / diagonals[0] if diagonals[0] > 0 else np.inf
+    return (float(inter / union) if union > 0 else 0.0), float(ratio)
+
+
 def track_people(frames: KeypointFrames, max_jump: float = 0.5, max_gap: int = 30) -> list[np.ndarray]:
-    """Link people across frames into tracks with a :class:`Tracker`: ``(T, J, 3)`` each, NaN where
-    the track is absent. Expects frames cleaned by :func:`drop_invalid`."""
+    """Link people across frames into tracks with a :class:`Tracker` that knows the frames' layout:
+    ``(T, J, 3)`` each, NaN where the track is absent. Expects frames cleaned by :func:`drop_invalid`."""
     t_total, joints = len(frames), frames.layout.num_joints
-    tracker, tracks = Tracker(max_jump, max_gap), []
+    tracker, tracks = Tracker(max_jump, max_gap, layout=frames.layout), []
     for t, people in enumerate(frames.people):
         people = _without_duplicates([p for p in people if not np.isnan(p[:, :2]).all()])
         for k, person in zip(tracker.update(people), people):
