@@ -8,6 +8,9 @@ not finite, are treated as missing, and the report says how many there were.
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
+
 import numpy as np
 
 from posemoe.errors import UserError
@@ -172,6 +175,115 @@ def track_people(frames: KeypointFrames, max_jump: float = 0.5, max_gap: int = 3
     return tracks
 
 
+JOIN_GAP = 60  # frames: fragments further apart in time are not joined
+JOIN_MOVE = (0.5, 0.15)  # from one fragment's last pose to the next one's first: at most a + b x gap frames, in sizes
+JOIN_SCALE = 1.5  # their skeletons' sizes (bone lengths, not boxes: a crouch keeps them) within this ratio
+JOIN_SHAPE = 0.25  # and their bone proportions this close (mean relative difference)
+
+
+@dataclass(frozen=True)
+class Join:
+    """Two fragments found to be one person: ``first`` ends at ``end``, ``second`` starts at
+    ``start`` (frames); ``move`` (sizes), ``scale`` (ratio >= 1) and ``shape`` (relative difference
+    of bone proportions) are what they were judged on."""
+
+    first: int
+    second: int
+    end: int
+    start: int
+    move: float
+    scale: float
+    shape: float
+
+    def cost(self) -> float:
+        gap = self.start - self.end
+        return self.move / (JOIN_MOVE[0] + JOIN_MOVE[1] * gap) + np.log(self.scale) + self.shape / JOIN_SHAPE
+
+
+def join_fragments(tracks: list[np.ndarray], layout: JointLayout) -> tuple[list[np.ndarray], list[str]]:
+    """Offline, the tracker's fragments of one person made one track: two tracks that never overlap
+    in time join when the second starts where the first ended (:data:`JOIN_MOVE`), within
+    :data:`JOIN_GAP` frames, with a skeleton of the same size (:data:`JOIN_SCALE`) and proportions
+    (:data:`JOIN_SHAPE`); the best fitting candidates first, each fragment joined at most once at
+    either end. Each left/right pair is compared as labelled and exchanged. -> (tracks, in order of
+    their first frame; report lines naming what was joined)."""
+    seen = [np.flatnonzero(_seen(tr)) for tr in tracks]
+    bones = [_bone_lengths(tr, layout) for tr in tracks]
+    candidates = [join for a in range(len(tracks)) for b in range(len(tracks))
+                  if (join := _judge(a, b, tracks, seen, bones, layout)) is not None]
+    after: dict[int, int] = {}
+    before: dict[int, int] = {}
+    for join in sorted(candidates, key=Join.cost):
+        if join.first not in after and join.second not in before and not _same_chain(join, after):
+            after[join.first], before[join.second] = join.second, join.first
+    joined, report = [], []
+    for head in sorted((k for k in range(len(tracks)) if k not in before), key=lambda k: seen[k][0]):
+        chain = [head]
+        while chain[-1] in after:
+            chain.append(after[chain[-1]])
+        track = tracks[head].copy()
+        for k in chain[1:]:
+            track[seen[k]] = tracks[k][seen[k]]
+        joined.append(track)
+        if len(chain) > 1:
+            spans = " + ".join(f"{seen[k][0]}-{seen[k][-1]}" for k in chain)
+            report.append(f"joined {len(chain)} track fragments into one person (frames {spans})")
+    return joined, report
+
+
+def _judge(a: int, b: int, tracks: list[np.ndarray], seen: list[np.ndarray], bones: list[np.ndarray],
+           layout: JointLayout) -> Join | None:
+    """Whether fragment ``b`` may continue fragment ``a`` -> the :class:`Join`, or None."""
+    end, start = seen[a][-1], seen[b][0]
+    if not (end < start <= end + JOIN_GAP) or not len(bones[a]) or not len(bones[b]):
+        return None
+    pairs = (np.asarray(layout.left, np.intp), np.asarray(layout.right, np.intp))
+    last, first = tracks[a][end], tracks[b][start]
+    distance, _ = pair_distance(first, last, pairs)
+    size = max(0.5 * (_size(last) + _size(first)), 1e-6)
+    total = [float(np.nansum(x)) for x in (bones[a], bones[b])]
+    if not np.isfinite(distance) or min(total) <= 0:
+        return None
+    move, scale = distance / size, max(total) / min(total)
+    shared = np.isfinite(bones[a]) & np.isfinite(bones[b])
+    shape = float(np.mean(np.abs(bones[a][shared] / total[0] - bones[b][shared] / total[1])
+                          / (0.5 * (bones[a][shared] / total[0] + bones[b][shared] / total[1]) + 1e-9)))
+    if move > JOIN_MOVE[0] + JOIN_MOVE[1] * (start - end) or scale > JOIN_SCALE or shape > JOIN_SHAPE:
+        return None
+    return Join(a, b, int(end), int(start), move, scale, shape)
+
+
+def _same_chain(join: Join, after: dict[int, int]) -> bool:
+    """Whether ``join.second`` already leads to ``join.first`` (joining would close a loop)."""
+    k = join.second
+    while k in after:
+        k = after[k]
+        if k == join.first:
+            return True
+    return False
+
+
+def _bone_lengths(track: np.ndarray, layout: JointLayout, quantile: float = 0.9) -> np.ndarray:
+    """(B,) a track's 2D bone lengths, pixels: per bone the ``quantile`` over the frames where both
+    ends are confident (near the bone's length across the image: foreshortening only shortens it),
+    each left bone and its right twin given their mean, so that a swap changes nothing. NaN for a
+    bone never seen; empty when the track has no frame."""
+    flip = layout.flip_permutation()
+    parent, child = np.asarray(layout.bones).T
+    ok = ~np.isnan(track[..., :2]).any(-1) & (np.nan_to_num(track[..., 2], nan=0.0) > 0.1
+                                               if track.shape[-1] == 3 else True)
+    both = ok[:, parent] & ok[:, child]
+    if not both.any():
+        return np.zeros(0)
+    length = np.where(both, np.linalg.norm(track[:, parent, :2] - track[:, child, :2], axis=-1), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a bone never seen: NaN
+        per_bone = np.nanquantile(length, quantile, axis=0)
+    twin = [layout.bones.index((flip[p], flip[c])) if (flip[p], flip[c]) in layout.bones else i
+            for i, (p, c) in enumerate(layout.bones)]
+    return np.nanmean(np.stack([per_bone, per_bone[twin]]), axis=0)
+
+
 def _without_duplicates(people: list[np.ndarray], overlap: float = 0.1) -> list[np.ndarray]:
     """One frame's people without second detections of the same person (mean joint distance under
     ``overlap`` sizes): the one with more seen joints, then the higher mean confidence, stays."""
@@ -226,10 +338,11 @@ def select_tracks(frames: KeypointFrames, *, track: int | None = None, max_peopl
     spread), 0 the most present, so that neither one wild frame nor one wild joint outweighs a person
     seen throughout. By default every track seen in at least ``min_frames`` frames (default: a tenth
     of the recording, at most 10, at least 1) and not smaller than :data:`MIN_SPREAD` of the largest
-    person is chosen, the top ``max_people`` of them if given;
+    person is chosen, the top ``max_people`` of them if given; fragments of one person are joined
+    first (:func:`join_fragments`);
     ``track`` picks one id. Invalid joints are dropped first (:func:`drop_invalid`)."""
     frames, report = drop_invalid(frames)
-    tracks = track_people(frames)
+    tracks, joined = join_fragments(track_people(frames), frames.layout)
     where = f"{frames.source}: " if frames.source else ""
     if not tracks:
         raise UserError(f"{where}no person found in any of its {len(frames)} frames")
@@ -249,7 +362,7 @@ def select_tracks(frames: KeypointFrames, *, track: int | None = None, max_peopl
                   if seen_count[k] >= least and spreads[k] >= smallest] or [(0, ranked[0])]
         chosen = chosen[:max_people] if max_people else chosen
     seen = ", ".join(f"person {k} ({seen_count[k]} frames)" for k, _ in chosen)
-    return chosen, [f"{len(ranked)} track(s) in {len(frames)} frames; lifting {seen}", *report]
+    return chosen, [f"{len(ranked)} track(s) in {len(frames)} frames; lifting {seen}", *joined, *report]
 
 
 def main_track(frames: KeypointFrames, track: int | None = None) -> tuple[np.ndarray, list[str]]:

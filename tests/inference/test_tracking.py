@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from posemoe.inference.tracking import fill_gaps, main_track, track_people
+from posemoe.inference.tracking import fill_gaps, join_fragments, main_track, select_tracks, track_people
 from posemoe.io.keypoints import KeypointFrames
 from posemoe.layouts import COCO17, H36M17
 
@@ -175,3 +175,32 @@ def test_crossing_people_keep_their_ids_through_a_flip():
     tracks = track_people(KeypointFrames(people, H36M17))
     assert len(tracks) == 2
     np.testing.assert_allclose(tracks[1][:, 0, :2], b[:, 0, :2])
+
+
+def test_fragments_of_one_person_are_joined_and_reported_strangers_are_not():
+    """A walker missed for 40 frames (beyond the tracker's 30) comes back 3 body sizes further on
+    at the walk's pace: two tracks, joined into one. A stranger (another size) arriving where the
+    first person left (within the joining's reach, beyond the tracker's) is not joined to them."""
+    walk = _projected_walk(160, seed=4, speed_px=6.0)
+    people = [walk[t][None] if not 60 <= t < 100 else np.zeros((0, 17, 3)) for t in range(160)]
+    frames = KeypointFrames(people, H36M17)
+    assert len(track_people(frames)) == 2
+    chosen, report = select_tracks(frames)
+    assert len(chosen) == 1 and np.isnan(chosen[0][1][60:100]).all()
+    np.testing.assert_array_equal(chosen[0][1][100:], walk[100:])
+    assert "joined 2 track fragments into one person (frames 0-59 + 100-159)" in report
+
+    stranger = _projected_walk(160, seed=5, speed_px=6.0)
+    centre = stranger[..., :2].mean(1, keepdims=True)
+    stranger[..., :2] = centre + 0.6 * (stranger[..., :2] - centre) + [450.0, 0.0]
+    people = [walk[t][None] if t < 60 else (stranger[t][None] if t >= 64 else np.zeros((0, 17, 3))) for t in range(160)]
+    tracks, joined = join_fragments(track_people(KeypointFrames(people, H36M17)), H36M17)
+    assert len(tracks) == 2 and joined == []
+
+
+def test_fragments_that_overlap_in_time_are_two_people():
+    a, b = _projected_walk(80, seed=6), _projected_walk(80, seed=7)
+    b[..., 0] += 500
+    people = [np.stack([a[t]] + ([b[t]] if t >= 40 else [])) for t in range(80)]
+    tracks, joined = join_fragments(track_people(KeypointFrames(people[:60], H36M17)), H36M17)
+    assert len(tracks) == 2 and joined == []
