@@ -4,8 +4,11 @@ rarely it harms a correct frame, on motion capture seen through virtual cameras.
 Each BVH clip becomes H36M-17 world motion at its own frame rate, seen by virtual cameras
 (:mod:`posemoe.training.virtual_camera`: any azimuth, chest height to overhead, tele to wide,
 some moving). BlazePose-like errors are added: jitter proportional to the person's size in the
-image, larger and with low confidence on the joint of a pair that is further from the camera
-(the occluded one), joints dropped now and then, a frame missed now and then. Then runs of frames
+image (:data:`JITTER`; BlazePose's torso joints on the shared sports2d clip move by a median
+0.6-0.9 % of the person's size in second differences, motion included, which bounds its jitter
+near 0.3 %), three times larger and with low confidence on the joint of a pair that is further
+from the camera (the occluded one), which now and then collapses onto its twin for a few frames,
+joints dropped now and then, a frame missed now and then. Then runs of frames
 get left and right swapped, of one kind each (:data:`SWAP_KINDS`). A swapped frame counts as
 restored when the clean-up gives every joint its true label back; a correct frame as changed when
 it comes out with a label that differs from the truth. A pair whose joints lie within
@@ -32,6 +35,9 @@ SWAP_KINDS = {  # left joints whose pairs each kind of detector error swaps
     "feet only": ("LFoot",),
 }
 RUN_LENGTHS = (1, 2, 3, 5, 8, 12, 20, 30)  # frames a swap lasts
+JITTER = (0.004, 0.012)  # standard deviation, of the person's size: seen joints, occluded ones
+COLLAPSE_SHARE = 0.01  # frames where an occluded joint's collapse onto its twin starts
+COLLAPSE_RUN = (2, 12)  # frames it lasts, from, to (not included)
 SWAPPED_SHARE = 0.1  # of the frames, about
 COINCIDENT = 0.03  # of the person's size in the image: closer twins need no label
 MOTION_TYPES = {  # motion type -> the contents (file-name words) of the Bandai Namco set that show it
@@ -103,24 +109,41 @@ def detections(world: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     left, right = np.asarray(H36M17.left), np.asarray(H36M17.right)
     behind[:, left] = depth[:, left] > depth[:, right] + 0.1
     behind[:, right] = depth[:, right] > depth[:, left] + 0.1
-    spread = np.where(behind, 0.02, 0.01) * size
+    spread = np.where(behind, JITTER[1], JITTER[0]) * size
     noisy = pixels + rng.normal(size=pixels.shape) * spread[..., None]
     confidence = np.where(behind, rng.uniform(0.2, 0.5, behind.shape), rng.uniform(0.7, 1.0, behind.shape))
     out = np.concatenate([noisy, confidence[..., None]], -1)
+    _collapse(out, behind, size, rng)
     out[rng.random(behind.shape) < 0.01] = np.nan
     out[rng.random(len(out)) < 0.005] = np.nan
     return out
 
 
+def _collapse(track: np.ndarray, behind: np.ndarray, size: np.ndarray, rng: np.random.Generator) -> None:
+    """In place: runs of :data:`COLLAPSE_RUN` frames, starting in about :data:`COLLAPSE_SHARE` of the
+    frames, where an occluded joint is put on its twin (as BlazePose puts both knees on the
+    visible leg), with low confidence."""
+    twin = H36M17.flip_permutation()
+    for start in np.flatnonzero(rng.random(len(track)) < COLLAPSE_SHARE):
+        joint = rng.choice(np.asarray(H36M17.left + H36M17.right))
+        rows = np.arange(start, min(start + rng.integers(*COLLAPSE_RUN), len(track)))
+        rows = rows[behind[rows, joint]]
+        jitter = rng.normal(size=(len(rows), 2)) * JITTER[1] * size[rows]
+        track[rows, joint, :2] = track[rows, twin[joint], :2] + jitter
+        track[rows, joint, 2] = rng.uniform(0.05, 0.3, len(rows))
+
+
 def inject_swaps(track: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Runs of left/right swaps of random kinds and lengths over about :data:`SWAPPED_SHARE` of the
-    frames, apart from each other -> (swapped track, (T,) mask of the runs' frames)."""
+    frames, apart from each other, none longer than a third of the frames between runs (a detector
+    that is wrong most of the time has no majority to go by) -> (swapped track, (T,) mask of the
+    runs' frames)."""
     out, mask = track.copy(), np.zeros(len(track), bool)
     mean_run = float(np.mean(RUN_LENGTHS))
     runs = max(1, int(round(SWAPPED_SHARE * len(track) / mean_run)))
     slot = len(track) // runs
     for i in range(runs):
-        length = int(min(rng.choice(RUN_LENGTHS), max(1, slot - 10)))
+        length = int(min(rng.choice(RUN_LENGTHS), max(1, slot // 3)))
         start = i * slot + int(rng.integers(5, max(6, slot - length - 4)))
         kind = SWAP_KINDS[rng.choice(list(SWAP_KINDS))]
         lefts = np.asarray([H36M17.index(n) for n in kind])

@@ -1,18 +1,22 @@
-"""Clean-up of a 2D detector track before lifting: undoing left/right swaps.
+"""Clean-up of a 2D detector track before lifting: undoing left/right swaps, and doing no harm.
 
 Detectors (BlazePose especially) sometimes label a person's left as right for a run of frames:
-the whole body, when they believe the person faces the other way, only the legs or the arms, or
-only the feet or the wrists. Each limb (legs, arms, head) gets a temporal model whose states
-are the sets of its parts (hips, knees, feet) that are swapped, decoded with Viterbi. A state
-sequence costs how badly the relabelled joints break a constant-velocity motion (three frames
-at a time), a price per change of state (less per part when parts change together, as in a
-whole-limb swap) and a small price per frame a limb spends swapped, so that the labelling that
-the majority of frames agrees with wins. Constant velocity rather than constant position: legs
-that cross in a side view keep moving the way they were moving, whereas a swap there reverses
-both velocities."""
+the whole body, when they believe the person faces the other way, one limb's whole chain (hip,
+knee and ankle; shoulder, elbow and wrist), or only its end (the feet, the hands) where the limbs
+cross. Those are the only relabellings made: each limb is as labelled, swapped as a chain or
+swapped at its end, so a correct leg can never come out with its hip and knee crossed over its
+ankle. The limbs are decoded together (Viterbi over the body's states) so that a whole-body swap
+is one event. Evidence over time: how badly each labelling breaks a constant-velocity motion
+(three frames at a time, Pseudo-Huber, weighted by confidence) and a price per change of state.
+Evidence in each frame: a torso twists less than 90 degrees, so hips, shoulders (and the head's
+pairs) point the same way across the image. A run that the decoding would relabel but whose
+evidence is under a margin is left as the detector gave it. Constant velocity rather than
+constant position: legs that cross in a side view keep moving the way they were moving, whereas a
+swap there reverses both velocities."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -36,10 +40,13 @@ _LIMB_WORDS: tuple[tuple[str, int, tuple[str, ...]], ...] = (
     ("arms", 1, ("arm",)),
     ("head", 0, ("eye", "ear", "mouth")),
 )
-_MAX_PARTS = 3  # a limb has 2 ** parts states and each Viterbi step costs their cube
-_EXTRA_PART = 0.1  # price of each further part changing at once, in changes of state
+_MAX_PARTS = 3  # parts of a limb's chain: girdle, middle, end
+_EXTRA_LIMB = 0.1  # price of each further limb changing at once, in changes of state
 _UNIT_FLOOR = 0.01  # least motion unit, as a fraction of the person's size in the image
-_IMPOSSIBLE = 1e9  # per-frame price of the states a limb with fewer parts has not got
+SWITCH_COST = 3.0  # a change of state, in motion units (see fix_left_right_swaps)
+SWAP_COST = 0.1  # a frame a limb spends swapped
+TWIST_WEIGHT = 1.0  # price of girdles facing opposite ways, per motion unit of the shorter girdle
+MARGIN = 2.0  # a swapped run must explain the motion this much better than the detector's labels
 
 
 def limb_groups(layout: JointLayout = H36M17) -> dict[str, Parts]:
@@ -62,15 +69,21 @@ def limb_groups(layout: JointLayout = H36M17) -> dict[str, Parts]:
 
 
 def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
-                         groups: Mapping[str, Parts] | None = None, switch_cost: float = 3.0,
-                         swap_cost: float = 0.1) -> tuple[np.ndarray, np.ndarray, list[str]]:
+                         groups: Mapping[str, Parts] | None = None, switch_cost: float = SWITCH_COST,
+                         swap_cost: float = SWAP_COST,
+                         margin: float = MARGIN) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Relabel the frames where a detector swapped the person's left and right.
 
     ``keypoints``: ``(T, J, 2)`` pixels or ``(T, J, 3)`` pixels + confidence of one person's
     track; NaN marks a missing joint. ``groups``: limb -> parts -> joints (either side of a
-    pair), default :func:`limb_groups`; at most 3 parts a limb. ``switch_cost`` is the price of
-    a change of state and ``swap_cost`` of each frame a limb spends swapped, both in units of
-    the track's typical deviation from constant velocity.
+    pair), default :func:`limb_groups`; at most 3 parts a limb. Each frame, each limb is either
+    as labelled, swapped as a whole chain, or (limbs of 2 or more parts) swapped at its end only
+    (feet, hands) -- never at the girdle or the middle alone, which would cross a correct limb.
+    The limbs are decoded together, so that a swap of the whole body is one event.
+    ``switch_cost`` is the price of a change of state, ``swap_cost`` of each frame a limb spends
+    swapped, and a run of swapped frames whose evidence (how much more the detector's labels cost
+    over the run than the relabelling) is under ``margin`` is left as the detector gave it; all in
+    units of the track's typical deviation from constant velocity.
 
     Returns ``fixed`` (same shape, whole joint rows swapped back), ``swapped`` ``(T, G)`` bool
     (the frames in which some part of each limb was swapped back, columns in the order of
@@ -83,20 +96,24 @@ def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
     if max(sizes, default=0) > _MAX_PARTS:
         raise UserError(f"expected at most {_MAX_PARTS} parts a limb, got {dict(zip(groups, sizes))}")
     pairs = [pair for limb in limbs for pair in limb]
-    bits = _part_bits(sizes)
+    states = _body_states(sizes)  # (S, G) each limb's bit set
+    bits = _state_bits(states, sizes)  # (S, P)
+    kept = 0
     if len(keypoints) < 3 or not pairs:
-        state = np.zeros((len(keypoints), len(limbs)), np.intp)
+        path = np.zeros(len(keypoints), np.intp)
     else:
-        costs = _limb_costs(_part_costs(keypoints, pairs), sizes, bits.shape[0])
-        state = _decode(costs, _transition_costs(sizes, bits.shape[0], switch_cost, swap_cost))
-    limb_of = np.repeat(np.arange(len(limbs)), sizes)
+        triple = _triple_costs(_part_costs(keypoints, pairs), bits)
+        unary = swap_cost * (states > 0).sum(1, dtype=np.float32) + _twist_costs(keypoints, limbs, states)
+        transition = _transition_costs(states, switch_cost)
+        path = _decode(triple, unary, transition)
+        path, kept = _leave_weak_runs(path, triple, unary, transition, margin)
     fixed = keypoints.copy()
     for p, (left, right) in enumerate(pairs):
-        rows = np.flatnonzero(bits[state[:, limb_of[p]], p])[:, None]
+        rows = np.flatnonzero(bits[path, p])[:, None]
         fixed[rows, left] = keypoints[rows, right]
         fixed[rows, right] = keypoints[rows, left]
-    swapped = state > 0
-    return fixed, swapped, [_report_line(swapped, list(groups))]
+    swapped = states[path] > 0
+    return fixed, swapped, [_report_line(swapped, list(groups), kept)]
 
 
 def _check_keypoints(keypoints: np.ndarray, layout: JointLayout) -> None:
@@ -116,33 +133,6 @@ def _pair_indices(layout: JointLayout, limb: str, names: Sequence[str]) -> tuple
                         f"({', '.join(layout.joints[j] for j in layout.left)} or their right twins), got {names!r}")
     pair = sorted({side_of[n] for n in names})
     return np.asarray(layout.left)[pair], np.asarray(layout.right)[pair]
-
-
-def _part_bits(sizes: list[int]) -> np.ndarray:
-    """``(S, P)`` bool: whether limb state s swaps part p (parts of all limbs in order). A
-    limb's state is a bit set, its first part the highest bit, as a C-order reshape lays out."""
-    count = 2 ** max(sizes, default=0)
-    local = np.concatenate([np.arange(n)[::-1] for n in sizes]) if sizes else np.zeros(0, int)
-    return (np.arange(count)[:, None] >> local[None, :]) & 1 == 1
-
-
-def _transition_costs(sizes: list[int], count: int, switch_cost: float, swap_cost: float) -> np.ndarray:
-    """``(S, S, G)`` price of going from state b to state c: a change (each further part
-    changing at once adds ``_EXTRA_PART`` of a change, so a whole-limb swap is one event) and
-    a frame in c (``swap_cost`` if any part is swapped: in a tie, as when hips seen side-on
-    coincide, the girdle goes with the rest of the limb); states a limb has not got cost
-    ``_IMPOSSIBLE``."""
-    state = np.arange(count)
-    flipped = _popcount(state[:, None] ^ state[None, :])
-    change = np.where(flipped > 0, switch_cost * (1.0 + _EXTRA_PART * (flipped - 1)), 0.0)
-    frame = np.where(state[:, None] < 2 ** np.asarray(sizes)[None, :], swap_cost * (state > 0)[:, None],
-                     _IMPOSSIBLE)
-    return change[..., None] + frame[None]
-
-
-def _popcount(states: np.ndarray) -> np.ndarray:
-    """Number of swapped parts in each state (bit set)."""
-    return sum((states >> k) & 1 for k in range(_MAX_PARTS))
 
 
 def _part_costs(keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -175,6 +165,44 @@ def _part_costs(keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]
     return np.add.reduceat(cost, starts, axis=-1)
 
 
+def _twist_costs(keypoints: np.ndarray, limbs: list[list[tuple[np.ndarray, np.ndarray]]],
+                 states: np.ndarray) -> np.ndarray:
+    """``(T, S)`` per-frame price of each body state for the girdles (hips, shoulders, the head's
+    pairs) it leaves pointing opposite ways in the image: a torso twists less than 90 degrees, so
+    left-to-right across the hips and across the shoulders agree in sign. Each pair of limbs costs
+    ``TWIST_WEIGHT`` x how far past perpendicular they are (0 to 1) x the shorter girdle, in motion
+    units, weighted by the girdles' confidence: seen edge-on, a girdle is short and says little."""
+    xy = keypoints[..., :2].astype(np.float64)
+    conf = np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
+    valid = np.isfinite(xy).all(-1) & np.isfinite(conf)
+    unit = _motion_unit(np.where(valid[..., None], xy, 0.0), valid)
+    typical = np.median(conf[valid]) if valid.any() else 1.0
+    girdles, weights = [], []
+    for limb in limbs:
+        left, right = limb[0] if limb else (np.zeros(0, np.intp), np.zeros(0, np.intp))
+        across = (xy[:, left] - xy[:, right]).mean(1) if len(left) else np.full((len(xy), 2), np.nan)
+        girdles.append(across)
+        both = np.minimum(conf[:, left], conf[:, right]).min(1) if len(left) else np.zeros(len(xy))
+        weights.append(np.minimum(np.nan_to_num(both) / max(typical, 1e-6), 1.0))
+    out = np.zeros((len(xy), len(states)), np.float32)
+    for g, h in itertools.combinations(range(len(limbs)), 2):
+        a, b = girdles[g], girdles[h]
+        length = np.minimum(np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cosine = np.sum(a * b, -1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+        past = np.nan_to_num(np.clip(-cosine, 0.0, 1.0))  # as labelled; relabelled, the sign flips
+        opposite = np.nan_to_num(np.clip(cosine, 0.0, 1.0))
+        price = TWIST_WEIGHT * np.nan_to_num(length) / unit * np.minimum(weights[g], weights[h])
+        flips = ((states[:, g] >> _girdle_bit(limbs[g])) & 1) ^ ((states[:, h] >> _girdle_bit(limbs[h])) & 1)
+        out += np.where(flips[None, :] == 1, (price * opposite)[:, None], (price * past)[:, None]).astype(np.float32)
+    return out
+
+
+def _girdle_bit(limb: list) -> int:
+    """The bit of a limb's first part in its state (the first part is the highest bit)."""
+    return max(len(limb) - 1, 0)
+
+
 def _motion_unit(xy: np.ndarray, valid: np.ndarray) -> float:
     """Typical deviation of the track from constant velocity, pixels: the median second
     difference, but at least ``_UNIT_FLOOR`` of the person's size, since a detector that snaps to
@@ -190,56 +218,88 @@ def _motion_unit(xy: np.ndarray, valid: np.ndarray) -> float:
     return max(typical, _UNIT_FLOOR * size, 1e-6)
 
 
-def _limb_costs(part_costs: np.ndarray, sizes: list[int], count: int) -> np.ndarray:
-    """Per-part costs ``(2, 2, 2, N, P)`` -> per-limb state costs ``(N, S, S, S, G)``, indexed
-    ``[t-2, state t-2, state t-1, state t, limb]``."""
-    steps = part_costs.shape[3]
-    out = np.zeros((steps, count, count, count, len(sizes)), np.float32)
-    first = 0
-    for g, n in enumerate(sizes):
-        bits = _part_bits([n]).astype(np.intp)  # (2**n, n)
-        # A limb state triple's cost sums its parts' (2, 2, 2) entries: a 0/1 matrix product.
-        pick = np.zeros((n, 2, 2, 2) + (2**n,) * 3, np.float32)
-        for q in range(n):
-            a, b, c = np.ix_(bits[:, q], bits[:, q], bits[:, q])
-            pick[(q, a, b, c) + tuple(np.ix_(*(np.arange(2**n),) * 3))] = 1.0
-        table = np.moveaxis(part_costs[..., first:first + n], (3, 4), (0, 1)).reshape(steps, 8 * n)
-        out[:, : 2**n, : 2**n, : 2**n, g] = (table @ pick.reshape(8 * n, -1)).reshape((steps,) + (2**n,) * 3)
-        first += n
+def _body_states(sizes: list[int]) -> np.ndarray:
+    """``(S, G)`` the body's states: per limb of ``sizes[g]`` parts, a bit set of its swapped parts
+    (the first part the highest bit), one of: none, the whole chain, the end part only. State 0
+    swaps nothing."""
+    per_limb = [list(dict.fromkeys((0, 2**n - 1, 1))) if n else [0] for n in sizes]
+    return np.array(list(itertools.product(*per_limb)), np.intp).reshape(-1, len(sizes))
+
+
+def _state_bits(states: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """``(S, P)`` bool: whether state s swaps part p (parts of all limbs in order)."""
+    columns = [(states[:, g] >> (n - 1 - q)) & 1 for g, n in enumerate(sizes) for q in range(n)]
+    return np.stack(columns, 1).astype(bool) if columns else np.zeros((len(states), 0), bool)
+
+
+def _triple_costs(part_costs: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """Per-part costs ``(2, 2, 2, N, P)`` -> ``(N, S, S, S)``: the motion cost of body states (a, b, c)
+    at frames (n, n+1, n+2), the sum of its parts' costs."""
+    code = bits.astype(np.intp)  # (S, P)
+    # Index of each part's (swapped a, swapped b, swapped c) entry, per state triple: (S, S, S, P)
+    triple = 4 * code[:, None, None] + 2 * code[None, :, None] + code[None, None, :]
+    table = part_costs.reshape(8, *part_costs.shape[3:])  # (8, N, P)
+    count = len(bits)
+    out = np.zeros((table.shape[1], count, count, count), np.float32)
+    for p in range(bits.shape[1]):
+        out += table[:, :, p].T[:, triple[..., p]]
     return out
 
 
-def _decode(costs: np.ndarray, transition: np.ndarray) -> np.ndarray:
-    """Viterbi over pairs of consecutive states, all limbs at once: motion costs
-    ``(N, S, S, S, G)`` and transition prices ``(S, S, G)`` -> ``(N + 2, G)`` states of the
-    cheapest sequences."""
-    steps, count, _, _, limbs = costs.shape
-    total = costs + transition[None, None].astype(np.float32)  # (N, a, b, c, G)
-    # Laid out (N, a, G * b, c): the running best (a, G * b, 1) then broadcasts along the last
-    # axis only, numpy's fast case; this loop is most of the run time.
-    total = np.ascontiguousarray(total.transpose(0, 1, 4, 2, 3)).reshape(steps, count, limbs * count, count)
-    frame = np.einsum("ssg->sg", transition)  # the price of a frame in each state
-    best = (frame[:, None] + transition).astype(np.float32)  # (a, b, G) over frames 0 and 1
-    best = np.ascontiguousarray(best.transpose(0, 2, 1)).reshape(count, limbs * count, 1)
-    came_from = np.empty((steps, limbs * count, count), np.int8)
+def _transition_costs(states: np.ndarray, switch_cost: float) -> np.ndarray:
+    """``(S, S)`` price of going from state b to state c: one change, and :data:`_EXTRA_LIMB` of a
+    change for each further limb changing at once (a whole-body swap is one event)."""
+    changed = (states[:, None, :] != states[None, :, :]).sum(-1)
+    return np.where(changed > 0, switch_cost * (1.0 + _EXTRA_LIMB * (changed - 1)), 0.0).astype(np.float32)
+
+
+def _decode(triple: np.ndarray, unary: np.ndarray, transition: np.ndarray) -> np.ndarray:
+    """Viterbi over pairs of consecutive states: motion costs ``(N, S, S, S)``, per-frame prices
+    ``(N + 2, S)`` and transition prices ``(S, S)`` -> ``(N + 2,)`` states of the cheapest sequence."""
+    steps, count = triple.shape[:2]
+    best = unary[0][:, None] + transition + unary[1][None, :]  # (a, b) over frames 0 and 1
+    came_from = np.empty((steps, count, count), np.intp)
+    step_price = transition[None, :, :] + unary[2:, None, :]  # (N, b, c)
     for n in range(steps):
-        via = total[n] + best
+        via = best[:, :, None] + triple[n] + step_price[n][None]  # (a, b, c)
         came_from[n] = via.argmin(0)
-        best = np.minimum.reduce(via, 0).reshape(limbs, count, count).transpose(1, 0, 2).reshape(count, -1, 1)
-    came_from = came_from.reshape(steps, limbs, count, count)
-    last = best.reshape(count, limbs, count).transpose(1, 0, 2).reshape(limbs, -1).argmin(1)  # (G,) as b * S + c
-    path = np.empty((steps + 2, limbs), np.intp)
-    path[-2], path[-1] = last // count, last % count
-    cols = np.arange(limbs)
+        best = via.min(0)
+    path = np.empty(steps + 2, np.intp)
+    path[-2], path[-1] = np.unravel_index(int(best.argmin()), best.shape)
     for n in range(steps - 1, -1, -1):
-        path[n] = came_from[n, cols, path[n + 1], path[n + 2]]
+        path[n] = came_from[n, path[n + 1], path[n + 2]]
     return path
 
 
-def _report_line(swapped: np.ndarray, names: list[str]) -> str:
+def _path_cost(path: np.ndarray, triple: np.ndarray, unary: np.ndarray, transition: np.ndarray,
+               lo: int, hi: int) -> float:
+    """The cost of ``path`` over the terms that involve frames ``lo`` to ``hi - 1``."""
+    n = np.arange(max(lo - 2, 0), min(hi, len(triple)))
+    t = np.arange(max(lo, 1), min(hi + 1, len(path)))
+    frames = np.arange(lo, hi)
+    return float(triple[n, path[n], path[n + 1], path[n + 2]].sum() + transition[path[t - 1], path[t]].sum()
+                 + unary[frames, path[frames]].sum())
+
+
+def _leave_weak_runs(path: np.ndarray, triple: np.ndarray, unary: np.ndarray, transition: np.ndarray,
+                     margin: float) -> tuple[np.ndarray, int]:
+    """Each run of frames the decoding relabels goes back to the detector's labels if that costs
+    less than ``margin`` more -> (path, how many runs went back)."""
+    path, kept = path.copy(), 0
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], (path > 0).astype(np.int8), [0]])))
+    for lo, hi in zip(edges[::2], edges[1::2]):
+        alone = path.copy()
+        alone[lo:hi] = 0
+        if _path_cost(alone, triple, unary, transition, lo, hi) - _path_cost(path, triple, unary, transition, lo, hi) < margin:
+            path, kept = alone, kept + 1
+    return path, kept
+
+
+def _report_line(swapped: np.ndarray, names: list[str], kept: int) -> str:
     frames = len(swapped)
+    alone = f"; {kept} weakly supported run(s) left as detected" if kept else ""
     fixed = int(swapped.any(axis=1).sum())
     if fixed == 0:
-        return f"no left/right swaps found in {frames} frames"
+        return f"no left/right swaps found in {frames} frames{alone}"
     parts = ", ".join(f"{name} {int(n)}" for name, n in zip(names, swapped.sum(0)) if n)
-    return f"undid left/right swaps in {fixed} of {frames} frames ({parts})"
+    return f"undid left/right swaps in {fixed} of {frames} frames ({parts}){alone}"
