@@ -38,6 +38,7 @@ def cmd_infer(args: argparse.Namespace) -> None:
             raise UserError(f"--upright / --no-upright turn bodies before lifting; {args.model} estimates 3D from the "
                             "image itself")
         _refuse_unused(args, _KEYPOINT_ONLY, f"an image with {args.model}", "keypoint files")
+        _refuse_unused(args, _TRACKS_ONLY, f"an image with {args.model}", "recorded videos and keypoint files")
         infer_image(path, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip)
         return
     _video(args)
@@ -45,6 +46,7 @@ def cmd_infer(args: argparse.Namespace) -> None:
 
 _KEYPOINT_ONLY = {"layout": "--layout", "image_size": "--image-size"}
 _IMAGE_MODEL_ONLY = {"bbox": "--bbox", "no_flip": "--no-flip"}
+_TRACKS_ONLY = {"no_swap_fix": "--no-swap-fix"}
 
 
 def _refuse_unused(args: argparse.Namespace, options: dict[str, str], what: str, where: str) -> None:
@@ -104,7 +106,8 @@ def _video(args: argparse.Namespace) -> None:
     _refuse_unused(args, _IMAGE_MODEL_ONLY, "videos, image folders or lifters", "one image with an image model (aitepose-*)")
     result = infer_video(args.input, args.model, smooth=_smoothing(args), fps=args.fps, max_frames=args.max_frames,
                          max_people=args.max_people, track=args.track, detect_workers=args.detect_workers,
-                         device=args.device, camera=_camera(args), upright=upright(args), quiet=False)
+                         device=args.device, camera=_camera(args), upright=upright(args), quiet=False,
+                         swap_fix=not args.no_swap_fix)
     with result.stages.time("write"):
         raw = write_detections(result, args.out)
     _finish(args, result, [raw])
@@ -122,7 +125,7 @@ def _keypoints(args: argparse.Namespace) -> None:
     result = infer_keypoints(args.input, args.model, image_size=tuple(args.image_size) if args.image_size else None,
                              layout=args.layout, fps=args.fps, track=args.track, max_people=args.max_people,
                              smooth=_smoothing(args), device=args.device, camera=_camera(args),
-                             upright=upright(args), max_frames=args.max_frames)
+                             upright=upright(args), max_frames=args.max_frames, swap_fix=not args.no_swap_fix)
     _finish(args, result)
     render_result(Path(args.out), result, tuple(args.render), inputs=[args.input])
 
@@ -133,6 +136,7 @@ def _stream(args: argparse.Namespace) -> None:
     if args.render:
         raise UserError("--render applies to recorded videos and keypoint files, not to live streams")
     _refuse_unused(args, _KEYPOINT_ONLY, "live streams", "keypoint files")
+    _refuse_unused(args, _TRACKS_ONLY, "live streams", "recorded videos and keypoint files")
     _refuse_unused(args, _IMAGE_MODEL_ONLY, "live streams", "one image with an image model (aitepose-*)")
     _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, max_people=args.max_people,
                                detect_workers=args.detect_workers, device=args.device, quiet=False,
@@ -175,6 +179,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="image models: the person's box in pixels (default: the whole image)")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation of image models")
     add_upright_options(p)
+    p.add_argument("--no-swap-fix", action="store_true",
+                   help="keep the detector's left/right labels as they are (default: undo runs of frames where it "
+                        "swapped a whole limb chain, a limb's end or the whole body)")
     p.add_argument("--format", nargs="+", default=["npz", "json", "csv"], choices=["npz", "json", "csv", "bvh"],
                    help="result files to write")
     p.add_argument("--bvh", action="store_true",

@@ -91,12 +91,14 @@ class Pipeline:
     """The stages after detection: track -> undo left/right swaps -> fill gaps -> lift -> smooth -> motion, for every frame
     of a recording. ``smooth`` is None or One-Euro parameters ``{"min_cutoff": Hz, "beta": ...}``;
     ``camera`` sets the focal length for camera-codec lifters and the root trajectory (None: no
-    motion stage, and the lifter guesses 60 degrees)."""
+    motion stage, and the lifter guesses 60 degrees); ``swap_fix``: undo the detector's left/right
+    swaps (:func:`~posemoe.inference.cleanup.fix_left_right_swaps`), or keep its labels as they are."""
 
     def __init__(self, lifter: Lifter, *, model_name: str = "", min_confidence: float = 0.3,
-                 smooth: dict | None = None, camera: CameraOptions | None = CameraOptions()) -> None:
+                 smooth: dict | None = None, camera: CameraOptions | None = CameraOptions(),
+                 swap_fix: bool = True) -> None:
         self.lifter, self.model_name = lifter, model_name
-        self.min_confidence, self.smooth, self.camera = min_confidence, smooth, camera
+        self.min_confidence, self.smooth, self.camera, self.swap_fix = min_confidence, smooth, camera, swap_fix
 
     def lift_people(self, frames: KeypointFrames, *, image_size: tuple[int, int], fps: float, name: str, source: str,
                     track: int | None = None, max_people: int | None = None, stages: Stages | None = None) -> Result:
@@ -120,7 +122,8 @@ class Pipeline:
                     fps: float) -> tuple[PersonResult, list[str]]:
         """One track (T, J, 3) in ``layout`` -> undo swaps, convert, fill gaps, lift, smooth."""
         visible = ~np.isnan(raw[:, :, :2]).all(axis=(1, 2))
-        unswapped, swaps = fix_left_right_swaps(raw, layout)[::2]
+        unswapped, swaps = (fix_left_right_swaps(raw, layout)[::2] if self.swap_fix
+                            else (raw, ["left/right clean-up off: the detector's labels are kept"]))
         converted = convert(unswapped, layout, self.lifter.layout)
         unseen, partial = unseen_joints(converted, image_size, layout=self.lifter.layout)
         if visible.any() and not visible.all():  # frames without the person are unseen, but not news
@@ -144,22 +147,24 @@ def output_stem(source: str | Path) -> str:
 
 
 def make_pipeline(model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None, device: str = "cpu",
-                  camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT) -> Pipeline:
+                  camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT,
+                  swap_fix: bool = True) -> Pipeline:
     """A :class:`Pipeline` with the named lifter (shipped weights name or file); ``upright``: see
-    :class:`~posemoe.inference.lifter.Lifter`."""
+    :class:`~posemoe.inference.lifter.Lifter`; ``swap_fix``: see :class:`Pipeline`."""
     smooth = {} if smooth is True else (smooth or None)
-    return Pipeline(load(model, device=device, upright=upright), model_name=str(model), smooth=smooth, camera=camera)
+    return Pipeline(load(model, device=device, upright=upright), model_name=str(model), smooth=smooth, camera=camera,
+                    swap_fix=swap_fix)
 
 
 def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size: tuple[int, int] | None = None,
                     layout: str | None = None, fps: float | None = None, track: int | None = None,
                     max_people: int | None = None, smooth: dict | bool | None = None, device: str = "cpu",
                     camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT,
-                    max_frames: int | None = None) -> Result:
+                    max_frames: int | None = None, swap_fix: bool = True) -> Result:
     """2D keypoint file(s) of another tool -> 3D (read, track people, pick them (every person seen
     long enough, the top ``max_people``, or the id ``track``), fill gaps, lift, smooth). ``image_size`` and
     ``fps`` default to what the file records (an .npz that ``posemoe infer`` wrote), else fps is 50;
-    ``max_frames`` keeps the first frames."""
+    ``max_frames`` keeps the first frames; ``swap_fix=False`` keeps the detector's left/right labels."""
     frames = read_keypoints(path, layout)
     image_size = image_size or frames.image_size
     if image_size is None:
@@ -168,9 +173,9 @@ def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size
         frames = replace(frames, people=frames.people[:max_frames])
     frames.check_pixels(image_size)
     stem = output_stem(path)
-    return make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright).lift_people(
-        frames, image_size=image_size, fps=fps or frames.fps or 50.0, name=stem, source=str(path), track=track,
-        max_people=max_people)
+    pipeline = make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright, swap_fix=swap_fix)
+    return pipeline.lift_people(frames, image_size=image_size, fps=fps or frames.fps or 50.0, name=stem,
+                                source=str(path), track=track, max_people=max_people)
 
 
 def timed_detections(frames: Iterable[np.ndarray], detector: Callable[[np.ndarray], np.ndarray],
@@ -227,10 +232,11 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
                 fps: float | None = None, max_frames: int | None = None, max_people: int | None = None,
                 track: int | None = None, detect_workers: int = DETECT_WORKERS, device: str = "cpu",
                 camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT,
-                quiet: bool = True) -> Result:
+                quiet: bool = True, swap_fix: bool = True) -> Result:
     """A video file, image or image folder -> 3D for every frame, for every person seen long enough
     (the top ``max_people``; ``track``: that id only). Frames without a person are filled over time and
-    marked not visible. BlazePose runs on ``detect_workers`` threads. The result keeps the raw
+    marked not visible. BlazePose runs on ``detect_workers`` threads; ``swap_fix=False`` keeps its
+    left/right labels. The result keeps the raw
     BlazePose-33 detections in ``detections`` and the per-stage timing in ``stages``."""
     stages = Stages()
     detections, info = detect_video(source, fps=fps, max_frames=max_frames, max_people=max_people,
@@ -239,9 +245,9 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
     if not seen:
         raise UserError(f"{info['name']}: no person found in any of its {info['frames']} frames")
     stem = output_stem(source)
-    result = make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright).lift_people(
-        detections, image_size=info["size"], fps=info["fps"], name=stem, source=str(source), track=track,
-        max_people=max_people, stages=stages)
+    pipeline = make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright, swap_fix=swap_fix)
+    result = pipeline.lift_people(detections, image_size=info["size"], fps=info["fps"], name=stem, source=str(source),
+                                  track=track, max_people=max_people, stages=stages)
     result.report.insert(0, f"{info['name']}: {info['kind']}, {info['size'][0]}x{info['size'][1]}, {info['fps']:.3g} fps, "
                             f"{info['frames']} frames, someone seen in {seen}")
     result.detections = detections
