@@ -211,3 +211,15 @@ def swap_table(results: dict[str, dict[str, Tally]]) -> str:
         lines += [tally.row(kind) for kind, tally in kinds.items() if kind != "all"]
         lines.append(kinds["all"].row("**all**"))
     return "\n".join(lines)
+
+
+def run_swap_benchmark(data_dir: str | Path, *, clips_per_type: int = 4, views: int = 3,
+                       fps: float | None = None) -> str:
+    """``posemoe bench --swaps``: the detector's labels as they are beside the clean-up, as markdown."""
+    from posemoe.inference.cleanup import fix_left_right_swaps
+
+    fixers: dict[str, Fixer] = {"detector's labels (no clean-up)": lambda track: track,
+                                "clean-up (fix_left_right_swaps)": lambda track: fix_left_right_swaps(track)[0]}
+    rate = f"{fps:g} fps" if fps else "the files' frame rate"
+    head = f"left/right clean-up on {data_dir}, {clips_per_type} clips per motion type, {views} views each, {rate}"
+    return head + swap_table(swap_benchmark(data_dir, fixers, clips_per_type=clips_per_type, views=views, fps=fps))
