@@ -21,6 +21,7 @@ import numpy as np
 from posemoe.camera import DEFAULT_FOV_DEG, Intrinsics, focal_from_fov
 from posemoe.errors import UserError
 from posemoe.export.results import refuse_inputs
+from posemoe.inference.camera_motion import CameraMotion
 from posemoe.inference.cleanup import fix_left_right_swaps
 from posemoe.inference.detectors import DETECT_PEOPLE, DETECT_WORKERS
 from posemoe.inference.lifter import Lifter, load
@@ -55,11 +56,14 @@ class CameraOptions:
         return Intrinsics.guess(image_size, DEFAULT_FOV_DEG if self.fov_deg is None else self.fov_deg, self.focal_px)
 
 
-def fit_motion(result: Result, camera: CameraOptions) -> None:
+def fit_motion(result: Result, camera: CameraOptions, camera_motion: CameraMotion | None = None) -> None:
     """The motion stage, per person: a skeleton with constant bone lengths and joint rotations
     (:mod:`~posemoe.inference.skeleton`), the root's path in camera coordinates
     (:mod:`~posemoe.inference.trajectory`); with ``camera.world``, one ground plane and world frame
-    for everyone (foot contacts of all the people pooled)."""
+    for everyone (foot contacts of all the people pooled). ``camera_motion`` (the background's):
+    a camera turning about its centre has its turning taken out of the root path, a camera that
+    moves otherwise is reported, its root path camera-relative (:mod:`~posemoe.inference.camera_motion`);
+    None: the report says the path assumes a still camera."""
     from posemoe.inference.skeleton import fit_skeleton
     from posemoe.inference.trajectory import estimate_trajectory, fit_ground, world_transform
 
@@ -78,6 +82,8 @@ def fit_motion(result: Result, camera: CameraOptions) -> None:
         person.root, person.focal_px = track.root, track.focal_px
         result.report.append(who + track.report())
     placed = [p for p in result.people if getattr(p, "root", None) is not None]
+    if placed:
+        _judge_camera(result, placed, camera_motion)
     if camera.world and placed:  # one floor and one origin for everyone: under the first placed person at first sight
         ground = fit_ground([p.fitted + p.root[:, None] for p in placed], result.fps, visible=[p.visible for p in placed])
         transform = world_transform(ground, placed[0].root[int(np.argmax(placed[0].visible))])
@@ -85,6 +91,18 @@ def fit_motion(result: Result, camera: CameraOptions) -> None:
             person.world_from_camera = transform
         shared = f" (shared by {len(placed)} people, origin under person {placed[0].track})" if len(placed) > 1 else ""
         result.report.append(ground.report() + shared)
+
+
+def _judge_camera(result: Result, placed: list[PersonResult], camera_motion: CameraMotion | None) -> None:
+    """Say what the root paths of ``placed`` may claim, and take a turning camera out of them."""
+    if camera_motion is None:
+        result.report.append("camera motion unknown (no frames): the root path assumes a still camera")
+        return
+    judged = camera_motion.judge(placed[0].focal_px)
+    for person in placed:
+        person.root = judged.compensate(person.root)
+    result.extra["camera_motion"] = judged.to_dict()
+    result.report.append(judged.report())
 
 
 class Pipeline:
@@ -101,9 +119,12 @@ class Pipeline:
         self.min_confidence, self.smooth, self.camera, self.swap_fix = min_confidence, smooth, camera, swap_fix
 
     def lift_people(self, frames: KeypointFrames, *, image_size: tuple[int, int], fps: float, name: str, source: str,
-                    track: int | None = None, max_people: int | None = None, stages: Stages | None = None) -> Result:
+                    track: int | None = None, max_people: int | None = None, stages: Stages | None = None,
+                    camera_motion: CameraMotion | None = None) -> Result:
         """Per-frame detections of any layout -> a :class:`Result` with every person chosen by
-        :func:`~posemoe.inference.tracking.select_tracks` (``track``: that id only)."""
+        :func:`~posemoe.inference.tracking.select_tracks` (``track``: that id only). ``camera_motion``:
+        the video's background motion, which decides what the root path may claim (None: unknown,
+        as for keypoint files)."""
         stages = stages or Stages()
         with stages.time("lift"):
             chosen, report = select_tracks(frames, track=track, max_people=max_people)
@@ -115,7 +136,7 @@ class Pipeline:
         result = Result(name, source, self.model_name, fps, image_size, self.lifter.layout, people, report, stages)
         if self.camera is not None and self.lifter.layout == H36M17:
             with stages.time("motion"):
-                fit_motion(result, self.camera)
+                fit_motion(result, self.camera, camera_motion)
         return result
 
     def _lift_track(self, pid: int, raw: np.ndarray, layout: JointLayout, image_size: tuple[int, int],
@@ -197,9 +218,12 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
                  quiet: bool = False) -> tuple[KeypointFrames, dict]:
     """Decode ``source`` and run BlazePose on every frame, finding up to ``max_people`` people
     (default :data:`DETECT_PEOPLE`) with ``detect_workers`` threads -> (per-frame people, info: name,
-    kind, fps, size, frames). The progress bar's total is the container's estimate until decoding ends."""
+    kind, fps, size, frames, camera_motion: the background's motion between frames,
+    :class:`~posemoe.inference.camera_motion.CameraMotion`). The progress bar's total is the
+    container's estimate until decoding ends."""
     from tqdm import tqdm
 
+    from posemoe.inference.camera_motion import CameraMotionTracker
     from posemoe.inference.detectors import BlazePose
     from posemoe.io.video import open_frames
 
@@ -212,8 +236,11 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
         total = frames.frame_count if max_frames is None else min(max_frames, frames.frame_count or max_frames)
         bar = tqdm(total=total, unit="frame", desc="detect", disable=quiet)
         wanted = frames if max_frames is None else itertools.islice(frames, max_frames)
-        for points in timed_detections(wanted, detector, stages):
+        camera, last = CameraMotionTracker(frames.size), []
+        for points in timed_detections(_holding_last(wanted, last), detector, stages):
             people.append(points)
+            with stages.time("camera"):
+                camera.push(last[0], points)
             bar.update()
         bar.total = len(people)  # containers can misstate their frame count
         bar.refresh()
@@ -224,8 +251,16 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
     if frames.kind == "video" and len(people) < 0.8 * expected:
         warnings.warn(f"{frames.name}: decoded {len(people)} of the {expected} frames its container's count "
                       "promised; the file may be truncated or damaged (the frames decoded are used)", stacklevel=2)
-    info = {"name": frames.name, "kind": frames.kind, "fps": frames.fps, "size": frames.size, "frames": len(people)}
+    info = {"name": frames.name, "kind": frames.kind, "fps": frames.fps, "size": frames.size, "frames": len(people),
+            "camera_motion": camera.result()}
     return KeypointFrames(people, BlazePose.layout), info
+
+
+def _holding_last(frames: Iterable[np.ndarray], last: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """``frames`` as they are, the one last yielded kept as ``last[0]``."""
+    for frame in frames:
+        last[:] = [frame]
+        yield frame
 
 
 def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None,
@@ -247,7 +282,8 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
     stem = output_stem(source)
     pipeline = make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright, swap_fix=swap_fix)
     result = pipeline.lift_people(detections, image_size=info["size"], fps=info["fps"], name=stem, source=str(source),
-                                  track=track, max_people=max_people, stages=stages)
+                                  track=track, max_people=max_people, stages=stages,
+                                  camera_motion=info["camera_motion"])
     result.report.insert(0, f"{info['name']}: {info['kind']}, {info['size'][0]}x{info['size'][1]}, {info['fps']:.3g} fps, "
                             f"{info['frames']} frames, someone seen in {seen}")
     result.detections = detections
