@@ -17,6 +17,7 @@ swap there reverses both velocities."""
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -46,6 +47,8 @@ _UNIT_FLOOR = 0.01  # least motion unit, as a fraction of the person's size in t
 SWITCH_COST = 3.0  # a change of state, in motion units (see fix_left_right_swaps)
 SWAP_COST = 0.1  # a frame a limb spends swapped
 TWIST_WEIGHT = 1.0  # price of girdles facing opposite ways, per motion unit of the shorter girdle
+BONE_WEIGHT = 1.0  # price of a bone off its usual length, per motion unit (Pseudo-Huber)
+BONE_WINDOW = 121  # frames over which a bone's usual length is its median: several times a swap's run
 MARGIN = 2.0  # a swapped run must explain the motion this much better than the detector's labels
 
 
@@ -103,7 +106,8 @@ def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
         path = np.zeros(len(keypoints), np.intp)
     else:
         triple = _triple_costs(_part_costs(keypoints, pairs), bits)
-        unary = swap_cost * (states > 0).sum(1, dtype=np.float32) + _twist_costs(keypoints, limbs, states)
+        unary = (swap_cost * (states > 0).sum(1, dtype=np.float32) + _twist_costs(keypoints, limbs, states)
+                 + _bone_costs(keypoints, layout, pairs, bits))
         transition = _transition_costs(states, switch_cost)
         path = _decode(triple, unary, transition)
         path, kept = _leave_weak_runs(path, triple, unary, transition, margin)
@@ -196,6 +200,53 @@ def _twist_costs(keypoints: np.ndarray, limbs: list[list[tuple[np.ndarray, np.nd
         flips = ((states[:, g] >> _girdle_bit(limbs[g])) & 1) ^ ((states[:, h] >> _girdle_bit(limbs[h])) & 1)
         out += np.where(flips[None, :] == 1, (price * opposite)[:, None], (price * past)[:, None]).astype(np.float32)
     return out
+
+
+def _bone_costs(keypoints: np.ndarray, layout: JointLayout, pairs: list[tuple[np.ndarray, np.ndarray]],
+                bits: np.ndarray) -> np.ndarray:
+    """``(T, S)`` per-frame price of each body state for the bones it would cut between a swapped
+    part and an unswapped one (a shin whose foot alone is relabelled, BlazePose's shoulder-to-hip
+    side when the legs alone are): each such bone costs ``BONE_WEIGHT`` x Pseudo-Huber of its
+    length's distance from its usual length (the median over ``BONE_WINDOW`` frames of it and its
+    twin as labelled, which the frames that are right outvote), in motion units, weighted by the
+    confidence of its ends. Whole chains keep every bone's length, so they cost nothing here."""
+    xy = keypoints[..., :2].astype(np.float64)
+    conf = np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
+    valid = np.isfinite(xy).all(-1) & np.isfinite(conf)
+    unit = _motion_unit(np.where(valid[..., None], xy, 0.0), valid)
+    typical = np.median(conf[valid]) if valid.any() else 1.0
+    weight = np.where(valid, np.minimum(conf / max(typical, 1e-6), 1.0), 0.0)
+    part_of = np.full(layout.num_joints, -1)
+    for p, (left, right) in enumerate(pairs):
+        part_of[left], part_of[right] = p, p
+    flip = layout.flip_permutation()
+    out = np.zeros((len(xy), len(bits)), np.float32)
+    for parent, child in layout.bones:
+        swapped_parent = bits[:, part_of[parent]] if part_of[parent] >= 0 else np.zeros(len(bits), bool)
+        swapped_child = bits[:, part_of[child]] if part_of[child] >= 0 else np.zeros(len(bits), bool)
+        cut = swapped_parent != swapped_child
+        if part_of[parent] < 0 or part_of[child] < 0 or not cut.any():
+            continue  # a bone from a middle joint (the pelvis) is symmetric: no state cuts it
+        as_given = np.linalg.norm(xy[:, parent] - xy[:, child], axis=-1)
+        crossed = np.linalg.norm(xy[:, parent] - xy[:, flip[child]], axis=-1)
+        twin = np.linalg.norm(xy[:, flip[parent]] - xy[:, flip[child]], axis=-1)
+        usual = _rolling_median(np.where(valid[:, parent] & valid[:, child], 0.5 * (as_given + twin), np.nan))
+        w = np.minimum(weight[:, parent], np.minimum(weight[:, child], weight[:, flip[child]]))
+        def price(length: np.ndarray) -> np.ndarray:
+            return np.nan_to_num(w * BONE_WEIGHT * (np.sqrt(1.0 + ((length - usual) / unit) ** 2) - 1.0))
+        out += np.where(cut[None, :], price(crossed)[:, None], price(as_given)[:, None]).astype(np.float32)
+    return out
+
+
+def _rolling_median(values: np.ndarray, window: int = BONE_WINDOW) -> np.ndarray:
+    """(T,) the median of the finite values within ``window`` frames centred on each frame (NaN if none)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    half = window // 2
+    padded = np.pad(values, half, constant_values=np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a window with no value: NaN
+        return np.nanmedian(sliding_window_view(padded, window), axis=-1)
 
 
 def _girdle_bit(limb: list) -> int:
