@@ -17,7 +17,6 @@ swap there reverses both velocities."""
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -47,8 +46,8 @@ _UNIT_FLOOR = 0.01  # least motion unit, as a fraction of the person's size in t
 SWITCH_COST = 3.0  # a change of state, in motion units (see fix_left_right_swaps)
 SWAP_COST = 0.1  # a frame a limb spends swapped
 TWIST_WEIGHT = 1.0  # price of girdles facing opposite ways, per motion unit of the shorter girdle
-BONE_WEIGHT = 1.0  # price of a bone off its usual length, per motion unit (Pseudo-Huber)
-BONE_WINDOW = 121  # frames over which a bone's usual length is its median: several times a swap's run
+BONE_WEIGHT = 1.0  # price of a bone beyond its longest, per motion unit (Pseudo-Huber)
+BONE_WINDOW = 121  # frames over which a bone's longest is its 90th percentile: several times a swap's run
 MARGIN = 2.0  # a swapped run must explain the motion this much better than the detector's labels
 
 
@@ -206,10 +205,11 @@ def _bone_costs(keypoints: np.ndarray, layout: JointLayout, pairs: list[tuple[np
                 bits: np.ndarray) -> np.ndarray:
     """``(T, S)`` per-frame price of each body state for the bones it would cut between a swapped
     part and an unswapped one (a shin whose foot alone is relabelled, BlazePose's shoulder-to-hip
-    side when the legs alone are): each such bone costs ``BONE_WEIGHT`` x Pseudo-Huber of its
-    length's distance from its usual length (the median over ``BONE_WINDOW`` frames of it and its
-    twin as labelled, which the frames that are right outvote), in motion units, weighted by the
-    confidence of its ends. Whole chains keep every bone's length, so they cost nothing here."""
+    side when the legs alone are): each such bone costs ``BONE_WEIGHT`` x how much further beyond
+    its longest it reaches than as labelled (Pseudo-Huber, motion units; its longest is the 90th
+    percentile over ``BONE_WINDOW`` frames of it and its twin as labelled, which the frames that
+    are right outvote: seen at an angle a bone only looks shorter), weighted by the confidence of
+    its ends. Whole chains keep every bone's length, so they cost nothing here."""
     xy = keypoints[..., :2].astype(np.float64)
     conf = np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
     valid = np.isfinite(xy).all(-1) & np.isfinite(conf)
@@ -230,23 +230,31 @@ def _bone_costs(keypoints: np.ndarray, layout: JointLayout, pairs: list[tuple[np
         as_given = np.linalg.norm(xy[:, parent] - xy[:, child], axis=-1)
         crossed = np.linalg.norm(xy[:, parent] - xy[:, flip[child]], axis=-1)
         twin = np.linalg.norm(xy[:, flip[parent]] - xy[:, flip[child]], axis=-1)
-        usual = _rolling_median(np.where(valid[:, parent] & valid[:, child], 0.5 * (as_given + twin), np.nan))
+        longest = _rolling_quantile(np.where(valid[:, parent] & valid[:, child], 0.5 * (as_given + twin), np.nan))
         w = np.minimum(weight[:, parent], np.minimum(weight[:, child], weight[:, flip[child]]))
         def price(length: np.ndarray) -> np.ndarray:
-            return np.nan_to_num(w * BONE_WEIGHT * (np.sqrt(1.0 + ((length - usual) / unit) ** 2) - 1.0))
-        out += np.where(cut[None, :], price(crossed)[:, None], price(as_given)[:, None]).astype(np.float32)
+            beyond = np.maximum(length - longest, 0.0) / unit
+            return np.nan_to_num(w * BONE_WEIGHT * (np.sqrt(1.0 + beyond**2) - 1.0))
+        # Only a penalty, and only beyond the bone's longest: seen at an angle a bone looks shorter,
+        # never longer, so a shorter one is no evidence either way.
+        out += np.where(cut[None, :], np.maximum(price(crossed) - price(as_given), 0.0)[:, None], 0.0).astype(np.float32)
     return out
 
 
-def _rolling_median(values: np.ndarray, window: int = BONE_WINDOW) -> np.ndarray:
-    """(T,) the median of the finite values within ``window`` frames centred on each frame (NaN if none)."""
+def _rolling_quantile(values: np.ndarray, quantile: float = 0.9, window: int = BONE_WINDOW) -> np.ndarray:
+    """(T,) the ``quantile`` of the finite values within ``window`` frames centred on each frame
+    (NaN if none)."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     half = window // 2
-    padded = np.pad(values, half, constant_values=np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a window with no value: NaN
-        return np.nanmedian(sliding_window_view(padded, window), axis=-1)
+    rows = np.sort(sliding_window_view(np.pad(values, half, constant_values=np.nan), window), axis=-1)  # NaN last
+    count = np.isfinite(rows).sum(-1)
+    at = quantile * np.maximum(count - 1, 0)  # linear interpolation between the order statistics
+    low = np.floor(at).astype(np.intp)
+    high = np.minimum(low + 1, np.maximum(count - 1, 0))
+    pick = np.arange(len(rows))
+    value = rows[pick, low] + (at - low) * (rows[pick, high] - rows[pick, low])
+    return np.where(count > 0, value, np.nan)
 
 
 def _girdle_bit(limb: list) -> int:
@@ -341,7 +349,8 @@ def _leave_weak_runs(path: np.ndarray, triple: np.ndarray, unary: np.ndarray, tr
     for lo, hi in zip(edges[::2], edges[1::2]):
         alone = path.copy()
         alone[lo:hi] = 0
-        if _path_cost(alone, triple, unary, transition, lo, hi) - _path_cost(path, triple, unary, transition, lo, hi) < margin:
+        evidence = _path_cost(alone, triple, unary, transition, lo, hi) - _path_cost(path, triple, unary, transition, lo, hi)
+        if evidence < margin:
             path, kept = alone, kept + 1
     return path, kept
 
