@@ -140,7 +140,7 @@ def inject_swaps(track: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
     runs' frames)."""
     out, mask = track.copy(), np.zeros(len(track), bool)
     mean_run = float(np.mean(RUN_LENGTHS))
-    runs = max(1, int(round(SWAPPED_SHARE * len(track) / mean_run)))
+    runs = max(1, round(SWAPPED_SHARE * len(track) / mean_run))
     slot = len(track) // runs
     for i in range(runs):
         length = int(min(rng.choice(RUN_LENGTHS), max(1, slot // 3)))

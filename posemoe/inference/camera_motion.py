@@ -76,7 +76,8 @@ class CameraMotion:
         for t, step in enumerate(self.steps):
             if not np.isnan(step).any() and t > 0:
                 rotation = _nearest_rotation(k_inv @ step @ k)
-                misses.append(float(np.abs(_apply((k @ rotation @ k_inv)[None], grid) - _apply(step[None], grid)).max()))
+                turned = _apply((k @ rotation @ k_inv)[None], grid)
+                misses.append(float(np.abs(turned - _apply(step[None], grid)).max()))
                 total = rotation @ total
             out[t] = total
         return out, float(np.median(misses)) if misses else 0.0

@@ -232,12 +232,11 @@ def _bone_costs(keypoints: np.ndarray, layout: JointLayout, pairs: list[tuple[np
         twin = np.linalg.norm(xy[:, flip[parent]] - xy[:, flip[child]], axis=-1)
         longest = _rolling_quantile(np.where(valid[:, parent] & valid[:, child], 0.5 * (as_given + twin), np.nan))
         w = np.minimum(weight[:, parent], np.minimum(weight[:, child], weight[:, flip[child]]))
-        def price(length: np.ndarray) -> np.ndarray:
-            beyond = np.maximum(length - longest, 0.0) / unit
-            return np.nan_to_num(w * BONE_WEIGHT * (np.sqrt(1.0 + beyond**2) - 1.0))
         # Only a penalty, and only beyond the bone's longest: seen at an angle a bone looks shorter,
         # never longer, so a shorter one is no evidence either way.
-        out += np.where(cut[None, :], np.maximum(price(crossed) - price(as_given), 0.0)[:, None], 0.0).astype(np.float32)
+        beyond = [np.maximum(length - longest, 0.0) / unit for length in (crossed, as_given)]
+        excess = np.nan_to_num(w * BONE_WEIGHT * (np.sqrt(1.0 + beyond[0] ** 2) - np.sqrt(1.0 + beyond[1] ** 2)))
+        out += np.where(cut[None, :], np.maximum(excess, 0.0)[:, None], 0.0).astype(np.float32)
     return out
 
 
@@ -349,7 +348,8 @@ def _leave_weak_runs(path: np.ndarray, triple: np.ndarray, unary: np.ndarray, tr
     for lo, hi in zip(edges[::2], edges[1::2]):
         alone = path.copy()
         alone[lo:hi] = 0
-        evidence = _path_cost(alone, triple, unary, transition, lo, hi) - _path_cost(path, triple, unary, transition, lo, hi)
+        evidence = (_path_cost(alone, triple, unary, transition, lo, hi)
+                    - _path_cost(path, triple, unary, transition, lo, hi))
         if evidence < margin:
             path, kept = alone, kept + 1
     return path, kept

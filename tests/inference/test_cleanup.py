@@ -273,7 +273,7 @@ def _jumping_jacks(seed: int) -> np.ndarray:
 
 def test_jumping_jacks_keep_their_feet():
     """Legs opening and closing fast (a jumping jack, as on the shared sports2d clip): no swap."""
-    fixed, swapped, report = fix_left_right_swaps(_jumping_jacks(14))
+    _, swapped, report = fix_left_right_swaps(_jumping_jacks(14))
     assert not swapped[:, 0].any(), report
 
 
