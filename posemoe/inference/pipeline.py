@@ -99,10 +99,20 @@ def _judge_camera(result: Result, placed: list[PersonResult], camera_motion: Cam
         result.report.append("camera motion unknown (no frames): the root path assumes a still camera")
         return
     judged = camera_motion.judge(placed[0].focal_px)
-    for person in placed:
-        person.root = judged.compensate(person.root)
     result.extra["camera_motion"] = judged.to_dict()
     result.report.append(judged.report())
+    for person in placed:
+        turned = judged.compensate(person.root)
+        if turned is not person.root:
+            who = f"person {person.track}: " if len(result.people) > 1 else ""
+            result.report.append(f"{who}root path {_path_m(person.root):.2f} m as the turning camera saw it, "
+                                 f"{_path_m(turned):.2f} m with its turning taken out")
+        person.root = turned
+
+
+def _path_m(root: np.ndarray) -> float:
+    """Length of a (T, 3) path, metres."""
+    return float(np.linalg.norm(np.diff(root, axis=0), axis=-1).sum())
 
 
 class Pipeline:
