@@ -57,7 +57,8 @@ def limb_groups(layout: JointLayout = H36M17) -> dict[str, Parts]:
     (feet, hands).
 
     Detectors swap a whole limb when they mistake which way the person faces, but often only
-    the feet, or knees and feet, where the legs cross; hence one part per joint of the chain.
+    the feet where the legs cross; hence one part per joint of the chain, of which the clean-up
+    relabels the whole chain or its end.
     """
     found: dict[tuple[str, int], list[str]] = {}
     for left in layout.left:
@@ -81,8 +82,9 @@ def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
     pair), default :func:`limb_groups`; at most 3 parts a limb. Each frame, each limb is either
     as labelled, swapped as a whole chain, or (limbs of 2 or more parts) swapped at its end only
     (feet, hands) -- never at the girdle or the middle alone, which would cross a correct limb.
-    The limbs are decoded together, so that a swap of the whole body is one event.
-    ``switch_cost`` is the price of a change of state, ``swap_cost`` of each frame a limb spends
+    The limbs are decoded together, so that a swap of the whole body is one event. Each frame also
+    prices girdles left pointing opposite ways (:func:`_twist_costs`) and bones stretched beyond
+    their longest by relabelling a part alone (:func:`_bone_costs`). ``switch_cost`` is the price of a change of state, ``swap_cost`` of each frame a limb spends
     swapped, and a run of swapped frames whose evidence (how much more the detector's labels cost
     over the run than the relabelling) is under ``margin`` is left as the detector gave it; all in
     units of the track's typical deviation from constant velocity.
