@@ -106,12 +106,12 @@ def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
     if len(keypoints) < 3 or not pairs:
         path = np.zeros(len(keypoints), np.intp)
     else:
-        triple = _triple_costs(_part_costs(keypoints, pairs), bits)
+        motion = _MotionCosts(_part_costs(keypoints, pairs), bits)
         unary = (swap_cost * (states > 0).sum(1, dtype=np.float32) + _twist_costs(keypoints, limbs, states)
                  + _bone_costs(keypoints, layout, pairs, bits))
         transition = _transition_costs(states, switch_cost)
-        path = _decode(triple, unary, transition)
-        path, kept = _leave_weak_runs(path, triple, unary, transition, margin)
+        path = _decode(motion, unary, transition)
+        path, kept = _leave_weak_runs(path, motion, unary, transition, margin)
     fixed = keypoints.copy()
     for p, (left, right) in enumerate(pairs):
         rows = np.flatnonzero(bits[path, p])[:, None]
@@ -292,18 +292,32 @@ def _state_bits(states: np.ndarray, sizes: list[int]) -> np.ndarray:
     return np.stack(columns, 1).astype(bool) if columns else np.zeros((len(states), 0), bool)
 
 
-def _triple_costs(part_costs: np.ndarray, bits: np.ndarray) -> np.ndarray:
-    """Per-part costs ``(2, 2, 2, N, P)`` -> ``(N, S, S, S)``: the motion cost of body states (a, b, c)
-    at frames (n, n+1, n+2), the sum of its parts' costs."""
-    code = bits.astype(np.intp)  # (S, P)
-    # Index of each part's (swapped a, swapped b, swapped c) entry, per state triple: (S, S, S, P)
-    triple = 4 * code[:, None, None] + 2 * code[None, :, None] + code[None, None, :]
-    table = part_costs.reshape(8, *part_costs.shape[3:])  # (8, N, P)
-    count = len(bits)
-    out = np.zeros((table.shape[1], count, count, count), np.float32)
-    for p in range(bits.shape[1]):
-        out += table[:, :, p].T[:, triple[..., p]]
-    return out
+class _MotionCosts:
+    """The motion cost of body states (a, b, c) at frames (n, n+1, n+2), the sum of its parts'
+    costs, from the per-part table ``(2, 2, 2, N, P)`` and the states' ``bits`` ``(S, P)``: built
+    a chunk of frames at a time (:meth:`chunk`), so that memory does not grow as ``N S^3``."""
+
+    def __init__(self, part_costs: np.ndarray, bits: np.ndarray) -> None:
+        self.table = np.ascontiguousarray(part_costs.reshape(8, *part_costs.shape[3:]).transpose(1, 2, 0))  # (N, P, 8)
+        self.code = bits.astype(np.intp)  # (S, P)
+        # Index of each part's (swapped a, swapped b, swapped c) entry, per state triple: (S, S, S, P)
+        self.entry = 4 * self.code[:, None, None] + 2 * self.code[None, :, None] + self.code[None, None, :]
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def chunk(self, lo: int, hi: int) -> np.ndarray:
+        """``(hi - lo, S, S, S)`` costs of frames ``lo`` to ``hi - 1`` (as the first of three)."""
+        count = len(self.code)
+        out = np.zeros((hi - lo, count, count, count), np.float32)
+        for p in range(self.code.shape[1]):
+            out += self.table[lo:hi, p][:, self.entry[..., p]]
+        return out
+
+    def at(self, n: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Costs of state triples ``(a, b, c)`` at frames ``n``, all (K,)."""
+        entry = 4 * self.code[a] + 2 * self.code[b] + self.code[c]  # (K, P)
+        return np.take_along_axis(self.table[n], entry[..., None], -1)[..., 0].sum(-1)
 
 
 def _transition_costs(states: np.ndarray, switch_cost: float) -> np.ndarray:
@@ -313,17 +327,20 @@ def _transition_costs(states: np.ndarray, switch_cost: float) -> np.ndarray:
     return np.where(changed > 0, switch_cost * (1.0 + _EXTRA_LIMB * (changed - 1)), 0.0).astype(np.float32)
 
 
-def _decode(triple: np.ndarray, unary: np.ndarray, transition: np.ndarray) -> np.ndarray:
-    """Viterbi over pairs of consecutive states: motion costs ``(N, S, S, S)``, per-frame prices
+def _decode(motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Viterbi over pairs of consecutive states: motion costs of ``N`` triples, per-frame prices
     ``(N + 2, S)`` and transition prices ``(S, S)`` -> ``(N + 2,)`` states of the cheapest sequence."""
-    steps, count = triple.shape[:2]
+    steps, count = len(motion), len(transition)
     best = unary[0][:, None] + transition + unary[1][None, :]  # (a, b) over frames 0 and 1
-    came_from = np.empty((steps, count, count), np.intp)
-    step_price = transition[None, :, :] + unary[2:, None, :]  # (N, b, c)
-    for n in range(steps):
-        via = best[:, :, None] + triple[n] + step_price[n][None]  # (a, b, c)
-        came_from[n] = via.argmin(0)
-        best = via.min(0)
+    came_from = np.empty((steps, count, count), np.int8 if count <= 127 else np.intp)
+    for lo in range(0, steps, chunk):
+        triple = motion.chunk(lo, min(lo + chunk, steps))
+        step_price = transition[None, :, :] + unary[lo + 2:lo + 2 + len(triple), None, :]  # (n, b, c)
+        for k in range(len(triple)):
+            via = best[:, :, None] + triple[k] + step_price[k][None]  # (a, b, c)
+            came = via.argmin(0)
+            came_from[lo + k] = came
+            best = np.take_along_axis(via, came[None], 0)[0]
     path = np.empty(steps + 2, np.intp)
     path[-2], path[-1] = np.unravel_index(int(best.argmin()), best.shape)
     for n in range(steps - 1, -1, -1):
@@ -331,17 +348,17 @@ def _decode(triple: np.ndarray, unary: np.ndarray, transition: np.ndarray) -> np
     return path
 
 
-def _path_cost(path: np.ndarray, triple: np.ndarray, unary: np.ndarray, transition: np.ndarray,
+def _path_cost(path: np.ndarray, motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray,
                lo: int, hi: int) -> float:
     """The cost of ``path`` over the terms that involve frames ``lo`` to ``hi - 1``."""
-    n = np.arange(max(lo - 2, 0), min(hi, len(triple)))
+    n = np.arange(max(lo - 2, 0), min(hi, len(motion)))
     t = np.arange(max(lo, 1), min(hi + 1, len(path)))
     frames = np.arange(lo, hi)
-    return float(triple[n, path[n], path[n + 1], path[n + 2]].sum() + transition[path[t - 1], path[t]].sum()
+    return float(motion.at(n, path[n], path[n + 1], path[n + 2]).sum() + transition[path[t - 1], path[t]].sum()
                  + unary[frames, path[frames]].sum())
 
 
-def _leave_weak_runs(path: np.ndarray, triple: np.ndarray, unary: np.ndarray, transition: np.ndarray,
+def _leave_weak_runs(path: np.ndarray, motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray,
                      margin: float) -> tuple[np.ndarray, int]:
     """Each run of frames the decoding relabels goes back to the detector's labels if that costs
     less than ``margin`` more -> (path, how many runs went back)."""
@@ -350,8 +367,8 @@ def _leave_weak_runs(path: np.ndarray, triple: np.ndarray, unary: np.ndarray, tr
     for lo, hi in zip(edges[::2], edges[1::2]):
         alone = path.copy()
         alone[lo:hi] = 0
-        evidence = (_path_cost(alone, triple, unary, transition, lo, hi)
-                    - _path_cost(path, triple, unary, transition, lo, hi))
+        evidence = (_path_cost(alone, motion, unary, transition, lo, hi)
+                    - _path_cost(path, motion, unary, transition, lo, hi))
         if evidence < margin:
             path, kept = alone, kept + 1
     return path, kept

@@ -245,17 +245,18 @@ def test_a_middle_joint_is_never_swapped_without_its_chain():
 
 def test_weak_runs_are_left_as_detected():
     """A relabelled run whose evidence is under the margin goes back; a strong one stays."""
-    from posemoe.inference.cleanup import _leave_weak_runs
+    from posemoe.inference.cleanup import _leave_weak_runs, _MotionCosts
 
-    count, frames = 2, 12
-    triple = np.zeros((frames - 2, count, count, count), np.float32)
-    unary = np.zeros((frames, count), np.float32)
+    frames = 12
+    part_costs = np.zeros((2, 2, 2, frames - 2, 1), np.float32)  # one part: states 0 and 1
+    unary = np.zeros((frames, 2), np.float32)
     transition = np.array([[0.0, 1.0], [1.0, 0.0]], np.float32)
     path = np.zeros(frames, np.intp)
     path[3:5] = path[8:10] = 1
-    triple[1:3, 0, 0, 0] = 0.5  # the detector's labels cost a little more over the first run ...
-    triple[6:8, 0, 0, 0] = 5.0  # ... and much more over the second
-    left, went_back = _leave_weak_runs(path, triple, unary, transition, margin=2.0)
+    part_costs[0, 0, 0, 1:3] = 0.5  # the detector's labels cost a little more over the first run ...
+    part_costs[0, 0, 0, 6:8] = 5.0  # ... and much more over the second
+    motion = _MotionCosts(part_costs, np.array([[False], [True]]))
+    left, went_back = _leave_weak_runs(path, motion, unary, transition, margin=2.0)
     assert went_back == 1 and not left[3:5].any() and left[8:10].all()
 
 
