@@ -85,9 +85,10 @@ def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
     The limbs are decoded together, so that a swap of the whole body is one event. Each frame also
     prices girdles left pointing opposite ways (:func:`_twist_costs`) and bones stretched beyond
     their longest by relabelling a part alone (:func:`_bone_costs`). ``switch_cost`` is the price
-    of a change of state, ``swap_cost`` of each frame a limb spends swapped, and a run of swapped frames whose evidence (how much more the detector's labels cost
-    over the run than the relabelling) is under ``margin`` is left as the detector gave it; all in
-    units of the track's typical deviation from constant velocity.
+    of a change of state, ``swap_cost`` of each frame a limb spends swapped, and a run of swapped
+    frames whose evidence (how much more the detector's labels cost over the run than the
+    relabelling) is under ``margin`` is left as the detector gave it; all in units of the track's
+    typical deviation from constant velocity.
 
     Returns ``fixed`` (same shape, whole joint rows swapped back), ``swapped`` ``(T, G)`` bool
     (the frames in which some part of each limb was swapped back, columns in the order of
