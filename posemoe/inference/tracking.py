@@ -281,7 +281,9 @@ def _bone_lengths(track: np.ndarray, layout: JointLayout, quantile: float = 0.9)
         per_bone = np.nanquantile(length, quantile, axis=0)
     twin = [layout.bones.index((flip[p], flip[c])) if (flip[p], flip[c]) in layout.bones else i
             for i, (p, c) in enumerate(layout.bones)]
-    return np.nanmean(np.stack([per_bone, per_bone[twin]]), axis=0)
+    both = np.stack([per_bone, per_bone[twin]])
+    seen = np.isfinite(both).sum(0)
+    return np.where(seen > 0, np.nansum(both, axis=0) / np.maximum(seen, 1), np.nan)
 
 
 def _without_duplicates(people: list[np.ndarray], overlap: float = 0.1) -> list[np.ndarray]:
