@@ -1,11 +1,11 @@
 """Whether the camera moves: the background's motion between frames, and what the root path may claim.
 
-**Measuring.** For each pair of consecutive frames, corners of the background are found on a grey
+**Measuring.** Every :data:`CAMERA_STRIDE` frames, corners of the background are found on a grey
 copy at most :data:`ANALYSIS_SIDE` pixels on its longer side (``cv2.goodFeaturesToTrack``), people
 masked out by their keypoints' boxes grown by :data:`MASK_MARGIN` of their size in both frames, and
-followed into the next frame by pyramidal Lucas-Kanade (``cv2.calcOpticalFlowPyrLK``); a homography
-from one frame's pixels to the next's is fitted by RANSAC (``cv2.findHomography``). A pair with
-fewer than :data:`MIN_POINTS` tracked corners is unknown.
+followed into the next measured frame by pyramidal Lucas-Kanade (``cv2.calcOpticalFlowPyrLK``); a
+homography from one measured frame's pixels to the next's is fitted by RANSAC
+(``cv2.findHomography``). A pair with fewer than :data:`MIN_POINTS` tracked corners is unknown.
 
 **Judging.** Over the clip, the frame's centre is followed through the homographies: ``shift`` is the
 length of its path and ``zoom`` the largest change of scale around it from the first frame (once
@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-ANALYSIS_SIDE = 640  # pixels, the longer side of the grey copy the features are tracked on
+ANALYSIS_SIDE = 480  # pixels, the longer side of the grey copy the features are tracked on
+CAMERA_STRIDE = 3  # frames: the background is measured on every third
 MASK_MARGIN = 0.2  # people's boxes grown by this share of their size before masking
 MIN_POINTS = 12  # tracked background corners a homography needs
 STILL_SHIFT = 0.02  # of the frame's diagonal: the centre's path over the clip of a still camera, at most
@@ -37,15 +38,17 @@ MAX_UNKNOWN = 0.2  # share of frame pairs that may go unmeasured before the moti
 
 @dataclass
 class CameraMotion:
-    """Background motion of a clip: ``steps`` (T, 3, 3) homographies from frame t-1's pixels to frame
-    t's (identity for frame 0, NaN where unmeasured), full-resolution pixels; ``image_size`` (w, h)."""
+    """Background motion of a clip: ``steps`` (T, 3, 3) homographies from the previous measured
+    frame's pixels to frame t's where ``measured`` (T,) (NaN where that failed), identity elsewhere
+    and for frame 0; full-resolution pixels; ``image_size`` (w, h)."""
 
     steps: np.ndarray
     image_size: tuple[int, int]
+    measured: np.ndarray
 
     @property
     def unknown(self) -> int:
-        return int(np.isnan(self.steps[1:]).any(axis=(1, 2)).sum())
+        return int(np.isnan(self.steps).any(axis=(1, 2)).sum())
 
     def from_first(self) -> np.ndarray:
         """(T, 3, 3) homographies from frame 0's pixels to frame t's (unmeasured steps: identity)."""
@@ -66,27 +69,36 @@ class CameraMotion:
         return path, _largest_zoom(from_first, self.image_size)
 
     def rotations(self, focal_px: float) -> tuple[np.ndarray, float]:
-        """(T, 3, 3) rotations ``R_t`` from the first frame's camera to frame t's, each step the
-        rotation nearest ``K^-1 H K``; and the median miss (pixels) of the rotations' homographies."""
+        """(T, 3, 3) rotations ``R_t`` from the first frame's camera to frame t's, each measured step
+        the rotation nearest ``K^-1 H K``, frames between measured ones interpolated (slerp); and the
+        median miss (pixels) of the rotations' homographies."""
+        from scipy.spatial.transform import Rotation, Slerp
+
         k = _intrinsics(focal_px, self.image_size)
         k_inv = np.linalg.inv(k)
         grid = np.stack(np.meshgrid(np.linspace(0, self.image_size[0], 5), np.linspace(0, self.image_size[1], 5)),
                         -1).reshape(-1, 2)
-        out, total, misses = np.empty_like(self.steps), np.eye(3), []
-        for t, step in enumerate(self.steps):
-            if not np.isnan(step).any() and t > 0:
+        times, totals, total, misses = [0], [np.eye(3)], np.eye(3), []
+        for t in np.flatnonzero(self.measured):
+            step = self.steps[t]
+            if not np.isnan(step).any():
                 rotation = _nearest_rotation(k_inv @ step @ k)
                 turned = _apply((k @ rotation @ k_inv)[None], grid)
                 misses.append(float(np.abs(turned - _apply(step[None], grid)).max()))
                 total = rotation @ total
-            out[t] = total
-        return out, float(np.median(misses)) if misses else 0.0
+            times.append(int(t))
+            totals.append(total)
+        frames = np.arange(len(self.steps))
+        if len(times) < 2:
+            return np.tile(np.eye(3), (len(frames), 1, 1)), 0.0
+        between = Slerp(times, Rotation.from_matrix(np.stack(totals)))(np.clip(frames, times[0], times[-1]))
+        return between.as_matrix(), float(np.median(misses)) if misses else 0.0
 
     def judge(self, focal_px: float) -> CameraJudgement:
         """Still, rotating or moving (module doc), with the rotations when rotating."""
         diagonal = float(np.hypot(*self.image_size))
         shift, zoom = self.shift_and_zoom()
-        pairs = max(len(self.steps) - 1, 1)
+        pairs = max(int(self.measured.sum()), 1)
         if self.unknown > MAX_UNKNOWN * pairs:
             return CameraJudgement("moving", shift / diagonal, zoom, self.unknown, note="unmeasured")
         if shift < STILL_SHIFT * diagonal and zoom < STILL_ZOOM:
@@ -155,14 +167,39 @@ class CameraJudgement:
 
 @dataclass
 class CameraMotionTracker:
-    """Feeds on frames and their people one at a time (:meth:`push`); :meth:`result` at the end."""
+    """Feeds on frames and their people one at a time (:meth:`push`); :meth:`result` at the end.
+    Every ``stride``-th frame is measured against the last measured one (a camera turns little in a
+    tenth of a second, and measuring costs about a third of BlazePose's time on a frame)."""
 
     image_size: tuple[int, int]
+    stride: int = CAMERA_STRIDE
     steps: list[np.ndarray] = field(default_factory=list)
-    _previous: tuple[np.ndarray, np.ndarray] | None = None  # grey frame, background mask
+    measured: list[bool] = field(default_factory=list)
+    _previous: tuple[np.ndarray, np.ndarray] | None = None  # the last measured grey frame, background mask
+    _pending: tuple[np.ndarray, np.ndarray] | None = None  # the last frame, when not measured
 
     def push(self, frame: np.ndarray, people: np.ndarray) -> None:
         """One (H, W, 3) RGB frame and its (P, J, >=2) people, pixels."""
+        if len(self.steps) % self.stride:
+            self.steps.append(np.eye(3))
+            self.measured.append(False)
+            self._pending = frame, people  # measured at the end if it is the last
+            return
+        self._pending = None
+        self.steps.append(np.eye(3))
+        self.measured.append(False)
+        self._measure(frame, people)
+
+    def result(self) -> CameraMotion:
+        if not self.steps:
+            return CameraMotion(np.eye(3)[None], self.image_size, np.zeros(1, bool))
+        if self._pending is not None:  # the last frame, so that the motion reaches the clip's end
+            self._measure(*self._pending)
+            self._pending = None
+        return CameraMotion(np.stack(self.steps), self.image_size, np.array(self.measured))
+
+    def _measure(self, frame: np.ndarray, people: np.ndarray) -> None:
+        """The last frame's step from the last measured frame (frame 0: none)."""
         import cv2
 
         scale = min(1.0, ANALYSIS_SIDE / max(frame.shape[:2]))
@@ -170,16 +207,12 @@ class CameraMotionTracker:
         small = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR) if scale < 1 else frame
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         mask = _background_mask(grey.shape, people, scale)
-        if self._previous is None:
-            self.steps.append(np.eye(3))
-        else:
+        if self._previous is not None:
             step = _homography(*self._previous, grey, mask)
             to_small, to_full = np.diag([scale, scale, 1.0]), np.diag([1 / scale, 1 / scale, 1.0])
-            self.steps.append(to_full @ step @ to_small if step is not None else np.full((3, 3), np.nan))
+            self.steps[-1] = to_full @ step @ to_small if step is not None else np.full((3, 3), np.nan)
+            self.measured[-1] = True
         self._previous = grey, mask
-
-    def result(self) -> CameraMotion:
-        return CameraMotion(np.stack(self.steps) if self.steps else np.eye(3)[None], self.image_size)
 
 
 def _background_mask(shape: tuple[int, int], people: np.ndarray, scale: float) -> np.ndarray:
