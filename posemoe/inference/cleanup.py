@@ -49,6 +49,8 @@ TWIST_WEIGHT = 1.0  # price of girdles facing opposite ways, per motion unit of 
 BONE_WEIGHT = 1.0  # price of a bone beyond its longest, per motion unit (Pseudo-Huber)
 BONE_WINDOW = 121  # frames over which a bone's longest is its 90th percentile: several times a swap's run
 MARGIN = 2.0  # a swapped run must explain the motion this much better than the detector's labels
+MAX_RELABELLED = 1 / 3  # of the frames a limb is seen in: relabelling more has no clear majority behind it ...
+CUE_SUPPORT = 0.25  # ... unless the per-frame cues back it by this much a frame, in motion units
 
 
 def limb_groups(layout: JointLayout = H36M17) -> dict[str, Parts]:
@@ -103,23 +105,26 @@ def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
     pairs = [pair for limb in limbs for pair in limb]
     states = _body_states(sizes)  # (S, G) each limb's bit set
     bits = _state_bits(states, sizes)  # (S, P)
-    kept = 0
+    kept, notes = 0, []
     if len(keypoints) < 3 or not pairs:
         path = np.zeros(len(keypoints), np.intp)
     else:
         motion = _MotionCosts(_part_costs(keypoints, pairs), bits)
-        unary = (swap_cost * (states > 0).sum(1, dtype=np.float32) + _twist_costs(keypoints, limbs, states)
-                 + _bone_costs(keypoints, layout, pairs, bits))
+        cues = _twist_costs(keypoints, limbs, states) + _bone_costs(keypoints, layout, pairs, bits)  # (T, S)
+        unary = swap_cost * (states > 0).sum(1, dtype=np.float32) + cues
         transition = _transition_costs(states, switch_cost)
         path = _decode(motion, unary, transition)
         path, kept = _leave_weak_runs(path, motion, unary, transition, margin)
+        path, undecided = _leave_undecided_limbs(path, states, cues, keypoints, limbs)
+        notes += [f"{name}: relabelling would change {share:.0%} of the frames it is seen in, no clear majority; "
+                  "its labels are kept as detected" for name, share in zip(groups, undecided) if share]
     fixed = keypoints.copy()
     for p, (left, right) in enumerate(pairs):
         rows = np.flatnonzero(bits[path, p])[:, None]
         fixed[rows, left] = keypoints[rows, right]
         fixed[rows, right] = keypoints[rows, left]
     swapped = states[path] > 0
-    return fixed, swapped, [_report_line(swapped, list(groups), kept)]
+    return fixed, swapped, [_report_line(swapped, list(groups), kept), *notes]
 
 
 def _check_keypoints(keypoints: np.ndarray, layout: JointLayout) -> None:
@@ -373,6 +378,37 @@ def _leave_weak_runs(path: np.ndarray, motion: _MotionCosts, unary: np.ndarray, 
         if evidence < margin:
             path, kept = alone, kept + 1
     return path, kept
+
+
+def _leave_undecided_limbs(path: np.ndarray, states: np.ndarray, cues: np.ndarray, keypoints: np.ndarray,
+                           limbs: list[list[tuple[np.ndarray, np.ndarray]]]) -> tuple[np.ndarray, list[float]]:
+    """Motion tells only that a limb's labels jumped, not which side of the jump is right: the
+    decoding sides with the majority of frames. Where it would relabel more than
+    :data:`MAX_RELABELLED` of the frames a limb is seen in, that majority is too thin, and unless
+    the per-frame ``cues`` (T, S) back the relabelling by :data:`CUE_SUPPORT` a relabelled frame on
+    average, the limb keeps the detector's labels throughout -> (path, per limb the share it would
+    have relabelled, 0 where the decoding stands)."""
+    out, shares = path.copy(), []
+    frames = np.arange(len(path))
+    for g, limb in enumerate(limbs):
+        joints = np.concatenate([np.concatenate(pair) for pair in limb]) if limb else np.zeros(0, np.intp)
+        seen = np.isfinite(keypoints[:, joints, :2]).all(-1).any(-1)
+        relabelled = states[out, g] > 0
+        share = float(relabelled[seen].mean()) if seen.any() else 0.0
+        left = states[out].copy()
+        left[:, g] = 0
+        alone = np.array([_state_index(states, row) for row in left], np.intp)
+        support = float((cues[frames, alone] - cues[frames, out])[relabelled].sum())
+        if share <= MAX_RELABELLED or support > CUE_SUPPORT * relabelled.sum():
+            shares.append(0.0)
+            continue
+        shares.append(share)
+        out = alone
+    return out, shares
+
+
+def _state_index(states: np.ndarray, state: np.ndarray) -> int:
+    return int(np.flatnonzero((states == state).all(1))[0])
 
 
 def _report_line(swapped: np.ndarray, names: list[str], kept: int) -> str:

@@ -294,3 +294,23 @@ def test_a_foot_relabelled_alone_must_keep_the_shins_length():
     legs = states.tolist().index([7, 0])
     assert costs[53, feet_only] > 10 and costs[54, feet_only] == 0
     assert not costs[:, legs].any() and not costs[:, 0].any()
+
+
+def test_without_a_clear_majority_a_limb_keeps_the_detectors_labels():
+    """Legs relabelled in 40 % of the frames: motion says where they jumped, not which side of the
+    jumps is right, and with hips and shoulders seen edge-on the torso cannot say either; they are
+    left as detected, and the report says why. A fifth of the frames is a clear majority: undone."""
+    rng = np.random.default_rng(11)
+    truth = detected(walk(600, seed=17), "side", rng, 25)  # 300 frames
+    for girdle in (("LHip", "RHip"), ("LShoulder", "RShoulder")):
+        pair = [H36M17.index(name) for name in girdle]
+        truth[:, pair, :2] = truth[:, pair, :2].mean(1, keepdims=True)  # exactly edge-on
+    track = truth.copy()
+    swap(track, np.arange(100, 220), KINDS["legs"])
+    fixed, swapped, report = fix_left_right_swaps(track)
+    assert not swapped[:, 0].any() and np.array_equal(fixed, track)
+    assert "legs: relabelling would change 40% of the frames it is seen in, no clear majority" in report[1]
+    track = truth.copy()
+    swap(track, np.arange(100, 160), KINDS["legs"])
+    fixed, swapped, report = fix_left_right_swaps(track)
+    assert swapped[100:160, 0].all() and len(report) == 1
