@@ -176,7 +176,7 @@ def track_people(frames: KeypointFrames, max_jump: float = 0.5, max_gap: int = 3
 
 
 JOIN_GAP = 60  # frames: fragments further apart in time are not joined
-JOIN_MOVE = (0.5, 0.05)  # last pose to next first pose: at most a + b x gap frames, in sizes (b: 1.5 sizes a second at 30 fps)
+JOIN_MOVE = (0.5, 0.05)  # last pose to next first pose: at most a + b x gap frames, in sizes (1.5 a second at 30 fps)
 JOIN_SCALE = 1.5  # their skeletons' sizes (bone lengths, not boxes: a crouch keeps them) within this ratio
 JOIN_SHAPE = 0.25  # and their bone proportions this close (mean relative difference)
 
