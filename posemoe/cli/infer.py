@@ -64,6 +64,7 @@ def infer_one(args: argparse.Namespace):
             raise UserError(f"--upright / --no-upright turn bodies before lifting; {args.model} estimates 3D from the "
                             "image itself")
         _refuse_unused(args, _KEYPOINT_ONLY, f"an image with {args.model}", "keypoint files")
+        _refuse_unused(args, _TRACKS_ONLY, f"an image with {args.model}", "recorded videos and keypoint files")
         infer_image(path, args.model, out_dir=args.out, bbox=args.bbox, flip=not args.no_flip, runtime=args.runtime)
         return None
     return _video(args)
@@ -71,6 +72,7 @@ def infer_one(args: argparse.Namespace):
 
 _KEYPOINT_ONLY = {"layout": "--layout", "image_size": "--image-size"}
 _IMAGE_MODEL_ONLY = {"bbox": "--bbox", "no_flip": "--no-flip"}
+_TRACKS_ONLY = {"no_swap_fix": "--no-swap-fix"}
 
 
 def _refuse_unused(args: argparse.Namespace, options: dict[str, str], what: str, where: str) -> None:
@@ -139,7 +141,7 @@ def _video(args: argparse.Namespace) -> tuple:
     result = infer_video(args.input, args.model, smooth=_smoothing(args), fps=args.fps, max_frames=args.max_frames,
                          max_people=args.max_people, track=args.track, detect_workers=args.detect_workers,
                          device=args.device, camera=_camera(args), upright=upright(args),
-                         quiet=getattr(args, "quiet", False), runtime=args.runtime)
+                         quiet=getattr(args, "quiet", False), runtime=args.runtime, swap_fix=not args.no_swap_fix)
     with result.stages.time("write"):
         raw = write_detections(result, args.out)
     _, paths = _finish(args, result, [raw])
@@ -158,7 +160,8 @@ def _keypoints(args: argparse.Namespace) -> tuple:
     result = infer_keypoints(args.input, args.model, image_size=tuple(args.image_size) if args.image_size else None,
                              layout=args.layout, fps=args.fps, track=args.track, max_people=args.max_people,
                              smooth=_smoothing(args), device=args.device, camera=_camera(args),
-                             upright=upright(args), max_frames=args.max_frames, runtime=args.runtime)
+                             upright=upright(args), max_frames=args.max_frames, runtime=args.runtime,
+                             swap_fix=not args.no_swap_fix)
     _, paths = _finish(args, result)
     return result, paths + render_result(Path(args.out), result, tuple(args.render), inputs=[args.input])
 
@@ -169,6 +172,7 @@ def _stream(args: argparse.Namespace) -> tuple:
     if args.render:
         raise UserError("--render applies to recorded videos and keypoint files, not to live streams")
     _refuse_unused(args, _KEYPOINT_ONLY, "live streams", "keypoint files")
+    _refuse_unused(args, _TRACKS_ONLY, "live streams", "recorded videos and keypoint files")
     _refuse_unused(args, _IMAGE_MODEL_ONLY, "live streams", "one image with an image model (aitepose-*)")
     return _finish(args, infer_stream(args.input, args.model, max_frames=args.max_frames, max_people=args.max_people,
                                       detect_workers=args.detect_workers, device=args.device, quiet=False,
@@ -218,6 +222,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="image models: the person's box in pixels (default: the whole image)")
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation of image models")
     add_upright_options(p)
+    p.add_argument("--no-swap-fix", action="store_true",
+                   help="keep the detector's left/right labels as they are (default: undo runs of frames where it "
+                        "swapped a whole limb chain, a limb's end or the whole body)")
     p.add_argument("--format", nargs="+", default=["npz", "json", "csv"],
                    choices=["npz", "json", "csv", *MOTION_FILES], help="result files to write")
     for kind, text in MOTION_FILES.items():

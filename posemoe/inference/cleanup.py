@@ -1,18 +1,22 @@
-"""Clean-up of a 2D detector track before lifting: undoing left/right swaps.
+"""Clean-up of a 2D detector track before lifting: undoing left/right swaps, and doing no harm.
 
 Detectors (BlazePose especially) sometimes label a person's left as right for a run of frames:
-the whole body, when they believe the person faces the other way, only the legs or the arms, or
-only the feet or the wrists. Each limb (legs, arms, head) gets a temporal model whose states
-are the sets of its parts (hips, knees, feet) that are swapped, decoded with Viterbi. A state
-sequence costs how badly the relabelled joints break a constant-velocity motion (three frames
-at a time), a price per change of state (less per part when parts change together, as in a
-whole-limb swap) and a small price per frame a limb spends swapped, so that the labelling that
-the majority of frames agrees with wins. Constant velocity rather than constant position: legs
-that cross in a side view keep moving the way they were moving, whereas a swap there reverses
-both velocities."""
+the whole body, when they believe the person faces the other way, one limb's whole chain (hip,
+knee and ankle; shoulder, elbow and wrist), or only its end (the feet, the hands) where the limbs
+cross. Those are the only relabellings made: each limb is as labelled, swapped as a chain or
+swapped at its end, so a correct leg can never come out with its hip and knee crossed over its
+ankle. The limbs are decoded together (Viterbi over the body's states) so that a whole-body swap
+is one event. Evidence over time: how badly each labelling breaks a constant-velocity motion
+(three frames at a time, Pseudo-Huber, weighted by confidence) and a price per change of state.
+Evidence in each frame: a torso twists less than 90 degrees, so hips, shoulders (and the head's
+pairs) point the same way across the image. A run that the decoding would relabel but whose
+evidence is under a margin is left as the detector gave it. Constant velocity rather than
+constant position: legs that cross in a side view keep moving the way they were moving, whereas a
+swap there reverses both velocities."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -36,10 +40,17 @@ _LIMB_WORDS: tuple[tuple[str, int, tuple[str, ...]], ...] = (
     ("arms", 1, ("arm",)),
     ("head", 0, ("eye", "ear", "mouth")),
 )
-_MAX_PARTS = 3  # a limb has 2 ** parts states and each Viterbi step costs their cube
-_EXTRA_PART = 0.1  # price of each further part changing at once, in changes of state
+_MAX_PARTS = 3  # parts of a limb's chain: girdle, middle, end
+_EXTRA_LIMB = 0.1  # price of each further limb changing at once, in changes of state
 _UNIT_FLOOR = 0.01  # least motion unit, as a fraction of the person's size in the image
-_IMPOSSIBLE = 1e9  # per-frame price of the states a limb with fewer parts has not got
+SWITCH_COST = 3.0  # a change of state, in motion units (see fix_left_right_swaps)
+SWAP_COST = 0.1  # a frame a limb spends swapped
+TWIST_WEIGHT = 1.0  # price of girdles facing opposite ways, per motion unit of the shorter girdle
+BONE_WEIGHT = 1.0  # price of a bone beyond its longest, per motion unit (Pseudo-Huber)
+BONE_WINDOW = 121  # frames over which a bone's longest is its 90th percentile: several times a swap's run
+MARGIN = 2.0  # a swapped run must explain the motion this much better than the detector's labels
+MAX_RELABELLED = 1 / 3  # of the frames a limb is seen in: relabelling more has no clear majority behind it ...
+CUE_SUPPORT = 0.25  # ... unless the per-frame cues back it by this much a frame, in motion units
 
 
 def limb_groups(layout: JointLayout = H36M17) -> dict[str, Parts]:
@@ -48,7 +59,8 @@ def limb_groups(layout: JointLayout = H36M17) -> dict[str, Parts]:
     (feet, hands).
 
     Detectors swap a whole limb when they mistake which way the person faces, but often only
-    the feet, or knees and feet, where the legs cross; hence one part per joint of the chain.
+    the feet where the legs cross; hence one part per joint of the chain, of which the clean-up
+    relabels the whole chain or its end.
     """
     found: dict[tuple[str, int], list[str]] = {}
     for left in layout.left:
@@ -62,15 +74,23 @@ def limb_groups(layout: JointLayout = H36M17) -> dict[str, Parts]:
 
 
 def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
-                         groups: Mapping[str, Parts] | None = None, switch_cost: float = 3.0,
-                         swap_cost: float = 0.1) -> tuple[np.ndarray, np.ndarray, list[str]]:
+                         groups: Mapping[str, Parts] | None = None, switch_cost: float = SWITCH_COST,
+                         swap_cost: float = SWAP_COST,
+                         margin: float = MARGIN) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Relabel the frames where a detector swapped the person's left and right.
 
     ``keypoints``: ``(T, J, 2)`` pixels or ``(T, J, 3)`` pixels + confidence of one person's
     track; NaN marks a missing joint. ``groups``: limb -> parts -> joints (either side of a
-    pair), default :func:`limb_groups`; at most 3 parts a limb. ``switch_cost`` is the price of
-    a change of state and ``swap_cost`` of each frame a limb spends swapped, both in units of
-    the track's typical deviation from constant velocity.
+    pair), default :func:`limb_groups`; at most 3 parts a limb. Each frame, each limb is either
+    as labelled, swapped as a whole chain, or (limbs of 2 or more parts) swapped at its end only
+    (feet, hands) -- never at the girdle or the middle alone, which would cross a correct limb.
+    The limbs are decoded together, so that a swap of the whole body is one event. Each frame also
+    prices girdles left pointing opposite ways (:func:`_twist_costs`) and bones stretched beyond
+    their longest by relabelling a part alone (:func:`_bone_costs`). ``switch_cost`` is the price
+    of a change of state, ``swap_cost`` of each frame a limb spends swapped, and a run of swapped
+    frames whose evidence (how much more the detector's labels cost over the run than the
+    relabelling) is under ``margin`` is left as the detector gave it; all in units of the track's
+    typical deviation from constant velocity.
 
     Returns ``fixed`` (same shape, whole joint rows swapped back), ``swapped`` ``(T, G)`` bool
     (the frames in which some part of each limb was swapped back, columns in the order of
@@ -83,20 +103,28 @@ def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
     if max(sizes, default=0) > _MAX_PARTS:
         raise UserError(f"expected at most {_MAX_PARTS} parts a limb, got {dict(zip(groups, sizes))}")
     pairs = [pair for limb in limbs for pair in limb]
-    bits = _part_bits(sizes)
+    states = _body_states(sizes)  # (S, G) each limb's bit set
+    bits = _state_bits(states, sizes)  # (S, P)
+    kept, notes = 0, []
     if len(keypoints) < 3 or not pairs:
-        state = np.zeros((len(keypoints), len(limbs)), np.intp)
+        path = np.zeros(len(keypoints), np.intp)
     else:
-        costs = _limb_costs(_part_costs(keypoints, pairs), sizes, bits.shape[0])
-        state = _decode(costs, _transition_costs(sizes, bits.shape[0], switch_cost, swap_cost))
-    limb_of = np.repeat(np.arange(len(limbs)), sizes)
+        motion = _MotionCosts(_part_costs(keypoints, pairs), bits)
+        cues = _twist_costs(keypoints, limbs, states) + _bone_costs(keypoints, layout, pairs, bits)  # (T, S)
+        unary = swap_cost * (states > 0).sum(1, dtype=np.float32) + cues
+        transition = _transition_costs(states, switch_cost)
+        path = _decode(motion, unary, transition)
+        path, kept = _leave_weak_runs(path, motion, unary, transition, margin)
+        path, undecided = _leave_undecided_limbs(path, states, cues, keypoints, limbs)
+        notes += [f"{name}: relabelling would change {share:.0%} of the frames it is seen in, no clear majority; "
+                  "its labels are kept as detected" for name, share in zip(groups, undecided) if share]
     fixed = keypoints.copy()
     for p, (left, right) in enumerate(pairs):
-        rows = np.flatnonzero(bits[state[:, limb_of[p]], p])[:, None]
+        rows = np.flatnonzero(bits[path, p])[:, None]
         fixed[rows, left] = keypoints[rows, right]
         fixed[rows, right] = keypoints[rows, left]
-    swapped = state > 0
-    return fixed, swapped, [_report_line(swapped, list(groups))]
+    swapped = states[path] > 0
+    return fixed, swapped, [_report_line(swapped, list(groups), kept), *notes]
 
 
 def _check_keypoints(keypoints: np.ndarray, layout: JointLayout) -> None:
@@ -116,33 +144,6 @@ def _pair_indices(layout: JointLayout, limb: str, names: Sequence[str]) -> tuple
                         f"({', '.join(layout.joints[j] for j in layout.left)} or their right twins), got {names!r}")
     pair = sorted({side_of[n] for n in names})
     return np.asarray(layout.left)[pair], np.asarray(layout.right)[pair]
-
-
-def _part_bits(sizes: list[int]) -> np.ndarray:
-    """``(S, P)`` bool: whether limb state s swaps part p (parts of all limbs in order). A
-    limb's state is a bit set, its first part the highest bit, as a C-order reshape lays out."""
-    count = 2 ** max(sizes, default=0)
-    local = np.concatenate([np.arange(n)[::-1] for n in sizes]) if sizes else np.zeros(0, int)
-    return (np.arange(count)[:, None] >> local[None, :]) & 1 == 1
-
-
-def _transition_costs(sizes: list[int], count: int, switch_cost: float, swap_cost: float) -> np.ndarray:
-    """``(S, S, G)`` price of going from state b to state c: a change (each further part
-    changing at once adds ``_EXTRA_PART`` of a change, so a whole-limb swap is one event) and
-    a frame in c (``swap_cost`` if any part is swapped: in a tie, as when hips seen side-on
-    coincide, the girdle goes with the rest of the limb); states a limb has not got cost
-    ``_IMPOSSIBLE``."""
-    state = np.arange(count)
-    flipped = _popcount(state[:, None] ^ state[None, :])
-    change = np.where(flipped > 0, switch_cost * (1.0 + _EXTRA_PART * (flipped - 1)), 0.0)
-    frame = np.where(state[:, None] < 2 ** np.asarray(sizes)[None, :], swap_cost * (state > 0)[:, None],
-                     _IMPOSSIBLE)
-    return change[..., None] + frame[None]
-
-
-def _popcount(states: np.ndarray) -> np.ndarray:
-    """Number of swapped parts in each state (bit set)."""
-    return sum((states >> k) & 1 for k in range(_MAX_PARTS))
 
 
 def _part_costs(keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -175,6 +176,99 @@ def _part_costs(keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]
     return np.add.reduceat(cost, starts, axis=-1)
 
 
+def _twist_costs(keypoints: np.ndarray, limbs: list[list[tuple[np.ndarray, np.ndarray]]],
+                 states: np.ndarray) -> np.ndarray:
+    """``(T, S)`` per-frame price of each body state for the girdles (hips, shoulders, the head's
+    pairs) it leaves pointing opposite ways in the image: a torso twists less than 90 degrees, so
+    left-to-right across the hips and across the shoulders agree in sign. Each pair of limbs costs
+    ``TWIST_WEIGHT`` x how far past perpendicular they are (0 to 1) x the shorter girdle, in motion
+    units, weighted by the girdles' confidence: seen edge-on, a girdle is short and says little."""
+    xy = keypoints[..., :2].astype(np.float64)
+    conf = np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
+    valid = np.isfinite(xy).all(-1) & np.isfinite(conf)
+    unit = _motion_unit(np.where(valid[..., None], xy, 0.0), valid)
+    typical = np.median(conf[valid]) if valid.any() else 1.0
+    girdles, weights = [], []
+    for limb in limbs:
+        left, right = limb[0] if limb else (np.zeros(0, np.intp), np.zeros(0, np.intp))
+        across = (xy[:, left] - xy[:, right]).mean(1) if len(left) else np.full((len(xy), 2), np.nan)
+        girdles.append(across)
+        both = np.minimum(conf[:, left], conf[:, right]).min(1) if len(left) else np.zeros(len(xy))
+        weights.append(np.minimum(np.nan_to_num(both) / max(typical, 1e-6), 1.0))
+    out = np.zeros((len(xy), len(states)), np.float32)
+    for g, h in itertools.combinations(range(len(limbs)), 2):
+        a, b = girdles[g], girdles[h]
+        length = np.minimum(np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cosine = np.sum(a * b, -1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+        past = np.nan_to_num(np.clip(-cosine, 0.0, 1.0))  # as labelled; relabelled, the sign flips
+        opposite = np.nan_to_num(np.clip(cosine, 0.0, 1.0))
+        price = TWIST_WEIGHT * np.nan_to_num(length) / unit * np.minimum(weights[g], weights[h])
+        flips = ((states[:, g] >> _girdle_bit(limbs[g])) & 1) ^ ((states[:, h] >> _girdle_bit(limbs[h])) & 1)
+        out += np.where(flips[None, :] == 1, (price * opposite)[:, None], (price * past)[:, None]).astype(np.float32)
+    return out
+
+
+def _bone_costs(keypoints: np.ndarray, layout: JointLayout, pairs: list[tuple[np.ndarray, np.ndarray]],
+                bits: np.ndarray) -> np.ndarray:
+    """``(T, S)`` per-frame price of each body state for the bones it would cut between a swapped
+    part and an unswapped one (a shin whose foot alone is relabelled, BlazePose's shoulder-to-hip
+    side when the legs alone are): each such bone costs ``BONE_WEIGHT`` x how much further beyond
+    its longest it reaches than as labelled (Pseudo-Huber, motion units; its longest is the 90th
+    percentile over ``BONE_WINDOW`` frames of it and its twin as labelled, which the frames that
+    are right outvote: seen at an angle a bone only looks shorter), weighted by the confidence of
+    its ends. Whole chains keep every bone's length, so they cost nothing here."""
+    xy = keypoints[..., :2].astype(np.float64)
+    conf = np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
+    valid = np.isfinite(xy).all(-1) & np.isfinite(conf)
+    unit = _motion_unit(np.where(valid[..., None], xy, 0.0), valid)
+    typical = np.median(conf[valid]) if valid.any() else 1.0
+    weight = np.where(valid, np.minimum(conf / max(typical, 1e-6), 1.0), 0.0)
+    part_of = np.full(layout.num_joints, -1)
+    for p, (left, right) in enumerate(pairs):
+        part_of[left], part_of[right] = p, p
+    flip = layout.flip_permutation()
+    out = np.zeros((len(xy), len(bits)), np.float32)
+    for parent, child in layout.bones:
+        swapped_parent = bits[:, part_of[parent]] if part_of[parent] >= 0 else np.zeros(len(bits), bool)
+        swapped_child = bits[:, part_of[child]] if part_of[child] >= 0 else np.zeros(len(bits), bool)
+        cut = swapped_parent != swapped_child
+        if part_of[parent] < 0 or part_of[child] < 0 or not cut.any():
+            continue  # a bone from a middle joint (the pelvis) is symmetric: no state cuts it
+        as_given = np.linalg.norm(xy[:, parent] - xy[:, child], axis=-1)
+        crossed = np.linalg.norm(xy[:, parent] - xy[:, flip[child]], axis=-1)
+        twin = np.linalg.norm(xy[:, flip[parent]] - xy[:, flip[child]], axis=-1)
+        longest = _rolling_quantile(np.where(valid[:, parent] & valid[:, child], 0.5 * (as_given + twin), np.nan))
+        w = np.minimum(weight[:, parent], np.minimum(weight[:, child], weight[:, flip[child]]))
+        # Only a penalty, and only beyond the bone's longest: seen at an angle a bone looks shorter,
+        # never longer, so a shorter one is no evidence either way.
+        beyond = [np.maximum(length - longest, 0.0) / unit for length in (crossed, as_given)]
+        excess = np.nan_to_num(w * BONE_WEIGHT * (np.sqrt(1.0 + beyond[0] ** 2) - np.sqrt(1.0 + beyond[1] ** 2)))
+        out += np.where(cut[None, :], np.maximum(excess, 0.0)[:, None], 0.0).astype(np.float32)
+    return out
+
+
+def _rolling_quantile(values: np.ndarray, quantile: float = 0.9, window: int = BONE_WINDOW) -> np.ndarray:
+    """(T,) the ``quantile`` of the finite values within ``window`` frames centred on each frame
+    (NaN if none)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    half = window // 2
+    rows = np.sort(sliding_window_view(np.pad(values, half, constant_values=np.nan), window), axis=-1)  # NaN last
+    count = np.isfinite(rows).sum(-1)
+    at = quantile * np.maximum(count - 1, 0)  # linear interpolation between the order statistics
+    low = np.floor(at).astype(np.intp)
+    high = np.minimum(low + 1, np.maximum(count - 1, 0))
+    pick = np.arange(len(rows))
+    value = rows[pick, low] + (at - low) * (rows[pick, high] - rows[pick, low])
+    return np.where(count > 0, value, np.nan)
+
+
+def _girdle_bit(limb: list) -> int:
+    """The bit of a limb's first part in its state (the first part is the highest bit)."""
+    return max(len(limb) - 1, 0)
+
+
 def _motion_unit(xy: np.ndarray, valid: np.ndarray) -> float:
     """Typical deviation of the track from constant velocity, pixels: the median second
     difference, but at least ``_UNIT_FLOOR`` of the person's size, since a detector that snaps to
@@ -190,56 +284,138 @@ def _motion_unit(xy: np.ndarray, valid: np.ndarray) -> float:
     return max(typical, _UNIT_FLOOR * size, 1e-6)
 
 
-def _limb_costs(part_costs: np.ndarray, sizes: list[int], count: int) -> np.ndarray:
-    """Per-part costs ``(2, 2, 2, N, P)`` -> per-limb state costs ``(N, S, S, S, G)``, indexed
-    ``[t-2, state t-2, state t-1, state t, limb]``."""
-    steps = part_costs.shape[3]
-    out = np.zeros((steps, count, count, count, len(sizes)), np.float32)
-    first = 0
-    for g, n in enumerate(sizes):
-        bits = _part_bits([n]).astype(np.intp)  # (2**n, n)
-        # A limb state triple's cost sums its parts' (2, 2, 2) entries: a 0/1 matrix product.
-        pick = np.zeros((n, 2, 2, 2) + (2**n,) * 3, np.float32)
-        for q in range(n):
-            a, b, c = np.ix_(bits[:, q], bits[:, q], bits[:, q])
-            pick[(q, a, b, c) + tuple(np.ix_(*(np.arange(2**n),) * 3))] = 1.0
-        table = np.moveaxis(part_costs[..., first:first + n], (3, 4), (0, 1)).reshape(steps, 8 * n)
-        out[:, : 2**n, : 2**n, : 2**n, g] = (table @ pick.reshape(8 * n, -1)).reshape((steps,) + (2**n,) * 3)
-        first += n
-    return out
+def _body_states(sizes: list[int]) -> np.ndarray:
+    """``(S, G)`` the body's states: per limb of ``sizes[g]`` parts, a bit set of its swapped parts
+    (the first part the highest bit), one of: none, the whole chain, the end part only. State 0
+    swaps nothing."""
+    per_limb = [list(dict.fromkeys((0, 2**n - 1, 1))) if n else [0] for n in sizes]
+    return np.array(list(itertools.product(*per_limb)), np.intp).reshape(-1, len(sizes))
 
 
-def _decode(costs: np.ndarray, transition: np.ndarray) -> np.ndarray:
-    """Viterbi over pairs of consecutive states, all limbs at once: motion costs
-    ``(N, S, S, S, G)`` and transition prices ``(S, S, G)`` -> ``(N + 2, G)`` states of the
-    cheapest sequences."""
-    steps, count, _, _, limbs = costs.shape
-    total = costs + transition[None, None].astype(np.float32)  # (N, a, b, c, G)
-    # Laid out (N, a, G * b, c): the running best (a, G * b, 1) then broadcasts along the last
-    # axis only, numpy's fast case; this loop is most of the run time.
-    total = np.ascontiguousarray(total.transpose(0, 1, 4, 2, 3)).reshape(steps, count, limbs * count, count)
-    frame = np.einsum("ssg->sg", transition)  # the price of a frame in each state
-    best = (frame[:, None] + transition).astype(np.float32)  # (a, b, G) over frames 0 and 1
-    best = np.ascontiguousarray(best.transpose(0, 2, 1)).reshape(count, limbs * count, 1)
-    came_from = np.empty((steps, limbs * count, count), np.int8)
-    for n in range(steps):
-        via = total[n] + best
-        came_from[n] = via.argmin(0)
-        best = np.minimum.reduce(via, 0).reshape(limbs, count, count).transpose(1, 0, 2).reshape(count, -1, 1)
-    came_from = came_from.reshape(steps, limbs, count, count)
-    last = best.reshape(count, limbs, count).transpose(1, 0, 2).reshape(limbs, -1).argmin(1)  # (G,) as b * S + c
-    path = np.empty((steps + 2, limbs), np.intp)
-    path[-2], path[-1] = last // count, last % count
-    cols = np.arange(limbs)
+def _state_bits(states: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """``(S, P)`` bool: whether state s swaps part p (parts of all limbs in order)."""
+    columns = [(states[:, g] >> (n - 1 - q)) & 1 for g, n in enumerate(sizes) for q in range(n)]
+    return np.stack(columns, 1).astype(bool) if columns else np.zeros((len(states), 0), bool)
+
+
+class _MotionCosts:
+    """The motion cost of body states (a, b, c) at frames (n, n+1, n+2), the sum of its parts'
+    costs, from the per-part table ``(2, 2, 2, N, P)`` and the states' ``bits`` ``(S, P)``: built
+    a chunk of frames at a time (:meth:`chunk`), so that memory does not grow as ``N S^3``."""
+
+    def __init__(self, part_costs: np.ndarray, bits: np.ndarray) -> None:
+        self.table = np.ascontiguousarray(part_costs.reshape(8, *part_costs.shape[3:]).transpose(1, 2, 0))  # (N, P, 8)
+        self.code = bits.astype(np.intp)  # (S, P)
+        # Index of each part's (swapped a, swapped b, swapped c) entry, per state triple: (S, S, S, P)
+        self.entry = 4 * self.code[:, None, None] + 2 * self.code[None, :, None] + self.code[None, None, :]
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def chunk(self, lo: int, hi: int) -> np.ndarray:
+        """``(hi - lo, S, S, S)`` costs of frames ``lo`` to ``hi - 1`` (as the first of three)."""
+        count = len(self.code)
+        out = np.zeros((hi - lo, count, count, count), np.float32)
+        for p in range(self.code.shape[1]):
+            out += self.table[lo:hi, p][:, self.entry[..., p]]
+        return out
+
+    def at(self, n: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Costs of state triples ``(a, b, c)`` at frames ``n``, all (K,)."""
+        entry = 4 * self.code[a] + 2 * self.code[b] + self.code[c]  # (K, P)
+        return np.take_along_axis(self.table[n], entry[..., None], -1)[..., 0].sum(-1)
+
+
+def _transition_costs(states: np.ndarray, switch_cost: float) -> np.ndarray:
+    """``(S, S)`` price of going from state b to state c: one change, and :data:`_EXTRA_LIMB` of a
+    change for each further limb changing at once (a whole-body swap is one event)."""
+    changed = (states[:, None, :] != states[None, :, :]).sum(-1)
+    return np.where(changed > 0, switch_cost * (1.0 + _EXTRA_LIMB * (changed - 1)), 0.0).astype(np.float32)
+
+
+def _decode(motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Viterbi over pairs of consecutive states: motion costs of ``N`` triples, per-frame prices
+    ``(N + 2, S)`` and transition prices ``(S, S)`` -> ``(N + 2,)`` states of the cheapest sequence."""
+    steps, count = len(motion), len(transition)
+    best = unary[0][:, None] + transition + unary[1][None, :]  # (a, b) over frames 0 and 1
+    came_from = np.empty((steps, count, count), np.int8 if count <= 127 else np.intp)
+    for lo in range(0, steps, chunk):
+        triple = motion.chunk(lo, min(lo + chunk, steps))
+        step_price = transition[None, :, :] + unary[lo + 2:lo + 2 + len(triple), None, :]  # (n, b, c)
+        for k in range(len(triple)):
+            via = best[:, :, None] + triple[k] + step_price[k][None]  # (a, b, c)
+            came = via.argmin(0)
+            came_from[lo + k] = came
+            best = np.take_along_axis(via, came[None], 0)[0]
+    path = np.empty(steps + 2, np.intp)
+    path[-2], path[-1] = np.unravel_index(int(best.argmin()), best.shape)
     for n in range(steps - 1, -1, -1):
-        path[n] = came_from[n, cols, path[n + 1], path[n + 2]]
+        path[n] = came_from[n, path[n + 1], path[n + 2]]
     return path
 
 
-def _report_line(swapped: np.ndarray, names: list[str]) -> str:
+def _path_cost(path: np.ndarray, motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray,
+               lo: int, hi: int) -> float:
+    """The cost of ``path`` over the terms that involve frames ``lo`` to ``hi - 1``."""
+    n = np.arange(max(lo - 2, 0), min(hi, len(motion)))
+    t = np.arange(max(lo, 1), min(hi + 1, len(path)))
+    frames = np.arange(lo, hi)
+    return float(motion.at(n, path[n], path[n + 1], path[n + 2]).sum() + transition[path[t - 1], path[t]].sum()
+                 + unary[frames, path[frames]].sum())
+
+
+def _leave_weak_runs(path: np.ndarray, motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray,
+                     margin: float) -> tuple[np.ndarray, int]:
+    """Each run of frames the decoding relabels goes back to the detector's labels if that costs
+    less than ``margin`` more -> (path, how many runs went back)."""
+    path, kept = path.copy(), 0
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], (path > 0).astype(np.int8), [0]])))
+    for lo, hi in zip(edges[::2], edges[1::2]):
+        alone = path.copy()
+        alone[lo:hi] = 0
+        evidence = (_path_cost(alone, motion, unary, transition, lo, hi)
+                    - _path_cost(path, motion, unary, transition, lo, hi))
+        if evidence < margin:
+            path, kept = alone, kept + 1
+    return path, kept
+
+
+def _leave_undecided_limbs(path: np.ndarray, states: np.ndarray, cues: np.ndarray, keypoints: np.ndarray,
+                           limbs: list[list[tuple[np.ndarray, np.ndarray]]]) -> tuple[np.ndarray, list[float]]:
+    """Motion tells only that a limb's labels jumped, not which side of the jump is right: the
+    decoding sides with the majority of frames. Where it would relabel more than
+    :data:`MAX_RELABELLED` of the frames a limb is seen in, that majority is too thin, and unless
+    the per-frame ``cues`` (T, S) back the relabelling by :data:`CUE_SUPPORT` a relabelled frame on
+    average, the limb keeps the detector's labels throughout -> (path, per limb the share it would
+    have relabelled, 0 where the decoding stands)."""
+    out, shares = path.copy(), []
+    frames = np.arange(len(path))
+    for g, limb in enumerate(limbs):
+        joints = np.concatenate([np.concatenate(pair) for pair in limb]) if limb else np.zeros(0, np.intp)
+        seen = np.isfinite(keypoints[:, joints, :2]).all(-1).any(-1)
+        relabelled = states[out, g] > 0
+        share = float(relabelled[seen].mean()) if seen.any() else 0.0
+        left = states[out].copy()
+        left[:, g] = 0
+        alone = np.array([_state_index(states, row) for row in left], np.intp)
+        support = float((cues[frames, alone] - cues[frames, out])[relabelled].sum())
+        if share <= MAX_RELABELLED or support > CUE_SUPPORT * relabelled.sum():
+            shares.append(0.0)
+            continue
+        shares.append(share)
+        out = alone
+    return out, shares
+
+
+def _state_index(states: np.ndarray, state: np.ndarray) -> int:
+    return int(np.flatnonzero((states == state).all(1))[0])
+
+
+def _report_line(swapped: np.ndarray, names: list[str], kept: int) -> str:
     frames = len(swapped)
+    alone = f"; {kept} weakly supported run(s) left as detected" if kept else ""
     fixed = int(swapped.any(axis=1).sum())
     if fixed == 0:
-        return f"no left/right swaps found in {frames} frames"
+        return f"no left/right swaps found in {frames} frames{alone}"
     parts = ", ".join(f"{name} {int(n)}" for name, n in zip(names, swapped.sum(0)) if n)
-    return f"undid left/right swaps in {fixed} of {frames} frames ({parts})"
+    return f"undid left/right swaps in {fixed} of {frames} frames ({parts}){alone}"

@@ -21,6 +21,7 @@ import numpy as np
 from posemoe.camera import DEFAULT_FOV_DEG, Intrinsics, check_focal, focal_from_fov
 from posemoe.errors import UserError
 from posemoe.export.results import refuse_inputs
+from posemoe.inference.camera_motion import CameraMotion
 from posemoe.inference.cleanup import fix_left_right_swaps
 from posemoe.inference.detectors import DETECT_PEOPLE, DETECT_WORKERS
 from posemoe.inference.lifter import Lifter, load
@@ -61,11 +62,14 @@ class CameraOptions:
         return Intrinsics.guess(image_size, DEFAULT_FOV_DEG if self.fov_deg is None else self.fov_deg, self.focal_px)
 
 
-def fit_motion(result: Result, camera: CameraOptions) -> None:
+def fit_motion(result: Result, camera: CameraOptions, camera_motion: CameraMotion | None = None) -> None:
     """The motion stage, per person: a skeleton with constant bone lengths and joint rotations
     (:mod:`~posemoe.inference.skeleton`), the root's path in camera coordinates
     (:mod:`~posemoe.inference.trajectory`); with ``camera.world``, one ground plane and world frame
-    for everyone (foot contacts of all the people pooled)."""
+    for everyone (foot contacts of all the people pooled). ``camera_motion`` (the background's):
+    a camera turning about its centre has its turning taken out of the root path, a camera that
+    moves otherwise is reported, its root path camera-relative (:mod:`~posemoe.inference.camera_motion`);
+    None: the report says the path assumes a still camera."""
     from posemoe.inference.skeleton import fit_skeleton
     from posemoe.inference.trajectory import estimate_trajectory, fit_ground, world_transform
 
@@ -84,6 +88,8 @@ def fit_motion(result: Result, camera: CameraOptions) -> None:
         person.root, person.focal_px = track.root, track.focal_px
         result.report.append(who + track.report())
     placed = [p for p in result.people if getattr(p, "root", None) is not None]
+    if placed:
+        _judge_camera(result, placed, camera_motion)
     if camera.world and placed:  # one floor and one origin for everyone: under the first placed person at first sight
         ground = fit_ground([p.fitted + p.root[:, None] for p in placed], result.fps, visible=[p.visible for p in placed])
         transform = world_transform(ground, placed[0].root[int(np.argmax(placed[0].visible))])
@@ -93,21 +99,48 @@ def fit_motion(result: Result, camera: CameraOptions) -> None:
         result.report.append(ground.report() + shared)
 
 
+def _judge_camera(result: Result, placed: list[PersonResult], camera_motion: CameraMotion | None) -> None:
+    """Say what the root paths of ``placed`` may claim, and take a turning camera out of them."""
+    if camera_motion is None:
+        result.report.append("camera motion unknown (no frames): the root path assumes a still camera")
+        return
+    judged = camera_motion.judge(placed[0].focal_px)
+    result.extra["camera_motion"] = judged.to_dict()
+    result.report.append(judged.report())
+    for person in placed:
+        turned = judged.compensate(person.root)
+        if turned is not person.root:
+            who = f"person {person.track}: " if len(result.people) > 1 else ""
+            result.report.append(f"{who}root path {_path_m(person.root):.2f} m as the turning camera saw it, "
+                                 f"{_path_m(turned):.2f} m with its turning taken out")
+        person.root = turned
+
+
+def _path_m(root: np.ndarray) -> float:
+    """Length of a (T, 3) path, metres."""
+    return float(np.linalg.norm(np.diff(root, axis=0), axis=-1).sum())
+
+
 class Pipeline:
     """The stages after detection: track -> undo left/right swaps -> fill gaps -> lift -> smooth -> motion, for every frame
     of a recording. ``smooth`` is None or One-Euro parameters ``{"min_cutoff": Hz, "beta": ...}``;
     ``camera`` sets the focal length for camera-codec lifters and the root trajectory (None: no
-    motion stage, and the lifter guesses 60 degrees)."""
+    motion stage, and the lifter guesses 60 degrees); ``swap_fix``: undo the detector's left/right
+    swaps (:func:`~posemoe.inference.cleanup.fix_left_right_swaps`), or keep its labels as they are."""
 
     def __init__(self, lifter: Lifter, *, model_name: str = "", min_confidence: float = 0.3,
-                 smooth: dict | None = None, camera: CameraOptions | None = CameraOptions()) -> None:
+                 smooth: dict | None = None, camera: CameraOptions | None = CameraOptions(),
+                 swap_fix: bool = True) -> None:
         self.lifter, self.model_name = lifter, model_name
-        self.min_confidence, self.smooth, self.camera = min_confidence, smooth, camera
+        self.min_confidence, self.smooth, self.camera, self.swap_fix = min_confidence, smooth, camera, swap_fix
 
     def lift_people(self, frames: KeypointFrames, *, image_size: tuple[int, int], fps: float, name: str, source: str,
-                    track: int | None = None, max_people: int | None = None, stages: Stages | None = None) -> Result:
+                    track: int | None = None, max_people: int | None = None, stages: Stages | None = None,
+                    camera_motion: CameraMotion | None = None) -> Result:
         """Per-frame detections of any layout -> a :class:`Result` with every person chosen by
-        :func:`~posemoe.inference.tracking.select_tracks` (``track``: that id only)."""
+        :func:`~posemoe.inference.tracking.select_tracks` (``track``: that id only). ``camera_motion``:
+        the video's background motion, which decides what the root path may claim (None: unknown,
+        as for keypoint files)."""
         stages = stages or Stages()
         with stages.time("lift"):
             chosen, report = select_tracks(frames, track=track, max_people=max_people)
@@ -119,14 +152,15 @@ class Pipeline:
         result = Result(name, source, self.model_name, fps, image_size, self.lifter.layout, people, report, stages)
         if self.camera is not None and self.lifter.layout == H36M17:
             with stages.time("motion"):
-                fit_motion(result, self.camera)
+                fit_motion(result, self.camera, camera_motion)
         return result
 
     def _lift_track(self, pid: int, raw: np.ndarray, layout: JointLayout, image_size: tuple[int, int],
                     fps: float) -> tuple[PersonResult, list[str]]:
         """One track (T, J, 3) in ``layout`` -> undo swaps, convert, fill gaps, lift, smooth."""
         visible = ~np.isnan(raw[:, :, :2]).all(axis=(1, 2))
-        unswapped, swaps = fix_left_right_swaps(raw, layout)[::2]
+        unswapped, swaps = (fix_left_right_swaps(raw, layout)[::2] if self.swap_fix
+                            else (raw, ["left/right clean-up off: the detector's labels are kept"]))
         converted = convert(unswapped, layout, self.lifter.layout)
         unseen, partial = unseen_joints(converted, image_size, layout=self.lifter.layout)
         if visible.any() and not visible.all():  # frames without the person are unseen, but not news
@@ -151,23 +185,25 @@ def output_stem(source: str | Path) -> str:
 
 def make_pipeline(model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None, device: str | None = "cpu",
                   camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT,
-                  runtime: str | None = None) -> Pipeline:
+                  runtime: str | None = None, swap_fix: bool = True) -> Pipeline:
     """A :class:`Pipeline` with the named lifter (shipped weights name or file); ``upright``: see
-    :class:`~posemoe.inference.lifter.Lifter`; ``runtime`` and ``device``: see :func:`~posemoe.inference.lifter.load`."""
+    :class:`~posemoe.inference.lifter.Lifter`; ``runtime`` and ``device``: see
+    :func:`~posemoe.inference.lifter.load`; ``swap_fix``: see :class:`Pipeline`."""
     smooth = {} if smooth is True else (smooth or None)
     return Pipeline(load(model, device=device, upright=upright, runtime=runtime), model_name=str(model), smooth=smooth,
-                    camera=camera)
+                    camera=camera, swap_fix=swap_fix)
 
 
 def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size: tuple[int, int] | None = None,
                     layout: str | None = None, fps: float | None = None, track: int | None = None,
                     max_people: int | None = None, smooth: dict | bool | None = None, device: str | None = "cpu",
                     camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT,
-                    max_frames: int | None = None, runtime: str | None = None) -> Result:
+                    max_frames: int | None = None, runtime: str | None = None, swap_fix: bool = True) -> Result:
     """2D keypoint file(s) of another tool -> 3D (read, track people, pick them (every person seen
     long enough, the top ``max_people``, or the id ``track``), fill gaps, lift, smooth). ``image_size`` and
     ``fps`` default to what the file records (an .npz that ``posemoe infer`` wrote), else fps is 50;
-    ``max_frames`` keeps the first frames; ``runtime``: see :func:`~posemoe.inference.lifter.load`."""
+    ``max_frames`` keeps the first frames; ``runtime``: see :func:`~posemoe.inference.lifter.load`;
+    ``swap_fix=False`` keeps the detector's left/right labels."""
     frames = read_keypoints(path, layout)
     image_size = image_size or frames.image_size
     if image_size is None:
@@ -178,9 +214,10 @@ def infer_keypoints(path: str | Path, model: str = DEFAULT_LIFTER, *, image_size
     if camera is not None:
         camera.check(image_size)
     stem = output_stem(path)
-    return make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright, runtime=runtime).lift_people(
-        frames, image_size=image_size, fps=fps or frames.fps or 50.0, name=stem, source=str(path), track=track,
-        max_people=max_people)
+    pipeline = make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright, runtime=runtime,
+                             swap_fix=swap_fix)
+    return pipeline.lift_people(frames, image_size=image_size, fps=fps or frames.fps or 50.0, name=stem,
+                                source=str(path), track=track, max_people=max_people)
 
 
 def timed_detections(frames: Iterable[np.ndarray], detector: Callable[[np.ndarray], np.ndarray],
@@ -202,10 +239,13 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
                  quiet: bool = False, camera: CameraOptions | None = None) -> tuple[KeypointFrames, dict]:
     """Decode ``source`` and run BlazePose on every frame, finding up to ``max_people`` people
     (default :data:`DETECT_PEOPLE`) with ``detect_workers`` threads -> (per-frame people, info: name,
-    kind, fps, size, frames). The progress bar's total is the container's estimate until decoding ends.
-    ``camera`` is checked against the frame size before any frame is detected."""
+    kind, fps, size, frames, camera_motion: the background's motion between frames,
+    :class:`~posemoe.inference.camera_motion.CameraMotion`). The progress bar's total is the
+    container's estimate until decoding ends. ``camera`` is checked against the frame size before
+    any frame is detected."""
     from tqdm import tqdm
 
+    from posemoe.inference.camera_motion import CameraMotionTracker
     from posemoe.inference.detectors import BlazePose
     from posemoe.io.video import open_frames
 
@@ -224,8 +264,11 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
         total = frames.frame_count if max_frames is None else min(max_frames, frames.frame_count or max_frames)
         bar = tqdm(total=total, unit="frame", desc="detect", disable=quiet)
         wanted = frames if max_frames is None else itertools.islice(frames, max_frames)
-        for points in timed_detections(wanted, detector, stages):
+        camera, last = CameraMotionTracker(frames.size), []
+        for points in timed_detections(_holding_last(wanted, last), detector, stages):
             people.append(points)
+            with stages.time("camera"):
+                camera.push(last[0], points)
             bar.update()
         bar.total = len(people)  # containers can misstate their frame count
         bar.refresh()
@@ -236,20 +279,29 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
     if frames.kind == "video" and len(people) < 0.8 * expected:
         warnings.warn(f"{frames.name}: decoded {len(people)} of the {expected} frames its container's count "
                       "promised; the file may be truncated or damaged (the frames decoded are used)", stacklevel=2)
-    info = {"name": frames.name, "kind": frames.kind, "fps": frames.fps, "size": frames.size, "frames": len(people)}
+    info = {"name": frames.name, "kind": frames.kind, "fps": frames.fps, "size": frames.size, "frames": len(people),
+            "camera_motion": camera.result()}
     return KeypointFrames(people, BlazePose.layout), info
+
+
+def _holding_last(frames: Iterable[np.ndarray], last: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """``frames`` as they are, the one last yielded kept as ``last[0]``."""
+    for frame in frames:
+        last[:] = [frame]
+        yield frame
 
 
 def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict | bool | None = None,
                 fps: float | None = None, max_frames: int | None = None, max_people: int | None = None,
                 track: int | None = None, detect_workers: int = DETECT_WORKERS, device: str | None = "cpu",
                 camera: CameraOptions | None = CameraOptions(), upright: float | None = UPRIGHT_LIMIT,
-                quiet: bool = True, runtime: str | None = None) -> Result:
+                quiet: bool = True, runtime: str | None = None, swap_fix: bool = True) -> Result:
     """A video file, image or image folder -> 3D for every frame, for every person seen long enough
     (the top ``max_people``; ``track``: that id only). Frames without a person are filled over time and
-    marked not visible. BlazePose runs on ``detect_workers`` threads. The result keeps the raw
-    BlazePose-33 detections in ``detections`` and the per-stage timing in ``stages``. ``runtime``
-    (``"onnx"``, ``"torch"``, None) and ``device``: see :func:`~posemoe.inference.lifter.load`."""
+    marked not visible. BlazePose runs on ``detect_workers`` threads; ``swap_fix=False`` keeps its
+    left/right labels. The result keeps the raw BlazePose-33 detections in ``detections`` and the
+    per-stage timing in ``stages``. ``runtime`` (``"onnx"``, ``"torch"``, None) and ``device``: see
+    :func:`~posemoe.inference.lifter.load`."""
     stages = Stages()
     detections, info = detect_video(source, fps=fps, max_frames=max_frames, max_people=max_people,
                                     detect_workers=detect_workers, stages=stages, quiet=quiet, camera=camera)
@@ -257,10 +309,11 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
     if not seen:
         raise UserError(f"{info['name']}: no person found in any of its {info['frames']} frames")
     stem = output_stem(source)
-    result = make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright,
-                           runtime=runtime).lift_people(
-        detections, image_size=info["size"], fps=info["fps"], name=stem, source=str(source), track=track,
-        max_people=max_people, stages=stages)
+    pipeline = make_pipeline(model, smooth=smooth, device=device, camera=camera, upright=upright, runtime=runtime,
+                             swap_fix=swap_fix)
+    result = pipeline.lift_people(detections, image_size=info["size"], fps=info["fps"], name=stem, source=str(source),
+                                  track=track, max_people=max_people, stages=stages,
+                                  camera_motion=info["camera_motion"])
     result.report.insert(0, f"{info['name']}: {info['kind']}, {info['size'][0]}x{info['size'][1]}, {info['fps']:.3g} fps, "
                             f"{info['frames']} frames, someone seen in {seen}")
     result.detections = detections

@@ -1,6 +1,7 @@
 """Live input (a webcam or a network stream), lifted online: each frame's 3D comes at once from
 the window of the model's frames ending on it (:class:`~posemoe.inference.lifter.OnlineLifter`),
-for every person in view, followed by an online :class:`~posemoe.inference.tracking.Tracker`."""
+for every person in view, followed by an online :class:`~posemoe.inference.tracking.Tracker` (which a
+left/right flip cannot break; the offline joining of fragments needs the whole recording)."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def infer_stream(source: str | int, model: str = DEFAULT_LIFTER, *, max_frames: 
     lifter = make_pipeline(model, device=device, upright=upright, runtime=runtime).lifter
     with stages.time("decode"):
         frames = open_frames(source)
-    tracker, people, count = Tracker(), {}, 0
+    tracker, people, count = Tracker(layout=BLAZEPOSE33), {}, 0
     bar = tqdm(unit="frame", desc="live", disable=quiet)
     with frames, BlazePose(max_people=max_people or DETECT_PEOPLE, threads=detect_workers) as detector:
         try:

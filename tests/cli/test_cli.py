@@ -156,3 +156,15 @@ def test_infer_from_a_keypoint_file(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["infer", str(tmp_path / "dets.json"), "--model", str(tmp_path / "lifter.pt")])
     assert "--image-size" in capsys.readouterr().err
+
+
+def test_bench_swaps_needs_bvh_files_and_no_swap_fix_is_refused_for_streams(tmp_path):
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "posemoe.cli", *args], capture_output=True, text=True)
+
+    result = run("bench", "--swaps")
+    assert result.returncode == 2 and "--swaps needs --data-dir" in result.stderr and "Traceback" not in result.stderr
+    result = run("bench", "--swaps", "--data-dir", str(tmp_path))
+    assert result.returncode == 2 and "expected BVH files under" in result.stderr
+    result = run("infer", "rtsp://example.invalid/x", "--no-swap-fix", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "--no-swap-fix applies to recorded videos and keypoint files" in result.stderr

@@ -168,3 +168,28 @@ def test_a_truncated_video_is_lifted_as_far_as_it_decodes_with_a_warning(tiny_li
                                              "container's count promised; the file may be truncated"):
             result = infer_video(cut, str(tiny_lifter), max_frames=max_frames)
         assert 0 < result.frames < 24
+
+
+def test_the_left_right_clean_up_can_be_turned_off(tiny_lifter, tmp_path, capsys):
+    """A keypoint file with the legs swapped for 10 frames: by default they are put back; with
+    ``swap_fix=False`` (``--no-swap-fix``) the detector's labels are kept."""
+    from posemoe.datasets.synthetic import synthesize_motion
+    from posemoe.inference.pipeline import infer_keypoints
+    from posemoe.layouts import H36M17, H36M32, convert
+
+    world = convert(synthesize_motion(120, np.random.default_rng(0), "Walking"), H36M32, H36M17)
+    body = world - world[:, :1]
+    pixels = np.stack([320 + 250 * body[..., 0] + 2.0 * np.arange(120)[:, None], 400 - 250 * body[..., 2]], -1)
+    truth = np.concatenate([pixels, np.full((120, 17, 1), 0.9)], -1)
+    track = truth.copy()
+    legs = [H36M17.index(n) for n in ("LHip", "LKnee", "LFoot")]
+    twins = [H36M17.flip_permutation()[j] for j in legs]
+    track[50:60, legs + twins] = truth[50:60, twins + legs]
+    path = tmp_path / "swapped.npz"
+    np.savez(path, keypoints=track[:, None], layout="h36m17", fps=np.float64(25), image_size=np.array([640, 480]))
+    fixed = infer_keypoints(path, str(tiny_lifter)).people[0].keypoints
+    kept = infer_keypoints(path, str(tiny_lifter), swap_fix=False).people[0].keypoints
+    np.testing.assert_allclose(fixed[50:60, :, :2], truth[50:60, :, :2], atol=1e-3)
+    np.testing.assert_allclose(kept[50:60, :, :2], track[50:60, :, :2], atol=1e-3)
+    main(["infer", str(path), "--model", str(tiny_lifter), "--out", str(tmp_path / "out"), "--no-swap-fix"])
+    assert "left/right clean-up off: the detector's labels are kept" in capsys.readouterr().out

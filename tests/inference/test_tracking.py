@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from posemoe.inference.tracking import fill_gaps, main_track
+from posemoe.inference.tracking import fill_gaps, join_fragments, main_track, select_tracks, track_people
 from posemoe.io.keypoints import KeypointFrames
-from posemoe.layouts import COCO17
+from posemoe.layouts import COCO17, H36M17
 
 
 def test_tracking_picks_the_big_persistent_person_and_gaps_are_filled():
@@ -134,3 +134,73 @@ def test_every_person_seen_long_enough_is_chosen_and_max_people_caps():
     assert len(select_tracks(KeypointFrames(people, COCO17), max_people=2)[0]) == 2
     only, _ = select_tracks(KeypointFrames(people, COCO17), track=3)
     assert only[0][0] == 3 and (~np.isnan(only[0][1][:, 0, 0])).sum() == 3
+
+
+def _projected_walk(frames: int, seed: int, speed_px: float = 14.0) -> np.ndarray:
+    """(T, 17, 3) H36M-17 pixels + confidence of a procedural walk seen from the front by a
+    portrait camera (about 800 px tall), carried across the frame at ``speed_px`` a frame."""
+    from posemoe.datasets.synthetic import synthesize_motion
+    from posemoe.layouts import H36M32, convert
+
+    world = convert(synthesize_motion(frames, np.random.default_rng(seed), "Walking"), H36M32, H36M17)
+    body = world - world[:, :1]  # root-relative, z up; seen from the front along -y
+    pixels = np.stack([540 + 450 * body[..., 0], 1000 - 450 * body[..., 2]], -1)
+    pixels[..., 0] += speed_px * np.arange(frames)[:, None] - speed_px * frames / 2
+    return np.concatenate([pixels, np.full(pixels.shape[:2] + (1,), 0.9)], -1)
+
+
+def test_a_left_right_flip_back_and_forth_does_not_split_the_track():
+    """The issue's portrait clip: labels flip every other frame over frames 63-70 of a person
+    walking across the frame, the legs' confidence low while it is unsure (so the box of the
+    confident joints is the upper body's); one track, the detections kept as the detector gave
+    them. (The tracker before this flip-proof scoring made 4 tracks of it.)"""
+    walk = _projected_walk(100, seed=1)
+    detections = walk.copy()
+    flip = H36M17.flip_permutation()
+    for t in range(63, 71, 2):
+        detections[t] = walk[t, flip]
+    legs = [H36M17.index(side + joint) for side in "LR" for joint in ("Hip", "Knee", "Foot")]
+    detections[63:71, legs, 2] = 0.05
+    tracks = track_people(KeypointFrames([d[None] for d in detections], H36M17))
+    assert len(tracks) == 1
+    np.testing.assert_array_equal(tracks[0], detections)
+
+
+def test_crossing_people_keep_their_ids_through_a_flip():
+    """Two walkers crossing, one of them flipped in the frames where they meet."""
+    a, b = _projected_walk(60, seed=2, speed_px=12.0), _projected_walk(60, seed=3, speed_px=-12.0)
+    b[:, :, 1] -= 60  # a little further away: not the same height in the image
+    flip = H36M17.flip_permutation()
+    people = [np.stack([a[t, flip] if 25 <= t < 35 else a[t], b[t]]) for t in range(60)]
+    tracks = track_people(KeypointFrames(people, H36M17))
+    assert len(tracks) == 2
+    np.testing.assert_allclose(tracks[1][:, 0, :2], b[:, 0, :2])
+
+
+def test_fragments_of_one_person_are_joined_and_reported_strangers_are_not():
+    """A walker missed for 40 frames (beyond the tracker's 30) comes back 3 body sizes further on
+    at the walk's pace: two tracks, joined into one. A stranger (another size) arriving where the
+    first person left (within the joining's reach, beyond the tracker's) is not joined to them."""
+    walk = _projected_walk(160, seed=4, speed_px=6.0)
+    people = [walk[t][None] if not 60 <= t < 100 else np.zeros((0, 17, 3)) for t in range(160)]
+    frames = KeypointFrames(people, H36M17)
+    assert len(track_people(frames)) == 2
+    chosen, report = select_tracks(frames)
+    assert len(chosen) == 1 and np.isnan(chosen[0][1][60:100]).all()
+    np.testing.assert_array_equal(chosen[0][1][100:], walk[100:])
+    assert "joined 2 track fragments into one person (frames 0-59 + 100-159)" in report
+
+    stranger = _projected_walk(160, seed=5, speed_px=6.0)
+    centre = stranger[..., :2].mean(1, keepdims=True)
+    stranger[..., :2] = centre + 0.6 * (stranger[..., :2] - centre) + [450.0, 0.0]
+    people = [walk[t][None] if t < 60 else (stranger[t][None] if t >= 64 else np.zeros((0, 17, 3))) for t in range(160)]
+    tracks, joined = join_fragments(track_people(KeypointFrames(people, H36M17)), H36M17)
+    assert len(tracks) == 2 and joined == []
+
+
+def test_fragments_that_overlap_in_time_are_two_people():
+    a, b = _projected_walk(80, seed=6), _projected_walk(80, seed=7)
+    b[..., 0] += 500
+    people = [np.stack([a[t]] + ([b[t]] if t >= 40 else [])) for t in range(80)]
+    tracks, joined = join_fragments(track_people(KeypointFrames(people[:60], H36M17)), H36M17)
+    assert len(tracks) == 2 and joined == []
