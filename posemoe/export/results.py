@@ -149,8 +149,8 @@ def _root(person: "PersonResult") -> dict:
 
 
 def _record(result: "Result") -> dict:
+    """The json file's fields but its last, ``frames`` (see :func:`_frames`)."""
     person = result.people[0]
-    fitted = getattr(person, "fitted", None)
     return {"fps": result.fps, "layout": result.layout.name, "joints": list(result.layout.joints),
             "units": "metres, camera frame, root-relative", "source": result.source, "model": result.model,
             "report": result.report, "person_id": person.track, "person_visible": person.visible.tolist(),
@@ -160,10 +160,26 @@ def _record(result: "Result") -> dict:
             **({"unseen_joints_per_frame": person.unseen.sum(1).tolist()} if getattr(person, "unseen", None) is not None
                else {}),
             **({"world_from_camera": np.round(world, 6).tolist()}
-               if (world := getattr(person, "world_from_camera", None)) is not None else {}),
-            "frames": [{"frame": t, "joints_3d": _rounded(person.joints_3d[t], 5),
-                        **({"joints_fitted": _rounded(fitted[t], 5)} if fitted is not None else {}),
-                        "keypoints_2d": _rounded(person.keypoints[t], 2)} for t in range(len(person.joints_3d))]}
+               if (world := getattr(person, "world_from_camera", None)) is not None else {})}
+
+
+def _frames(person: "PersonResult") -> Iterator[dict]:
+    """The json file's ``frames``, one at a time: as lists of Python floats a long recording would
+    take 20 times the memory of its arrays."""
+    fitted = getattr(person, "fitted", None)
+    for t in range(len(person.joints_3d)):
+        yield {"frame": t, "joints_3d": _rounded(person.joints_3d[t], 5),
+               **({"joints_fitted": _rounded(fitted[t], 5)} if fitted is not None else {}),
+               "keypoints_2d": _rounded(person.keypoints[t], 2)}
+
+
+def _write_json(result: "Result", f: IO) -> None:
+    """``json.dumps`` of the record with its frames, written a frame at a time."""
+    head = json.dumps({**_record(result), "frames": []})
+    f.write(head[:-len("[]}")] + "[")
+    for t, frame in enumerate(_frames(result.people[0])):
+        f.write((", " if t else "") + json.dumps(frame))
+    f.write("]}\n")
 
 
 def npz_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
@@ -194,7 +210,7 @@ def npz_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
 
 def json_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
     """``<name>.json``: the same per frame, with the report and the settings."""
-    return {out / f"{result.name}.json": (lambda f: f.write(json.dumps(_record(result)) + "\n"), False)}
+    return {out / f"{result.name}.json": (lambda f: _write_json(result, f), False)}
 
 
 def csv_file(result: "Result", out: Path) -> dict[Path, FileWriter]:

@@ -40,6 +40,7 @@ _MAX_PARTS = 3  # a limb has 2 ** parts states and each Viterbi step costs their
 _EXTRA_PART = 0.1  # price of each further part changing at once, in changes of state
 _UNIT_FLOOR = 0.01  # least motion unit, as a fraction of the person's size in the image
 _IMPOSSIBLE = 1e9  # per-frame price of the states a limb with fewer parts has not got
+_CHUNK = 2048  # frames whose state costs (N, S, S, S, G) are held at once: 6 KB a frame for 3 limbs
 
 
 def limb_groups(layout: JointLayout = H36M17) -> dict[str, Parts]:
@@ -87,8 +88,8 @@ def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
     if len(keypoints) < 3 or not pairs:
         state = np.zeros((len(keypoints), len(limbs)), np.intp)
     else:
-        costs = _limb_costs(_part_costs(keypoints, pairs), sizes, bits.shape[0])
-        state = _decode(costs, _transition_costs(sizes, bits.shape[0], switch_cost, swap_cost))
+        state = _decode(_part_costs(keypoints, pairs), sizes, _transition_costs(sizes, bits.shape[0], switch_cost,
+                                                                                swap_cost))
     limb_of = np.repeat(np.arange(len(limbs)), sizes)
     fixed = keypoints.copy()
     for p, (left, right) in enumerate(pairs):
@@ -166,13 +167,17 @@ def _part_costs(keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]
     z = ((xy[..., 0] - centre[0]) + 1j * (xy[..., 1] - centre[1])) / unit
     pos = np.stack([z[:, own], z[:, twin]]).astype(np.complex64)  # (swapped, T, K)
     weight = np.stack([conf[:, own], conf[:, twin]]).astype(np.float32)
-    # Second difference x[t] - 2 x[t-1] + x[t-2]: zero for constant velocity.
-    residual = pos[None, None, :, 2:] - 2.0 * pos[None, :, None, 1:-1] + pos[:, None, None, :-2]
-    w = np.minimum(np.minimum(weight[None, None, :, 2:], weight[None, :, None, 1:-1]), weight[:, None, None, :-2])
-    # Pseudo-Huber: quadratic near the noise level, linear beyond, so one wild joint cannot
-    # outvote the rest of its part.
-    cost = w * (np.sqrt(1.0 + residual.real**2 + residual.imag**2) - 1.0)
-    return np.add.reduceat(cost, starts, axis=-1)
+    out = np.empty((2, 2, 2, max(len(xy) - 2, 0), len(pairs)), np.float32)
+    for start in range(0, out.shape[3], _CHUNK):  # the temporaries below take 3 KB a frame
+        p, v = pos[:, start:start + _CHUNK + 2], weight[:, start:start + _CHUNK + 2]
+        # Second difference x[t] - 2 x[t-1] + x[t-2]: zero for constant velocity.
+        residual = p[None, None, :, 2:] - 2.0 * p[None, :, None, 1:-1] + p[:, None, None, :-2]
+        w = np.minimum(np.minimum(v[None, None, :, 2:], v[None, :, None, 1:-1]), v[:, None, None, :-2])
+        # Pseudo-Huber: quadratic near the noise level, linear beyond, so one wild joint cannot
+        # outvote the rest of its part.
+        cost = w * (np.sqrt(1.0 + residual.real**2 + residual.imag**2) - 1.0)
+        out[:, :, :, start:start + _CHUNK] = np.add.reduceat(cost, starts, axis=-1)
+    return out
 
 
 def _motion_unit(xy: np.ndarray, valid: np.ndarray) -> float:
@@ -209,23 +214,27 @@ def _limb_costs(part_costs: np.ndarray, sizes: list[int], count: int) -> np.ndar
     return out
 
 
-def _decode(costs: np.ndarray, transition: np.ndarray) -> np.ndarray:
-    """Viterbi over pairs of consecutive states, all limbs at once: motion costs
-    ``(N, S, S, S, G)`` and transition prices ``(S, S, G)`` -> ``(N + 2, G)`` states of the
-    cheapest sequences."""
-    steps, count, _, _, limbs = costs.shape
-    total = costs + transition[None, None].astype(np.float32)  # (N, a, b, c, G)
-    # Laid out (N, a, G * b, c): the running best (a, G * b, 1) then broadcasts along the last
-    # axis only, numpy's fast case; this loop is most of the run time.
-    total = np.ascontiguousarray(total.transpose(0, 1, 4, 2, 3)).reshape(steps, count, limbs * count, count)
+def _decode(part_costs: np.ndarray, sizes: list[int], transition: np.ndarray) -> np.ndarray:
+    """Viterbi over pairs of consecutive states, all limbs at once: per-part motion costs
+    ``(2, 2, 2, N, P)`` (limb state costs :func:`_limb_costs`, made :data:`_CHUNK` frames at a time,
+    so that memory beyond the back-pointers stays the same for any length) and transition prices
+    ``(S, S, G)`` -> ``(N + 2, G)`` states of the cheapest sequences."""
+    steps, count, limbs = part_costs.shape[3], transition.shape[0], transition.shape[2]
     frame = np.einsum("ssg->sg", transition)  # the price of a frame in each state
     best = (frame[:, None] + transition).astype(np.float32)  # (a, b, G) over frames 0 and 1
     best = np.ascontiguousarray(best.transpose(0, 2, 1)).reshape(count, limbs * count, 1)
     came_from = np.empty((steps, limbs * count, count), np.int8)
-    for n in range(steps):
-        via = total[n] + best
-        came_from[n] = via.argmin(0)
-        best = np.minimum.reduce(via, 0).reshape(limbs, count, count).transpose(1, 0, 2).reshape(count, -1, 1)
+    for start in range(0, steps, _CHUNK):
+        costs = _limb_costs(part_costs[:, :, :, start:start + _CHUNK], sizes, count)
+        costs += transition[None, None].astype(np.float32)  # (n, a, b, c, G)
+        # Laid out (n, a, G * b, c): the running best (a, G * b, 1) then broadcasts along the last
+        # axis only, numpy's fast case; this loop is most of the run time.
+        total = np.ascontiguousarray(costs.transpose(0, 1, 4, 2, 3)).reshape(len(costs), count, limbs * count, count)
+        del costs
+        for n in range(len(total)):
+            via = total[n] + best
+            came_from[start + n] = via.argmin(0)
+            best = np.minimum.reduce(via, 0).reshape(limbs, count, count).transpose(1, 0, 2).reshape(count, -1, 1)
     came_from = came_from.reshape(steps, limbs, count, count)
     last = best.reshape(count, limbs, count).transpose(1, 0, 2).reshape(limbs, -1).argmin(1)  # (G,) as b * S + c
     path = np.empty((steps + 2, limbs), np.intp)
