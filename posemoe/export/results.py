@@ -12,7 +12,6 @@ import errno
 import fcntl
 import json
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from posemoe.errors import UserError
 from posemoe.io.npz import save_npz_to
+from posemoe.io.temporaries import remove_stale_temporaries, replacing_stale
 from posemoe.layouts import H36M17, JointLayout
 
 if TYPE_CHECKING:
@@ -40,8 +40,8 @@ def refuse_inputs(outputs: Iterable[Path], inputs: Iterable[str | Path | None]) 
 
 
 def write_files(writers: dict[Path, Callable[[IO], None]], binary: Iterable[Path] = ()) -> list[Path]:
-    """Write each ``path`` with ``writer(file)`` to a temporary name (:func:`temporary_name`), then
-    rename them into place in the order given. Each file is always whole, old or new; a process
+    """Write each ``path`` with ``writer(file)`` to a temporary name
+    (:func:`~posemoe.io.temporaries.temporary_name`), then rename them into place in the order given. Each file is always whole, old or new; a process
     killed between two renames leaves the first files new and the rest old (POSIX has no atomic
     rename of several files). A full disk is reported with the path being written."""
     binary = set(binary)
@@ -49,7 +49,7 @@ def write_files(writers: dict[Path, Callable[[IO], None]], binary: Iterable[Path
     try:
         for path, writer in writers.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = temporary_name(path)
+            tmp = replacing_stale(path)
             done.append((tmp, path))
             try:
                 with tmp.open("wb" if path in binary else "w", **({} if path in binary else {"newline": ""})) as f:
@@ -67,40 +67,6 @@ def write_files(writers: dict[Path, Callable[[IO], None]], binary: Iterable[Path
             tmp.unlink(missing_ok=True)
         raise
     return [path for _, path in done]
-
-
-def temporary_name(path: Path) -> Path:
-    """``.<name>.<pid>.tmp`` beside ``path``: hidden, and recognisable by
-    :func:`remove_stale_temporaries` once the process that wrote it is gone."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
-_TEMPORARY = re.compile(r"\..+\.(\d+)\.tmp")
-
-
-def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Remove the temporaries (:func:`temporary_name`) in ``folder`` of processes no longer
-    running (runs killed while writing); -> the paths removed."""
-    removed = []
-    for path in folder.glob(".*.tmp"):
-        match = _TEMPORARY.fullmatch(path.name)
-        if match is None or not path.is_file() or _running(int(match.group(1))):
-            continue
-        path.unlink(missing_ok=True)
-        removed.append(path)
-    return removed
-
-
-def _running(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):  # gone, or a number no process has
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 @contextmanager
