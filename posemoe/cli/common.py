@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -76,6 +77,15 @@ def set_threads(threads: int | None) -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask; a container's CPU quota aside): torch's
+    own default counts physical cores only, which on machines of 2 logical CPUs can be 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity masks
+        return max(1, os.cpu_count() or 1)
 
 
 def check_out_dir(path: str | None, flag: str = "--out") -> None:

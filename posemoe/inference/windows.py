@@ -61,18 +61,22 @@ def iterate_windows(windows: np.ndarray, batch_size: int) -> Iterator[slice]:
 def predict_windows(model: nn.Module, keypoints: np.ndarray, windows: np.ndarray, weights: np.ndarray, *,
                     flip: bool = True, batch_size: int = 64, device: str | torch.device = "cpu",
                     layout: JointLayout = H36M17,
-                    encode: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+                    encode: Callable[[np.ndarray], np.ndarray] | None = None, progress: bool = False) -> np.ndarray:
     """Lift ``keypoints`` (N, J, C) (the model's channels) window by window.
 
     windows, weights: (W, T) row indices and blending weights; ``encode`` normalises a batch of
     windows (B, T, J, C) as the model was trained (None: ``keypoints`` are normalised already).
     Returns (N, J, 3) metres: each row the weighted mean of its windows' predictions, NaN on rows
     no window covers. With ``flip`` each window is also lifted mirrored and the two are averaged.
+    ``progress``: a progress bar of the windows on stderr (an evaluation lifts tens of thousands).
     """
+    from tqdm import tqdm
+
     model.eval()
     perm = layout.flip_permutation()
     total = torch.zeros(len(keypoints), layout.num_joints * 3, dtype=torch.float64)
     weight = torch.zeros(len(keypoints), dtype=torch.float64)
+    bar = tqdm(total=len(windows), unit="window", desc="lifting", disable=not progress, smoothing=0.1)
     for part in iterate_windows(windows, batch_size):
         rows, w = windows[part], weights[part]
         x = keypoints[rows] if encode is None else encode(keypoints[rows])
@@ -84,6 +88,8 @@ def predict_windows(model: nn.Module, keypoints: np.ndarray, windows: np.ndarray
         w_flat = torch.from_numpy(w.reshape(-1).astype(np.float64))
         total.index_add_(0, index, torch.from_numpy(y.reshape(len(index), -1).astype(np.float64)) * w_flat[:, None])
         weight.index_add_(0, index, w_flat)
+        bar.update(len(rows))
+    bar.close()
     out = np.full((len(keypoints), layout.num_joints, 3), np.nan, np.float32)
     seen = (weight > 0).numpy()
     out[seen] = (total[seen] / weight[seen, None]).numpy().reshape(-1, layout.num_joints, 3)
