@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -94,6 +95,15 @@ def add_runtime_option(p: argparse.ArgumentParser) -> None:
                    help="what runs the model: onnx (ONNX Runtime, no torch needed) or torch (needs torch: pip install "
                         "'posemoe[train]'); default: onnx for .onnx files and weights shipped as ONNX (the default "
                         "lifter and aitepose-s-bodies), torch for .pt / .safetensors files and the other shipped weights")
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask; a container's CPU quota aside): torch's
+    own default counts physical cores only, which on machines of 2 logical CPUs can be 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity masks
+        return max(1, os.cpu_count() or 1)
 
 
 def check_out_dir(path: str | None, flag: str = "--out") -> None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from posemoe.cli.common import (FORMATTER, add_upright_options, bounded_int, check_out_dir, float_in, pick_device,
-                                positive_int, set_threads, upright, upright_given)
+                                positive_int, set_threads, upright, upright_given, usable_cpus)
 from posemoe.errors import UserError
 
 
@@ -21,7 +21,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if upright_given(args) and args.dataset not in CROSS_DATASET:
         raise UserError(_NOTHING_TURNS)
     check_out_dir(args.out)
-    set_threads(args.threads)
+    set_threads(args.threads or usable_cpus())
     device = pick_device(args.device)
     model, pretrained = load_pretrained(args.checkpoint, map_location=device)
     image = is_image_model(model.config)
@@ -122,12 +122,13 @@ def _eval_cross_dataset(args: argparse.Namespace, model, pretrained, limit: floa
                     flip=not args.no_flip, upright=limit)
     known = args.intrinsics == "known"
     if args.dataset == "mpi-inf-3dhp":
-        report = cross_dataset.evaluate_mpi_inf_3dhp(lifter, args.data_dir, args.subjects, known_intrinsics=known)
+        report = cross_dataset.evaluate_mpi_inf_3dhp(lifter, args.data_dir, args.subjects, known_intrinsics=known,
+                                                     quiet=False)
     elif args.dataset == "humaneva":
         report = cross_dataset.evaluate_humaneva(lifter, args.data_dir, quiet=False)
     else:
         report = cross_dataset.evaluate_virtual_views(lifter, args.data_dir, args.subjects or ["S8"], seed=args.seed,
-                                                      known_intrinsics=known, roll=args.roll)
+                                                      known_intrinsics=known, roll=args.roll, quiet=False)
     return report
 
 
@@ -144,7 +145,7 @@ def _eval_lifter(args: argparse.Namespace, model, codec: str, device: str):
         print("data:", line, file=sys.stderr)
     stride = model.config.num_frames if args.windows == "end-to-end" else None
     report = evaluate(model, data, flip=not args.no_flip, device=device, batch_size=args.batch_size, stride=stride,
-                      codec=codec)
+                      codec=codec, quiet=False)
     report.extra["windows"] = args.windows
     return report
 
@@ -175,7 +176,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-flip", action="store_true", help="disable test-time flip augmentation")
     add_upright_options(p, f" (--dataset {', '.join(CROSS_DATASET)})")  # these lift through the Lifter as inference does
     p.add_argument("--batch-size", type=positive_int, default=64, help="windows (or crops) per forward pass")
-    p.add_argument("--threads", type=positive_int, help="CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=positive_int,
+                   help=f"CPU threads (default: every CPU this process may use, {usable_cpus()} here)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
     p.add_argument("--out", help="folder for eval.md and eval.json")
     p.set_defaults(func=cmd_eval)

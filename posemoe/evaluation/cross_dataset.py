@@ -29,9 +29,12 @@ from posemoe.inference.lifter import Lifter
 
 
 def evaluate_mpi_inf_3dhp(lifter: Lifter, root: str | Path, sequences: list[str] | None = None, *,
-                          known_intrinsics: bool = True):
+                          known_intrinsics: bool = True, quiet: bool = True):
     """-> :class:`~posemoe.datasets.mpi_inf_3dhp.MpiInf3dhpReport`. ``known_intrinsics``: give the lifter
-    each sequence's camera (from camera.json), else let it guess as for an unknown video."""
+    each sequence's camera (from camera.json), else let it guess as for an unknown video.
+    ``quiet=False``: a progress bar of the sequences."""
+    from tqdm import tqdm
+
     from posemoe.datasets.mpi_inf_3dhp import load_mpi_inf_3dhp, score_mpi_inf_3dhp
 
     data = load_mpi_inf_3dhp(root, sequences)
@@ -41,7 +44,7 @@ def evaluate_mpi_inf_3dhp(lifter: Lifter, root: str | Path, sequences: list[str]
                       stacklevel=2)
     predictions = {s.name: lifter.lift(s.keypoints_2d, layout="h36m17", image_size=(s.width, s.height), fps=s.fps,
                                        intrinsics=s.intrinsics if known_intrinsics else None)
-                   for s in data}
+                   for s in tqdm(data, desc="mpi-inf-3dhp", unit="sequence", disable=quiet)}
     return score_mpi_inf_3dhp(predictions, data)
 
 
@@ -138,19 +141,22 @@ def virtual_views(world: np.ndarray, views: int, seed: int):
 
 def evaluate_virtual_views(lifter: Lifter, data_dir: str | Path, subjects: list[str], *, views: int = 4,
                            seed: int = 0, step: int = 2, known_intrinsics: bool = True,
-                           roll: float = 0.0) -> VirtualViewReport:
+                           roll: float = 0.0, quiet: bool = True) -> VirtualViewReport:
     """Every sequence of ``subjects`` (every ``step``-th frame, 25 fps for step 2) seen by ``views``
     seeded cameras; the 2D is exact (no detector), the scores are against the camera-frame 3D.
     ``known_intrinsics``: the lifter is given each camera's focal length and principal point, else
     it guesses them as for an unknown video. ``roll``: degrees every camera is turned further about
-    its optical axis (a camera held askew)."""
+    its optical axis (a camera held askew). ``quiet=False``: a progress bar of the clips."""
+    from tqdm import tqdm
+
     from posemoe.datasets.motion import h36m_motion
     from posemoe.inference.upright import turn_back, turn_keypoints
 
     if not 0 <= seed < 2**31:
         raise UserError(f"expected a camera seed of 0 to {2**31 - 1}, got {seed}")
     sums: dict[str, list[float]] = {}
-    for k, clip in enumerate(h36m_motion(data_dir, tuple(subjects))):
+    clips = tqdm(h36m_motion(data_dir, tuple(subjects)), desc="h36m-virtual", unit="clip", disable=quiet)
+    for k, clip in enumerate(clips):
         world = clip.positions[::step].astype(np.float64)
         for pixels, camera, size, intrinsics, kind in virtual_views(world, views, seed * 100_000 + k):
             if roll:

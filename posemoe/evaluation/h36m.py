@@ -32,7 +32,7 @@ def evaluation_windows(data: PoseSequences, num_frames: int, stride: int | None 
 def predict(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_size: int = 64,
             device: str | torch.device = "cpu", max_windows: int | None = None,
             shard: tuple[int, int] = (0, 1), stride: int | None = None,
-            codec: str = "screen") -> tuple[np.ndarray, np.ndarray]:
+            codec: str = "screen", quiet: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Run ``model`` over every frame of ``data``.
 
     Returns predictions ``(N, J, 3)`` (metres, camera frame, root-relative; NaN where a frame
@@ -42,6 +42,7 @@ def predict(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_s
     ``stride`` spaces the windows (default half a window, blended; ``T`` for end to end).
     ``data`` holds keypoints normalised with ``data.codec``: the model's ``codec``, or for a model
     trained with the person codec (which any uniform scale and shift leaves alike), either.
+    ``quiet=False`` shows a progress bar of the windows.
     """
     loaded, encode = dataset_encoding(codec)
     if data.codec != loaded:
@@ -54,7 +55,7 @@ def predict(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_s
         windows, weights = windows[keep], weights[keep]
     keypoints = match_channels(data.keypoints, model.config.in_channels)
     out = predict_windows(model, keypoints, windows, weights, flip=flip, batch_size=batch_size, device=device,
-                          layout=data.layout, encode=encode)
+                          layout=data.layout, encode=encode, progress=not quiet)
     covered = np.zeros(len(out), bool)
     covered[windows[weights > 0]] = True
     return out, covered
@@ -105,7 +106,7 @@ def evaluate_predictions(pred: np.ndarray, data: PoseSequences, *, flip: bool, m
 
 def evaluate(model: nn.Module, data: PoseSequences, *, flip: bool = True, batch_size: int = 64,
              device: str | torch.device = "cpu", max_windows: int | None = None,
-             stride: int | None = None, codec: str = "screen") -> EvaluationReport:
+             stride: int | None = None, codec: str = "screen", quiet: bool = True) -> EvaluationReport:
     pred, mask = predict(model, data, flip=flip, batch_size=batch_size, device=device, max_windows=max_windows,
-                         stride=stride, codec=codec)
+                         stride=stride, codec=codec, quiet=quiet)
     return evaluate_predictions(pred, data, flip=flip, mask=mask)

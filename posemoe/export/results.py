@@ -12,7 +12,6 @@ import errno
 import fcntl
 import json
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from posemoe.errors import UserError
 from posemoe.io.npz import save_npz_to
+from posemoe.io.temporaries import remove_stale_temporaries, replacing_stale
 from posemoe.layouts import H36M17, JointLayout
 
 if TYPE_CHECKING:
@@ -40,8 +40,8 @@ def refuse_inputs(outputs: Iterable[Path], inputs: Iterable[str | Path | None]) 
 
 
 def write_files(writers: dict[Path, Callable[[IO], None]], binary: Iterable[Path] = ()) -> list[Path]:
-    """Write each ``path`` with ``writer(file)`` to a temporary name (:func:`temporary_name`), then
-    rename them into place in the order given. Each file is always whole, old or new; a process
+    """Write each ``path`` with ``writer(file)`` to a temporary name
+    (:func:`~posemoe.io.temporaries.temporary_name`), then rename them into place in the order given. Each file is always whole, old or new; a process
     killed between two renames leaves the first files new and the rest old (POSIX has no atomic
     rename of several files). A full disk is reported with the path being written."""
     binary = set(binary)
@@ -49,7 +49,7 @@ def write_files(writers: dict[Path, Callable[[IO], None]], binary: Iterable[Path
     try:
         for path, writer in writers.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = temporary_name(path)
+            tmp = replacing_stale(path)
             done.append((tmp, path))
             try:
                 with tmp.open("wb" if path in binary else "w", **({} if path in binary else {"newline": ""})) as f:
@@ -67,40 +67,6 @@ def write_files(writers: dict[Path, Callable[[IO], None]], binary: Iterable[Path
             tmp.unlink(missing_ok=True)
         raise
     return [path for _, path in done]
-
-
-def temporary_name(path: Path) -> Path:
-    """``.<name>.<pid>.tmp`` beside ``path``: hidden, and recognisable by
-    :func:`remove_stale_temporaries` once the process that wrote it is gone."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
-_TEMPORARY = re.compile(r"\..+\.(\d+)\.tmp")
-
-
-def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Remove the temporaries (:func:`temporary_name`) in ``folder`` of processes no longer
-    running (runs killed while writing); -> the paths removed."""
-    removed = []
-    for path in folder.glob(".*.tmp"):
-        match = _TEMPORARY.fullmatch(path.name)
-        if match is None or not path.is_file() or _running(int(match.group(1))):
-            continue
-        path.unlink(missing_ok=True)
-        removed.append(path)
-    return removed
-
-
-def _running(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):  # gone, or a number no process has
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 @contextmanager
@@ -149,8 +115,8 @@ def _root(person: "PersonResult") -> dict:
 
 
 def _record(result: "Result") -> dict:
+    """The json file's fields but its last, ``frames`` (see :func:`_frames`)."""
     person = result.people[0]
-    fitted = getattr(person, "fitted", None)
     return {"fps": result.fps, "layout": result.layout.name, "joints": list(result.layout.joints),
             "units": "metres, camera frame, root-relative", "source": result.source, "model": result.model,
             "report": result.report, "person_id": person.track, "person_visible": person.visible.tolist(),
@@ -160,10 +126,26 @@ def _record(result: "Result") -> dict:
             **({"unseen_joints_per_frame": person.unseen.sum(1).tolist()} if getattr(person, "unseen", None) is not None
                else {}),
             **({"world_from_camera": np.round(world, 6).tolist()}
-               if (world := getattr(person, "world_from_camera", None)) is not None else {}),
-            "frames": [{"frame": t, "joints_3d": _rounded(person.joints_3d[t], 5),
-                        **({"joints_fitted": _rounded(fitted[t], 5)} if fitted is not None else {}),
-                        "keypoints_2d": _rounded(person.keypoints[t], 2)} for t in range(len(person.joints_3d))]}
+               if (world := getattr(person, "world_from_camera", None)) is not None else {})}
+
+
+def _frames(person: "PersonResult") -> Iterator[dict]:
+    """The json file's ``frames``, one at a time: as lists of Python floats a long recording would
+    take 20 times the memory of its arrays."""
+    fitted = getattr(person, "fitted", None)
+    for t in range(len(person.joints_3d)):
+        yield {"frame": t, "joints_3d": _rounded(person.joints_3d[t], 5),
+               **({"joints_fitted": _rounded(fitted[t], 5)} if fitted is not None else {}),
+               "keypoints_2d": _rounded(person.keypoints[t], 2)}
+
+
+def _write_json(result: "Result", f: IO) -> None:
+    """``json.dumps`` of the record with its frames, written a frame at a time."""
+    head = json.dumps({**_record(result), "frames": []})
+    f.write(head[:-len("[]}")] + "[")
+    for t, frame in enumerate(_frames(result.people[0])):
+        f.write((", " if t else "") + json.dumps(frame))
+    f.write("]}\n")
 
 
 def npz_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
@@ -194,7 +176,7 @@ def npz_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
 
 def json_file(result: "Result", out: Path) -> dict[Path, FileWriter]:
     """``<name>.json``: the same per frame, with the report and the settings."""
-    return {out / f"{result.name}.json": (lambda f: f.write(json.dumps(_record(result)) + "\n"), False)}
+    return {out / f"{result.name}.json": (lambda f: _write_json(result, f), False)}
 
 
 def csv_file(result: "Result", out: Path) -> dict[Path, FileWriter]:

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 from posemoe.errors import UserError
+from posemoe.io.temporaries import replacing_stale
 from posemoe.models.pretrained import PretrainedConfig, build_checked
 
 
@@ -52,7 +53,7 @@ def export_weights(checkpoint: str | Path, out: str | Path, *, description: str 
     if out.suffix != ".safetensors":
         raise UserError(f"{out}: weights are written as .safetensors")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
+    tmp = replacing_stale(out)
     try:
         save_file(tensors, str(tmp), metadata=meta)
     except Exception as err:  # safetensors reports a full disk with its own error type

@@ -59,7 +59,7 @@ def iterate_windows(windows: np.ndarray, batch_size: int) -> Iterator[slice]:
 
 def predict_windows(model: Any, keypoints: np.ndarray, windows: np.ndarray, weights: np.ndarray, *,
                     flip: bool = True, batch_size: int = 64, device: Any = None, layout: JointLayout = H36M17,
-                    encode: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+                    encode: Callable[[np.ndarray], np.ndarray] | None = None, progress: bool = False) -> np.ndarray:
     """Lift ``keypoints`` (N, J, C) (the model's channels) window by window.
 
     model: a runner (:mod:`posemoe.inference.runtime`: ONNX Runtime or torch) or a torch module
@@ -68,11 +68,15 @@ def predict_windows(model: Any, keypoints: np.ndarray, windows: np.ndarray, weig
     windows (B, T, J, C) as the model was trained (None: ``keypoints`` are normalised already).
     Returns (N, J, 3) metres: each row the weighted mean of its windows' predictions, NaN on rows
     no window covers. With ``flip`` each window is also lifted mirrored and the two are averaged.
+    ``progress``: a progress bar of the windows on stderr (an evaluation lifts tens of thousands).
     """
+    from tqdm import tqdm
+
     runner = as_runner(model, device)
     perm = layout.flip_permutation()
     total = np.zeros((len(keypoints), layout.num_joints * 3), np.float64)
     weight = np.zeros(len(keypoints), np.float64)
+    bar = tqdm(total=len(windows), unit="window", desc="lifting", disable=not progress, smoothing=0.1)
     for part in iterate_windows(windows, batch_size):
         rows, w = windows[part], weights[part]
         x = keypoints[rows] if encode is None else encode(keypoints[rows])
@@ -83,6 +87,8 @@ def predict_windows(model: Any, keypoints: np.ndarray, windows: np.ndarray, weig
         index, w_flat = rows.reshape(-1), w.reshape(-1).astype(np.float64)
         np.add.at(total, index, y.reshape(len(index), -1).astype(np.float64) * w_flat[:, None])
         np.add.at(weight, index, w_flat)
+        bar.update(len(rows))
+    bar.close()
     out = np.full((len(keypoints), layout.num_joints, 3), np.nan, np.float32)
     seen = weight > 0
     out[seen] = (total[seen] / weight[seen, None]).reshape(-1, layout.num_joints, 3)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 import warnings
 from collections import deque
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import BinaryIO
 import numpy as np
 
 from posemoe.errors import UserError
+from posemoe.io.temporaries import replacing_stale
 
 MAX_JOINTS = 1000
 FRAME_TIME_RANGE = (1e-4, 10.0)  # seconds: beyond any motion capture system's rate, and a slide show
@@ -566,9 +566,9 @@ def write_bvh(path: str | Path, skeleton: BvhSkeleton, rotations: np.ndarray, ro
 
 
 def _write_atomically(path: Path, header: str, values: np.ndarray) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = replacing_stale(path)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+        with open(temporary, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(header)
             np.savetxt(stream, values, fmt="%.6f", delimiter=" ")
         os.replace(temporary, path)

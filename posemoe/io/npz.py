@@ -21,7 +21,6 @@ import errno
 import math
 import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +28,7 @@ from typing import IO, Any
 import numpy as np
 
 from posemoe.errors import UserError
+from posemoe.io.temporaries import replacing_stale
 
 MAX_NPZ_BYTES = 4 * 2**30
 RATIO_FREE_BYTES = 256 * 2**20
@@ -176,9 +176,9 @@ def save_npz(path: str | Path, **entries: Any) -> Path:
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = replacing_stale(path)
     try:
-        with os.fdopen(handle, "wb") as stream:
+        with open(tmp, "wb") as stream:
             save_npz_to(stream, compressed=True, allow_pickle=True, **arrays)
             stream.flush()
             os.fsync(stream.fileno())

@@ -7,7 +7,6 @@ import errno
 import fcntl
 import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -18,15 +17,16 @@ import torch
 from torch import nn
 
 from posemoe.errors import UserError
+from posemoe.io.temporaries import replacing_stale
 
 
 def save_atomic(payload: dict[str, Any], path: str | Path) -> None:
     """Write with ``torch.save`` to a temporary file, then rename: a crash never leaves half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = replacing_stale(path)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())

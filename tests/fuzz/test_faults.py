@@ -470,3 +470,82 @@ def test_resume_from_a_model_only_last_pt_says_so(synthetic_dir, tmp_path, count
 def _tiny_run(data: Path, out: Path) -> Path:
     train(_config(data, out, epochs=1, epoch_clips=8), quiet=True)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Temporaries of the other writers: data files, BVH, checkpoints
+
+
+def _write_npz(path: Path) -> None:
+    from posemoe.io.npz import save_npz
+
+    save_npz(path, positions_2d=np.zeros((50, 17, 2), np.float32))
+
+
+def _write_bvh(path: Path) -> None:
+    from posemoe.io.bvh import BvhSkeleton, write_bvh
+
+    skeleton = BvhSkeleton(("Hips",), np.array([-1]), np.zeros((1, 3)), np.array([False]))
+    write_bvh(path, skeleton, np.broadcast_to(np.eye(3), (50, 1, 3, 3)), np.zeros((50, 3)), frame_time=0.02)
+
+
+def _write_checkpoint(path: Path) -> None:
+    save_atomic({"model_config": {}, "model": {"w": torch.zeros(1000)}}, path)
+
+
+# name -> (file name, writer, (module, attribute) of the step that writes the bytes)
+WRITERS = {
+    "save_npz": ("data.npz", _write_npz, ("posemoe.io.npz", "save_npz_to")),
+    "write_bvh": ("motion.bvh", _write_bvh, ("numpy", "savetxt")),
+    "save_atomic": ("last.pt", _write_checkpoint, ("torch", "save")),
+}
+
+
+def _killed_writing(name: str, folder: Path) -> int:
+    """Fork a child that dies (kill -9) part-way through ``WRITERS[name]`` into ``folder``,
+    having written some bytes; -> its pid, reaped."""
+    file, writer, (module, attribute) = WRITERS[name]
+
+    def body() -> None:
+        import importlib
+
+        def dies(*args, **kwargs) -> None:
+            stream = next(a for a in args if hasattr(a, "write"))
+            stream.write(b"x" * 4096 if "b" in getattr(stream, "mode", "b") else "x" * 4096)
+            stream.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        setattr(importlib.import_module(module), attribute, dies)
+        writer(folder / file)
+
+    pid = _fork(body)
+    assert os.WIFSIGNALED(_reap(pid)), f"{name}: the child should have died while writing"
+    return pid
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_a_killed_writers_temporary_is_named_and_removed_when_the_file_is_written_again(tmp_path, count_cases,
+                                                                                       name):
+    """kill -9 inside ``save_npz``, BVH writing or a checkpoint: the file left is
+    ``.<name>.<pid>.tmp`` (recognisable, not a random name); writing that file again removes it."""
+    file, writer, _ = WRITERS[name]
+    dead = _killed_writing(name, tmp_path)
+    count_cases("faults")
+    assert [p.name for p in tmp_path.iterdir()] == [f".{file}.{dead}.tmp"]
+    writer(tmp_path / file)
+    assert [p.name for p in tmp_path.iterdir()] == [file]
+
+
+def test_a_killed_writers_temporaries_are_removed_by_the_next_infer_into_the_folder(tmp_path, tiny_lifter,
+                                                                                   count_cases):
+    out = tmp_path / "out"
+    out.mkdir()
+    left = [f".{WRITERS[name][0]}.{_killed_writing(name, out)}.tmp" for name in sorted(WRITERS)]
+    assert sorted(p.name for p in out.iterdir()) == sorted(left)
+    dets = tmp_path / "dets.json"
+    dets.write_text(json.dumps(coco_records(person_track(60))))
+    code, _ = _run(["infer", str(dets), "--image-size", "640", "480", "--model", str(tiny_lifter), "--threads", "1",
+                    "--out", str(out)])
+    count_cases("faults")
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["dets.csv", "dets.json", "dets.npz"]

@@ -69,3 +69,25 @@ def test_bad_rates_and_sizes_are_refused():
     track[3, 2, 0] = np.inf
     with pytest.raises(ValueError, match="infinite"):
         lifter.lift(track, image_size=size)
+
+
+def test_windowed_prediction_shows_progress_only_when_asked(capsys):
+    from posemoe.inference.windows import predict_windows
+
+    class Zeros:  # a runner (posemoe.inference.runtime.Runner): numpy in, numpy out
+        config, task = None, "lifting"
+
+        def predict(self, x):
+            return {"pose": self(x)}
+
+        def __call__(self, x):
+            return np.zeros((*x.shape[:3], 3), np.float32)
+
+    windows, weights = sequence_windows(0, 100, 9)
+    keypoints = np.zeros((100, 17, 2), np.float32)
+    quiet = predict_windows(Zeros(), keypoints, windows, weights, batch_size=4)
+    assert capsys.readouterr().err == ""
+    shown = predict_windows(Zeros(), keypoints, windows, weights, batch_size=4, progress=True)
+    err = capsys.readouterr().err
+    assert f"{len(windows)}/{len(windows)}" in err and "window" in err, err
+    np.testing.assert_array_equal(quiet, shown)

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from posemoe.inference import tracking
 from posemoe.inference.tracking import fill_gaps, join_fragments, main_track, select_tracks, track_people
 from posemoe.io.keypoints import KeypointFrames
 from posemoe.layouts import COCO17, H36M17
@@ -204,3 +205,35 @@ def test_fragments_that_overlap_in_time_are_two_people():
     people = [np.stack([a[t]] + ([b[t]] if t >= 40 else [])) for t in range(80)]
     tracks, joined = join_fragments(track_people(KeypointFrames(people[:60], H36M17)), H36M17)
     assert len(tracks) == 2 and joined == []
+
+
+def _crowd(count: int, seed: int = 0) -> list[np.ndarray]:
+    """``count`` people 40 px tall on a jittered 60 px lattice (as dense for any count), each also
+    detected a second time 2 px away: the duplicates to remove. Alternating, so order does not help."""
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(np.sqrt(count)))
+    body = np.concatenate([rng.uniform(0, 40, (17, 2)), np.full((17, 1), 0.9)], -1)
+    people = []
+    for k in range(count):
+        at = np.array([60 * (k % side), 60 * (k // side)]) + rng.uniform(-10, 10, 2)
+        person = body + [*at, 0]
+        people += [person, person + [2, 0, -0.1]]
+    return people
+
+
+def test_duplicate_removal_compares_in_linear_time(monkeypatch):
+    """The number of person-to-person comparisons grows with the people in the frame, not with
+    their square: 10 times the crowd, about 10 times the comparisons (all pairs: 100 times)."""
+    calls = []
+    compare = tracking._mean_distance
+    monkeypatch.setattr(tracking, "_mean_distance", lambda a, b: calls.append(1) or compare(a, b))
+    counts = {}
+    for n in (1000, 10000):
+        calls.clear()
+        people = _crowd(n)
+        kept = tracking._without_duplicates(people)
+        assert len(kept) == n and all(p[0, 2] == 0.9 for p in kept)  # one of each, the more confident
+        counts[n] = len(calls)
+    assert counts[1000] >= 1000  # each duplicate was found by a comparison
+    assert counts[10000] / counts[1000] < 12, counts
+    assert counts[10000] < 4 * 2 * 10000, counts
