@@ -2,18 +2,23 @@
 in each frame by both, the distance between their landmarks (pixels) and each backend's detection
 time per frame. Needs mediapipe 0.10.21 beside posemoe (Python <= 3.12).
 
-    PYTHONPATH=. python tools/blazepose_agreement.py /work/shared/videos/*.mp4 posemoe/assets/sports2d_walk.mp4
+    PYTHONPATH=. python tools/blazepose_agreement.py posemoe/assets/sports2d_walk.mp4 /work/shared/videos/*.mp4
 
-People are paired frame by frame by an optimal assignment on the mean landmark distance (each
-backend lists its people largest first, and two people of nearly one size may come in either
-order). Timing alternates the backends ``--repeats`` times and keeps each one's fastest run,
-because other processes share the machine; the detector runs as ``posemoe infer`` runs it
-(``--threads`` 2, up to 4 people, following people between frames).
+Three comparisons per clip: following people from frame to frame as ``posemoe infer`` does
+(``--threads`` 2, up to 4 people); mediapipe against itself with every followed region moved by
+1e-5 of the frame's width (0.01 pixel) after the first frame, which shows how far following
+carries a difference that small; and each frame looked at afresh (``video=False``: the detector,
+then the landmark model, with nothing carried between frames). People are paired frame by frame
+by an optimal assignment on the mean landmark distance (each backend lists its people largest
+first, and two people of nearly one size may come in either order). Timing (following) alternates
+the backends ``--repeats`` times and keeps each one's fastest run, because other processes share
+the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -24,15 +29,19 @@ from posemoe.inference.detectors import DETECT_PEOPLE, DETECT_WORKERS, BlazePose
 from posemoe.io.video import open_frames
 
 
-def run(frames: list[np.ndarray], backend: str, threads: int, video: bool) -> tuple[list[np.ndarray], float]:
+def run(frames: list[np.ndarray], backend: str, threads: int, video: bool, nudge: float = 0.0) -> tuple[list[np.ndarray], float]:
     """Every frame through a fresh detector -> the people found per frame, seconds per frame (the
-    first frame's left out: it pays for the models' first run)."""
+    first frame's left out: it pays for the models' first run). ``nudge``: moved the followed regions
+    by this much (normalized x) after the first frame."""
     found, seconds = [], []
     with BlazePose(backend=backend, threads=threads, max_people=DETECT_PEOPLE, video=video) as detector:
-        for frame in frames:
+        for k, frame in enumerate(frames):
             start = time.perf_counter()
             found.append(detector(frame))
             seconds.append(time.perf_counter() - start)
+            if k == 0 and nudge:
+                for person in detector._people:
+                    person.roi = dataclasses.replace(person.roi, x=person.roi.x + nudge)
     return found, float(np.mean(seconds[1:]))
 
 
@@ -54,11 +63,11 @@ def main() -> None:
     parser.add_argument("clips", nargs="+", type=Path)
     parser.add_argument("--threads", type=int, default=DETECT_WORKERS)
     parser.add_argument("--repeats", type=int, default=2, help="timed runs of each backend, alternating")
-    parser.add_argument("--images", action="store_true", help="every frame looked at afresh (video=False)")
     args = parser.parse_args()
-    print("| clip | frames | people per frame (mediapipe) | frames whose counts differ | landmarks: median px | p95 px | max px "
+    print("| clip | frames | people per frame | following: frames whose counts differ | median px | p95 px | max px "
+          "| mediapipe nudged 0.01 px: median px | p95 px | each frame afresh: counts differ | median px | p95 px | max px "
           "| ms/frame mediapipe | ms/frame onnx |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for clip in args.clips:
         with open_frames(clip) as video:
             frames = list(video)
@@ -66,14 +75,20 @@ def main() -> None:
         found = {}
         for _ in range(args.repeats):
             for backend in best:
-                found[backend], seconds = run(frames, backend, args.threads, not args.images)
+                found[backend], seconds = run(frames, backend, args.threads, True)
                 best[backend] = min(best[backend], seconds)
-        d, differ = distances(found["mediapipe"], found["onnx"])
+        nudged, _ = run(frames, "mediapipe", args.threads, True, nudge=1e-5)
+        afresh = {backend: run(frames, backend, args.threads, False)[0] for backend in best}
         counts = np.bincount([len(p) for p in found["mediapipe"]])
         people = ", ".join(f"{n}: {c}" for n, c in enumerate(counts) if c)
-        size = f"{frames[0].shape[1]}x{frames[0].shape[0]}"
-        print(f"| {clip.name} ({size}) | {len(frames)} | {people} | {differ} | {np.median(d):.2f} | {np.percentile(d, 95):.2f} "
-              f"| {d.max():.1f} | {1000 * best['mediapipe']:.1f} | {1000 * best['onnx']:.1f} |", flush=True)
+        cells = [f"{clip.name} ({frames[0].shape[1]}x{frames[0].shape[0]})", str(len(frames)), people]
+        for reference, other, stats in ((found["mediapipe"], found["onnx"], "all"), (found["mediapipe"], nudged, "spread"),
+                                        (afresh["mediapipe"], afresh["onnx"], "all")):
+            d, differ = distances(reference, other)
+            cells += ([str(differ)] if stats == "all" else []) + [f"{np.median(d):.2f}", f"{np.percentile(d, 95):.2f}"]
+            cells += [f"{d.max():.1f}"] if stats == "all" else []
+        cells += [f"{1000 * best['mediapipe']:.1f}", f"{1000 * best['onnx']:.1f}"]
+        print("| " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def test_anchors_tile_each_strides_grid_with_two_per_layer():
     np.testing.assert_allclose(anchors[2 * 28], [0.5 / 28, 1.5 / 28])
     np.testing.assert_allclose(anchors[1568], [0.5 / 14, 0.5 / 14])  # the stride-16 grid starts
     last = anchors[1568 + 392:]  # three stride-32 layers share one 7x7 grid: six anchors per cell
-    np.testing.assert_array_equal(last[:6], np.repeat([[0.5 / 7, 0.5 / 7]], 6, axis=0))
+    np.testing.assert_allclose(last[:6], np.repeat([[0.5 / 7, 0.5 / 7]], 6, axis=0))
     np.testing.assert_allclose(last[-1], [6.5 / 7, 6.5 / 7])
 
 
@@ -97,25 +97,25 @@ def test_the_alignment_region_is_square_in_pixels_and_turned_so_the_body_stands_
 
 
 def test_a_crop_projected_back_lands_where_it_was_taken():
-    """crop_matrix (frame <- crop pixels) and project (crop-normalized -> frame-normalized), with
-    the letterbox removed between them, are one map: a crop pixel goes to the same frame point
-    both ways, for a turned region and a padded (non-square) one."""
+    """crop_corners (where the crop's corners lie in the frame) and project (crop-normalized ->
+    frame-normalized), with the letterbox removed between them, are one map: the crop's corners go
+    to the same frame points both ways, for a turned region and a padded (non-square) one."""
     width, height = 640, 480
     for roi in (bp.Roi(0.4, 0.6, 0.3, 0.4, 0.7), bp.Roi(0.5, 0.5, 1.0, 1.0)):
-        matrix, padding = bp.crop_matrix(roi, width, height, 256)
-        pixels = np.array([[0, 0], [255, 17], [128, 200]], np.float64)
-        via_matrix = pixels @ matrix[:, :2].T + matrix[:, 2]
-        normalized = bp.remove_letterbox((pixels / 256).astype(np.float32), padding)
-        via_projection = bp.project(normalized, roi) * [width, height]
-        np.testing.assert_allclose(via_matrix, via_projection, atol=1e-3)
+        corners, padding = bp.crop_corners(roi, width, height, 256)
+        square = np.array([[0, 1], [0, 0], [1, 0], [1, 1]], np.float32)  # the order crop_corners gives
+        projected = bp.project(bp.remove_letterbox(square, padding), roi) * [width, height]
+        np.testing.assert_allclose(projected, corners, atol=1e-3)
+    assert padding == (0.0, pytest.approx((1 - 480 / 640) / 2))
 
 
 def test_the_crop_samples_the_region_turned_upright():
-    """A frame with a bright square right of centre, cut out by a region turned a quarter turn:
-    the bright square comes out at the top of the crop (the region's up points along +x)."""
+    """A frame with a bright square right of centre, cut out by a region turned a quarter turn
+    (rotation +pi/2: a body lying with its head to the right, as alignment_roi turns it): the bright
+    square comes out at the top of the crop."""
     frame = np.zeros((200, 200, 3), np.uint8)
     frame[90:110, 150:170] = 255
-    roi = bp.Roi(0.5, 0.5, 1.0, 1.0, -math.pi / 2)
+    roi = bp.Roi(0.5, 0.5, 1.0, 1.0, math.pi / 2)
     tensor, padding = bp.crop(frame, roi, 100, (0.0, 1.0), replicate=False)
     assert tensor.shape == (1, 100, 100, 3) and padding == (0.0, 0.0)
     rows, cols = np.nonzero(tensor[0, :, :, 0] > 0.5)
@@ -153,7 +153,7 @@ def test_decoded_landmarks_are_pixels_with_sigmoid_visibility_and_the_next_regio
 
 def test_a_region_of_no_size_is_refused():
     with pytest.raises(ValueError, match="positive size"):
-        bp.crop_matrix(bp.Roi(0.5, 0.5, 0.0, 0.1), 640, 480, 256)
+        bp.crop_corners(bp.Roi(0.5, 0.5, 0.0, 0.1), 640, 480, 256)
 
 
 onnxruntime = pytest.importorskip("onnxruntime")
