@@ -187,6 +187,8 @@ def crop_corners(roi: Roi, width: int, height: int, size: int) -> tuple[np.ndarr
     corners (0, size), (0, 0), (size, size), (size, 0) (OpenCV's ``boxPoints`` order), and the letterbox
     padding (left, top) the enlargement added. Computed in float32 as mediapipe does: the crop's pixels
     then sample the same points."""
+    import cv2
+
     f = np.float32
     w, h = f(roi.width) * f(width), f(roi.height) * f(height)
     if not (w > 0 and h > 0):
@@ -194,8 +196,6 @@ def crop_corners(roi: Roi, width: int, height: int, size: int) -> tuple[np.ndarr
     padding = letterbox_padding(float(w), float(h), size)
     w, h = (w, w) if h / w < f(1.0) else (h, h)
     degrees = f(float(f(roi.rotation) * f(180.0)) / math.pi)
-    import cv2
-
     box = ((float(f(roi.x) * f(width)), float(f(roi.y) * f(height))), (float(w), float(h)), float(degrees))
     return cv2.boxPoints(box).astype(np.float32), padding
 
