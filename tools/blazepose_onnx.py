@@ -7,9 +7,12 @@ The conversion is tf2onnx's; one step comes before it. The detector stores 38 of
 sparse (float16, TFLite's block-sparse format) and expands them with DENSIFY operators, which
 tf2onnx cannot read: TFLite itself runs the model once and the expanded (dense) float16 values
 replace the sparse ones as constants; the DENSIFY operators go. Nothing else changes before tf2onnx,
-which turns the float16 weights and their DEQUANTIZE operators into float32 constants (ONNX Runtime
-would do the same when it loads the model). Each converted model is then run beside the tflite on
-random images and the largest difference printed.
+which turns the float16 weights and their DEQUANTIZE operators into float32 constants. Two passes
+follow: every node, weight and intermediate tensor is named by its place in the graph (tf2onnx
+numbers them in an order that changes from run to run), and every weight that float16 holds exactly
+(all of them) is stored as float16 with a Cast in front, which ONNX Runtime folds when it loads the
+model: half the size, the same numbers. Each converted model is then run beside the tflite on random
+images and the largest difference printed.
 
 A developer's tool, not part of the package: it needs TensorFlow (for TFLite's interpreter and
 tf2onnx), which pins numpy and protobuf versions the package does not, so run it in its own venv:
@@ -28,22 +31,27 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
+import importlib.util
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from blazepose_landmarks import SHIPPED_SHA256 as LANDMARK_TFLITE_SHA256  # noqa: E402
-from blazepose_landmarks import prune  # noqa: E402
+
+def _landmark_tool():
+    """tools/blazepose_landmarks.py (its pruning, and the digest of the tflite it made)."""
+    spec = importlib.util.spec_from_file_location("blazepose_landmarks", Path(__file__).parent / "blazepose_landmarks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 DETECTOR_SHA256 = "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"  # the wheel's pose_detection.tflite
 OPSET = 17
 # what this tool wrote with the versions above (the shipped files)
 SHIPPED_SHA256 = {
-    "pose_detection.onnx": "2f3dd4ae5d92c9cb8beb44af07840e43a3ceef53a4688d10df62889074d4aaf3",
-    "pose_landmark_full_body.onnx": "6ad16a77bde2533670574805ac434bb961ef5037eeacf6e42200a3f513cbdf8f",
+    "pose_detection.onnx": "41cbb16d9d8c477f8e961adde6a894d7be1517db90aec3948c21c5b1e5a9ff7d",
+    "pose_landmark_full_body.onnx": "cb2fa9909d27179cbb35cfbbdb0706c2a3c199b29e5e11ad8cf4f1bbdca9bc8d",
 }
 
 
@@ -78,7 +86,7 @@ def densify(tflite: Path, out: Path) -> int:
         model.buffers[tensor.buffer].data = np.frombuffer(values.tobytes(), np.uint8)
     removed = len(graph.operators) - len(kept)
     graph.operators = kept
-    prune(model, tuple(range(len(graph.outputs))))  # drops the sparse tensors nothing reads any more
+    _landmark_tool().prune(model, tuple(range(len(graph.outputs))))  # drops the sparse tensors nothing reads any more
     flatbuffer_utils.write_model(model, str(out))
     return removed
 
@@ -89,6 +97,7 @@ def convert(tflite: Path, out: Path) -> None:
 
     proto, _ = tf2onnx.convert.from_tflite(str(tflite), opset=OPSET)
     proto.producer_version = tf2onnx.__version__.split("/")[0]
+    canonical_order(proto.graph)
     canonical_names(proto.graph)
     store_half(proto.graph)
     onnx.save(proto, str(out))
@@ -119,10 +128,55 @@ def store_half(graph) -> int:
     return len(casts)
 
 
+def canonical_order(graph) -> None:
+    """Put the nodes in an order that depends on the graph alone: tf2onnx orders parallel branches by
+    Python's string hashing, which changes from run to run. Of the nodes whose inputs are ready, the
+    next is the least by (operator, attributes, inputs), an input being named by the node and output
+    that made it, or a weight by its contents; equal keys are interchangeable nodes."""
+    import heapq
+
+    from onnx import numpy_helper
+
+    weights = {w.name: hashlib.sha256(numpy_helper.to_array(w).tobytes() + str((w.data_type, list(w.dims))).encode()).hexdigest()
+               for w in graph.initializer}
+    made = {v.name: f"input {v.name}" for v in graph.input}
+    made.update(weights)
+    waiting = {k: {name for name in node.input if name} for k, node in enumerate(graph.node)}
+    readers: dict[str, list[int]] = {}
+    for k, needs in waiting.items():
+        for name in needs:
+            readers.setdefault(name, []).append(k)
+
+    def key(k: int) -> tuple:
+        node = graph.node[k]
+        return (node.op_type, [a.SerializeToString() for a in node.attribute], [made.get(n, "") for n in node.input], k)
+
+    ready = [key(k) for k, needs in waiting.items() if needs <= made.keys()]
+    heapq.heapify(ready)
+    order, queued = [], {entry[-1] for entry in ready}
+    while ready:
+        k = heapq.heappop(ready)[-1]
+        order.append(graph.node[k])
+        for j, name in enumerate(graph.node[k].output):
+            made[name] = f"{len(order)}:{j}"
+            for reader in readers.get(name, []):
+                if reader not in queued and waiting[reader] <= made.keys():
+                    queued.add(reader)
+                    heapq.heappush(ready, key(reader))
+    if len(order) != len(graph.node):
+        raise SystemExit(f"the converted graph has a cycle or dangling inputs: {len(order)} of {len(graph.node)} nodes ordered")
+    nodes = [type(n)() for n in order]
+    for new, old in zip(nodes, order):
+        new.CopyFrom(old)
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
 def canonical_names(graph) -> None:
     """Name every node, weight and intermediate tensor by its place in the graph (tf2onnx numbers
     them from counters whose order follows Python's string hashing, which changes from run to run),
-    and store the weights in the order the nodes first use them: the same model, the same bytes."""
+    and store the weights in the order the nodes first use them: with :func:`canonical_order`, the
+    same model gives the same bytes."""
     weights = {w.name: w for w in graph.initializer}
     kept = {v.name for v in [*graph.input, *graph.output]}
     names: dict[str, str] = {}
@@ -171,7 +225,7 @@ def main() -> None:
     parser.add_argument("assets", type=Path, help="posemoe/assets (reads pose_landmark_full_body.tflite, writes the .onnx)")
     args = parser.parse_args()
     landmarks = args.assets / "pose_landmark_full_body.tflite"
-    for path, expected in ((args.detector, DETECTOR_SHA256), (landmarks, LANDMARK_TFLITE_SHA256)):
+    for path, expected in ((args.detector, DETECTOR_SHA256), (landmarks, _landmark_tool().SHIPPED_SHA256)):
         if sha256(path) != expected:
             raise SystemExit(f"{path}: sha256 {sha256(path)}, expected {expected}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -62,6 +62,9 @@ class Detection:
     keypoints: np.ndarray
 
 
+Found = tuple[np.ndarray, float, Roi]  # one person: (33, 3) pixels x, y, visibility; presence score; next region
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):  # exp(-x) = inf for x < -88 (float32): the sigmoid is 0, rightly
         return 1.0 / (1.0 + np.exp(-x))
@@ -338,7 +341,7 @@ class LandmarkModel:
         self._session = session(model, threads)
         self._input = self._session.get_inputs()[0].name
 
-    def __call__(self, rgb: np.ndarray, roi: Roi) -> tuple[np.ndarray, float, Roi]:
+    def __call__(self, rgb: np.ndarray, roi: Roi) -> Found:
         height, width = rgb.shape[:2]
         tensor, padding = crop(rgb, roi, LANDMARK_SIZE, (0.0, 1.0), replicate=True)
         raw, flag, heatmap = self._session.run(None, {self._input: tensor})

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from posemoe.errors import MissingDependency, UserError
-from posemoe.inference.blazepose import Roi
+from posemoe.inference.blazepose import Found, Roi
 
 LANDMARK_MODEL = Path(__file__).parents[1] / "assets" / "pose_landmark_full_body.tflite"
 WHEEL = "wheel"  # landmark_model: the wheel's own landmark model, all five heads
@@ -160,9 +160,6 @@ class _Graph:
 
     def close(self) -> None:
         self._graph.close()
-
-
-Found = tuple[np.ndarray, float, Roi]  # (33, 3) pixels x, y, visibility; presence score; next region
 
 
 class _Frame(NamedTuple):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from posemoe.errors import UserError
-from posemoe.inference.blazepose import LANDMARK_ONNX, LandmarkModel, PersonDetector, Roi
+from posemoe.inference.blazepose import (
+    LANDMARK_ONNX,
+    Found,
+    LandmarkModel,
+    PersonDetector,
+    Roi,
+)
 from posemoe.layouts import BLAZEPOSE33
 
 SEARCH_EVERY = 4  # frames between two looks for newcomers (the person detector); see the README
@@ -50,7 +57,7 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-Found = tuple[np.ndarray, float, Roi]  # one person's (33, 3) pixels x, y, visibility; presence score; next region
+Lane = Callable[[Any, Roi], Found | None]  # the landmark model on one region of a frame
 
 
 class Backend(Protocol):
@@ -61,8 +68,8 @@ class Backend(Protocol):
     nothing came out of the region."""
 
     name: str
-    lanes: list
-    solo: Any
+    lanes: list[Lane]
+    solo: Lane
 
     def image(self, rgb: np.ndarray) -> Any: ...
     def look(self, image: Any) -> list[tuple[float, np.ndarray, Roi]]: ...
@@ -81,10 +88,9 @@ class OnnxBackend:
     def __init__(self, *, threads: int, landmark_model: Path | None = None) -> None:
         model = LANDMARK_ONNX if landmark_model is None else Path(landmark_model)
         self._detector = PersonDetector(threads=1)
-        self._models = [LandmarkModel(model, threads=1) for _ in range(threads)]
+        self.lanes: list[Lane] = [LandmarkModel(model, threads=1) for _ in range(threads)]
         solo = min(SOLO_THREADS, threads)
-        self._solo = LandmarkModel(model, threads=solo) if solo > 1 else self._models[0]
-        self.lanes, self.solo = self._models, self._solo
+        self.solo: Lane = LandmarkModel(model, threads=solo) if solo > 1 else self.lanes[0]
 
     def image(self, rgb: np.ndarray) -> np.ndarray:
         return rgb

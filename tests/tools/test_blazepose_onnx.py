@@ -1,6 +1,7 @@
-"""tools/blazepose_onnx.py's two passes over the converted graph, on a small ONNX graph (the tool
-itself needs TensorFlow to read the tflite files): names by place make two conversions that
-numbered their tensors differently byte for byte the same, and float16 storage keeps the numbers."""
+"""tools/blazepose_onnx.py's passes over the converted graph, on small ONNX graphs (the tool itself
+needs TensorFlow to read the tflite files): order and names by place make two conversions that
+ordered and numbered their nodes and tensors differently byte for byte the same, and float16
+storage keeps the numbers."""
 
 import importlib.util
 from pathlib import Path
@@ -31,6 +32,37 @@ def _model(names: dict[str, str], weights: dict[str, np.ndarray]):
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])], inits)
     graph.value_info.append(helper.make_tensor_value_info(names["sum"], TensorProto.FLOAT, [1, 64]))
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _branches(names: dict[str, str], order: list[int], weights: dict[str, np.ndarray]):
+    """y = (x * a) + (x * b + c): two parallel branches, the nodes listed in ``order``."""
+    nodes = [helper.make_node("Mul", ["x", names["a"]], [names["p"]], name=names["n0"]),
+             helper.make_node("Mul", ["x", names["b"]], [names["q"]], name=names["n1"]),
+             helper.make_node("Add", [names["q"], names["c"]], [names["r"]], name=names["n2"]),
+             helper.make_node("Add", [names["p"], names["r"]], ["y"], name=names["n3"])]
+    inits = [numpy_helper.from_array(v, names[k]) for k, v in weights.items()]
+    graph = helper.make_graph([nodes[k] for k in order], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_order_and_names_by_place_make_differently_ordered_conversions_identical():
+    rng = np.random.default_rng(2)
+    weights = {k: rng.normal(size=(1, 64)).astype(np.float32) for k in "abc"}
+    first = _branches({**{k: f"{k}__{n}" for k, n in zip("abc", (3, 9, 4))}, "p": "P:0", "q": "Q:0", "r": "R:0",
+                       "n0": "Mul__1", "n1": "Mul__2", "n2": "Add__3", "n3": "Add__4"}, [0, 1, 2, 3], weights)
+    second = _branches({**{k: f"{k}__{n}" for k, n in zip("abc", (7, 1, 5))}, "p": "Z:0", "q": "Y:0", "r": "X:0",
+                        "n0": "Mul__9", "n1": "Mul__8", "n2": "Add__7", "n3": "Add__6"}, [1, 2, 0, 3], dict(reversed(weights.items())))
+    tool = _tool()
+    for model in (first, second):
+        tool.canonical_order(model.graph)
+        tool.canonical_names(model.graph)
+    assert first.SerializeToString() == second.SerializeToString()
+    assert [n.op_type for n in first.graph.node] in (["Mul", "Mul", "Add", "Add"], ["Mul", "Add", "Mul", "Add"])
+    dangling = _branches({**{k: k for k in "abc"}, "p": "P", "q": "Q", "r": "R", "n0": "0", "n1": "1", "n2": "2", "n3": "3"},
+                         [0, 1, 2, 3], {"a": weights["a"], "c": weights["c"]})  # b is nowhere
+    with pytest.raises(SystemExit, match="1 of 4 nodes ordered"):
+        tool.canonical_order(dangling.graph)
 
 
 def test_names_by_place_make_differently_numbered_conversions_identical():
