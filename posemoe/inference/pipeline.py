@@ -192,7 +192,8 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
                  quiet: bool = False) -> tuple[KeypointFrames, dict]:
     """Decode ``source`` and run BlazePose on every frame, finding up to ``max_people`` people
     (default :data:`DETECT_PEOPLE`) with ``detect_workers`` threads -> (per-frame people, info: name,
-    kind, fps, size, frames). The progress bar's total is the container's estimate until decoding ends."""
+    kind, fps, size, frames, detector: the BlazePose backend that ran). The progress bar's total is
+    the container's estimate until decoding ends."""
     from tqdm import tqdm
 
     from posemoe.inference.detectors import BlazePose
@@ -219,7 +220,8 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
     if frames.kind == "video" and len(people) < 0.8 * expected:
         warnings.warn(f"{frames.name}: decoded {len(people)} of the {expected} frames its container's count "
                       "promised; the file may be truncated or damaged (the frames decoded are used)", stacklevel=2)
-    info = {"name": frames.name, "kind": frames.kind, "fps": frames.fps, "size": frames.size, "frames": len(people)}
+    info = {"name": frames.name, "kind": frames.kind, "fps": frames.fps, "size": frames.size, "frames": len(people),
+            "detector": detector.backend.name}
     return KeypointFrames(people, BlazePose.layout), info
 
 
@@ -243,7 +245,7 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
         detections, image_size=info["size"], fps=info["fps"], name=stem, source=str(source), track=track,
         max_people=max_people, stages=stages)
     result.report.insert(0, f"{info['name']}: {info['kind']}, {info['size'][0]}x{info['size'][1]}, {info['fps']:.3g} fps, "
-                            f"{info['frames']} frames, someone seen in {seen}")
+                            f"{info['frames']} frames, someone seen in {seen} (BlazePose on {info['detector']})")
     result.detections = detections
     return result
 
