@@ -191,22 +191,42 @@ def test_the_onnx_stages_match_mediapipes_graphs_on_the_same_frame_and_region():
         reference.close()
 
 
+def _both(frames, **options):
+    from posemoe.inference.detectors import BlazePose
+
+    found = {}
+    for backend in ("mediapipe", "onnx"):
+        with BlazePose(backend=backend, **options) as detector:
+            found[backend] = [detector(frame) for frame in frames]
+    errors = np.concatenate([np.linalg.norm(a[..., :2] - b[..., :2], axis=-1).ravel()
+                             for a, b in zip(found["mediapipe"], found["onnx"]) if a.shape == b.shape])
+    return [len(p) for p in found["mediapipe"]], [len(p) for p in found["onnx"]], errors
+
+
+def test_each_frame_afresh_the_onnx_detector_finds_what_mediapipe_finds_to_hundredths_of_a_pixel():
+    pytest.importorskip("mediapipe")
+    from posemoe.assets import walking_clip
+    from posemoe.io.video import open_frames
+
+    with open_frames(walking_clip()) as video:
+        frames = [frame for k, frame in enumerate(video) if k % 2 == 0]
+    reference, onnx, errors = _both(frames, video=False)
+    assert onnx == reference and sum(reference) >= 45
+    assert np.median(errors) < 0.02 and np.percentile(errors, 95) < 0.05  # pixels, of 854x480
+
+
 def test_followed_over_the_bundled_clip_the_onnx_detector_finds_what_mediapipe_finds():
     """The whole detector as ``posemoe infer`` runs it (following people, two threads) on the bundled
     walking clip: the same people in every frame, landmarks within the issue's bounds (median under
-    1 pixel, 95th percentile under 3)."""
+    1 pixel, 95th percentile under 3). Following carries any difference into pixels (README,
+    "BlazePose on ONNX Runtime"): measured 0.37 and 2.34 here, and mediapipe against itself with its
+    regions moved once by 0.01 pixel, 0.45 and 2.74."""
     pytest.importorskip("mediapipe")
     from posemoe.assets import walking_clip
-    from posemoe.inference.detectors import BlazePose
     from posemoe.io.video import open_frames
 
     with open_frames(walking_clip()) as video:
         frames = list(video)
-    found = {}
-    for backend in ("mediapipe", "onnx"):
-        with BlazePose(backend=backend, threads=2) as detector:
-            found[backend] = [detector(frame) for frame in frames]
-    assert [len(p) for p in found["onnx"]] == [len(p) for p in found["mediapipe"]]
-    errors = np.concatenate([np.linalg.norm(a[..., :2] - b[..., :2], axis=-1).ravel()
-                             for a, b in zip(found["mediapipe"], found["onnx"])])
+    reference, onnx, errors = _both(frames, threads=2)
+    assert onnx == reference
     assert np.median(errors) < 1.0 and np.percentile(errors, 95) < 3.0
