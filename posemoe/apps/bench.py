@@ -170,13 +170,13 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
         runs = [("onnx", 1, None), ("onnx", DETECT_WORKERS, None)]
         if resolve_backend("auto") == "mediapipe":  # the reference, where installed
             runs += [("mediapipe", 1, None), ("mediapipe", DETECT_WORKERS, None), ("mediapipe", DETECT_WORKERS, "wheel")]
-        for backend, threads, model in runs:
-            with BlazePose(threads=threads, backend=backend, landmark_model=model) as detector:
+        for backend, threads, landmarks in runs:
+            with BlazePose(threads=threads, backend=backend, landmark_model=landmarks) as detector:
                 detector(held[0])
                 start = time.perf_counter()
                 for frame in held:
                     detector(frame)
-                heads = ", the wheel's landmark model with all its heads" if model == "wheel" else ""
+                heads = ", the wheel's landmark model with all its heads" if landmarks == "wheel" else ""
                 alone[f"detect (BlazePose full, {backend}, {threads} thread{'s' if threads > 1 else ''}{heads})"] = \
                     (time.perf_counter() - start) / len(held)
         reference = _single_person_solution_ms(held)
