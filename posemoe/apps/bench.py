@@ -149,7 +149,7 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
     import torch
 
     from posemoe.assets import astronaut
-    from posemoe.inference.detectors import DETECT_WORKERS, LANDMARK_MODEL, BlazePose
+    from posemoe.inference.detectors import DETECT_WORKERS, BlazePose, resolve_backend
     from posemoe.inference.lifter import load
     from posemoe.inference.pipeline import infer_video
     from posemoe.io.video import moving_still, open_frames, write_video
@@ -180,14 +180,17 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
             decoded = sum(1 for _ in video)
         decode = (time.perf_counter() - start) / decoded
         alone = {"decode": decode}
-        for threads, model in ((1, LANDMARK_MODEL), (DETECT_WORKERS, LANDMARK_MODEL), (DETECT_WORKERS, None)):
-            with BlazePose(threads=threads, landmark_model=model) as detector:
+        runs = [("onnx", 1, None), ("onnx", DETECT_WORKERS, None)]
+        if resolve_backend("auto") == "mediapipe":  # the reference, where installed
+            runs += [("mediapipe", 1, None), ("mediapipe", DETECT_WORKERS, None), ("mediapipe", DETECT_WORKERS, "wheel")]
+        for backend, threads, landmarks in runs:
+            with BlazePose(threads=threads, backend=backend, landmark_model=landmarks) as detector:
                 detector(held[0])
                 start = time.perf_counter()
                 for frame in held:
                     detector(frame)
-                heads = ", the wheel's landmark model with all its heads" if model is None else ""
-                alone[f"detect (BlazePose full, {threads} thread{'s' if threads > 1 else ''}{heads})"] = \
+                heads = ", the wheel's landmark model with all its heads" if landmarks == "wheel" else ""
+                alone[f"detect (BlazePose full, {backend}, {threads} thread{'s' if threads > 1 else ''}{heads})"] = \
                     (time.perf_counter() - start) / len(held)
         reference = _single_person_solution_ms(held)
     lifter = load(model)

@@ -12,6 +12,9 @@
 - ``pose_landmark_full_body.tflite``: MediaPipe's BlazePose full landmark model (Apache-2.0) without
   the segmentation and world-landmark heads, which posemoe never reads (see
   :mod:`posemoe.inference.detectors` and ``tools/blazepose_landmarks.py``).
+- ``pose_detection.onnx``, ``pose_landmark_full_body.onnx``: BlazePose's person detector (from the
+  mediapipe 0.10.21 wheel) and the landmark model above, converted to ONNX for ONNX Runtime
+  (Apache-2.0; :mod:`posemoe.inference.blazepose` and ``tools/blazepose_onnx.py``).
 """
 
 from __future__ import annotations

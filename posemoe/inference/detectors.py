@@ -1,42 +1,52 @@
-"""2D keypoints from frames: the bundled offline detector, MediaPipe BlazePose (full), for every
-person in view.
+"""2D keypoints from frames: BlazePose (full; the offline models of mediapipe 0.10.21's wheel), for
+every person in view.
 
-``mediapipe==0.10.21`` ships BlazePose inside its wheel (``modules/pose_detection`` and
-``modules/pose_landmark``; later wheels dropped them), so nothing is downloaded. :class:`BlazePose`
-runs mediapipe's own graphs for the two stages (``PoseDetectionCpu``: people in the whole frame; the
-landmark model on one person's region, as in ``PoseLandmarkByRoiCpu`` but with its presence score
-out). The landmark model is the wheel's with the two heads posemoe never reads cut off (the
-segmentation mask and the world landmarks; ``posemoe/assets/pose_landmark_full_body.tflite``, made
-by ``tools/blazepose_landmarks.py``): the same weights and, bit for bit, the same landmarks, 1.35
-(two threads) to 1.9 (one) times faster. The detector schedules the two stages itself: each person
-is followed from frame to frame through the region their landmarks give, and the person detector
-looks for newcomers every few frames, or at once when someone is lost, on a second core when there
-is one. mediapipe's ready-made landmarker instead runs the person detector on every frame until it
-follows as many people as it was asked for, which made looking for several people 1.5 times slower.
-mediapipe pins numpy<2, which is why it lives in the ``posemoe[video]`` extra.
+:class:`BlazePose` schedules BlazePose's two stages itself: each person is followed from frame to
+frame through the region their landmarks give, and the person detector looks for newcomers every few
+frames, or at once when someone is lost, on a second core when there is one. mediapipe's ready-made
+landmarker instead runs the person detector on every frame until it follows as many people as it was
+asked for, which made looking for several people 1.5 times slower.
+
+The stages run on a backend. ``"onnx"`` (:mod:`posemoe.inference.blazepose`): the two models
+converted to ONNX (``tools/blazepose_onnx.py``) on ONNX Runtime, with mediapipe's pre- and
+post-processing in numpy and OpenCV; it needs neither mediapipe nor its numpy < 2 pin. ``"mediapipe"``
+(:mod:`posemoe.inference.blazepose_mediapipe`): mediapipe's own graphs, the reference the first is
+measured against, where mediapipe 0.10.21 is installed. The default, ``"auto"``, is mediapipe where
+it is installed and ONNX Runtime elsewhere: each frame looked at afresh, the two agree to hundredths
+of a pixel, but following people from frame to frame carries any difference, however small, into
+pixels (mediapipe's own landmarks move as far when its regions are moved by 0.01 pixel), so on some
+clips they differ by more than the 1-pixel median the switch was to wait for (README, "BlazePose on
+ONNX Runtime").
 """
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import os
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from posemoe.errors import MissingDependency, UserError
+from posemoe.errors import UserError
+from posemoe.inference.blazepose import (
+    LANDMARK_ONNX,
+    Found,
+    LandmarkModel,
+    PersonDetector,
+    Roi,
+)
 from posemoe.layouts import BLAZEPOSE33
 
 SEARCH_EVERY = 4  # frames between two looks for newcomers (the person detector); see the README
 PATIENCE = 3  # frames in a row a person may be doubted (presence score < threshold) before they are let go
 DETECT_PEOPLE = 4  # people looked for per frame when --max-people is not given
 DETECT_WORKERS = 2  # threads: newcomers are looked for beside following people (README speed)
+BACKENDS = ("onnx", "mediapipe")
+DEFAULT_BACKEND = "auto"  # "mediapipe" where it is installed, else "onnx" (module docstring)
 
 
 def usable_cores() -> int:
@@ -47,139 +57,71 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-@contextmanager
-def _silenced(active: bool) -> Iterator[None]:
-    """Point file descriptor 2 at /dev/null: mediapipe's absl and TFLite loggers write there
-    directly (not through Python) while the graph is built and the first frames run, and no
-    environment variable reaches them. ``POSEMOE_VERBOSE=1`` (``posemoe --verbose``) keeps them."""
-    if not active:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+Lane = Callable[[Any, Roi], Found | None]  # the landmark model on one region of a frame
 
 
-def require_mediapipe() -> Any:
-    """Import mediapipe (with its graph resources found inside the wheel) or explain how to get it."""
-    try:
-        import mediapipe as mp
-        from mediapipe.python._framework_bindings import resource_util
-    except ImportError:
-        raise MissingDependency("the BlazePose detector needs mediapipe 0.10.21: pip install 'posemoe[video]'") from None
-    root = Path(mp.__file__).parent
-    for model in ("pose_detection/pose_detection.tflite", "pose_landmark/pose_landmark_full.tflite"):
-        if not (root / "modules" / model).is_file():
-            raise MissingDependency(f"{root / 'modules' / model} is missing: reinstall mediapipe==0.10.21 "
-                                    "(pip install 'posemoe[video]')")
-    resource_util.set_resource_dir(str(root.parent))  # graphs name their models "mediapipe/modules/..."
-    return mp
+class Backend(Protocol):
+    """What :class:`BlazePose` runs: ``image(rgb)`` wraps a frame once for every stage; ``look(image)``
+    -> each person the detector finds as (score, face box (xmin, ymin, width, height) normalized,
+    region), surest first; ``lanes`` (one thread each, run side by side) and ``solo`` (every thread,
+    for a lone person) run the landmark model: ``lane(image, roi)`` -> :data:`Found`, or None when
+    nothing came out of the region."""
+
+    name: str
+    lanes: list[Lane]
+    solo: Lane
+
+    def image(self, rgb: np.ndarray) -> Any: ...
+    def look(self, image: Any) -> list[tuple[float, np.ndarray, Roi]]: ...
+    def close(self) -> None: ...
 
 
-_DETECT = """
-input_stream: "image"
-output_stream: "rois"
-output_stream: "detections"
-node { calculator: "ImagePropertiesCalculator" input_stream: "IMAGE:image" output_stream: "SIZE:size" }
-node { calculator: "PoseDetectionCpu" input_stream: "IMAGE:image" output_stream: "DETECTIONS:detections" }
-node { calculator: "BeginLoopDetectionCalculator" input_stream: "ITERABLE:detections" input_stream: "CLONE:size"
-       output_stream: "ITEM:detection" output_stream: "CLONE:item_size" output_stream: "BATCH_END:end" }
-node { calculator: "PoseDetectionToRoi" input_stream: "DETECTION:detection" input_stream: "IMAGE_SIZE:item_size"
-       output_stream: "ROI:roi" }
-node { calculator: "EndLoopNormalizedRectCalculator" input_stream: "ITEM:roi" input_stream: "BATCH_END:end"
-       output_stream: "ITERABLE:rois" }
-"""
-
-# mediapipe's PoseLandmarkByRoiCpu, less its gate: the landmark model's presence score comes out (the
-# follower, not the graph, decides when a person is lost), and no segmentation (the shipped model has
-# no such head; the wheel's computes one, which is not decoded).
-# @MODEL@ and @OUTPUTS@ are filled in by _landmark_graph.
-_LANDMARKS = """
-input_stream: "image"
-input_stream: "roi"
-output_stream: "landmarks"
-output_stream: "presence"
-output_stream: "next_roi"
-node { calculator: "ImagePropertiesCalculator" input_stream: "IMAGE:image" output_stream: "SIZE:size" }
-node { calculator: "ImageToTensorCalculator" input_stream: "IMAGE:image" input_stream: "NORM_RECT:roi"
-       output_stream: "TENSORS:input" output_stream: "LETTERBOX_PADDING:padding"
-       options { [mediapipe.ImageToTensorCalculatorOptions.ext] { output_tensor_width: 256 output_tensor_height: 256
-                 keep_aspect_ratio: true output_tensor_float_range { min: 0.0 max: 1.0 } } } }
-@MODEL@
-node { calculator: "SplitTensorVectorCalculator" input_stream: "output"
-       output_stream: "landmark_tensor" output_stream: "flag_tensor" output_stream: "heatmap_tensor"
-       options { [mediapipe.SplitVectorCalculatorOptions.ext] { @OUTPUTS@ } } }
-node { calculator: "TensorsToFloatsCalculator" input_stream: "TENSORS:flag_tensor" output_stream: "FLOAT:presence" }
-node { calculator: "TensorsToLandmarksCalculator" input_stream: "TENSORS:landmark_tensor" output_stream: "NORM_LANDMARKS:raw"
-       options { [mediapipe.TensorsToLandmarksCalculatorOptions.ext] { num_landmarks: 39 input_image_width: 256
-                 input_image_height: 256 visibility_activation: SIGMOID presence_activation: SIGMOID } } }
-node { calculator: "RefineLandmarksFromHeatmapCalculator" input_stream: "NORM_LANDMARKS:raw"
-       input_stream: "TENSORS:heatmap_tensor" output_stream: "NORM_LANDMARKS:refined"
-       options { [mediapipe.RefineLandmarksFromHeatmapCalculatorOptions.ext] { kernel_size: 7 } } }
-node { calculator: "LandmarkLetterboxRemovalCalculator" input_stream: "LANDMARKS:refined"
-       input_stream: "LETTERBOX_PADDING:padding" output_stream: "LANDMARKS:unpadded" }
-node { calculator: "LandmarkProjectionCalculator" input_stream: "NORM_LANDMARKS:unpadded" input_stream: "NORM_RECT:roi"
-       output_stream: "NORM_LANDMARKS:projected" }
-node { calculator: "SplitNormalizedLandmarkListCalculator" input_stream: "projected"
-       output_stream: "landmarks" output_stream: "auxiliary"
-       options { [mediapipe.SplitVectorCalculatorOptions.ext] { ranges { begin: 0 end: 33 } ranges { begin: 33 end: 35 } } } }
-node { calculator: "PoseLandmarksToRoi" input_stream: "LANDMARKS:auxiliary" input_stream: "IMAGE_SIZE:size"
-       output_stream: "ROI:next_roi" }
-"""
+SOLO_THREADS = 1  # ONNX Runtime threads for the landmark model of a lone person (README: 1 vs 2 measured)
 
 
-LANDMARK_MODEL = Path(__file__).parents[1] / "assets" / "pose_landmark_full_body.tflite"
+class OnnxBackend:
+    """BlazePose's stages on ONNX Runtime (:mod:`posemoe.inference.blazepose`): a landmark session
+    per lane, one thread each, and the person detector on one thread of its own."""
 
+    name = "onnx"
 
-def _landmark_graph(threads: int, model: Path | None = LANDMARK_MODEL) -> str:
-    """The landmark graph with the landmark model run by XNNPACK on ``threads`` threads: ``model`` (a
-    .tflite whose outputs are landmarks, presence flag and heatmap), or None for the wheel's own model
-    with all five heads (the reference the shipped one is checked against)."""
-    xnnpack = f"delegate {{ xnnpack {{ num_threads: {threads} }} }}"
-    if model is None:
-        node = ('node { calculator: "ConstantSidePacketCalculator" output_side_packet: "PACKET:complexity"\n'
-                '       options { [mediapipe.ConstantSidePacketCalculatorOptions.ext] { packet { int_value: 1 } } } }\n'
-                'node { calculator: "PoseLandmarkModelLoader" input_side_packet: "MODEL_COMPLEXITY:complexity" '
-                'output_side_packet: "MODEL:model" }\n'
-                'node { calculator: "InferenceCalculator" input_side_packet: "MODEL:model" input_stream: "TENSORS:input"\n'
-                f'       output_stream: "TENSORS:output" options {{ [mediapipe.InferenceCalculatorOptions.ext] {{ {xnnpack} }} }} }}')
-        outputs = "ranges { begin: 0 end: 1 } ranges { begin: 1 end: 2 } ranges { begin: 3 end: 4 }"
-    else:
-        path = json.dumps(str(model), ensure_ascii=False)  # a quoted, escaped text-proto string
-        node = ('node { calculator: "InferenceCalculator" input_stream: "TENSORS:input" output_stream: "TENSORS:output"\n'
-                f'       options {{ [mediapipe.InferenceCalculatorOptions.ext] {{ model_path: {path} {xnnpack} }} }} }}')
-        outputs = "ranges { begin: 0 end: 1 } ranges { begin: 1 end: 2 } ranges { begin: 2 end: 3 }"
-    return _LANDMARKS.replace("@MODEL@", node).replace("@OUTPUTS@", outputs)
+    def __init__(self, *, threads: int, landmark_model: Path | None = None) -> None:
+        model = LANDMARK_ONNX if landmark_model is None else Path(landmark_model)
+        self._detector = PersonDetector(threads=1)
+        self.lanes: list[Lane] = [LandmarkModel(model, threads=1) for _ in range(threads)]
+        solo = min(SOLO_THREADS, threads)
+        self.solo: Lane = LandmarkModel(model, threads=solo) if solo > 1 else self.lanes[0]
 
+    def image(self, rgb: np.ndarray) -> np.ndarray:
+        return rgb
 
-class _Graph:
-    """One mediapipe graph run a packet set at a time: ``graph(image=..., roi=...)`` -> the packets its
-    output streams produced (a stream may produce none: the landmark graph's, when nobody is there)."""
-
-    def __init__(self, mp: Any, config: str, outputs: dict[str, Any], side_packets: dict | None = None) -> None:
-        self.config, self._outputs, self._time = config, {}, 0
-        self._graph = mp.CalculatorGraph(graph_config=config)
-        for name, getter in outputs.items():
-            self._graph.observe_output_stream(name, lambda stream, packet, g=getter: self._outputs.__setitem__(stream, g(packet)))
-        self._graph.start_run(input_side_packets=side_packets or {})
-
-    def __call__(self, **packets: Any) -> dict[str, Any]:
-        self._outputs.clear()
-        self._time += 1  # each call its own timestamp (the graphs keep no state between calls), even after a failure
-        for name, packet in packets.items():
-            self._graph.add_packet_to_input_stream(name, packet.at(self._time))
-        self._graph.wait_until_idle()
-        return dict(self._outputs)
+    def look(self, image: np.ndarray) -> list[tuple[float, np.ndarray, Roi]]:
+        return [(d.score, d.box, roi) for d, roi in self._detector(image)]
 
     def close(self) -> None:
-        self._graph.close()
+        pass
+
+
+def resolve_backend(name: str) -> str:
+    """``name``, or for ``"auto"`` the backend it means here: mediapipe's graphs where mediapipe is
+    installed, ONNX Runtime elsewhere."""
+    if name != "auto":
+        return name
+    return "mediapipe" if importlib.util.find_spec("mediapipe") is not None else "onnx"
+
+
+def make_backend(name: str, threads: int, landmark_model: Path | str | None) -> Backend:
+    """The backend called ``name`` (:data:`BACKENDS`, or ``"auto"``) with ``threads`` lanes."""
+    name = resolve_backend(name)
+    if name == "onnx":
+        if landmark_model is not None and not Path(landmark_model).is_file():
+            raise UserError(f"no landmark model at {landmark_model}")
+        return OnnxBackend(threads=threads, landmark_model=landmark_model)
+    if name == "mediapipe":
+        from posemoe.inference.blazepose_mediapipe import MediapipeBackend
+
+        return MediapipeBackend(threads=threads, landmark_model=landmark_model)
+    raise UserError(f"unknown BlazePose backend {name!r}; known: auto, {', '.join(BACKENDS)}")
 
 
 Head = tuple[np.ndarray, float]  # a person's head: centre (x, y) and size, pixels
@@ -214,74 +156,46 @@ class _Followed:
     """A person being followed: where to look in the next frame, their latest landmarks (33, 3)
     pixels, and for how many frames in a row the landmark model has doubted anyone is there."""
 
-    roi: Any
+    roi: Roi
     points: np.ndarray
     misses: int = 0
 
 
 class BlazePose:
-    """Every person in a frame, up to ``max_people``, by the offline BlazePose models (full) inside the
-    mediapipe wheel. ``detector(rgb)`` -> (N, 33, 3) pixels x, y and visibility, N >= 0, largest first.
-    ``video=True`` follows people between consecutive frames (each call is the next frame) and looks for
-    newcomers every ``search_every`` frames and right after someone was lost; ``video=False`` looks
-    afresh in every image. ``threads=2`` runs the look for newcomers beside following the known people,
-    and follows two people at a time; ``threads`` is capped at :func:`usable_cores` (XNNPACK with more
-    threads than cores runs dozens of times slower). ``landmark_model=None`` runs the wheel's landmark
-    model with all its heads instead of the shipped one (the same landmarks, slower: a reference)."""
+    """Every person in a frame, up to ``max_people``, by BlazePose (full). ``detector(rgb)`` -> (N, 33, 3)
+    pixels x, y and visibility, N >= 0, largest first. ``video=True`` follows people between
+    consecutive frames (each call is the next frame) and looks for newcomers every ``search_every``
+    frames and right after someone was lost; ``video=False`` looks afresh in every image. ``threads=2``
+    runs the look for newcomers beside following the known people, and follows two people at a time;
+    ``threads`` is capped at :func:`usable_cores` (more threads than cores run far slower).
+    ``backend``: ``"onnx"``, ``"mediapipe"`` (the reference; needs mediapipe 0.10.21) or ``"auto"``
+    (:func:`resolve_backend`).
+    ``landmark_model``: the backend's landmark model file (None: the shipped one; for mediapipe,
+    ``"wheel"`` runs the wheel's model with all its heads, a reference for the shipped cut)."""
 
     layout = BLAZEPOSE33
 
     def __init__(self, *, max_people: int = DETECT_PEOPLE, video: bool = True, search_every: int = SEARCH_EVERY,
-                 threads: int = 1, min_detection_confidence: float = 0.5,
-                 landmark_model: Path | None = LANDMARK_MODEL) -> None:
+                 threads: int = 1, min_detection_confidence: float = 0.5, backend: str = DEFAULT_BACKEND,
+                 landmark_model: Path | str | None = None) -> None:
         if not 1 <= max_people <= 64:
             raise UserError(f"max_people must be 1..64, got {max_people}")
         if search_every < 1 or threads < 1:
             raise UserError(f"search_every and threads must be >= 1, got {search_every} and {threads}")
-        self._mp = mp = require_mediapipe()
-        if landmark_model is not None and not Path(landmark_model).is_file():
-            if Path(landmark_model) == LANDMARK_MODEL:
-                raise MissingDependency(f"{LANDMARK_MODEL} is missing: reinstall posemoe (or, in a checkout, "
-                                        "make it with tools/blazepose_landmarks.py)")
-            raise UserError(f"no landmark model at {landmark_model}")
         threads = min(threads, usable_cores())
         self._max, self._video, self._every, self._min_score = max_people, video, search_every, min_detection_confidence
-        with _silenced(os.environ.get("POSEMOE_VERBOSE") != "1"):  # mediapipe logs as each graph opens
-            self._search = _Graph(mp, _DETECT, {"rois": mp.packet_getter.get_proto_list,
-                                                "detections": mp.packet_getter.get_proto_list})
-            outputs = {"landmarks": mp.packet_getter.get_proto, "next_roi": mp.packet_getter.get_proto,
-                       "presence": mp.packet_getter.get_float}
-            self._follow = [_Graph(mp, _landmark_graph(1, landmark_model), outputs) for _ in range(threads)]
-            # one person: the landmark model on every thread
-            self._solo = _Graph(mp, _landmark_graph(threads, landmark_model), outputs) if threads > 1 else self._follow[0]
-            self._warm_up()
+        self.backend = make_backend(backend, threads, landmark_model)
+        self._follow, self._solo = self.backend.lanes, self.backend.solo
         self._pool = ThreadPoolExecutor(max_workers=threads - 1) if threads > 1 else None
         self._people: list[_Followed] = []
         self._since_search = search_every  # frames since the last look (search on the first frame)
-
-    def _warm_up(self) -> None:
-        """Run every graph once on a blank image: mediapipe opens a graph's models (and logs about
-        it) at its first packet, which must not happen unsilenced in the middle of a video."""
-        from mediapipe.framework.formats import rect_pb2
-
-        image = self._mp.packet_creator.create_image_frame(image_format=self._mp.ImageFormat.SRGB,
-                                                           data=np.full((64, 64, 3), 128, np.uint8))
-        roi = self._mp.packet_creator.create_proto(rect_pb2.NormalizedRect(x_center=0.5, y_center=0.5, width=1, height=1))
-        for graph in self._graphs():
-            graph(image=image) if graph is self._search else graph(image=image, roi=roi)
-
-    def _graphs(self) -> list[_Graph]:
-        """Every graph once (the solo graph is the first lane's with one thread)."""
-        return list({id(g): g for g in [self._search, *self._follow, self._solo]}.values())
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise UserError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
         if not self._video:
             self._people, self._since_search = [], self._every
-        image = self._mp.packet_creator.create_image_frame(image_format=self._mp.ImageFormat.SRGB,
-                                                           data=np.ascontiguousarray(rgb))
-        people = self._frame(image, rgb.shape[1], rgb.shape[0])
+        people = self._frame(self.backend.image(rgb), rgb.shape[1], rgb.shape[0])
         if not len(people):
             return np.zeros((0, self.layout.num_joints, 3), np.float32)
         people = np.stack(people).astype(np.float32)
@@ -338,35 +252,33 @@ class BlazePose:
         """The person detector on the whole frame -> (region, head) of each person it finds, largest
         region first (so that with room for fewer people than are there, the nearest are followed);
         the detector's box is the face's."""
-        out = self._search(image=image)
         found = []
-        for detection, roi in zip(out.get("detections", []), out.get("rois", [])):
-            score, box = (detection.score[0] if detection.score else 0.0), detection.location_data.relative_bounding_box
+        for score, box, roi in self.backend.look(image):
             if score >= self._min_score:
-                centre = np.array([(box.xmin + box.width / 2) * width, (box.ymin + box.height / 2) * height])
+                xmin, ymin, w, h = (float(v) for v in box)
+                centre = np.array([(xmin + w / 2) * width, (ymin + h / 2) * height])
                 area = roi.width * width * roi.height * height
-                found.append((area, roi, (centre, max(box.width * width, box.height * height))))
+                found.append((area, roi, (centre, max(w * width, h * height))))
         return [(roi, head) for _, roi, head in sorted(found, key=lambda f: -f[0])]
 
-    def _landmarks(self, graph: _Graph, image: Any, people: list[_Followed], width: int, height: int) -> list[_Followed]:
-        """33 landmarks in each person's region -> each person with their new landmarks and region."""
+    def _landmarks(self, lane: Any, image: Any, people: list[_Followed], width: int, height: int) -> list[_Followed]:
+        """33 landmarks in each person's region (``lane``: one of the backend's landmark runners) ->
+        each person with their new landmarks and region."""
         updated = []
         for person in people:
-            if not (person.roi.width > 0 and person.roi.height > 0):  # the graph would fail for good
+            if not (person.roi.width > 0 and person.roi.height > 0):  # the region of a degenerate pose: no crop
                 continue
-            out = graph(image=image, roi=self._mp.packet_creator.create_proto(person.roi))
-            if not {"landmarks", "presence", "next_roi"} <= out.keys():
+            found = lane(image, person.roi)
+            if found is None:
                 continue  # nothing came out of this region: the person is lost
-            points = np.array([(p.x * width, p.y * height, p.visibility) for p in out["landmarks"].landmark])
-            present = out["presence"] >= self._min_score
-            updated.append(_Followed(out["next_roi"], points, 0 if present else person.misses + 1))
+            points, presence, roi = found
+            updated.append(_Followed(roi, points, 0 if presence >= self._min_score else person.misses + 1))
         return updated
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
-        for graph in self._graphs():
-            graph.close()
+        self.backend.close()
 
     def __enter__(self) -> BlazePose:
         return self

@@ -240,9 +240,9 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
     """Decode ``source`` and run BlazePose on every frame, finding up to ``max_people`` people
     (default :data:`DETECT_PEOPLE`) with ``detect_workers`` threads -> (per-frame people, info: name,
     kind, fps, size, frames, camera_motion: the background's motion between frames,
-    :class:`~posemoe.inference.camera_motion.CameraMotion`). The progress bar's total is the
-    container's estimate until decoding ends. ``camera`` is checked against the frame size before
-    any frame is detected."""
+    :class:`~posemoe.inference.camera_motion.CameraMotion`, detector: the BlazePose backend that ran).
+    The progress bar's total is the container's estimate until decoding ends. ``camera`` is checked
+    against the frame size before any frame is detected."""
     from tqdm import tqdm
 
     from posemoe.inference.camera_motion import CameraMotionTracker
@@ -264,11 +264,11 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
         total = frames.frame_count if max_frames is None else min(max_frames, frames.frame_count or max_frames)
         bar = tqdm(total=total, unit="frame", desc="detect", disable=quiet)
         wanted = frames if max_frames is None else itertools.islice(frames, max_frames)
-        camera, last = CameraMotionTracker(frames.size), []
+        motion, last = CameraMotionTracker(frames.size), []
         for points in timed_detections(_holding_last(wanted, last), detector, stages):
             people.append(points)
             with stages.time("camera"):
-                camera.push(last[0], points)
+                motion.push(last[0], points)
             bar.update()
         bar.total = len(people)  # containers can misstate their frame count
         bar.refresh()
@@ -280,7 +280,7 @@ def detect_video(source: str | Path | int, *, fps: float | None = None, max_fram
         warnings.warn(f"{frames.name}: decoded {len(people)} of the {expected} frames its container's count "
                       "promised; the file may be truncated or damaged (the frames decoded are used)", stacklevel=2)
     info = {"name": frames.name, "kind": frames.kind, "fps": frames.fps, "size": frames.size, "frames": len(people),
-            "camera_motion": camera.result()}
+            "camera_motion": motion.result(), "detector": detector.backend.name}
     return KeypointFrames(people, BlazePose.layout), info
 
 
@@ -315,7 +315,7 @@ def infer_video(source: str | Path, model: str = DEFAULT_LIFTER, *, smooth: dict
                                   track=track, max_people=max_people, stages=stages,
                                   camera_motion=info["camera_motion"])
     result.report.insert(0, f"{info['name']}: {info['kind']}, {info['size'][0]}x{info['size'][1]}, {info['fps']:.3g} fps, "
-                            f"{info['frames']} frames, someone seen in {seen}")
+                            f"{info['frames']} frames, someone seen in {seen} (BlazePose on {info['detector']})")
     result.detections = detections
     return result
 

@@ -17,7 +17,7 @@ def _tool():
 
 
 def test_the_shipped_model_is_what_the_tool_recorded_writing():
-    from posemoe.inference.detectors import LANDMARK_MODEL
+    from posemoe.inference.blazepose_mediapipe import LANDMARK_MODEL
 
     assert hashlib.sha256(LANDMARK_MODEL.read_bytes()).hexdigest() == _tool().SHIPPED_SHA256
 
