@@ -13,6 +13,7 @@ from the container; a 0.9 MB PNG can declare 30000 x 30000 pixels.
 
 from __future__ import annotations
 
+import importlib
 import os
 import queue
 import threading
@@ -171,12 +172,13 @@ def _quiet_capture(cv2: Any, target: str | int) -> Any:
     if "OPENCV_LOG_LEVEL" in os.environ:
         return cv2.VideoCapture(target)
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when FFmpeg is first used
-    previous = cv2.getLogLevel()
-    cv2.setLogLevel(0)  # LOG_LEVEL_SILENT
+    levels = cv2 if hasattr(cv2, "getLogLevel") else importlib.import_module("cv2.utils.logging")  # OpenCV >= 4.12
+    previous = levels.getLogLevel()
+    levels.setLogLevel(0)  # LOG_LEVEL_SILENT
     try:
         return cv2.VideoCapture(target)
     finally:
-        cv2.setLogLevel(previous)
+        levels.setLogLevel(previous)
 
 
 def _open_capture(target: str | int, name: str, kind: str, prefetch: int) -> FrameSource:
