@@ -17,7 +17,7 @@ from posemoe.errors import UserError
 from posemoe.export.results import FileWriter, csv_file, json_file, npz_file, refuse_inputs, write_files
 
 if TYPE_CHECKING:
-    from posemoe.inference.result import Result
+    from posemoe.inference.result import PersonResult, Result
 
 Format = Callable[["Result", Path], dict[Path, FileWriter]]
 FORMATS: dict[str, Format] = {"npz": npz_file, "json": json_file, "csv": csv_file}
@@ -36,6 +36,17 @@ def per_person(result: "Result") -> list["Result"]:
     ids = [p.track for p in result.people]
     return [replace(result, name=person_name(result.name, p.track), people=[p], extra={**result.extra, "people": ids})
             for p in result.people]
+
+
+def files_per_person(result: Result, out: Path, suffix: str, what: str,
+                     writer: Callable[[PersonResult, Path], FileWriter]) -> dict[Path, FileWriter]:
+    """``out/<name>.<suffix>`` (one person) or ``out/<name>_person<id>.<suffix>`` (several, see
+    :func:`per_person`), each written by ``writer(person, path)``; a result without people is
+    refused, saying it has no person to write as ``what``."""
+    if not result.people:
+        raise UserError(f"{result.name}: no person to write as {what}")
+    paths = [(view.people[0], out / f"{view.name}.{suffix}") for view in per_person(result)]
+    return {path: writer(person, path) for person, path in paths}
 
 
 def person_name(name: str, track: int) -> str:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -132,19 +132,13 @@ def _bvh_text(take: BvhTake) -> str:
 
 def bvh_files(result: Result, out: Path) -> dict[Path, FileWriter]:
     """``<name>.bvh`` (one person) or ``<name>_person<track>.bvh`` (several): the fitted skeleton's motion."""
-    if not result.people:
-        raise UserError(f"{result.name}: no person to write as BVH")
-    from posemoe.export import per_person
+    from posemoe.export import files_per_person
 
-    files: dict[Path, FileWriter] = {}
-    for view in per_person(result):
-        take = person_take(view.people[0], result.fps)
+    def writer(person: PersonResult, path: Path) -> FileWriter:
+        take = person_take(person, result.fps)
+        return (lambda f: f.write(_bvh_text(take))), False
 
-        def write(f: IO, take: BvhTake = take) -> None:
-            f.write(_bvh_text(take))
-
-        files[out / f"{view.name}.bvh"] = (write, False)
-    return files
+    return files_per_person(result, out, "bvh", "BVH", writer)
 
 
 register_format("bvh", bvh_files)

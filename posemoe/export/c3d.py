@@ -18,12 +18,12 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 
 from posemoe.errors import UserError
-from posemoe.export import per_person, register_format
+from posemoe.export import files_per_person, register_format
 from posemoe.export.results import FileWriter
 from posemoe.export.trc import marker_names, world_markers
 
 if TYPE_CHECKING:
-    from posemoe.inference.result import Result
+    from posemoe.inference.result import PersonResult, Result
 
 Z_UP_FROM_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # +90 degrees about x
 
@@ -51,18 +51,13 @@ def write_c3d(file: IO, points_mm: np.ndarray, labels: list[str], fps: float) ->
 
 def c3d_files(result: Result, out: Path) -> dict[Path, FileWriter]:
     """``<name>.c3d`` (one person) or ``<name>_person<id>.c3d`` (several)."""
-    if not result.people:
-        raise UserError(f"{result.name}: no person to write as C3D points")
     labels = marker_names(result.layout.joints)
-    files: dict[Path, FileWriter] = {}
-    for view in per_person(result):
-        points = 1000.0 * world_markers(view.people[0], result.fps) @ Z_UP_FROM_Y_UP.T
 
-        def write(f: IO, points: np.ndarray = points) -> None:
-            write_c3d(f, points, labels, result.fps)
+    def writer(person: PersonResult, path: Path) -> FileWriter:
+        points = 1000.0 * world_markers(person, result.fps) @ Z_UP_FROM_Y_UP.T
+        return (lambda f: write_c3d(f, points, labels, result.fps)), True
 
-        files[out / f"{view.name}.c3d"] = (write, True)
-    return files
+    return files_per_person(result, out, "c3d", "C3D points", writer)
 
 
 register_format("c3d", c3d_files)

@@ -19,18 +19,17 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from posemoe.errors import UserError
-from posemoe.export import per_person, register_format
+from posemoe.export import files_per_person, register_format
 from posemoe.export.results import FileWriter
 
 if TYPE_CHECKING:
     from posemoe.export.bvh import BvhTake
-    from posemoe.inference.result import Result
+    from posemoe.inference.result import PersonResult, Result
 
 FLOAT, ARRAY_BUFFER = 5126, 34962
 COLOURS = {"left": (40, 110, 230), "right": (240, 120, 30), "middle": (120, 120, 120)}  # posemoe.viz.draw's
@@ -159,14 +158,11 @@ def glb_files(result: Result, out: Path) -> dict[Path, FileWriter]:
     """``<name>.glb`` (one person) or ``<name>_person<id>.glb`` (several)."""
     from posemoe.export.bvh import person_take
 
-    if not result.people:
-        raise UserError(f"{result.name}: no person to write as glTF")
-    files: dict[Path, FileWriter] = {}
-    for view in per_person(result):
-        take = person_take(view.people[0], result.fps)
-        data = glb_bytes(*gltf_document(take, name=view.name, fps=result.fps))
-        files[out / f"{view.name}.glb"] = ((lambda f, data=data: f.write(data)), True)
-    return files
+    def writer(person: PersonResult, path: Path) -> FileWriter:
+        data = glb_bytes(*gltf_document(person_take(person, result.fps), name=path.stem, fps=result.fps))
+        return (lambda f: f.write(data)), True
+
+    return files_per_person(result, out, "glb", "glTF", writer)
 
 
 register_format("glb", glb_files)

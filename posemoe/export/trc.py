@@ -22,12 +22,12 @@ rows, frames numbered from 1 and time in seconds from 0.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from posemoe.errors import UserError
-from posemoe.export import per_person, register_format
+from posemoe.export import files_per_person, register_format
 from posemoe.export.results import FileWriter
 from posemoe.layouts import H36M17
 
@@ -77,15 +77,13 @@ def trc_text(markers: np.ndarray, names: list[str], fps: float, file_name: str) 
 
 def trc_files(result: Result, out: Path) -> dict[Path, FileWriter]:
     """``<name>.trc`` (one person) or ``<name>_person<id>.trc`` (several)."""
-    if not result.people:
-        raise UserError(f"{result.name}: no person to write as TRC markers")
     names = marker_names(result.layout.joints)
-    files: dict[Path, FileWriter] = {}
-    for view in per_person(result):
-        path = out / f"{view.name}.trc"
-        text = trc_text(world_markers(view.people[0], result.fps), names, result.fps, path.name)
-        files[path] = ((lambda f, text=text: f.write(text)), False)
-    return files
+
+    def writer(person: PersonResult, path: Path) -> FileWriter:
+        text = trc_text(world_markers(person, result.fps), names, result.fps, path.name)
+        return (lambda f: f.write(text)), False
+
+    return files_per_person(result, out, "trc", "TRC markers", writer)
 
 
 register_format("trc", trc_files)
