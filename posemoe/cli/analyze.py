@@ -42,8 +42,8 @@ def cmd_mi(args: argparse.Namespace) -> None:
     loaded = [load_pretrained(m, map_location=device) for m in args.models]  # every file checked before the work
     for name, (model, _) in zip(args.models, loaded):
         if not is_stream_model(model):
-            raise UserError(f"{name}: a {type(model).__name__}; analyze mi reads PoseMoE lifters (posemoe-*, "
-                            "posemoe-entangled-*)")
+            raise UserError(f"{name}: analyze mi reads PoseMoE lifters (posemoe-*, posemoe-entangled-*), not "
+                            f"{type(model).__name__} models")
     data_by_codec = {}
     reports = []
     for label, (model, pretrained) in zip(labels, loaded):
