@@ -192,10 +192,12 @@ def analysis_windows(data: PoseSequences, num_frames: int, codec: str, in_channe
 
 
 def check_samples(windows: int, dims: int) -> None:
-    """Refuse fewer than 4 samples a compared dimension (the estimate's halves need 2)."""
-    if windows < 4 * dims:
+    """Refuse fewer than 4 samples a compared dimension and 4 more: each random half of them must
+    hold more samples than the two sides' dimensions and one (the estimators' least)."""
+    least = 4 * dims + 4
+    if windows < least:
         raise UserError(f"{windows} windows are too few to compare {dims} + {dims} components "
-                        f"(at least {4 * dims}; more subjects, or a larger --max-windows)")
+                        f"(at least {least}; more subjects, or a larger --max-windows)")
 
 
 def stream_report(model: nn.Module, windows: np.ndarray, *, label: str, estimator: str = "gaussian-copula",

@@ -282,11 +282,11 @@ def _judge(a: int, b: int, tracks: list[np.ndarray], seen: list[np.ndarray], bon
     last, first = tracks[a][end], tracks[b][start]
     distance, _ = pair_distance(first, last, pairs)
     size = max(0.5 * (_size(last) + _size(first)), 1e-6)
-    total = [float(np.nansum(x)) for x in (bones[a], bones[b])]
-    if not np.isfinite(distance) or min(total) <= 0:
+    shared = np.isfinite(bones[a]) & np.isfinite(bones[b])  # bones both fragments saw: sizes compare like for like
+    total = [float(np.sum(x[shared])) for x in (bones[a], bones[b])]
+    if not np.isfinite(distance) or not shared.any() or min(total) <= 0:
         return None
     move, scale = distance / size, max(total) / min(total)
-    shared = np.isfinite(bones[a]) & np.isfinite(bones[b])
     shape = float(np.mean(np.abs(bones[a][shared] / total[0] - bones[b][shared] / total[1])
                           / (0.5 * (bones[a][shared] / total[0] + bones[b][shared] / total[1]) + 1e-9)))
     if move > JOIN_MOVE[0] + JOIN_MOVE[1] * (start - end) or scale > JOIN_SCALE or shape > JOIN_SHAPE:

@@ -165,7 +165,9 @@ def result_people(result: Result, *, truth: np.ndarray | None = None, quiet: boo
     several = len(result.people) > 1
     offsets = placement(result.people)
     placed = [np.asarray(p.joints_3d, float) + offset[:, None] for p, offset in zip(result.people, offsets)]
-    world = next((p.world_from_camera for p in result.people if getattr(p, "world_from_camera", None) is not None), None)
+    roots = all(p.root is not None for p in result.people)  # else placed side by side, root-relative
+    world = next((p.world_from_camera for p in result.people
+                  if roots and getattr(p, "world_from_camera", None) is not None), None)
     level = level_from_camera(placed, [p.visible for p in result.people], result.fps, world)
     people = []
     for i, (person, offset, joints) in enumerate(zip(result.people, offsets, placed)):

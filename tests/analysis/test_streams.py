@@ -74,6 +74,10 @@ def test_refusals() -> None:
         collect_features(create_model("aitepose-s"), windows())
     with pytest.raises(UserError, match="too few"):
         stream_report(create_model("posemoe-t27-s", **SMALL), windows(10), label="x")
+    model = create_model("posemoe-t27-s", **SMALL)
+    with pytest.raises(UserError, match="at least 20"):  # halves of 8 samples cannot hold 4 + 4 dimensions
+        stream_report(model, windows(16), label="x", dims=4, seeds=2)
+    assert len(stream_report(model, windows(20), label="x", dims=4, seeds=2).layers) == 3  # the least accepted runs
 
 
 def test_command_on_a_small_synthetic_dataset(synthetic_dir, tmp_path, capsys) -> None:

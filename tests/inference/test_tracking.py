@@ -237,3 +237,14 @@ def test_duplicate_removal_compares_in_linear_time(monkeypatch):
     assert counts[1000] >= 1000  # each duplicate was found by a comparison
     assert counts[10000] / counts[1000] < 12, counts
     assert counts[10000] < 4 * 2 * 10000, counts
+
+
+def test_fragments_that_saw_different_bones_are_still_joined():
+    """The second fragment's legs are hidden: the fragments' sizes compare over the bones both saw."""
+    walk = _projected_walk(160, seed=4, speed_px=6.0)
+    legs = [H36M17.index(side + joint) for side in "LR" for joint in ("Hip", "Knee", "Foot")]
+    later = walk.copy()
+    later[:, legs] = np.nan
+    people = [walk[t][None] if t < 60 else later[t][None] if t >= 100 else np.zeros((0, 17, 3)) for t in range(160)]
+    chosen, report = select_tracks(KeypointFrames(people, H36M17))
+    assert len(chosen) == 1 and any("joined 2 track fragments" in line for line in report)

@@ -256,3 +256,15 @@ def test_mp4_takes_an_output_height_and_shows_progress(tmp_path, capsys, height)
 def test_render_height_is_checked(tmp_path):
     with pytest.raises(UserError, match="64..4320"):
         render_result(tmp_path, _result(), ("mp4",), frames=iter(_frames()), height=10, quiet=True)
+
+
+def test_a_world_frame_is_not_applied_to_people_placed_side_by_side():
+    """One person without a root path: everyone is placed side by side, root-relative, so the
+    result's world frame (solved from the other's root) would put them metres off the floor."""
+    result = _result(2)
+    result.people[1].root = None
+    world = np.eye(4)
+    world[:3, 3] = [0.0, 5.0, 10.0]
+    result.people[0].world_from_camera = world
+    for person in result_people(result):
+        assert np.abs(person.joints[:, 0]).max() < 3.0  # the pelvis near the origin, not 10 m away
