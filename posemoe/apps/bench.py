@@ -93,14 +93,14 @@ def run_benchmarks(models: list[str] | None = None, *, batch_size: int = 8, seco
                    device: str | None = None) -> dict[str, dict[str, float]]:
     import torch
 
-    from posemoe.models import get_config, is_image_model, list_models
+    from posemoe.models import get_config, list_models, task_of
 
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     data = _packed_random_data()
     print(f"device {dev}, {torch.get_num_threads()} threads, batch {batch_size} clips, no test-time flip\n")
     print("| model | params (M) | MMACs/frame | train clips/s | data share of step | inference frames/s |")
     print("|---|---:|---:|---:|---:|---:|")
-    lifters = [name for name in list_models() if not is_image_model(get_config(name))]
+    lifters = [name for name in list_models() if task_of(get_config(name)) == "lifting"]
     for name in models or []:
         if name not in lifters:
             raise UserError(f"bench measures lifting models; {name!r} is not one ({', '.join(lifters)})")

@@ -9,23 +9,21 @@ from posemoe.errors import UserError
 
 
 def cmd_models(args: argparse.Namespace) -> None:
-    from posemoe.models import count_parameters, create_model, get_config, is_image_model, list_models, macs_per_frame
+    from posemoe.models import count_parameters, create_model, describe_input, get_config, list_models, macs_per_frame
     from posemoe.models.pretrained import available
     from posemoe.weights import DEFAULT_LIFTER
 
     if not args.details:
         for name in list_models():
             cfg = get_config(name)
-            print(f"{name:<28} {f'{cfg.image_size} px crop' if is_image_model(cfg) else f'{cfg.num_frames} frames'}")
+            print(f"{name:<28} {describe_input(cfg)}")
         shipped = [f"{name} (the default lifter)" if name == DEFAULT_LIFTER else name for name in available()]
         print(f"\nshipped weights: {', '.join(shipped)} (`posemoe models --details` adds params and MACs)")
         return
     print("| model | input | params (M) | MMACs/frame |\n|---|---|---:|---:|")
     for name in list_models():
         model = create_model(name)
-        cfg = model.config
-        what = f"{cfg.image_size} px crop" if is_image_model(cfg) else f"{cfg.num_frames} frames"
-        print(f"| {name} | {what} | {count_parameters(model) / 1e6:.2f} | {macs_per_frame(model) / 1e6:.1f} |")
+        print(f"| {name} | {describe_input(model.config)} | {count_parameters(model) / 1e6:.2f} | {macs_per_frame(model) / 1e6:.1f} |")
 
 
 def cmd_bench(args: argparse.Namespace) -> None:

@@ -28,7 +28,7 @@ from torch import nn
 from posemoe import __version__
 from posemoe.errors import MissingDependency, UserError
 from posemoe.models.pretrained import PretrainedConfig, load_pretrained
-from posemoe.models.registry import example_input, is_image_model
+from posemoe.models.registry import example_input, is_image_model, task_of
 
 OPSET = 18
 MAX_DIFFERENCE = 1e-5  # metres (lifters, 3D image models) or normalised units: far under the 0.1 mm asked of it
@@ -83,7 +83,7 @@ def to_onnx(model: nn.Module, pretrained: PretrainedConfig, *, model_name: str =
         import onnxscript  # noqa: F401
     except ImportError as err:
         raise MissingDependency(f"posemoe export --onnx needs {err.name}: pip install 'posemoe[train]'") from None
-    task = "image" if is_image_model(model.config) else "lifting"
+    task = task_of(model.config)
     example = example_input(model.config, batch=2)
     with warnings.catch_warnings(), _quiet_exporter():
         warnings.simplefilter("ignore")

@@ -109,11 +109,11 @@ class TorchModel:
     def __init__(self, module: Any, device: Any = None) -> None:
         import torch
 
-        from posemoe.models.registry import is_image_model
+        from posemoe.models.registry import task_of
 
         self.module = module.eval()
         self.config = module.config
-        self.task = "image" if is_image_model(module.config) else "lifting"
+        self.task = task_of(module.config)
         self.device = next(module.parameters()).device if device is None else torch.device(device)
         if _threads:
             torch.set_num_threads(_threads)

@@ -179,6 +179,7 @@ def save_npz(path: str | Path, **entries: Any) -> Path:
     tmp = replacing_stale(path)
     try:
         with open(tmp, "wb") as stream:
+            # writing only: posemoe's reader (load_npz) parses these dicts without unpickling
             save_npz_to(stream, compressed=True, allow_pickle=True, **arrays)
             stream.flush()
             os.fsync(stream.fileno())

@@ -100,8 +100,18 @@ def config_from_dict(values: dict) -> ModelConfig:
     return config(**{k: v for k, v in values.items() if k in known})
 
 
+def task_of(cfg: ModelConfig) -> str:
+    """The task of ``cfg``'s family: "lifting" (2D keypoints over frames) or "image" (crops)."""
+    return FAMILIES[family_of(cfg)].task
+
+
 def is_image_model(cfg: ModelConfig) -> bool:
-    return FAMILIES[family_of(cfg)].task == "image"
+    return task_of(cfg) == "image"
+
+
+def describe_input(cfg: ModelConfig) -> str:
+    """What a model of ``cfg`` takes, in a few words ("27 frames", "256 px crop")."""
+    return f"{cfg.image_size} px crop" if is_image_model(cfg) else f"{cfg.num_frames} frames"
 
 
 def example_input(cfg: ModelConfig, batch: int = 1) -> torch.Tensor:
