@@ -9,12 +9,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
-_HOMES = {"Lifter": "posemoe.inference.lifter", "OnlineLifter": "posemoe.inference.lifter",
-          "load": "posemoe.inference.lifter", "infer_video": "posemoe.inference.pipeline",
-          "infer_keypoints": "posemoe.inference.pipeline", "create_model": "posemoe.models",
-          "list_models": "posemoe.models"}
-__all__ = ["Lifter", "OnlineLifter", "load", "infer_video", "infer_keypoints", "create_model", "list_models",
-           "__version__"]
+_HOMES = {
+    "Lifter": "posemoe.inference.lifter",
+    "OnlineLifter": "posemoe.inference.lifter",
+    "load": "posemoe.inference.lifter",
+    "infer_video": "posemoe.inference.pipeline",
+    "infer_keypoints": "posemoe.inference.pipeline",
+    "create_model": "posemoe.models",
+    "list_models": "posemoe.models",
+}
+__all__ = [
+    "Lifter",
+    "OnlineLifter",
+    "load",
+    "infer_video",
+    "infer_keypoints",
+    "create_model",
+    "list_models",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from posemoe.inference.lifter import Lifter, OnlineLifter, load

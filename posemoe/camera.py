@@ -33,7 +33,9 @@ def focal_from_fov(image_size: tuple[int, int], fov_deg: float = DEFAULT_FOV_DEG
     """Focal length in pixels of a pinhole camera seeing ``fov_deg`` degrees across the longer side
     of a (width, height) image."""
     if not FOV_RANGE_DEG[0] <= fov_deg <= FOV_RANGE_DEG[1]:
-        raise UserError(f"expected a field of view of {FOV_RANGE_DEG[0]:g}-{FOV_RANGE_DEG[1]:g} degrees, got {fov_deg}")
+        raise UserError(
+            f"expected a field of view of {FOV_RANGE_DEG[0]:g}-{FOV_RANGE_DEG[1]:g} degrees, got {fov_deg}"
+        )
     return 0.5 * max(image_size) / np.tan(np.radians(fov_deg) / 2)
 
 
@@ -43,9 +45,11 @@ def check_focal(focal_px: float, image_size: tuple[int, int]) -> None:
     shortest, longest = (focal_from_fov(image_size, fov) for fov in reversed(FOV_RANGE_DEG))
     if not shortest <= focal_px <= longest:
         fov = np.degrees(2 * np.arctan(0.5 * max(image_size) / focal_px))
-        raise UserError(f"a focal length of {focal_px:g} px is a field of view of {fov:.3g} degrees across the "
-                        f"{max(image_size)} px side of {image_size[0]}x{image_size[1]} frames; expected "
-                        f"{shortest:.0f}-{longest:.0f} px ({FOV_RANGE_DEG[0]:g}-{FOV_RANGE_DEG[1]:g} degrees)")
+        raise UserError(
+            f"a focal length of {focal_px:g} px is a field of view of {fov:.3g} degrees across the "
+            f"{max(image_size)} px side of {image_size[0]}x{image_size[1]} frames; expected "
+            f"{shortest:.0f}-{longest:.0f} px ({FOV_RANGE_DEG[0]:g}-{FOV_RANGE_DEG[1]:g} degrees)"
+        )
 
 
 @dataclass(frozen=True)
@@ -57,15 +61,25 @@ class Intrinsics:
 
     def __post_init__(self) -> None:
         focal, centre = np.asarray(self.focal, np.float64), np.asarray(self.centre, np.float64)
-        if focal.shape != (2,) or centre.shape != (2,) or not (np.isfinite(focal).all() and np.isfinite(centre).all()):
-            raise UserError(f"intrinsics need two finite focal lengths and a finite principal point, "
-                            f"got focal={self.focal}, centre={self.centre}")
+        if (
+            focal.shape != (2,)
+            or centre.shape != (2,)
+            or not (np.isfinite(focal).all() and np.isfinite(centre).all())
+        ):
+            raise UserError(
+                f"intrinsics need two finite focal lengths and a finite principal point, "
+                f"got focal={self.focal}, centre={self.centre}"
+            )
         if (focal <= 0).any():
             raise UserError(f"focal lengths must be positive, got {focal.tolist()}")
 
     @classmethod
-    def guess(cls, image_size: tuple[int, int], fov_deg: float = DEFAULT_FOV_DEG,
-              focal_px: float | None = None) -> Intrinsics:
+    def guess(
+        cls,
+        image_size: tuple[int, int],
+        fov_deg: float = DEFAULT_FOV_DEG,
+        focal_px: float | None = None,
+    ) -> Intrinsics:
         """A camera whose intrinsics are unknown: focal ``focal_px`` (else from ``fov_deg`` across the
         longer side), principal point at the image centre."""
         f = float(focal_px) if focal_px is not None else focal_from_fov(image_size, fov_deg)
@@ -106,7 +120,9 @@ class Camera:
         standard ``data_2d_h36m_gt.npz`` was made; this only affects points far outside the view.
         """
         if np.any(points_cam[..., 2] <= 0):
-            raise UserError(f"camera {self.id}: cannot project points at or behind the camera (z <= 0)")
+            raise UserError(
+                f"camera {self.id}: cannot project points at or behind the camera (z <= 0)"
+            )
         xy = np.clip(points_cam[..., :2] / points_cam[..., 2:3], -1.0, 1.0)
         r2 = np.sum(xy**2, axis=-1, keepdims=True)
         radial = 1.0 + self.k[0] * r2 + self.k[1] * r2**2 + self.k[2] * r2**3
@@ -127,9 +143,11 @@ def load_h36m_cameras(path: str | Path | None = None) -> dict[str, list[Camera]]
     try:
         return _parse_h36m_cameras(json.loads(text))
     except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise UserError(f"{path or 'the shipped camera file'}: not a Human3.6M camera file in posemoe's layout "
-                        f"({{'subjects': {{S: {{id: {{index, R, T, f, c, k, p, res_w, res_h}}}}}}}}): "
-                        f"{type(err).__name__} {str(err)[:120]}") from None
+        raise UserError(
+            f"{path or 'the shipped camera file'}: not a Human3.6M camera file in posemoe's layout "
+            f"({{'subjects': {{S: {{id: {{index, R, T, f, c, k, p, res_w, res_h}}}}}}}}): "
+            f"{type(err).__name__} {str(err)[:120]}"
+        ) from None
 
 
 def _parse_h36m_cameras(data: dict) -> dict[str, list[Camera]]:
@@ -151,5 +169,14 @@ def _camera(cid: str, c: dict) -> Camera:
     width, height = int(c["res_w"]), int(c["res_h"])
     if not (0 < width <= 100_000 and 0 < height <= 100_000):
         raise ValueError(f"camera {cid}: image size {width}x{height}")
-    return Camera(id=cid, R=arrays["R"], T=arrays["T"] / 1000.0, f=arrays["f"], c=arrays["c"], k=arrays["k"],
-                  p=arrays["p"], width=width, height=height)
+    return Camera(
+        id=cid,
+        R=arrays["R"],
+        T=arrays["T"] / 1000.0,
+        f=arrays["f"],
+        c=arrays["c"],
+        k=arrays["k"],
+        p=arrays["p"],
+        width=width,
+        height=height,
+    )

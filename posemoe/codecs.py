@@ -99,7 +99,11 @@ class PersonCodec:
         """``(..., T, J, C)`` pixels (+ confidence) -> the same with x, y person-normalised."""
         out = np.array(points, dtype=np.float32, copy=True)
         xy = out[..., :2]
-        sure = out[..., 2] >= self.min_confidence if out.shape[-1] == 3 else np.ones(xy.shape[:-1], bool)
+        sure = (
+            out[..., 2] >= self.min_confidence
+            if out.shape[-1] == 3
+            else np.ones(xy.shape[:-1], bool)
+        )
         sure = sure | ~sure.any(-1, keepdims=True)  # a frame with no confident joint uses them all
         lo = np.where(sure[..., None], xy, np.inf).min(-2)  # (..., T, 2)
         hi = np.where(sure[..., None], xy, -np.inf).max(-2)
@@ -145,8 +149,11 @@ class CropCodec:
 
 Codec = ScreenCodec | CameraCodec | PersonCodec
 
-CODECS = {"screen": lambda size, k: ScreenCodec(*size), "camera": lambda size, k: CameraCodec(k),
-          "person": lambda size, k: PersonCodec()}
+CODECS = {
+    "screen": lambda size, k: ScreenCodec(*size),
+    "camera": lambda size, k: CameraCodec(k),
+    "person": lambda size, k: PersonCodec(),
+}
 """Keypoint codecs by the name weights record; each is built from the frame size ``(width, height)``
 and the camera's :class:`~posemoe.camera.Intrinsics`."""
 
@@ -164,7 +171,9 @@ def dataset_encoding(codec: str) -> tuple[str, Callable[[np.ndarray], np.ndarray
     return codec, None
 
 
-def make_codec(name: str, image_size: tuple[int, int], intrinsics: Intrinsics | None = None) -> Codec:
+def make_codec(
+    name: str, image_size: tuple[int, int], intrinsics: Intrinsics | None = None
+) -> Codec:
     """The codec ``name`` for frames of ``image_size`` (width, height) pixels from a camera with
     ``intrinsics`` (None: unknown, guessed by :meth:`~posemoe.camera.Intrinsics.guess`; only the
     camera codec reads them)."""
@@ -172,7 +181,9 @@ def make_codec(name: str, image_size: tuple[int, int], intrinsics: Intrinsics | 
         raise UserError(f"unknown keypoint codec {name!r}; known: {', '.join(sorted(CODECS))}")
     width, height = image_size
     if not (np.isfinite(width) and np.isfinite(height) and width > 0 and height > 0):
-        raise UserError(f"image size must be two positive numbers (width, height), got {tuple(image_size)}")
+        raise UserError(
+            f"image size must be two positive numbers (width, height), got {tuple(image_size)}"
+        )
     check_image_size((width, height), "image size")
     if intrinsics is None and name == "camera":
         intrinsics = Intrinsics.guess((width, height))

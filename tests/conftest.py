@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,9 @@ SUBJECTS = ("S1", "S5", "S8", "S9")
 @pytest.fixture(scope="session")
 def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synthetic")
-    write_synthetic_dataset(out, subjects=SUBJECTS, frames=90, actions=("Walking", "Sitting"), seed=1)
+    write_synthetic_dataset(
+        out, subjects=SUBJECTS, frames=90, actions=("Walking", "Sitting"), seed=1
+    )
     return out
 
 
@@ -29,13 +30,17 @@ def rendered_dir(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     out = tmp_path_factory.mktemp("rendered")
     for name, subjects, count in (("train", ["S1", "S5"], 160), ("val", ["S8"], 48)):
         data = load_h36m(synthetic_dir, subjects, "gt")
-        render_dataset(data, count, seed=len(name), options=RenderOptions(size=64)).save(out / f"{name}.npz")
+        render_dataset(data, count, seed=len(name), options=RenderOptions(size=64)).save(
+            out / f"{name}.npz"
+        )
     return out
 
 
 @pytest.fixture(autouse=True)
 def _single_thread() -> None:
-    if importlib.util.find_spec("torch") is not None:  # inference tests run without torch (the video extra alone)
+    if (
+        importlib.util.find_spec("torch") is not None
+    ):  # inference tests run without torch (the video extra alone)
         import torch
 
         torch.set_num_threads(1)
@@ -47,8 +52,15 @@ def tiny_lifter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch = pytest.importorskip("torch")
     from posemoe.models import create_model
 
-    model = create_model("posemoe-t27-s", num_frames=9, dim=8, heads=2, expert_hidden=32, encoder_layers=1,
-                         decoder_layers=1)
+    model = create_model(
+        "posemoe-t27-s",
+        num_frames=9,
+        dim=8,
+        heads=2,
+        expert_hidden=32,
+        encoder_layers=1,
+        decoder_layers=1,
+    )
     path = tmp_path_factory.mktemp("lifter") / "tiny.pt"
     torch.save({"model_config": model.config.to_dict(), "model": model.state_dict()}, path)
     return path
@@ -61,4 +73,8 @@ def astronaut_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from posemoe.assets import astronaut
     from posemoe.io.video import moving_still, write_video
 
-    return write_video(tmp_path_factory.mktemp("clip") / "astronaut.mp4", moving_still(astronaut(), 24, (640, 360)), 30)
+    return write_video(
+        tmp_path_factory.mktemp("clip") / "astronaut.mp4",
+        moving_still(astronaut(), 24, (640, 360)),
+        30,
+    )

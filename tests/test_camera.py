@@ -6,8 +6,17 @@ from posemoe.io.npz import load_npz
 
 
 def _camera(**kw) -> Camera:
-    base = dict(id="test", R=np.eye(3), T=np.zeros(3), f=np.array([1000.0, 1000.0]), c=np.array([500.0, 500.0]),
-                k=np.zeros(3), p=np.zeros(2), width=1000, height=1000)
+    base = dict(
+        id="test",
+        R=np.eye(3),
+        T=np.zeros(3),
+        f=np.array([1000.0, 1000.0]),
+        c=np.array([500.0, 500.0]),
+        k=np.zeros(3),
+        p=np.zeros(2),
+        width=1000,
+        height=1000,
+    )
     return Camera(**(base | kw))
 
 
@@ -24,7 +33,9 @@ def test_distortion_by_hand():
     radial = 1 + 0.1 * r2 + 0.01 * r2**2 + 0.001 * r2**3
     tan = 0.002 * x - 0.003 * y
     xd, yd = x * (radial + tan) + 0.002 * r2, y * (radial + tan) - 0.003 * r2
-    np.testing.assert_allclose(cam.project(np.array([0.3, 0.15, 1.5])), [1100 * xd + 510, 1090 * yd + 505], rtol=1e-12)
+    np.testing.assert_allclose(
+        cam.project(np.array([0.3, 0.15, 1.5])), [1100 * xd + 510, 1090 * yd + 505], rtol=1e-12
+    )
 
 
 def test_world_camera_roundtrip_and_depth():
@@ -35,11 +46,14 @@ def test_world_camera_roundtrip_and_depth():
     np.testing.assert_allclose(cam.R @ cam.R.T, np.eye(3), atol=1e-6)
     point = np.array([[0.1, 0.2, 0.9]])
     np.testing.assert_allclose(cam.camera_to_world(cam.world_to_camera(point)), point, atol=1e-9)
-    assert cam.world_to_camera(point)[0, 2] > 2.0  # the capture volume lies in front of every camera
+    assert (
+        cam.world_to_camera(point)[0, 2] > 2.0
+    )  # the capture volume lies in front of every camera
 
 
 def test_prepare_2d_writes_the_projection(synthetic_dir, tmp_path):
     import shutil
+
     shutil.copy(synthetic_dir / "data_3d_h36m.npz", tmp_path / "data_3d_h36m.npz")
     path = write_gt_2d(tmp_path)
     written = load_npz(path)

@@ -11,7 +11,9 @@ from posemoe.errors import UserError
 def test_camera_codec_gives_the_rays_and_round_trips():
     codec = CameraCodec(Intrinsics((1000.0, 800.0), (640.0, 360.0)))
     pixels = np.array([[640.0, 360.0], [1640.0, 360.0], [640.0, 1160.0], [140.0, -40.0]])
-    np.testing.assert_allclose(codec.encode(pixels) / RAY_SCALE, [[0, 0], [1, 0], [0, 1], [-0.5, -0.5]])
+    np.testing.assert_allclose(
+        codec.encode(pixels) / RAY_SCALE, [[0, 0], [1, 0], [0, 1], [-0.5, -0.5]]
+    )
     np.testing.assert_allclose(codec.decode(codec.encode(pixels)), pixels)
     windows = np.concatenate([pixels, np.full((4, 1), 0.7)], -1)[None]
     encoded = codec.encode_windows(windows)
@@ -27,7 +29,9 @@ def test_camera_codec_does_not_depend_on_the_frame_only_on_the_lens():
     half = make_codec("camera", (960, 540), Intrinsics((750.0, 750.0), (480.0, 270.0)))
     np.testing.assert_allclose(crop.encode(pixels - [656, 0]), full.encode(pixels), atol=1e-12)
     np.testing.assert_allclose(half.encode(pixels / 2), full.encode(pixels), atol=1e-12)
-    assert not np.allclose(ScreenCodec(608, 1080).encode(pixels - [656, 0]), ScreenCodec(1920, 1080).encode(pixels))
+    assert not np.allclose(
+        ScreenCodec(608, 1080).encode(pixels - [656, 0]), ScreenCodec(1920, 1080).encode(pixels)
+    )
 
 
 def test_on_human36m_cameras_the_camera_codec_is_close_to_the_screen_codec():
@@ -44,11 +48,20 @@ def test_unknown_intrinsics_are_guessed_from_the_default_field_of_view():
     assert codec.intrinsics.focal == (focal_from_fov((720, 1280)),) * 2
     assert codec.intrinsics.centre == (360.0, 640.0)
     assert Intrinsics.guess((720, 1280), focal_px=900.0).focal == (900.0, 900.0)
-    assert make_codec("screen", (720, 1280), Intrinsics((1.0, 1.0), (0.0, 0.0))) == ScreenCodec(720, 1280)
+    assert make_codec("screen", (720, 1280), Intrinsics((1.0, 1.0), (0.0, 0.0))) == ScreenCodec(
+        720, 1280
+    )
 
 
-@pytest.mark.parametrize("focal, centre", [((0.0, 1.0), (0.0, 0.0)), ((np.nan, 1.0), (0.0, 0.0)),
-                                           ((1.0,), (0.0, 0.0)), ((1.0, 1.0), (np.inf, 0.0))])
+@pytest.mark.parametrize(
+    "focal, centre",
+    [
+        ((0.0, 1.0), (0.0, 0.0)),
+        ((np.nan, 1.0), (0.0, 0.0)),
+        ((1.0,), (0.0, 0.0)),
+        ((1.0, 1.0), (np.inf, 0.0)),
+    ],
+)
 def test_bad_intrinsics_are_refused(focal, centre):
     with pytest.raises(UserError, match="focal|intrinsics"):
         Intrinsics(focal, centre)

@@ -5,7 +5,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pytest
-pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
+
+pytest.importorskip(
+    "torch"
+)  # a test of training / torch inference; skipped where only inference is installed
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
@@ -40,7 +43,11 @@ class FrameMLP(nn.Module):
         super().__init__()
         self.config = config
         j = config.num_joints
-        self.net = nn.Sequential(nn.Linear(j * config.in_channels, config.hidden), nn.GELU(), nn.Linear(config.hidden, j * 3))
+        self.net = nn.Sequential(
+            nn.Linear(j * config.in_channels, config.hidden),
+            nn.GELU(),
+            nn.Linear(config.hidden, j * 3),
+        )
 
     def forward(self, x: torch.Tensor, *, aux: bool = False):
         b, t, j, _ = x.shape
@@ -53,21 +60,45 @@ class FrameMLP(nn.Module):
 def registered():
     register_family("frame-mlp", FrameMLPConfig, FrameMLP, "lifting")
     register_model("frame-mlp-t5", FrameMLPConfig())
+
     def toy(data_dir, subjects, source):  # the loader signature docs/architecture.md gives
         return load_h36m(data_dir, subjects, source, dataset="h36m")
 
     register_dataset(Dataset("toy", toy, fps=25.0, test_subjects=("S9",)))
-    register_format("txt", lambda result, out: {out / f"{result.name}.txt": (
-        lambda f: f.write(f"{result.frames} frames of {result.layout.name}\n"), False)})
+    register_format(
+        "txt",
+        lambda result, out: {
+            out / f"{result.name}.txt": (
+                lambda f: f.write(f"{result.frames} frames of {result.layout.name}\n"),
+                False,
+            )
+        },
+    )
     yield
-    for table, key in ((FAMILIES, "frame-mlp"), (MODEL_CONFIGS, "frame-mlp-t5"), (DATASETS, "toy"), (FORMATS, "txt")):
+    for table, key in (
+        (FAMILIES, "frame-mlp"),
+        (MODEL_CONFIGS, "frame-mlp-t5"),
+        (DATASETS, "toy"),
+        (FORMATS, "txt"),
+    ):
         table.pop(key, None)
 
 
 def test_a_new_model_and_dataset_train_evaluate_and_lift(registered, synthetic_dir, tmp_path):
-    cfg = TrainConfig().override({"model": "frame-mlp-t5", "dataset": "toy", "data_dir": str(synthetic_dir),
-                                  "out_dir": str(tmp_path), "train_subjects": ["S1"], "val_subjects": ["S8"],
-                                  "epochs": 2, "epoch_clips": 32, "batch_size": 8, "warmup_steps": 2})
+    cfg = TrainConfig().override(
+        {
+            "model": "frame-mlp-t5",
+            "dataset": "toy",
+            "data_dir": str(synthetic_dir),
+            "out_dir": str(tmp_path),
+            "train_subjects": ["S1"],
+            "val_subjects": ["S8"],
+            "epochs": 2,
+            "epoch_clips": 32,
+            "batch_size": 8,
+            "warmup_steps": 2,
+        }
+    )
     summary = train(cfg, quiet=True)
     assert summary["done"] and np.isfinite(summary["best"])
     model = model_from_checkpoint(tmp_path / "best.pt")
@@ -76,7 +107,9 @@ def test_a_new_model_and_dataset_train_evaluate_and_lift(registered, synthetic_d
 
     model, pretrained = load_pretrained(tmp_path / "best.pt")
     assert pretrained.fps == 25.0  # the dataset's rate, recorded for inference
-    lifted = Lifter(model, pretrained).lift(np.random.default_rng(0).uniform(0, 500, (12, 17, 2)), image_size=(640, 480))
+    lifted = Lifter(model, pretrained).lift(
+        np.random.default_rng(0).uniform(0, 500, (12, 17, 2)), image_size=(640, 480)
+    )
     assert lifted.shape == (12, 17, 3)
     assert isinstance(create_model("frame-mlp-t5"), FrameMLP)
 
@@ -85,7 +118,9 @@ def test_a_new_output_format_is_written_with_the_others(registered, tmp_path):
     from posemoe.inference.result import PersonResult, Result
     from posemoe.layouts import H36M17
 
-    person = PersonResult(0, np.zeros((4, 17, 3), np.float32), np.zeros((4, 17, 3), np.float32), np.ones(4, bool))
+    person = PersonResult(
+        0, np.zeros((4, 17, 3), np.float32), np.zeros((4, 17, 3), np.float32), np.ones(4, bool)
+    )
     result = Result("clip", "nowhere", "model", 30.0, (640, 480), H36M17, [person])
     paths = result.write(tmp_path, ("npz", "txt"))
     assert [p.name for p in paths] == ["clip.npz", "clip.txt"]

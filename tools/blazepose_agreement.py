@@ -29,12 +29,16 @@ from posemoe.inference.detectors import DETECT_PEOPLE, DETECT_WORKERS, BlazePose
 from posemoe.io.video import open_frames
 
 
-def run(frames: list[np.ndarray], backend: str, threads: int, video: bool, nudge: float = 0.0) -> tuple[list[np.ndarray], float]:
+def run(
+    frames: list[np.ndarray], backend: str, threads: int, video: bool, nudge: float = 0.0
+) -> tuple[list[np.ndarray], float]:
     """Every frame through a fresh detector -> the people found per frame, seconds per frame (the
     first frame's left out: it pays for the models' first run). ``nudge``: moves the followed regions
     by this much (normalized x) after the first frame where someone is followed."""
     found, seconds = [], []
-    with BlazePose(backend=backend, threads=threads, max_people=DETECT_PEOPLE, video=video) as detector:
+    with BlazePose(
+        backend=backend, threads=threads, max_people=DETECT_PEOPLE, video=video
+    ) as detector:
         for frame in frames:
             start = time.perf_counter()
             found.append(detector(frame))
@@ -63,11 +67,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("clips", nargs="+", type=Path)
     parser.add_argument("--threads", type=int, default=DETECT_WORKERS)
-    parser.add_argument("--repeats", type=int, default=2, help="timed runs of each backend, alternating")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="timed runs of each backend, alternating"
+    )
     args = parser.parse_args()
-    print("| clip | frames | people per frame | following: frames whose counts differ | median px | p95 px | max px "
-          "| mediapipe nudged 0.01 px: counts differ | median px | p95 px | max px | each frame afresh: counts differ "
-          "| median px | p95 px | max px | ms/frame mediapipe | ms/frame onnx |")
+    print(
+        "| clip | frames | people per frame | following: frames whose counts differ | median px | p95 px | max px "
+        "| mediapipe nudged 0.01 px: counts differ | median px | p95 px | max px | each frame afresh: counts differ "
+        "| median px | p95 px | max px | ms/frame mediapipe | ms/frame onnx |"
+    )
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for clip in args.clips:
         with open_frames(clip) as video:
@@ -82,11 +90,23 @@ def main() -> None:
         afresh = {backend: run(frames, backend, args.threads, False)[0] for backend in best}
         counts = np.bincount([len(p) for p in found["mediapipe"]])
         people = ", ".join(f"{n}: {c}" for n, c in enumerate(counts) if c)
-        cells = [f"{clip.name} ({frames[0].shape[1]}x{frames[0].shape[0]})", str(len(frames)), people]
-        for reference, other in ((found["mediapipe"], found["onnx"]), (found["mediapipe"], nudged),
-                                 (afresh["mediapipe"], afresh["onnx"])):
+        cells = [
+            f"{clip.name} ({frames[0].shape[1]}x{frames[0].shape[0]})",
+            str(len(frames)),
+            people,
+        ]
+        for reference, other in (
+            (found["mediapipe"], found["onnx"]),
+            (found["mediapipe"], nudged),
+            (afresh["mediapipe"], afresh["onnx"]),
+        ):
             d, differ = distances(reference, other)
-            cells += [str(differ), f"{np.median(d):.2f}", f"{np.percentile(d, 95):.2f}", f"{d.max():.1f}"]
+            cells += [
+                str(differ),
+                f"{np.median(d):.2f}",
+                f"{np.percentile(d, 95):.2f}",
+                f"{d.max():.1f}",
+            ]
         cells += [f"{1000 * best['mediapipe']:.1f}", f"{1000 * best['onnx']:.1f}"]
         print("| " + " | ".join(cells) + " |", flush=True)
 

@@ -40,7 +40,9 @@ import numpy as np
 
 def _landmark_tool():
     """tools/blazepose_landmarks.py (its pruning, and the digest of the tflite it made)."""
-    spec = importlib.util.spec_from_file_location("blazepose_landmarks", Path(__file__).parent / "blazepose_landmarks.py")
+    spec = importlib.util.spec_from_file_location(
+        "blazepose_landmarks", Path(__file__).parent / "blazepose_landmarks.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -65,11 +67,16 @@ def densify(tflite: Path, out: Path) -> int:
     import tensorflow as tf
     from tensorflow.lite.tools import flatbuffer_utils
 
-    interpreter = tf.lite.Interpreter(model_path=str(tflite), experimental_preserve_all_tensors=True)
+    interpreter = tf.lite.Interpreter(
+        model_path=str(tflite), experimental_preserve_all_tensors=True
+    )
     interpreter.allocate_tensors()
     interpreter.invoke()  # DENSIFY runs once, at the first invocation
-    dense = {op["outputs"][0]: interpreter.get_tensor(op["outputs"][0])
-             for op in interpreter._get_ops_details() if op["op_name"] == "DENSIFY"}
+    dense = {
+        op["outputs"][0]: interpreter.get_tensor(op["outputs"][0])
+        for op in interpreter._get_ops_details()
+        if op["op_name"] == "DENSIFY"
+    }
     model = flatbuffer_utils.read_model(str(tflite))
     graph = model.subgraphs[0]
     codes = [flatbuffer_utils.opcode_to_name(model, op.opcodeIndex) for op in graph.operators]
@@ -80,13 +87,17 @@ def densify(tflite: Path, out: Path) -> int:
             continue
         tensor = graph.tensors[op.outputs[0]]
         values = dense[op.outputs[0]]
-        if tensor.buffer == 0 or model.buffers[tensor.buffer].data is not None:  # give the output a buffer of its own
+        if (
+            tensor.buffer == 0 or model.buffers[tensor.buffer].data is not None
+        ):  # give the output a buffer of its own
             model.buffers.append(type(model.buffers[0])())
             tensor.buffer = len(model.buffers) - 1
         model.buffers[tensor.buffer].data = np.frombuffer(values.tobytes(), np.uint8)
     removed = len(graph.operators) - len(kept)
     graph.operators = kept
-    _landmark_tool().prune(model, tuple(range(len(graph.outputs))))  # drops the sparse tensors nothing reads any more
+    _landmark_tool().prune(
+        model, tuple(range(len(graph.outputs)))
+    )  # drops the sparse tensors nothing reads any more
     flatbuffer_utils.write_model(model, str(out))
     return removed
 
@@ -121,7 +132,11 @@ def store_half(graph) -> int:
             continue
         name = weight.name
         weight.CopyFrom(numpy_helper.from_array(half, f"{name}_f16"))
-        casts.append(helper.make_node("Cast", [f"{name}_f16"], [name], name=f"Cast_{name}", to=onnx.TensorProto.FLOAT))
+        casts.append(
+            helper.make_node(
+                "Cast", [f"{name}_f16"], [name], name=f"Cast_{name}", to=onnx.TensorProto.FLOAT
+            )
+        )
     nodes = list(graph.node)
     del graph.node[:]
     graph.node.extend(casts + nodes)
@@ -137,8 +152,12 @@ def canonical_order(graph) -> None:
 
     from onnx import numpy_helper
 
-    weights = {w.name: hashlib.sha256(numpy_helper.to_array(w).tobytes() + str((w.data_type, list(w.dims))).encode()).hexdigest()
-               for w in graph.initializer}
+    weights = {
+        w.name: hashlib.sha256(
+            numpy_helper.to_array(w).tobytes() + str((w.data_type, list(w.dims))).encode()
+        ).hexdigest()
+        for w in graph.initializer
+    }
     made = {v.name: f"input {v.name}" for v in graph.input}
     made.update(weights)
     waiting = {k: {name for name in node.input if name} for k, node in enumerate(graph.node)}
@@ -149,7 +168,12 @@ def canonical_order(graph) -> None:
 
     def key(k: int) -> tuple:
         node = graph.node[k]
-        return (node.op_type, [a.SerializeToString() for a in node.attribute], [made.get(n, "") for n in node.input], k)
+        return (
+            node.op_type,
+            [a.SerializeToString() for a in node.attribute],
+            [made.get(n, "") for n in node.input],
+            k,
+        )
 
     ready = [key(k) for k, needs in waiting.items() if needs <= made.keys()]
     heapq.heapify(ready)
@@ -164,7 +188,9 @@ def canonical_order(graph) -> None:
                     queued.add(reader)
                     heapq.heappush(ready, key(reader))
     if len(order) != len(graph.node):
-        raise SystemExit(f"the converted graph has a cycle or dangling inputs: {len(order)} of {len(graph.node)} nodes ordered")
+        raise SystemExit(
+            f"the converted graph has a cycle or dangling inputs: {len(order)} of {len(graph.node)} nodes ordered"
+        )
     nodes = [type(n)() for n in order]
     for new, old in zip(nodes, order):
         new.CopyFrom(old)
@@ -190,7 +216,9 @@ def canonical_names(graph) -> None:
             if name not in kept:
                 names[name] = f"t{k}_{j}"
                 node.output[j] = names[name]
-    ordered = sorted((w for w in graph.initializer if w.name in names), key=lambda w: int(names[w.name][1:]))
+    ordered = sorted(
+        (w for w in graph.initializer if w.name in names), key=lambda w: int(names[w.name][1:])
+    )
     for w in ordered:
         w.name = names[w.name]
     del graph.initializer[:]
@@ -210,7 +238,9 @@ def compare(tflite: Path, onnx_file: Path, seed: int = 0) -> float:
     session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
     rng, worst = np.random.default_rng(seed), 0.0
     for _ in range(3):
-        image = rng.uniform(-1.0 if details["shape"][1] == 224 else 0.0, 1.0, details["shape"]).astype(np.float32)
+        image = rng.uniform(
+            -1.0 if details["shape"][1] == 224 else 0.0, 1.0, details["shape"]
+        ).astype(np.float32)
         interpreter.set_tensor(details["index"], image)
         interpreter.invoke()
         expected = [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
@@ -221,23 +251,43 @@ def compare(tflite: Path, onnx_file: Path, seed: int = 0) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("detector", type=Path, help="mediapipe/modules/pose_detection/pose_detection.tflite")
-    parser.add_argument("assets", type=Path, help="posemoe/assets (reads pose_landmark_full_body.tflite, writes the .onnx)")
+    parser.add_argument(
+        "detector", type=Path, help="mediapipe/modules/pose_detection/pose_detection.tflite"
+    )
+    parser.add_argument(
+        "assets",
+        type=Path,
+        help="posemoe/assets (reads pose_landmark_full_body.tflite, writes the .onnx)",
+    )
     args = parser.parse_args()
     landmarks = args.assets / "pose_landmark_full_body.tflite"
-    for path, expected in ((args.detector, DETECTOR_SHA256), (landmarks, _landmark_tool().SHIPPED_SHA256)):
+    for path, expected in (
+        (args.detector, DETECTOR_SHA256),
+        (landmarks, _landmark_tool().SHIPPED_SHA256),
+    ):
         if sha256(path) != expected:
             raise SystemExit(f"{path}: sha256 {sha256(path)}, expected {expected}")
     with tempfile.TemporaryDirectory() as tmp:
         dense = Path(tmp) / "pose_detection_dense.tflite"
-        print(f"{args.detector.name}: {densify(args.detector, dense)} DENSIFY operators folded into constants")
-        for source, name in ((dense, "pose_detection.onnx"), (landmarks, "pose_landmark_full_body.onnx")):
+        print(
+            f"{args.detector.name}: {densify(args.detector, dense)} DENSIFY operators folded into constants"
+        )
+        for source, name in (
+            (dense, "pose_detection.onnx"),
+            (landmarks, "pose_landmark_full_body.onnx"),
+        ):
             out = args.assets / name
             convert(source, out)
             digest = sha256(out)
-            print(f"{out}: {out.stat().st_size} bytes, sha256 {digest}, largest difference from the tflite "
-                  f"{compare(args.detector if source == dense else source, out):.2e}"
-                  + ("" if digest == SHIPPED_SHA256[name] else " (not the shipped file's: update SHIPPED_SHA256 if you ship it)"))
+            print(
+                f"{out}: {out.stat().st_size} bytes, sha256 {digest}, largest difference from the tflite "
+                f"{compare(args.detector if source == dense else source, out):.2e}"
+                + (
+                    ""
+                    if digest == SHIPPED_SHA256[name]
+                    else " (not the shipped file's: update SHIPPED_SHA256 if you ship it)"
+                )
+            )
 
 
 if __name__ == "__main__":

@@ -40,13 +40,25 @@ def unspun_session(model, threads: int):
     """An ONNX Runtime session whose intra-op threads sleep instead of spinning while they wait."""
     ort = blazepose.require_onnxruntime()
     options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads, options.log_severity_level = threads, 1, 3
+    options.intra_op_num_threads, options.inter_op_num_threads, options.log_severity_level = (
+        threads,
+        1,
+        3,
+    )
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(
+        str(model), sess_options=options, providers=["CPUExecutionProvider"]
+    )
 
 
 def detector_rows(clips: dict[str, list[np.ndarray]], results: dict[str, list[float]]) -> None:
-    configs = [("mediapipe", 1, False), ("onnx", 1, False), ("mediapipe", 2, False), ("onnx", 2, False), ("onnx", 2, True)]
+    configs = [
+        ("mediapipe", 1, False),
+        ("onnx", 1, False),
+        ("mediapipe", 2, False),
+        ("onnx", 2, False),
+        ("onnx", 2, True),
+    ]
     shipped_session, shipped_solo = blazepose.session, detectors.SOLO_THREADS
     for clip, frames in clips.items():
         for backend, threads, lone_two in configs:
@@ -66,28 +78,53 @@ def model_rows(frames: list[np.ndarray], results: dict[str, list[float]]) -> Non
     try:
         images = [reference.image(frame) for frame in frames]
         (_, _, roi), *_ = reference.look(images[0])
-        landmarks, detector = blazepose.LandmarkModel(threads=1), blazepose.PersonDetector(threads=1)
-        crop, _ = blazepose.crop(frames[0], roi, blazepose.LANDMARK_SIZE, (0.0, 1.0), replicate=True)
-        whole, _ = blazepose.crop(frames[0], blazepose.WHOLE_FRAME, blazepose.DETECTOR_SIZE, (-1.0, 1.0), replicate=False)
+        landmarks, detector = (
+            blazepose.LandmarkModel(threads=1),
+            blazepose.PersonDetector(threads=1),
+        )
+        crop, _ = blazepose.crop(
+            frames[0], roi, blazepose.LANDMARK_SIZE, (0.0, 1.0), replicate=True
+        )
+        whole, _ = blazepose.crop(
+            frames[0], blazepose.WHOLE_FRAME, blazepose.DETECTOR_SIZE, (-1.0, 1.0), replicate=False
+        )
         n = len(frames)
-        rows = {"landmark stage (crop, model, decoding), mediapipe's graph": lambda k: reference.solo(images[k], roi),
-                "landmark stage (crop, model, decoding), ONNX Runtime + numpy": lambda k: landmarks(frames[k], roi),
-                "landmark model alone, ONNX Runtime": lambda k: landmarks._session.run(None, {"input_1": crop}),
-                "person detector stage, mediapipe's graph": lambda k: reference.look(images[k]),
-                "person detector stage, ONNX Runtime + numpy": lambda k: detector(frames[k]),
-                "person detector alone, ONNX Runtime": lambda k: detector._session.run(None, {"input_1": whole})}
+        rows = {
+            "landmark stage (crop, model, decoding), mediapipe's graph": lambda k: reference.solo(
+                images[k], roi
+            ),
+            "landmark stage (crop, model, decoding), ONNX Runtime + numpy": lambda k: landmarks(
+                frames[k], roi
+            ),
+            "landmark model alone, ONNX Runtime": lambda k: landmarks._session.run(
+                None, {"input_1": crop}
+            ),
+            "person detector stage, mediapipe's graph": lambda k: reference.look(images[k]),
+            "person detector stage, ONNX Runtime + numpy": lambda k: detector(frames[k]),
+            "person detector alone, ONNX Runtime": lambda k: detector._session.run(
+                None, {"input_1": whole}
+            ),
+        }
         try:
             from ai_edge_litert.interpreter import Interpreter
 
             from posemoe.inference.blazepose_mediapipe import LANDMARK_MODEL, require_mediapipe
 
-            wheel = require_mediapipe().__file__.rsplit("/", 1)[0] + "/modules/pose_detection/pose_detection.tflite"
-            for name, path, tensor in (("landmark model alone, LiteRT", LANDMARK_MODEL, crop),
-                                       ("person detector alone, LiteRT", wheel, whole)):
+            wheel = (
+                require_mediapipe().__file__.rsplit("/", 1)[0]
+                + "/modules/pose_detection/pose_detection.tflite"
+            )
+            for name, path, tensor in (
+                ("landmark model alone, LiteRT", LANDMARK_MODEL, crop),
+                ("person detector alone, LiteRT", wheel, whole),
+            ):
                 interpreter = Interpreter(model_path=str(path), num_threads=1)
                 interpreter.allocate_tensors()
                 index = interpreter.get_input_details()[0]["index"]
-                rows[name] = lambda k, i=interpreter, x=tensor, j=index: (i.set_tensor(j, x), i.invoke())
+                rows[name] = lambda k, i=interpreter, x=tensor, j=index: (
+                    i.set_tensor(j, x),
+                    i.invoke(),
+                )
         except ImportError:
             pass
         for name, call in rows.items():
@@ -105,7 +142,10 @@ def main() -> None:
     three = list(itertools.islice(moving_still(crowd(astronaut(), 3), 150, (1280, 720)), 40))
     results: dict[str, list[float]] = {}
     for _ in range(args.rounds):
-        detector_rows({"bundled walk, 854x480, one person": walk, "the photo three times, 1280x720": three}, results)
+        detector_rows(
+            {"bundled walk, 854x480, one person": walk, "the photo three times, 1280x720": three},
+            results,
+        )
         model_rows(walk[:40], results)
     print("| what | backend | threads | ms, fastest round | median round |")
     print("|---|---|---|---:|---:|")

@@ -38,8 +38,17 @@ def main() -> None:
     from posemoe.export.onnx import export_onnx  # torch: the constants above are read without it
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="write to a temporary folder and compare with the shipped files")
-    parser.add_argument("names", nargs="*", default=list(SHIPPED), help="shipped weights to convert (default: SHIPPED)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write to a temporary folder and compare with the shipped files",
+    )
+    parser.add_argument(
+        "names",
+        nargs="*",
+        default=list(SHIPPED),
+        help="shipped weights to convert (default: SHIPPED)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) if args.check else WEIGHTS_DIR
@@ -53,8 +62,10 @@ def main() -> None:
                 agrees = shipped.is_file() and sha256(shipped) == digest
                 same &= agrees
                 note = "  same as shipped" if agrees else "  DIFFERS from the shipped file"
-            print(f"{name}.onnx  {path.stat().st_size / 1e6:.2f} MB  largest difference from torch "
-                  f"{difference:.2g}  sha256 {digest}{note}")
+            print(
+                f"{name}.onnx  {path.stat().st_size / 1e6:.2f} MB  largest difference from torch "
+                f"{difference:.2g}  sha256 {digest}{note}"
+            )
     if not same:
         raise SystemExit(1)
 

@@ -35,11 +35,16 @@ def main(png: str) -> None:
     tests, rng = _tests(), np.random.default_rng(0)
     ramp = np.linspace(0, 1, FRAMES)
     motions = {
-        "knee bending 0-120 deg": ({"right_knee_flexion": 120 * ramp, "right_hip_flexion": 60 * np.sin(np.pi * ramp)},
-                                   None, ["right_knee_flexion", "right_hip_flexion"]),
+        "knee bending 0-120 deg": (
+            {"right_knee_flexion": 120 * ramp, "right_hip_flexion": 60 * np.sin(np.pi * ramp)},
+            None,
+            ["right_knee_flexion", "right_hip_flexion"],
+        ),
         "arm raised forward 0-170 deg, and sideways 0-85 deg": (
-            {"right_shoulder_flexion": 170 * ramp, "left_shoulder_abduction": 85 * ramp}, None,
-            ["right_shoulder_flexion", "left_shoulder_abduction"]),
+            {"right_shoulder_flexion": 170 * ramp, "left_shoulder_abduction": 85 * ramp},
+            None,
+            ["right_shoulder_flexion", "left_shoulder_abduction"],
+        ),
         "leaning forward -10 to 45 deg": ({}, -10 + 55 * ramp, ["trunk_tilt", "pelvis_tilt"]),
     }
     time = np.arange(FRAMES) / FPS
@@ -50,12 +55,27 @@ def main(png: str) -> None:
         noisy = joint_angles(joints + rng.normal(0, 0.01, joints.shape), fps=FPS, up=up)
         for name, colour in zip(names, ("tab:green", "tab:red")):
             expected = truth.get(name, tilt)
-            ax.plot(time, expected, color="black", lw=3, alpha=0.25, label="truth" if colour == "tab:green" else None)
-            ax.plot(time, exact[name], color=colour, lw=1.2, label=f"{name.replace('_', ' ')}: from exact 3D")
+            ax.plot(
+                time,
+                expected,
+                color="black",
+                lw=3,
+                alpha=0.25,
+                label="truth" if colour == "tab:green" else None,
+            )
+            ax.plot(
+                time,
+                exact[name],
+                color=colour,
+                lw=1.2,
+                label=f"{name.replace('_', ' ')}: from exact 3D",
+            )
             ax.plot(time, noisy[name], ".", color=colour, ms=3, label="  from 3D + 1 cm noise")
-            print(f"{name}: largest error {np.abs(exact[name] - expected).max():.2g} deg from exact 3D, "
-                  f"{np.abs(noisy[name] - expected).max():.2f} deg (median {np.median(np.abs(noisy[name] - expected)):.2f})"
-                  " with 1 cm noise")
+            print(
+                f"{name}: largest error {np.abs(exact[name] - expected).max():.2g} deg from exact 3D, "
+                f"{np.abs(noisy[name] - expected).max():.2f} deg (median {np.median(np.abs(noisy[name] - expected)):.2f})"
+                " with 1 cm noise"
+            )
         ax.set(title=title, xlabel="time (s)", ylabel="degrees")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)

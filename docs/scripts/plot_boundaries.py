@@ -24,9 +24,16 @@ def main(npz: str, width: str, height: str, png: str, model: str = "posemoe-t27-
     keypoints, fps, seen = data["keypoints_2d"], float(data["fps"]), data["person_visible"]
     net, pretrained = load_pretrained(model)
     steps, size = {}, (int(width), int(height))
-    for name, stride in (("end to end", net.config.num_frames), ("half-overlapping, blended", None)):
-        joints = Lifter(net, pretrained, stride=stride).lift(keypoints, layout="h36m17", image_size=size, fps=fps)
-        steps[name] = 1000 * np.linalg.norm(np.diff(joints, axis=0), axis=-1).mean(-1)  # mm per frame
+    for name, stride in (
+        ("end to end", net.config.num_frames),
+        ("half-overlapping, blended", None),
+    ):
+        joints = Lifter(net, pretrained, stride=stride).lift(
+            keypoints, layout="h36m17", image_size=size, fps=fps
+        )
+        steps[name] = 1000 * np.linalg.norm(np.diff(joints, axis=0), axis=-1).mean(
+            -1
+        )  # mm per frame
     # window starts, in the clip's frames: the track is lifted at the model's rate
     ratio = fps / pretrained.fps
     starts = np.arange(net.config.num_frames, len(keypoints) / ratio, net.config.num_frames) * ratio
@@ -36,12 +43,23 @@ def main(npz: str, width: str, height: str, png: str, model: str = "posemoe-t27-
     fig, ax = plt.subplots(figsize=(10, 3.2), dpi=100)
     for name, step in steps.items():
         ratio_here = step[at_seam & both_seen].mean() / step[~at_seam & both_seen].mean()
-        ax.plot(np.arange(1, len(keypoints)), step, lw=1, label=f"{name}: step at seams / elsewhere = {ratio_here:.2f}")
-        print(f"{name}: mean 3D step {step[at_seam & both_seen].mean():.1f} mm at window seams, "
-              f"{step[~at_seam & both_seen].mean():.1f} mm elsewhere (frames where the person is seen)")
+        ax.plot(
+            np.arange(1, len(keypoints)),
+            step,
+            lw=1,
+            label=f"{name}: step at seams / elsewhere = {ratio_here:.2f}",
+        )
+        print(
+            f"{name}: mean 3D step {step[at_seam & both_seen].mean():.1f} mm at window seams, "
+            f"{step[~at_seam & both_seen].mean():.1f} mm elsewhere (frames where the person is seen)"
+        )
     for s in starts:
         ax.axvline(s, color="grey", lw=0.5, ls=":")
-    ax.set(xlabel="frame", ylabel="mean joint step (mm)", title="3D step between frames; dotted: window seams end to end")
+    ax.set(
+        xlabel="frame",
+        ylabel="mean joint step (mm)",
+        title="3D step between frames; dotted: window seams end to end",
+    )
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(png)

@@ -22,11 +22,21 @@ def main(npz: str, png: str) -> None:
     fig, (top, depth) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
     path = top.scatter(root[seen, 0], root[seen, 2], c=t[seen], s=8, cmap="viridis")
     top.plot(root[:, 0], root[:, 2], color="grey", lw=0.6, zorder=0)
-    top.set(xlabel="x, camera right (m)", ylabel="z, depth (m)", title="root path, seen from above", aspect="equal")
+    top.set(
+        xlabel="x, camera right (m)",
+        ylabel="z, depth (m)",
+        title="root path, seen from above",
+        aspect="equal",
+    )
     fig.colorbar(path, ax=top, label="time (s)")
     depth.plot(t, root[:, 2], color="grey", lw=0.8, label="all frames (gaps filled)")
     depth.plot(t[seen], root[seen, 2], ".", ms=3, label="person detected")
-    depth.set(xlabel="time (s)", ylabel="depth z (m)", title="depth over time", ylim=(0, max(8.0, root[:, 2].max() + 1)))
+    depth.set(
+        xlabel="time (s)",
+        ylabel="depth z (m)",
+        title="depth over time",
+        ylim=(0, max(8.0, root[:, 2].max() + 1)),
+    )
     depth.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(png)

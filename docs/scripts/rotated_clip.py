@@ -24,27 +24,44 @@ while True:
         break
     frame = cv2.rotate(frame, cv2.ROTATE_90_CLOCKWISE)
     if writer is None:
-        writer = cv2.VideoWriter(str(turned), cv2.VideoWriter_fourcc(*"mp4v"), capture.get(cv2.CAP_PROP_FPS),
-                                 (frame.shape[1], frame.shape[0]))
+        writer = cv2.VideoWriter(
+            str(turned),
+            cv2.VideoWriter_fourcc(*"mp4v"),
+            capture.get(cv2.CAP_PROP_FPS),
+            (frame.shape[1], frame.shape[0]),
+        )
         height = frame.shape[1]  # the upright clip's height
     writer.write(frame)
 writer.release()
 
-for source, name, options in ((video, "upright", []), (turned, "turned", []), (turned, "turned-off", ["--no-upright"])):
-    subprocess.run(["posemoe", "infer", str(source), "--out", str(out / name), "--format", "npz", *options],
-                   check=True, capture_output=True)
+for source, name, options in (
+    (video, "upright", []),
+    (turned, "turned", []),
+    (turned, "turned-off", ["--no-upright"]),
+):
+    subprocess.run(
+        ["posemoe", "infer", str(source), "--out", str(out / name), "--format", "npz", *options],
+        check=True,
+        capture_output=True,
+    )
 
 
 def turn_2d(points: np.ndarray) -> np.ndarray:  # upright clip's pixels -> the turned clip's
     return np.stack([height - 1 - points[..., 1], points[..., 0]], -1)
 
 
-def turn_3d(joints: np.ndarray) -> np.ndarray:  # camera frame turned 90 degrees about the optical axis
+def turn_3d(
+    joints: np.ndarray,
+) -> np.ndarray:  # camera frame turned 90 degrees about the optical axis
     return np.stack([-joints[..., 1], joints[..., 0], joints[..., 2]], -1)
 
 
-def people(folder: Path) -> list[str]:  # the result files of `posemoe infer` (one per person), not the raw 2D
-    return [p for p in sorted(glob.glob(str(folder / "*.npz"))) if not p.endswith("_blazepose33.npz")]
+def people(
+    folder: Path,
+) -> list[str]:  # the result files of `posemoe infer` (one per person), not the raw 2D
+    return [
+        p for p in sorted(glob.glob(str(folder / "*.npz"))) if not p.endswith("_blazepose33.npz")
+    ]
 
 
 for path in people(out / "upright"):
@@ -54,12 +71,24 @@ for path in people(out / "upright"):
         candidate = np.load(other)
         both = person["person_visible"] & candidate["person_visible"]
         if both.sum() >= 10:
-            gap = np.linalg.norm(candidate["keypoints_2d"][both, :, :2] - turn_2d(person["keypoints_2d"][both, :, :2]), axis=-1)
+            gap = np.linalg.norm(
+                candidate["keypoints_2d"][both, :, :2]
+                - turn_2d(person["keypoints_2d"][both, :, :2]),
+                axis=-1,
+            )
             matches.append((gap.mean(), Path(other).name, both))
     if not matches:
         continue
     gap, other, both = min(matches, key=lambda m: m[0])
-    errors = {name: np.linalg.norm(np.load(out / name / other)["joints_3d"][both] - turn_3d(person["joints_3d"][both]),
-                                   axis=-1).mean() * 1000 for name in ("turned", "turned-off")}
-    print(f"{Path(path).name} <-> {other}: {both.sum()} frames, 2D apart {gap:.1f} px; 3D apart "
-          f"{errors['turned']:.1f} mm with upright turning, {errors['turned-off']:.1f} mm without")
+    errors = {
+        name: np.linalg.norm(
+            np.load(out / name / other)["joints_3d"][both] - turn_3d(person["joints_3d"][both]),
+            axis=-1,
+        ).mean()
+        * 1000
+        for name in ("turned", "turned-off")
+    }
+    print(
+        f"{Path(path).name} <-> {other}: {both.sum()} frames, 2D apart {gap:.1f} px; 3D apart "
+        f"{errors['turned']:.1f} mm with upright turning, {errors['turned-off']:.1f} mm without"
+    )

@@ -35,8 +35,14 @@ def main() -> None:
             start = time.perf_counter()
             lifter.lift(keypoints, **kwargs)
             times[name].append((time.perf_counter() - start) / len(keypoints) * 1e3)
-        print(f"round {k + 1}: " + ", ".join(f"{name} {t[-1]:.3f} ms/frame" for name, t in times.items()))
-    print("median: " + ", ".join(f"{name} {statistics.median(t):.3f} ms/frame" for name, t in times.items()))
+        print(
+            f"round {k + 1}: "
+            + ", ".join(f"{name} {t[-1]:.3f} ms/frame" for name, t in times.items())
+        )
+    print(
+        "median: "
+        + ", ".join(f"{name} {statistics.median(t):.3f} ms/frame" for name, t in times.items())
+    )
 
 
 if __name__ == "__main__":

@@ -25,13 +25,25 @@ cfg = TrainConfig.from_toml("configs/default-lifter.toml")
 sources = [MotionSource.from_table(m) for m in cfg.motion_sources]
 bank = motion_bank(sources, 50.0, min_frames=27)
 tilt = torso_tilt(bank.positions)
-drawn = {power: torso_tilt(VirtualViewSampler(bank, 27, tilt_balance=power)._clips(np.random.default_rng(0), 4000)[:, 13])
-         for power in (0.0, 0.5)}  # the tilt at each clip's middle frame
+drawn = {
+    power: torso_tilt(
+        VirtualViewSampler(bank, 27, tilt_balance=power)._clips(np.random.default_rng(0), 4000)[
+            :, 13
+        ]
+    )
+    for power in (0.0, 0.5)
+}  # the tilt at each clip's middle frame
 for lo, hi in BINS:
-    print(f"torso tilt {lo}-{hi} deg: {((tilt >= lo) & (tilt < hi)).mean():.1%} of motion frames; of clips drawn "
-          + ", ".join(f"{((d >= lo) & (d < hi)).mean():.1%} with tilt_balance {p}" for p, d in drawn.items()))
+    print(
+        f"torso tilt {lo}-{hi} deg: {((tilt >= lo) & (tilt < hi)).mean():.1%} of motion frames; of clips drawn "
+        + ", ".join(
+            f"{((d >= lo) & (d < hi)).mean():.1%} with tilt_balance {p}" for p, d in drawn.items()
+        )
+    )
 
-model, pretrained = load_pretrained(sys.argv[1] if len(sys.argv) > 1 else "posemoe-t27-s-h36m-he-bvh-vcam")
+model, pretrained = load_pretrained(
+    sys.argv[1] if len(sys.argv) > 1 else "posemoe-t27-s-h36m-he-bvh-vcam"
+)
 data = load_sources("data/h36m", ["S8"], "gt", codec=dataset_encoding(pretrained.codec)[0])
 pred, covered = predict(model, data, codec=pretrained.codec, max_windows=4000)
 target = data.poses[covered]

@@ -35,7 +35,9 @@ def _pair(x: np.ndarray, y: np.ndarray, min_samples: int = 8) -> tuple[np.ndarra
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     x, y = (a.reshape(len(a), -1) if a.ndim != 2 else a for a in (x, y))
     if len(x) != len(y):
-        raise UserError(f"x and y need the same number of samples (rows), got {len(x)} and {len(y)}")
+        raise UserError(
+            f"x and y need the same number of samples (rows), got {len(x)} and {len(y)}"
+        )
     if len(x) < min_samples:
         raise UserError(f"at least {min_samples} samples are needed, got {len(x)}")
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
@@ -68,8 +70,10 @@ def _gaussian_log_det(z: np.ndarray) -> float:
     cov = np.cov(z, rowvar=False).reshape(d, d)
     sign, log_det = np.linalg.slogdet(cov)
     if sign <= 0:
-        raise UserError("the features are linearly dependent within one set: reduce them first "
-                        "(principal_components)")
+        raise UserError(
+            "the features are linearly dependent within one set: reduce them first "
+            "(principal_components)"
+        )
     bias = digamma((n - np.arange(1, d + 1)) / 2.0).sum() + d * np.log(2.0 / (n - 1))
     return float(log_det - bias)
 
@@ -124,7 +128,12 @@ class Estimate:
     values: tuple[float, ...]
 
     def to_dict(self) -> dict:
-        return {"value": self.value, "mean": self.mean, "std": self.std, "values": list(self.values)}
+        return {
+            "value": self.value,
+            "mean": self.mean,
+            "std": self.std,
+            "values": list(self.values),
+        }
 
 
 def with_spread(estimator, x: np.ndarray, y: np.ndarray, *, seeds: int = 5) -> Estimate:
@@ -135,20 +144,29 @@ def with_spread(estimator, x: np.ndarray, y: np.ndarray, *, seeds: int = 5) -> E
     for seed in range(seeds):
         half = np.random.default_rng(seed).permutation(len(x))[: len(x) // 2]
         values.append(float(estimator(x[half], y[half])))
-    return Estimate(float(estimator(x, y)), float(np.mean(values)), float(np.std(values)), tuple(values))
+    return Estimate(
+        float(estimator(x, y)), float(np.mean(values)), float(np.std(values)), tuple(values)
+    )
 
 
-def gaussian_pair(samples: int, dims: int, rho: float, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+def gaussian_pair(
+    samples: int, dims: int, rho: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Test pairs with a known answer: x ~ N(0, I), y = rho x + sqrt(1 - rho^2) noise, each
     (samples, dims); returns x, y and their mutual information, -dims/2 log(1 - rho^2) nats."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((samples, dims))
     y = rho * x + np.sqrt(1 - rho**2) * rng.standard_normal((samples, dims))
-    return x, y, float(-dims / 2 * np.log1p(-rho**2))
+    return x, y, float(-dims / 2 * np.log1p(-(rho**2)))
 
 
-def estimator_check(*, dims: int = 8, samples: int = 3000, seeds: int = 5,
-                    rhos: tuple[float, ...] = (0.0, 0.3, 0.5, 0.7, 0.9, 0.99)) -> list[dict]:
+def estimator_check(
+    *,
+    dims: int = 8,
+    samples: int = 3000,
+    seeds: int = 5,
+    rhos: tuple[float, ...] = (0.0, 0.3, 0.5, 0.7, 0.9, 0.99),
+) -> list[dict]:
     """Every estimator on :func:`gaussian_pair` of each correlation: the true value, and the mean
     and standard deviation over ``seeds`` independent draws (nats)."""
     rows = []

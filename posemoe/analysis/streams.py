@@ -44,8 +44,12 @@ class StreamFeatures:
     layers: list[str]
     stages: list[str]  # "encoder" or "decoder", per layer
     pose: dict[str, np.ndarray] = field(default_factory=dict)  # 2D stream (W, J, D); PoseMoE only
-    depth: dict[str, np.ndarray] = field(default_factory=dict)  # depth stream (W, J, D); PoseMoE only
-    readout: dict[str, np.ndarray] = field(default_factory=dict)  # head read-out (W, J, 3), root-relative
+    depth: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # depth stream (W, J, D); PoseMoE only
+    readout: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # head read-out (W, J, 3), root-relative
 
 
 def is_stream_model(model: nn.Module) -> bool:
@@ -56,27 +60,39 @@ def is_stream_model(model: nn.Module) -> bool:
 def _hooked_layers(model: nn.Module) -> list[tuple[str, str, nn.Module]]:
     """(name, stage, module) of every layer whose output is kept, in forward order."""
     if isinstance(model, PoseMoE):
-        encoder = [(f"encoder {i + 1}", "encoder", (p, d))
-                   for i, (p, d) in enumerate(zip(model.pose_encoder, model.depth_encoder))]
+        encoder = [
+            (f"encoder {i + 1}", "encoder", (p, d))
+            for i, (p, d) in enumerate(zip(model.pose_encoder, model.depth_encoder))
+        ]
         decoder = [(f"decoder {i + 1}", "decoder", layer) for i, layer in enumerate(model.decoder)]
         return encoder + decoder
     if isinstance(model, EntangledPoseMoE):
-        return ([(f"encoder {i + 1}", "encoder", layer) for i, layer in enumerate(model.encoder)]
-                + [(f"decoder {i + 1}", "decoder", layer) for i, layer in enumerate(model.decoder)])
-    raise UserError(f"the stream analysis reads PoseMoE lifters (posemoe-*, posemoe-entangled-*), "
-                    f"not {type(model).__name__}")
+        return [(f"encoder {i + 1}", "encoder", layer) for i, layer in enumerate(model.encoder)] + [
+            (f"decoder {i + 1}", "decoder", layer) for i, layer in enumerate(model.decoder)
+        ]
+    raise UserError(
+        f"the stream analysis reads PoseMoE lifters (posemoe-*, posemoe-entangled-*), "
+        f"not {type(model).__name__}"
+    )
 
 
 @torch.no_grad()
-def collect_features(model: nn.Module, windows: np.ndarray, *, batch_size: int = 256,
-                     device: str | torch.device = "cpu") -> StreamFeatures:
+def collect_features(
+    model: nn.Module,
+    windows: np.ndarray,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+) -> StreamFeatures:
     """Run ``model`` on ``windows`` (W, T, J, C), normalised as the model reads them, and keep the
     centre frame's features after every encoder layer and decoder block (see the module's notes)."""
     layers = _hooked_layers(model)
     cfg = model.config
     if windows.ndim != 4 or windows.shape[1:] != (cfg.num_frames, cfg.num_joints, cfg.in_channels):
-        raise UserError(f"expected windows of shape (W, {cfg.num_frames}, {cfg.num_joints}, {cfg.in_channels}), "
-                        f"got {tuple(windows.shape)}")
+        raise UserError(
+            f"expected windows of shape (W, {cfg.num_frames}, {cfg.num_joints}, {cfg.in_channels}), "
+            f"got {tuple(windows.shape)}"
+        )
     centre = cfg.num_frames // 2
     kept: dict[str, list[list[torch.Tensor]]] = {name: [] for name, _, _ in layers}
     handles, training = [], model.training
@@ -84,13 +100,20 @@ def collect_features(model: nn.Module, windows: np.ndarray, *, batch_size: int =
     try:
         for name, _, module in layers:
             if isinstance(module, tuple):  # a PoseMoE encoder layer: one module per stream
-                handles += [m.register_forward_hook(_stream_hook(kept, name, i, centre)) for i, m in enumerate(module)]
+                handles += [
+                    m.register_forward_hook(_stream_hook(kept, name, i, centre))
+                    for i, m in enumerate(module)
+                ]
             elif isinstance(model, PoseMoE):  # an aggregation layer returns (pose, depth)
                 handles.append(module.register_forward_hook(_pair_hook(kept, name, centre)))
             else:
                 handles.append(module.register_forward_hook(_stream_hook(kept, name, 0, centre)))
         for start in range(0, len(windows), batch_size):
-            model(torch.from_numpy(np.ascontiguousarray(windows[start:start + batch_size], np.float32)).to(device))
+            model(
+                torch.from_numpy(
+                    np.ascontiguousarray(windows[start : start + batch_size], np.float32)
+                ).to(device)
+            )
     finally:
         for handle in handles:
             handle.remove()
@@ -106,17 +129,21 @@ def _slots(kept: dict, name: str, count: int) -> list[list[torch.Tensor]]:
 
 def _stream_hook(kept: dict, name: str, stream: int, centre: int):
     """Keeps output[0] (a layer returns (features, balance)) as stream ``stream`` of ``name``."""
+
     def hook(_module, _inputs, output) -> None:
         _slots(kept, name, stream + 1)[stream].append(output[0][:, centre].float().cpu())
+
     return hook
 
 
 def _pair_hook(kept: dict, name: str, centre: int):
     """Keeps both outputs of a PoseMoE aggregation layer, (pose, depth)."""
+
     def hook(_module, _inputs, output) -> None:
         slots = _slots(kept, name, 2)
         slots[0].append(output[0][:, centre].float().cpu())
         slots[1].append(output[1][:, centre].float().cpu())
+
     return hook
 
 
@@ -146,22 +173,35 @@ class LayerDependence:
 
 def _dependence(x: np.ndarray, y: np.ndarray, estimator: str, dims: int, seeds: int) -> dict:
     x, y = x.reshape(len(x), -1), y.reshape(len(y), -1)
-    mi = with_spread(ESTIMATORS[estimator], principal_components(x, dims), principal_components(y, dims), seeds=seeds)
+    mi = with_spread(
+        ESTIMATORS[estimator],
+        principal_components(x, dims),
+        principal_components(y, dims),
+        seeds=seeds,
+    )
     return {"mi": mi.to_dict(), "cka": linear_cka(x, y)}
 
 
-def layer_dependence(features: StreamFeatures, *, estimator: str = "gaussian-copula", dims: int = 8,
-                     seeds: int = 5) -> list[LayerDependence]:
+def layer_dependence(
+    features: StreamFeatures, *, estimator: str = "gaussian-copula", dims: int = 8, seeds: int = 5
+) -> list[LayerDependence]:
     """Mutual information (nats) and linear CKA between the two streams and between the head's 2D
     and depth read-outs, for every layer of ``features``."""
     if estimator not in ESTIMATORS:
         raise UserError(f"unknown estimator {estimator!r}; known: {', '.join(ESTIMATORS)}")
     out = []
     for name, stage in zip(features.layers, features.stages):
-        streams = (_dependence(features.pose[name], features.depth[name], estimator, dims, seeds)
-                   if name in features.pose else None)
+        streams = (
+            _dependence(features.pose[name], features.depth[name], estimator, dims, seeds)
+            if name in features.pose
+            else None
+        )
         r = features.readout[name]
-        out.append(LayerDependence(name, stage, streams, _dependence(r[..., :2], r[..., 2], estimator, dims, seeds)))
+        out.append(
+            LayerDependence(
+                name, stage, streams, _dependence(r[..., :2], r[..., 2], estimator, dims, seeds)
+            )
+        )
     return out
 
 
@@ -175,12 +215,24 @@ class StreamReport:
 
     def to_json(self) -> str:
         """Values in nats; ``std`` is the spread over random halves of the samples."""
-        return json.dumps({"model": self.model, **self.settings, "units": "nats",
-                           "layers": [vars(layer) for layer in self.layers]}, indent=2)
+        return json.dumps(
+            {
+                "model": self.model,
+                **self.settings,
+                "units": "nats",
+                "layers": [vars(layer) for layer in self.layers],
+            },
+            indent=2,
+        )
 
 
-def analysis_windows(data: PoseSequences, num_frames: int, codec: str, in_channels: int,
-                     max_windows: int | None = 3000) -> np.ndarray:
+def analysis_windows(
+    data: PoseSequences,
+    num_frames: int,
+    codec: str,
+    in_channels: int,
+    max_windows: int | None = 3000,
+) -> np.ndarray:
     """End-to-end windows (W, T, J, C) over ``data``'s sequences, at most ``max_windows`` of them
     evenly spaced, normalised for a lifter of ``codec`` with ``in_channels``."""
     _, encode = dataset_encoding(codec)
@@ -196,20 +248,38 @@ def check_samples(windows: int, dims: int) -> None:
     hold more samples than the two sides' dimensions and one (the estimators' least)."""
     least = 4 * dims + 4
     if windows < least:
-        raise UserError(f"{windows} windows are too few to compare {dims} + {dims} components "
-                        f"(at least {least}; more subjects, or a larger --max-windows)")
+        raise UserError(
+            f"{windows} windows are too few to compare {dims} + {dims} components "
+            f"(at least {least}; more subjects, or a larger --max-windows)"
+        )
 
 
-def stream_report(model: nn.Module, windows: np.ndarray, *, label: str, estimator: str = "gaussian-copula",
-                  dims: int = 8, seeds: int = 5, batch_size: int = 256,
-                  device: str | torch.device = "cpu") -> StreamReport:
+def stream_report(
+    model: nn.Module,
+    windows: np.ndarray,
+    *,
+    label: str,
+    estimator: str = "gaussian-copula",
+    dims: int = 8,
+    seeds: int = 5,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+) -> StreamReport:
     """:func:`collect_features` then :func:`layer_dependence`, with the settings recorded."""
     check_samples(len(windows), dims)
     features = collect_features(model, windows, batch_size=batch_size, device=device)
-    settings = {"family": type(model).__name__, "config": model.config.to_dict(), "estimator": estimator,
-                "dims": dims, "seeds": seeds, "samples": len(windows),
-                "sample": "the centre frame of each window, all J x D features of a stream"}
-    return StreamReport(label, settings, layer_dependence(features, estimator=estimator, dims=dims, seeds=seeds))
+    settings = {
+        "family": type(model).__name__,
+        "config": model.config.to_dict(),
+        "estimator": estimator,
+        "dims": dims,
+        "seeds": seeds,
+        "samples": len(windows),
+        "sample": "the centre frame of each window, all J x D features of a stream",
+    }
+    return StreamReport(
+        label, settings, layer_dependence(features, estimator=estimator, dims=dims, seeds=seeds)
+    )
 
 
 def plot_reports(reports: list[StreamReport], path: str | Path) -> Path:
@@ -233,12 +303,26 @@ def plot_reports(reports: list[StreamReport], path: str | Path) -> Path:
             n = len(report.layers)
             x = [(report.layers.index(layer) + 1) / n for layer in layers]
             mi = [getattr(layer, part)["mi"] for layer in layers]
-            line = ax.errorbar(x, [m["value"] for m in mi], yerr=[m["std"] for m in mi], marker="o", capsize=3,
-                               label=report.model)
+            line = ax.errorbar(
+                x,
+                [m["value"] for m in mi],
+                yerr=[m["std"] for m in mi],
+                marker="o",
+                capsize=3,
+                label=report.model,
+            )
             encoder = sum(layer.stage == "encoder" for layer in report.layers) / n
-            ax.axvline(encoder + 0.5 / n, color=line.lines[0].get_color(), alpha=0.4, linestyle="--", linewidth=1)
+            ax.axvline(
+                encoder + 0.5 / n,
+                color=line.lines[0].get_color(),
+                alpha=0.4,
+                linestyle="--",
+                linewidth=1,
+            )
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("depth through the network (layer / layers); dashed: each model's encoder | decoder")
+        ax.set_xlabel(
+            "depth through the network (layer / layers); dashed: each model's encoder | decoder"
+        )
         ax.set_ylabel(f"mutual information (nats, {reports[0].settings['estimator']})")
         ax.set_xlim(0, 1.05)
         ax.grid(alpha=0.3)

@@ -7,7 +7,6 @@ Human3.6M size), so the printed data share is the fraction of a step spent cutti
 from __future__ import annotations
 
 import time
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,13 +18,22 @@ if TYPE_CHECKING:  # torch and training are imported by the model benchmarks onl
     import torch
 
 
-def _packed_random_data(frames_per_sequence: int = 5000, sequences: int = 60, seed: int = 0) -> PoseSequences:
+def _packed_random_data(
+    frames_per_sequence: int = 5000, sequences: int = 60, seed: int = 0
+) -> PoseSequences:
     """Random arrays shaped like a Human3.6M training split (300k frames)."""
     rng = np.random.default_rng(seed)
     n = frames_per_sequence * sequences
-    infos = [SequenceInfo("S1", f"Walking {i}", 0, i * frames_per_sequence, frames_per_sequence) for i in range(sequences)]
-    return PoseSequences(keypoints=rng.standard_normal((n, 17, 2), dtype=np.float32),
-                         poses=rng.standard_normal((n, 17, 3), dtype=np.float32) * 0.3, sequences=infos, source="random")
+    infos = [
+        SequenceInfo("S1", f"Walking {i}", 0, i * frames_per_sequence, frames_per_sequence)
+        for i in range(sequences)
+    ]
+    return PoseSequences(
+        keypoints=rng.standard_normal((n, 17, 2), dtype=np.float32),
+        poses=rng.standard_normal((n, 17, 3), dtype=np.float32) * 0.3,
+        sequences=infos,
+        source="random",
+    )
 
 
 def _timed(fn, seconds: float) -> tuple[float, int]:
@@ -38,7 +46,9 @@ def _timed(fn, seconds: float) -> tuple[float, int]:
     return time.perf_counter() - start, calls
 
 
-def benchmark_model(name: str, data: PoseSequences, *, batch_size: int, seconds: float, device: torch.device) -> dict[str, float]:
+def benchmark_model(
+    name: str, data: PoseSequences, *, batch_size: int, seconds: float, device: torch.device
+) -> dict[str, float]:
     import torch
 
     from posemoe.models import count_parameters, create_model, macs_per_frame
@@ -68,7 +78,9 @@ def benchmark_model(name: str, data: PoseSequences, *, batch_size: int, seconds:
 
     model.train()
     train_time, train_calls = _timed(train_step, seconds)
-    data_share = data_seconds / (train_time + 1e-12)  # includes the warm-up call's gather: an upper bound
+    data_share = data_seconds / (
+        train_time + 1e-12
+    )  # includes the warm-up call's gather: an upper bound
 
     model.eval()
     x = torch.from_numpy(sampler.gather(*next(batches))[0]).to(device)
@@ -89,27 +101,41 @@ def benchmark_model(name: str, data: PoseSequences, *, batch_size: int, seconds:
     }
 
 
-def run_benchmarks(models: list[str] | None = None, *, batch_size: int = 8, seconds: float = 3.0,
-                   device: str | None = None) -> dict[str, dict[str, float]]:
+def run_benchmarks(
+    models: list[str] | None = None,
+    *,
+    batch_size: int = 8,
+    seconds: float = 3.0,
+    device: str | None = None,
+) -> dict[str, dict[str, float]]:
     import torch
 
     from posemoe.models import get_config, list_models, task_of
 
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     data = _packed_random_data()
-    print(f"device {dev}, {torch.get_num_threads()} threads, batch {batch_size} clips, no test-time flip\n")
-    print("| model | params (M) | MMACs/frame | train clips/s | data share of step | inference frames/s |")
+    print(
+        f"device {dev}, {torch.get_num_threads()} threads, batch {batch_size} clips, no test-time flip\n"
+    )
+    print(
+        "| model | params (M) | MMACs/frame | train clips/s | data share of step | inference frames/s |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     lifters = [name for name in list_models() if task_of(get_config(name)) == "lifting"]
     for name in models or []:
         if name not in lifters:
-            raise UserError(f"bench measures lifting models; {name!r} is not one ({', '.join(lifters)})")
+            raise UserError(
+                f"bench measures lifting models; {name!r} is not one ({', '.join(lifters)})"
+            )
     results = {}
     for name in models or lifters:
         r = benchmark_model(name, data, batch_size=batch_size, seconds=seconds, device=dev)
         results[name] = r
-        print(f"| {name} | {r['params_m']:.2f} | {r['mmacs_per_frame']:.1f} | {r['train_clips_per_s']:.1f} | "
-              f"{100 * r['data_share']:.1f}% | {r['infer_frames_per_s']:.0f} |", flush=True)
+        print(
+            f"| {name} | {r['params_m']:.2f} | {r['mmacs_per_frame']:.1f} | {r['train_clips_per_s']:.1f} | "
+            f"{100 * r['data_share']:.1f}% | {r['infer_frames_per_s']:.0f} |",
+            flush=True,
+        )
     return results
 
 
@@ -138,8 +164,14 @@ def _single_person_solution_ms(frames: list[np.ndarray]) -> float | None:
         return (time.perf_counter() - start) / len(frames)
 
 
-def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1280, 720), people: tuple[int, ...] = (1, 3),
-                    workdir: str | None = None) -> dict[str, float]:
+def benchmark_video(
+    model: str,
+    *,
+    frames: int = 300,
+    size: tuple[int, int] = (1280, 720),
+    people: tuple[int, ...] = (1, 3),
+    workdir: str | None = None,
+) -> dict[str, float]:
     """Speed of ``posemoe infer VIDEO`` (decode + BlazePose + lifting + writing; rendering apart)
     on clips made from the bundled photo of a real person, one and several people in the frame,
     and each stage alone for one person. Prints a table."""
@@ -156,7 +188,11 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
 
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        runs = [(count, w) for count in people for w in ((DETECT_WORKERS, 1) if count == people[0] else (DETECT_WORKERS,))]
+        runs = [
+            (count, w)
+            for count in people
+            for w in ((DETECT_WORKERS, 1) if count == people[0] else (DETECT_WORKERS,))
+        ]
         for count, workers in runs:
             clip = Path(tmp) / f"clip{count}.mp4"
             if not clip.exists():
@@ -167,8 +203,10 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
             total = sum(result.stages.seconds.values())
             figures[f"fps {count} people, {workers} detect worker(s)"] = result.frames / total
             found = [int(p.visible.sum()) for p in result.people]
-            print(f"{count} in the frame, --detect-workers {workers}, {len(found)} lifted (frames seen: {found}): "
-                  f"posemoe infer end to end {result.frames / total:.1f} frames/s")
+            print(
+                f"{count} in the frame, --detect-workers {workers}, {len(found)} lifted (frames seen: {found}): "
+                f"posemoe infer end to end {result.frames / total:.1f} frames/s"
+            )
             for line in result.stages.report(result.frames)[1:]:
                 print("  " + line.strip())
             if (count, workers) == runs[0]:
@@ -182,29 +220,42 @@ def benchmark_video(model: str, *, frames: int = 300, size: tuple[int, int] = (1
         alone = {"decode": decode}
         runs = [("onnx", 1, None), ("onnx", DETECT_WORKERS, None)]
         if resolve_backend("auto") == "mediapipe":  # the reference, where installed
-            runs += [("mediapipe", 1, None), ("mediapipe", DETECT_WORKERS, None), ("mediapipe", DETECT_WORKERS, "wheel")]
+            runs += [
+                ("mediapipe", 1, None),
+                ("mediapipe", DETECT_WORKERS, None),
+                ("mediapipe", DETECT_WORKERS, "wheel"),
+            ]
         for backend, threads, landmarks in runs:
             with BlazePose(threads=threads, backend=backend, landmark_model=landmarks) as detector:
                 detector(held[0])
                 start = time.perf_counter()
                 for frame in held:
                     detector(frame)
-                heads = ", the wheel's landmark model with all its heads" if landmarks == "wheel" else ""
-                alone[f"detect (BlazePose full, {backend}, {threads} thread{'s' if threads > 1 else ''}{heads})"] = \
-                    (time.perf_counter() - start) / len(held)
+                heads = (
+                    ", the wheel's landmark model with all its heads"
+                    if landmarks == "wheel"
+                    else ""
+                )
+                alone[
+                    f"detect (BlazePose full, {backend}, {threads} thread{'s' if threads > 1 else ''}{heads})"
+                ] = (time.perf_counter() - start) / len(held)
         reference = _single_person_solution_ms(held)
     lifter = load(model)
     lifter.lift(keypoints[:50], layout="h36m17", image_size=size)
     start = time.perf_counter()
     lifter.lift(keypoints, layout="h36m17", image_size=size)
     alone["lift (flip-averaged)"] = (time.perf_counter() - start) / len(keypoints)
-    print(f"\nvideo {size[0]}x{size[1]}, {frames} frames, {torch.get_num_threads()} torch threads, model {model}; "
-          f"{people[0]} person, each stage alone:\n")
+    print(
+        f"\nvideo {size[0]}x{size[1]}, {frames} frames, {torch.get_num_threads()} torch threads, model {model}; "
+        f"{people[0]} person, each stage alone:\n"
+    )
     print("| stage | ms/frame alone |")
     print("|---|---:|")
     for stage, sec in alone.items():
         print(f"| {stage} | {1000 * sec:.2f} |")
     if reference is not None:
-        print(f"| reference: mediapipe's single-person solution (mp.solutions.pose, full) | {1000 * reference:.2f} |")
+        print(
+            f"| reference: mediapipe's single-person solution (mp.solutions.pose, full) | {1000 * reference:.2f} |"
+        )
         alone["single-person solution (reference)"] = reference
     return {**figures, **{f"{k} ms": 1000 * v for k, v in alone.items()}}

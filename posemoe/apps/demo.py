@@ -44,8 +44,13 @@ def _blank_frames(count: int, size: tuple[int, int]) -> Iterator[np.ndarray]:
         yield np.full((size[1], size[0], 3), 235, np.uint8)
 
 
-def run_demo(out_dir: str | Path = "posemoe-demo", *, model: str = DEMO_LIFTER, frames: int = 200,
-             runtime: str | None = None) -> dict[str, Path]:
+def run_demo(
+    out_dir: str | Path = "posemoe-demo",
+    *,
+    model: str = DEMO_LIFTER,
+    frames: int = 200,
+    runtime: str | None = None,
+) -> dict[str, Path]:
     """Run both parts; print MPJPE, speed and where every output is. ``runtime``: what runs the
     lifter (:func:`~posemoe.inference.lifter.load`). Returns the output paths."""
     out = Path(out_dir)
@@ -66,17 +71,46 @@ def _procedural_walk(out: Path, model: str, frames: int, runtime: str | None) ->
 
     print(f"1/2 a procedural walk seen by a virtual camera, lifted by {model}")
     keypoints, truth, camera = virtual_camera_clip(frames)
-    pred = load(model, runtime=runtime).lift(keypoints, layout="h36m17", image_size=(camera.width, camera.height),
-                            intrinsics=camera.intrinsics)
-    error, aligned = float(mpjpe(pred, truth).mean() * 1000), float(p_mpjpe(pred, truth).mean() * 1000)
-    print(f"    MPJPE against the truth: {error:.1f} mm (P-MPJPE {aligned:.1f} mm) over {frames} frames; the "
-          "procedural body's proportions are not a Human3.6M subject's")
-    written = write_outputs(out, "walk", pred, keypoints, fps=50.0,
-                            extra={"source": "procedural walk, Human3.6M camera S1/1", "model": model,
-                                   "mpjpe_mm": round(error, 2), "p_mpjpe_mm": round(aligned, 2)})
+    pred = load(model, runtime=runtime).lift(
+        keypoints,
+        layout="h36m17",
+        image_size=(camera.width, camera.height),
+        intrinsics=camera.intrinsics,
+    )
+    error, aligned = (
+        float(mpjpe(pred, truth).mean() * 1000),
+        float(p_mpjpe(pred, truth).mean() * 1000),
+    )
+    print(
+        f"    MPJPE against the truth: {error:.1f} mm (P-MPJPE {aligned:.1f} mm) over {frames} frames; the "
+        "procedural body's proportions are not a Human3.6M subject's"
+    )
+    written = write_outputs(
+        out,
+        "walk",
+        pred,
+        keypoints,
+        fps=50.0,
+        extra={
+            "source": "procedural walk, Human3.6M camera S1/1",
+            "model": model,
+            "mpjpe_mm": round(error, 2),
+            "p_mpjpe_mm": round(aligned, 2),
+        },
+    )
     np.save(out / "walk_truth.npy", truth)
-    mp4, html = render_outputs(out, "walk", None, keypoints, pred, fps=50.0, render=("mp4", "html"), truth=truth,
-                               frames=_blank_frames(frames, (camera.width, camera.height)), quiet=True)
+    mp4, html = render_outputs(
+        out,
+        "walk",
+        None,
+        keypoints,
+        pred,
+        fps=50.0,
+        render=("mp4", "html"),
+        truth=truth,
+        frames=_blank_frames(frames, (camera.width, camera.height)),
+        quiet=True,
+    )
     return {"walk 3D (npz/json/csv)": written[0], "walk video": mp4, "walk 3D viewer": html}
 
 
@@ -91,15 +125,24 @@ def _real_clip(out: Path, model: str, runtime: str | None) -> dict[str, Path]:
     result = infer_video(clip, model, runtime=runtime)
     with result.stages.time("write"):
         written = result.write(out)
-    for line in result.report + ["speed (decode + 2D detection + lifting + writing):"] \
-            + result.stages.report(result.frames):
+    for line in (
+        result.report
+        + ["speed (decode + 2D detection + lifting + writing):"]
+        + result.stages.report(result.frames)
+    ):
         print("    " + line)
     mp4, html = render_result(out, result, ("mp4", "html"), quiet=True)
-    return {"real clip input": clip, "real clip 3D (npz/json/csv)": written[0], "real clip video": mp4,
-            "real clip 3D viewer": html}
+    return {
+        "real clip input": clip,
+        "real clip 3D (npz/json/csv)": written[0],
+        "real clip video": mp4,
+        "real clip 3D viewer": html,
+    }
 
 
-def run_training_demo(out_dir: str | Path = "posemoe-demo-train", *, seconds: float = 60.0) -> dict[str, Path]:
+def run_training_demo(
+    out_dir: str | Path = "posemoe-demo-train", *, seconds: float = 60.0
+) -> dict[str, Path]:
     """Write a synthetic Human3.6M-format dataset, train a small PoseMoE for ``seconds`` of CPU,
     select on S8, evaluate on S9/S11."""
     import torch
@@ -114,11 +157,23 @@ def run_training_demo(out_dir: str | Path = "posemoe-demo-train", *, seconds: fl
     data_dir = out / "data"
     print(f"1/3 writing synthetic dataset to {data_dir}")
     write_synthetic_dataset(data_dir, frames=400)
-    cfg = TrainConfig(model="posemoe-t27-s", data_dir=str(data_dir), out_dir=str(out / "run"), epochs=1000,
-                      epoch_clips=512, batch_size=16, lr=2e-3, warmup_steps=30, time_budget=seconds, val_every=5,
-                      threads=1)  # one thread: the budget is CPU time, which idle OpenMP threads would inflate
-    print(f"2/3 training {cfg.model} for {seconds:.0f} CPU seconds (one thread) on {', '.join(cfg.train_subjects)} "
-          f"(validating on {', '.join(cfg.val_subjects)})")
+    cfg = TrainConfig(
+        model="posemoe-t27-s",
+        data_dir=str(data_dir),
+        out_dir=str(out / "run"),
+        epochs=1000,
+        epoch_clips=512,
+        batch_size=16,
+        lr=2e-3,
+        warmup_steps=30,
+        time_budget=seconds,
+        val_every=5,
+        threads=1,
+    )  # one thread: the budget is CPU time, which idle OpenMP threads would inflate
+    print(
+        f"2/3 training {cfg.model} for {seconds:.0f} CPU seconds (one thread) on {', '.join(cfg.train_subjects)} "
+        f"(validating on {', '.join(cfg.val_subjects)})"
+    )
     train(cfg, restart=True)  # the demo's own folder: a second demo replaces the first
     print("3/3 evaluating best.pt on the test subjects S9, S11")
     model = model_from_checkpoint(out / "run" / "best.pt")
@@ -126,8 +181,12 @@ def run_training_demo(out_dir: str | Path = "posemoe-demo-train", *, seconds: fl
     (out / "eval.md").write_text(report.to_markdown() + "\n")
     (out / "eval.json").write_text(report.to_json() + "\n")
     print(report.to_markdown())
-    paths = {"data": data_dir, "checkpoint": out / "run" / "best.pt", "log": out / "run" / "log.csv",
-             "report": out / "eval.md"}
+    paths = {
+        "data": data_dir,
+        "checkpoint": out / "run" / "best.pt",
+        "log": out / "run" / "log.csv",
+        "report": out / "eval.md",
+    }
     print("\noutputs:")
     for name, path in paths.items():
         print(f"  {name:<10} {path}")

@@ -69,8 +69,10 @@ class Tally:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def row(self, name: str) -> str:
-        return (f"| {name} | {self.clips} | {self.frames} | {self.swapped} | {self.restored / max(self.swapped, 1):.1%} "
-                f"| {self.changed / max(self.correct, 1):.2%} |")
+        return (
+            f"| {name} | {self.clips} | {self.frames} | {self.swapped} | {self.restored / max(self.swapped, 1):.1%} "
+            f"| {self.changed / max(self.correct, 1):.2%} |"
+        )
 
 
 def motion_type(path: Path) -> str | None:
@@ -91,9 +93,14 @@ def find_clips(data_dir: str | Path, clips_per_type: int) -> dict[str, list[Path
         if kind is not None:
             found.setdefault(kind, []).append(path)
     if not found:
-        raise UserError(f"{data_dir}: expected Bandai Namco file names dataset-1_<content>_<style>_<id>.bvh with a "
-                        f"content among {sorted(c for cs in MOTION_TYPES.values() for c in cs)}")
-    return {kind: paths[:: max(1, len(paths) // clips_per_type)][:clips_per_type] for kind, paths in found.items()}
+        raise UserError(
+            f"{data_dir}: expected Bandai Namco file names dataset-1_<content>_<style>_<id>.bvh with a "
+            f"content among {sorted(c for cs in MOTION_TYPES.values() for c in cs)}"
+        )
+    return {
+        kind: paths[:: max(1, len(paths) // clips_per_type)][:clips_per_type]
+        for kind, paths in found.items()
+    }
 
 
 def detections(world: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -111,7 +118,9 @@ def detections(world: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     behind[:, right] = depth[:, right] > depth[:, left] + 0.1
     spread = np.where(behind, JITTER[1], JITTER[0]) * size
     noisy = pixels + rng.normal(size=pixels.shape) * spread[..., None]
-    confidence = np.where(behind, rng.uniform(0.2, 0.5, behind.shape), rng.uniform(0.7, 1.0, behind.shape))
+    confidence = np.where(
+        behind, rng.uniform(0.2, 0.5, behind.shape), rng.uniform(0.7, 1.0, behind.shape)
+    )
     out = np.concatenate([noisy, confidence[..., None]], -1)
     _collapse(out, behind, size, rng)
     out[rng.random(behind.shape) < 0.01] = np.nan
@@ -119,7 +128,9 @@ def detections(world: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def _collapse(track: np.ndarray, behind: np.ndarray, size: np.ndarray, rng: np.random.Generator) -> None:
+def _collapse(
+    track: np.ndarray, behind: np.ndarray, size: np.ndarray, rng: np.random.Generator
+) -> None:
     """In place: runs of :data:`COLLAPSE_RUN` frames, starting in about :data:`COLLAPSE_SHARE` of the
     frames, where an occluded joint is put on its twin (as BlazePose puts both knees on the
     visible leg), with low confidence."""
@@ -162,7 +173,9 @@ def wrong_labels(fixed: np.ndarray, truth: np.ndarray) -> np.ndarray:
         size = np.linalg.norm(np.nanmax(truth[..., :2], 1) - np.nanmin(truth[..., :2], 1), axis=-1)
     off = np.nan_to_num(np.linalg.norm(fixed[..., :2] - truth[..., :2], axis=-1), nan=0.0)
     left, right = np.asarray(H36M17.left), np.asarray(H36M17.right)
-    twins = np.nan_to_num(np.linalg.norm(truth[:, left, :2] - truth[:, right, :2], axis=-1), nan=0.0)
+    twins = np.nan_to_num(
+        np.linalg.norm(truth[:, left, :2] - truth[:, right, :2], axis=-1), nan=0.0
+    )
     close = twins <= COINCIDENT * np.nan_to_num(size, nan=0.0)[:, None]
     off[:, left] = np.where(close, 0.0, off[:, left])
     off[:, right] = np.where(close, 0.0, off[:, right])
@@ -177,12 +190,25 @@ def score_clip(world: np.ndarray, fixer: Fixer, rng: np.random.Generator) -> Tal
     present = ~np.isnan(truth[..., :2]).all((1, 2))
     swapped &= present & wrong_labels(track, truth)  # a swap of twins that coincide is no swap
     correct = present & ~wrong_labels(track, truth)
-    return Tally(0, int(present.sum()), int(swapped.sum()), int((swapped & ~wrong).sum()), int(correct.sum()),
-                 int((correct & wrong).sum()))
+    return Tally(
+        0,
+        int(present.sum()),
+        int(swapped.sum()),
+        int((swapped & ~wrong).sum()),
+        int(correct.sum()),
+        int((correct & wrong).sum()),
+    )
 
 
-def swap_benchmark(data_dir: str | Path, fixers: dict[str, Fixer], *, clips_per_type: int = 4, views: int = 3,
-                   seed: int = 0, fps: float | None = None) -> dict[str, dict[str, Tally]]:
+def swap_benchmark(
+    data_dir: str | Path,
+    fixers: dict[str, Fixer],
+    *,
+    clips_per_type: int = 4,
+    views: int = 3,
+    seed: int = 0,
+    fps: float | None = None,
+) -> dict[str, dict[str, Tally]]:
     """Every fixer on the same views of the same clips -> fixer -> motion type (and "all") -> :class:`Tally`.
     ``fps``: resample the motion (default: each file's own rate)."""
     from posemoe.datasets.bvh_motion import bvh_to_h36m17
@@ -193,7 +219,9 @@ def swap_benchmark(data_dir: str | Path, fixers: dict[str, Fixer], *, clips_per_
         for path in paths:
             world = bvh_to_h36m17(read_bvh(path), where=str(path), fps=fps)
             for name, fixer in fixers.items():
-                rng = np.random.default_rng([seed, zlib.crc32(path.name.encode())])  # same views for every fixer
+                rng = np.random.default_rng(
+                    [seed, zlib.crc32(path.name.encode())]
+                )  # same views for every fixer
                 tally = Tally(clips=1)
                 for _ in range(views):
                     tally.add(score_clip(world, fixer, rng))
@@ -206,20 +234,28 @@ def swap_table(results: dict[str, dict[str, Tally]]) -> str:
     """Markdown: per fixer and motion type, swapped frames restored and correct frames changed."""
     lines = []
     for name, kinds in results.items():
-        lines += [f"\n{name}\n", "| motion | clips | frames | swapped frames | restored | correct frames changed |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"\n{name}\n",
+            "| motion | clips | frames | swapped frames | restored | correct frames changed |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         lines += [tally.row(kind) for kind, tally in kinds.items() if kind != "all"]
         lines.append(kinds["all"].row("**all**"))
     return "\n".join(lines)
 
 
-def run_swap_benchmark(data_dir: str | Path, *, clips_per_type: int = 4, views: int = 3,
-                       fps: float | None = None) -> str:
+def run_swap_benchmark(
+    data_dir: str | Path, *, clips_per_type: int = 4, views: int = 3, fps: float | None = None
+) -> str:
     """``posemoe bench --swaps``: the detector's labels as they are beside the clean-up, as markdown."""
     from posemoe.inference.cleanup import fix_left_right_swaps
 
-    fixers: dict[str, Fixer] = {"detector's labels (no clean-up)": lambda track: track,
-                                "clean-up (fix_left_right_swaps)": lambda track: fix_left_right_swaps(track)[0]}
+    fixers: dict[str, Fixer] = {
+        "detector's labels (no clean-up)": lambda track: track,
+        "clean-up (fix_left_right_swaps)": lambda track: fix_left_right_swaps(track)[0],
+    }
     rate = f"{fps:g} fps" if fps else "the files' frame rate"
     head = f"left/right clean-up on {data_dir}, {clips_per_type} clips per motion type, {views} views each, {rate}"
-    return head + swap_table(swap_benchmark(data_dir, fixers, clips_per_type=clips_per_type, views=views, fps=fps))
+    return head + swap_table(
+        swap_benchmark(data_dir, fixers, clips_per_type=clips_per_type, views=views, fps=fps)
+    )

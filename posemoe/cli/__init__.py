@@ -36,11 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
     from posemoe import __version__
     from posemoe.cli import analyze, apps, data, evaluate, infer, models, train
 
-    parser = _Parser(prog="posemoe", description="Monocular 3D human pose estimation toolkit.",
-                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = _Parser(
+        prog="posemoe",
+        description="Monocular 3D human pose estimation toolkit.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"posemoe {__version__}")
-    parser.add_argument("--verbose", action="store_true", help="show third-party log messages (mediapipe, TFLite)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    parser.add_argument(
+        "--verbose", action="store_true", help="show third-party log messages (mediapipe, TFLite)"
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
     for module in (infer, train, evaluate, analyze, models, data, apps):
         module.add_commands(sub)
     return parser
@@ -55,7 +62,13 @@ def quiet_third_party(verbose: bool) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-_TRAINING_MODULES = ("torch", "einops", "h5py", "onnx", "onnxscript")  # the train extra's: training, eval, analyses
+_TRAINING_MODULES = (
+    "torch",
+    "einops",
+    "h5py",
+    "onnx",
+    "onnxscript",
+)  # the train extra's: training, eval, analyses
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,25 +79,39 @@ def main(argv: list[str] | None = None) -> None:
             plain, package = warnings.showwarning, Path(__file__).resolve().parent.parent
 
             def show(message, category, filename, lineno, file=None, line=None) -> None:
-                if issubclass(category, UserWarning) and Path(filename).resolve().is_relative_to(package):
+                if issubclass(category, UserWarning) and Path(filename).resolve().is_relative_to(
+                    package
+                ):
                     print(f"posemoe {args.command}: warning: {message}", file=sys.stderr)
                 else:
                     plain(message, category, filename, lineno, file, line)
 
             warnings.showwarning = show
             args.func(args)
-    except (UserError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
-            PermissionError) as err:
+    except (
+        UserError,
+        FileNotFoundError,
+        FileExistsError,
+        IsADirectoryError,
+        NotADirectoryError,
+        PermissionError,
+    ) as err:
         _fail(args.command, err)
     except ModuleNotFoundError as err:
         if err.name not in _TRAINING_MODULES:
             raise
-        _fail(args.command, f"this command runs models in torch ({err.name} is not installed): pip install "
-                            "'posemoe[train]'")
+        _fail(
+            args.command,
+            f"this command runs models in torch ({err.name} is not installed): pip install "
+            "'posemoe[train]'",
+        )
     except OSError as err:
         if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
             raise
-        _fail(args.command, f"{err.strerror}: {err.filename or ''} (free some space or choose another --out)")
+        _fail(
+            args.command,
+            f"{err.strerror}: {err.filename or ''} (free some space or choose another --out)",
+        )
 
 
 def _fail(command: str, err: object) -> None:

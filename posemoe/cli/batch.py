@@ -55,15 +55,26 @@ class Job:
 
 
 def add_batch_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--jobs", type=_jobs, default=1,
-                   help="several inputs: how many to process at once, each in its own process (BlazePose's "
-                        "threads are split among them)")
-    p.add_argument("--shard", type=_shard, metavar="I/N",
-                   help="several inputs: keep every N-th of the sorted list, starting at the I-th (0-based), e.g. "
-                        "--shard $SLURM_ARRAY_TASK_ID/8")
-    p.add_argument("--skip-existing", action="store_true",
-                   help="skip inputs whose outputs a previous run finished (<stem>_run.json and its files are "
-                        "there): resumes a killed run")
+    p.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=1,
+        help="several inputs: how many to process at once, each in its own process (BlazePose's "
+        "threads are split among them)",
+    )
+    p.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="several inputs: keep every N-th of the sorted list, starting at the I-th (0-based), e.g. "
+        "--shard $SLURM_ARRAY_TASK_ID/8",
+    )
+    p.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="skip inputs whose outputs a previous run finished (<stem>_run.json and its files are "
+        "there): resumes a killed run",
+    )
 
 
 def _jobs(text: str) -> int:
@@ -76,7 +87,9 @@ def _shard(text: str) -> tuple[int, int]:
     try:
         index, count = (int(part) for part in text.split("/"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected I/N with integers, e.g. 0/4, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected I/N with integers, e.g. 0/4, got {text!r}"
+        ) from None
     if count < 1 or not 0 <= index < count:
         raise argparse.ArgumentTypeError(f"expected 0 <= I < N, got {text}")
     return index, count
@@ -92,7 +105,9 @@ def is_batch(args: argparse.Namespace) -> bool:
     path = Path(text)
     if not path.exists():
         return bool(_GLOB & set(text))
-    return path.is_dir() and any(p.suffix.lower() in VIDEO_SUFFIXES for p in path.rglob("*") if p.is_file())
+    return path.is_dir() and any(
+        p.suffix.lower() in VIDEO_SUFFIXES for p in path.rglob("*") if p.is_file()
+    )
 
 
 def expand_inputs(inputs: list[str], out: Path) -> tuple[list[Job], int]:
@@ -105,14 +120,18 @@ def expand_inputs(inputs: list[str], out: Path) -> tuple[list[Job], int]:
     jobs, ignored = [], 0
     for text in inputs:
         if text.isdigit() or "://" in text:
-            raise UserError(f"{text}: webcams and streams are lifted one at a time, not among several inputs")
+            raise UserError(
+                f"{text}: webcams and streams are lifted one at a time, not among several inputs"
+            )
         path = Path(text)
         if not path.exists() and _GLOB & set(text):
             matches = sorted(glob.glob(text, recursive=True))
             if not matches:
                 raise UserError(f"{text}: the pattern matches no file")
             jobs += [Job(Path(m), out, output_stem(m)) for m in matches]
-        elif path.is_dir() and any(p.suffix.lower() in VIDEO_SUFFIXES for p in path.rglob("*") if p.is_file()):
+        elif path.is_dir() and any(
+            p.suffix.lower() in VIDEO_SUFFIXES for p in path.rglob("*") if p.is_file()
+        ):
             files = sorted(p for p in path.rglob("*") if p.is_file())
             videos = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES]
             ignored += len(files) - len(videos)
@@ -124,8 +143,10 @@ def expand_inputs(inputs: list[str], out: Path) -> tuple[list[Job], int]:
     jobs = sorted(dict.fromkeys(jobs), key=lambda job: str(job.source))
     clashes = _clashes(jobs)
     if clashes:
-        raise UserError(f"inputs whose outputs would have the same name in one folder: {'; '.join(clashes[:3])}; "
-                        "give them separately with different --out folders, or rename them")
+        raise UserError(
+            f"inputs whose outputs would have the same name in one folder: {'; '.join(clashes[:3])}; "
+            "give them separately with different --out folders, or rename them"
+        )
     return jobs, ignored
 
 
@@ -150,10 +171,22 @@ def finished(job: Job) -> dict | None:
     return manifest if all(f.is_file() for f in files) else None
 
 
-def _row(job: Job, frames: int | str = "", people: int | str = "", seconds: float | str = "", status: str = "ok",
-         note: str = "") -> dict:
-    return {"file": str(job.source), "frames": frames, "people": people,
-            "seconds": f"{seconds:.1f}" if isinstance(seconds, float) else seconds, "status": status, "note": note}
+def _row(
+    job: Job,
+    frames: int | str = "",
+    people: int | str = "",
+    seconds: float | str = "",
+    status: str = "ok",
+    note: str = "",
+) -> dict:
+    return {
+        "file": str(job.source),
+        "frames": frames,
+        "people": people,
+        "seconds": f"{seconds:.1f}" if isinstance(seconds, float) else seconds,
+        "status": status,
+        "note": note,
+    }
 
 
 def run_one(args: argparse.Namespace, job: Job) -> dict:
@@ -162,26 +195,43 @@ def run_one(args: argparse.Namespace, job: Job) -> dict:
     from posemoe.cli.infer import infer_one
     from posemoe.export.results import write_files
 
-    one = argparse.Namespace(**{**vars(args), "input": str(job.source), "out": str(job.out), "quiet": True})
+    one = argparse.Namespace(
+        **{**vars(args), "input": str(job.source), "out": str(job.out), "quiet": True}
+    )
     job.log.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with job.log.open("w") as log, contextlib.redirect_stdout(log), warnings.catch_warnings(record=True) as caught:
+    with (
+        job.log.open("w") as log,
+        contextlib.redirect_stdout(log),
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter("always")
         try:
             outcome = infer_one(one)
         except Exception as err:  # noqa: BLE001  one input's failure, whatever it is, is recorded, not fatal
             traceback.print_exc(file=log)
             kind = "" if isinstance(err, (UserError, OSError)) else f"{type(err).__name__}: "
-            return _row(job, seconds=time.perf_counter() - start, status="failed",
-                        note=f"{kind}{err}".replace("\n", " ")[:300])
+            return _row(
+                job,
+                seconds=time.perf_counter() - start,
+                status="failed",
+                note=f"{kind}{err}".replace("\n", " ")[:300],
+            )
         for w in caught:
             print(f"warning: {w.message}", file=log)
     seconds = time.perf_counter() - start
-    note = "; ".join(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)))[:300]
+    note = "; ".join(
+        dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning))
+    )[:300]
     result, paths = outcome if outcome is not None else (None, [])
     frames, people = (result.frames, len(result.people)) if result is not None else ("", "")
-    manifest = {"source": str(job.source), "frames": frames, "people": people, "seconds": round(seconds, 2),
-                "files": sorted(str(Path(p).relative_to(job.out)) for p in paths)}
+    manifest = {
+        "source": str(job.source),
+        "frames": frames,
+        "people": people,
+        "seconds": round(seconds, 2),
+        "files": sorted(str(Path(p).relative_to(job.out)) for p in paths),
+    }
     write_files({job.manifest: lambda f: f.write(json.dumps(manifest, indent=1) + "\n")})
     return _row(job, frames, people, seconds, "ok", note)
 
@@ -189,7 +239,9 @@ def run_one(args: argparse.Namespace, job: Job) -> dict:
 def _child_command(args: argparse.Namespace, job: Job, workers: int, row_path: Path) -> list[str]:
     options = {k: v for k, v in vars(args).items() if k != "func"}
     options["detect_workers"] = workers
-    payload = json.dumps({"args": options, "job": [str(job.source), str(job.out), job.stem], "row": str(row_path)})
+    payload = json.dumps(
+        {"args": options, "job": [str(job.source), str(job.out), job.stem], "row": str(row_path)}
+    )
     return [sys.executable, "-m", "posemoe.cli.batch", payload]
 
 
@@ -205,9 +257,14 @@ def _run_parallel(args: argparse.Namespace, jobs: list[Job], on_row) -> None:
                 while pending and len(running) < args.jobs:
                     job = pending.pop(0)
                     row_path = Path(folder) / f"{len(pending)}.json"
-                    with row_path.with_suffix(".err").open("w") as err:  # a file: a pipe could fill and block
-                        process = subprocess.Popen(_child_command(args, job, workers, row_path),
-                                                   stdout=subprocess.DEVNULL, stderr=err)
+                    with row_path.with_suffix(".err").open(
+                        "w"
+                    ) as err:  # a file: a pipe could fill and block
+                        process = subprocess.Popen(
+                            _child_command(args, job, workers, row_path),
+                            stdout=subprocess.DEVNULL,
+                            stderr=err,
+                        )
                     running.append((process, job, row_path, time.perf_counter()))
                 time.sleep(0.2)
                 for entry in [e for e in running if e[0].poll() is not None]:
@@ -218,8 +275,14 @@ def _run_parallel(args: argparse.Namespace, jobs: list[Job], on_row) -> None:
                         row = json.loads(row_path.read_text())
                     except (OSError, ValueError):
                         last = err.splitlines()[-1] if err else ""
-                        row = _row(job, seconds=time.perf_counter() - start, status="failed",
-                                   note=f"the process ended with status {process.returncode} {last}".strip()[:300])
+                        row = _row(
+                            job,
+                            seconds=time.perf_counter() - start,
+                            status="failed",
+                            note=f"the process ended with status {process.returncode} {last}".strip()[
+                                :300
+                            ],
+                        )
                     on_row(row)
         finally:
             for process, *_ in running:
@@ -229,9 +292,17 @@ def _run_parallel(args: argparse.Namespace, jobs: list[Job], on_row) -> None:
 
 def print_table(rows: list[dict], file=None) -> None:
     widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in SUMMARY_FIELDS[:-1]}
-    print("  ".join(k.ljust(widths[k]) for k in SUMMARY_FIELDS[:-1]) + "  note", file=file)  # the note unpadded: last
+    print(
+        "  ".join(k.ljust(widths[k]) for k in SUMMARY_FIELDS[:-1]) + "  note", file=file
+    )  # the note unpadded: last
     for r in rows:
-        print(("  ".join(str(r[k]).ljust(widths[k]) for k in SUMMARY_FIELDS[:-1]) + f"  {r['note']}").rstrip(), file=file)
+        print(
+            (
+                "  ".join(str(r[k]).ljust(widths[k]) for k in SUMMARY_FIELDS[:-1])
+                + f"  {r['note']}"
+            ).rstrip(),
+            file=file,
+        )
 
 
 def write_summary(path: Path, rows: list[dict]) -> Path:
@@ -253,16 +324,28 @@ def run_batch(args: argparse.Namespace) -> None:
     if args.shard:
         index, count = args.shard
         jobs = jobs[index::count]
-    print(f"{len(jobs)} input(s) to process" + (f" (shard {args.shard[0]}/{args.shard[1]} of {total})" if args.shard
-                                                 else "") + (f"; {ignored} file(s) in the folders are not videos and "
-                                                             "were left out" if ignored else ""))
+    print(
+        f"{len(jobs)} input(s) to process"
+        + (f" (shard {args.shard[0]}/{args.shard[1]} of {total})" if args.shard else "")
+        + (
+            f"; {ignored} file(s) in the folders are not videos and were left out"
+            if ignored
+            else ""
+        )
+    )
     rows: dict[Path, dict] = {}
     todo = []
     for job in jobs:
         manifest = finished(job) if args.skip_existing else None
         if manifest is not None:
-            rows[job.source] = _row(job, manifest.get("frames", ""), manifest.get("people", ""),
-                                    manifest.get("seconds", ""), "skipped", "finished by an earlier run")
+            rows[job.source] = _row(
+                job,
+                manifest.get("frames", ""),
+                manifest.get("people", ""),
+                manifest.get("seconds", ""),
+                "skipped",
+                "finished by an earlier run",
+            )
         else:
             todo.append(job)
     done = len(rows)
@@ -271,8 +354,15 @@ def run_batch(args: argparse.Namespace) -> None:
         nonlocal done
         done += 1
         rows[Path(row["file"])] = row
-        tail = f", {row['frames']} frames, {row['people']} people" if row["status"] == "ok" else f": {row['note']}"
-        print(f"[{done}/{len(jobs)}] {row['file']}: {row['status']} in {row['seconds']} s{tail}", flush=True)
+        tail = (
+            f", {row['frames']} frames, {row['people']} people"
+            if row["status"] == "ok"
+            else f": {row['note']}"
+        )
+        print(
+            f"[{done}/{len(jobs)}] {row['file']}: {row['status']} in {row['seconds']} s{tail}",
+            flush=True,
+        )
 
     start = time.perf_counter()
     if args.jobs > 1 and len(todo) > 1:
@@ -286,11 +376,15 @@ def run_batch(args: argparse.Namespace) -> None:
     print()
     print_table(ordered)
     failed = sum(r["status"] == "failed" for r in ordered)
-    print(f"{len(ordered) - failed} of {len(ordered)} ok in {time.perf_counter() - start:.1f} s "
-          f"(--jobs {args.jobs}); summary: {path}")
+    print(
+        f"{len(ordered) - failed} of {len(ordered)} ok in {time.perf_counter() - start:.1f} s "
+        f"(--jobs {args.jobs}); summary: {path}"
+    )
     if failed:
-        raise UserError(f"{failed} of {len(ordered)} input(s) failed; see {path}, and logs/<name>.log beside each "
-                        "input's outputs")
+        raise UserError(
+            f"{failed} of {len(ordered)} input(s) failed; see {path}, and logs/<name>.log beside each "
+            "input's outputs"
+        )
 
 
 def _child(payload: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from posemoe.errors import UserError
 
+
 class FORMATTER(argparse.ArgumentDefaultsHelpFormatter):
     """Help that shows each option's default, except where there is none (None, or off for a flag)."""
 
@@ -40,7 +41,9 @@ def bounded_int(limit: int, *, low: int = 1):
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if not low <= value <= limit:
-            raise argparse.ArgumentTypeError(f"expected an integer from {low} to {limit}, got {text}")
+            raise argparse.ArgumentTypeError(
+                f"expected an integer from {low} to {limit}, got {text}"
+            )
         return value
 
     return parse
@@ -65,7 +68,9 @@ def float_in(low: float, high: float):
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected a number from {low:g} to {high:g}, got {text}")
+            raise argparse.ArgumentTypeError(
+                f"expected a number from {low:g} to {high:g}, got {text}"
+            )
         return value
 
     return parse
@@ -91,10 +96,13 @@ def add_runtime_option(p: argparse.ArgumentParser) -> None:
     """``--runtime onnx|torch`` (:func:`posemoe.inference.runtime.load_runner`)."""
     from posemoe.inference.runtime import RUNTIMES
 
-    p.add_argument("--runtime", choices=RUNTIMES,
-                   help="what runs the model: onnx (ONNX Runtime, no torch needed) or torch (needs torch: pip install "
-                        "'posemoe[train]'); default: onnx for .onnx files and weights shipped as ONNX (the default "
-                        "lifter and aitepose-s-bodies), torch for .pt / .safetensors files and the other shipped weights")
+    p.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        help="what runs the model: onnx (ONNX Runtime, no torch needed) or torch (needs torch: pip install "
+        "'posemoe[train]'); default: onnx for .onnx files and weights shipped as ONNX (the default "
+        "lifter and aitepose-s-bodies), torch for .pt / .safetensors files and the other shipped weights",
+    )
 
 
 def usable_cpus() -> int:
@@ -119,7 +127,9 @@ def check_out_dir(path: str | None, flag: str = "--out") -> None:
             try:
                 tempfile.TemporaryDirectory(prefix=".posemoe-", dir=place).cleanup()
             except OSError as err:
-                raise UserError(f"{flag} {path}: cannot write in {place} ({err.strerror or err})") from None
+                raise UserError(
+                    f"{flag} {path}: cannot write in {place} ({err.strerror or err})"
+                ) from None
             return
 
 
@@ -133,7 +143,9 @@ def pick_device(device: str | None) -> str:
     if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", device):
         raise UserError(f"--device {device!r}: expected cpu, cuda, cuda:N or mps")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {device}: no CUDA device is available here (torch {torch.__version__})")
+        raise UserError(
+            f"--device {device}: no CUDA device is available here (torch {torch.__version__})"
+        )
     return device
 
 
@@ -143,7 +155,9 @@ def parse_value(text: str) -> Any:
     if text.lower() in lowered:
         return lowered[text.lower()]
     if text.strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
-        return float(text)  # a number, refused by the option's own check rather than passed on as a word
+        return float(
+            text
+        )  # a number, refused by the option's own check rather than passed on as a word
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
@@ -170,11 +184,17 @@ def add_upright_options(p: argparse.ArgumentParser, where: str = "") -> None:
     ``where``: added to both helps when they apply to part of a command only."""
     from posemoe.inference.upright import UPRIGHT_LIMIT
 
-    p.add_argument("--upright", type=float_in(0.0, 179.0), metavar="DEG",
-                   help="a body leaning more than this from image-up (lying, a handstand, a camera held askew) is "
-                        "lifted turned toward upright (leaning at most this much), and its 3D turned back "
-                        f"(default: {UPRIGHT_LIMIT:g}){where}")
-    p.add_argument("--no-upright", action="store_true", help=f"lift every frame as the camera saw it{where}")
+    p.add_argument(
+        "--upright",
+        type=float_in(0.0, 179.0),
+        metavar="DEG",
+        help="a body leaning more than this from image-up (lying, a handstand, a camera held askew) is "
+        "lifted turned toward upright (leaning at most this much), and its 3D turned back "
+        f"(default: {UPRIGHT_LIMIT:g}){where}",
+    )
+    p.add_argument(
+        "--no-upright", action="store_true", help=f"lift every frame as the camera saw it{where}"
+    )
 
 
 def upright(args: argparse.Namespace) -> float | None:

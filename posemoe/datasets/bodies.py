@@ -24,17 +24,31 @@ from posemoe.layouts import H36M17
 
 # (joint a, joint b, radius in metres, clothing part); a == b draws a sphere.
 _CAPSULES = (
-    ("Hip", "Thorax", 0.13, "shirt"), ("LHip", "LShoulder", 0.07, "shirt"), ("RHip", "RShoulder", 0.07, "shirt"),
-    ("LShoulder", "RShoulder", 0.065, "shirt"), ("LHip", "RHip", 0.09, "trousers"),
-    ("Thorax", "Neck/Nose", 0.05, "skin"), ("Neck/Nose", "Head", 0.09, "skin"),
-    ("LShoulder", "LElbow", 0.05, "shirt"), ("LElbow", "LWrist", 0.04, "skin"),
-    ("RShoulder", "RElbow", 0.05, "shirt"), ("RElbow", "RWrist", 0.04, "skin"),
-    ("LHip", "LKnee", 0.075, "trousers"), ("LKnee", "LFoot", 0.055, "trousers"),
-    ("RHip", "RKnee", 0.075, "trousers"), ("RKnee", "RFoot", 0.055, "trousers"),
-    ("LFoot", "LFoot", 0.06, "shoes"), ("RFoot", "RFoot", 0.06, "shoes"),
+    ("Hip", "Thorax", 0.13, "shirt"),
+    ("LHip", "LShoulder", 0.07, "shirt"),
+    ("RHip", "RShoulder", 0.07, "shirt"),
+    ("LShoulder", "RShoulder", 0.065, "shirt"),
+    ("LHip", "RHip", 0.09, "trousers"),
+    ("Thorax", "Neck/Nose", 0.05, "skin"),
+    ("Neck/Nose", "Head", 0.09, "skin"),
+    ("LShoulder", "LElbow", 0.05, "shirt"),
+    ("LElbow", "LWrist", 0.04, "skin"),
+    ("RShoulder", "RElbow", 0.05, "shirt"),
+    ("RElbow", "RWrist", 0.04, "skin"),
+    ("LHip", "LKnee", 0.075, "trousers"),
+    ("LKnee", "LFoot", 0.055, "trousers"),
+    ("RHip", "RKnee", 0.075, "trousers"),
+    ("RKnee", "RFoot", 0.055, "trousers"),
+    ("LFoot", "LFoot", 0.06, "shoes"),
+    ("RFoot", "RFoot", 0.06, "shoes"),
 )
 _HEAD = next(k for k, (a, b, _, _) in enumerate(_CAPSULES) if (a, b) == ("Neck/Nose", "Head"))
-_SKIN = np.array([[255, 224, 196], [234, 192, 134], [198, 134, 66], [141, 85, 36], [92, 56, 30]], np.float32) / 255
+_SKIN = (
+    np.array(
+        [[255, 224, 196], [234, 192, 134], [198, 134, 66], [141, 85, 36], [92, 56, 30]], np.float32
+    )
+    / 255
+)
 
 
 @dataclass(frozen=True)
@@ -69,8 +83,16 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     return image
 
 
-def _rasterize(a_px: np.ndarray, b_px: np.ndarray, ra_px: np.ndarray, rb_px: np.ndarray, za: np.ndarray,
-               zb: np.ndarray, radius_m: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _rasterize(
+    a_px: np.ndarray,
+    b_px: np.ndarray,
+    ra_px: np.ndarray,
+    rb_px: np.ndarray,
+    za: np.ndarray,
+    zb: np.ndarray,
+    radius_m: np.ndarray,
+    size: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Z-buffer K capsules (pixel endpoints (K, 2), pixel radii (K,), depths (K,), metre radii (K,))
     -> depth (S, S) (inf where empty), surface normal (S, S, 3), capsule index (S, S)."""
     # Capsule by capsule, each only over its own bounding box.
@@ -82,7 +104,7 @@ def _rasterize(a_px: np.ndarray, b_px: np.ndarray, ra_px: np.ndarray, rb_px: np.
         hi = np.ceil(np.maximum(a_px[k] + ra_px[k], b_px[k] + rb_px[k])).clip(0, size).astype(int)
         if (hi <= lo).any():
             continue
-        ys, xs = np.mgrid[lo[1]:hi[1], lo[0]:hi[0]] + 0.5
+        ys, xs = np.mgrid[lo[1] : hi[1], lo[0] : hi[0]] + 0.5
         p = np.stack([xs, ys], -1)  # (h, w, 2) pixel centres
         ab = b_px[k] - a_px[k]
         t = np.clip(((p - a_px[k]) @ ab) / max(ab @ ab, 1e-9), 0, 1)
@@ -91,15 +113,22 @@ def _rasterize(a_px: np.ndarray, b_px: np.ndarray, ra_px: np.ndarray, rb_px: np.
         rel = np.linalg.norm(off, axis=-1) / r
         q = np.sqrt(np.clip(1 - rel**2, 0, 1))  # how far the surface faces the camera
         z = za[k] + t * (zb[k] - za[k]) - q * radius_m[k]
-        win = (rel < 1) & (z < zbuf[lo[1]:hi[1], lo[0]:hi[0]])
-        zbuf[lo[1]:hi[1], lo[0]:hi[0]][win] = z[win]
-        index[lo[1]:hi[1], lo[0]:hi[0]][win] = k
-        normal[lo[1]:hi[1], lo[0]:hi[0]][win] = np.concatenate([off / r[..., None], -q[..., None]], -1)[win]
+        win = (rel < 1) & (z < zbuf[lo[1] : hi[1], lo[0] : hi[0]])
+        zbuf[lo[1] : hi[1], lo[0] : hi[0]][win] = z[win]
+        index[lo[1] : hi[1], lo[0] : hi[0]][win] = k
+        normal[lo[1] : hi[1], lo[0] : hi[0]][win] = np.concatenate(
+            [off / r[..., None], -q[..., None]], -1
+        )[win]
     return zbuf, normal, index
 
 
-def render_body(pose: np.ndarray, rng: np.random.Generator, options: RenderOptions = RenderOptions(),
-                *, with_mask: bool = False) -> tuple[np.ndarray, ...]:
+def render_body(
+    pose: np.ndarray,
+    rng: np.random.Generator,
+    options: RenderOptions = RenderOptions(),
+    *,
+    with_mask: bool = False,
+) -> tuple[np.ndarray, ...]:
     """Draw one person.
 
     pose: (17, 3) H36M-17, metres, camera frame (root-relative is fine; it is placed in front of
@@ -120,11 +149,20 @@ def render_body(pose: np.ndarray, rng: np.random.Generator, options: RenderOptio
 
     radius = radius * rng.uniform(*options.thickness) * rng.uniform(0.9, 1.1, len(radius))
     depth = points[:, 2]
-    colours = {"shirt": rng.random(3), "trousers": rng.random(3) * 0.8, "skin": _SKIN[rng.integers(len(_SKIN))],
-               "shoes": rng.random(3) * 0.3}
+    colours = {
+        "shirt": rng.random(3),
+        "trousers": rng.random(3) * 0.8,
+        "skin": _SKIN[rng.integers(len(_SKIN))],
+        "shoes": rng.random(3) * 0.3,
+    }
     colour = np.stack([colours[p] for p in parts])  # (K, 3)
     # Left limbs a shade darker: a stand-in for the left/right cues (face, clothing) real people show.
-    left = np.array([H36M17.joints[a].startswith("L") or H36M17.joints[b].startswith("L") for a, b in zip(ja, jb)])
+    left = np.array(
+        [
+            H36M17.joints[a].startswith("L") or H36M17.joints[b].startswith("L")
+            for a, b in zip(ja, jb)
+        ]
+    )
     colour[left] *= 0.8
     head, face = H36M17.index("Head"), H36M17.index("Neck/Nose")
     across = points[H36M17.index("LShoulder")] - points[H36M17.index("RShoulder")]
@@ -162,8 +200,14 @@ def render_body(pose: np.ndarray, rng: np.random.Generator, options: RenderOptio
     return (*out, covered.reshape(size, size)) if with_mask else out
 
 
-def render_dataset(data: PoseSequences, count: int, *, seed: int = 0, options: RenderOptions = RenderOptions(),
-                   progress: bool = False) -> ImageSet:
+def render_dataset(
+    data: PoseSequences,
+    count: int,
+    *,
+    seed: int = 0,
+    options: RenderOptions = RenderOptions(),
+    progress: bool = False,
+) -> ImageSet:
     """Render about ``count`` crops of frames spread evenly over every sequence of ``data``."""
     if count <= 0:
         raise UserError(f"count must be positive, got {count}")
@@ -185,6 +229,10 @@ def render_dataset(data: PoseSequences, count: int, *, seed: int = 0, options: R
         iterator = tqdm(iterator, desc="rendering", unit="img")
     for i in iterator:
         images[i], keypoints[i] = render_body(data.poses[rows[i]], rng, options)
-    labels = PoseSequences(keypoints=keypoints, poses=data.poses[rows].copy(), sequences=seqs,
-                           source=f"rendered {options.size}px")
+    labels = PoseSequences(
+        keypoints=keypoints,
+        poses=data.poses[rows].copy(),
+        sequences=seqs,
+        source=f"rendered {options.size}px",
+    )
     return ImageSet(images, labels)

@@ -107,7 +107,9 @@ class AlongChain:
     def locate(self, frame: _RigFrame) -> np.ndarray:
         chain = frame.chain(self.start, self.end)
         points = np.stack([frame.position(j) for j in chain], axis=1)  # (F, K, 3)
-        lengths = np.linalg.norm(points[0, 1:] - points[0, :-1], axis=-1)  # FK: the same every frame
+        lengths = np.linalg.norm(
+            points[0, 1:] - points[0, :-1], axis=-1
+        )  # FK: the same every frame
         target = self.fraction * lengths.sum()
         bone = min(int(np.searchsorted(np.cumsum(lengths), target)), len(lengths) - 1)
         along = (target - lengths[:bone].sum()) / max(lengths[bone], 1e-12)
@@ -173,7 +175,9 @@ class RigMapping:
 
     def __post_init__(self) -> None:
         if set(self.points) != set(H36M17.joints):
-            raise ValueError(f"rig {self.name}: expected a point for each of {H36M17.joints}, got {tuple(self.points)}")
+            raise ValueError(
+                f"rig {self.name}: expected a point for each of {H36M17.joints}, got {tuple(self.points)}"
+            )
 
     def missing(self, names: Iterable[str]) -> list[str]:
         """Joint names this mapping needs that ``names`` lacks (empty when it fits)."""
@@ -199,40 +203,73 @@ def register_rig(mapping: RigMapping) -> RigMapping:
 def _sided(points: dict[str, Blend], left: str, right: str) -> dict[str, Blend]:
     """A table written once with ``{s}`` for the side, for both sides: H36M-17's ``R``/``L``
     in the keys, the rig's ``right``/``left`` tags in the joint names."""
-    return {key.format(s=side): Blend(tuple(j.format(s=tag) for j in point.joints), point.weights)
-            for key, point in points.items() for side, tag in (("R", right), ("L", left))}
+    return {
+        key.format(s=side): Blend(tuple(j.format(s=tag) for j in point.joints), point.weights)
+        for key, point in points.items()
+        for side, tag in (("R", right), ("L", left))
+    }
 
 
-def _limb_rig(name: str, limbs: tuple[str, str, str, str, str, str], sides: tuple[str, str],
-              head: dict[str, Blend]) -> RigMapping:
+def _limb_rig(
+    name: str,
+    limbs: tuple[str, str, str, str, str, str],
+    sides: tuple[str, str],
+    head: dict[str, Blend],
+) -> RigMapping:
     """A rig whose limb joints are named by one pattern per segment, ``{s}`` standing for the
     side tag (``sides`` = left tag, right tag); limbs = (thigh, shin, foot, upper arm, forearm, hand).
     The spine point is halfway up the Hips-Neck chain and the thorax is the neck joint."""
     thigh, shin, foot, arm, fore_arm, hand = limbs
     left, right = sides
-    return register_rig(RigMapping(
-        name=name,
-        points={
-            "Hip": mean(thigh.format(s=left), thigh.format(s=right)),
-            **_sided({"{s}Hip": joint(thigh), "{s}Knee": joint(shin), "{s}Foot": joint(foot)}, left, right),
-            "Spine": AlongChain("Hips", "Neck", 0.5),
-            "Thorax": joint("Neck"),
-            **head,
-            **_sided({"{s}Shoulder": joint(arm), "{s}Elbow": joint(fore_arm), "{s}Wrist": joint(hand)}, left, right),
-        },
-        leg=(thigh.format(s=left), shin.format(s=left), foot.format(s=left)),
-    ))
+    return register_rig(
+        RigMapping(
+            name=name,
+            points={
+                "Hip": mean(thigh.format(s=left), thigh.format(s=right)),
+                **_sided(
+                    {"{s}Hip": joint(thigh), "{s}Knee": joint(shin), "{s}Foot": joint(foot)},
+                    left,
+                    right,
+                ),
+                "Spine": AlongChain("Hips", "Neck", 0.5),
+                "Thorax": joint("Neck"),
+                **head,
+                **_sided(
+                    {
+                        "{s}Shoulder": joint(arm),
+                        "{s}Elbow": joint(fore_arm),
+                        "{s}Wrist": joint(hand),
+                    },
+                    left,
+                    right,
+                ),
+            },
+            leg=(thigh.format(s=left), shin.format(s=left), foot.format(s=left)),
+        )
+    )
 
 
-CMU = _limb_rig("cmu", ("{s}UpLeg", "{s}Leg", "{s}Foot", "{s}Arm", "{s}ForeArm", "{s}Hand"), ("Left", "Right"),
-                {"Neck/Nose": joint("Head"), "Head": FirstOf((joint("HeadTop_End"), joint("Head_end")))})
+CMU = _limb_rig(
+    "cmu",
+    ("{s}UpLeg", "{s}Leg", "{s}Foot", "{s}Arm", "{s}ForeArm", "{s}Hand"),
+    ("Left", "Right"),
+    {"Neck/Nose": joint("Head"), "Head": FirstOf((joint("HeadTop_End"), joint("Head_end")))},
+)
 
-BANDAI_NAMCO = _limb_rig("bandai-namco", ("UpperLeg_{s}", "LowerLeg_{s}", "Foot_{s}", "UpperArm_{s}", "LowerArm_{s}",
-                                          "Hand_{s}"), ("L", "R"),
-                         {"Neck/Nose": OnBoneAxis("Head", 0.06), "Head": OnBoneAxis("Head", 0.20)})
+BANDAI_NAMCO = _limb_rig(
+    "bandai-namco",
+    ("UpperLeg_{s}", "LowerLeg_{s}", "Foot_{s}", "UpperArm_{s}", "LowerArm_{s}", "Hand_{s}"),
+    ("L", "R"),
+    {"Neck/Nose": OnBoneAxis("Head", 0.06), "Head": OnBoneAxis("Head", 0.20)},
+)
 
-POSEMOE = register_rig(RigMapping(name="posemoe", points={j: joint(j.replace("/", "_")) for j in H36M17.joints},
-                                  leg=("LHip", "LKnee", "LFoot")))
+POSEMOE = register_rig(
+    RigMapping(
+        name="posemoe",
+        points={j: joint(j.replace("/", "_")) for j in H36M17.joints},
+        leg=("LHip", "LKnee", "LFoot"),
+    )
+)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -242,8 +279,14 @@ POSEMOE = register_rig(RigMapping(name="posemoe", points={j: joint(j.replace("/"
 class _RigFrame:
     """World positions and rotations of one file's joints, looked up by unprefixed name."""
 
-    def __init__(self, motion: BvhMotion, positions: np.ndarray, rotations: np.ndarray, leg: tuple[str, str, str],
-                 where: str) -> None:
+    def __init__(
+        self,
+        motion: BvhMotion,
+        positions: np.ndarray,
+        rotations: np.ndarray,
+        leg: tuple[str, str, str],
+        where: str,
+    ) -> None:
         self.motion = motion
         self.positions, self.rotations = positions, rotations  # (F, J, 3), (F, J, 3, 3)
         self.names = tuple(_bare(n) for n in motion.names)
@@ -263,13 +306,17 @@ class _RigFrame:
             path.append(self.names[joint])
             joint = int(self.motion.parents[joint])
         if joint < 0:
-            raise UserError(f"{self.where}: expected {end!r} below {start!r} in the joint tree, found it elsewhere")
+            raise UserError(
+                f"{self.where}: expected {end!r} below {start!r} in the joint tree, found it elsewhere"
+            )
         return [start] + path[::-1]
 
     def leg_length(self) -> float:
         hip, knee, ankle = (self.index(n) for n in self.leg)
-        return float(np.linalg.norm(self.positions[0, knee] - self.positions[0, hip])
-                     + np.linalg.norm(self.positions[0, ankle] - self.positions[0, knee]))
+        return float(
+            np.linalg.norm(self.positions[0, knee] - self.positions[0, hip])
+            + np.linalg.norm(self.positions[0, ankle] - self.positions[0, knee])
+        )
 
 
 def _bare(name: str) -> str:
@@ -290,8 +337,10 @@ def choose_rig(names: Iterable[str], where: str, rig: str | None = None) -> RigM
         if not mapping.missing(bare):
             return mapping
     report = "; ".join(f"{m.name} lacks {', '.join(m.missing(bare))}" for m in candidates)
-    raise UserError(f"{where}: expected the joint names of a known rig, found none that fits ({report}); "
-                    f"the file has {', '.join(bare[:40])}")
+    raise UserError(
+        f"{where}: expected the joint names of a known rig, found none that fits ({report}); "
+        f"the file has {', '.join(bare[:40])}"
+    )
 
 
 MAX_JOINT_FRAMES = 5_000_000  # joints x frames posed at once: rotations and transforms take ~1 GB
@@ -302,14 +351,20 @@ def _check_size(motion: BvhMotion, fps: float | None, where: str) -> None:
     ``fps``, exceed :data:`MAX_JOINT_FRAMES` (the frame count follows from the declared frames and
     frame time)."""
     frames, joints, rate = motion.num_frames, motion.skeleton.num_joints, file_fps(motion)
-    resampled = frames if fps is None else int(np.floor((frames - 1) / rate * fps + 1e-6)) + 1  # as sample_times
+    resampled = (
+        frames if fps is None else int(np.floor((frames - 1) / rate * fps + 1e-6)) + 1
+    )  # as sample_times
     if max(frames, resampled) * joints > MAX_JOINT_FRAMES:
         at = f", {resampled:,} frames at {fps:g} fps" if fps is not None else ""
-        raise UserError(f"{where}: {frames:,} frames of {joints} joints at {rate:g} fps{at}; expected at most "
-                        f"{MAX_JOINT_FRAMES:,} joints x frames (split the file into shorter takes)")
+        raise UserError(
+            f"{where}: {frames:,} frames of {joints} joints at {rate:g} fps{at}; expected at most "
+            f"{MAX_JOINT_FRAMES:,} joints x frames (split the file into shorter takes)"
+        )
 
 
-def _rig_points(motion: BvhMotion, mapping: RigMapping, fps: float | None, where: str) -> np.ndarray:
+def _rig_points(
+    motion: BvhMotion, mapping: RigMapping, fps: float | None, where: str
+) -> np.ndarray:
     """(F, 17, 3) H36M-17 positions in the file's units and axes, at ``fps`` (default: the file's)."""
     _check_size(motion, fps, where)
     rotations, translations = local_rotations(motion), local_translations(motion)
@@ -326,7 +381,9 @@ def standing_height(points: np.ndarray) -> float:
     index = H36M17.index
 
     def path(*names: str) -> float:
-        return float(sum(np.linalg.norm(first[index(a)] - first[index(b)]) for a, b in zip(names, names[1:])))
+        return float(
+            sum(np.linalg.norm(first[index(a)] - first[index(b)]) for a, b in zip(names, names[1:]))
+        )
 
     legs = (path("LFoot", "LKnee", "LHip") + path("RFoot", "RKnee", "RHip")) / 2
     trunk = path("Hip", "Spine", "Thorax", "Neck/Nose", "Head")
@@ -340,8 +397,10 @@ def guess_scale(points: np.ndarray, where: str) -> float:
     fits = [scale for scale in UNITS_M.values() if low <= height * scale <= high]
     if len(fits) != 1:
         tried = ", ".join(f"{height * s:.3g} m if {u}" for u, s in UNITS_M.items())
-        raise UserError(f"{where}: expected a skeleton {low}-{high} m tall in one of the known units, found a "
-                        f"height of {height:.4g} file units ({tried}); pass scale= (metres per file unit)")
+        raise UserError(
+            f"{where}: expected a skeleton {low}-{high} m tall in one of the known units, found a "
+            f"height of {height:.4g} file units ({tried}); pass scale= (metres per file unit)"
+        )
     return fits[0]
 
 
@@ -355,8 +414,15 @@ def _to_z_up(points: np.ndarray, up: str, where: str) -> np.ndarray:
     return np.stack([x, -z, y], axis=-1)
 
 
-def bvh_to_h36m17(motion: BvhMotion, *, where: str, fps: float | None = None, rig: str | None = None,
-                  scale: float | None = None, up: str = "y") -> np.ndarray:
+def bvh_to_h36m17(
+    motion: BvhMotion,
+    *,
+    where: str,
+    fps: float | None = None,
+    rig: str | None = None,
+    scale: float | None = None,
+    up: str = "y",
+) -> np.ndarray:
     """(T, 17, 3) float64 H36M-17 world positions of a parsed BVH file: metres, z up, at ``fps``
     (default: the file's rate). ``where`` names the file in errors."""
     mapping = choose_rig(motion.names, where, rig)
@@ -364,7 +430,9 @@ def bvh_to_h36m17(motion: BvhMotion, *, where: str, fps: float | None = None, ri
     if scale is None:
         scale = guess_scale(points, where)
     elif not (np.isfinite(scale) and scale > 0):
-        raise UserError(f"{where}: expected a positive scale in metres per file unit, found {scale}")
+        raise UserError(
+            f"{where}: expected a positive scale in metres per file unit, found {scale}"
+        )
     points = _to_z_up(points * scale, up, where)
     _warn_if_not_upright(points, where)
     return points
@@ -373,10 +441,14 @@ def bvh_to_h36m17(motion: BvhMotion, *, where: str, fps: float | None = None, ri
 def _warn_if_not_upright(points: np.ndarray, where: str) -> None:
     """The head is above the ankles in most frames of nearly any motion; if not, the up axis is
     probably wrong."""
-    rise = points[:, H36M17.index("Head"), 2] - points[:, [H36M17.index("LFoot"), H36M17.index("RFoot")], 2].mean(1)
+    rise = points[:, H36M17.index("Head"), 2] - points[
+        :, [H36M17.index("LFoot"), H36M17.index("RFoot")], 2
+    ].mean(1)
     if np.median(rise) <= 0:
-        warnings.warn(f"{where}: the head is below the feet in most frames; if the file is z-up, pass up='z'",
-                      stacklevel=3)
+        warnings.warn(
+            f"{where}: the head is below the feet in most frames; if the file is z-up, pass up='z'",
+            stacklevel=3,
+        )
 
 
 def sample_times(frames: int, source_fps: float, target_fps: float) -> np.ndarray:
@@ -388,8 +460,9 @@ def sample_times(frames: int, source_fps: float, target_fps: float) -> np.ndarra
     return np.minimum(times * source_fps, frames - 1)
 
 
-def resample_local(rotations: np.ndarray, translations: np.ndarray, source_fps: float,
-                   target_fps: float) -> tuple[np.ndarray, np.ndarray]:
+def resample_local(
+    rotations: np.ndarray, translations: np.ndarray, source_fps: float, target_fps: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Interpolate local joint rotations (F, J, 3, 3) along the shortest arc and translations
     (F, J, 3) linearly, from ``source_fps`` to ``target_fps``. Interpolating joint angles rather
     than positions keeps every bone its length on the new frames; between fast-moving 30 fps
@@ -402,7 +475,9 @@ def resample_local(rotations: np.ndarray, translations: np.ndarray, source_fps: 
     weight = (where - before)[:, None, None]
     moved = translations[before] + weight * (translations[before + 1] - translations[before])
     start = rotations[before]
-    step = Rotation.from_matrix((start.transpose(0, 1, 3, 2) @ rotations[before + 1]).reshape(-1, 3, 3))
+    step = Rotation.from_matrix(
+        (start.transpose(0, 1, 3, 2) @ rotations[before + 1]).reshape(-1, 3, 3)
+    )
     partial = Rotation.from_rotvec(step.as_rotvec().reshape(-1, joints, 3) * weight).as_matrix()
     return start @ partial.reshape(-1, joints, 3, 3), moved
 
@@ -418,7 +493,9 @@ def _bvh_files(source: str | Path | Iterable[str | Path]) -> list[Path]:
     if isinstance(source, (str, Path)):
         source = Path(source)
         if source.is_dir():
-            files = sorted(p for p in source.rglob("*") if p.suffix.lower() == ".bvh" and p.is_file())
+            files = sorted(
+                p for p in source.rglob("*") if p.suffix.lower() == ".bvh" and p.is_file()
+            )
             if not files:
                 raise UserError(f"expected .bvh files in {source}, found none")
             return files
@@ -429,8 +506,14 @@ def _bvh_files(source: str | Path | Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def load_bvh_motion(source: str | Path | Iterable[str | Path], *, fps: float | None = None, rig: str | None = None,
-                    scale: float | None = None, up: str = "y") -> list[MotionClip]:
+def load_bvh_motion(
+    source: str | Path | Iterable[str | Path],
+    *,
+    fps: float | None = None,
+    rig: str | None = None,
+    scale: float | None = None,
+    up: str = "y",
+) -> list[MotionClip]:
     """H36M-17 world motion (metres, z up) from BVH files: a file, a list of files or a folder
     (searched recursively). ``fps`` resamples (default: the file's rate); ``rig`` names a
     mapping of :data:`RIGS` (default: chosen from the joint names); ``scale`` is metres per

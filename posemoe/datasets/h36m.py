@@ -26,7 +26,9 @@ from posemoe.io.keypoints import MAX_ABS_PIXELS
 from posemoe.io.npz import load_npz, require_key, save_npz
 from posemoe.layouts import H36M17, H36M32, convert
 
-MAX_WORLD_METRES = 1000.0  # capture volumes are a few metres across; beyond a kilometre is corruption
+MAX_WORLD_METRES = (
+    1000.0  # capture volumes are a few metres across; beyond a kilometre is corruption
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ class Protocol:
             )
 
 
-def data_file(data_dir: str | Path, kind: str, dataset: str = "h36m", source: str | None = None) -> Path:
+def data_file(
+    data_dir: str | Path, kind: str, dataset: str = "h36m", source: str | None = None
+) -> Path:
     name = f"data_{kind}_{dataset}" + (f"_{source}" if source else "") + ".npz"
     return Path(data_dir) / name
 
@@ -60,13 +64,17 @@ def _check_values(array: np.ndarray, limit: float, unit: str, where: str) -> Non
     bad = np.flatnonzero(~good.all(-1))
     if len(bad):
         first = ", ".join(str(int(t)) for t in bad[:5])
-        raise UserError(f"{where}: {len(bad)} of {len(array)} frame(s) hold NaN, inf or coordinates beyond "
-                        f"{limit:g} {unit} (first: frame {first}); fix or remove them")
+        raise UserError(
+            f"{where}: {len(bad)} of {len(array)} frame(s) hold NaN, inf or coordinates beyond "
+            f"{limit:g} {unit} (first: frame {first}); fix or remove them"
+        )
 
 
 def _numeric(value: object, where: str) -> np.ndarray:
     """A sequence's array as float32, or an error naming it (strings, objects, ragged lists...)."""
-    if isinstance(value, np.ndarray) and (np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)):
+    if isinstance(value, np.ndarray) and (
+        np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)
+    ):
         return value.astype(np.float32, copy=False)
     try:
         array = np.asarray(value, dtype=np.float32) if isinstance(value, (list, tuple)) else None
@@ -80,16 +88,24 @@ def _numeric(value: object, where: str) -> np.ndarray:
 
 def _mapping(value: object, what: str, where: str) -> dict:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise UserError(f"{where}: expected a dict of {what} with string keys, got {type(value).__name__}")
+        raise UserError(
+            f"{where}: expected a dict of {what} with string keys, got {type(value).__name__}"
+        )
     return value
 
 
 def _poses_17(array: np.ndarray, where: str) -> np.ndarray:
     array = _numeric(array, where)
-    if array.ndim != 3 or array.shape[-1] != 3 or array.shape[1] not in (H36M32.num_joints, H36M17.num_joints) \
-            or not len(array):
-        raise UserError(f"{where}: expected 3D poses of shape (T, 32, 3) or (T, 17, 3) with T >= 1 frames, "
-                        f"got {array.shape}")
+    if (
+        array.ndim != 3
+        or array.shape[-1] != 3
+        or array.shape[1] not in (H36M32.num_joints, H36M17.num_joints)
+        or not len(array)
+    ):
+        raise UserError(
+            f"{where}: expected 3D poses of shape (T, 32, 3) or (T, 17, 3) with T >= 1 frames, "
+            f"got {array.shape}"
+        )
     layout = H36M32 if array.shape[1] == H36M32.num_joints else H36M17
     return convert(array.astype(np.float32), layout, H36M17)
 
@@ -119,7 +135,10 @@ def load_h36m(
     for path, value in ((path3d, positions_3d), (path2d, positions_2d)):
         _mapping(value, "subjects", str(path))
     cameras = load_h36m_cameras() if cameras is None else cameras
-    if codec not in ("screen", "camera"):  # the two a loader can apply (see posemoe.codecs.dataset_encoding)
+    if codec not in (
+        "screen",
+        "camera",
+    ):  # the two a loader can apply (see posemoe.codecs.dataset_encoding)
         raise UserError(f"datasets are loaded with the screen or camera codec, not {codec!r}")
 
     keypoints, poses, infos, report = [], [], [], []
@@ -144,22 +163,40 @@ def load_h36m(
                 if skip_incomplete:
                     report.append(f"skipped {subject} / {action}: no 2D in {path2d.name}")
                     continue
-                raise UserError(f"{path2d}: no 2D keypoints for {subject} / {action}, which the 3D file has")
+                raise UserError(
+                    f"{path2d}: no 2D keypoints for {subject} / {action}, which the 3D file has"
+                )
             if not isinstance(views, (list, tuple)) or len(views) != len(subject_cams):
-                found = len(views) if isinstance(views, (list, tuple)) else f"a {type(views).__name__}, not a list of"
-                raise UserError(f"{path2d} [{subject} / {action}]: {found} camera views, expected {len(subject_cams)}")
+                found = (
+                    len(views)
+                    if isinstance(views, (list, tuple))
+                    else f"a {type(views).__name__}, not a list of"
+                )
+                raise UserError(
+                    f"{path2d} [{subject} / {action}]: {found} camera views, expected {len(subject_cams)}"
+                )
             for cam_index, (view, cam) in enumerate(zip(views, subject_cams)):
                 where2d = f"{path2d} [{subject} / {action} / camera {cam.id}]"
                 view = _numeric(view, where2d)
-                if view.ndim != 3 or view.shape[1] != H36M17.num_joints or view.shape[2] not in (2, 3):
-                    raise UserError(f"{where2d}: expected keypoints of shape (T, 17, 2|3), got {view.shape}")
+                if (
+                    view.ndim != 3
+                    or view.shape[1] != H36M17.num_joints
+                    or view.shape[2] not in (2, 3)
+                ):
+                    raise UserError(
+                        f"{where2d}: expected keypoints of shape (T, 17, 2|3), got {view.shape}"
+                    )
                 if len(view) < len(world):
                     if skip_incomplete:
-                        report.append(f"skipped {subject} / {action} / camera {cam.id}: 2D has {len(view)} frames, 3D {len(world)}")
+                        report.append(
+                            f"skipped {subject} / {action} / camera {cam.id}: 2D has {len(view)} frames, 3D {len(world)}"
+                        )
                         continue
                     raise UserError(f"{where2d}: {len(view)} frames of 2D but {len(world)} of 3D")
                 if len(view) > len(world):
-                    report.append(f"trimmed {subject} / {action} / camera {cam.id}: 2D {len(view)} -> {len(world)} frames")
+                    report.append(
+                        f"trimmed {subject} / {action} / camera {cam.id}: 2D {len(view)} -> {len(world)} frames"
+                    )
                     view = view[: len(world)]
                 _check_values(view, MAX_ABS_PIXELS, "px", where2d)
                 encoder = make_codec(codec, (cam.width, cam.height), cam.intrinsics)
@@ -175,25 +212,40 @@ def load_h36m(
     if len(channels) > 1:
         raise UserError(f"{path2d}: sequences mix 2- and 3-channel keypoints")
     return PoseSequences(
-        keypoints=np.concatenate(keypoints), poses=np.concatenate(poses), sequences=infos,
-        source=source, report=report, codec=codec,
+        keypoints=np.concatenate(keypoints),
+        poses=np.concatenate(poses),
+        sequences=infos,
+        source=source,
+        report=report,
+        codec=codec,
     )
 
 
-def load_sources(data_dir: str | Path, subjects: tuple[str, ...] | list[str], source: str, *,
-                 dataset: str = "h36m", channels: int = 2, codec: str = "screen") -> PoseSequences:
+def load_sources(
+    data_dir: str | Path,
+    subjects: tuple[str, ...] | list[str],
+    source: str,
+    *,
+    dataset: str = "h36m",
+    channels: int = 2,
+    codec: str = "screen",
+) -> PoseSequences:
     """Load ``subjects`` of a registered dataset, normalised with ``codec``; ``source`` may join
     several 2D sources with '+' (``"gt+sh"``): every frame then appears once per source, so training
     sees clean and detected 2D alike."""
     from posemoe.datasets.registry import get_dataset
 
     loader = get_dataset(dataset).load
-    options = {} if codec == "screen" else {"codec": codec}  # loaders that know only the screen codec still work
+    options = (
+        {} if codec == "screen" else {"codec": codec}
+    )  # loaders that know only the screen codec still work
     parts = [loader(data_dir, subjects, s, **options) for s in source.split("+")]
     wrong = sorted({p.codec for p in parts} - {codec})
     if wrong:
-        raise UserError(f"dataset {dataset!r} returned {', '.join(wrong)}-codec keypoints when asked for {codec}: "
-                        f"its loader must honour codec={codec!r}")
+        raise UserError(
+            f"dataset {dataset!r} returned {', '.join(wrong)}-codec keypoints when asked for {codec}: "
+            f"its loader must honour codec={codec!r}"
+        )
     if len(parts) == 1:
         return parts[0]
     for part in parts:
@@ -213,12 +265,15 @@ def project_sequences(positions_3d: dict, cameras: dict[str, list[Camera]], sour
             joints = _poses_17(world, where).astype(np.float64)
             _check_values(joints, MAX_WORLD_METRES, "m", where)
             out[subject][action] = [
-                cam.project(cam.world_to_camera(joints)).astype(np.float32) for cam in cameras[subject]
+                cam.project(cam.world_to_camera(joints)).astype(np.float32)
+                for cam in cameras[subject]
             ]
     return out
 
 
-def write_gt_2d(data_dir: str | Path, dataset: str = "h36m", cameras_path: str | Path | None = None) -> Path:
+def write_gt_2d(
+    data_dir: str | Path, dataset: str = "h36m", cameras_path: str | Path | None = None
+) -> Path:
     """Write ``data_2d_<dataset>_gt.npz`` beside ``data_3d_<dataset>.npz``; returns its path."""
     path3d = data_file(data_dir, "3d", dataset)
     positions_3d = require_key(load_npz(path3d), "positions_3d", path3d)
@@ -234,5 +289,12 @@ def write_gt_2d(data_dir: str | Path, dataset: str = "h36m", cameras_path: str |
     return out
 
 
-register_dataset(Dataset("h36m", load_h36m, fps=50.0, test_subjects=Protocol().test,
-                         description="Human3.6M in the VideoPose3D formats (data_3d_h36m.npz, data_2d_h36m_<source>.npz)"))
+register_dataset(
+    Dataset(
+        "h36m",
+        load_h36m,
+        fps=50.0,
+        test_subjects=Protocol().test,
+        description="Human3.6M in the VideoPose3D formats (data_3d_h36m.npz, data_2d_h36m_<source>.npz)",
+    )
+)

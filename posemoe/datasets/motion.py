@@ -32,14 +32,22 @@ class MotionSource:
     weight: float = 1.0  # share of training clips, relative to the other sources' frames x weight
 
     @classmethod
-    def from_table(cls, table: dict) -> "MotionSource":
+    def from_table(cls, table: dict) -> MotionSource:
         """A config's ``[[motion_sources]]`` table (lists for the tuples) -> MotionSource, checked."""
         refuse_unknown("motion_sources", table, [f.name for f in fields(cls)])
         if "kind" not in table or "path" not in table:
-            raise UserError(f"motion_sources: kind and path required, got {', '.join(sorted(table))}")
+            raise UserError(
+                f"motion_sources: kind and path required, got {', '.join(sorted(table))}"
+            )
         source = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
-        if not isinstance(source.weight, (int, float)) or isinstance(source.weight, bool) or not 0 < source.weight < 1e6:
-            raise UserError(f"motion source {source.kind} {source.path}: expected a positive weight, got {source.weight!r}")
+        if (
+            not isinstance(source.weight, (int, float))
+            or isinstance(source.weight, bool)
+            or not 0 < source.weight < 1e6
+        ):
+            raise UserError(
+                f"motion source {source.kind} {source.path}: expected a positive weight, got {source.weight!r}"
+            )
         return source
 
 
@@ -50,7 +58,9 @@ class MotionBank:
     positions: np.ndarray
     fps: float
     sequences: list[tuple[str, str, int, int]] = field(default_factory=list)
-    clip_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (S,) sampling weight per sequence
+    clip_weight: np.ndarray = field(
+        default_factory=lambda: np.zeros(0)
+    )  # (S,) sampling weight per sequence
 
     @property
     def num_frames(self) -> int:
@@ -69,11 +79,15 @@ def h36m_motion(path: str | Path, subjects: tuple[str, ...]) -> list[MotionClip]
         for action, world in sorted(data[subject].items()):
             world = np.asarray(world, np.float32)
             layout = H36M32 if world.shape[1] == H36M32.num_joints else H36M17
-            clips.append(MotionClip(f"h36m {subject} {action}", 50.0, convert(world, layout, H36M17)))
+            clips.append(
+                MotionClip(f"h36m {subject} {action}", 50.0, convert(world, layout, H36M17))
+            )
     return clips
 
 
-def humaneva_motion(path: str | Path, subjects: tuple[str, ...], *, hold_out_validation: bool = True) -> list[MotionClip]:
+def humaneva_motion(
+    path: str | Path, subjects: tuple[str, ...], *, hold_out_validation: bool = True
+) -> list[MotionClip]:
     """HumanEva-I world motion (60 fps) from the folder of ``data_3d_humaneva15.npz``; with
     ``hold_out_validation`` the frames :func:`~posemoe.datasets.humaneva.split_validation` keeps
     for validation are left out, so `posemoe eval --dataset humaneva` scores unseen motion."""
@@ -93,7 +107,11 @@ def humaneva_motion(path: str | Path, subjects: tuple[str, ...], *, hold_out_val
         for key, world in sorted(data[subject].items()):
             world = np.asarray(world, np.float32)[: held.get((subject, key), None)]
             if len(world):
-                clips.append(MotionClip(f"humaneva {subject} {key}", 60.0, convert(world, HUMANEVA15, H36M17)))
+                clips.append(
+                    MotionClip(
+                        f"humaneva {subject} {key}", 60.0, convert(world, HUMANEVA15, H36M17)
+                    )
+                )
     return clips
 
 
@@ -102,8 +120,10 @@ def load_source(source: MotionSource, fps: float | None = None) -> list[MotionCl
     their lengths), the others at their own rate."""
     if source.kind == "h36m":
         if not source.subjects:
-            raise UserError(f"motion source h36m {source.path}: name its subjects (e.g. subjects = [\"S1\", \"S5\", "
-                            f"\"S6\", \"S7\"])")
+            raise UserError(
+                f'motion source h36m {source.path}: name its subjects (e.g. subjects = ["S1", "S5", '
+                f'"S6", "S7"])'
+            )
         clips = h36m_motion(source.path, source.subjects)
     elif source.kind == "humaneva":
         clips = humaneva_motion(source.path, source.subjects)
@@ -130,10 +150,15 @@ def motion_bank(sources: list[MotionSource], fps: float, *, min_frames: int = 1)
     ``weight`` spread over that source's frames."""
     parts, sequences, weights, start = [], [], [], 0
     for source in sources:
-        loaded = [(clip.name, resample_positions(clip.positions, clip.fps, fps)) for clip in load_source(source, fps)]
+        loaded = [
+            (clip.name, resample_positions(clip.positions, clip.fps, fps))
+            for clip in load_source(source, fps)
+        ]
         kept = [(name, p) for name, p in loaded if len(p) >= min_frames]
         if not kept:
-            raise UserError(f"motion source {source.kind} {source.path}: no clip of at least {min_frames} frames")
+            raise UserError(
+                f"motion source {source.kind} {source.path}: no clip of at least {min_frames} frames"
+            )
         total = sum(len(p) for _, p in kept)
         for name, p in kept:
             parts.append(p)

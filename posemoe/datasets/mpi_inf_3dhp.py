@@ -35,20 +35,33 @@ MAX_FRAMES = 100_000
 a crafted file cannot make the reader allocate more than ~7 MB per array."""
 
 DEFAULT_VIDEO = {
-    "TS1": (2048, 2048, 25.0), "TS2": (2048, 2048, 25.0), "TS3": (2048, 2048, 25.0),
-    "TS4": (2048, 2048, 25.0), "TS5": (1920, 1080, 50.0), "TS6": (1920, 1080, 50.0),
+    "TS1": (2048, 2048, 25.0),
+    "TS2": (2048, 2048, 25.0),
+    "TS3": (2048, 2048, 25.0),
+    "TS4": (2048, 2048, 25.0),
+    "TS5": (1920, 1080, 50.0),
+    "TS6": (1920, 1080, 50.0),
 }
 """(width, height, fps) used when a sequence has no ``camera.json``: TS1-TS4 were filmed in the
 studio, TS5-TS6 outdoors with a GoPro."""
 
 JOINT_SETS = {
     "all17": tuple(range(H36M17.num_joints)),
-    "common14": tuple(H36M17.index(h36m) for h36m, mpi in H36M17_FROM_MPI.items() if mpi in MPI_COMMON14),
+    "common14": tuple(
+        H36M17.index(h36m) for h36m, mpi in H36M17_FROM_MPI.items() if mpi in MPI_COMMON14
+    ),
 }
 """H36M-17 indices scored in each joint set (``common14`` drops Hip, Spine and Neck/Nose)."""
 
-ACTIVITIES = {1: "standing/walking", 2: "exercising", 3: "sitting", 4: "reaching/crouching", 5: "on the floor",
-              6: "sports", 7: "miscellaneous"}
+ACTIVITIES = {
+    1: "standing/walking",
+    2: "exercising",
+    3: "sitting",
+    4: "reaching/crouching",
+    5: "on the floor",
+    6: "sports",
+    7: "miscellaneous",
+}
 """``activity_annotation`` ids of the test set, as the dataset's own evaluation names them (0: unannotated)."""
 
 _SEQUENCE_NAME = re.compile(r"TS(\d+)")
@@ -58,16 +71,16 @@ _SEQUENCE_NAME = re.compile(r"TS(\d+)")
 class MpiInf3dhpSequence:
     """One test sequence, valid frames only, in H36M-17 joint order."""
 
-    name: str                  # "TS5"
-    keypoints_2d: np.ndarray   # (N, 17, 2) pixels (annot2)
-    poses_3d: np.ndarray       # (N, 17, 3) metres, camera frame, root-relative (univ_annot3)
-    root: np.ndarray           # (N, 3) metres, camera frame: the pelvis of univ_annot3
-    activity: np.ndarray       # (N,) int activity id per frame
-    valid: np.ndarray          # (F,) bool over every frame of the file; N = valid.sum()
+    name: str  # "TS5"
+    keypoints_2d: np.ndarray  # (N, 17, 2) pixels (annot2)
+    poses_3d: np.ndarray  # (N, 17, 3) metres, camera frame, root-relative (univ_annot3)
+    root: np.ndarray  # (N, 3) metres, camera frame: the pelvis of univ_annot3
+    activity: np.ndarray  # (N,) int activity id per frame
+    valid: np.ndarray  # (F,) bool over every frame of the file; N = valid.sum()
     width: int
     height: int
     fps: float
-    focal: np.ndarray | None   # (2,) pixels, from camera.json
+    focal: np.ndarray | None  # (2,) pixels, from camera.json
     centre: np.ndarray | None  # (2,) principal point, pixels, from camera.json
 
     @property
@@ -87,12 +100,16 @@ def _checked_dataset(file: h5py.File, key: str, path: Path) -> h5py.Dataset:
     if link is None:
         raise UserError(f"{path}: missing key {key!r} (found {sorted(file.keys())})")
     if not isinstance(link, h5py.HardLink):
-        raise UserError(f"{path}: {key!r} is a {type(link).__name__}, expected an array stored in the file")
+        raise UserError(
+            f"{path}: {key!r} is a {type(link).__name__}, expected an array stored in the file"
+        )
     dataset = file[key]
     if not isinstance(dataset, h5py.Dataset):
         raise UserError(f"{path}: {key!r} is a {type(dataset).__name__}, expected a numeric array")
     if dataset.is_virtual or dataset.external:
-        raise UserError(f"{path}: {key!r} refers to data outside the file; expected an array stored in it")
+        raise UserError(
+            f"{path}: {key!r} refers to data outside the file; expected an array stored in it"
+        )
     if not (np.issubdtype(dataset.dtype, np.floating) or np.issubdtype(dataset.dtype, np.integer)):
         raise UserError(f"{path}: {key!r} has dtype {dataset.dtype}, expected numbers")
     return dataset
@@ -104,10 +121,14 @@ def _read_points(file: h5py.File, key: str, channels: int, path: Path) -> np.nda
     shape = dataset.shape
     tail = (MPI_INF_3DHP17.num_joints, channels)
     if not (len(shape) in (3, 4) and shape[-2:] == tail and (len(shape) == 3 or shape[1] == 1)):
-        raise UserError(f"{path}: expected {key!r} of shape (N, 1, 17, {channels}) (MATLAB axes reversed), "
-                        f"got {shape}")
+        raise UserError(
+            f"{path}: expected {key!r} of shape (N, 1, 17, {channels}) (MATLAB axes reversed), "
+            f"got {shape}"
+        )
     if shape[0] > MAX_FRAMES:
-        raise UserError(f"{path}: {key!r} declares {shape[0]} frames, more than the {MAX_FRAMES} accepted")
+        raise UserError(
+            f"{path}: {key!r} declares {shape[0]} frames, more than the {MAX_FRAMES} accepted"
+        )
     return np.asarray(dataset[()], np.float64).reshape(shape[0], *tail)
 
 
@@ -115,7 +136,9 @@ def _read_per_frame(file: h5py.File, key: str, frames: int, path: Path) -> np.nd
     """A per-frame vector stored as ``(N, 1)``, ``(1, N)`` or ``(N,)`` -> ``(N,)`` float64."""
     dataset = _checked_dataset(file, key, path)
     if dataset.size != frames or sum(d != 1 for d in dataset.shape) > 1:
-        raise UserError(f"{path}: expected {key!r} with one value per frame ({frames}), got shape {dataset.shape}")
+        raise UserError(
+            f"{path}: expected {key!r} with one value per frame ({frames}), got shape {dataset.shape}"
+        )
     return np.asarray(dataset[()], np.float64).reshape(frames)
 
 
@@ -134,22 +157,36 @@ def read_annot_data(path: str | Path) -> dict[str, np.ndarray]:
         annot2 = _read_points(file, "annot2", 2, path)
         univ = _read_points(file, "univ_annot3", 3, path)
         if len(annot2) != len(univ):
-            raise UserError(f"{path}: 'annot2' has {len(annot2)} frames but 'univ_annot3' {len(univ)}")
+            raise UserError(
+                f"{path}: 'annot2' has {len(annot2)} frames but 'univ_annot3' {len(univ)}"
+            )
         valid = _read_per_frame(file, "valid_frame", len(univ), path)
         has_activity = file.get("activity_annotation", getlink=True) is not None
-        activity = (_read_per_frame(file, "activity_annotation", len(univ), path) if has_activity
-                    else np.zeros(len(univ)))
-    return {"annot2": annot2, "univ_annot3": univ, "valid": valid == 1, "activity": activity.astype(np.int64)}
+        activity = (
+            _read_per_frame(file, "activity_annotation", len(univ), path)
+            if has_activity
+            else np.zeros(len(univ))
+        )
+    return {
+        "annot2": annot2,
+        "univ_annot3": univ,
+        "valid": valid == 1,
+        "activity": activity.astype(np.int64),
+    }
 
 
-def _video_info(directory: Path, name: str) -> tuple[int, int, float, np.ndarray | None, np.ndarray | None]:
+def _video_info(
+    directory: Path, name: str
+) -> tuple[int, int, float, np.ndarray | None, np.ndarray | None]:
     """(width, height, fps, focal, centre) from ``camera.json`` when present, else :data:`DEFAULT_VIDEO`."""
     path = directory / "camera.json"
     default = DEFAULT_VIDEO.get(name)
     if not path.is_file():
         if default is None:
-            raise UserError(f"{directory}: no camera.json and no default image size for sequence {name!r} "
-                            f"(defaults exist for {', '.join(DEFAULT_VIDEO)})")
+            raise UserError(
+                f"{directory}: no camera.json and no default image size for sequence {name!r} "
+                f"(defaults exist for {', '.join(DEFAULT_VIDEO)})"
+            )
         return default[0], default[1], default[2], None, None
     try:
         entry = json.loads(path.read_text())[name]
@@ -157,12 +194,16 @@ def _video_info(directory: Path, name: str) -> tuple[int, int, float, np.ndarray
         fps = float(entry.get("fps", default[2] if default else 0.0))
         focal, centre = np.asarray(entry["f"], np.float64), np.asarray(entry["c"], np.float64)
     except (ValueError, KeyError, TypeError) as err:
-        raise UserError(f"{path}: expected {{{name!r}: {{'f': [fx, fy], 'c': [cx, cy], 'w': ..., 'h': ...}}}} "
-                        f"({type(err).__name__}: {err})") from None
+        raise UserError(
+            f"{path}: expected {{{name!r}: {{'f': [fx, fy], 'c': [cx, cy], 'w': ..., 'h': ...}}}} "
+            f"({type(err).__name__}: {err})"
+        ) from None
     if width <= 0 or height <= 0 or fps <= 0 or focal.shape != (2,) or centre.shape != (2,):
-        raise UserError(f"{path}: expected positive w, h and fps and 2-vectors f and c, got w={width}, h={height}, "
-                        f"fps={fps} (give 'fps' for sequences without a default), f={focal.tolist()}, "
-                        f"c={centre.tolist()}")
+        raise UserError(
+            f"{path}: expected positive w, h and fps and 2-vectors f and c, got w={width}, h={height}, "
+            f"fps={fps} (give 'fps' for sequences without a default), f={focal.tolist()}, "
+            f"c={centre.tolist()}"
+        )
     return width, height, fps, focal, centre
 
 
@@ -177,17 +218,29 @@ def load_mpi_inf_3dhp_sequence(directory: str | Path) -> MpiInf3dhpSequence:
     univ_m = convert(raw["univ_annot3"][valid] / 1000.0, MPI_INF_3DHP17, H36M17)
     annot2 = convert(raw["annot2"][valid], MPI_INF_3DHP17, H36M17)
     frames = np.nonzero(valid)[0]
-    for key, array, limit, unit in (("univ_annot3", univ_m, 100.0, "m"), ("annot2", annot2, MAX_ABS_PIXELS, "px")):
+    for key, array, limit, unit in (
+        ("univ_annot3", univ_m, 100.0, "m"),
+        ("annot2", annot2, MAX_ABS_PIXELS, "px"),
+    ):
         bad = ~(np.abs(array) <= limit).all(axis=(1, 2))
         if bad.any():
-            raise UserError(f"{where}: {key!r} has NaN, inf or values beyond {limit:g} {unit} on valid frames "
-                            f"(first: frame {int(frames[np.argmax(bad)])}, {int(bad.sum())} in all)")
+            raise UserError(
+                f"{where}: {key!r} has NaN, inf or values beyond {limit:g} {unit} on valid frames "
+                f"(first: frame {int(frames[np.argmax(bad)])}, {int(bad.sum())} in all)"
+            )
     width, height, fps, focal, centre = _video_info(directory, directory.name)
     root = univ_m[:, H36M17.root]
     return MpiInf3dhpSequence(
-        name=directory.name, keypoints_2d=annot2.astype(np.float32),
-        poses_3d=(univ_m - root[:, None]).astype(np.float32), root=root.astype(np.float32),
-        activity=raw["activity"][valid], valid=valid, width=width, height=height, fps=fps, focal=focal,
+        name=directory.name,
+        keypoints_2d=annot2.astype(np.float32),
+        poses_3d=(univ_m - root[:, None]).astype(np.float32),
+        root=root.astype(np.float32),
+        activity=raw["activity"][valid],
+        valid=valid,
+        width=width,
+        height=height,
+        fps=fps,
+        focal=focal,
         centre=centre,
     )
 
@@ -196,15 +249,25 @@ def _sequence_number(directory: Path) -> int:
     return int(_SEQUENCE_NAME.fullmatch(directory.name).group(1))  # type: ignore[union-attr]
 
 
-def load_mpi_inf_3dhp(root: str | Path, sequences: Sequence[str] | None = None) -> list[MpiInf3dhpSequence]:
+def load_mpi_inf_3dhp(
+    root: str | Path, sequences: Sequence[str] | None = None
+) -> list[MpiInf3dhpSequence]:
     """Every ``<root>/TS*/annot_data.mat`` in sequence order, or only the named ``sequences``."""
     root = Path(root)
-    found = sorted((p.parent for p in root.glob(f"TS*/{ANNOT_FILE}") if _SEQUENCE_NAME.fullmatch(p.parent.name)),
-                   key=_sequence_number)
+    found = sorted(
+        (
+            p.parent
+            for p in root.glob(f"TS*/{ANNOT_FILE}")
+            if _SEQUENCE_NAME.fullmatch(p.parent.name)
+        ),
+        key=_sequence_number,
+    )
     if sequences is not None:
         missing = sorted(set(sequences) - {d.name for d in found})
         if missing:
-            raise UserError(f"{root}: no {ANNOT_FILE} for {missing} (found {[d.name for d in found]})")
+            raise UserError(
+                f"{root}: no {ANNOT_FILE} for {missing} (found {[d.name for d in found]})"
+            )
         found = [d for d in found if d.name in sequences]
     if not found:
         raise UserError(f"{root}: expected TS<k>/{ANNOT_FILE} folders, found none")
@@ -225,8 +288,12 @@ def _scores(pred: np.ndarray, target: np.ndarray, joints: tuple[int, ...]) -> Sc
     """Frame means over ``(N, 17, 3)`` metres, scored on the H36M-17 ``joints``."""
     pred, target = pred[:, joints], target[:, joints]
     mpjpe_mm = 1000.0 * np.linalg.norm(pred - target, axis=-1).mean()
-    return Scores(frames=len(pred), pck=float(pck(pred, target).mean()), auc=float(auc(pred, target).mean()),
-                  mpjpe_mm=float(mpjpe_mm))
+    return Scores(
+        frames=len(pred),
+        pck=float(pck(pred, target).mean()),
+        auc=float(auc(pred, target).mean()),
+        mpjpe_mm=float(mpjpe_mm),
+    )
 
 
 @dataclass(frozen=True)
@@ -251,56 +318,92 @@ class MpiInf3dhpReport:
             for name, by_set in rows:
                 cells = [name, str(by_set[sets[0]].frames)]
                 for s in sets:
-                    cells += [f"{100 * by_set[s].pck:.1f}", f"{100 * by_set[s].auc:.1f}", f"{by_set[s].mpjpe_mm:.1f}"]
+                    cells += [
+                        f"{100 * by_set[s].pck:.1f}",
+                        f"{100 * by_set[s].auc:.1f}",
+                        f"{by_set[s].mpjpe_mm:.1f}",
+                    ]
                 lines.append("| " + " | ".join(cells) + " |")
             return lines
 
-        lines = table("sequence", [*self.per_sequence.items(), ("all (frame-weighted)", self.overall)])
-        left_out = {k: n - self.per_sequence[k][sets[0]].frames for k, n in self.frames_in_file.items()}
+        lines = table(
+            "sequence", [*self.per_sequence.items(), ("all (frame-weighted)", self.overall)]
+        )
+        left_out = {
+            k: n - self.per_sequence[k][sets[0]].frames for k, n in self.frames_in_file.items()
+        }
         if any(left_out.values()):
-            lines += ["", "Left out as the protocol says (valid_frame 0): " +
-                      ", ".join(f"{k} {n} of {self.frames_in_file[k]} frames" for k, n in left_out.items()) + "."]
+            lines += [
+                "",
+                "Left out as the protocol says (valid_frame 0): "
+                + ", ".join(
+                    f"{k} {n} of {self.frames_in_file[k]} frames" for k, n in left_out.items()
+                )
+                + ".",
+            ]
         if self.per_activity:
             lines += [""] + table("activity", self.per_activity.items())
         if self.per_joint_mm:
-            lines += ["", "| " + " | ".join(["MPJPE mm", *self.per_joint_mm]) + " |",
-                      "|" + " --- |" * (len(self.per_joint_mm) + 1),
-                      "| " + " | ".join(["all frames", *(f"{v:.1f}" for v in self.per_joint_mm.values())]) + " |"]
+            lines += [
+                "",
+                "| " + " | ".join(["MPJPE mm", *self.per_joint_mm]) + " |",
+                "|" + " --- |" * (len(self.per_joint_mm) + 1),
+                "| "
+                + " | ".join(["all frames", *(f"{v:.1f}" for v in self.per_joint_mm.values())])
+                + " |",
+            ]
         return "\n".join(lines)
 
 
-def _checked_prediction(predictions: Mapping[str, np.ndarray], sequence: MpiInf3dhpSequence) -> np.ndarray:
+def _checked_prediction(
+    predictions: Mapping[str, np.ndarray], sequence: MpiInf3dhpSequence
+) -> np.ndarray:
     if sequence.name not in predictions:
         raise UserError(f"no prediction for sequence {sequence.name} (got {sorted(predictions)})")
     pred = np.asarray(predictions[sequence.name], np.float64)
     if pred.shape != sequence.poses_3d.shape:
-        raise UserError(f"{sequence.name}: expected H36M-17 predictions of shape {sequence.poses_3d.shape} "
-                        f"(valid frames, 17 joints, metres), got {pred.shape}")
+        raise UserError(
+            f"{sequence.name}: expected H36M-17 predictions of shape {sequence.poses_3d.shape} "
+            f"(valid frames, 17 joints, metres), got {pred.shape}"
+        )
     if not np.isfinite(pred).all():
         raise UserError(f"{sequence.name}: predictions contain NaN or inf")
-    return pred - pred[:, H36M17.root:H36M17.root + 1]
+    return pred - pred[:, H36M17.root : H36M17.root + 1]
 
 
-def score_mpi_inf_3dhp(predictions: Mapping[str, np.ndarray],
-                       sequences: Sequence[MpiInf3dhpSequence]) -> MpiInf3dhpReport:
+def score_mpi_inf_3dhp(
+    predictions: Mapping[str, np.ndarray], sequences: Sequence[MpiInf3dhpSequence]
+) -> MpiInf3dhpReport:
     """Score ``{sequence name: (N, 17, 3)}`` H36M-17 predictions (metres, camera frame, one per valid
     frame) against ``univ_annot3``. Predictions are re-centred on their pelvis, so absolute ones work too."""
     if not sequences:
         raise UserError("expected at least one MPI-INF-3DHP sequence to score, got none")
     extra = sorted(set(predictions) - {s.name for s in sequences})
     if extra:
-        raise UserError(f"predictions for unknown sequences {extra} (loaded: {[s.name for s in sequences]})")
+        raise UserError(
+            f"predictions for unknown sequences {extra} (loaded: {[s.name for s in sequences]})"
+        )
     preds = [_checked_prediction(predictions, s) for s in sequences]
     targets = [s.poses_3d.astype(np.float64) for s in sequences]
-    per_sequence = {s.name: {name: _scores(p, t, joints) for name, joints in JOINT_SETS.items()}
-                    for s, p, t in zip(sequences, preds, targets)}
+    per_sequence = {
+        s.name: {name: _scores(p, t, joints) for name, joints in JOINT_SETS.items()}
+        for s, p, t in zip(sequences, preds, targets)
+    }
     all_pred, all_target = np.concatenate(preds), np.concatenate(targets)
     overall = {name: _scores(all_pred, all_target, joints) for name, joints in JOINT_SETS.items()}
     activity = np.concatenate([s.activity for s in sequences])
-    per_activity = {f"{a} {ACTIVITIES.get(int(a), 'unannotated' if a == 0 else 'unknown')}":
-                    {name: _scores(all_pred[activity == a], all_target[activity == a], joints)
-                     for name, joints in JOINT_SETS.items()} for a in np.unique(activity)}
+    per_activity = {
+        f"{a} {ACTIVITIES.get(int(a), 'unannotated' if a == 0 else 'unknown')}": {
+            name: _scores(all_pred[activity == a], all_target[activity == a], joints)
+            for name, joints in JOINT_SETS.items()
+        }
+        for a in np.unique(activity)
+    }
     joint_mm = 1000.0 * np.linalg.norm(all_pred - all_target, axis=-1).mean(0)
-    return MpiInf3dhpReport(per_sequence=per_sequence, overall=overall, per_activity=per_activity,
-                            per_joint_mm=dict(zip(H36M17.joints, map(float, joint_mm))),
-                            frames_in_file={s.name: len(s.valid) for s in sequences})
+    return MpiInf3dhpReport(
+        per_sequence=per_sequence,
+        overall=overall,
+        per_activity=per_activity,
+        per_joint_mm=dict(zip(H36M17.joints, map(float, joint_mm))),
+        frames_in_file={s.name: len(s.valid) for s in sequences},
+    )

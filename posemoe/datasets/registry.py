@@ -16,7 +16,9 @@ from functools import partial
 
 from posemoe.datasets.sequences import PoseSequences
 
-Loader = Callable[..., PoseSequences]  # (data_dir, subjects, 2D source, *, codec="screen") -> sequences
+Loader = Callable[
+    ..., PoseSequences
+]  # (data_dir, subjects, 2D source, *, codec="screen") -> sequences
 
 
 @dataclass(frozen=True)
@@ -41,4 +43,8 @@ def get_dataset(name: str) -> Dataset:
         return DATASETS[name]
     from posemoe.datasets.h36m import load_h36m
 
-    return Dataset(name, partial(load_h36m, dataset=name), description=f"VideoPose3D-format files data_*_{name}*.npz")
+    return Dataset(
+        name,
+        partial(load_h36m, dataset=name),
+        description=f"VideoPose3D-format files data_*_{name}*.npz",
+    )

@@ -59,13 +59,19 @@ def concat_sequences(parts: list[PoseSequences]) -> PoseSequences:
     if len({p.keypoints.shape[-1] for p in parts}) > 1:
         raise UserError("cannot mix 2- and 3-channel keypoints; convert with match_channels first")
     if len({p.codec for p in parts}) > 1:
-        raise UserError(f"cannot mix keypoints normalised with different codecs ({sorted({p.codec for p in parts})})")
+        raise UserError(
+            f"cannot mix keypoints normalised with different codecs ({sorted({p.codec for p in parts})})"
+        )
     infos, offset = [], 0
     for part in parts:
         infos += [replace(s, start=s.start + offset) for s in part.sequences]
         offset += part.num_frames
     return PoseSequences(
-        keypoints=np.concatenate([p.keypoints for p in parts]), poses=np.concatenate([p.poses for p in parts]),
-        sequences=infos, source="+".join(p.source for p in parts), layout=parts[0].layout,
-        report=[line for p in parts for line in p.report], codec=parts[0].codec,
+        keypoints=np.concatenate([p.keypoints for p in parts]),
+        poses=np.concatenate([p.poses for p in parts]),
+        sequences=infos,
+        source="+".join(p.source for p in parts),
+        layout=parts[0].layout,
+        report=[line for p in parts for line in p.report],
+        codec=parts[0].codec,
     )

@@ -28,8 +28,14 @@ from posemoe.evaluation.metrics import mpjpe, p_mpjpe
 from posemoe.inference.lifter import Lifter
 
 
-def evaluate_mpi_inf_3dhp(lifter: Lifter, root: str | Path, sequences: list[str] | None = None, *,
-                          known_intrinsics: bool = True, quiet: bool = True):
+def evaluate_mpi_inf_3dhp(
+    lifter: Lifter,
+    root: str | Path,
+    sequences: list[str] | None = None,
+    *,
+    known_intrinsics: bool = True,
+    quiet: bool = True,
+):
     """-> :class:`~posemoe.datasets.mpi_inf_3dhp.MpiInf3dhpReport`. ``known_intrinsics``: give the lifter
     each sequence's camera (from camera.json), else let it guess as for an unknown video.
     ``quiet=False``: a progress bar of the sequences."""
@@ -39,12 +45,23 @@ def evaluate_mpi_inf_3dhp(lifter: Lifter, root: str | Path, sequences: list[str]
 
     data = load_mpi_inf_3dhp(root, sequences)
     unknown = [s.name for s in data if s.intrinsics is None]
-    if known_intrinsics and unknown and lifter.pretrained.codec == "camera":  # only that codec reads them
-        warnings.warn(f"{', '.join(unknown)}: no camera.json, so a camera-codec lifter guesses the intrinsics there",
-                      stacklevel=2)
-    predictions = {s.name: lifter.lift(s.keypoints_2d, layout="h36m17", image_size=(s.width, s.height), fps=s.fps,
-                                       intrinsics=s.intrinsics if known_intrinsics else None)
-                   for s in tqdm(data, desc="mpi-inf-3dhp", unit="sequence", disable=quiet)}
+    if (
+        known_intrinsics and unknown and lifter.pretrained.codec == "camera"
+    ):  # only that codec reads them
+        warnings.warn(
+            f"{', '.join(unknown)}: no camera.json, so a camera-codec lifter guesses the intrinsics there",
+            stacklevel=2,
+        )
+    predictions = {
+        s.name: lifter.lift(
+            s.keypoints_2d,
+            layout="h36m17",
+            image_size=(s.width, s.height),
+            fps=s.fps,
+            intrinsics=s.intrinsics if known_intrinsics else None,
+        )
+        for s in tqdm(data, desc="mpi-inf-3dhp", unit="sequence", disable=quiet)
+    }
     return score_mpi_inf_3dhp(predictions, data)
 
 
@@ -60,16 +77,22 @@ class HumanEvaEvaluation:
     def to_markdown(self) -> str:
         parts = []
         if self.standard is not None:
-            parts.append("Standard protocol: Validate/S1-S3, Walking and Jog, every chunk and camera\n\n"
-                         + self.standard.to_markdown())
+            parts.append(
+                "Standard protocol: Validate/S1-S3, Walking and Jog, every chunk and camera\n\n"
+                + self.standard.to_markdown()
+            )
         elif self.note:
             parts.append(self.note)
-        parts.append("Held-out chunks of Train (this project's validation split)\n\n" + self.chunks.to_markdown())
+        parts.append(
+            "Held-out chunks of Train (this project's validation split)\n\n"
+            + self.chunks.to_markdown()
+        )
         return "\n\n".join(parts)
 
 
-def evaluate_humaneva(lifter: Lifter, data_dir: str | Path, *, validation: bool = True,
-                      quiet: bool = True) -> HumanEvaEvaluation:
+def evaluate_humaneva(
+    lifter: Lifter, data_dir: str | Path, *, validation: bool = True, quiet: bool = True
+) -> HumanEvaEvaluation:
     """The standard protocol (:data:`~posemoe.datasets.humaneva.PROTOCOL`: P-MPJPE per action and
     subject on Validate/S1-S3) when the 3D file holds the Validate split, and the held-out chunks of
     Train (all of Train's chunks with ``validation=False``). H36M-17 lifters are scored on the joints
@@ -83,13 +106,19 @@ def evaluate_humaneva(lifter: Lifter, data_dir: str | Path, *, validation: bool 
     present = [s for s in PROTOCOL.test if s in subjects]
     standard, note = None, ""
     if present:
-        standard = _score_humaneva(lifter, load_humaneva(data_dir, present, PROTOCOL.test_actions), "Validate", quiet)
+        standard = _score_humaneva(
+            lifter, load_humaneva(data_dir, present, PROTOCOL.test_actions), "Validate", quiet
+        )
         missing = sorted(set(PROTOCOL.test) - set(present))
         note = f"without {', '.join(missing)} (not in the files)" if missing else ""
     else:
-        note = (f"{Path(data_dir) / 'data_3d_humaneva15.npz'}: no Validate/S1-S3 subjects, so the standard protocol "
-                "was not run (VideoPose3D's prepare_data_humaneva.py writes them)")
-    return HumanEvaEvaluation(_score_humaneva(lifter, chunks, "Train chunks", quiet), standard, note)
+        note = (
+            f"{Path(data_dir) / 'data_3d_humaneva15.npz'}: no Validate/S1-S3 subjects, so the standard protocol "
+            "was not run (VideoPose3D's prepare_data_humaneva.py writes them)"
+        )
+    return HumanEvaEvaluation(
+        _score_humaneva(lifter, chunks, "Train chunks", quiet), standard, note
+    )
 
 
 def _score_humaneva(lifter: Lifter, clips: list, what: str, quiet: bool):
@@ -98,9 +127,13 @@ def _score_humaneva(lifter: Lifter, clips: list, what: str, quiet: bool):
     from posemoe.datasets.humaneva import score_h36m_on_humaneva, score_humaneva
     from posemoe.layouts.humaneva import HUMANEVA15
 
-    predictions = [lifter.lift(c.keypoints_2d, layout="humaneva15", image_size=(640, 480), fps=60.0)
-                   for c in tqdm(clips, desc=f"humaneva {what}", unit="clip", disable=quiet)]
-    return (score_humaneva if lifter.layout == HUMANEVA15 else score_h36m_on_humaneva)(predictions, clips)
+    predictions = [
+        lifter.lift(c.keypoints_2d, layout="humaneva15", image_size=(640, 480), fps=60.0)
+        for c in tqdm(clips, desc=f"humaneva {what}", unit="clip", disable=quiet)
+    ]
+    return (score_humaneva if lifter.layout == HUMANEVA15 else score_h36m_on_humaneva)(
+        predictions, clips
+    )
 
 
 @dataclass
@@ -113,9 +146,17 @@ class VirtualViewReport:
     per_kind: dict[str, tuple[int, float, float]] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
-        rows = [f"| {k} | {n} | {a:.1f} | {b:.1f} |" for k, (n, a, b) in sorted(self.per_kind.items())]
-        return "\n".join(["| views | frames | MPJPE (mm) | P-MPJPE (mm) |", "|---|---:|---:|---:|", *rows,
-                          f"| **all** | {self.frames} | **{self.mpjpe:.1f}** | **{self.p_mpjpe:.1f}** |"])
+        rows = [
+            f"| {k} | {n} | {a:.1f} | {b:.1f} |" for k, (n, a, b) in sorted(self.per_kind.items())
+        ]
+        return "\n".join(
+            [
+                "| views | frames | MPJPE (mm) | P-MPJPE (mm) |",
+                "|---|---:|---:|---:|",
+                *rows,
+                f"| **all** | {self.frames} | **{self.mpjpe:.1f}** | **{self.p_mpjpe:.1f}** |",
+            ]
+        )
 
 
 def virtual_views(world: np.ndarray, views: int, seed: int):
@@ -134,14 +175,30 @@ def virtual_views(world: np.ndarray, views: int, seed: int):
         rel = cams.C[v, 0] - world[:, 0].mean(0)
         elevation = np.degrees(np.arcsin(rel[2] / np.linalg.norm(rel)))
         height = "overhead" if elevation > 40 else "low" if elevation < 0 else "level"
-        out.append((pixels[v], camera[v], (int(w), int(h)), cams.intrinsics(v),
-                    f"{'portrait' if h > w else 'landscape'}, {height}"))
+        out.append(
+            (
+                pixels[v],
+                camera[v],
+                (int(w), int(h)),
+                cams.intrinsics(v),
+                f"{'portrait' if h > w else 'landscape'}, {height}",
+            )
+        )
     return out
 
 
-def evaluate_virtual_views(lifter: Lifter, data_dir: str | Path, subjects: list[str], *, views: int = 4,
-                           seed: int = 0, step: int = 2, known_intrinsics: bool = True,
-                           roll: float = 0.0, quiet: bool = True) -> VirtualViewReport:
+def evaluate_virtual_views(
+    lifter: Lifter,
+    data_dir: str | Path,
+    subjects: list[str],
+    *,
+    views: int = 4,
+    seed: int = 0,
+    step: int = 2,
+    known_intrinsics: bool = True,
+    roll: float = 0.0,
+    quiet: bool = True,
+) -> VirtualViewReport:
     """Every sequence of ``subjects`` (every ``step``-th frame, 25 fps for step 2) seen by ``views``
     seeded cameras; the 2D is exact (no detector), the scores are against the camera-frame 3D.
     ``known_intrinsics``: the lifter is given each camera's focal length and principal point, else
@@ -155,15 +212,24 @@ def evaluate_virtual_views(lifter: Lifter, data_dir: str | Path, subjects: list[
     if not 0 <= seed < 2**31:
         raise UserError(f"expected a camera seed of 0 to {2**31 - 1}, got {seed}")
     sums: dict[str, list[float]] = {}
-    clips = tqdm(h36m_motion(data_dir, tuple(subjects)), desc="h36m-virtual", unit="clip", disable=quiet)
+    clips = tqdm(
+        h36m_motion(data_dir, tuple(subjects)), desc="h36m-virtual", unit="clip", disable=quiet
+    )
     for k, clip in enumerate(clips):
         world = clip.positions[::step].astype(np.float64)
-        for pixels, camera, size, intrinsics, kind in virtual_views(world, views, seed * 100_000 + k):
+        for pixels, camera, size, intrinsics, kind in virtual_views(
+            world, views, seed * 100_000 + k
+        ):
             if roll:
                 turn = np.full(len(pixels), np.radians(roll))
                 pixels, camera = turn_keypoints(pixels, turn, intrinsics), turn_back(camera, -turn)
-            pred = lifter.lift(pixels, layout="h36m17", image_size=size, fps=clip.fps / step,
-                               intrinsics=intrinsics if known_intrinsics else None)
+            pred = lifter.lift(
+                pixels,
+                layout="h36m17",
+                image_size=size,
+                fps=clip.fps / step,
+                intrinsics=intrinsics if known_intrinsics else None,
+            )
             truth = camera - camera[:, :1]
             acc = sums.setdefault(kind, [0, 0.0, 0.0])
             acc[0] += len(pred)
@@ -172,5 +238,9 @@ def evaluate_virtual_views(lifter: Lifter, data_dir: str | Path, subjects: list[
     if not sums:
         raise UserError(f"{data_dir}: no sequences of {subjects}")
     frames = sum(v[0] for v in sums.values())
-    return VirtualViewReport(frames, sum(v[1] for v in sums.values()) / frames, sum(v[2] for v in sums.values()) / frames,
-                             {k: (int(n), a / n, b / n) for k, (n, a, b) in sums.items()})
+    return VirtualViewReport(
+        frames,
+        sum(v[1] for v in sums.values()) / frames,
+        sum(v[2] for v in sums.values()) / frames,
+        {k: (int(n), a / n, b / n) for k, (n, a, b) in sums.items()},
+    )

@@ -25,7 +25,9 @@ def mpjpe(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 def n_mpjpe(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """MPJPE after the least-squares scale of ``pred`` onto ``target`` (no rotation, no translation)."""
     _check(pred, target)
-    scale = np.sum(pred * target, axis=(-2, -1)) / np.maximum(np.sum(pred * pred, axis=(-2, -1)), 1e-12)
+    scale = np.sum(pred * target, axis=(-2, -1)) / np.maximum(
+        np.sum(pred * pred, axis=(-2, -1)), 1e-12
+    )
     return mpjpe(scale[..., None, None] * pred, target)
 
 

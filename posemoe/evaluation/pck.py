@@ -20,8 +20,10 @@ AUC_THRESHOLDS = np.arange(0, 151, 5) / 1000.0
 
 def _joint_errors(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     if pred.shape != target.shape or pred.ndim < 2:
-        raise UserError(f"expected prediction and target of the same shape (..., J, 3), got {pred.shape} and "
-                        f"{target.shape}")
+        raise UserError(
+            f"expected prediction and target of the same shape (..., J, 3), got {pred.shape} and "
+            f"{target.shape}"
+        )
     return np.linalg.norm(np.asarray(pred, np.float64) - np.asarray(target, np.float64), axis=-1)
 
 
@@ -30,10 +32,14 @@ def pck(pred: np.ndarray, target: np.ndarray, threshold: float = 0.150) -> np.nd
     return (_joint_errors(pred, target) < threshold).mean(axis=-1)
 
 
-def auc(pred: np.ndarray, target: np.ndarray, thresholds: np.ndarray = AUC_THRESHOLDS) -> np.ndarray:
+def auc(
+    pred: np.ndarray, target: np.ndarray, thresholds: np.ndarray = AUC_THRESHOLDS
+) -> np.ndarray:
     """Mean PCK over ``thresholds`` (metres): ``(..., J, 3)`` -> ``(...)``."""
     thresholds = np.asarray(thresholds, np.float64)
     if thresholds.ndim != 1 or thresholds.size == 0:
-        raise UserError(f"expected a 1-D array of thresholds in metres, got shape {thresholds.shape}")
+        raise UserError(
+            f"expected a 1-D array of thresholds in metres, got shape {thresholds.shape}"
+        )
     errors = _joint_errors(pred, target)
     return (errors[..., None] < thresholds).mean(axis=(-2, -1))

@@ -26,15 +26,35 @@ class EvaluationReport:
 
     def to_markdown(self) -> str:
         if "mpjpe" not in self.frame_weighted:  # a 2D model's report
-            return "\n".join([f"{self.source}, {self.frames} crops, test-time flip {'on' if self.flip else 'off'}", "",
-                               *(f"- {k}: {v:.2f}" for k, v in self.frame_weighted.items())])
+            return "\n".join(
+                [
+                    f"{self.source}, {self.frames} crops, test-time flip {'on' if self.flip else 'off'}",
+                    "",
+                    *(f"- {k}: {v:.2f}" for k, v in self.frame_weighted.items()),
+                ]
+            )
         head = "| action | " + " | ".join(f"{m} (mm)" for m in METRICS) + " |"
         rule = "|---|" + "---:|" * len(METRICS)
-        rows = [f"| {a} | " + " | ".join(f"{v[m]:.1f}" for m in METRICS) + " |" for a, v in sorted(self.per_action.items())]
-        rows.append("| **mean of actions** | " + " | ".join(f"**{self.action_mean[m]:.1f}**" for m in METRICS) + " |")
-        rows.append("| **all frames** | " + " | ".join(f"**{self.frame_weighted[m]:.1f}**" for m in METRICS) + " |")
-        info = (f"2D source `{self.source}`, subjects {', '.join(self.subjects)}, {self.frames} frames "
-                f"(all cameras), test-time flip {'on' if self.flip else 'off'}")
+        rows = [
+            f"| {a} | " + " | ".join(f"{v[m]:.1f}" for m in METRICS) + " |"
+            for a, v in sorted(self.per_action.items())
+        ]
+        rows.append(
+            "| **mean of actions** | "
+            + " | ".join(f"**{self.action_mean[m]:.1f}**" for m in METRICS)
+            + " |"
+        )
+        rows.append(
+            "| **all frames** | "
+            + " | ".join(f"**{self.frame_weighted[m]:.1f}**" for m in METRICS)
+            + " |"
+        )
+        info = (
+            f"2D source `{self.source}`, subjects {', '.join(self.subjects)}, {self.frames} frames "
+            f"(all cameras), test-time flip {'on' if self.flip else 'off'}"
+        )
         if self.extra.get("left_out"):
-            info += "\n\nleft out: " + "; ".join(f"{n} frame(s) {why}" for why, n in self.extra["left_out"].items())
+            info += "\n\nleft out: " + "; ".join(
+                f"{n} frame(s) {why}" for why, n in self.extra["left_out"].items()
+            )
         return "\n".join([info, "", head, rule, *rows])

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from posemoe.errors import UserError
-from posemoe.export.results import FileWriter, csv_file, json_file, npz_file, refuse_inputs, write_files
+from posemoe.export.results import (
+    FileWriter,
+    csv_file,
+    json_file,
+    npz_file,
+    refuse_inputs,
+    write_files,
+)
 
 if TYPE_CHECKING:
     from posemoe.inference.result import PersonResult, Result
@@ -27,19 +34,35 @@ def register_format(name: str, fmt: Format) -> None:
     FORMATS[name] = fmt
 
 
-def per_person(result: "Result") -> list["Result"]:
+def per_person(result: Result) -> list[Result]:
     """``result`` itself for one person of id 0 (or none); otherwise one view per person named
     ``<name>_person<id>`` (every format then writes one file per person, each whole on its own), so
     that lifting another id of the same video (``--track``) never replaces the first's files."""
-    if not result.people or (len(result.people) == 1 and (result.people[0].track == 0 or "people" in result.extra)):
-        return [result]  # one person of id 0, or a view already split off (marked by "people": idempotent)
+    if not result.people or (
+        len(result.people) == 1 and (result.people[0].track == 0 or "people" in result.extra)
+    ):
+        return [
+            result
+        ]  # one person of id 0, or a view already split off (marked by "people": idempotent)
     ids = [p.track for p in result.people]
-    return [replace(result, name=person_name(result.name, p.track), people=[p], extra={**result.extra, "people": ids})
-            for p in result.people]
+    return [
+        replace(
+            result,
+            name=person_name(result.name, p.track),
+            people=[p],
+            extra={**result.extra, "people": ids},
+        )
+        for p in result.people
+    ]
 
 
-def files_per_person(result: Result, out: Path, suffix: str, what: str,
-                     writer: Callable[[PersonResult, Path], FileWriter]) -> dict[Path, FileWriter]:
+def files_per_person(
+    result: Result,
+    out: Path,
+    suffix: str,
+    what: str,
+    writer: Callable[[PersonResult, Path], FileWriter],
+) -> dict[Path, FileWriter]:
     """``out/<name>.<suffix>`` (one person) or ``out/<name>_person<id>.<suffix>`` (several, see
     :func:`per_person`), each written by ``writer(person, path)``; a result without people is
     refused, saying it has no person to write as ``what``."""
@@ -54,15 +77,20 @@ def person_name(name: str, track: int) -> str:
     return f"{name}_person{track}"
 
 
-def output_name(result: "Result") -> str:
+def output_name(result: Result) -> str:
     """The stem of files that hold all of ``result``'s people at once (renderings): its name, or
     ``<name>_person<id>`` for one person whose id is not 0, as :func:`per_person` names it."""
     views = per_person(result)
     return views[0].name if len(views) == 1 else result.name
 
 
-def write_result(result: "Result", out_dir: Path, formats: Iterable[str], *,
-                 inputs: Iterable[str | Path | None] = ()) -> list[Path]:
+def write_result(
+    result: Result,
+    out_dir: Path,
+    formats: Iterable[str],
+    *,
+    inputs: Iterable[str | Path | None] = (),
+) -> list[Path]:
     """Write ``result`` in ``formats`` into ``out_dir`` (one file per person and format when there
     are several, see :func:`per_person`); returns the paths written."""
     unknown = sorted(set(formats) - set(FORMATS))
@@ -73,15 +101,26 @@ def write_result(result: "Result", out_dir: Path, formats: Iterable[str], *,
         for name in formats:
             files |= FORMATS[name](view, out_dir)
     refuse_inputs(files, inputs)
-    return write_files({path: write for path, (write, _) in files.items()},
-                       binary=[path for path, (_, binary) in files.items() if binary])
+    return write_files(
+        {path: write for path, (write, _) in files.items()},
+        binary=[path for path, (_, binary) in files.items() if binary],
+    )
 
 
-__all__ = ["FORMATS", "Format", "FileWriter", "output_name", "person_name", "register_format", "write_result",
-           "write_files", "refuse_inputs"]
+__all__ = [
+    "FORMATS",
+    "Format",
+    "FileWriter",
+    "output_name",
+    "person_name",
+    "register_format",
+    "write_result",
+    "write_files",
+    "refuse_inputs",
+]
 
-from posemoe.export import bvh as _bvh  # noqa: E402,F401  (registers "bvh")
 from posemoe.export import angles as _angles  # noqa: E402,F401  (registers "angles")
+from posemoe.export import bvh as _bvh  # noqa: E402,F401  (registers "bvh")
 from posemoe.export import c3d as _c3d  # noqa: E402,F401  (registers "c3d")
 from posemoe.export import gltf as _gltf  # noqa: E402,F401  (registers "glb")
 from posemoe.export import trc as _trc  # noqa: E402,F401  (registers "trc")

@@ -31,24 +31,36 @@ def _csv(angles: JointAngles, visible: np.ndarray) -> FileWriter:
         writer = csv.writer(f)
         writer.writerow(["frame", "time_s", "visible", *angles.names])
         for t, row in enumerate(angles.degrees):
-            writer.writerow([t, f"{t / angles.fps:.4f}", int(visible[t])] +
-                            ["" if np.isnan(v) else f"{v:.2f}" for v in row])
+            writer.writerow(
+                [t, f"{t / angles.fps:.4f}", int(visible[t])]
+                + ["" if np.isnan(v) else f"{v:.2f}" for v in row]
+            )
 
     return write, False
 
 
 def _json(angles: JointAngles, result: Result) -> FileWriter:
     person = result.people[0]
-    record = {"fps": angles.fps, "units": "degrees", "source": result.source, "person_id": person.track,
-              "skeleton": "fitted (constant bones)" if getattr(person, "fitted", None) is not None else "lifted",
-              "ground": getattr(person, "world_from_camera", None) is not None, "frames": len(angles.degrees),
-              "person_visible": np.asarray(person.visible, bool).tolist(),
-              "angles": {name: [None if np.isnan(v) else round(float(v), 2) for v in angles.degrees[:, k]]
-                         for k, name in enumerate(angles.names)},
-              "definitions": {name: angles.definition(name) for name in angles.names},
-              "not_measured": angles.not_measured(),
-              "null": "a joint the angle reads was not seen in that frame (outside the image, hidden or barely "
-                      "seen), or the person was not detected"}
+    record = {
+        "fps": angles.fps,
+        "units": "degrees",
+        "source": result.source,
+        "person_id": person.track,
+        "skeleton": "fitted (constant bones)"
+        if getattr(person, "fitted", None) is not None
+        else "lifted",
+        "ground": getattr(person, "world_from_camera", None) is not None,
+        "frames": len(angles.degrees),
+        "person_visible": np.asarray(person.visible, bool).tolist(),
+        "angles": {
+            name: [None if np.isnan(v) else round(float(v), 2) for v in angles.degrees[:, k]]
+            for k, name in enumerate(angles.names)
+        },
+        "definitions": {name: angles.definition(name) for name in angles.names},
+        "not_measured": angles.not_measured(),
+        "null": "a joint the angle reads was not seen in that frame (outside the image, hidden or barely "
+        "seen), or the person was not detected",
+    }
     return (lambda f: f.write(json.dumps(record) + "\n")), False
 
 
@@ -68,7 +80,9 @@ def angle_files(result: Result, out: Path) -> dict[Path, FileWriter]:
         angles = person_angles(person, result.fps, result.layout)
         files[out / f"{view.name}_angles.csv"] = _csv(angles, np.asarray(person.visible, bool))
         files[out / f"{view.name}_angles.json"] = _json(angles, view)
-        files[out / f"{view.name}_angles.png"] = _png(angles, f"{view.name}: joint angles (degrees)")
+        files[out / f"{view.name}_angles.png"] = _png(
+            angles, f"{view.name}: joint angles (degrees)"
+        )
     return files
 
 

@@ -47,13 +47,17 @@ if TYPE_CHECKING:
     from posemoe.inference.result import PersonResult, Result
 
 ROTATION_ORDER = "ZXY"
-Y_UP_FROM_CAMERA = np.diag([1.0, -1.0, -1.0])  # camera (y down, z forward) -> y up, facing the camera = +z
+Y_UP_FROM_CAMERA = np.diag(
+    [1.0, -1.0, -1.0]
+)  # camera (y down, z forward) -> y up, facing the camera = +z
 
 # End sites: leaf joint -> (rest direction, length as a fraction of the bone ending at the leaf).
 END_SITES: dict[str, tuple[tuple[float, float, float], float]] = {
     "Head": ((0, 1, 0), 0.5),
-    "LWrist": ((1, 0, 0), 0.4), "RWrist": ((-1, 0, 0), 0.4),
-    "LFoot": ((0, 0, 1), 0.35), "RFoot": ((0, 0, 1), 0.35),
+    "LWrist": ((1, 0, 0), 0.4),
+    "RWrist": ((-1, 0, 0), 0.4),
+    "LFoot": ((0, 0, 1), 0.35),
+    "RFoot": ((0, 0, 1), 0.35),
 }
 
 
@@ -75,21 +79,37 @@ class BvhTake:
 
     def write(self, path: str | Path) -> Path:
         """Write the take to ``path`` as a BVH file."""
-        return write_bvh(path, self.skeleton, self.rotations, self.positions[:, 0], frame_time=self.frame_time,
-                         order=ROTATION_ORDER)
+        return write_bvh(
+            path,
+            self.skeleton,
+            self.rotations,
+            self.positions[:, 0],
+            frame_time=self.frame_time,
+            order=ROTATION_ORDER,
+        )
 
 
 def bvh_skeleton(fit: SkeletonFit) -> BvhSkeleton:
     """The fitted rest pose as a BVH joint tree: root offset 0, end sites after the layout's joints."""
     layout = fit.layout
     leaves = [layout.index(name) for name in END_SITES]
-    ends = np.array([np.asarray(d, np.float64) * fraction * fit.lengths[leaf]
-                     for leaf, (d, fraction) in zip(leaves, END_SITES.values())])
+    ends = np.array(
+        [
+            np.asarray(d, np.float64) * fraction * fit.lengths[leaf]
+            for leaf, (d, fraction) in zip(leaves, END_SITES.values())
+        ]
+    )
     offsets = np.concatenate([fit.offsets, ends])
     offsets[layout.root] = 0.0
-    names = tuple(bvh_name(n) for n in layout.joints) + tuple(f"{bvh_name(n)}_end" for n in END_SITES)
-    return BvhSkeleton(names=names, parents=np.array([*layout.parents, *leaves], np.int64), offsets=offsets,
-                       end_sites=np.array([False] * layout.num_joints + [True] * len(leaves)))
+    names = tuple(bvh_name(n) for n in layout.joints) + tuple(
+        f"{bvh_name(n)}_end" for n in END_SITES
+    )
+    return BvhSkeleton(
+        names=names,
+        parents=np.array([*layout.parents, *leaves], np.int64),
+        offsets=offsets,
+        end_sites=np.array([False] * layout.num_joints + [True] * len(leaves)),
+    )
 
 
 def _world(fit: SkeletonFit, person: PersonResult, fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -101,11 +121,15 @@ def _world(fit: SkeletonFit, person: PersonResult, fps: float) -> tuple[np.ndarr
         return Y_UP_FROM_CAMERA, fit.fitted @ Y_UP_FROM_CAMERA.T + np.array([0.0, height, 0.0])
     root = np.asarray(root, np.float64)
     if root.shape != (len(fit.fitted), 3):
-        raise UserError(f"expected the person's root of shape ({len(fit.fitted)}, 3), got {root.shape}")
+        raise UserError(
+            f"expected the person's root of shape ({len(fit.fitted)}, 3), got {root.shape}"
+        )
     camera = fit.fitted + root[:, None]
     transform = getattr(person, "world_from_camera", None)
     if transform is None:
-        transform = world_transform(fit_ground(camera, fps, visible=person.visible, layout=fit.layout), root[0])
+        transform = world_transform(
+            fit_ground(camera, fps, visible=person.visible, layout=fit.layout), root[0]
+        )
     transform = np.asarray(transform, np.float64)
     return transform[:3, :3], to_world(camera, transform)
 
@@ -119,8 +143,9 @@ def person_take(person: PersonResult, fps: float) -> BvhTake:
     joints = person.joints_3d if joints is None else joints
     fit = fit_skeleton(joints, confidence=person.keypoints[..., 2], visible=person.visible)
     rotation, positions = _world(fit, person, fps)
-    rotations = np.concatenate([fit.rotations, np.broadcast_to(np.eye(3), (len(positions), len(END_SITES), 3, 3))],
-                               axis=1)
+    rotations = np.concatenate(
+        [fit.rotations, np.broadcast_to(np.eye(3), (len(positions), len(END_SITES), 3, 3))], axis=1
+    )
     rotations[:, fit.layout.root] = rotation @ rotations[:, fit.layout.root]
     return BvhTake(bvh_skeleton(fit), rotations, positions, 1.0 / fps)
 

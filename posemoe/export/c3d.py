@@ -25,7 +25,9 @@ from posemoe.export.trc import marker_names, world_markers
 if TYPE_CHECKING:
     from posemoe.inference.result import PersonResult, Result
 
-Z_UP_FROM_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # +90 degrees about x
+Z_UP_FROM_Y_UP = np.array(
+    [[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]
+)  # +90 degrees about x
 
 
 def write_c3d(file: IO, points_mm: np.ndarray, labels: list[str], fps: float) -> None:
@@ -33,11 +35,17 @@ def write_c3d(file: IO, points_mm: np.ndarray, labels: list[str], fps: float) ->
     try:
         import c3d
     except ImportError:
-        raise UserError("C3D files need the c3d package: pip install c3d (the video extra brings it)") from None
+        raise UserError(
+            "C3D files need the c3d package: pip install c3d (the video extra brings it)"
+        ) from None
     frames, count = points_mm.shape[:2]
     if len(labels) != count or frames == 0:
-        raise UserError(f"expected (T >= 1, {len(labels)}, 3) points for {len(labels)} labels, got {points_mm.shape}")
-    writer = c3d.Writer(point_rate=float(fps), analog_rate=0.0, point_scale=-1.0, point_units="mm  ")
+        raise UserError(
+            f"expected (T >= 1, {len(labels)}, 3) points for {len(labels)} labels, got {points_mm.shape}"
+        )
+    writer = c3d.Writer(
+        point_rate=float(fps), analog_rate=0.0, point_scale=-1.0, point_units="mm  "
+    )
     writer.set_point_labels(labels)
     writer.set_screen_axis("+X", "+Z")
     rows = np.zeros((frames, count, 5), np.float32)  # x, y, z, residual (0: valid), camera mask

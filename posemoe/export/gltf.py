@@ -32,8 +32,14 @@ if TYPE_CHECKING:
     from posemoe.inference.result import PersonResult, Result
 
 FLOAT, ARRAY_BUFFER = 5126, 34962
-COLOURS = {"left": (40, 110, 230), "right": (240, 120, 30), "middle": (120, 120, 120)}  # posemoe.viz.draw's
-BONE_WIDTH = 0.3  # the octahedron's width at its widest, as a fraction of the bone's length (at most 6 cm)
+COLOURS = {
+    "left": (40, 110, 230),
+    "right": (240, 120, 30),
+    "middle": (120, 120, 120),
+}  # posemoe.viz.draw's
+BONE_WIDTH = (
+    0.3  # the octahedron's width at its widest, as a fraction of the bone's length (at most 6 cm)
+)
 
 
 def bone_mesh() -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +54,9 @@ def bone_mesh() -> tuple[np.ndarray, np.ndarray]:
     positions = np.array(triangles, np.float64)  # (8, 3, 3)
     normals = np.cross(positions[:, 1] - positions[:, 0], positions[:, 2] - positions[:, 0])
     normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
-    return positions.reshape(-1, 3).astype(np.float32), np.repeat(normals, 3, axis=0).astype(np.float32)
+    return positions.reshape(-1, 3).astype(np.float32), np.repeat(normals, 3, axis=0).astype(
+        np.float32
+    )
 
 
 def _side(name: str) -> str:
@@ -61,7 +69,9 @@ class _Buffer:
     def __init__(self) -> None:
         self.data, self.views, self.accessors = bytearray(), [], []
 
-    def add(self, array: np.ndarray, kind: str, *, target: int | None = None, bounds: bool = False) -> int:
+    def add(
+        self, array: np.ndarray, kind: str, *, target: int | None = None, bounds: bool = False
+    ) -> int:
         """Append float32 ``array`` (N, k) (or (N,) for "SCALAR") -> its accessor index."""
         array = np.ascontiguousarray(array, np.float32)
         self.data += b"\0" * (-len(self.data) % 4)
@@ -70,7 +80,12 @@ class _Buffer:
             view["target"] = target
         self.data += array.tobytes()
         self.views.append(view)
-        accessor = {"bufferView": len(self.views) - 1, "componentType": FLOAT, "count": len(array), "type": kind}
+        accessor = {
+            "bufferView": len(self.views) - 1,
+            "componentType": FLOAT,
+            "count": len(array),
+            "type": kind,
+        }
         if bounds:
             flat = array.reshape(len(array), -1)
             accessor |= {"min": flat.min(axis=0).tolist(), "max": flat.max(axis=0).tolist()}
@@ -104,43 +119,98 @@ def gltf_document(take: BvhTake, *, name: str, fps: float) -> tuple[dict, bytes]
     positions, normals = bone_mesh()
     position_accessor = buffer.add(positions, "VEC3", target=ARRAY_BUFFER, bounds=True)
     normal_accessor = buffer.add(normals, "VEC3", target=ARRAY_BUFFER)
-    materials = [{"name": side, "pbrMetallicRoughness": {"baseColorFactor": [c / 255 for c in rgb] + [1.0],
-                                                          "metallicFactor": 0.0, "roughnessFactor": 0.8}}
-                 for side, rgb in COLOURS.items()]
-    meshes = [{"name": f"bone_{side}", "primitives": [{"attributes": {"POSITION": position_accessor,
-                                                                       "NORMAL": normal_accessor}, "material": k}]}
-              for k, side in enumerate(COLOURS)]
+    materials = [
+        {
+            "name": side,
+            "pbrMetallicRoughness": {
+                "baseColorFactor": [c / 255 for c in rgb] + [1.0],
+                "metallicFactor": 0.0,
+                "roughnessFactor": 0.8,
+            },
+        }
+        for side, rgb in COLOURS.items()
+    ]
+    meshes = [
+        {
+            "name": f"bone_{side}",
+            "primitives": [
+                {
+                    "attributes": {"POSITION": position_accessor, "NORMAL": normal_accessor},
+                    "material": k,
+                }
+            ],
+        }
+        for k, side in enumerate(COLOURS)
+    ]
     mesh_of = {side: k for k, side in enumerate(COLOURS)}
-    quaternions = [_continuous(Rotation.from_matrix(take.rotations[:, j]).as_quat()) for j in range(skeleton.num_joints)]
-    nodes: list[dict] = [{"name": joint, "rotation": quaternions[j][0].tolist(), "children": [],
-                          "translation": np.asarray(take.positions[0, 0] if j == 0 else skeleton.offsets[j], float).tolist()}
-                         for j, joint in enumerate(skeleton.names)]
+    quaternions = [
+        _continuous(Rotation.from_matrix(take.rotations[:, j]).as_quat())
+        for j in range(skeleton.num_joints)
+    ]
+    nodes: list[dict] = [
+        {
+            "name": joint,
+            "rotation": quaternions[j][0].tolist(),
+            "children": [],
+            "translation": np.asarray(
+                take.positions[0, 0] if j == 0 else skeleton.offsets[j], float
+            ).tolist(),
+        }
+        for j, joint in enumerate(skeleton.names)
+    ]
     times = buffer.add(np.arange(frames) / fps, "SCALAR", bounds=True)
     samplers, channels = [], []
     for j, joint in enumerate(skeleton.names):
         parent = int(skeleton.parents[j])
         if parent >= 0:
             nodes[parent]["children"].append(j)
-            bone = _bone_node(skeleton.offsets[j], mesh_of[_side(skeleton.names[parent] if skeleton.end_sites[j]
-                                                                 else joint)])
+            bone = _bone_node(
+                skeleton.offsets[j],
+                mesh_of[_side(skeleton.names[parent] if skeleton.end_sites[j] else joint)],
+            )
             if bone is not None:
                 nodes.append({"name": f"{joint}_bone", **bone})
                 nodes[parent]["children"].append(len(nodes) - 1)
         if skeleton.end_sites[j]:
             continue
-        samplers.append({"input": times, "output": buffer.add(quaternions[j], "VEC4"), "interpolation": "LINEAR"})
+        samplers.append(
+            {
+                "input": times,
+                "output": buffer.add(quaternions[j], "VEC4"),
+                "interpolation": "LINEAR",
+            }
+        )
         channels.append({"sampler": len(samplers) - 1, "target": {"node": j, "path": "rotation"}})
-    samplers.append({"input": times, "output": buffer.add(take.positions[:, 0], "VEC3"), "interpolation": "LINEAR"})
+    samplers.append(
+        {
+            "input": times,
+            "output": buffer.add(take.positions[:, 0], "VEC3"),
+            "interpolation": "LINEAR",
+        }
+    )
     channels.append({"sampler": len(samplers) - 1, "target": {"node": 0, "path": "translation"}})
     for node in nodes:
         if not node.get("children", True):
             del node["children"]
     document = {
-        "asset": {"version": "2.0", "generator": "posemoe",
-                  "extras": {"fps": fps, "frames": frames, "units": "metres, y up, +z the person's front at rest"}},
-        "scene": 0, "scenes": [{"name": name, "nodes": [0]}], "nodes": nodes, "meshes": meshes, "materials": materials,
+        "asset": {
+            "version": "2.0",
+            "generator": "posemoe",
+            "extras": {
+                "fps": fps,
+                "frames": frames,
+                "units": "metres, y up, +z the person's front at rest",
+            },
+        },
+        "scene": 0,
+        "scenes": [{"name": name, "nodes": [0]}],
+        "nodes": nodes,
+        "meshes": meshes,
+        "materials": materials,
         "animations": [{"name": "motion", "samplers": samplers, "channels": channels}],
-        "accessors": buffer.accessors, "bufferViews": buffer.views, "buffers": [{"byteLength": len(buffer.data)}],
+        "accessors": buffer.accessors,
+        "bufferViews": buffer.views,
+        "buffers": [{"byteLength": len(buffer.data)}],
     }
     return document, bytes(buffer.data)
 
@@ -150,7 +220,12 @@ def glb_bytes(document: dict, binary: bytes) -> bytes:
     text = json.dumps(document, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 4)
     binary += b"\0" * (-len(binary) % 4)
-    chunks = struct.pack("<II", len(text), 0x4E4F534A) + text + struct.pack("<II", len(binary), 0x004E4942) + binary
+    chunks = (
+        struct.pack("<II", len(text), 0x4E4F534A)
+        + text
+        + struct.pack("<II", len(binary), 0x004E4942)
+        + binary
+    )
     return struct.pack("<III", 0x46546C67, 2, 12 + len(chunks)) + chunks
 
 
@@ -159,7 +234,9 @@ def glb_files(result: Result, out: Path) -> dict[Path, FileWriter]:
     from posemoe.export.bvh import person_take
 
     def writer(person: PersonResult, path: Path) -> FileWriter:
-        data = glb_bytes(*gltf_document(person_take(person, result.fps), name=path.stem, fps=result.fps))
+        data = glb_bytes(
+            *gltf_document(person_take(person, result.fps), name=path.stem, fps=result.fps)
+        )
         return (lambda f: f.write(data)), True
 
     return files_per_person(result, out, "glb", "glTF", writer)

@@ -31,7 +31,9 @@ from posemoe.models.pretrained import PretrainedConfig, load_pretrained
 from posemoe.models.registry import example_input, is_image_model, task_of
 
 OPSET = 18
-MAX_DIFFERENCE = 1e-5  # metres (lifters, 3D image models) or normalised units: far under the 0.1 mm asked of it
+MAX_DIFFERENCE = (
+    1e-5  # metres (lifters, 3D image models) or normalised units: far under the 0.1 mm asked of it
+)
 INPUTS = {"lifting": "keypoints", "image": "images"}
 OUTPUTS = {"lifting": ("joints",), "image": ("pose", "confidence")}
 
@@ -50,7 +52,9 @@ class _Exported(nn.Module):
         return pose, aux["confidence"]
 
 
-def export_onnx(source: str | Path, out: str | Path, *, half: bool = False, description: str = "") -> tuple[Path, float]:
+def export_onnx(
+    source: str | Path, out: str | Path, *, half: bool = False, description: str = ""
+) -> tuple[Path, float]:
     """Write ``source`` (shipped weights name, ``.safetensors`` or ``.pt``) as ``out`` (``.onnx``).
     ``half`` rounds the weights to float16 first (half the file, as ``posemoe export --half``).
     Weights that float16 holds exactly (all of them for the shipped files, which are float16) are
@@ -82,19 +86,32 @@ def to_onnx(model: nn.Module, pretrained: PretrainedConfig, *, model_name: str =
         import onnx  # noqa: F401  (torch's exporter needs onnx and onnxscript)
         import onnxscript  # noqa: F401
     except ImportError as err:
-        raise MissingDependency(f"posemoe export --onnx needs {err.name}: pip install 'posemoe[train]'") from None
+        raise MissingDependency(
+            f"posemoe export --onnx needs {err.name}: pip install 'posemoe[train]'"
+        ) from None
     task = task_of(model.config)
     example = example_input(model.config, batch=2)
     with warnings.catch_warnings(), _quiet_exporter():
         warnings.simplefilter("ignore")
-        program = torch.onnx.export(_Exported(model.eval()), (example,), dynamo=True, opset_version=OPSET,
-                                    input_names=[INPUTS[task]], output_names=list(OUTPUTS[task]),
-                                    dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=1 << 16)},),
-                                    verbose=False)
+        program = torch.onnx.export(
+            _Exported(model.eval()),
+            (example,),
+            dynamo=True,
+            opset_version=OPSET,
+            input_names=[INPUTS[task]],
+            output_names=list(OUTPUTS[task]),
+            dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=1 << 16)},),
+            verbose=False,
+        )
     proto = program.model_proto
-    meta = {"model_config": json.dumps(model.config.to_dict()), "pretrained_config": json.dumps(pretrained.to_dict()),
-            "model_name": model_name, "task": task, "outputs": json.dumps(OUTPUTS[task]),
-            "producer": f"posemoe {__version__}"}
+    meta = {
+        "model_config": json.dumps(model.config.to_dict()),
+        "pretrained_config": json.dumps(pretrained.to_dict()),
+        "model_name": model_name,
+        "task": task,
+        "outputs": json.dumps(OUTPUTS[task]),
+        "producer": f"posemoe {__version__}",
+    }
     del proto.metadata_props[:]
     for key, value in meta.items():
         entry = proto.metadata_props.add()
@@ -113,8 +130,11 @@ def check_against_torch(data: bytes, model: nn.Module, seed: int = 0) -> float:
     worst = 0.0
     for batch in (1, 5):
         shape = tuple(example_input(model.config, batch).shape)
-        x = (torch.rand(shape, generator=generator) if runner.task == "image"
-             else torch.randn(shape, generator=generator) * 0.5)
+        x = (
+            torch.rand(shape, generator=generator)
+            if runner.task == "image"
+            else torch.randn(shape, generator=generator) * 0.5
+        )
         with torch.no_grad():
             expected = _Exported(model)(x)
         expected = expected if isinstance(expected, tuple) else (expected,)
@@ -122,7 +142,9 @@ def check_against_torch(data: bytes, model: nn.Module, seed: int = 0) -> float:
         for name, want in zip(OUTPUTS[runner.task], expected):
             worst = max(worst, float(np.abs(got[name] - want.numpy()).max()))
     if not worst <= MAX_DIFFERENCE:
-        raise RuntimeError(f"the exported graph differs from torch by {worst:.3g} (limit {MAX_DIFFERENCE:g})")
+        raise RuntimeError(
+            f"the exported graph differs from torch by {worst:.3g} (limit {MAX_DIFFERENCE:g})"
+        )
     return worst
 
 
@@ -141,8 +163,12 @@ def _store_half(proto) -> None:
         stored = numpy_helper.from_array(values.astype(np.float16), f"{init.name}.f16")
         graph.initializer.remove(init)
         graph.initializer.append(stored)
-        graph.node.insert(0, helper.make_node("Cast", [stored.name], [init.name], to=TensorProto.FLOAT,
-                                              name=f"{init.name}.cast"))
+        graph.node.insert(
+            0,
+            helper.make_node(
+                "Cast", [stored.name], [init.name], to=TensorProto.FLOAT, name=f"{init.name}.cast"
+            ),
+        )
 
 
 def _name_of(source: str | Path) -> str:

@@ -35,9 +35,22 @@ if TYPE_CHECKING:
     from posemoe.inference.result import PersonResult, Result
 
 MARKER_NAMES = {
-    "Hip": "Hip", "RHip": "RHip", "RKnee": "RKnee", "RFoot": "RAnkle", "LHip": "LHip", "LKnee": "LKnee",
-    "LFoot": "LAnkle", "Spine": "Spine", "Thorax": "Neck", "Neck/Nose": "Nose", "Head": "Head",
-    "LShoulder": "LShoulder", "LElbow": "LElbow", "LWrist": "LWrist", "RShoulder": "RShoulder", "RElbow": "RElbow",
+    "Hip": "Hip",
+    "RHip": "RHip",
+    "RKnee": "RKnee",
+    "RFoot": "RAnkle",
+    "LHip": "LHip",
+    "LKnee": "LKnee",
+    "LFoot": "LAnkle",
+    "Spine": "Spine",
+    "Thorax": "Neck",
+    "Neck/Nose": "Nose",
+    "Head": "Head",
+    "LShoulder": "LShoulder",
+    "LElbow": "LElbow",
+    "LWrist": "LWrist",
+    "RShoulder": "RShoulder",
+    "RElbow": "RElbow",
     "RWrist": "RWrist",
 }
 """H36M-17 joint -> the marker name Pose2Sim gives the same point."""
@@ -47,7 +60,9 @@ def marker_names(joints: tuple[str, ...] = H36M17.joints) -> list[str]:
     """The markers' names for a layout's joints (:data:`MARKER_NAMES`)."""
     missing = [j for j in joints if j not in MARKER_NAMES]
     if missing:
-        raise UserError(f"expected the {H36M17.name} joints for markers, found {missing} without a marker name")
+        raise UserError(
+            f"expected the {H36M17.name} joints for markers, found {missing} without a marker name"
+        )
     return [MARKER_NAMES[j] for j in joints]
 
 
@@ -63,12 +78,14 @@ def trc_text(markers: np.ndarray, names: list[str], fps: float, file_name: str) 
     frames, count = markers.shape[:2]
     if len(names) != count:
         raise UserError(f"expected {count} marker names, got {len(names)}")
-    lines = [f"PathFileType\t4\t(X/Y/Z)\t{file_name}",
-             "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
-             f"{fps:g}\t{fps:g}\t{frames}\t{count}\tm\t{fps:g}\t1\t{frames}",
-             "Frame#\tTime\t" + "".join(f"{name}\t\t\t" for name in names).rstrip("\t"),
-             "\t\t" + "\t".join(f"X{k}\tY{k}\tZ{k}" for k in range(1, count + 1)),
-             ""]
+    lines = [
+        f"PathFileType\t4\t(X/Y/Z)\t{file_name}",
+        "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
+        f"{fps:g}\t{fps:g}\t{frames}\t{count}\tm\t{fps:g}\t1\t{frames}",
+        "Frame#\tTime\t" + "".join(f"{name}\t\t\t" for name in names).rstrip("\t"),
+        "\t\t" + "\t".join(f"X{k}\tY{k}\tZ{k}" for k in range(1, count + 1)),
+        "",
+    ]
     for t in range(frames):
         values = "\t".join(f"{v:.6f}" for v in markers[t].reshape(-1))
         lines.append(f"{t + 1}\t{t / fps:.6f}\t{values}")

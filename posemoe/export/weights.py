@@ -16,9 +16,17 @@ from posemoe.io.temporaries import replacing_stale
 from posemoe.models.pretrained import PretrainedConfig, build_checked
 
 
-def export_weights(checkpoint: str | Path, out: str | Path, *, description: str = "", half: bool = False,
-                   pretrained: PretrainedConfig | None = None, average_with: str | Path | None = None,
-                   weight: float = 0.5, raw: bool = False) -> Path:
+def export_weights(
+    checkpoint: str | Path,
+    out: str | Path,
+    *,
+    description: str = "",
+    half: bool = False,
+    pretrained: PretrainedConfig | None = None,
+    average_with: str | Path | None = None,
+    weight: float = 0.5,
+    raw: bool = False,
+) -> Path:
     """Write ``checkpoint`` (.pt) as ``out`` (.safetensors); ``half`` stores float16 (loaded back as
     float32). ``average_with`` (weights of the same architecture, e.g. those a fine-tune started
     from) writes ``(1 - weight) * checkpoint + weight * those``, tensor by tensor: a weight average
@@ -30,25 +38,41 @@ def export_weights(checkpoint: str | Path, out: str | Path, *, description: str 
     from posemoe.training.checkpoint import load_checkpoint
 
     if Path(checkpoint).suffix == ".safetensors":
-        raise UserError(f"{checkpoint}: already exported weights; export takes a training checkpoint (.pt: a run's "
-                        "last.pt or best.pt)")
+        raise UserError(
+            f"{checkpoint}: already exported weights; export takes a training checkpoint (.pt: a run's "
+            "last.pt or best.pt)"
+        )
     payload = load_checkpoint(checkpoint)
     if raw:
         if "train_model" not in payload:
-            raise UserError(f"{checkpoint}: holds one set of weights (its run kept no moving average); "
-                            "drop --raw-weights")
+            raise UserError(
+                f"{checkpoint}: holds one set of weights (its run kept no moving average); "
+                "drop --raw-weights"
+            )
         payload["model"] = payload["train_model"]
-    build_checked(payload["model_config"], payload["model"], str(checkpoint))  # refuse what could not load
+    build_checked(
+        payload["model_config"], payload["model"], str(checkpoint)
+    )  # refuse what could not load
     if average_with is not None:
         payload["model"] = _averaged(payload, average_with, weight)
-        description = description or f"{Path(checkpoint).name} averaged with {Path(str(average_with)).name}, " \
-                                     f"{1 - weight:g}:{weight:g}"
+        description = (
+            description
+            or f"{Path(checkpoint).name} averaged with {Path(str(average_with)).name}, "
+            f"{1 - weight:g}:{weight:g}"
+        )
     pretrained = pretrained or _pretrained_of(payload)
     if description:
         pretrained = PretrainedConfig.from_dict(pretrained.to_dict() | {"description": description})
-    tensors = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in payload["model"].items()}
-    meta = {"model_config": json.dumps(payload["model_config"]), "model_name": str(payload.get("model_name", "")),
-            "pretrained_config": json.dumps(pretrained.to_dict()), "description": description}
+    tensors = {
+        k: (v.half() if half and v.is_floating_point() else v).contiguous()
+        for k, v in payload["model"].items()
+    }
+    meta = {
+        "model_config": json.dumps(payload["model_config"]),
+        "model_name": str(payload.get("model_name", "")),
+        "pretrained_config": json.dumps(pretrained.to_dict()),
+        "description": description,
+    }
     out = Path(out)
     if out.suffix != ".safetensors":
         raise UserError(f"{out}: weights are written as .safetensors")
@@ -76,15 +100,21 @@ def _averaged(payload: dict, other: str | Path, weight: float) -> dict:
         raise UserError(f"--average-weight must be in [0, 1], got {weight}")
     model, theirs_cfg = load_pretrained(other)
     if model.config.to_dict() != payload["model_config"]:
-        raise UserError(f"{other}: not of the checkpoint's architecture; weights average only within one")
+        raise UserError(
+            f"{other}: not of the checkpoint's architecture; weights average only within one"
+        )
     ours = _pretrained_of(payload).codec
     if theirs_cfg.codec != ours:
-        warnings.warn(f"averaging weights trained with the {ours} codec with {other}'s, trained with the "
-                      f"{theirs_cfg.codec} codec: the result reads {ours}-codec input; check it on your benchmarks",
-                      stacklevel=3)
+        warnings.warn(
+            f"averaging weights trained with the {ours} codec with {other}'s, trained with the "
+            f"{theirs_cfg.codec} codec: the result reads {ours}-codec input; check it on your benchmarks",
+            stacklevel=3,
+        )
     theirs = model.state_dict()
-    return {k: ((1 - weight) * v.float() + weight * theirs[k].float()) if v.is_floating_point() else v
-            for k, v in payload["model"].items()}
+    return {
+        k: ((1 - weight) * v.float() + weight * theirs[k].float()) if v.is_floating_point() else v
+        for k, v in payload["model"].items()
+    }
 
 
 def _pretrained_of(payload: dict) -> PretrainedConfig:
@@ -95,6 +125,8 @@ def _pretrained_of(payload: dict) -> PretrainedConfig:
 
     try:
         cfg = TrainConfig().override(payload["train_config"])
-        return PretrainedConfig.from_dict(cfg.pretrained_config(get_config(cfg.model, **cfg.model_overrides)))
+        return PretrainedConfig.from_dict(
+            cfg.pretrained_config(get_config(cfg.model, **cfg.model_overrides))
+        )
     except (KeyError, TypeError, UserError):
         return PretrainedConfig.from_dict(payload.get("pretrained_config"))

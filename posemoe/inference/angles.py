@@ -64,23 +64,23 @@ THORAX = ("Spine", "Thorax", "RShoulder", "LShoulder")
 
 NOT_MEASURED = {
     "ankle_flexion": "H36M-17 ends at the ankle (LFoot/RFoot are ankle joints): no toe or heel point gives the foot "
-                     "a direction to measure dorsi/plantar flexion against",
+    "a direction to measure dorsi/plantar flexion against",
     "hip_rotation": "the thigh's axial rotation needs the femur's own axes (knee condyles), which 17 joints lack",
     "shoulder_rotation": "the upper arm's axial rotation is not shown by a line from shoulder to elbow",
 }
 
 DEFINITIONS = {
     "hip_flexion": "thigh (hip->knee) in the pelvis frame, flexion first: atan2(thigh.anterior, -thigh.superior); "
-                   "+ knee forward",
+    "+ knee forward",
     "hip_abduction": "then asin(thigh.lateral); + away from the midline",
     "knee_flexion": "angle between thigh and shank; 0 straight, + flexion (hyperextension reads as flexion)",
     "shoulder_flexion": "upper arm (shoulder->elbow) in the thorax frame, flexion first: "
-                        "atan2(arm.anterior, -arm.superior); + forward",
+    "atan2(arm.anterior, -arm.superior); + forward",
     "shoulder_abduction": "then asin(arm.lateral); + away from the body",
     "shoulder_elevation": "angle between the upper arm and the thorax's down direction; 0 hanging, 180 overhead",
     "elbow_flexion": "angle between upper arm and forearm; 0 straight, + flexion",
     "trunk_tilt": "Hip->Thorax against the ground's vertical, forward first: atan2(trunk.forward, trunk.up); "
-                  "+ leaning forward",
+    "+ leaning forward",
     "trunk_lateral_tilt": "then asin(trunk.right); + leaning to the body's right",
     "pelvis_tilt": "pelvis superior axis (Hip->Spine) against the vertical, like the trunk; + anterior tilt",
     "pelvis_obliquity": "asin(pelvis LHip->RHip axis . up); + right hip higher",
@@ -103,8 +103,9 @@ def _normal_to(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
     return _unit(v - _dot(v, axis)[..., None] * axis)
 
 
-def segment_axes(joints: np.ndarray, centre: str, top: str, right: str, left: str,
-                 layout: JointLayout = H36M17) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def segment_axes(
+    joints: np.ndarray, centre: str, top: str, right: str, left: str, layout: JointLayout = H36M17
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(T, J, 3) joints -> the (T, 3) anterior, superior and right unit axes of the segment whose
     right-left line runs ``left`` -> ``right`` and whose superior axis points ``centre`` -> ``top``."""
     p = lambda name: joints[:, layout.index(name)]  # noqa: E731
@@ -117,8 +118,9 @@ def _degrees(radians: np.ndarray) -> np.ndarray:
     return np.degrees(radians)
 
 
-def _flexion_abduction(limb: np.ndarray, anterior: np.ndarray, superior: np.ndarray,
-                       lateral: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _flexion_abduction(
+    limb: np.ndarray, anterior: np.ndarray, superior: np.ndarray, lateral: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Unit (T, 3) limb direction in a segment frame -> flexion (about the lateral axis, first) and
     abduction (then out of the sagittal plane), degrees."""
     flexion = np.arctan2(_dot(limb, anterior), -_dot(limb, superior))
@@ -131,13 +133,19 @@ def _between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _degrees(np.arctan2(np.linalg.norm(np.cross(a, b), axis=-1), _dot(a, b)))
 
 
-def _tilts(axis: np.ndarray, up: np.ndarray, forward: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _tilts(
+    axis: np.ndarray, up: np.ndarray, forward: np.ndarray, right: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """A (T, 3) unit axis against the vertical: forward tilt first, then lateral tilt, degrees."""
-    return (_degrees(np.arctan2(_dot(axis, forward), _dot(axis, up))),
-            _degrees(np.arcsin(np.clip(_dot(axis, right), -1.0, 1.0))))
+    return (
+        _degrees(np.arctan2(_dot(axis, forward), _dot(axis, up))),
+        _degrees(np.arcsin(np.clip(_dot(axis, right), -1.0, 1.0))),
+    )
 
 
-def _limb_angles(joints: np.ndarray, layout: JointLayout) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
+def _limb_angles(
+    joints: np.ndarray, layout: JointLayout
+) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
     """Every angle of the limbs: name -> ((T,) degrees, the joints it reads)."""
     p = lambda name: joints[:, layout.index(name)]  # noqa: E731
     pelvis = segment_axes(joints, "Hip", "Spine", "RHip", "LHip", layout)
@@ -150,16 +158,24 @@ def _limb_angles(joints: np.ndarray, layout: JointLayout) -> dict[str, tuple[np.
         out[f"{side}_hip_flexion"] = flexion, (*PELVIS, f"{s}Knee")
         out[f"{side}_hip_abduction"] = abduction, (*PELVIS, f"{s}Knee")
         out[f"{side}_knee_flexion"] = _between(thigh, shank), (f"{s}Hip", f"{s}Knee", f"{s}Foot")
-        arm, forearm = _unit(p(f"{s}Elbow") - p(f"{s}Shoulder")), _unit(p(f"{s}Wrist") - p(f"{s}Elbow"))
+        arm, forearm = (
+            _unit(p(f"{s}Elbow") - p(f"{s}Shoulder")),
+            _unit(p(f"{s}Wrist") - p(f"{s}Elbow")),
+        )
         flexion, abduction = _flexion_abduction(arm, thorax[0], thorax[1], outward * thorax[2])
         out[f"{side}_shoulder_flexion"] = flexion, (*THORAX, f"{s}Elbow")
         out[f"{side}_shoulder_abduction"] = abduction, (*THORAX, f"{s}Elbow")
         out[f"{side}_shoulder_elevation"] = _between(arm, -thorax[1]), (*THORAX, f"{s}Elbow")
-        out[f"{side}_elbow_flexion"] = _between(arm, forearm), (f"{s}Shoulder", f"{s}Elbow", f"{s}Wrist")
+        out[f"{side}_elbow_flexion"] = (
+            _between(arm, forearm),
+            (f"{s}Shoulder", f"{s}Elbow", f"{s}Wrist"),
+        )
     return out
 
 
-def _ground_angles(joints: np.ndarray, up: np.ndarray, layout: JointLayout) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
+def _ground_angles(
+    joints: np.ndarray, up: np.ndarray, layout: JointLayout
+) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
     """Trunk and pelvis against the vertical ``up`` (3,), in the joints' frame."""
     p = lambda name: joints[:, layout.index(name)]  # noqa: E731
     _, superior, pelvis_right = segment_axes(joints, "Hip", "Spine", "RHip", "LHip", layout)
@@ -169,9 +185,12 @@ def _ground_angles(joints: np.ndarray, up: np.ndarray, layout: JointLayout) -> d
     trunk, lateral = _tilts(_unit(p("Thorax") - p("Hip")), up, forward, right)
     tilt, _ = _tilts(superior, up, forward, right)
     obliquity = _degrees(np.arcsin(np.clip(_dot(pelvis_right, up), -1.0, 1.0)))
-    return {"trunk_tilt": (trunk, ("Hip", "Thorax", "RHip", "LHip")),
-            "trunk_lateral_tilt": (lateral, ("Hip", "Thorax", "RHip", "LHip")),
-            "pelvis_tilt": (tilt, PELVIS), "pelvis_obliquity": (obliquity, ("RHip", "LHip"))}
+    return {
+        "trunk_tilt": (trunk, ("Hip", "Thorax", "RHip", "LHip")),
+        "trunk_lateral_tilt": (lateral, ("Hip", "Thorax", "RHip", "LHip")),
+        "pelvis_tilt": (tilt, PELVIS),
+        "pelvis_obliquity": (obliquity, ("RHip", "LHip")),
+    }
 
 
 @dataclass(frozen=True)
@@ -198,39 +217,72 @@ class JointAngles:
         """Angles left out, with the reason: always the ankles; the trunk and pelvis without a ground."""
         missing = dict(NOT_MEASURED)
         if "trunk_tilt" not in self.names:
-            missing |= {name: "no ground plane (posemoe infer --world, --bvh or --angles fits one from foot contacts)"
-                        for name in GROUND_ANGLES}
+            missing |= {
+                name: "no ground plane (posemoe infer --world, --bvh or --angles fits one from foot contacts)"
+                for name in GROUND_ANGLES
+            }
         return missing
 
 
-def joint_angles(joints_3d: np.ndarray, *, fps: float, up: np.ndarray | None = None, unseen: np.ndarray | None = None,
-                 visible: np.ndarray | None = None, layout: JointLayout = H36M17) -> JointAngles:
+def joint_angles(
+    joints_3d: np.ndarray,
+    *,
+    fps: float,
+    up: np.ndarray | None = None,
+    unseen: np.ndarray | None = None,
+    visible: np.ndarray | None = None,
+    layout: JointLayout = H36M17,
+) -> JointAngles:
     """(T, J, 3) joints of an H36M-17 skeleton (metres, any right-handed frame: camera or world) ->
     :class:`JointAngles`. ``up`` (3,): the ground's up direction in the same frame (trunk and pelvis
     tilts are given only with it); ``unseen`` (T, J) and ``visible`` (T,) make angles NaN (module doc)."""
     joints = np.asarray(joints_3d, np.float64)
     if joints.ndim != 3 or joints.shape[1:] != (layout.num_joints, 3):
-        raise UserError(f"expected joints of shape (T, {layout.num_joints}, 3) in the {layout.name} layout, "
-                        f"got {joints.shape}")
-    missing = sorted({*PELVIS, *THORAX, "RKnee", "RFoot", "RElbow", "RWrist", "LKnee", "LFoot", "LElbow", "LWrist"}
-                     - set(layout.joints))
+        raise UserError(
+            f"expected joints of shape (T, {layout.num_joints}, 3) in the {layout.name} layout, "
+            f"got {joints.shape}"
+        )
+    missing = sorted(
+        {
+            *PELVIS,
+            *THORAX,
+            "RKnee",
+            "RFoot",
+            "RElbow",
+            "RWrist",
+            "LKnee",
+            "LFoot",
+            "LElbow",
+            "LWrist",
+        }
+        - set(layout.joints)
+    )
     if missing:
         raise UserError(f"expected the {H36M17.name} joint names, {layout.name} lacks {missing}")
     frames = len(joints)
-    hidden_joints = np.zeros((frames, layout.num_joints), bool) if unseen is None else np.asarray(unseen, bool)
+    hidden_joints = (
+        np.zeros((frames, layout.num_joints), bool) if unseen is None else np.asarray(unseen, bool)
+    )
     if hidden_joints.shape != (frames, layout.num_joints):
-        raise UserError(f"expected unseen flags (T, J) = {(frames, layout.num_joints)}, got {hidden_joints.shape}")
+        raise UserError(
+            f"expected unseen flags (T, J) = {(frames, layout.num_joints)}, got {hidden_joints.shape}"
+        )
     if visible is not None:
         hidden_joints = hidden_joints | ~np.asarray(visible, bool)[:, None]
     angles = _limb_angles(joints, layout)
     if up is not None:
         up = np.asarray(up, np.float64)
         if up.shape != (3,) or not np.linalg.norm(up) > 0:
-            raise UserError(f"expected the ground's up direction as a (3,) non-zero vector, got {up!r}")
+            raise UserError(
+                f"expected the ground's up direction as a (3,) non-zero vector, got {up!r}"
+            )
         angles |= _ground_angles(joints, up / np.linalg.norm(up), layout)
     names = tuple(angles)
     degrees = np.stack([angles[n][0] for n in names], axis=1)
-    hidden = np.stack([hidden_joints[:, [layout.index(j) for j in angles[n][1]]].any(axis=1) for n in names], axis=1)
+    hidden = np.stack(
+        [hidden_joints[:, [layout.index(j) for j in angles[n][1]]].any(axis=1) for n in names],
+        axis=1,
+    )
     return JointAngles(names, np.where(hidden, np.nan, degrees), hidden, float(fps))
 
 
@@ -239,6 +291,14 @@ def person_angles(person: PersonResult, fps: float, layout: JointLayout = H36M17
     (``joints_3d`` when it has none), the ground's up from its ``world_from_camera`` when it has one."""
     joints = person.fitted if getattr(person, "fitted", None) is not None else person.joints_3d
     world = getattr(person, "world_from_camera", None)
-    up = None if world is None else np.asarray(world, np.float64)[1, :3]  # the world's y axis, camera frame
-    return joint_angles(joints, fps=fps, up=up, unseen=getattr(person, "unseen", None), visible=person.visible,
-                        layout=layout)
+    up = (
+        None if world is None else np.asarray(world, np.float64)[1, :3]
+    )  # the world's y axis, camera frame
+    return joint_angles(
+        joints,
+        fps=fps,
+        up=up,
+        unseen=getattr(person, "unseen", None),
+        visible=person.visible,
+        layout=layout,
+    )

@@ -33,7 +33,9 @@ LANDMARK_SIZE = 256  # the landmark model's input square, pixels
 HEATMAP_KERNEL = 7  # RefineLandmarksFromHeatmap: the window around a landmark, heatmap cells
 REFINE_MIN_CONFIDENCE = 0.5  # ... refine only where the window's best cell is at least this sure
 NMS_IOU = 0.3  # NonMaxSuppression (weighted): boxes overlapping more than this are merged
-ROI_SCALE = 1.25  # RectTransformation: the person's region, enlarged around the two alignment points
+ROI_SCALE = (
+    1.25  # RectTransformation: the person's region, enlarged around the two alignment points
+)
 SCORE_CLIP = 100.0  # TensorsToDetections: raw scores are clipped to +-this before the sigmoid
 BODY_LANDMARKS = 33  # of the landmark model's 39: 33 body landmarks, 2 alignment points, 4 unused
 
@@ -62,11 +64,15 @@ class Detection:
     keypoints: np.ndarray
 
 
-Found = tuple[np.ndarray, float, Roi]  # one person: (33, 3) pixels x, y, visibility; presence score; next region
+Found = tuple[
+    np.ndarray, float, Roi
+]  # one person: (33, 3) pixels x, y, visibility; presence score; next region
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):  # exp(-x) = inf for x < -88 (float32): the sigmoid is 0, rightly
+    with np.errstate(
+        over="ignore"
+    ):  # exp(-x) = inf for x < -88 (float32): the sigmoid is 0, rightly
         return 1.0 / (1.0 + np.exp(-x))
 
 
@@ -77,8 +83,10 @@ def normalize_radians(angle: float) -> float:
 
 # -- the person detector ----------------------------------------------------------------------
 
-def ssd_anchors(size: int = DETECTOR_SIZE, strides: tuple[int, ...] = (8, 16, 32, 32, 32),
-                per_layer: int = 2) -> np.ndarray:
+
+def ssd_anchors(
+    size: int = DETECTOR_SIZE, strides: tuple[int, ...] = (8, 16, 32, 32, 32), per_layer: int = 2
+) -> np.ndarray:
     """SsdAnchorsCalculator with the detector's options -> anchor centres (N, 2) x, y normalized.
     Layers of one stride share a grid; each cell holds ``per_layer`` anchors per layer (aspect ratio
     1 and the interpolated scale), all centred on the cell. With ``fixed_anchor_size`` every
@@ -86,7 +94,9 @@ def ssd_anchors(size: int = DETECTOR_SIZE, strides: tuple[int, ...] = (8, 16, 32
     anchors = []
     k = 0
     while k < len(strides):
-        layers = next((j for j in range(k, len(strides)) if strides[j] != strides[k]), len(strides)) - k
+        layers = (
+            next((j for j in range(k, len(strides)) if strides[j] != strides[k]), len(strides)) - k
+        )
         cells = math.ceil(size / strides[k])
         centre = (np.arange(cells, dtype=np.float32) + 0.5) / cells
         ys, xs = np.meshgrid(centre, centre, indexing="ij")
@@ -96,8 +106,13 @@ def ssd_anchors(size: int = DETECTOR_SIZE, strides: tuple[int, ...] = (8, 16, 32
     return np.concatenate(anchors)
 
 
-def decode_detections(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray,
-                      min_score: float = 0.5, size: int = DETECTOR_SIZE) -> list[Detection]:
+def decode_detections(
+    raw_boxes: np.ndarray,
+    raw_scores: np.ndarray,
+    anchors: np.ndarray,
+    min_score: float = 0.5,
+    size: int = DETECTOR_SIZE,
+) -> list[Detection]:
     """TensorsToDetectionsCalculator: the detector's raw outputs (N, 12) (box centre offset x, y,
     width, height, then 4 keypoint offsets x, y, all in input pixels relative to the anchor) and (N, 1)
     logits -> the detections scoring at least ``min_score`` (sigmoid of the clipped logit), normalized
@@ -111,7 +126,9 @@ def decode_detections(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np
     boxes = np.concatenate([low, high - low], axis=1)  # xmin, ymin, width, height
     points = raw[:, 4:12].reshape(-1, 4, 2) / size + centres[:, None]
     valid = (boxes[:, 2] >= 0) & (boxes[:, 3] >= 0)  # nan fails both
-    return [Detection(float(scores[k]), boxes[i], points[i]) for i, k in enumerate(keep) if valid[i]]
+    return [
+        Detection(float(scores[k]), boxes[i], points[i]) for i, k in enumerate(keep) if valid[i]
+    ]
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -142,11 +159,15 @@ def weighted_nms(detections: list[Detection], threshold: float = NMS_IOU) -> lis
         group = remaining[close]
         if len(group):
             w = scores[group]
-            corners = np.concatenate([boxes[group, :2], boxes[group, :2] + boxes[group, 2:]], axis=1)
+            corners = np.concatenate(
+                [boxes[group, :2], boxes[group, :2] + boxes[group, 2:]], axis=1
+            )
             corners = (corners * w[:, None]).sum(0) / w.sum()
             box = np.concatenate([corners[:2], corners[2:] - corners[:2]])
             kps = (points[group] * w[:, None, None]).sum(0) / w.sum()
-            merged.append(Detection(float(scores[top]), box.astype(np.float32), kps.astype(np.float32)))
+            merged.append(
+                Detection(float(scores[top]), box.astype(np.float32), kps.astype(np.float32))
+            )
         else:  # a box of no area overlaps nothing, not even itself: mediapipe keeps it as it is, and stops
             merged.append(Detection(float(scores[top]), boxes[top], points[top]))
             break
@@ -167,7 +188,9 @@ def remove_letterbox(points: np.ndarray, padding: tuple[float, float]) -> np.nda
     """(Detection|Landmark)LetterboxRemovalCalculator: points (..., 2) normalized to the padded
     square -> normalized to the region inside the padding."""
     left, top = padding
-    return (points - np.array([left, top], np.float32)) / np.array([1 - 2 * left, 1 - 2 * top], np.float32)
+    return (points - np.array([left, top], np.float32)) / np.array(
+        [1 - 2 * left, 1 - 2 * top], np.float32
+    )
 
 
 def alignment_roi(centre: np.ndarray, scale_point: np.ndarray, width: int, height: int) -> Roi:
@@ -184,7 +207,10 @@ def alignment_roi(centre: np.ndarray, scale_point: np.ndarray, width: int, heigh
 
 # -- crops --------------------------------------------------------------------------------------
 
-def crop_corners(roi: Roi, width: int, height: int, size: int) -> tuple[np.ndarray, tuple[float, float]]:
+
+def crop_corners(
+    roi: Roi, width: int, height: int, size: int
+) -> tuple[np.ndarray, tuple[float, float]]:
     """ImageToTensorCalculator's geometry: the region, enlarged to the square's aspect ratio
     (keep_aspect_ratio) -> its corners in the frame (4, 2) pixels, float32, in the order of the crop's
     corners (0, size), (0, 0), (size, size), (size, 0) (OpenCV's ``boxPoints`` order), and the letterbox
@@ -199,11 +225,17 @@ def crop_corners(roi: Roi, width: int, height: int, size: int) -> tuple[np.ndarr
     padding = letterbox_padding(float(w), float(h), size)
     w, h = (w, w) if h / w < f(1.0) else (h, h)
     degrees = f(float(f(roi.rotation) * f(180.0)) / math.pi)
-    box = ((float(f(roi.x) * f(width)), float(f(roi.y) * f(height))), (float(w), float(h)), float(degrees))
+    box = (
+        (float(f(roi.x) * f(width)), float(f(roi.y) * f(height))),
+        (float(w), float(h)),
+        float(degrees),
+    )
     return cv2.boxPoints(box).astype(np.float32), padding
 
 
-def crop(rgb: np.ndarray, roi: Roi, size: int, value_range: tuple[float, float], replicate: bool) -> tuple[np.ndarray, tuple[float, float]]:
+def crop(
+    rgb: np.ndarray, roi: Roi, size: int, value_range: tuple[float, float], replicate: bool
+) -> tuple[np.ndarray, tuple[float, float]]:
     """The model's input: the region of ``rgb`` (H, W, 3) uint8 warped into a ``size`` x ``size``
     square, scaled from [0, 255] to ``value_range`` -> (1, size, size, 3) float32, letterbox padding
     (left, top). Outside the frame: the edge pixels repeated (``replicate``) or black. As mediapipe's
@@ -217,7 +249,9 @@ def crop(rgb: np.ndarray, roi: Roi, size: int, value_range: tuple[float, float],
     square = np.array([[0, size], [0, 0], [size, 0], [size, size]], np.float32)
     matrix = cv2.getPerspectiveTransform(corners, square)
     border = cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT
-    pixels = cv2.warpPerspective(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=border, borderValue=(0, 0, 0))
+    pixels = cv2.warpPerspective(
+        rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=border, borderValue=(0, 0, 0)
+    )
     low, high = value_range
     scale = np.float32((high - low) / 255.0)
     return (pixels.astype(np.float32) * scale + np.float32(low))[None], padding
@@ -228,8 +262,13 @@ WHOLE_FRAME = Roi(0.5, 0.5, 1.0, 1.0)  # the person detector's region
 
 # -- the landmark model -------------------------------------------------------------------------
 
-def refine_from_heatmap(points: np.ndarray, heatmap: np.ndarray, kernel: int = HEATMAP_KERNEL,
-                        min_confidence: float = REFINE_MIN_CONFIDENCE) -> np.ndarray:
+
+def refine_from_heatmap(
+    points: np.ndarray,
+    heatmap: np.ndarray,
+    kernel: int = HEATMAP_KERNEL,
+    min_confidence: float = REFINE_MIN_CONFIDENCE,
+) -> np.ndarray:
     """RefineLandmarksFromHeatmapCalculator: each landmark (L, 2) normalized to the model's input
     moves to the sigmoid-weighted mean cell of the ``kernel`` x ``kernel`` window of its heatmap
     (heatmap (H, W, L) logits) around it, when the window's best cell is at least ``min_confidence``.
@@ -241,9 +280,14 @@ def refine_from_heatmap(points: np.ndarray, heatmap: np.ndarray, kernel: int = H
     offsets = np.arange(kernel) - (kernel - 1) // 2
     row_idx = centre_row[:, None] + offsets  # (L, k)
     col_idx = centre_col[:, None] + offsets
-    valid = ((row_idx >= 0) & (row_idx < rows))[:, :, None] & ((col_idx >= 0) & (col_idx < cols))[:, None, :]
-    values = heatmap[np.clip(row_idx, 0, rows - 1)[:, :, None], np.clip(col_idx, 0, cols - 1)[:, None, :],
-                     np.arange(count)[:, None, None]]  # (L, k, k)
+    valid = ((row_idx >= 0) & (row_idx < rows))[:, :, None] & ((col_idx >= 0) & (col_idx < cols))[
+        :, None, :
+    ]
+    values = heatmap[
+        np.clip(row_idx, 0, rows - 1)[:, :, None],
+        np.clip(col_idx, 0, cols - 1)[:, None, :],
+        np.arange(count)[:, None, None],
+    ]  # (L, k, k)
     confidence = np.where(valid, sigmoid(values.astype(np.float32)), 0.0)
     total = confidence.sum(axis=(1, 2))
     best = confidence.max(axis=(1, 2))
@@ -261,11 +305,19 @@ def project(points: np.ndarray, roi: Roi) -> np.ndarray:
     normalized to the frame (turned by the region's rotation about its centre)."""
     c, s = math.cos(roi.rotation), math.sin(roi.rotation)
     x, y = points[..., 0] - 0.5, points[..., 1] - 0.5
-    return np.stack([(c * x - s * y) * roi.width + roi.x, (s * x + c * y) * roi.height + roi.y], axis=-1)
+    return np.stack(
+        [(c * x - s * y) * roi.width + roi.x, (s * x + c * y) * roi.height + roi.y], axis=-1
+    )
 
 
-def decode_landmarks(raw: np.ndarray, heatmap: np.ndarray, roi: Roi, padding: tuple[float, float],
-                     width: int, height: int) -> tuple[np.ndarray, Roi]:
+def decode_landmarks(
+    raw: np.ndarray,
+    heatmap: np.ndarray,
+    roi: Roi,
+    padding: tuple[float, float],
+    width: int,
+    height: int,
+) -> tuple[np.ndarray, Roi]:
     """The landmark model's outputs -> (33, 3) pixels x, y and visibility, and the region to look at
     in the next frame. ``raw`` (39 * 5,): per landmark x, y (input pixels), z, visibility and
     presence logits; ``heatmap`` (64, 64, 39) logits. TensorsToLandmarks (sigmoid visibility),
@@ -284,11 +336,14 @@ def decode_landmarks(raw: np.ndarray, heatmap: np.ndarray, roi: Roi, padding: tu
 
 # -- ONNX Runtime --------------------------------------------------------------------------------
 
+
 def require_onnxruntime():
     try:
         import onnxruntime
     except ImportError:
-        raise MissingDependency("the BlazePose detector needs onnxruntime: pip install 'posemoe[video]'") from None
+        raise MissingDependency(
+            "the BlazePose detector needs onnxruntime: pip install 'posemoe[video]'"
+        ) from None
     return onnxruntime
 
 
@@ -298,15 +353,19 @@ def session(model: Path, threads: int):
     ort = require_onnxruntime()
     if not Path(model).is_file():
         if Path(model) in (DETECTOR_ONNX, LANDMARK_ONNX):
-            raise MissingDependency(f"{model} is missing: reinstall posemoe (or, in a checkout, make it with "
-                                    "tools/blazepose_onnx.py)")
+            raise MissingDependency(
+                f"{model} is missing: reinstall posemoe (or, in a checkout, make it with "
+                "tools/blazepose_onnx.py)"
+            )
         raise UserError(f"no model at {model}")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # errors only
-    return ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(
+        str(model), sess_options=options, providers=["CPUExecutionProvider"]
+    )
 
 
 class PersonDetector:
@@ -314,7 +373,9 @@ class PersonDetector:
     each person): ``detector(rgb)`` -> [(detection, region)], surest first; the detection's box is
     the face's, normalized to the frame."""
 
-    def __init__(self, model: Path = DETECTOR_ONNX, *, threads: int = 1, min_score: float = 0.5) -> None:
+    def __init__(
+        self, model: Path = DETECTOR_ONNX, *, threads: int = 1, min_score: float = 0.5
+    ) -> None:
         self._session, self._min_score = session(model, threads), min_score
         self._input = self._session.get_inputs()[0].name
         self._anchors = ssd_anchors()
@@ -323,13 +384,24 @@ class PersonDetector:
         height, width = rgb.shape[:2]
         tensor, padding = crop(rgb, WHOLE_FRAME, DETECTOR_SIZE, (-1.0, 1.0), replicate=False)
         raw_boxes, raw_scores = self._session.run(None, {self._input: tensor})
-        found = weighted_nms(decode_detections(raw_boxes[0], raw_scores[0], self._anchors, self._min_score))
+        found = weighted_nms(
+            decode_detections(raw_boxes[0], raw_scores[0], self._anchors, self._min_score)
+        )
         people = []
         for d in found:
-            box = np.concatenate([remove_letterbox(d.box[:2], padding),
-                                  d.box[2:] / np.array([1 - 2 * padding[0], 1 - 2 * padding[1]], np.float32)])
+            box = np.concatenate(
+                [
+                    remove_letterbox(d.box[:2], padding),
+                    d.box[2:] / np.array([1 - 2 * padding[0], 1 - 2 * padding[1]], np.float32),
+                ]
+            )
             points = remove_letterbox(d.keypoints, padding)
-            people.append((Detection(d.score, box, points), alignment_roi(points[0], points[1], width, height)))
+            people.append(
+                (
+                    Detection(d.score, box, points),
+                    alignment_roi(points[0], points[1], width, height),
+                )
+            )
         return people
 
 

@@ -55,13 +55,22 @@ def require_mediapipe() -> Any:
         import mediapipe as mp
         from mediapipe.python._framework_bindings import resource_util
     except ImportError:
-        raise MissingDependency("the BlazePose detector needs mediapipe 0.10.21: pip install 'posemoe[video]'") from None
+        raise MissingDependency(
+            "the BlazePose detector needs mediapipe 0.10.21: pip install 'posemoe[video]'"
+        ) from None
     root = Path(mp.__file__).parent
-    for model in ("pose_detection/pose_detection.tflite", "pose_landmark/pose_landmark_full.tflite"):
+    for model in (
+        "pose_detection/pose_detection.tflite",
+        "pose_landmark/pose_landmark_full.tflite",
+    ):
         if not (root / "modules" / model).is_file():
-            raise MissingDependency(f"{root / 'modules' / model} is missing: reinstall mediapipe==0.10.21 "
-                                    "(pip install 'posemoe[video]')")
-    resource_util.set_resource_dir(str(root.parent))  # graphs name their models "mediapipe/modules/..."
+            raise MissingDependency(
+                f"{root / 'modules' / model} is missing: reinstall mediapipe==0.10.21 "
+                "(pip install 'posemoe[video]')"
+            )
+    resource_util.set_resource_dir(
+        str(root.parent)
+    )  # graphs name their models "mediapipe/modules/..."
     return mp
 
 
@@ -117,24 +126,27 @@ node { calculator: "PoseLandmarksToRoi" input_stream: "LANDMARKS:auxiliary" inpu
 """
 
 
-
 def _landmark_graph(threads: int, model: Path | None = LANDMARK_MODEL) -> str:
     """The landmark graph with the landmark model run by XNNPACK on ``threads`` threads: ``model`` (a
     .tflite whose outputs are landmarks, presence flag and heatmap), or None for the wheel's own model
     with all five heads (the reference the shipped one is checked against)."""
     xnnpack = f"delegate {{ xnnpack {{ num_threads: {threads} }} }}"
     if model is None:
-        node = ('node { calculator: "ConstantSidePacketCalculator" output_side_packet: "PACKET:complexity"\n'
-                '       options { [mediapipe.ConstantSidePacketCalculatorOptions.ext] { packet { int_value: 1 } } } }\n'
-                'node { calculator: "PoseLandmarkModelLoader" input_side_packet: "MODEL_COMPLEXITY:complexity" '
-                'output_side_packet: "MODEL:model" }\n'
-                'node { calculator: "InferenceCalculator" input_side_packet: "MODEL:model" input_stream: "TENSORS:input"\n'
-                f'       output_stream: "TENSORS:output" options {{ [mediapipe.InferenceCalculatorOptions.ext] {{ {xnnpack} }} }} }}')
+        node = (
+            'node { calculator: "ConstantSidePacketCalculator" output_side_packet: "PACKET:complexity"\n'
+            "       options { [mediapipe.ConstantSidePacketCalculatorOptions.ext] { packet { int_value: 1 } } } }\n"
+            'node { calculator: "PoseLandmarkModelLoader" input_side_packet: "MODEL_COMPLEXITY:complexity" '
+            'output_side_packet: "MODEL:model" }\n'
+            'node { calculator: "InferenceCalculator" input_side_packet: "MODEL:model" input_stream: "TENSORS:input"\n'
+            f'       output_stream: "TENSORS:output" options {{ [mediapipe.InferenceCalculatorOptions.ext] {{ {xnnpack} }} }} }}'
+        )
         outputs = "ranges { begin: 0 end: 1 } ranges { begin: 1 end: 2 } ranges { begin: 3 end: 4 }"
     else:
         path = json.dumps(str(model), ensure_ascii=False)  # a quoted, escaped text-proto string
-        node = ('node { calculator: "InferenceCalculator" input_stream: "TENSORS:input" output_stream: "TENSORS:output"\n'
-                f'       options {{ [mediapipe.InferenceCalculatorOptions.ext] {{ model_path: {path} {xnnpack} }} }} }}')
+        node = (
+            'node { calculator: "InferenceCalculator" input_stream: "TENSORS:input" output_stream: "TENSORS:output"\n'
+            f"       options {{ [mediapipe.InferenceCalculatorOptions.ext] {{ model_path: {path} {xnnpack} }} }} }}"
+        )
         outputs = "ranges { begin: 0 end: 1 } ranges { begin: 1 end: 2 } ranges { begin: 2 end: 3 }"
     return _LANDMARKS.replace("@MODEL@", node).replace("@OUTPUTS@", outputs)
 
@@ -143,11 +155,15 @@ class _Graph:
     """One mediapipe graph run a packet set at a time: ``graph(image=..., roi=...)`` -> the packets its
     output streams produced (a stream may produce none: the landmark graph's, when nobody is there)."""
 
-    def __init__(self, mp: Any, config: str, outputs: dict[str, Any], side_packets: dict | None = None) -> None:
+    def __init__(
+        self, mp: Any, config: str, outputs: dict[str, Any], side_packets: dict | None = None
+    ) -> None:
         self.config, self._outputs, self._time = config, {}, 0
         self._graph = mp.CalculatorGraph(graph_config=config)
         for name, getter in outputs.items():
-            self._graph.observe_output_stream(name, lambda stream, packet, g=getter: self._outputs.__setitem__(stream, g(packet)))
+            self._graph.observe_output_stream(
+                name, lambda stream, packet, g=getter: self._outputs.__setitem__(stream, g(packet))
+            )
         self._graph.start_run(input_side_packets=side_packets or {})
 
     def __call__(self, **packets: Any) -> dict[str, Any]:
@@ -173,8 +189,9 @@ class _Frame(NamedTuple):
 def _rect(roi: Roi) -> Any:
     from mediapipe.framework.formats import rect_pb2
 
-    return rect_pb2.NormalizedRect(x_center=roi.x, y_center=roi.y, width=roi.width, height=roi.height,
-                                   rotation=roi.rotation)
+    return rect_pb2.NormalizedRect(
+        x_center=roi.x, y_center=roi.y, width=roi.width, height=roi.height, rotation=roi.rotation
+    )
 
 
 def _roi(rect: Any) -> Roi:
@@ -191,20 +208,43 @@ class MediapipeBackend:
 
     def __init__(self, *, threads: int, landmark_model: Path | str | None = None) -> None:
         self._mp = mp = require_mediapipe()
-        model = LANDMARK_MODEL if landmark_model is None else None if landmark_model == WHEEL else Path(landmark_model)
+        model = (
+            LANDMARK_MODEL
+            if landmark_model is None
+            else None
+            if landmark_model == WHEEL
+            else Path(landmark_model)
+        )
         if model is not None and not model.is_file():
             if model == LANDMARK_MODEL:
-                raise MissingDependency(f"{LANDMARK_MODEL} is missing: reinstall posemoe (or, in a checkout, "
-                                        "make it with tools/blazepose_landmarks.py)")
+                raise MissingDependency(
+                    f"{LANDMARK_MODEL} is missing: reinstall posemoe (or, in a checkout, "
+                    "make it with tools/blazepose_landmarks.py)"
+                )
             raise UserError(f"no landmark model at {model}")
-        with _silenced(os.environ.get("POSEMOE_VERBOSE") != "1"):  # mediapipe logs as each graph opens
-            self._search = _Graph(mp, _DETECT, {"rois": mp.packet_getter.get_proto_list,
-                                                "detections": mp.packet_getter.get_proto_list})
-            outputs = {"landmarks": mp.packet_getter.get_proto, "next_roi": mp.packet_getter.get_proto,
-                       "presence": mp.packet_getter.get_float}
+        with _silenced(
+            os.environ.get("POSEMOE_VERBOSE") != "1"
+        ):  # mediapipe logs as each graph opens
+            self._search = _Graph(
+                mp,
+                _DETECT,
+                {
+                    "rois": mp.packet_getter.get_proto_list,
+                    "detections": mp.packet_getter.get_proto_list,
+                },
+            )
+            outputs = {
+                "landmarks": mp.packet_getter.get_proto,
+                "next_roi": mp.packet_getter.get_proto,
+                "presence": mp.packet_getter.get_float,
+            }
             self.graphs = [_Graph(mp, _landmark_graph(1, model), outputs) for _ in range(threads)]
             # one person: the landmark model on every thread
-            self.solo_graph = _Graph(mp, _landmark_graph(threads, model), outputs) if threads > 1 else self.graphs[0]
+            self.solo_graph = (
+                _Graph(mp, _landmark_graph(threads, model), outputs)
+                if threads > 1
+                else self.graphs[0]
+            )
             self._warm_up()
         self.lanes = [self._runner(g) for g in self.graphs]
         self.solo = self._runner(self.solo_graph)
@@ -215,15 +255,18 @@ class MediapipeBackend:
         image = self.image(np.full((64, 64, 3), 128, np.uint8))
         roi = self._mp.packet_creator.create_proto(_rect(Roi(0.5, 0.5, 1.0, 1.0)))
         for graph in self._graphs():
-            graph(image=image.packet) if graph is self._search else graph(image=image.packet, roi=roi)
+            graph(image=image.packet) if graph is self._search else graph(
+                image=image.packet, roi=roi
+            )
 
     def _graphs(self) -> list[_Graph]:
         """Every graph once (the solo graph is the first lane's with one thread)."""
         return list({id(g): g for g in [self._search, *self.graphs, self.solo_graph]}.values())
 
     def image(self, rgb: np.ndarray) -> _Frame:
-        packet = self._mp.packet_creator.create_image_frame(image_format=self._mp.ImageFormat.SRGB,
-                                                            data=np.ascontiguousarray(rgb))
+        packet = self._mp.packet_creator.create_image_frame(
+            image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb)
+        )
         return _Frame(packet, rgb.shape[1], rgb.shape[0])
 
     def look(self, image: _Frame) -> list[tuple[float, np.ndarray, Roi]]:
@@ -243,8 +286,11 @@ class MediapipeBackend:
             if not {"landmarks", "presence", "next_roi"} <= out.keys():
                 return None  # nothing came out of this region
             width, height = image.width, image.height
-            points = np.array([(p.x * width, p.y * height, p.visibility) for p in out["landmarks"].landmark])
+            points = np.array(
+                [(p.x * width, p.y * height, p.visibility) for p in out["landmarks"].landmark]
+            )
             return points, out["presence"], _roi(out["next_roi"])
+
         return run
 
     def close(self) -> None:

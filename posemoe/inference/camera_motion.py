@@ -30,9 +30,13 @@ ANALYSIS_SIDE = 480  # pixels, the longer side of the grey copy the features are
 CAMERA_STRIDE = 3  # frames: the background is measured on every third
 MASK_MARGIN = 0.2  # people's boxes grown by this share of their size before masking
 MIN_POINTS = 12  # tracked background corners a homography needs
-STILL_SHIFT = 0.02  # of the frame's diagonal: the centre's path over the clip of a still camera, at most
+STILL_SHIFT = (
+    0.02  # of the frame's diagonal: the centre's path over the clip of a still camera, at most
+)
 STILL_ZOOM = 0.02  # change of scale (log) from the first frame of a still camera, or of a turning one, at most
-ROTATION_RESIDUAL = 0.004  # of the diagonal: how far a rotation's homography may miss the measured one
+ROTATION_RESIDUAL = (
+    0.004  # of the diagonal: how far a rotation's homography may miss the measured one
+)
 MAX_UNKNOWN = 0.2  # share of frame pairs that may go unmeasured before the motion counts as unknown
 
 
@@ -65,7 +69,9 @@ class CameraMotion:
         scale around it from the first frame."""
         from_first = self.from_first()
         centre = np.array(self.image_size, np.float64) / 2
-        path = float(np.linalg.norm(np.diff(_apply(from_first, centre[None])[:, 0], axis=0), axis=-1).sum())
+        path = float(
+            np.linalg.norm(np.diff(_apply(from_first, centre[None])[:, 0], axis=0), axis=-1).sum()
+        )
         return path, _largest_zoom(from_first, self.image_size)
 
     def rotations(self, focal_px: float) -> tuple[np.ndarray, float]:
@@ -76,8 +82,12 @@ class CameraMotion:
 
         k = _intrinsics(focal_px, self.image_size)
         k_inv = np.linalg.inv(k)
-        grid = np.stack(np.meshgrid(np.linspace(0, self.image_size[0], 5), np.linspace(0, self.image_size[1], 5)),
-                        -1).reshape(-1, 2)
+        grid = np.stack(
+            np.meshgrid(
+                np.linspace(0, self.image_size[0], 5), np.linspace(0, self.image_size[1], 5)
+            ),
+            -1,
+        ).reshape(-1, 2)
         times, totals, total, misses = [0], [np.eye(3)], np.eye(3), []
         for t in np.flatnonzero(self.measured):
             step = self.steps[t]
@@ -91,7 +101,9 @@ class CameraMotion:
         frames = np.arange(len(self.steps))
         if len(times) < 2:
             return np.tile(np.eye(3), (len(frames), 1, 1)), 0.0
-        between = Slerp(times, Rotation.from_matrix(np.stack(totals)))(np.clip(frames, times[0], times[-1]))
+        between = Slerp(times, Rotation.from_matrix(np.stack(totals)))(
+            np.clip(frames, times[0], times[-1])
+        )
         return between.as_matrix(), float(np.median(misses)) if misses else 0.0
 
     def judge(self, focal_px: float) -> CameraJudgement:
@@ -100,17 +112,28 @@ class CameraMotion:
         shift, zoom = self.shift_and_zoom()
         pairs = max(int(self.measured.sum()), 1)
         if self.unknown > MAX_UNKNOWN * pairs:
-            return CameraJudgement("moving", shift / diagonal, zoom, self.unknown, note="unmeasured")
+            return CameraJudgement(
+                "moving", shift / diagonal, zoom, self.unknown, note="unmeasured"
+            )
         if shift < STILL_SHIFT * diagonal and zoom < STILL_ZOOM:
             return CameraJudgement("still", shift / diagonal, zoom, self.unknown)
         rotations, miss = self.rotations(focal_px)
         k = _intrinsics(focal_px, self.image_size)
         turned = np.einsum("ij,tjk,kl->til", k, rotations, np.linalg.inv(k))
-        zoom = _largest_zoom(self.from_first() @ np.linalg.inv(turned), self.image_size)  # what turning leaves
+        zoom = _largest_zoom(
+            self.from_first() @ np.linalg.inv(turned), self.image_size
+        )  # what turning leaves
         if zoom < STILL_ZOOM and miss < ROTATION_RESIDUAL * diagonal:
-            return CameraJudgement("rotating", shift / diagonal, zoom, self.unknown, rotations, focal_px)
-        return CameraJudgement("moving", shift / diagonal, zoom, self.unknown,
-                               note="zooms" if zoom >= STILL_ZOOM else "travels")
+            return CameraJudgement(
+                "rotating", shift / diagonal, zoom, self.unknown, rotations, focal_px
+            )
+        return CameraJudgement(
+            "moving",
+            shift / diagonal,
+            zoom,
+            self.unknown,
+            note="zooms" if zoom >= STILL_ZOOM else "travels",
+        )
 
 
 @dataclass
@@ -131,7 +154,9 @@ class CameraJudgement:
         """The largest pan and tilt from the first frame's view over the clip, degrees."""
         if self.rotations is None:
             return 0.0, 0.0
-        axis = self.rotations[:, 2, :]  # each frame's optical axis in the first frame's camera coordinates
+        axis = self.rotations[
+            :, 2, :
+        ]  # each frame's optical axis in the first frame's camera coordinates
         pan = np.degrees(np.arctan2(axis[:, 0], axis[:, 2]))
         tilt = np.degrees(np.arctan2(-axis[:, 1], np.hypot(axis[:, 0], axis[:, 2])))
         return float(np.abs(pan).max()), float(np.abs(tilt).max())
@@ -144,18 +169,33 @@ class CameraJudgement:
             return f"camera: still ({measured}); the root path is in the camera's frame"
         if self.kind == "rotating":
             pan, tilt = self.angles()
-            return (f"camera: turns about its centre (pans up to {pan:.1f} deg, tilts up to {tilt:.1f} deg with the "
-                    f"{self.focal_px:.0f} px focal; {measured}); the root path is turned into the first frame's "
-                    "camera orientation")
-        why = {"zooms": "zooms", "travels": "moves in a way a turn about its centre does not explain",
-               "unmeasured": "could not be followed"}[self.note]
-        return (f"camera: {why} ({measured}); the root path is relative to the moving camera, not a path in "
-                "the world")
+            return (
+                f"camera: turns about its centre (pans up to {pan:.1f} deg, tilts up to {tilt:.1f} deg with the "
+                f"{self.focal_px:.0f} px focal; {measured}); the root path is turned into the first frame's "
+                "camera orientation"
+            )
+        why = {
+            "zooms": "zooms",
+            "travels": "moves in a way a turn about its centre does not explain",
+            "unmeasured": "could not be followed",
+        }[self.note]
+        return (
+            f"camera: {why} ({measured}); the root path is relative to the moving camera, not a path in "
+            "the world"
+        )
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "background_shift": round(self.shift, 5), "zoom": round(self.zoom, 5),
-                "unmeasured_pairs": self.unknown, "root_path": {"still": "camera", "rotating": "first frame's camera",
-                                                                 "moving": "camera-relative"}[self.kind]}
+        return {
+            "kind": self.kind,
+            "background_shift": round(self.shift, 5),
+            "zoom": round(self.zoom, 5),
+            "unmeasured_pairs": self.unknown,
+            "root_path": {
+                "still": "camera",
+                "rotating": "first frame's camera",
+                "moving": "camera-relative",
+            }[self.kind],
+        }
 
     def compensate(self, root: np.ndarray) -> np.ndarray:
         """(T, 3) root, camera frame of each frame -> the first frame's camera orientation (when
@@ -175,7 +215,9 @@ class CameraMotionTracker:
     stride: int = CAMERA_STRIDE
     steps: list[np.ndarray] = field(default_factory=list)
     measured: list[bool] = field(default_factory=list)
-    _previous: tuple[np.ndarray, np.ndarray] | None = None  # the last measured grey frame, background mask
+    _previous: tuple[np.ndarray, np.ndarray] | None = (
+        None  # the last measured grey frame, background mask
+    )
     _pending: tuple[np.ndarray, np.ndarray] | None = None  # the last frame, when not measured
 
     def push(self, frame: np.ndarray, people: np.ndarray) -> None:
@@ -204,13 +246,19 @@ class CameraMotionTracker:
 
         scale = min(1.0, ANALYSIS_SIDE / max(frame.shape[:2]))
         # Linear, not area, resampling: ten times faster on a 1080p frame, and corners survive it.
-        small = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR) if scale < 1 else frame
+        small = (
+            cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+            if scale < 1
+            else frame
+        )
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         mask = _background_mask(grey.shape, people, scale)
         if self._previous is not None:
             step = _homography(*self._previous, grey, mask)
             to_small, to_full = np.diag([scale, scale, 1.0]), np.diag([1 / scale, 1 / scale, 1.0])
-            self.steps[-1] = to_full @ step @ to_small if step is not None else np.full((3, 3), np.nan)
+            self.steps[-1] = (
+                to_full @ step @ to_small if step is not None else np.full((3, 3), np.nan)
+            )
             self.measured[-1] = True
         self._previous = grey, mask
 
@@ -218,7 +266,9 @@ class CameraMotionTracker:
 def _background_mask(shape: tuple[int, int], people: np.ndarray, scale: float) -> np.ndarray:
     """uint8 (h, w): 255 on the background, 0 inside people's boxes grown by :data:`MASK_MARGIN`."""
     mask = np.full(shape, 255, np.uint8)
-    for person in np.asarray(people, np.float64).reshape(-1, *np.shape(people)[-2:]) if len(people) else []:
+    for person in (
+        np.asarray(people, np.float64).reshape(-1, *np.shape(people)[-2:]) if len(people) else []
+    ):
         xy = person[:, :2][np.isfinite(person[:, :2]).all(-1)] * scale
         if not len(xy):
             continue
@@ -226,19 +276,24 @@ def _background_mask(shape: tuple[int, int], people: np.ndarray, scale: float) -
         grow = MASK_MARGIN * (high - low) + 4
         x0, y0 = np.maximum(np.floor(low - grow), 0).astype(int)
         x1, y1 = np.ceil(high + grow).astype(int)
-        mask[y0:max(y1, y0), x0:max(x1, x0)] = 0
+        mask[y0 : max(y1, y0), x0 : max(x1, x0)] = 0
     return mask
 
 
-def _homography(previous: np.ndarray, previous_mask: np.ndarray, grey: np.ndarray,
-                mask: np.ndarray) -> np.ndarray | None:
+def _homography(
+    previous: np.ndarray, previous_mask: np.ndarray, grey: np.ndarray, mask: np.ndarray
+) -> np.ndarray | None:
     """3x3 from ``previous``'s pixels to ``grey``'s over background corners, or None with too few."""
     import cv2
 
-    corners = cv2.goodFeaturesToTrack(previous, maxCorners=200, qualityLevel=0.01, minDistance=9, mask=previous_mask)
+    corners = cv2.goodFeaturesToTrack(
+        previous, maxCorners=200, qualityLevel=0.01, minDistance=9, mask=previous_mask
+    )
     if corners is None or len(corners) < MIN_POINTS:
         return None
-    moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, grey, corners, None, winSize=(15, 15), maxLevel=3)
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(
+        previous, grey, corners, None, winSize=(15, 15), maxLevel=3
+    )
     ok = status[:, 0] == 1
     inside = np.round(moved[:, 0]).astype(int)
     ok &= (inside >= 0).all(1) & (inside[:, 0] < grey.shape[1]) & (inside[:, 1] < grey.shape[0])
@@ -268,7 +323,9 @@ def _apply(homographies: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def _intrinsics(focal_px: float, image_size: tuple[int, int]) -> np.ndarray:
-    return np.array([[focal_px, 0.0, image_size[0] / 2], [0.0, focal_px, image_size[1] / 2], [0.0, 0.0, 1.0]])
+    return np.array(
+        [[focal_px, 0.0, image_size[0] / 2], [0.0, focal_px, image_size[1] / 2], [0.0, 0.0, 1.0]]
+    )
 
 
 def _nearest_rotation(matrix: np.ndarray) -> np.ndarray:

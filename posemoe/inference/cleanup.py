@@ -47,9 +47,13 @@ SWITCH_COST = 3.0  # a change of state, in motion units (see fix_left_right_swap
 SWAP_COST = 0.1  # a frame a limb spends swapped
 TWIST_WEIGHT = 1.0  # price of girdles facing opposite ways, per motion unit of the shorter girdle
 BONE_WEIGHT = 1.0  # price of a bone beyond its longest, per motion unit (Pseudo-Huber)
-BONE_WINDOW = 121  # frames over which a bone's longest is its 90th percentile: several times a swap's run
+BONE_WINDOW = (
+    121  # frames over which a bone's longest is its 90th percentile: several times a swap's run
+)
 MARGIN = 2.0  # a swapped run must explain the motion this much better than the detector's labels
-MAX_RELABELLED = 1 / 3  # of the frames a limb is seen in: relabelling more has no clear majority behind it ...
+MAX_RELABELLED = (
+    1 / 3
+)  # of the frames a limb is seen in: relabelling more has no clear majority behind it ...
 CUE_SUPPORT = 0.25  # ... unless the per-frame cues back it by this much a frame, in motion units
 
 
@@ -65,18 +69,28 @@ def limb_groups(layout: JointLayout = H36M17) -> dict[str, Parts]:
     found: dict[tuple[str, int], list[str]] = {}
     for left in layout.left:
         name = layout.joints[left]
-        limb, part = next(((g, p) for g, p, words in _LIMB_WORDS if any(w in name.lower() for w in words)),
-                          ("other", 0))
+        limb, part = next(
+            ((g, p) for g, p, words in _LIMB_WORDS if any(w in name.lower() for w in words)),
+            ("other", 0),
+        )
         found.setdefault((limb, part), []).append(name)
     order = [g for g, _, _ in _LIMB_WORDS] + ["other"]
-    return {limb: tuple(tuple(found[limb, p]) for p in sorted(p for g, p in found if g == limb))
-            for limb in dict.fromkeys(order) if any(g == limb for g, _ in found)}
+    return {
+        limb: tuple(tuple(found[limb, p]) for p in sorted(p for g, p in found if g == limb))
+        for limb in dict.fromkeys(order)
+        if any(g == limb for g, _ in found)
+    }
 
 
-def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
-                         groups: Mapping[str, Parts] | None = None, switch_cost: float = SWITCH_COST,
-                         swap_cost: float = SWAP_COST,
-                         margin: float = MARGIN) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def fix_left_right_swaps(
+    keypoints: np.ndarray,
+    layout: JointLayout = H36M17,
+    *,
+    groups: Mapping[str, Parts] | None = None,
+    switch_cost: float = SWITCH_COST,
+    swap_cost: float = SWAP_COST,
+    margin: float = MARGIN,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Relabel the frames where a detector swapped the person's left and right.
 
     ``keypoints``: ``(T, J, 2)`` pixels or ``(T, J, 3)`` pixels + confidence of one person's
@@ -98,10 +112,14 @@ def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
     """
     _check_keypoints(keypoints, layout)
     groups = limb_groups(layout) if groups is None else groups
-    limbs = [[_pair_indices(layout, name, part) for part in parts] for name, parts in groups.items()]
+    limbs = [
+        [_pair_indices(layout, name, part) for part in parts] for name, parts in groups.items()
+    ]
     sizes = [len(limb) for limb in limbs]
     if max(sizes, default=0) > _MAX_PARTS:
-        raise UserError(f"expected at most {_MAX_PARTS} parts a limb, got {dict(zip(groups, sizes))}")
+        raise UserError(
+            f"expected at most {_MAX_PARTS} parts a limb, got {dict(zip(groups, sizes))}"
+        )
     pairs = [pair for limb in limbs for pair in limb]
     states = _body_states(sizes)  # (S, G) each limb's bit set
     bits = _state_bits(states, sizes)  # (S, P)
@@ -110,14 +128,20 @@ def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
         path = np.zeros(len(keypoints), np.intp)
     else:
         motion = _MotionCosts(_part_costs(keypoints, pairs), bits)
-        cues = _twist_costs(keypoints, limbs, states) + _bone_costs(keypoints, layout, pairs, bits)  # (T, S)
+        cues = _twist_costs(keypoints, limbs, states) + _bone_costs(
+            keypoints, layout, pairs, bits
+        )  # (T, S)
         unary = swap_cost * (states > 0).sum(1, dtype=np.float32) + cues
         transition = _transition_costs(states, switch_cost)
         path = _decode(motion, unary, transition)
         path, kept = _leave_weak_runs(path, motion, unary, transition, margin)
         path, undecided = _leave_undecided_limbs(path, states, cues, keypoints, limbs)
-        notes += [f"{name}: relabelling would change {share:.0%} of the frames it is seen in, no clear majority; "
-                  "its labels are kept as detected" for name, share in zip(groups, undecided) if share]
+        notes += [
+            f"{name}: relabelling would change {share:.0%} of the frames it is seen in, no clear majority; "
+            "its labels are kept as detected"
+            for name, share in zip(groups, undecided)
+            if share
+        ]
     fixed = keypoints.copy()
     for p, (left, right) in enumerate(pairs):
         rows = np.flatnonzero(bits[path, p])[:, None]
@@ -128,20 +152,29 @@ def fix_left_right_swaps(keypoints: np.ndarray, layout: JointLayout = H36M17, *,
 
 
 def _check_keypoints(keypoints: np.ndarray, layout: JointLayout) -> None:
-    if not isinstance(keypoints, np.ndarray) or keypoints.ndim != 3 or keypoints.shape[1:] not in (
-            (layout.num_joints, 2), (layout.num_joints, 3)):
+    if (
+        not isinstance(keypoints, np.ndarray)
+        or keypoints.ndim != 3
+        or keypoints.shape[1:] not in ((layout.num_joints, 2), (layout.num_joints, 3))
+    ):
         shape = getattr(keypoints, "shape", type(keypoints).__name__)
-        raise UserError(f"expected keypoints of shape (T, {layout.num_joints}, 2) or (T, {layout.num_joints}, 3) "
-                        f"for layout {layout.name}, got {shape}")
+        raise UserError(
+            f"expected keypoints of shape (T, {layout.num_joints}, 2) or (T, {layout.num_joints}, 3) "
+            f"for layout {layout.name}, got {shape}"
+        )
 
 
-def _pair_indices(layout: JointLayout, limb: str, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _pair_indices(
+    layout: JointLayout, limb: str, names: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Left and right joint indices of a part's pairs, named by either side."""
     side_of = {layout.joints[j]: i for i, j in enumerate(layout.left)}
     side_of.update({layout.joints[j]: i for i, j in enumerate(layout.right)})
     if isinstance(names, str) or not names or any(n not in side_of for n in names):
-        raise UserError(f"limb {limb!r}: expected parts made of {layout.name}'s left/right joints "
-                        f"({', '.join(layout.joints[j] for j in layout.left)} or their right twins), got {names!r}")
+        raise UserError(
+            f"limb {limb!r}: expected parts made of {layout.name}'s left/right joints "
+            f"({', '.join(layout.joints[j] for j in layout.left)} or their right twins), got {names!r}"
+        )
     pair = sorted({side_of[n] for n in names})
     return np.asarray(layout.left)[pair], np.asarray(layout.right)[pair]
 
@@ -150,7 +183,9 @@ def _part_costs(keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]
     """Cost of each part being swapped or not at frames (t-2, t-1, t): ``(2, 2, 2, T-2, P)``
     indexed ``[swapped t-2, swapped t-1, swapped t, t-2, part]``."""
     xy = keypoints[..., :2].astype(np.float64)
-    conf = np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
+    conf = (
+        np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
+    )
     valid = np.isfinite(xy).all(-1) & np.isfinite(conf)
     xy = np.where(valid[..., None], xy, 0.0)
     conf = np.where(valid, conf, 0.0)
@@ -169,29 +204,37 @@ def _part_costs(keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]
     weight = np.stack([conf[:, own], conf[:, twin]]).astype(np.float32)
     # Second difference x[t] - 2 x[t-1] + x[t-2]: zero for constant velocity.
     residual = pos[None, None, :, 2:] - 2.0 * pos[None, :, None, 1:-1] + pos[:, None, None, :-2]
-    w = np.minimum(np.minimum(weight[None, None, :, 2:], weight[None, :, None, 1:-1]), weight[:, None, None, :-2])
+    w = np.minimum(
+        np.minimum(weight[None, None, :, 2:], weight[None, :, None, 1:-1]),
+        weight[:, None, None, :-2],
+    )
     # Pseudo-Huber: quadratic near the noise level, linear beyond, so one wild joint cannot
     # outvote the rest of its part.
     cost = w * (np.sqrt(1.0 + residual.real**2 + residual.imag**2) - 1.0)
     return np.add.reduceat(cost, starts, axis=-1)
 
 
-def _twist_costs(keypoints: np.ndarray, limbs: list[list[tuple[np.ndarray, np.ndarray]]],
-                 states: np.ndarray) -> np.ndarray:
+def _twist_costs(
+    keypoints: np.ndarray, limbs: list[list[tuple[np.ndarray, np.ndarray]]], states: np.ndarray
+) -> np.ndarray:
     """``(T, S)`` per-frame price of each body state for the girdles (hips, shoulders, the head's
     pairs) it leaves pointing opposite ways in the image: a torso twists less than 90 degrees, so
     left-to-right across the hips and across the shoulders agree in sign. Each pair of limbs costs
     ``TWIST_WEIGHT`` x how far past perpendicular they are (0 to 1) x the shorter girdle, in motion
     units, weighted by the girdles' confidence: seen edge-on, a girdle is short and says little."""
     xy = keypoints[..., :2].astype(np.float64)
-    conf = np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
+    conf = (
+        np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
+    )
     valid = np.isfinite(xy).all(-1) & np.isfinite(conf)
     unit = _motion_unit(np.where(valid[..., None], xy, 0.0), valid)
     typical = np.median(conf[valid]) if valid.any() else 1.0
     girdles, weights = [], []
     for limb in limbs:
         left, right = limb[0] if limb else (np.zeros(0, np.intp), np.zeros(0, np.intp))
-        across = (xy[:, left] - xy[:, right]).mean(1) if len(left) else np.full((len(xy), 2), np.nan)
+        across = (
+            (xy[:, left] - xy[:, right]).mean(1) if len(left) else np.full((len(xy), 2), np.nan)
+        )
         girdles.append(across)
         both = np.minimum(conf[:, left], conf[:, right]).min(1) if len(left) else np.zeros(len(xy))
         weights.append(np.minimum(np.nan_to_num(both) / max(typical, 1e-6), 1.0))
@@ -204,13 +247,21 @@ def _twist_costs(keypoints: np.ndarray, limbs: list[list[tuple[np.ndarray, np.nd
         past = np.nan_to_num(np.clip(-cosine, 0.0, 1.0))  # as labelled; relabelled, the sign flips
         opposite = np.nan_to_num(np.clip(cosine, 0.0, 1.0))
         price = TWIST_WEIGHT * np.nan_to_num(length) / unit * np.minimum(weights[g], weights[h])
-        flips = ((states[:, g] >> _girdle_bit(limbs[g])) & 1) ^ ((states[:, h] >> _girdle_bit(limbs[h])) & 1)
-        out += np.where(flips[None, :] == 1, (price * opposite)[:, None], (price * past)[:, None]).astype(np.float32)
+        flips = ((states[:, g] >> _girdle_bit(limbs[g])) & 1) ^ (
+            (states[:, h] >> _girdle_bit(limbs[h])) & 1
+        )
+        out += np.where(
+            flips[None, :] == 1, (price * opposite)[:, None], (price * past)[:, None]
+        ).astype(np.float32)
     return out
 
 
-def _bone_costs(keypoints: np.ndarray, layout: JointLayout, pairs: list[tuple[np.ndarray, np.ndarray]],
-                bits: np.ndarray) -> np.ndarray:
+def _bone_costs(
+    keypoints: np.ndarray,
+    layout: JointLayout,
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+    bits: np.ndarray,
+) -> np.ndarray:
     """``(T, S)`` per-frame price of each body state for the bones it would cut between a swapped
     part and an unswapped one (a shin whose foot alone is relabelled, BlazePose's shoulder-to-hip
     side when the legs alone are): each such bone costs ``BONE_WEIGHT`` x how much further beyond
@@ -219,7 +270,9 @@ def _bone_costs(keypoints: np.ndarray, layout: JointLayout, pairs: list[tuple[np
     are right outvote: seen at an angle a bone only looks shorter), weighted by the confidence of
     its ends. Whole chains keep every bone's length, so they cost nothing here."""
     xy = keypoints[..., :2].astype(np.float64)
-    conf = np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
+    conf = (
+        np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
+    )
     valid = np.isfinite(xy).all(-1) & np.isfinite(conf)
     unit = _motion_unit(np.where(valid[..., None], xy, 0.0), valid)
     typical = np.median(conf[valid]) if valid.any() else 1.0
@@ -230,31 +283,43 @@ def _bone_costs(keypoints: np.ndarray, layout: JointLayout, pairs: list[tuple[np
     flip = layout.flip_permutation()
     out = np.zeros((len(xy), len(bits)), np.float32)
     for parent, child in layout.bones:
-        swapped_parent = bits[:, part_of[parent]] if part_of[parent] >= 0 else np.zeros(len(bits), bool)
-        swapped_child = bits[:, part_of[child]] if part_of[child] >= 0 else np.zeros(len(bits), bool)
+        swapped_parent = (
+            bits[:, part_of[parent]] if part_of[parent] >= 0 else np.zeros(len(bits), bool)
+        )
+        swapped_child = (
+            bits[:, part_of[child]] if part_of[child] >= 0 else np.zeros(len(bits), bool)
+        )
         cut = swapped_parent != swapped_child
         if part_of[parent] < 0 or part_of[child] < 0 or not cut.any():
             continue  # a bone from a middle joint (the pelvis) is symmetric: no state cuts it
         as_given = np.linalg.norm(xy[:, parent] - xy[:, child], axis=-1)
         crossed = np.linalg.norm(xy[:, parent] - xy[:, flip[child]], axis=-1)
         twin = np.linalg.norm(xy[:, flip[parent]] - xy[:, flip[child]], axis=-1)
-        longest = _rolling_quantile(np.where(valid[:, parent] & valid[:, child], 0.5 * (as_given + twin), np.nan))
+        longest = _rolling_quantile(
+            np.where(valid[:, parent] & valid[:, child], 0.5 * (as_given + twin), np.nan)
+        )
         w = np.minimum(weight[:, parent], np.minimum(weight[:, child], weight[:, flip[child]]))
         # Only a penalty, and only beyond the bone's longest: seen at an angle a bone looks shorter,
         # never longer, so a shorter one is no evidence either way.
         beyond = [np.maximum(length - longest, 0.0) / unit for length in (crossed, as_given)]
-        excess = np.nan_to_num(w * BONE_WEIGHT * (np.sqrt(1.0 + beyond[0] ** 2) - np.sqrt(1.0 + beyond[1] ** 2)))
+        excess = np.nan_to_num(
+            w * BONE_WEIGHT * (np.sqrt(1.0 + beyond[0] ** 2) - np.sqrt(1.0 + beyond[1] ** 2))
+        )
         out += np.where(cut[None, :], np.maximum(excess, 0.0)[:, None], 0.0).astype(np.float32)
     return out
 
 
-def _rolling_quantile(values: np.ndarray, quantile: float = 0.9, window: int = BONE_WINDOW) -> np.ndarray:
+def _rolling_quantile(
+    values: np.ndarray, quantile: float = 0.9, window: int = BONE_WINDOW
+) -> np.ndarray:
     """(T,) the ``quantile`` of the finite values within ``window`` frames centred on each frame
     (NaN if none)."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     half = window // 2
-    rows = np.sort(sliding_window_view(np.pad(values, half, constant_values=np.nan), window), axis=-1)  # NaN last
+    rows = np.sort(
+        sliding_window_view(np.pad(values, half, constant_values=np.nan), window), axis=-1
+    )  # NaN last
     count = np.isfinite(rows).sum(-1)
     at = quantile * np.maximum(count - 1, 0)  # linear interpolation between the order statistics
     low = np.floor(at).astype(np.intp)
@@ -304,10 +369,14 @@ class _MotionCosts:
     a chunk of frames at a time (:meth:`chunk`), so that memory does not grow as ``N S^3``."""
 
     def __init__(self, part_costs: np.ndarray, bits: np.ndarray) -> None:
-        self.table = np.ascontiguousarray(part_costs.reshape(8, *part_costs.shape[3:]).transpose(1, 2, 0))  # (N, P, 8)
+        self.table = np.ascontiguousarray(
+            part_costs.reshape(8, *part_costs.shape[3:]).transpose(1, 2, 0)
+        )  # (N, P, 8)
         self.code = bits.astype(np.intp)  # (S, P)
         # Index of each part's (swapped a, swapped b, swapped c) entry, per state triple: (S, S, S, P)
-        self.entry = 4 * self.code[:, None, None] + 2 * self.code[None, :, None] + self.code[None, None, :]
+        self.entry = (
+            4 * self.code[:, None, None] + 2 * self.code[None, :, None] + self.code[None, None, :]
+        )
 
     def __len__(self) -> int:
         return len(self.table)
@@ -330,10 +399,14 @@ def _transition_costs(states: np.ndarray, switch_cost: float) -> np.ndarray:
     """``(S, S)`` price of going from state b to state c: one change, and :data:`_EXTRA_LIMB` of a
     change for each further limb changing at once (a whole-body swap is one event)."""
     changed = (states[:, None, :] != states[None, :, :]).sum(-1)
-    return np.where(changed > 0, switch_cost * (1.0 + _EXTRA_LIMB * (changed - 1)), 0.0).astype(np.float32)
+    return np.where(changed > 0, switch_cost * (1.0 + _EXTRA_LIMB * (changed - 1)), 0.0).astype(
+        np.float32
+    )
 
 
-def _decode(motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray, chunk: int = 256) -> np.ndarray:
+def _decode(
+    motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray, chunk: int = 256
+) -> np.ndarray:
     """Viterbi over pairs of consecutive states: motion costs of ``N`` triples, per-frame prices
     ``(N + 2, S)`` and transition prices ``(S, S)`` -> ``(N + 2,)`` states of the cheapest sequence."""
     steps, count = len(motion), len(transition)
@@ -341,7 +414,9 @@ def _decode(motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray, chu
     came_from = np.empty((steps, count, count), np.int8 if count <= 127 else np.intp)
     for lo in range(0, steps, chunk):
         triple = motion.chunk(lo, min(lo + chunk, steps))
-        step_price = transition[None, :, :] + unary[lo + 2:lo + 2 + len(triple), None, :]  # (n, b, c)
+        step_price = (
+            transition[None, :, :] + unary[lo + 2 : lo + 2 + len(triple), None, :]
+        )  # (n, b, c)
         for k in range(len(triple)):
             via = best[:, :, None] + triple[k] + step_price[k][None]  # (a, b, c)
             came = via.argmin(0)
@@ -354,18 +429,28 @@ def _decode(motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray, chu
     return path
 
 
-def _path_cost(path: np.ndarray, motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray,
-               lo: int, hi: int) -> float:
+def _path_cost(
+    path: np.ndarray,
+    motion: _MotionCosts,
+    unary: np.ndarray,
+    transition: np.ndarray,
+    lo: int,
+    hi: int,
+) -> float:
     """The cost of ``path`` over the terms that involve frames ``lo`` to ``hi - 1``."""
     n = np.arange(max(lo - 2, 0), min(hi, len(motion)))
     t = np.arange(max(lo, 1), min(hi + 1, len(path)))
     frames = np.arange(lo, hi)
-    return float(motion.at(n, path[n], path[n + 1], path[n + 2]).sum() + transition[path[t - 1], path[t]].sum()
-                 + unary[frames, path[frames]].sum())
+    return float(
+        motion.at(n, path[n], path[n + 1], path[n + 2]).sum()
+        + transition[path[t - 1], path[t]].sum()
+        + unary[frames, path[frames]].sum()
+    )
 
 
-def _leave_weak_runs(path: np.ndarray, motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray,
-                     margin: float) -> tuple[np.ndarray, int]:
+def _leave_weak_runs(
+    path: np.ndarray, motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray, margin: float
+) -> tuple[np.ndarray, int]:
     """Each run of frames the decoding relabels goes back to the detector's labels if that costs
     less than ``margin`` more -> (path, how many runs went back)."""
     path, kept = path.copy(), 0
@@ -373,15 +458,21 @@ def _leave_weak_runs(path: np.ndarray, motion: _MotionCosts, unary: np.ndarray, 
     for lo, hi in zip(edges[::2], edges[1::2]):
         alone = path.copy()
         alone[lo:hi] = 0
-        evidence = (_path_cost(alone, motion, unary, transition, lo, hi)
-                    - _path_cost(path, motion, unary, transition, lo, hi))
+        evidence = _path_cost(alone, motion, unary, transition, lo, hi) - _path_cost(
+            path, motion, unary, transition, lo, hi
+        )
         if evidence < margin:
             path, kept = alone, kept + 1
     return path, kept
 
 
-def _leave_undecided_limbs(path: np.ndarray, states: np.ndarray, cues: np.ndarray, keypoints: np.ndarray,
-                           limbs: list[list[tuple[np.ndarray, np.ndarray]]]) -> tuple[np.ndarray, list[float]]:
+def _leave_undecided_limbs(
+    path: np.ndarray,
+    states: np.ndarray,
+    cues: np.ndarray,
+    keypoints: np.ndarray,
+    limbs: list[list[tuple[np.ndarray, np.ndarray]]],
+) -> tuple[np.ndarray, list[float]]:
     """Motion tells only that a limb's labels jumped, not which side of the jump is right: the
     decoding sides with the majority of frames. Where it would relabel more than
     :data:`MAX_RELABELLED` of the frames a limb is seen in, that majority is too thin, and unless
@@ -391,7 +482,11 @@ def _leave_undecided_limbs(path: np.ndarray, states: np.ndarray, cues: np.ndarra
     out, shares = path.copy(), []
     frames = np.arange(len(path))
     for g, limb in enumerate(limbs):
-        joints = np.concatenate([np.concatenate(pair) for pair in limb]) if limb else np.zeros(0, np.intp)
+        joints = (
+            np.concatenate([np.concatenate(pair) for pair in limb])
+            if limb
+            else np.zeros(0, np.intp)
+        )
         seen = np.isfinite(keypoints[:, joints, :2]).all(-1).any(-1)
         relabelled = states[out, g] > 0
         share = float(relabelled[seen].mean()) if seen.any() else 0.0

@@ -42,7 +42,9 @@ from posemoe.inference.blazepose import (
 from posemoe.layouts import BLAZEPOSE33
 
 SEARCH_EVERY = 4  # frames between two looks for newcomers (the person detector); see the README
-PATIENCE = 3  # frames in a row a person may be doubted (presence score < threshold) before they are let go
+PATIENCE = (
+    3  # frames in a row a person may be doubted (presence score < threshold) before they are let go
+)
 DETECT_PEOPLE = 4  # people looked for per frame when --max-people is not given
 DETECT_WORKERS = 2  # threads: newcomers are looked for beside following people (README speed)
 BACKENDS = ("onnx", "mediapipe")
@@ -76,7 +78,9 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-SOLO_THREADS = 1  # ONNX Runtime threads for the landmark model of a lone person (README: 1 vs 2 measured)
+SOLO_THREADS = (
+    1  # ONNX Runtime threads for the landmark model of a lone person (README: 1 vs 2 measured)
+)
 
 
 class OnnxBackend:
@@ -145,7 +149,10 @@ def _one_body(a: np.ndarray, b: np.ndarray) -> bool:
     80 % inside the other's (a follower that slid onto a person's legs sees a small person there)."""
     if _same_person(_head(a), _head(b)):
         return True
-    low, high = np.maximum(a[:, :2].min(0), b[:, :2].min(0)), np.minimum(a[:, :2].max(0), b[:, :2].max(0))
+    low, high = (
+        np.maximum(a[:, :2].min(0), b[:, :2].min(0)),
+        np.minimum(a[:, :2].max(0), b[:, :2].max(0)),
+    )
     inside = np.prod(np.clip(high - low, 0, None))
     smaller = min(np.prod(np.ptp(a[:, :2], axis=0)), np.prod(np.ptp(b[:, :2], axis=0)))
     return bool(inside >= 0.8 * smaller > 0)
@@ -175,15 +182,30 @@ class BlazePose:
 
     layout = BLAZEPOSE33
 
-    def __init__(self, *, max_people: int = DETECT_PEOPLE, video: bool = True, search_every: int = SEARCH_EVERY,
-                 threads: int = 1, min_detection_confidence: float = 0.5, backend: str = DEFAULT_BACKEND,
-                 landmark_model: Path | str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_people: int = DETECT_PEOPLE,
+        video: bool = True,
+        search_every: int = SEARCH_EVERY,
+        threads: int = 1,
+        min_detection_confidence: float = 0.5,
+        backend: str = DEFAULT_BACKEND,
+        landmark_model: Path | str | None = None,
+    ) -> None:
         if not 1 <= max_people <= 64:
             raise UserError(f"max_people must be 1..64, got {max_people}")
         if search_every < 1 or threads < 1:
-            raise UserError(f"search_every and threads must be >= 1, got {search_every} and {threads}")
+            raise UserError(
+                f"search_every and threads must be >= 1, got {search_every} and {threads}"
+            )
         threads = min(threads, usable_cores())
-        self._max, self._video, self._every, self._min_score = max_people, video, search_every, min_detection_confidence
+        self._max, self._video, self._every, self._min_score = (
+            max_people,
+            video,
+            search_every,
+            min_detection_confidence,
+        )
         self.backend = make_backend(backend, threads, landmark_model)
         self._follow, self._solo = self.backend.lanes, self.backend.solo
         self._pool = ThreadPoolExecutor(max_workers=threads - 1) if threads > 1 else None
@@ -209,43 +231,65 @@ class BlazePose:
         followed, candidates = self._follow_and_look(image, width, height, searching)
         self._since_search = 1 if searching else self._since_search + 1
         people: list[_Followed] = []
-        followed.sort(key=lambda person: person.misses)  # stable: the surest first, then the longest followed
+        followed.sort(
+            key=lambda person: person.misses
+        )  # stable: the surest first, then the longest followed
         for person in followed:  # two followers may have closed in on one person: keep the first
-            if person.misses <= PATIENCE and not any(_one_body(person.points, p.points) for p in people):
+            if person.misses <= PATIENCE and not any(
+                _one_body(person.points, p.points) for p in people
+            ):
                 people.append(person)
         if len(people) < len(self._people):
             self._since_search = self._every  # someone was lost: look again on the next frame
         for roi, head in candidates:
             if len(people) >= self._max or any(_same_person(head, _head(p.points)) for p in people):
                 continue
-            for new in self._landmarks(self._follow[0], image, [_Followed(roi, np.zeros((0, 3)))], width, height):
+            for new in self._landmarks(
+                self._follow[0], image, [_Followed(roi, np.zeros((0, 3)))], width, height
+            ):
                 if new.misses == 0 and not any(_one_body(new.points, p.points) for p in people):
                     people.append(new)
         self._people = people
         return [p.points for p in people if p.misses == 0]
 
-    def _follow_and_look(self, image: Any, width: int, height: int, searching: bool) -> tuple[list[_Followed], list]:
+    def _follow_and_look(
+        self, image: Any, width: int, height: int, searching: bool
+    ) -> tuple[list[_Followed], list]:
         """Each known person's landmarks in ``image`` and, if ``searching``, the newcomer candidates
         (:meth:`_look`). With several threads the look runs beside the landmark model: one person is
         followed on every thread, several are split into lanes of one thread each (the look runs on
         the pool, before lane 2's people with two threads). Measured: README, speed."""
-        search = self._pool.submit(self._look, image, width, height) if searching and self._pool is not None else None
+        search = (
+            self._pool.submit(self._look, image, width, height)
+            if searching and self._pool is not None
+            else None
+        )
         if len(self._people) == 1:
             try:
                 followed = self._landmarks(self._solo, image, self._people, width, height)
             finally:
                 wait([search] if search is not None else [])
         else:
-            lanes = [self._people[k::len(self._follow)] for k in range(len(self._follow))]
-            found = [self._pool.submit(self._landmarks, self._follow[k], image, lane, width, height)
-                     for k, lane in enumerate(lanes[1:], start=1)] if self._pool is not None else []
+            lanes = [self._people[k :: len(self._follow)] for k in range(len(self._follow))]
+            found = (
+                [
+                    self._pool.submit(self._landmarks, self._follow[k], image, lane, width, height)
+                    for k, lane in enumerate(lanes[1:], start=1)
+                ]
+                if self._pool is not None
+                else []
+            )
             try:
                 followed = self._landmarks(self._follow[0], image, lanes[0], width, height)
             finally:  # no graph may still be busy when this returns or raises: the next frame uses them
                 wait(found + ([search] if search is not None else []))
             for future in found:
                 followed += future.result()
-        candidates = (search.result() if search is not None else self._look(image, width, height)) if searching else []
+        candidates = (
+            (search.result() if search is not None else self._look(image, width, height))
+            if searching
+            else []
+        )
         return followed, candidates
 
     def _look(self, image: Any, width: int, height: int) -> list[tuple[Any, Head]]:
@@ -261,18 +305,24 @@ class BlazePose:
                 found.append((area, roi, (centre, max(w * width, h * height))))
         return [(roi, head) for _, roi, head in sorted(found, key=lambda f: -f[0])]
 
-    def _landmarks(self, lane: Any, image: Any, people: list[_Followed], width: int, height: int) -> list[_Followed]:
+    def _landmarks(
+        self, lane: Any, image: Any, people: list[_Followed], width: int, height: int
+    ) -> list[_Followed]:
         """33 landmarks in each person's region (``lane``: one of the backend's landmark runners) ->
         each person with their new landmarks and region."""
         updated = []
         for person in people:
-            if not (person.roi.width > 0 and person.roi.height > 0):  # the region of a degenerate pose: no crop
+            if not (
+                person.roi.width > 0 and person.roi.height > 0
+            ):  # the region of a degenerate pose: no crop
                 continue
             found = lane(image, person.roi)
             if found is None:
                 continue  # nothing came out of this region: the person is lost
             points, presence, roi = found
-            updated.append(_Followed(roi, points, 0 if presence >= self._min_score else person.misses + 1))
+            updated.append(
+                _Followed(roi, points, 0 if presence >= self._min_score else person.misses + 1)
+            )
         return updated
 
     def close(self) -> None:

@@ -32,7 +32,9 @@ class Stages:
         total = sum(self.seconds.values())
         lines = [f"{frames} frames in {total:.2f} s: {frames / max(total, 1e-9):.1f} frames/s"]
         for stage, sec in self.seconds.items():
-            lines.append(f"  {stage:<8} {sec:7.2f} s  {100 * sec / max(total, 1e-9):5.1f} %  {1000 * sec / max(frames, 1):6.2f} ms/frame")
+            lines.append(
+                f"  {stage:<8} {sec:7.2f} s  {100 * sec / max(total, 1e-9):5.1f} %  {1000 * sec / max(frames, 1):6.2f} ms/frame"
+            )
         return lines
 
 
@@ -51,12 +53,16 @@ class PersonResult:
     keypoints: np.ndarray
     joints_3d: np.ndarray
     visible: np.ndarray
-    unseen: np.ndarray | None = None  # (T, J) bool: outside the frame, missing or barely seen (filled in)
+    unseen: np.ndarray | None = (
+        None  # (T, J) bool: outside the frame, missing or barely seen (filled in)
+    )
     fitted: np.ndarray | None = None
     rotations: np.ndarray | None = None
     root: np.ndarray | None = None
     world_from_camera: np.ndarray | None = None
-    focal_px: float | None = None  # the focal length ``root`` was solved with (principal point: the image centre)
+    focal_px: float | None = (
+        None  # the focal length ``root`` was solved with (principal point: the image centre)
+    )
 
 
 @dataclass
@@ -79,8 +85,13 @@ class Result:
     def frames(self) -> int:
         return len(self.people[0].joints_3d) if self.people else 0
 
-    def write(self, out_dir: str | Path, formats: Iterable[str] = ("npz", "json", "csv"), *,
-              inputs: Iterable[str | Path | None] = ()) -> list[Path]:
+    def write(
+        self,
+        out_dir: str | Path,
+        formats: Iterable[str] = ("npz", "json", "csv"),
+        *,
+        inputs: Iterable[str | Path | None] = (),
+    ) -> list[Path]:
         """Write the result in each of ``formats`` (:data:`posemoe.export.FORMATS`) into ``out_dir``,
         all files whole or none; nothing may replace the source or one of ``inputs``."""
         from posemoe.export import write_result

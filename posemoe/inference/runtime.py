@@ -52,8 +52,10 @@ class OnnxModel:
         try:
             import onnxruntime as ort
         except ImportError:
-            raise MissingDependency("running ONNX models needs onnxruntime: pip install onnxruntime "
-                                    "(a dependency of posemoe)") from None
+            raise MissingDependency(
+                "running ONNX models needs onnxruntime: pip install onnxruntime "
+                "(a dependency of posemoe)"
+            ) from None
         where = "the ONNX model" if isinstance(source, bytes) else str(source)
         options = ort.SessionOptions()
         options.log_severity_level = 3
@@ -61,19 +63,30 @@ class OnnxModel:
         if threads:
             options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
         try:
-            self.session = ort.InferenceSession(source if isinstance(source, bytes) else str(source), options,
-                                                providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                source if isinstance(source, bytes) else str(source),
+                options,
+                providers=["CPUExecutionProvider"],
+            )
         except Exception as err:  # onnxruntime raises its own error types for unreadable files
-            raise UserError(f"{where}: not an ONNX model ONNX Runtime can run ({str(err).strip()[:200]})") from None
+            raise UserError(
+                f"{where}: not an ONNX model ONNX Runtime can run ({str(err).strip()[:200]})"
+            ) from None
         meta = self.session.get_modelmeta().custom_metadata_map
         missing = sorted({"model_config", "task"} - set(meta))
         if missing:
-            raise UserError(f"{where}: no {' or '.join(missing)} in its metadata; was it written by posemoe export --onnx?")
+            raise UserError(
+                f"{where}: no {' or '.join(missing)} in its metadata; was it written by posemoe export --onnx?"
+            )
         try:
             self.config = SimpleNamespace(**json.loads(meta["model_config"]))
-            self.pretrained = PretrainedConfig.from_dict(json.loads(meta.get("pretrained_config", "{}")))
+            self.pretrained = PretrainedConfig.from_dict(
+                json.loads(meta.get("pretrained_config", "{}"))
+            )
         except (json.JSONDecodeError, TypeError) as err:
-            raise UserError(f"{where}: its metadata is not the JSON posemoe export writes ({err})") from None
+            raise UserError(
+                f"{where}: its metadata is not the JSON posemoe export writes ({err})"
+            ) from None
         self.task = meta["task"]
         self.model_name = meta.get("model_name", "")
         self._input = self.session.get_inputs()[0].name
@@ -81,8 +94,10 @@ class OnnxModel:
         want = self._input_shape()
         found = tuple(self.session.get_inputs()[0].shape[1:])
         if found != want:
-            raise UserError(f"{where}: takes inputs of shape (B, {', '.join(map(str, found))}) but its model config "
-                            f"says (B, {', '.join(map(str, want))})")
+            raise UserError(
+                f"{where}: takes inputs of shape (B, {', '.join(map(str, found))}) but its model config "
+                f"says (B, {', '.join(map(str, want))})"
+            )
 
     def _input_shape(self) -> tuple[int, ...]:
         cfg = self.config
@@ -94,7 +109,9 @@ class OnnxModel:
         """x: (B, ...) the model's input -> every output by name (float32)."""
         want = self._input_shape()
         if x.ndim != len(want) + 1 or tuple(x.shape[1:]) != want:
-            raise UserError(f"expected an input of shape (B, {', '.join(map(str, want))}), got {tuple(x.shape)}")
+            raise UserError(
+                f"expected an input of shape (B, {', '.join(map(str, want))}), got {tuple(x.shape)}"
+            )
         values = self.session.run(None, {self._input: np.ascontiguousarray(x, dtype=np.float32)})
         return dict(zip(self._outputs, values))
 
@@ -126,7 +143,10 @@ class TorchModel:
             if self.task == "lifting":
                 return {"joints": self.module(tensor).float().cpu().numpy()}
             pose, aux = self.module(tensor, aux=True)
-            return {"pose": pose.float().cpu().numpy(), "confidence": aux["confidence"].float().cpu().numpy()}
+            return {
+                "pose": pose.float().cpu().numpy(),
+                "confidence": aux["confidence"].float().cpu().numpy(),
+            }
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return next(iter(self.predict(x).values()))
@@ -134,15 +154,18 @@ class TorchModel:
 
 def as_runner(model: Any, device: Any = None) -> Runner:
     """A runner as it is; a torch module wrapped in :class:`TorchModel` (inputs sent to ``device``)."""
-    return model if hasattr(model, "predict") and hasattr(model, "task") else TorchModel(model, device)
+    return (
+        model if hasattr(model, "predict") and hasattr(model, "task") else TorchModel(model, device)
+    )
 
 
 def torch_installed() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def load_runner(name_or_path: str | Path, *, runtime: str | None = None,
-                device: str | None = "cpu") -> tuple[Runner, PretrainedConfig]:
+def load_runner(
+    name_or_path: str | Path, *, runtime: str | None = None, device: str | None = "cpu"
+) -> tuple[Runner, PretrainedConfig]:
     """Shipped weights by name, or a ``.onnx`` / ``.safetensors`` / ``.pt`` file -> (runner, its
     pretrained config). ``runtime``: ``"onnx"``, ``"torch"`` or None: ONNX Runtime for ``.onnx``
     files and for shipped weights that ship as ONNX, torch for the rest. ``device`` (torch only):
@@ -151,30 +174,42 @@ def load_runner(name_or_path: str | Path, *, runtime: str | None = None,
         raise UserError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     path = resolve(name_or_path)
     twin = WEIGHTS_DIR / f"{name_or_path}.onnx"
-    shipped = path.parent == WEIGHTS_DIR and path.suffix == ".safetensors" and path.stem == str(name_or_path)
+    shipped = (
+        path.parent == WEIGHTS_DIR
+        and path.suffix == ".safetensors"
+        and path.stem == str(name_or_path)
+    )
     if path.suffix == ".onnx":
         if runtime == "torch":
-            raise UserError(f"{path}: an ONNX model runs on ONNX Runtime; --runtime torch takes shipped names and "
-                            ".safetensors / .pt files")
+            raise UserError(
+                f"{path}: an ONNX model runs on ONNX Runtime; --runtime torch takes shipped names and "
+                ".safetensors / .pt files"
+            )
         onnx_source: Path | None = path
     elif shipped and runtime != "torch" and twin.is_file():
         onnx_source = twin
     elif runtime == "onnx":
         also = f" (shipped as ONNX: {', '.join(available_onnx()) or 'none'})" if shipped else ""
-        raise UserError(f"{name_or_path}: no ONNX model of these weights{also}; run them with --runtime torch, or "
-                        f"convert them once: posemoe export --onnx {name_or_path} OUT.onnx")
+        raise UserError(
+            f"{name_or_path}: no ONNX model of these weights{also}; run them with --runtime torch, or "
+            f"convert them once: posemoe export --onnx {name_or_path} OUT.onnx"
+        )
     else:
         onnx_source = None
     if onnx_source is not None:
         if device not in (None, "cpu"):
-            raise UserError(f"device {device!r}: the ONNX runtime runs on the CPU; add --runtime torch to use {device}")
+            raise UserError(
+                f"device {device!r}: the ONNX runtime runs on the CPU; add --runtime torch to use {device}"
+            )
         runner = OnnxModel(onnx_source)
         return runner, runner.pretrained
     if not torch_installed():
         onnx_names = ", ".join(available_onnx()) or "none"
-        raise MissingDependency(f"{name_or_path} is stored for torch, which is not installed: pip install "
-                                f"'posemoe[train]', or use weights shipped as ONNX ({onnx_names}) or a .onnx file "
-                                "(posemoe export --onnx converts, where torch is installed)")
+        raise MissingDependency(
+            f"{name_or_path} is stored for torch, which is not installed: pip install "
+            f"'posemoe[train]', or use weights shipped as ONNX ({onnx_names}) or a .onnx file "
+            "(posemoe export --onnx converts, where torch is installed)"
+        )
     import torch
 
     from posemoe.models.pretrained import load_pretrained

@@ -45,12 +45,21 @@ GIRDLES: dict[str, tuple[str, str, str]] = {
 
 # Rest (T-pose) direction of each bone below a single-child joint, named by the bone's child joint.
 REST_DIRECTIONS: dict[str, tuple[float, float, float]] = {
-    "RKnee": (0, -1, 0), "RFoot": (0, -1, 0), "LKnee": (0, -1, 0), "LFoot": (0, -1, 0),
-    "Thorax": (0, 1, 0), "Head": (0, 1, 0),
-    "LElbow": (1, 0, 0), "LWrist": (1, 0, 0), "RElbow": (-1, 0, 0), "RWrist": (-1, 0, 0),
+    "RKnee": (0, -1, 0),
+    "RFoot": (0, -1, 0),
+    "LKnee": (0, -1, 0),
+    "LFoot": (0, -1, 0),
+    "Thorax": (0, 1, 0),
+    "Head": (0, 1, 0),
+    "LElbow": (1, 0, 0),
+    "LWrist": (1, 0, 0),
+    "RElbow": (-1, 0, 0),
+    "RWrist": (-1, 0, 0),
 }
 
-ANKLE_FRACTION = 0.039  # ankle height as a fraction of stature (Winter, Biomechanics of Human Movement)
+ANKLE_FRACTION = (
+    0.039  # ankle height as a fraction of stature (Winter, Biomechanics of Human Movement)
+)
 _MIRROR = np.array([-1.0, 1.0, 1.0])  # left <-> right in a girdle frame (x = the body's left)
 
 
@@ -78,16 +87,19 @@ class SkeletonFit:
 
     def rest_positions(self) -> np.ndarray:
         """(J, 3) joint positions of the rest pose, metres, root at the origin."""
-        return forward_kinematics(np.broadcast_to(np.eye(3), (1, *self.offsets.shape, 3)), self.offsets,
-                                  self.layout)[0]
+        return forward_kinematics(
+            np.broadcast_to(np.eye(3), (1, *self.offsets.shape, 3)), self.offsets, self.layout
+        )[0]
 
     def report(self) -> str:
         """One line: stature and how much the lifted bones varied."""
         cv = self.raw_cv[1:]
         worst = 1 + int(np.nanargmax(cv))
-        return (f"skeleton: {len(self.fitted)} frames, bone lengths fixed, stature {self.stature:.2f} m; lifted "
-                f"bone-length CV median {100 * np.nanmedian(cv):.1f} %, worst {self.layout.joints[worst]} "
-                f"{100 * self.raw_cv[worst]:.1f} %")
+        return (
+            f"skeleton: {len(self.fitted)} frames, bone lengths fixed, stature {self.stature:.2f} m; lifted "
+            f"bone-length CV median {100 * np.nanmedian(cv):.1f} %, worst {self.layout.joints[worst]} "
+            f"{100 * self.raw_cv[worst]:.1f} %"
+        )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -111,8 +123,12 @@ def bone_length_cv(joints: np.ndarray, layout: JointLayout = H36M17) -> np.ndarr
     return cv
 
 
-def confident_joints(confidence: np.ndarray | None, visible: np.ndarray | None, shape: tuple[int, int],
-                     min_confidence: float) -> np.ndarray:
+def confident_joints(
+    confidence: np.ndarray | None,
+    visible: np.ndarray | None,
+    shape: tuple[int, int],
+    min_confidence: float,
+) -> np.ndarray:
     """(T, J) True where a joint's 2D confidence is at least ``min_confidence`` in a frame with the
     person detected; all True without confidences."""
     ok = np.ones(shape, bool) if confidence is None else np.asarray(confidence) >= min_confidence
@@ -121,14 +137,20 @@ def confident_joints(confidence: np.ndarray | None, visible: np.ndarray | None, 
     return ok
 
 
-def robust_bone_lengths(joints: np.ndarray, ok: np.ndarray, layout: JointLayout = H36M17) -> np.ndarray:
+def robust_bone_lengths(
+    joints: np.ndarray, ok: np.ndarray, layout: JointLayout = H36M17
+) -> np.ndarray:
     """(J,) metres: each bone's median length over the frames where both its ends are ``ok``
     (T, J) (over all frames when there are none), left and right bones averaged."""
     lengths = bone_lengths(joints, layout)
     parents = np.array([max(p, 0) for p in layout.parents])
     both = ok & ok[:, parents]
-    out = np.array([np.median(lengths[both[:, j], j] if both[:, j].any() else lengths[:, j])
-                    for j in range(layout.num_joints)])
+    out = np.array(
+        [
+            np.median(lengths[both[:, j], j] if both[:, j].any() else lengths[:, j])
+            for j in range(layout.num_joints)
+        ]
+    )
     left, right = list(layout.left), list(layout.right)
     out[left] = out[right] = 0.5 * (out[left] + out[right])
     out[layout.root] = 0.0
@@ -153,7 +175,9 @@ def girdle_axes(joints: np.ndarray, girdle: str, layout: JointLayout = H36M17) -
     return np.stack([x, y, np.cross(x, y)], axis=1)
 
 
-def girdle_directions(joints: np.ndarray, ok: np.ndarray, girdle: str, layout: JointLayout = H36M17) -> np.ndarray:
+def girdle_directions(
+    joints: np.ndarray, ok: np.ndarray, girdle: str, layout: JointLayout = H36M17
+) -> np.ndarray:
     """(3, 3) unit directions of the girdle's right, left and middle child in the girdle frame (x
     left, y up, z forward): the median over frames where all four joints are ``ok`` (T, J), made
     left/right symmetric."""
@@ -162,7 +186,9 @@ def girdle_directions(joints: np.ndarray, ok: np.ndarray, girdle: str, layout: J
     frames = ok[:, [centre, *children]].all(axis=1)
     frames = frames if frames.any() else np.ones(len(joints), bool)
     axes = girdle_axes(joints[frames], girdle, layout)
-    local = np.einsum("tij,tkj->tki", axes, _unit(joints[frames][:, children] - joints[frames][:, [centre]]))
+    local = np.einsum(
+        "tij,tkj->tki", axes, _unit(joints[frames][:, children] - joints[frames][:, [centre]])
+    )
     right, left, middle = _unit(np.median(local, axis=0))
     left = _unit(left + _MIRROR * right)
     middle = _unit(middle * np.array([0.0, 1.0, 1.0]))
@@ -184,7 +210,9 @@ def kabsch(source: np.ndarray, target: np.ndarray) -> np.ndarray:
 # Rest pose, re-fitting, kinematics
 
 
-def rest_offsets(lengths: np.ndarray, girdles: dict[str, np.ndarray], layout: JointLayout = H36M17) -> np.ndarray:
+def rest_offsets(
+    lengths: np.ndarray, girdles: dict[str, np.ndarray], layout: JointLayout = H36M17
+) -> np.ndarray:
     """(J, 3) T-pose offsets from each joint's parent, metres, rest frame (x left, y up, z forward):
     girdle children along ``girdles[name]`` (3, 3) directions, other bones along
     :data:`REST_DIRECTIONS`."""
@@ -193,7 +221,9 @@ def rest_offsets(lengths: np.ndarray, girdles: dict[str, np.ndarray], layout: Jo
         directions.update(zip(GIRDLES[girdle], units))
     missing = [n for j, n in enumerate(layout.joints) if j != layout.root and n not in directions]
     if missing:
-        raise UserError(f"expected a rest direction for every joint of {layout.name}, found none for {missing}")
+        raise UserError(
+            f"expected a rest direction for every joint of {layout.name}, found none for {missing}"
+        )
     offsets = np.zeros((layout.num_joints, 3))
     for j, name in enumerate(layout.joints):
         if j != layout.root:
@@ -201,14 +231,20 @@ def rest_offsets(lengths: np.ndarray, girdles: dict[str, np.ndarray], layout: Jo
     return offsets
 
 
-def refit_joints(joints: np.ndarray, offsets: np.ndarray, layout: JointLayout = H36M17) -> np.ndarray:
+def refit_joints(
+    joints: np.ndarray, offsets: np.ndarray, layout: JointLayout = H36M17
+) -> np.ndarray:
     """(T, J, 3) lifted joints -> the same with the rest pose's bone lengths and girdle shapes: girdles
     rotated to fit the lifted children best, other bones in their lifted directions; root at 0."""
     parents = layout.parents
     fitted = np.zeros_like(joints)
-    girdle_rotation = {layout.index(g): kabsch(offsets[[layout.index(n) for n in GIRDLES[g]]],
-                                               joints[:, [layout.index(n) for n in GIRDLES[g]]]
-                                               - joints[:, [layout.index(g)]]) for g in GIRDLES}
+    girdle_rotation = {
+        layout.index(g): kabsch(
+            offsets[[layout.index(n) for n in GIRDLES[g]]],
+            joints[:, [layout.index(n) for n in GIRDLES[g]]] - joints[:, [layout.index(g)]],
+        )
+        for g in GIRDLES
+    }
     for j in range(layout.num_joints):
         p = parents[j]
         if p < 0:
@@ -241,7 +277,9 @@ def swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.eye(3) + np.where(opposite[..., None, None], 0.0, k) + half_turn * scale * (k @ k)
 
 
-def inverse_kinematics(positions: np.ndarray, offsets: np.ndarray, layout: JointLayout = H36M17) -> np.ndarray:
+def inverse_kinematics(
+    positions: np.ndarray, offsets: np.ndarray, layout: JointLayout = H36M17
+) -> np.ndarray:
     """(T, J, 3) joints with the rest pose's bone lengths -> (T, J, 3, 3) local rotations such that
     :func:`forward_kinematics` of ``offsets`` (J, 3) gives them back. Joints with several children
     fit them by Kabsch, joints with one child swing without twist, leaves keep the identity."""
@@ -266,8 +304,12 @@ def inverse_kinematics(positions: np.ndarray, offsets: np.ndarray, layout: Joint
     return local
 
 
-def forward_kinematics(rotations: np.ndarray, offsets: np.ndarray, layout: JointLayout = H36M17,
-                       root: np.ndarray | None = None) -> np.ndarray:
+def forward_kinematics(
+    rotations: np.ndarray,
+    offsets: np.ndarray,
+    layout: JointLayout = H36M17,
+    root: np.ndarray | None = None,
+) -> np.ndarray:
     """(T, J, 3, 3) local rotations, (J, 3) offsets, optional (T, 3) root positions -> (T, J, 3)
     joint positions (root at 0 without ``root``)."""
     translations = np.broadcast_to(offsets, (len(rotations), *offsets.shape)).copy()
@@ -275,25 +317,39 @@ def forward_kinematics(rotations: np.ndarray, offsets: np.ndarray, layout: Joint
     return compose(np.asarray(layout.parents), rotations, translations)[0]
 
 
-def fit_skeleton(joints_3d: np.ndarray, *, confidence: np.ndarray | None = None, visible: np.ndarray | None = None,
-                 layout: JointLayout = H36M17, min_confidence: float = 0.5) -> SkeletonFit:
+def fit_skeleton(
+    joints_3d: np.ndarray,
+    *,
+    confidence: np.ndarray | None = None,
+    visible: np.ndarray | None = None,
+    layout: JointLayout = H36M17,
+    min_confidence: float = 0.5,
+) -> SkeletonFit:
     """(T, J, 3) lifted joints (metres, root-relative), with optional 2D ``confidence`` (T, J) and
     ``visible`` (T,) -> a :class:`SkeletonFit`: fixed bone lengths, re-fitted joints, IK rotations."""
     joints = np.asarray(joints_3d, np.float64)
     if joints.ndim != 3 or joints.shape[1:] != (layout.num_joints, 3) or len(joints) == 0:
-        raise UserError(f"expected joints of shape (T, {layout.num_joints}, 3) in the {layout.name} layout, "
-                        f"got {joints.shape}")
+        raise UserError(
+            f"expected joints of shape (T, {layout.num_joints}, 3) in the {layout.name} layout, "
+            f"got {joints.shape}"
+        )
     if not np.isfinite(joints).all():
         raise UserError("expected finite 3D joints, found NaN or infinity")
     missing = [n for g, names in GIRDLES.items() for n in (g, *names) if n not in layout.joints]
     if missing:
-        raise UserError(f"expected the {H36M17.name} layout (or one with its joint names), {layout.name} "
-                        f"lacks {missing}")
+        raise UserError(
+            f"expected the {H36M17.name} layout (or one with its joint names), {layout.name} "
+            f"lacks {missing}"
+        )
     joints = joints - joints[:, [layout.root]]
     ok = confident_joints(confidence, visible, joints.shape[:2], min_confidence)
     lengths = robust_bone_lengths(joints, ok, layout)
-    offsets = rest_offsets(lengths, {g: girdle_directions(joints, ok, g, layout) for g in GIRDLES}, layout)
+    offsets = rest_offsets(
+        lengths, {g: girdle_directions(joints, ok, g, layout) for g in GIRDLES}, layout
+    )
     fitted = refit_joints(joints, offsets, layout)
     seen = np.ones(len(joints), bool) if visible is None else np.asarray(visible, bool)
     raw_cv = bone_length_cv(joints[seen] if seen.any() else joints, layout)
-    return SkeletonFit(layout, lengths, offsets, fitted, inverse_kinematics(fitted, offsets, layout), raw_cv)
+    return SkeletonFit(
+        layout, lengths, offsets, fitted, inverse_kinematics(fitted, offsets, layout), raw_cv
+    )

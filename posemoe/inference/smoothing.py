@@ -7,7 +7,9 @@ import numpy as np
 from posemoe.errors import UserError
 
 
-def one_euro(x: np.ndarray, fps: float, min_cutoff: float = 1.5, beta: float = 0.5, d_cutoff: float = 1.0) -> np.ndarray:
+def one_euro(
+    x: np.ndarray, fps: float, min_cutoff: float = 1.5, beta: float = 0.5, d_cutoff: float = 1.0
+) -> np.ndarray:
     """One-Euro filter (Casiez et al., 2012) along axis 0 of ``(T, ...)``: a low-pass whose
     cut-off rises with speed, so slow jitter is removed and fast motion is not lagged.
     ``min_cutoff`` (Hz) sets smoothing at rest, ``beta`` how fast it relaxes with speed."""

@@ -17,7 +17,6 @@ from posemoe.errors import UserError
 from posemoe.io.keypoints import MAX_ABS_PIXELS, KeypointFrames
 from posemoe.layouts import JointLayout
 
-
 MAX_PEOPLE_PER_FRAME = 256  # more than any crowd a pose detector finds in one frame
 
 
@@ -28,7 +27,9 @@ def drop_invalid(frames: KeypointFrames) -> tuple[KeypointFrames, list[str]]:
     -> (cleaned frames, report lines)."""
     people, bad_joints, bad_frames, clipped, crowded, most = [], 0, 0, 0, 0, 0
     for frame in frames.people:
-        frame = np.array(frame, dtype=np.float64).reshape(-1, frames.layout.num_joints, frame.shape[-1])
+        frame = np.array(frame, dtype=np.float64).reshape(
+            -1, frames.layout.num_joints, frame.shape[-1]
+        )
         xy = frame[..., :2]
         present = ~np.isnan(xy).all(-1)
         valid = np.isfinite(xy).all(-1) & (np.abs(np.nan_to_num(xy)) <= MAX_ABS_PIXELS).all(-1)
@@ -49,14 +50,18 @@ def drop_invalid(frames: KeypointFrames) -> tuple[KeypointFrames, list[str]]:
         people.append(frame)
     report = []
     if bad_joints:
-        report.append(f"{bad_joints} joint position(s) in {bad_frames} frame(s) were not finite or beyond "
-                      f"{MAX_ABS_PIXELS:.0e} px and count as missing")
+        report.append(
+            f"{bad_joints} joint position(s) in {bad_frames} frame(s) were not finite or beyond "
+            f"{MAX_ABS_PIXELS:.0e} px and count as missing"
+        )
     if clipped:
         report.append(f"{clipped} confidence value(s) outside [0, 1] were clipped")
     if crowded:
         where = f"{frames.source}: " if frames.source else ""
-        report.append(f"{where}{crowded} frame(s) held more than {MAX_PEOPLE_PER_FRAME} people (up to {most}); "
-                      f"the {MAX_PEOPLE_PER_FRAME} with the most joints seen were kept in each")
+        report.append(
+            f"{where}{crowded} frame(s) held more than {MAX_PEOPLE_PER_FRAME} people (up to {most}); "
+            f"the {MAX_PEOPLE_PER_FRAME} with the most joints seen were kept in each"
+        )
     return KeypointFrames(people, frames.layout, frames.source), report
 
 
@@ -67,7 +72,9 @@ def _by_quality(people: np.ndarray) -> np.ndarray:
     count = seen.sum(1)
     confidence = np.zeros(len(people))
     if people.shape[-1] == 3:
-        confidence = np.where(seen, np.nan_to_num(people[..., 2]), 0.0).sum(1) / np.maximum(count, 1)
+        confidence = np.where(seen, np.nan_to_num(people[..., 2]), 0.0).sum(1) / np.maximum(
+            count, 1
+        )
     return np.lexsort((-confidence, -count))
 
 
@@ -90,10 +97,18 @@ class Tracker:
     for more than ``max_gap`` frames is closed. Ids count up from 0 in order of appearance.
     """
 
-    def __init__(self, max_jump: float = 0.5, max_gap: int = 30, *, layout: JointLayout | None = None) -> None:
+    def __init__(
+        self, max_jump: float = 0.5, max_gap: int = 30, *, layout: JointLayout | None = None
+    ) -> None:
         self.max_jump, self.max_gap = max_jump, max_gap
-        self.pairs = (np.asarray(layout.left, np.intp), np.asarray(layout.right, np.intp)) if layout else None
-        self.last: list[list[np.ndarray]] = []  # per track: its last two sightings (J, 3), in its own labelling ...
+        self.pairs = (
+            (np.asarray(layout.left, np.intp), np.asarray(layout.right, np.intp))
+            if layout
+            else None
+        )
+        self.last: list[
+            list[np.ndarray]
+        ] = []  # per track: its last two sightings (J, 3), in its own labelling ...
         self.seen: list[list[int]] = []  # ... and the frames they were in
         self.open: list[int] = []  # the tracks seen within max_gap frames
         self.frame = -1
@@ -118,7 +133,9 @@ class Tracker:
                 overlap, ratio = _box_overlap(box, _box(predicted, self.last[k][-1]))
                 if np.isfinite(joints):
                     cost[i, j] = joints / size + BOX_WEIGHT * (1.0 - overlap)
-                    allowed[i, j] = joints / size < self.max_jump or (overlap >= MIN_IOU and ratio <= MAX_SIZE_RATIO)
+                    allowed[i, j] = joints / size < self.max_jump or (
+                        overlap >= MIN_IOU and ratio <= MAX_SIZE_RATIO
+                    )
         rows, cols = linear_sum_assignment(np.where(allowed, cost, 1e6)) if cost.size else ([], [])
         matched = {i: j for i, j in zip(rows, cols) if allowed[i, j]}
         ids = []
@@ -147,17 +164,22 @@ class Tracker:
         return last + velocity * min(t - self.seen[k][1], 10)
 
 
-def pair_distance(person: np.ndarray, target: np.ndarray,
-                  pairs: tuple[np.ndarray, np.ndarray] | None) -> tuple[float, np.ndarray]:
+def pair_distance(
+    person: np.ndarray, target: np.ndarray, pairs: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[float, np.ndarray]:
     """Mean joint distance (pixels) of ``person`` (J, 2|3) to ``target`` (J, >=2) over the joints both
     have, each left/right pair taken as labelled or exchanged, whichever is nearer -> (distance, NaN
     when they share no joint; ``person`` with its pairs in ``target``'s labelling)."""
     out = np.array(person, np.float64)
     if pairs is not None and len(pairs[0]):
         left, right = pairs
+
         def gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return np.linalg.norm(out[a, :2] - target[b, :2], axis=-1)
-        as_given = np.fmax(gap(left, left), gap(right, right))  # fmax: a missing joint is no evidence
+
+        as_given = np.fmax(
+            gap(left, left), gap(right, right)
+        )  # fmax: a missing joint is no evidence
         exchanged = np.fmax(gap(right, left), gap(left, right))
         flip = exchanged < as_given  # NaN compares False: keep the labels when unsure
         out[left[flip]], out[right[flip]] = person[right[flip]], person[left[flip]]
@@ -188,13 +210,17 @@ def _box_overlap(a: np.ndarray | None, b: np.ndarray | None) -> tuple[float, flo
     return (float(inter / union) if union > 0 else 0.0), float(ratio)
 
 
-def track_people(frames: KeypointFrames, max_jump: float = 0.5, max_gap: int = 30) -> list[np.ndarray]:
+def track_people(
+    frames: KeypointFrames, max_jump: float = 0.5, max_gap: int = 30
+) -> list[np.ndarray]:
     """Link people across frames into tracks with a :class:`Tracker` that knows the frames' layout:
     ``(T, J, 3)`` each, NaN where the track is absent. Expects frames cleaned by :func:`drop_invalid`."""
     return [_dense(track, len(frames)) for track in _link(frames, max_jump, max_gap)]
 
 
-def _link(frames: KeypointFrames, max_jump: float = 0.5, max_gap: int = 30) -> list[tuple[list[int], list[np.ndarray]]]:
+def _link(
+    frames: KeypointFrames, max_jump: float = 0.5, max_gap: int = 30
+) -> list[tuple[list[int], list[np.ndarray]]]:
     """The tracks of :func:`track_people` as (frames seen, (J, 3) sightings): memory in proportion
     to the detections, not to tracks x frames."""
     tracker, tracks = Tracker(max_jump, max_gap, layout=frames.layout), []
@@ -217,8 +243,13 @@ def _dense(track: tuple[list[int], list[np.ndarray]], frames: int) -> np.ndarray
 
 
 JOIN_GAP = 60  # frames: fragments further apart in time are not joined
-JOIN_MOVE = (0.5, 0.05)  # last pose to next first pose: at most a + b x gap frames, in sizes (1.5 a second at 30 fps)
-JOIN_SCALE = 1.5  # their skeletons' sizes (bone lengths, not boxes: a crouch keeps them) within this ratio
+JOIN_MOVE = (
+    0.5,
+    0.05,
+)  # last pose to next first pose: at most a + b x gap frames, in sizes (1.5 a second at 30 fps)
+JOIN_SCALE = (
+    1.5  # their skeletons' sizes (bone lengths, not boxes: a crouch keeps them) within this ratio
+)
 JOIN_SHAPE = 0.25  # and their bone proportions this close (mean relative difference)
 
 
@@ -238,10 +269,16 @@ class Join:
 
     def cost(self) -> float:
         gap = self.start - self.end
-        return self.move / (JOIN_MOVE[0] + JOIN_MOVE[1] * gap) + np.log(self.scale) + self.shape / JOIN_SHAPE
+        return (
+            self.move / (JOIN_MOVE[0] + JOIN_MOVE[1] * gap)
+            + np.log(self.scale)
+            + self.shape / JOIN_SHAPE
+        )
 
 
-def join_fragments(tracks: list[np.ndarray], layout: JointLayout) -> tuple[list[np.ndarray], list[str]]:
+def join_fragments(
+    tracks: list[np.ndarray], layout: JointLayout
+) -> tuple[list[np.ndarray], list[str]]:
     """Offline, the tracker's fragments of one person made one track: two tracks that never overlap
     in time join when the second starts where the first ended (:data:`JOIN_MOVE`), within
     :data:`JOIN_GAP` frames, with a skeleton of the same size (:data:`JOIN_SCALE`) and proportions
@@ -250,15 +287,21 @@ def join_fragments(tracks: list[np.ndarray], layout: JointLayout) -> tuple[list[
     their first frame; report lines naming what was joined)."""
     seen = [np.flatnonzero(_seen(tr)) for tr in tracks]
     bones = [_bone_lengths(tr, layout) for tr in tracks]
-    candidates = [join for a in range(len(tracks)) for b in range(len(tracks))
-                  if (join := _judge(a, b, tracks, seen, bones, layout)) is not None]
+    candidates = [
+        join
+        for a in range(len(tracks))
+        for b in range(len(tracks))
+        if (join := _judge(a, b, tracks, seen, bones, layout)) is not None
+    ]
     after: dict[int, int] = {}
     before: dict[int, int] = {}
     for join in sorted(candidates, key=Join.cost):
         if join.first not in after and join.second not in before and not _same_chain(join, after):
             after[join.first], before[join.second] = join.second, join.first
     joined, report = [], []
-    for head in sorted((k for k in range(len(tracks)) if k not in before), key=lambda k: seen[k][0]):
+    for head in sorted(
+        (k for k in range(len(tracks)) if k not in before), key=lambda k: seen[k][0]
+    ):
         chain = [head]
         while chain[-1] in after:
             chain.append(after[chain[-1]])
@@ -272,8 +315,14 @@ def join_fragments(tracks: list[np.ndarray], layout: JointLayout) -> tuple[list[
     return joined, report
 
 
-def _judge(a: int, b: int, tracks: list[np.ndarray], seen: list[np.ndarray], bones: list[np.ndarray],
-           layout: JointLayout) -> Join | None:
+def _judge(
+    a: int,
+    b: int,
+    tracks: list[np.ndarray],
+    seen: list[np.ndarray],
+    bones: list[np.ndarray],
+    layout: JointLayout,
+) -> Join | None:
     """Whether fragment ``b`` may continue fragment ``a`` -> the :class:`Join`, or None."""
     end, start = seen[a][-1], seen[b][0]
     if not (end < start <= end + JOIN_GAP) or not len(bones[a]) or not len(bones[b]):
@@ -282,31 +331,48 @@ def _judge(a: int, b: int, tracks: list[np.ndarray], seen: list[np.ndarray], bon
     last, first = tracks[a][end], tracks[b][start]
     distance, _ = pair_distance(first, last, pairs)
     size = max(0.5 * (_size(last) + _size(first)), 1e-6)
-    shared = np.isfinite(bones[a]) & np.isfinite(bones[b])  # bones both fragments saw: sizes compare like for like
+    shared = np.isfinite(bones[a]) & np.isfinite(
+        bones[b]
+    )  # bones both fragments saw: sizes compare like for like
     total = [float(np.sum(x[shared])) for x in (bones[a], bones[b])]
     if not np.isfinite(distance) or not shared.any() or min(total) <= 0:
         return None
     move, scale = distance / size, max(total) / min(total)
-    shape = float(np.mean(np.abs(bones[a][shared] / total[0] - bones[b][shared] / total[1])
-                          / (0.5 * (bones[a][shared] / total[0] + bones[b][shared] / total[1]) + 1e-9)))
-    if move > JOIN_MOVE[0] + JOIN_MOVE[1] * (start - end) or scale > JOIN_SCALE or shape > JOIN_SHAPE:
+    shape = float(
+        np.mean(
+            np.abs(bones[a][shared] / total[0] - bones[b][shared] / total[1])
+            / (0.5 * (bones[a][shared] / total[0] + bones[b][shared] / total[1]) + 1e-9)
+        )
+    )
+    if (
+        move > JOIN_MOVE[0] + JOIN_MOVE[1] * (start - end)
+        or scale > JOIN_SCALE
+        or shape > JOIN_SHAPE
+    ):
         return None
     return Join(a, b, int(end), int(start), move, scale, shape)
 
 
-JOIN_MAX_CELLS = 50_000_000  # joints x frames x tracks held at once to join fragments; beyond: not joined
+JOIN_MAX_CELLS = (
+    50_000_000  # joints x frames x tracks held at once to join fragments; beyond: not joined
+)
 
 
-def _joined(links: list[tuple[list[int], list[np.ndarray]]], frames: int,
-            layout: JointLayout) -> tuple[list[tuple[list[int], list[np.ndarray]]], list[str]]:
+def _joined(
+    links: list[tuple[list[int], list[np.ndarray]]], frames: int, layout: JointLayout
+) -> tuple[list[tuple[list[int], list[np.ndarray]]], list[str]]:
     """:func:`join_fragments` of the tracks of :func:`_link` (made dense for it), back as (frames
     seen, sightings); skipped, and said, where the tracks would take more than
     :data:`JOIN_MAX_CELLS` joint rows dense (a crowd in a long recording)."""
     if len(links) * frames * layout.num_joints > JOIN_MAX_CELLS:
-        return links, [f"{len(links)} tracks over {frames} frames are too many to compare for joining; "
-                       "fragments were not joined"]
+        return links, [
+            f"{len(links)} tracks over {frames} frames are too many to compare for joining; "
+            "fragments were not joined"
+        ]
     dense, report = join_fragments([_dense(link, frames) for link in links], layout)
-    return [(list(np.flatnonzero(_seen(track))), list(track[_seen(track)])) for track in dense], report
+    return [
+        (list(np.flatnonzero(_seen(track))), list(track[_seen(track)])) for track in dense
+    ], report
 
 
 def _same_chain(join: Join, after: dict[int, int]) -> bool:
@@ -326,17 +392,22 @@ def _bone_lengths(track: np.ndarray, layout: JointLayout, quantile: float = 0.9)
     bone never seen; empty when the track has no frame."""
     flip = layout.flip_permutation()
     parent, child = np.asarray(layout.bones).T
-    ok = ~np.isnan(track[..., :2]).any(-1) & (np.nan_to_num(track[..., 2], nan=0.0) > 0.1
-                                               if track.shape[-1] == 3 else True)
+    ok = ~np.isnan(track[..., :2]).any(-1) & (
+        np.nan_to_num(track[..., 2], nan=0.0) > 0.1 if track.shape[-1] == 3 else True
+    )
     both = ok[:, parent] & ok[:, child]
     if not both.any():
         return np.zeros(0)
-    length = np.where(both, np.linalg.norm(track[:, parent, :2] - track[:, child, :2], axis=-1), np.nan)
+    length = np.where(
+        both, np.linalg.norm(track[:, parent, :2] - track[:, child, :2], axis=-1), np.nan
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a bone never seen: NaN
         per_bone = np.nanquantile(length, quantile, axis=0)
-    twin = [layout.bones.index((flip[p], flip[c])) if (flip[p], flip[c]) in layout.bones else i
-            for i, (p, c) in enumerate(layout.bones)]
+    twin = [
+        layout.bones.index((flip[p], flip[c])) if (flip[p], flip[c]) in layout.bones else i
+        for i, (p, c) in enumerate(layout.bones)
+    ]
     both = np.stack([per_bone, per_bone[twin]])
     seen = np.isfinite(both).sum(0)
     return np.where(seen > 0, np.nansum(both, axis=0) / np.maximum(seen, 1), np.nan)
@@ -359,8 +430,18 @@ def _without_duplicates(people: list[np.ndarray], overlap: float = 0.1) -> list[
     kept: list[int] = []
     for i in order:
         xy = stack[i, :, :2]
-        cells = {(j, int(x // cell), int(y // cell)) for j, (x, y) in enumerate(xy) if not np.isnan(x + y)}
-        near = {k for j, cx, cy in cells for dx in (-1, 0, 1) for dy in (-1, 0, 1) for k in grid.get((j, cx + dx, cy + dy), ())}
+        cells = {
+            (j, int(x // cell), int(y // cell))
+            for j, (x, y) in enumerate(xy)
+            if not np.isnan(x + y)
+        }
+        near = {
+            k
+            for j, cx, cy in cells
+            for dx in (-1, 0, 1)
+            for dy in (-1, 0, 1)
+            for k in grid.get((j, cx + dx, cy + dy), ())
+        }
         if any(_mean_distance(xy, stack[k, :, :2]) < limits[i] for k in near):
             continue
         kept.append(i)
@@ -412,12 +493,19 @@ def _seen(track: np.ndarray) -> np.ndarray:
     return ~np.isnan(track[..., :2]).all(axis=(1, 2))
 
 
-MIN_SPREAD = 0.1  # people smaller than this share of the largest person's median spread are not lifted
+MIN_SPREAD = (
+    0.1  # people smaller than this share of the largest person's median spread are not lifted
+)
 MAX_LIFTED = 64  # people lifted unless --max-people or --track says otherwise: 3 files each
 
 
-def select_tracks(frames: KeypointFrames, *, track: int | None = None, max_people: int | None = None,
-                  min_frames: int | None = None) -> tuple[list[tuple[int, np.ndarray]], list[str]]:
+def select_tracks(
+    frames: KeypointFrames,
+    *,
+    track: int | None = None,
+    max_people: int | None = None,
+    min_frames: int | None = None,
+) -> tuple[list[tuple[int, np.ndarray]], list[str]]:
     """The people to lift, as (id, ``(T, J, 3)`` track). Tracks are numbered by (frames seen x median
     spread), 0 the most present, so that neither one wild frame nor one wild joint outweighs a person
     seen throughout. By default every track seen in at least ``min_frames`` frames (default: a tenth
@@ -433,23 +521,40 @@ def select_tracks(frames: KeypointFrames, *, track: int | None = None, max_peopl
     seen_count = [len(seen) for seen, _ in tracks]
     spreads = [float(np.median(_spreads(np.stack(people)))) for _, people in tracks]
     order = np.argsort([n * sp for n, sp in zip(seen_count, spreads)], kind="stable")[::-1]
-    ranked, seen_count, spreads = [tracks[k] for k in order], [seen_count[k] for k in order], [spreads[k] for k in order]
+    ranked, seen_count, spreads = (
+        [tracks[k] for k in order],
+        [seen_count[k] for k in order],
+        [spreads[k] for k in order],
+    )
     if track is not None:
         if not 0 <= track < len(ranked):
-            ids = "is only id 0" if len(ranked) == 1 else f"are {len(ranked)} tracks, ids 0-{len(ranked) - 1}"
+            ids = (
+                "is only id 0"
+                if len(ranked) == 1
+                else f"are {len(ranked)} tracks, ids 0-{len(ranked) - 1}"
+            )
             raise UserError(f"--track {track}: {where}there {ids}")
         chosen = [track]
     else:
-        least = min_frames if min_frames is not None else int(np.clip(np.ceil(len(frames) / 10), 1, 10))
+        least = (
+            min_frames if min_frames is not None else int(np.clip(np.ceil(len(frames) / 10), 1, 10))
+        )
         smallest = max(MIN_SPREAD * max(spreads), 1.0)  # not a speck beside the main person
-        chosen = [k for k in range(len(ranked)) if seen_count[k] >= least and spreads[k] >= smallest] or [0]
+        chosen = [
+            k for k in range(len(ranked)) if seen_count[k] >= least and spreads[k] >= smallest
+        ] or [0]
         if max_people is None and len(chosen) > MAX_LIFTED:
-            report.append(f"{where}{len(chosen)} people are seen long enough; the {MAX_LIFTED} most present are "
-                          "lifted (--max-people for fewer, --track ID for anyone else)")
-        chosen = chosen[:max_people or MAX_LIFTED]
+            report.append(
+                f"{where}{len(chosen)} people are seen long enough; the {MAX_LIFTED} most present are "
+                "lifted (--max-people for fewer, --track ID for anyone else)"
+            )
+        chosen = chosen[: max_people or MAX_LIFTED]
     seen = ", ".join(f"person {k} ({seen_count[k]} frames)" for k in chosen)
-    return [(k, _dense(ranked[k], len(frames))) for k in chosen], \
-        [f"{len(ranked)} track(s) in {len(frames)} frames; lifting {seen}", *joined, *report]
+    return [(k, _dense(ranked[k], len(frames))) for k in chosen], [
+        f"{len(ranked)} track(s) in {len(frames)} frames; lifting {seen}",
+        *joined,
+        *report,
+    ]
 
 
 def main_track(frames: KeypointFrames, track: int | None = None) -> tuple[np.ndarray, list[str]]:
@@ -474,7 +579,9 @@ def fill_gaps(keypoints: np.ndarray, min_confidence: float = 0.3) -> tuple[np.nd
         ok = good[:, j]
         if ok.all():
             continue
-        if not ok.any():  # never seen with confidence: the detector's own guesses, else the body's centre
+        if (
+            not ok.any()
+        ):  # never seen with confidence: the detector's own guesses, else the body's centre
             guessed = ~np.isnan(out[:, j, :2]).any(-1)
             if guessed.any():
                 for c in range(2):
@@ -487,7 +594,9 @@ def fill_gaps(keypoints: np.ndarray, min_confidence: float = 0.3) -> tuple[np.nd
         out[~ok, j, 2] = np.nan_to_num(out[~ok, j, 2], nan=0.0)
         filled += int((~ok).sum())
     empty = int((~good).all(axis=1).sum())
-    report = [f"filled {filled} of {good.size} joint positions ({empty} frames without a usable person)"]
+    report = [
+        f"filled {filled} of {good.size} joint positions ({empty} frames without a usable person)"
+    ]
     return out, report
 
 

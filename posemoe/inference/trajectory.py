@@ -55,8 +55,13 @@ ANKLE_HEIGHT_M = 0.07  # ankle joint above the floor: 0.039 of a 1.75 m stature 
 _MIN_JOINTS = 4  # confident joints needed to solve a frame's root
 
 
-def solve_root(joints_3d: np.ndarray, keypoints: np.ndarray, focal_px: float, principal_point: tuple[float, float],
-               weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def solve_root(
+    joints_3d: np.ndarray,
+    keypoints: np.ndarray,
+    focal_px: float,
+    principal_point: tuple[float, float],
+    weights: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Per frame, the root translation ``t`` (T, 3), metres, camera frame, that best projects
     ``joints_3d + t`` (T, J, 3 root-relative metres) onto ``keypoints`` (T, J, >=2 pixels), joints
     weighted by ``weights`` (T, J); and the RMS reprojection error (T,) pixels. Frames with fewer
@@ -91,8 +96,14 @@ def solve_root(joints_3d: np.ndarray, keypoints: np.ndarray, focal_px: float, pr
     return root, np.where(np.isfinite(root[:, 2]), rms, np.nan)
 
 
-def robust_smooth(values: np.ndarray, weights: np.ndarray, sigma_frames: float, *, iterations: int = 3,
-                  min_scale: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+def robust_smooth(
+    values: np.ndarray,
+    weights: np.ndarray,
+    sigma_frames: float,
+    *,
+    iterations: int = 3,
+    min_scale: float = 1e-6,
+) -> tuple[np.ndarray, np.ndarray]:
     """Robust local-linear regression along axis 0: (T, K) values (NaN allowed), (T,) frame weights,
     a Gaussian kernel of ``sigma_frames`` -> the smoothed (T, K) and the final robustness weights
     (T, K), 0 for outlier frames (over 6 median residuals, or 6 ``min_scale`` in the values' units,
@@ -111,12 +122,20 @@ def robust_smooth(values: np.ndarray, weights: np.ndarray, sigma_frames: float, 
         y0, y1 = (correlate1d(w * y, kernel * d**k, axis=0, mode="constant") for k in range(2))
         det = s0 * s2 - s1**2
         with np.errstate(invalid="ignore", divide="ignore"):
-            fit = np.where(det > 1e-9 * np.maximum(s0, 1e-300) ** 2, (s2 * y0 - s1 * y1) / det, y0 / s0)
+            fit = np.where(
+                det > 1e-9 * np.maximum(s0, 1e-300) ** 2, (s2 * y0 - s1 * y1) / det, y0 / s0
+            )
         if step == iterations:
             break
-        residual = np.nan_to_num(np.where(base > 0, np.abs(y - fit), 0.0))  # no fit yet: no evidence against
-        scale = np.array([np.median(residual[base[:, k] > 0, k]) if (base[:, k] > 0).any() else 0.0
-                          for k in range(y.shape[1])])
+        residual = np.nan_to_num(
+            np.where(base > 0, np.abs(y - fit), 0.0)
+        )  # no fit yet: no evidence against
+        scale = np.array(
+            [
+                np.median(residual[base[:, k] > 0, k]) if (base[:, k] > 0).any() else 0.0
+                for k in range(y.shape[1])
+            ]
+        )
         robust = np.clip(1 - (residual / (6 * np.maximum(scale, min_scale))) ** 2, 0, None) ** 2
     return _fill_gaps(np.where(base > 0, fit, np.nan)), robust * (base > 0)
 
@@ -131,17 +150,31 @@ def _fill_gaps(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def smooth_root(root: np.ndarray, weights: np.ndarray, fps: float, *, depth_sigma_s: float = 0.25,
-                image_sigma_s: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def smooth_root(
+    root: np.ndarray,
+    weights: np.ndarray,
+    fps: float,
+    *,
+    depth_sigma_s: float = 0.25,
+    image_sigma_s: float = 0.05,
+) -> tuple[np.ndarray, np.ndarray]:
     """(T, 3) per-frame roots (NaN where unsolved), (T,) frame weights -> smoothed (T, 3) roots,
     camera frame metres, and (T,) True for frames dropped as outliers."""
     with np.errstate(invalid="ignore", divide="ignore"):
         direction = root[:, :2] / root[:, 2:3]
         log_depth = np.log(root[:, 2:3])
-    image, image_w = robust_smooth(direction, weights, image_sigma_s * fps, min_scale=1e-4)  # ~0.1 px
-    depth, depth_w = robust_smooth(log_depth, weights, depth_sigma_s * fps, min_scale=1e-3)  # 0.1 % of depth
+    image, image_w = robust_smooth(
+        direction, weights, image_sigma_s * fps, min_scale=1e-4
+    )  # ~0.1 px
+    depth, depth_w = robust_smooth(
+        log_depth, weights, depth_sigma_s * fps, min_scale=1e-3
+    )  # 0.1 % of depth
     z = np.exp(depth)
-    outliers = (weights > 0) & np.isfinite(root[:, 2]) & ((depth_w[:, 0] == 0) | (image_w == 0).any(axis=1))
+    outliers = (
+        (weights > 0)
+        & np.isfinite(root[:, 2])
+        & ((depth_w[:, 0] == 0) | (image_w == 0).any(axis=1))
+    )
     return np.concatenate([image * z, z], axis=1), outliers
 
 
@@ -163,16 +196,26 @@ class Trajectory:
         depth = self.root[:, 2]
         path = np.linalg.norm(np.diff(self.root, axis=0), axis=-1).sum()
         net = np.linalg.norm(self.root[-1] - self.root[0])
-        return (f"trajectory: focal {self.focal_px:.0f} px ({self.focal_source}), depth {depth.mean():.2f} +- "
-                f"{depth.std():.2f} m, path {path:.2f} m ({net:.2f} m start to end), reprojection "
-                f"{np.nanmedian(self.residual_px):.1f} px median, {int(self.outliers.sum())} outlier frames, "
-                f"{int(np.isnan(self.per_frame[:, 2]).sum())} frames without a solve")
+        return (
+            f"trajectory: focal {self.focal_px:.0f} px ({self.focal_source}), depth {depth.mean():.2f} +- "
+            f"{depth.std():.2f} m, path {path:.2f} m ({net:.2f} m start to end), reprojection "
+            f"{np.nanmedian(self.residual_px):.1f} px median, {int(self.outliers.sum())} outlier frames, "
+            f"{int(np.isnan(self.per_frame[:, 2]).sum())} frames without a solve"
+        )
 
 
-def estimate_trajectory(joints_3d: np.ndarray, keypoints: np.ndarray, *, image_size: tuple[int, int], fps: float,
-                        focal_px: float | None = None, fov_deg: float | None = None,
-                        visible: np.ndarray | None = None, unseen: np.ndarray | None = None,
-                        min_confidence: float = 0.3) -> Trajectory:
+def estimate_trajectory(
+    joints_3d: np.ndarray,
+    keypoints: np.ndarray,
+    *,
+    image_size: tuple[int, int],
+    fps: float,
+    focal_px: float | None = None,
+    fov_deg: float | None = None,
+    visible: np.ndarray | None = None,
+    unseen: np.ndarray | None = None,
+    min_confidence: float = 0.3,
+) -> Trajectory:
     """(T, J, 3) root-relative metres (the fitted skeleton's joints are steadier than raw lifted ones)
     and (T, J, 3) keypoints (pixels + confidence) of a (width, height) video -> its :class:`Trajectory`.
     Focal: ``focal_px``, else from ``fov_deg``, else :data:`DEFAULT_FOV_DEG`. ``unseen`` (T, J):
@@ -182,8 +225,10 @@ def estimate_trajectory(joints_3d: np.ndarray, keypoints: np.ndarray, *, image_s
     not to be trusted for its scale."""
     joints, points = np.asarray(joints_3d, np.float64), np.asarray(keypoints, np.float64)
     if joints.shape[:2] != points.shape[:2] or joints.shape[-1] != 3 or points.shape[-1] < 2:
-        raise UserError(f"expected 3D joints (T, J, 3) and keypoints (T, J, 3) of the same T and J, got "
-                        f"{joints.shape} and {points.shape}")
+        raise UserError(
+            f"expected 3D joints (T, J, 3) and keypoints (T, J, 3) of the same T and J, got "
+            f"{joints.shape} and {points.shape}"
+        )
     if fps <= 0:
         raise UserError(f"expected a positive fps, got {fps}")
     if focal_px is not None:
@@ -200,13 +245,19 @@ def estimate_trajectory(joints_3d: np.ndarray, keypoints: np.ndarray, *, image_s
     if unseen is not None:
         unseen = np.asarray(unseen, bool)
         if unseen.shape != joints.shape[:2]:
-            raise UserError(f"expected unseen flags (T, J) = {joints.shape[:2]}, got {unseen.shape}")
+            raise UserError(
+                f"expected unseen flags (T, J) = {joints.shape[:2]}, got {unseen.shape}"
+            )
         cut = (~unseen).sum(axis=1) * 2 < joints.shape[1]
         weights = np.where(unseen | cut[:, None], 0.0, weights)
-    per_frame, residual = solve_root(joints, points, focal, (image_size[0] / 2, image_size[1] / 2), weights)
+    per_frame, residual = solve_root(
+        joints, points, focal, (image_size[0] / 2, image_size[1] / 2), weights
+    )
     frame_weight = np.where(seen & np.isfinite(per_frame[:, 2]), 1.0, 0.0)
     if not frame_weight.any():
-        raise UserError(f"no frame with {_MIN_JOINTS} joints at confidence >= {min_confidence} to place the person")
+        raise UserError(
+            f"no frame with {_MIN_JOINTS} joints at confidence >= {min_confidence} to place the person"
+        )
     root, outliers = smooth_root(per_frame, frame_weight, fps)
     return Trajectory(root, per_frame, residual, outliers, focal, source, fps)
 
@@ -231,13 +282,25 @@ class Ground:
 
     def report(self) -> str:
         tilt = np.degrees(np.arccos(np.clip(-self.normal[1], -1, 1)))
-        source = "the camera's up (too few foot contacts)" if self.method == "prior" else "foot contacts"
-        return (f"ground: from {source}, {int(self.contacts.sum())} contacts; the camera's y axis is "
-                f"{tilt:.1f} deg off the floor's normal")
+        source = (
+            "the camera's up (too few foot contacts)" if self.method == "prior" else "foot contacts"
+        )
+        return (
+            f"ground: from {source}, {int(self.contacts.sum())} contacts; the camera's y axis is "
+            f"{tilt:.1f} deg off the floor's normal"
+        )
 
 
-def foot_contacts(positions: np.ndarray, fps: float, up: np.ndarray, layout: JointLayout = H36M17, *,
-                  visible: np.ndarray | None = None, height_tol: float = 0.05, max_speed: float = 0.5) -> np.ndarray:
+def foot_contacts(
+    positions: np.ndarray,
+    fps: float,
+    up: np.ndarray,
+    layout: JointLayout = H36M17,
+    *,
+    visible: np.ndarray | None = None,
+    height_tol: float = 0.05,
+    max_speed: float = 0.5,
+) -> np.ndarray:
     """(T, 2) True where the right/left ankle (camera frame, metres) is within ``height_tol`` of the
     lower ankle along ``up`` and moves slower than ``max_speed`` m/s (or than the 30th percentile of
     its speeds, when noise makes every frame faster), in frames where the person was ``visible``."""
@@ -251,8 +314,13 @@ def foot_contacts(positions: np.ndarray, fps: float, up: np.ndarray, layout: Joi
     return low & (speed < max(max_speed, float(np.quantile(speed[seen], 0.3))))
 
 
-def _robust_plane(points: np.ndarray, prior: np.ndarray, groups: np.ndarray | None = None, prior_m: float = 0.05,
-                  iterations: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def _robust_plane(
+    points: np.ndarray,
+    prior: np.ndarray,
+    groups: np.ndarray | None = None,
+    prior_m: float = 0.05,
+    iterations: int = 10,
+) -> tuple[np.ndarray, np.ndarray]:
     """(N, 3) points -> unit normal (on ``prior``'s side) and a point of a Tukey-IRLS plane fit,
     tilting the normal away from ``prior`` costing as much as points ``prior_m`` off the plane.
     With ``groups`` (N,) (one label per person), each group is measured from its own centroid: the
@@ -260,12 +328,18 @@ def _robust_plane(points: np.ndarray, prior: np.ndarray, groups: np.ndarray | No
     from the camera are off by different amounts), and the point is the centroid of the lowest
     group among those with at least a quarter of the largest one's weight (the floor is the
     lowest surface people stand on, so that nobody is drawn sinking into it)."""
-    groups = np.zeros(len(points), np.intp) if groups is None else np.unique(groups, return_inverse=True)[1]
+    groups = (
+        np.zeros(len(points), np.intp)
+        if groups is None
+        else np.unique(groups, return_inverse=True)[1]
+    )
     w = np.ones(len(points))
     for _ in range(iterations):
         totals = np.bincount(groups, weights=w)
-        centres = np.stack([np.bincount(groups, weights=w * points[:, k]) for k in range(3)], -1) \
+        centres = (
+            np.stack([np.bincount(groups, weights=w * points[:, k]) for k in range(3)], -1)
             / np.maximum(totals, 1e-12)[:, None]
+        )
         centred = points - centres[groups]
         spread = np.einsum("n,ni,nj->ij", w, centred, centred)
         _, vectors = np.linalg.eigh(spread - prior_m**2 * w.sum() * np.outer(prior, prior))
@@ -275,13 +349,22 @@ def _robust_plane(points: np.ndarray, prior: np.ndarray, groups: np.ndarray | No
         w = np.clip(1 - (residual / (4.685 * scale)) ** 2, 0, None) ** 2
         if w.sum() < 3:
             w = np.ones(len(points))
-    candidates = np.flatnonzero(totals >= 0.25 * totals.max())  # people with a fair share of the contacts
+    candidates = np.flatnonzero(
+        totals >= 0.25 * totals.max()
+    )  # people with a fair share of the contacts
     return normal, centres[candidates[np.argmin(centres[candidates] @ normal)]]
 
 
-def fit_ground(positions: np.ndarray | list[np.ndarray], fps: float, *,
-               visible: np.ndarray | list[np.ndarray | None] | None = None, layout: JointLayout = H36M17,
-               up_prior: np.ndarray = CAMERA_UP, ankle_height: float = ANKLE_HEIGHT_M, min_contacts: int = 10) -> Ground:
+def fit_ground(
+    positions: np.ndarray | list[np.ndarray],
+    fps: float,
+    *,
+    visible: np.ndarray | list[np.ndarray | None] | None = None,
+    layout: JointLayout = H36M17,
+    up_prior: np.ndarray = CAMERA_UP,
+    ankle_height: float = ANKLE_HEIGHT_M,
+    min_contacts: int = 10,
+) -> Ground:
     """(T, J, 3) joints in camera coordinates (root-relative joints + the trajectory's root), metres,
     and (T,) frames where the person was detected -> the :class:`Ground` under them (module doc).
     Several people: lists of both, one entry per person; their contacts share one normal, each
@@ -289,13 +372,24 @@ def fit_ground(positions: np.ndarray | list[np.ndarray], fps: float, *,
     camera are off by different amounts, stand on parallel planes), and the plane runs through the
     contacts of the lowest person among those with at least a quarter of the most contacts."""
     several = isinstance(positions, list) and all(np.ndim(p) == 3 for p in positions)
-    tracks = [np.asarray(p, np.float64) for p in positions] if several else [np.asarray(positions, np.float64)]
+    tracks = (
+        [np.asarray(p, np.float64) for p in positions]
+        if several
+        else [np.asarray(positions, np.float64)]
+    )
     seen_in = visible if several and isinstance(visible, list) else [visible] * len(tracks)
     up = np.asarray(up_prior, np.float64) / np.linalg.norm(up_prior)
-    contacts = np.concatenate([foot_contacts(p, fps, up, layout, visible=v) for p, v in zip(tracks, seen_in)])
+    contacts = np.concatenate(
+        [foot_contacts(p, fps, up, layout, visible=v) for p, v in zip(tracks, seen_in)]
+    )
     feet = np.concatenate([p[:, [layout.index("RFoot"), layout.index("LFoot")]] for p in tracks])
     person = np.concatenate([np.full((len(p), 2), k) for k, p in enumerate(tracks)])
-    shown = np.concatenate([np.ones(len(p), bool) if v is None else np.asarray(v, bool) for p, v in zip(tracks, seen_in)])
+    shown = np.concatenate(
+        [
+            np.ones(len(p), bool) if v is None else np.asarray(v, bool)
+            for p, v in zip(tracks, seen_in)
+        ]
+    )
     if contacts.sum() >= min_contacts:
         normal, centre = _robust_plane(feet[contacts], up, person[contacts])
         return Ground(normal, centre - ankle_height * normal, contacts, "contacts")
@@ -314,7 +408,9 @@ def world_transform(ground: Ground, origin: np.ndarray) -> np.ndarray:
     pelvis), y up, -z the camera's forward direction on the floor, x = y cross z; metres."""
     up = ground.normal
     forward = _on_plane(np.array([0.0, 0.0, 1.0]), up)
-    if np.linalg.norm(forward) < 0.1:  # looking straight down: the image's up is forward on the floor
+    if (
+        np.linalg.norm(forward) < 0.1
+    ):  # looking straight down: the image's up is forward on the floor
         forward = _on_plane(np.array([0.0, -1.0, 0.0]), up)
     z = -forward / np.linalg.norm(forward)
     rotation = np.stack([np.cross(up, z), up, z])

@@ -42,8 +42,14 @@ def _rotate(xy: np.ndarray, angles: np.ndarray) -> np.ndarray:
     return np.stack([c * x - s * y, s * x + c * y], -1)
 
 
-def body_lean(points: np.ndarray, layout: JointLayout, camera: Intrinsics, fps: float,
-              smooth_s: float = 0.1, min_confidence: float = 0.3) -> np.ndarray:
+def body_lean(
+    points: np.ndarray,
+    layout: JointLayout,
+    camera: Intrinsics,
+    fps: float,
+    smooth_s: float = 0.1,
+    min_confidence: float = 0.3,
+) -> np.ndarray:
     """(T, J, 2|3) pixels (+ confidence) in ``layout`` -> (T,) lean of the body's axis from image-up,
     radians in [-pi, pi] (positive: the head toward image right), the axis summed over a Gaussian
     window of ``smooth_s`` seconds (sigma). With confidences, each end of a frame's axis is the mean of
@@ -54,10 +60,15 @@ def body_lean(points: np.ndarray, layout: JointLayout, camera: Intrinsics, fps: 
     body = convert(points, layout, H36M17)
     upper, lower = [H36M17.index(j) for j in _UPPER], [H36M17.index(j) for j in _LOWER]
     rays = _rays(body[..., :2], camera)
-    seen = (np.nan_to_num(body[..., 2], nan=0.0) >= min_confidence if body.shape[-1] > 2
-            else np.ones(body.shape[:2], bool)).astype(np.float64)
+    seen = (
+        np.nan_to_num(body[..., 2], nan=0.0) >= min_confidence
+        if body.shape[-1] > 2
+        else np.ones(body.shape[:2], bool)
+    ).astype(np.float64)
 
-    def end(joints: list[int]) -> tuple[np.ndarray, np.ndarray]:  # mean of the seen joints, share seen
+    def end(
+        joints: list[int],
+    ) -> tuple[np.ndarray, np.ndarray]:  # mean of the seen joints, share seen
         count = seen[:, joints].sum(1)
         mean = (rays[:, joints] * seen[:, joints, None]).sum(1) / np.maximum(count, 1.0)[:, None]
         return mean, count / len(joints)

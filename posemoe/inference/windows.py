@@ -20,7 +20,9 @@ from posemoe.inference.runtime import as_runner
 from posemoe.layouts import H36M17, JointLayout
 
 
-def sequence_windows(start: int, length: int, num_frames: int, stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def sequence_windows(
+    start: int, length: int, num_frames: int, stride: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Windows covering the ``length`` frames from packed row ``start``.
 
     Returns row indices ``(W, T)`` and blending weights ``(W, T)``. Windows start every ``stride``
@@ -40,7 +42,9 @@ def sequence_windows(start: int, length: int, num_frames: int, stride: int | Non
         return start + rows, np.broadcast_to(taper, rows.shape).copy()
     positions = np.arange(num_frames)
     real = positions < length
-    return start + np.minimum(positions, length - 1)[None], np.where(real, 1.0, 0.0)[None].astype(np.float32)
+    return start + np.minimum(positions, length - 1)[None], np.where(real, 1.0, 0.0)[None].astype(
+        np.float32
+    )
 
 
 def window_taper(num_frames: int, stride: int) -> np.ndarray:
@@ -57,9 +61,19 @@ def iterate_windows(windows: np.ndarray, batch_size: int) -> Iterator[slice]:
         yield slice(i, i + batch_size)
 
 
-def predict_windows(model: Any, keypoints: np.ndarray, windows: np.ndarray, weights: np.ndarray, *,
-                    flip: bool = True, batch_size: int = 64, device: Any = None, layout: JointLayout = H36M17,
-                    encode: Callable[[np.ndarray], np.ndarray] | None = None, progress: bool = False) -> np.ndarray:
+def predict_windows(
+    model: Any,
+    keypoints: np.ndarray,
+    windows: np.ndarray,
+    weights: np.ndarray,
+    *,
+    flip: bool = True,
+    batch_size: int = 64,
+    device: Any = None,
+    layout: JointLayout = H36M17,
+    encode: Callable[[np.ndarray], np.ndarray] | None = None,
+    progress: bool = False,
+) -> np.ndarray:
     """Lift ``keypoints`` (N, J, C) (the model's channels) window by window.
 
     model: a runner (:mod:`posemoe.inference.runtime`: ONNX Runtime or torch) or a torch module
@@ -76,14 +90,16 @@ def predict_windows(model: Any, keypoints: np.ndarray, windows: np.ndarray, weig
     perm = layout.flip_permutation()
     total = np.zeros((len(keypoints), layout.num_joints * 3), np.float64)
     weight = np.zeros(len(keypoints), np.float64)
-    bar = tqdm(total=len(windows), unit="window", desc="lifting", disable=not progress, smoothing=0.1)
+    bar = tqdm(
+        total=len(windows), unit="window", desc="lifting", disable=not progress, smoothing=0.1
+    )
     for part in iterate_windows(windows, batch_size):
         rows, w = windows[part], weights[part]
         x = keypoints[rows] if encode is None else encode(keypoints[rows])
         batch = np.concatenate([x, flip_horizontal(x, perm)]) if flip else x
         y = runner(np.ascontiguousarray(batch, dtype=np.float32))
         if flip:
-            y = (y[: len(x)] + flip_horizontal(y[len(x):], perm)) / 2
+            y = (y[: len(x)] + flip_horizontal(y[len(x) :], perm)) / 2
         index, w_flat = rows.reshape(-1), w.reshape(-1).astype(np.float64)
         np.add.at(total, index, y.reshape(len(index), -1).astype(np.float64) * w_flat[:, None])
         np.add.at(weight, index, w_flat)

@@ -34,7 +34,10 @@ from posemoe.errors import UserError
 from posemoe.io.temporaries import replacing_stale
 
 MAX_JOINTS = 1000
-FRAME_TIME_RANGE = (1e-4, 10.0)  # seconds: beyond any motion capture system's rate, and a slide show
+FRAME_TIME_RANGE = (
+    1e-4,
+    10.0,
+)  # seconds: beyond any motion capture system's rate, and a slide show
 MAX_VALUES = 50_000_000
 _MAX_HEADER_LINE = 65_536
 
@@ -122,7 +125,9 @@ class _HeaderTokens:
             return None
         if len(raw) == _MAX_HEADER_LINE and not raw.endswith(b"\n"):
             self.line += 1
-            raise self.error(f"expected a header line under {_MAX_HEADER_LINE} bytes, found a longer one")
+            raise self.error(
+                f"expected a header line under {_MAX_HEADER_LINE} bytes, found a longer one"
+            )
         self.line += 1
         self.bytes_read += len(raw)
         try:
@@ -188,10 +193,14 @@ def _parse_channels(tokens: _HeaderTokens, joint: str) -> tuple[str, ...]:
     for _ in range(int(token)):
         name = tokens.next(f"a channel name for {joint!r}")
         if name in ("}", "{", "OFFSET", "CHANNELS", "JOINT", "End"):
-            raise tokens.error(f"expected {token} channel names for {joint!r} as 'CHANNELS {token}' declares, "
-                               f"found {name!r} after {len(names)}")
+            raise tokens.error(
+                f"expected {token} channel names for {joint!r} as 'CHANNELS {token}' declares, "
+                f"found {name!r} after {len(names)}"
+            )
         if name.lower() not in _CANONICAL:
-            raise tokens.error(f"expected a channel name ({', '.join(_CANONICAL.values())}), found {name!r}")
+            raise tokens.error(
+                f"expected a channel name ({', '.join(_CANONICAL.values())}), found {name!r}"
+            )
         names.append(_CANONICAL[name.lower()])
     if len(set(names)) != len(names):
         raise tokens.error(f"expected distinct channels for {joint!r}, found {' '.join(names)}")
@@ -215,10 +224,10 @@ def _joint_name(keyword: str, tokens: _HeaderTokens, tree: _Tree, parent: int) -
     rest = tokens.rest_of_line()
     if not rest:  # the name on the next line
         rest = [tokens.next(f"a joint name after {keyword}")] + tokens.rest_of_line()
-    words = rest[:rest.index("{")] if "{" in rest else rest
+    words = rest[: rest.index("{")] if "{" in rest else rest
     if not words:
         raise tokens.error(f"expected a joint name after {keyword}, found none")
-    tokens.pending.extend(rest[len(words):])  # "{" and whatever follows it on the line
+    tokens.pending.extend(rest[len(words) :])  # "{" and whatever follows it on the line
     return " ".join(words), False
 
 
@@ -238,17 +247,23 @@ def _joint_statement(token: str, tokens: _HeaderTokens, tree: _Tree, joint: int)
     if token == "OFFSET":
         if tree.offsets[joint] is not None:
             raise tokens.error(f"expected one OFFSET for {name!r}, found a second")
-        tree.offsets[joint] = tuple(_number(tokens.next("an offset value"), f"the offset of {name!r}", tokens)
-                                    for _ in range(3))
+        tree.offsets[joint] = tuple(
+            _number(tokens.next("an offset value"), f"the offset of {name!r}", tokens)
+            for _ in range(3)
+        )
     elif token == "CHANNELS" and not tree.end_sites[joint]:
         if tree.channels[joint]:
             raise tokens.error(f"expected one CHANNELS line for {name!r}, found a second")
         tree.channels[joint] = _parse_channels(tokens, name)
     elif token == "MOTION":
-        raise tokens.error(f"expected '}}' closing {name!r} before MOTION, found MOTION (unbalanced braces)")
+        raise tokens.error(
+            f"expected '}}' closing {name!r} before MOTION, found MOTION (unbalanced braces)"
+        )
     else:
         where = "an End Site" if tree.end_sites[joint] else f"joint {name!r}"
-        allowed = "OFFSET or '}'" if tree.end_sites[joint] else "OFFSET, CHANNELS, JOINT, End Site or '}'"
+        allowed = (
+            "OFFSET or '}'" if tree.end_sites[joint] else "OFFSET, CHANNELS, JOINT, End Site or '}'"
+        )
         raise tokens.error(f"expected {allowed} in {where}, found {token!r}")
 
 
@@ -288,26 +303,34 @@ def _motion_header(tokens: _HeaderTokens, channels: int) -> tuple[int, float]:
     frames = int(frames_text)
     frame_time = _number(time_text, "the frame time", tokens)
     if not FRAME_TIME_RANGE[0] <= frame_time <= FRAME_TIME_RANGE[1]:
-        raise tokens.error(f"expected a positive frame time of {FRAME_TIME_RANGE[0]:g}-{FRAME_TIME_RANGE[1]:g} seconds "
-                           f"({1 / FRAME_TIME_RANGE[0]:g} to {1 / FRAME_TIME_RANGE[1]:g} frames per second), "
-                           f"found {time_text}")
+        raise tokens.error(
+            f"expected a positive frame time of {FRAME_TIME_RANGE[0]:g}-{FRAME_TIME_RANGE[1]:g} seconds "
+            f"({1 / FRAME_TIME_RANGE[0]:g} to {1 / FRAME_TIME_RANGE[1]:g} frames per second), "
+            f"found {time_text}"
+        )
     if frames == 0:
         raise tokens.error("expected at least one frame, found 'Frames: 0'")
     if channels == 0:
         raise tokens.error("expected at least one channel in the hierarchy, found none")
     if frames * channels > MAX_VALUES:
-        raise tokens.error(f"expected at most {MAX_VALUES:,} values, found {frames:,} frames x {channels} channels")
+        raise tokens.error(
+            f"expected at most {MAX_VALUES:,} values, found {frames:,} frames x {channels} channels"
+        )
     return frames, frame_time
 
 
 def _header_field(tokens: _HeaderTokens, pattern: str, expected: str) -> str:
     if tokens.pending:
-        raise tokens.error(f"expected MOTION alone on its line, found {' '.join(tokens.pending)!r} after it")
+        raise tokens.error(
+            f"expected MOTION alone on its line, found {' '.join(tokens.pending)!r} after it"
+        )
     while (text := tokens.readline()) is not None and not text.strip():
         pass
     match = re.fullmatch(pattern, (text or "").strip())
     if match is None:
-        raise tokens.error(f"expected {expected}, found {(text or 'the end of the file').strip()[:60]!r}")
+        raise tokens.error(
+            f"expected {expected}, found {(text or 'the end of the file').strip()[:60]!r}"
+        )
     return match.group(1)
 
 
@@ -317,8 +340,10 @@ def _check_room(path: Path, tokens: _HeaderTokens, frames: int, channels: int) -
     left = path.stat().st_size - tokens.bytes_read
     needed = frames * max(2 * channels, 1) - 1
     if left < needed:
-        raise tokens.error(f"expected at least {needed:,} bytes for {frames:,} frames x {channels} channels, "
-                           f"found {left:,} bytes left in the file")
+        raise tokens.error(
+            f"expected at least {needed:,} bytes for {frames:,} frames x {channels} channels, "
+            f"found {left:,} bytes left in the file"
+        )
 
 
 def _parse_row(line: bytes, row: np.ndarray, where: str) -> None:
@@ -329,11 +354,15 @@ def _parse_row(line: bytes, row: np.ndarray, where: str) -> None:
         row[:] = [float(x) for x in fields]
     except ValueError:
         bad = next(x for x in fields if not _is_float(x))
-        raise UserError(f"{where}: expected numbers, found {bad[:40].decode('latin-1')!r}") from None
+        raise UserError(
+            f"{where}: expected numbers, found {bad[:40].decode('latin-1')!r}"
+        ) from None
     if not np.isfinite(row).all():
         column = int(np.flatnonzero(~np.isfinite(row))[0])
-        raise UserError(f"{where}: expected finite values, found {fields[column].decode('latin-1')!r} in column "
-                        f"{column + 1}")
+        raise UserError(
+            f"{where}: expected finite values, found {fields[column].decode('latin-1')!r} in column "
+            f"{column + 1}"
+        )
 
 
 def _is_float(text: bytes) -> bool:
@@ -344,7 +373,9 @@ def _is_float(text: bytes) -> bool:
     return True
 
 
-def _read_frames(stream: BinaryIO, frames: int, channels: int, where: str, first_line: int) -> np.ndarray:
+def _read_frames(
+    stream: BinaryIO, frames: int, channels: int, where: str, first_line: int
+) -> np.ndarray:
     values = np.empty((frames, channels), np.float64)
     line_no, frame = first_line, 0
     for line in stream:
@@ -352,7 +383,9 @@ def _read_frames(stream: BinaryIO, frames: int, channels: int, where: str, first
         if not line.strip():
             continue  # blank lines (a trailing newline, CRLF pairs) carry no frame
         if frame == frames:
-            raise UserError(f"{where}:{line_no}: expected {frames} frames as 'Frames' declares, found more lines")
+            raise UserError(
+                f"{where}:{line_no}: expected {frames} frames as 'Frames' declares, found more lines"
+            )
         _parse_row(line, values[frame], f"{where}:{line_no}: frame {frame + 1}")
         frame += 1
     if frame < frames:
@@ -384,10 +417,15 @@ def read_bvh(path: str | Path) -> BvhMotion:
         frames, frame_time = _motion_header(tokens, channels)
         _check_room(path, tokens, frames, channels)
         values = _read_frames(stream, frames, channels, str(path), tokens.line)
-    skeleton = BvhSkeleton(names=tuple(tree.names), parents=np.array(tree.parents, np.int64),
-                           offsets=np.array(tree.offsets, np.float64).reshape(-1, 3),
-                           end_sites=np.array(tree.end_sites, bool))
-    return BvhMotion(skeleton=skeleton, channels=tuple(tree.channels), frame_time=frame_time, values=values)
+    skeleton = BvhSkeleton(
+        names=tuple(tree.names),
+        parents=np.array(tree.parents, np.int64),
+        offsets=np.array(tree.offsets, np.float64).reshape(-1, 3),
+        end_sites=np.array(tree.end_sites, bool),
+    )
+    return BvhMotion(
+        skeleton=skeleton, channels=tuple(tree.channels), frame_time=frame_time, values=values
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -396,16 +434,22 @@ def read_bvh(path: str | Path) -> BvhMotion:
 
 def local_rotations(motion: BvhMotion) -> np.ndarray:
     """(F, J, 3, 3) local rotation matrices from the rotation channels (identity without any)."""
-    from scipy.spatial.transform import Rotation  # imported here: 0.2 s that `posemoe infer` need not pay
+    from scipy.spatial.transform import (
+        Rotation,  # imported here: 0.2 s that `posemoe infer` need not pay
+    )
 
     out = np.broadcast_to(np.eye(3), (motion.num_frames, len(motion.names), 3, 3)).copy()
     for joint, names in enumerate(motion.channels):
         axes = "".join(n[0] for n in names if n in ROTATION_CHANNELS)
         if not axes:
             continue
-        columns = [c for c, n in zip(motion.channel_columns(joint), names) if n in ROTATION_CHANNELS]
+        columns = [
+            c for c, n in zip(motion.channel_columns(joint), names) if n in ROTATION_CHANNELS
+        ]
         # Upper-case axes make scipy compose intrinsically: "ZXY" -> Rz @ Rx @ Ry.
-        out[:, joint] = Rotation.from_euler(axes, motion.values[:, columns], degrees=True).as_matrix()
+        out[:, joint] = Rotation.from_euler(
+            axes, motion.values[:, columns], degrees=True
+        ).as_matrix()
     return out
 
 
@@ -420,7 +464,9 @@ def local_translations(motion: BvhMotion) -> np.ndarray:
     return out
 
 
-def compose(parents: np.ndarray, rotations: np.ndarray, translations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def compose(
+    parents: np.ndarray, rotations: np.ndarray, translations: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """World positions (F, J, 3) and rotations (F, J, 3, 3) from local rotations (F, J, 3, 3)
     and translations (F, J, 3); ``parents[j] < j``, -1 for the root."""
     world_rot = np.empty_like(rotations)
@@ -429,8 +475,9 @@ def compose(parents: np.ndarray, rotations: np.ndarray, translations: np.ndarray
         if parent < 0:
             world_rot[:, joint], world_pos[:, joint] = rotations[:, joint], translations[:, joint]
             continue
-        world_pos[:, joint] = world_pos[:, parent] + np.einsum("fij,fj->fi", world_rot[:, parent],
-                                                               translations[:, joint])
+        world_pos[:, joint] = world_pos[:, parent] + np.einsum(
+            "fij,fj->fi", world_rot[:, parent], translations[:, joint]
+        )
         world_rot[:, joint] = world_rot[:, parent] @ rotations[:, joint]
     return world_pos, world_rot
 
@@ -456,18 +503,24 @@ def _check_skeleton(skeleton: BvhSkeleton, where: str) -> None:
         raise UserError(f"{where}: expected 1 to {MAX_JOINTS} joints, found {count}")
     shapes = parents.shape, np.shape(skeleton.offsets), np.shape(skeleton.end_sites)
     if shapes != ((count,), (count, 3), (count,)):
-        raise UserError(f"{where}: expected parents ({count},), offsets ({count}, 3) and end_sites ({count},) for "
-                        f"{count} names, found {shapes[0]}, {shapes[1]} and {shapes[2]}")
+        raise UserError(
+            f"{where}: expected parents ({count},), offsets ({count}, 3) and end_sites ({count},) for "
+            f"{count} names, found {shapes[0]}, {shapes[1]} and {shapes[2]}"
+        )
     if parents[0] != -1 or (parents[1:] < 0).any() or (parents[1:] >= np.arange(1, count)).any():
-        raise UserError(f"{where}: expected parents[0] = -1 and 0 <= parents[j] < j otherwise, "
-                        f"found {parents.tolist()}")
+        raise UserError(
+            f"{where}: expected parents[0] = -1 and 0 <= parents[j] < j otherwise, "
+            f"found {parents.tolist()}"
+        )
     if skeleton.end_sites[0] or np.isin(np.flatnonzero(skeleton.end_sites), parents).any():
         raise UserError(f"{where}: expected end sites to be leaves other than the root")
     bad = [n for n in skeleton.names if not n or any(c.isspace() or c in "{}" for c in n)]
     if bad:
         raise UserError(f"{where}: expected joint names without spaces or braces, found {bad[:3]}")
     if len(set(skeleton.names)) != count:
-        raise UserError(f"{where}: expected unique joint names, found {count - len(set(skeleton.names))} repeated")
+        raise UserError(
+            f"{where}: expected unique joint names, found {count - len(set(skeleton.names))} repeated"
+        )
     if not np.isfinite(skeleton.offsets).all():
         raise UserError(f"{where}: expected finite offsets")
 
@@ -490,8 +543,10 @@ def _hierarchy_lines(skeleton: BvhSkeleton, order: str) -> list[str]:
         x, y, z = skeleton.offsets[joint]
         lines.extend([f"{pad}{{", f"{pad}  OFFSET {x:.6f} {y:.6f} {z:.6f}"])
         if not skeleton.end_sites[joint]:
-            lines.append(f"{pad}  CHANNELS " + (f"6 Xposition Yposition Zposition {rotation}" if joint == 0
-                                                 else f"3 {rotation}"))
+            lines.append(
+                f"{pad}  CHANNELS "
+                + (f"6 Xposition Yposition Zposition {rotation}" if joint == 0 else f"3 {rotation}")
+            )
         open_joints.append(joint)
     lines.extend("  " * depth[j] + "}" for j in reversed(open_joints))
     return lines
@@ -517,7 +572,9 @@ def _euler_values(rotations: np.ndarray, order: str, where: str) -> np.ndarray:
     flat = rotations.reshape(-1, 3, 3)
     error = np.abs(flat @ flat.transpose(0, 2, 1) - np.eye(3)).max(initial=0.0)
     if not np.isfinite(flat).all() or error > 1e-4 or (np.linalg.det(flat) < 0).any():
-        raise UserError(f"{where}: expected rotation matrices (orthonormal, det +1), found deviation {error:.2g}")
+        raise UserError(
+            f"{where}: expected rotation matrices (orthonormal, det +1), found deviation {error:.2g}"
+        )
     with warnings.catch_warnings():
         # At gimbal lock scipy picks one of the equivalent angle triples; any of them composes
         # back to the same matrix, which is all a file needs.
@@ -526,8 +583,9 @@ def _euler_values(rotations: np.ndarray, order: str, where: str) -> np.ndarray:
     return angles.reshape(frames, joints, 3)
 
 
-def _frame_values(skeleton: BvhSkeleton, rotations: np.ndarray, root_positions: np.ndarray, order: str,
-                  where: str) -> np.ndarray:
+def _frame_values(
+    skeleton: BvhSkeleton, rotations: np.ndarray, root_positions: np.ndarray, order: str, where: str
+) -> np.ndarray:
     """(F, C) channel values in file order: root position, then each joint's rotation."""
     joints = [j for j in _depth_first(skeleton.parents) if not skeleton.end_sites[j]]
     angles = _euler_values(rotations[:, joints], order, where)
@@ -535,8 +593,15 @@ def _frame_values(skeleton: BvhSkeleton, rotations: np.ndarray, root_positions: 
     return np.round(values, 6) + 0.0  # + 0.0 turns -0.0 into 0.0 so files do not show "-0.000000"
 
 
-def write_bvh(path: str | Path, skeleton: BvhSkeleton, rotations: np.ndarray, root_positions: np.ndarray, *,
-              frame_time: float, order: str = "ZXY") -> Path:
+def write_bvh(
+    path: str | Path,
+    skeleton: BvhSkeleton,
+    rotations: np.ndarray,
+    root_positions: np.ndarray,
+    *,
+    frame_time: float,
+    order: str = "ZXY",
+) -> Path:
     """Write a BVH file atomically (a temporary file in the same folder, then ``os.replace``).
 
     ``rotations`` (F, J, 3, 3) are local rotation matrices (entries of end sites are ignored),
@@ -549,18 +614,33 @@ def write_bvh(path: str | Path, skeleton: BvhSkeleton, rotations: np.ndarray, ro
     _check_skeleton(skeleton, where)
     order = order.upper()
     if sorted(order) != ["X", "Y", "Z"]:
-        raise UserError(f"{where}: expected a rotation order that is a permutation of XYZ, found {order!r}")
-    rotations, root_positions = np.asarray(rotations, np.float64), np.asarray(root_positions, np.float64)
+        raise UserError(
+            f"{where}: expected a rotation order that is a permutation of XYZ, found {order!r}"
+        )
+    rotations, root_positions = (
+        np.asarray(rotations, np.float64),
+        np.asarray(root_positions, np.float64),
+    )
     frames = len(root_positions)
-    if rotations.shape != (frames, skeleton.num_joints, 3, 3) or root_positions.shape != (frames, 3) or frames == 0:
-        raise UserError(f"{where}: expected rotations (F, {skeleton.num_joints}, 3, 3) and root_positions (F, 3) "
-                        f"with F >= 1, found {rotations.shape} and {root_positions.shape}")
+    if (
+        rotations.shape != (frames, skeleton.num_joints, 3, 3)
+        or root_positions.shape != (frames, 3)
+        or frames == 0
+    ):
+        raise UserError(
+            f"{where}: expected rotations (F, {skeleton.num_joints}, 3, 3) and root_positions (F, 3) "
+            f"with F >= 1, found {rotations.shape} and {root_positions.shape}"
+        )
     if not np.isfinite(root_positions).all():
         raise UserError(f"{where}: expected finite root positions")
     if not (np.isfinite(frame_time) and frame_time > 0):
         raise UserError(f"{where}: expected a positive frame time in seconds, found {frame_time}")
     values = _frame_values(skeleton, rotations, root_positions, order, where)
-    header = _hierarchy_lines(skeleton, order) + ["MOTION", f"Frames: {frames}", f"Frame Time: {frame_time:.9g}"]
+    header = _hierarchy_lines(skeleton, order) + [
+        "MOTION",
+        f"Frames: {frames}",
+        f"Frame Time: {frame_time:.9g}",
+    ]
     _write_atomically(path, "\n".join(header) + "\n", values)
     return path
 

@@ -41,8 +41,10 @@ def check_image_size(image_size: tuple[int, int], where: str) -> None:
     """Refuse a (width, height) that no frame has: not positive, or a side over :data:`MAX_IMAGE_SIDE`."""
     width, height = image_size
     if not (0 < width <= MAX_IMAGE_SIDE and 0 < height <= MAX_IMAGE_SIDE):
-        raise UserError(f"{where}: expected a frame size (width, height) of 1-{MAX_IMAGE_SIDE} pixels a side, "
-                        f"got {width:g}x{height:g}")
+        raise UserError(
+            f"{where}: expected a frame size (width, height) of 1-{MAX_IMAGE_SIDE} pixels a side, "
+            f"got {width:g}x{height:g}"
+        )
 
 
 @dataclass
@@ -51,15 +53,23 @@ class KeypointFrames:
     layout: JointLayout
     source: str = ""  # the file or folder they were read from, named in errors
     fps: float | None = None  # the frame rate, where the file records it
-    image_size: tuple[int, int] | None = None  # (width, height) of the frames, where the file records it
+    image_size: tuple[int, int] | None = (
+        None  # (width, height) of the frames, where the file records it
+    )
 
     def __len__(self) -> int:
         return len(self.people)
 
     def check_pixels(self, image_size: tuple[int, int]) -> None:
         """Refuse keypoints that are plainly not pixels of a ``image_size`` frame (:func:`check_pixels`)."""
-        points = [p[..., :2][np.isfinite(p[..., :2]).all(-1) & (p[..., 2] > 0)] for p in self.people if p.size]
-        check_pixels(np.concatenate(points) if points else np.zeros((0, 2)), image_size, self.source)
+        points = [
+            p[..., :2][np.isfinite(p[..., :2]).all(-1) & (p[..., 2] > 0)]
+            for p in self.people
+            if p.size
+        ]
+        check_pixels(
+            np.concatenate(points) if points else np.zeros((0, 2)), image_size, self.source
+        )
 
 
 def check_pixels(points: np.ndarray, image_size: tuple[int, int], source: str) -> None:
@@ -72,17 +82,24 @@ def check_pixels(points: np.ndarray, image_size: tuple[int, int], source: str) -
     size = np.asarray(image_size, np.float64)
     outside = ((points < -0.5 * size) | (points > 1.5 * size)).any(-1).mean()
     if outside > 0.9:
-        raise UserError(f"{source}: {outside:.0%} of the keypoints lie far outside the {image_size[0]}x"
-                        f"{image_size[1]} frame (by more than half its size): give the frame size of the video they came "
-                        "from (--image-size for keypoint files)")
+        raise UserError(
+            f"{source}: {outside:.0%} of the keypoints lie far outside the {image_size[0]}x"
+            f"{image_size[1]} frame (by more than half its size): give the frame size of the video they came "
+            "from (--image-size for keypoint files)"
+        )
     if min(image_size) < 32 or np.abs(points).max() > 1.5:
         return
     signed = points.min() < 0
-    scale = ("[-1, 1]: pixels are (x + 1) / 2 * width and (y + 1) / 2 * height" if signed
-             else "[0, 1]: pixels are x * width and y * height")
-    raise UserError(f"{source}: every keypoint coordinate lies within 1.5 of 0 (largest "
-                    f"{np.abs(points).max():.3g}), in a {image_size[0]}x{image_size[1]} frame: they look "
-                    f"normalised to {scale}; convert them first")
+    scale = (
+        "[-1, 1]: pixels are (x + 1) / 2 * width and (y + 1) / 2 * height"
+        if signed
+        else "[0, 1]: pixels are x * width and y * height"
+    )
+    raise UserError(
+        f"{source}: every keypoint coordinate lies within 1.5 of 0 (largest "
+        f"{np.abs(points).max():.3g}), in a {image_size[0]}x{image_size[1]} frame: they look "
+        f"normalised to {scale}; convert them first"
+    )
 
 
 def _load_json(path: Path) -> object:
@@ -119,7 +136,9 @@ def _frame_key(image_id: object) -> tuple[int, str]:
     """Sort key for image ids that may be ints, '12', '12.jpg' or 'cam2_0012.jpg': the frame
     number is the last run of digits in the name."""
     if isinstance(image_id, bool) or not isinstance(image_id, (int, str)):
-        raise UserError(f"image_id must be a number or a file name, got {type(image_id).__name__} {str(image_id)[:40]}")
+        raise UserError(
+            f"image_id must be a number or a file name, got {type(image_id).__name__} {str(image_id)[:40]}"
+        )
     text = str(image_id)
     runs = re.findall(r"\d+", Path(text).stem)
     return (int(runs[-1]) if runs and len(runs[-1]) <= 18 else 0, text)
@@ -129,12 +148,16 @@ def _group_by_image(records: list, joints: int, where: str) -> list[np.ndarray]:
     frames: dict[object, list[np.ndarray]] = {}
     for i, rec in enumerate(records):
         if not isinstance(rec, dict) or "keypoints" not in rec or "image_id" not in rec:
-            raise UserError(f"{where} [entry {i}]: expected an object with 'image_id' and 'keypoints'")
+            raise UserError(
+                f"{where} [entry {i}]: expected an object with 'image_id' and 'keypoints'"
+            )
         try:
             _frame_key(rec["image_id"])
         except UserError as err:
             raise UserError(f"{where} [entry {i}]: {err}") from None
-        frames.setdefault(rec["image_id"], []).append(_flat(rec["keypoints"], joints, f"{where} [entry {i}]"))
+        frames.setdefault(rec["image_id"], []).append(
+            _flat(rec["keypoints"], joints, f"{where} [entry {i}]")
+        )
     keys = sorted(frames, key=_frame_key)
     numbers = [_frame_key(k)[0] for k in keys]
     span = max(numbers) - min(numbers) + 1
@@ -142,7 +165,10 @@ def _group_by_image(records: list, joints: int, where: str) -> list[np.ndarray]:
     # sparser than frames of one video (COCO image ids) are taken in order instead.
     if len(set(numbers)) == len(numbers) and span <= 2 * len(numbers) + 1000:
         by_number = {n: np.stack(frames[k]) for n, k in zip(numbers, keys)}
-        return [by_number.get(n, np.zeros((0, joints, 3))) for n in range(min(numbers), max(numbers) + 1)]
+        return [
+            by_number.get(n, np.zeros((0, joints, 3)))
+            for n in range(min(numbers), max(numbers) + 1)
+        ]
     return [np.stack(frames[k]) for k in keys]
 
 
@@ -152,7 +178,11 @@ def read_coco_json(path: str | Path) -> KeypointFrames:
     if not isinstance(data, list) or not data:
         raise UserError(f"{path}: expected a non-empty list of COCO results or MMPose frames")
     if isinstance(data[0], dict) and "instances" in data[0]:
-        return KeypointFrames([_mmpose_frame(frame, f"{path} [frame {t}]") for t, frame in enumerate(data)], COCO17, str(path))
+        return KeypointFrames(
+            [_mmpose_frame(frame, f"{path} [frame {t}]") for t, frame in enumerate(data)],
+            COCO17,
+            str(path),
+        )
     return KeypointFrames(_group_by_image(data, COCO17.num_joints, str(path)), COCO17, str(path))
 
 
@@ -167,10 +197,14 @@ def _mmpose_frame(frame: object, where: str) -> np.ndarray:
         if not isinstance(inst, dict) or "keypoints" not in inst:
             raise UserError(f"{where} [instance {i}]: expected an object with 'keypoints'")
         xy = _numbers(inst["keypoints"], f"{where} [instance {i}] keypoints")
-        scores = _numbers(inst.get("keypoint_scores", [1.0] * joints), f"{where} [instance {i}] keypoint_scores")
+        scores = _numbers(
+            inst.get("keypoint_scores", [1.0] * joints), f"{where} [instance {i}] keypoint_scores"
+        )
         if xy.shape != (joints, 2) or scores.shape != (joints,):
-            raise UserError(f"{where} [instance {i}]: expected {joints} [x, y] keypoints with {joints} scores, "
-                            f"got {xy.shape} and {scores.shape}")
+            raise UserError(
+                f"{where} [instance {i}]: expected {joints} [x, y] keypoints with {joints} scores, "
+                f"got {xy.shape} and {scores.shape}"
+            )
         persons.append(np.concatenate([xy, scores[:, None]], -1))
     return np.stack(persons) if persons else np.zeros((0, joints, 3))
 
@@ -197,7 +231,11 @@ def read_openpose_folder(folder: str | Path) -> KeypointFrames:
         for i, person in enumerate(data["people"]):
             if not isinstance(person, dict):
                 raise UserError(f"{f} [person {i}]: expected an object with 'pose_keypoints_2d'")
-            persons.append(_flat(person.get("pose_keypoints_2d", []), OPENPOSE25.num_joints, f"{f} [person {i}]"))
+            persons.append(
+                _flat(
+                    person.get("pose_keypoints_2d", []), OPENPOSE25.num_joints, f"{f} [person {i}]"
+                )
+            )
         people.append(np.stack(persons) if persons else np.zeros((0, OPENPOSE25.num_joints, 3)))
     return KeypointFrames(people, OPENPOSE25, str(folder))
 
@@ -213,14 +251,24 @@ def _array_metadata(data: dict, path: Path) -> dict:
         meta["layout"] = str(value)
     if "fps" in data:
         value = np.asarray(data["fps"])
-        if value.size != 1 or value.dtype.kind not in "iuf" or not 0 < float(value.reshape(())) < 1e4:
+        if (
+            value.size != 1
+            or value.dtype.kind not in "iuf"
+            or not 0 < float(value.reshape(())) < 1e4
+        ):
             raise UserError(f"{path}: expected 'fps' as a positive frame rate, got {value!r}")
         meta["fps"] = float(value.reshape(()))
     if "image_size" in data:
         value = np.asarray(data["image_size"])
-        if value.shape != (2,) or value.dtype.kind not in "iuf" or not (value > 0).all() or \
-                not np.array_equal(value, np.round(value)):
-            raise UserError(f"{path}: expected 'image_size' as two positive integers (width, height), got {value!r}")
+        if (
+            value.shape != (2,)
+            or value.dtype.kind not in "iuf"
+            or not (value > 0).all()
+            or not np.array_equal(value, np.round(value))
+        ):
+            raise UserError(
+                f"{path}: expected 'image_size' as two positive integers (width, height), got {value!r}"
+            )
         check_image_size((float(value[0]), float(value[1])), f"{path}: 'image_size'")
         meta["image_size"] = (int(value[0]), int(value[1]))
     return meta
@@ -243,25 +291,37 @@ def read_array(path: str | Path, layout: str | None) -> KeypointFrames:
     else:
         array = load_npy(path)
     if layout is not None and meta.get("layout", layout) != layout:
-        raise UserError(f"{path}: the file's keypoints are {meta['layout']}, not {layout} "
-                        "(leave --layout out to use the file's)")
+        raise UserError(
+            f"{path}: the file's keypoints are {meta['layout']}, not {layout} "
+            "(leave --layout out to use the file's)"
+        )
     if layout is None and "layout" not in meta:
         raise UserError(f"{path}: name the joint layout of an array file (e.g. --layout coco17)")
     lay = get_layout(layout or meta["layout"])
-    if not isinstance(array, np.ndarray) or not (np.issubdtype(array.dtype, np.integer) or
-                                                 np.issubdtype(array.dtype, np.floating)):
+    if not isinstance(array, np.ndarray) or not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    ):
         found = f"{array.dtype} array" if isinstance(array, np.ndarray) else type(array).__name__
         raise UserError(f"{path}: expected 'keypoints' as an array of numbers, got a {found}")
     if array.ndim == 3:
         array = array[:, None]
     if array.ndim != 4 or array.shape[2] != lay.num_joints or array.shape[3] not in (2, 3):
-        raise UserError(f"{path}: expected (T, [P,] {lay.num_joints}, 2|3) for layout {lay.name}, got {array.shape}")
+        raise UserError(
+            f"{path}: expected (T, [P,] {lay.num_joints}, 2|3) for layout {lay.name}, got {array.shape}"
+        )
     array = array.astype(np.float64)
     if array.shape[3] == 2:  # (0, 0) is how tools write a joint they did not find
         array = np.concatenate([array, (array != 0).any(-1, keepdims=True).astype(np.float64)], -1)
-    missing = np.isnan(array).all(-1) | ((array[..., :2] == 0).all(-1) & (array[..., 2] <= 0))  # (T, P, J)
-    return KeypointFrames([frame[~gone.all(-1)] for frame, gone in zip(array, missing)], lay, str(path),
-                          meta.get("fps"), meta.get("image_size"))
+    missing = np.isnan(array).all(-1) | (
+        (array[..., :2] == 0).all(-1) & (array[..., 2] <= 0)
+    )  # (T, P, J)
+    return KeypointFrames(
+        [frame[~gone.all(-1)] for frame, gone in zip(array, missing)],
+        lay,
+        str(path),
+        meta.get("fps"),
+        meta.get("image_size"),
+    )
 
 
 def read_keypoints(path: str | Path, layout: str | None = None) -> KeypointFrames:
@@ -274,7 +334,11 @@ def read_keypoints(path: str | Path, layout: str | None = None) -> KeypointFrame
         return read_array(path, layout)
     if path.suffix == ".json":
         if layout not in (None, "coco17", "halpe26"):
-            raise UserError(f"{path}: a .json file is read as COCO-17 (COCO / MMPose results) or, with --layout "
-                            f"halpe26, as AlphaPose; --layout {layout} does not apply to it")
+            raise UserError(
+                f"{path}: a .json file is read as COCO-17 (COCO / MMPose results) or, with --layout "
+                f"halpe26, as AlphaPose; --layout {layout} does not apply to it"
+            )
         return read_alphapose_json(path) if layout == "halpe26" else read_coco_json(path)
-    raise UserError(f"{path}: unsupported keypoint file (use .json, .npy, .npz or an OpenPose folder)")
+    raise UserError(
+        f"{path}: unsupported keypoint file (use .json, .npy, .npz or an OpenPose folder)"
+    )

@@ -70,16 +70,22 @@ def _read_header(stream: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, 
             return np.lib.format.read_array_header_1_0(stream)
         if version == (2, 0):
             return np.lib.format.read_array_header_2_0(stream)
-    except Exception as err:  # numpy's header parsing raises ValueError, SyntaxError, tokenize errors...
-        raise UserError(f"{where}: not a .npy array ({type(err).__name__}: {err})".splitlines()[0]) from None
+    except (
+        Exception
+    ) as err:  # numpy's header parsing raises ValueError, SyntaxError, tokenize errors...
+        raise UserError(
+            f"{where}: not a .npy array ({type(err).__name__}: {err})".splitlines()[0]
+        ) from None
     raise UserError(f"{where}: unsupported .npy format version {version}")
 
 
 def _check_data_size(shape: tuple[int, ...], dtype: np.dtype, available: int, where: str) -> None:
     expected = math.prod(shape) * dtype.itemsize
     if expected != available:
-        raise UserError(f"{where}: the header declares {shape} {dtype} ({expected:,} bytes) but {available:,} "
-                        "bytes follow it (truncated or corrupt)")
+        raise UserError(
+            f"{where}: the header declares {shape} {dtype} ({expected:,} bytes) but {available:,} "
+            "bytes follow it (truncated or corrupt)"
+        )
 
 
 def _read_into(stream: IO[bytes], out: np.ndarray, where: str, chunk: int = 16 * 2**20) -> None:
@@ -88,7 +94,7 @@ def _read_into(stream: IO[bytes], out: np.ndarray, where: str, chunk: int = 16 *
         piece = stream.read(min(chunk, len(out) - start))
         if len(piece) != min(chunk, len(out) - start):
             raise UserError(f"{where}: truncated array data")
-        out[start:start + len(piece)] = np.frombuffer(piece, np.uint8)
+        out[start : start + len(piece)] = np.frombuffer(piece, np.uint8)
 
 
 def _read_npy(stream: IO[bytes], size: int, where: str) -> Any:
@@ -104,7 +110,9 @@ def _read_npy(stream: IO[bytes], size: int, where: str) -> Any:
     except UnsafePickleError as err:
         raise UnsafePickleError(f"{where}: {err}") from None
     except Exception as err:  # a corrupt stream can raise nearly anything
-        raise UserError(f"{where}: corrupt pickled object array ({type(err).__name__}: {err})".splitlines()[0]) from None
+        raise UserError(
+            f"{where}: corrupt pickled object array ({type(err).__name__}: {err})".splitlines()[0]
+        ) from None
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype == object:
         return value.item()
     return value
@@ -113,11 +121,15 @@ def _read_npy(stream: IO[bytes], size: int, where: str) -> Any:
 def _check_sizes(members: list[zipfile.ZipInfo], path: Path) -> None:
     total = sum(m.file_size for m in members)
     if total > MAX_NPZ_BYTES:
-        raise UserError(f"{path}: unpacks to {total:,} bytes, more than the {MAX_NPZ_BYTES:,} accepted")
+        raise UserError(
+            f"{path}: unpacks to {total:,} bytes, more than the {MAX_NPZ_BYTES:,} accepted"
+        )
     for m in members:
         if m.file_size > RATIO_FREE_BYTES and m.file_size > MAX_EXPANSION * max(m.compress_size, 1):
-            raise UserError(f"{path}[{m.filename}]: {m.compress_size:,} bytes unpack to {m.file_size:,}, more than "
-                            f"{MAX_EXPANSION} times; refusing a file built to exhaust memory")
+            raise UserError(
+                f"{path}[{m.filename}]: {m.compress_size:,} bytes unpack to {m.file_size:,}, more than "
+                f"{MAX_EXPANSION} times; refusing a file built to exhaust memory"
+            )
 
 
 def load_npz(path: str | Path) -> dict[str, Any]:
@@ -142,7 +154,9 @@ def load_npz(path: str | Path) -> dict[str, Any]:
             except UserError:
                 raise
             except Exception as err:  # zlib, CRC, encryption, unsupported compression...
-                raise UserError(f"{where}: unreadable zip member ({type(err).__name__}: {err})".splitlines()[0]) from None
+                raise UserError(
+                    f"{where}: unreadable zip member ({type(err).__name__}: {err})".splitlines()[0]
+                ) from None
     return out
 
 
@@ -154,7 +168,9 @@ def load_npy(path: str | Path) -> np.ndarray:
     with path.open("rb") as stream:
         shape, fortran, dtype = _read_header(stream, str(path))
         if dtype.hasobject:
-            raise UserError(f"{path}: holds Python objects ({dtype}); expected a plain numeric array")
+            raise UserError(
+                f"{path}: holds Python objects ({dtype}); expected a plain numeric array"
+            )
         _check_data_size(shape, dtype, path.stat().st_size - stream.tell(), str(path))
         data = np.fromfile(stream, dtype, count=math.prod(shape))
     return data.reshape(shape[::-1]).T if fortran else data.reshape(shape)
@@ -195,7 +211,9 @@ def save_npz(path: str | Path, **entries: Any) -> Path:
     return path
 
 
-def save_npz_to(file: IO, *, compressed: bool = False, allow_pickle: bool = False, **arrays: Any) -> None:
+def save_npz_to(
+    file: IO, *, compressed: bool = False, allow_pickle: bool = False, **arrays: Any
+) -> None:
     """``numpy.savez`` into an open binary file, closing the archive on every path (``numpy.savez``
     leaves it open when a write fails, a full disk say, and its clean-up then prints a traceback)."""
     method = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED

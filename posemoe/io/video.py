@@ -27,7 +27,9 @@ import numpy as np
 
 from posemoe.errors import MissingDependency, UserError
 
-MAX_IMAGE_PIXELS = 8192 * 8192  # 67 MP: 200 MB as RGB; the largest camera sensors in use have ~100 MP
+MAX_IMAGE_PIXELS = (
+    8192 * 8192
+)  # 67 MP: 200 MB as RGB; the largest camera sensors in use have ~100 MP
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
 
@@ -37,7 +39,9 @@ def require_cv2() -> Any:
     try:
         import cv2
     except ImportError:
-        raise MissingDependency("video input and rendering need OpenCV: pip install 'posemoe[video]'") from None
+        raise MissingDependency(
+            "video input and rendering need OpenCV: pip install 'posemoe[video]'"
+        ) from None
     return cv2
 
 
@@ -70,7 +74,9 @@ class FrameSource:
 
     def describe(self) -> str:
         count = "live" if self.frame_count is None else f"{self.frame_count} frames"
-        return f"{self.name}: {self.kind}, {self.size[0]}x{self.size[1]}, {self.fps:.3g} fps, {count}"
+        return (
+            f"{self.name}: {self.kind}, {self.size[0]}x{self.size[1]}, {self.fps:.3g} fps, {count}"
+        )
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
@@ -83,13 +89,19 @@ def image_size(path: str | Path) -> tuple[int, int]:
         raise FileNotFoundError(f"no image at {path}")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, in one line
+            warnings.simplefilter(
+                "ignore", Image.DecompressionBombWarning
+            )  # refused below, in one line
             with Image.open(path) as image:
                 width, height = image.size
     except Image.DecompressionBombError as err:  # over PIL's own, higher, limit
-        raise UserError(f"{path}: more than the {MAX_IMAGE_PIXELS:,} pixels accepted ({err})".splitlines()[0]) from None
+        raise UserError(
+            f"{path}: more than the {MAX_IMAGE_PIXELS:,} pixels accepted ({err})".splitlines()[0]
+        ) from None
     except Exception as err:  # PIL raises many types for corrupt headers
-        raise UserError(f"{path}: not a readable image (not an image, or a corrupt one: {type(err).__name__})") from None
+        raise UserError(
+            f"{path}: not a readable image (not an image, or a corrupt one: {type(err).__name__})"
+        ) from None
     check_frame_size(width, height, str(path))
     return width, height
 
@@ -97,7 +109,9 @@ def image_size(path: str | Path) -> tuple[int, int]:
 def check_frame_size(width: int, height: int, where: str) -> None:
     """Refuse frames of no pixels or over :data:`MAX_IMAGE_PIXELS` before they are decoded."""
     if width * height > MAX_IMAGE_PIXELS:
-        raise UserError(f"{where}: {width}x{height} pixels, more than the {MAX_IMAGE_PIXELS:,} accepted")
+        raise UserError(
+            f"{where}: {width}x{height} pixels, more than the {MAX_IMAGE_PIXELS:,} accepted"
+        )
     if width <= 0 or height <= 0:
         raise UserError(f"{where}: an image of {width}x{height} pixels")
 
@@ -113,7 +127,9 @@ def read_image(path: str | Path) -> np.ndarray:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB"))
     except Exception as err:  # a corrupt stream can raise nearly anything
-        raise UserError(f"{path}: not a readable image ({type(err).__name__}: {err})".splitlines()[0]) from None
+        raise UserError(
+            f"{path}: not a readable image ({type(err).__name__}: {err})".splitlines()[0]
+        ) from None
 
 
 class _Decoder:
@@ -171,8 +187,12 @@ def _quiet_capture(cv2: Any, target: str | int) -> Any:
     OPENCV_LOG_LEVEL (and OPENCV_FFMPEG_LOGLEVEL) to see them."""
     if "OPENCV_LOG_LEVEL" in os.environ:
         return cv2.VideoCapture(target)
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when FFmpeg is first used
-    levels = cv2 if hasattr(cv2, "getLogLevel") else importlib.import_module("cv2.utils.logging")  # OpenCV >= 4.12
+    os.environ.setdefault(
+        "OPENCV_FFMPEG_LOGLEVEL", "-8"
+    )  # AV_LOG_QUIET; read when FFmpeg is first used
+    levels = (
+        cv2 if hasattr(cv2, "getLogLevel") else importlib.import_module("cv2.utils.logging")
+    )  # OpenCV >= 4.12
     previous = levels.getLogLevel()
     levels.setLogLevel(0)  # LOG_LEVEL_SILENT
     try:
@@ -186,13 +206,21 @@ def _open_capture(target: str | int, name: str, kind: str, prefetch: int) -> Fra
     capture = _quiet_capture(cv2, target)
     if not capture.isOpened():
         what = "camera" if isinstance(target, int) else "video or stream"
-        raise UserError(f"{name}: could not open the {what} (missing, corrupt, or a format OpenCV/FFmpeg cannot read)")
+        raise UserError(
+            f"{name}: could not open the {what} (missing, corrupt, or a format OpenCV/FFmpeg cannot read)"
+        )
     try:
-        check_frame_size(int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 1), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 1), name)
+        check_frame_size(
+            int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 1),
+            int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 1),
+            name,
+        )
     except UserError:
         capture.release()
         raise
-    capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # phones store portrait video as landscape + a rotation flag
+    capture.set(
+        cv2.CAP_PROP_ORIENTATION_AUTO, 1
+    )  # phones store portrait video as landscape + a rotation flag
     ok, bgr = capture.read()
     if not ok or bgr is None:
         capture.release()
@@ -202,11 +230,20 @@ def _open_capture(target: str | int, name: str, kind: str, prefetch: int) -> Fra
         fps = 30.0  # containers without a rate (and many webcams) report 0
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind == "video" else None
     decoder = _Decoder(capture, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), prefetch)
-    return FrameSource(kind, name, fps, (bgr.shape[1], bgr.shape[0]), count if count and count > 0 else None,
-                       decoder.frames(), decoder.close)
+    return FrameSource(
+        kind,
+        name,
+        fps,
+        (bgr.shape[1], bgr.shape[0]),
+        count if count and count > 0 else None,
+        decoder.frames(),
+        decoder.close,
+    )
 
 
-def open_frames(source: str | Path | int, *, fps: float | None = None, prefetch: int = 8) -> FrameSource:
+def open_frames(
+    source: str | Path | int, *, fps: float | None = None, prefetch: int = 8
+) -> FrameSource:
     """Open a video file, an image file, a folder of images (sorted by name, one video's frames,
     all of one size), a webcam (an integer index, e.g. ``0`` or ``"0"``) or a stream URL
     (``rtsp://``, ``http://`` ...). ``fps`` overrides the rate (images default to 30)."""
@@ -222,7 +259,9 @@ def open_frames(source: str | Path | int, *, fps: float | None = None, prefetch:
         if path.is_dir():
             files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             if not files:
-                raise UserError(f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+                raise UserError(
+                    f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder"
+                )
             opened = _open_images(files, path.name)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             opened = _open_images([path], path.name)
@@ -256,10 +295,15 @@ def check_one_frame_size(path: Path) -> None:
             first = None  # as coded: a phone's rotation flag is applied by OpenCV, not here
             for frame in container.decode(stream):
                 first = first or (frame.width, frame.height)
-                if (frame.width, frame.height) != first:  # joined streams restart their clocks: no time is given
-                    raise UserError(f"{path}: its frames change size part-way ({first[0]}x{first[1]}, then "
-                                    f"{frame.width}x{frame.height}); expected one frame size per video: cut it "
-                                    "where the size changes, or re-encode it at one size")
+                if (
+                    frame.width,
+                    frame.height,
+                ) != first:  # joined streams restart their clocks: no time is given
+                    raise UserError(
+                        f"{path}: its frames change size part-way ({first[0]}x{first[1]}, then "
+                        f"{frame.width}x{frame.height}); expected one frame size per video: cut it "
+                        "where the size changes, or re-encode it at one size"
+                    )
     except av.FFmpegError:
         return  # what OpenCV decodes is checked there
 
@@ -273,14 +317,18 @@ def _open_images(files: list[Path], name: str) -> FrameSource:
         for path in files[1:]:
             image = read_image(path)
             if (image.shape[1], image.shape[0]) != size:
-                raise UserError(f"{path}: {image.shape[1]}x{image.shape[0]}, but the folder's first image is "
-                                 f"{size[0]}x{size[1]}; a folder is read as one video's frames (run single photos one by one)")
+                raise UserError(
+                    f"{path}: {image.shape[1]}x{image.shape[0]}, but the folder's first image is "
+                    f"{size[0]}x{size[1]}; a folder is read as one video's frames (run single photos one by one)"
+                )
             yield image
 
     return FrameSource("images", name, 30.0, size, len(files), frames())
 
 
-def write_video(path: str | Path, frames: Iterator[np.ndarray] | list[np.ndarray], fps: float) -> Path:
+def write_video(
+    path: str | Path, frames: Iterator[np.ndarray] | list[np.ndarray], fps: float
+) -> Path:
     """Write RGB frames to an .mp4 (MPEG-4 Part 2, which OpenCV's wheels can always encode)."""
     cv2 = require_cv2()
     out = Path(path)
@@ -290,7 +338,9 @@ def write_video(path: str | Path, frames: Iterator[np.ndarray] | list[np.ndarray
         for frame in frames:
             if writer is None:
                 h, w = frame.shape[:2]
-                writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+                writer = cv2.VideoWriter(
+                    str(out), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h)
+                )
                 if not writer.isOpened():
                     raise OSError(f"{out}: OpenCV could not open an mp4 writer")
             writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
@@ -302,8 +352,9 @@ def write_video(path: str | Path, frames: Iterator[np.ndarray] | list[np.ndarray
     return out
 
 
-def moving_still(image: np.ndarray, frames: int, size: tuple[int, int] = (1280, 720), *,
-                 background: int = 90) -> Iterator[np.ndarray]:
+def moving_still(
+    image: np.ndarray, frames: int, size: tuple[int, int] = (1280, 720), *, background: int = 90
+) -> Iterator[np.ndarray]:
     """A clip from one photo: the image drifts and zooms slowly over a plain ``size`` (width,
     height) canvas, like a hand-held camera. For tests and the speed benchmark."""
     cv2 = require_cv2()
@@ -319,5 +370,5 @@ def moving_still(image: np.ndarray, frames: int, size: tuple[int, int] = (1280, 
         resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
         xa, ya = max(x0, 0), max(y0, 0)
         xb, yb = min(x0 + w, width), min(y0 + h, height)
-        canvas[ya:yb, xa:xb] = resized[ya - y0:yb - y0, xa - x0:xb - x0]
+        canvas[ya:yb, xa:xb] = resized[ya - y0 : yb - y0, xa - x0 : xb - x0]
         yield canvas

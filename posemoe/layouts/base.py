@@ -26,7 +26,9 @@ class JointLayout:
 
     def __post_init__(self) -> None:
         if len(self.parents) != len(self.joints):
-            raise UserError(f"{self.name}: {len(self.joints)} joints but {len(self.parents)} parents")
+            raise UserError(
+                f"{self.name}: {len(self.joints)} joints but {len(self.parents)} parents"
+            )
         if len(self.left) != len(self.right):
             raise UserError(f"{self.name}: left and right lists differ in length")
 
@@ -58,9 +60,18 @@ def named_layout(name: str, tree: dict[str, str | None]) -> JointLayout:
     """A layout from ``{joint: parent or None}`` in index order; left/right pairs come from
     names ("L" + X mirrors "R" + X)."""
     joints = tuple(tree)
-    pairs = [(joints.index(j), joints.index("R" + j[1:])) for j in joints if j.startswith("L") and "R" + j[1:] in tree]
-    return JointLayout(name=name, joints=joints, parents=tuple(-1 if p is None else joints.index(p) for p in tree.values()),
-                       left=tuple(a for a, _ in pairs), right=tuple(b for _, b in pairs))
+    pairs = [
+        (joints.index(j), joints.index("R" + j[1:]))
+        for j in joints
+        if j.startswith("L") and "R" + j[1:] in tree
+    ]
+    return JointLayout(
+        name=name,
+        joints=joints,
+        parents=tuple(-1 if p is None else joints.index(p) for p in tree.values()),
+        left=tuple(a for a, _ in pairs),
+        right=tuple(b for _, b in pairs),
+    )
 
 
 Converter = Callable[[np.ndarray], np.ndarray]
@@ -82,10 +93,14 @@ def get_layout(name: str) -> JointLayout:
     try:
         return LAYOUTS[name]
     except KeyError:
-        raise UserError(f"unknown joint layout {name!r}; known: {', '.join(sorted(LAYOUTS))}") from None
+        raise UserError(
+            f"unknown joint layout {name!r}; known: {', '.join(sorted(LAYOUTS))}"
+        ) from None
 
 
-def mean_weights(source: JointLayout, target: JointLayout, recipe: dict[str, tuple[str, ...]]) -> np.ndarray:
+def mean_weights(
+    source: JointLayout, target: JointLayout, recipe: dict[str, tuple[str, ...]]
+) -> np.ndarray:
     """(J_target, J_source) weights: each target joint the mean of the source joints ``recipe`` names."""
     weights = np.zeros((target.num_joints, source.num_joints))
     for i, joint in enumerate(target.joints):
@@ -100,11 +115,16 @@ def weighted_mean(weights: np.ndarray, points: np.ndarray) -> np.ndarray:
     bad = ~np.isfinite(points).all(-1)
     out = np.einsum("kj,...jc->...kc", weights, np.where(bad[..., None], 0.0, points))
     if bad.any():
-        out[np.einsum("kj,...j->...k", (weights != 0).astype(np.float32), bad.astype(np.float32)) > 0] = np.nan
+        out[
+            np.einsum("kj,...j->...k", (weights != 0).astype(np.float32), bad.astype(np.float32))
+            > 0
+        ] = np.nan
     return out
 
 
-def averaging_converter(source: JointLayout, target: JointLayout, recipe: dict[str, tuple[str, ...]]) -> Converter:
+def averaging_converter(
+    source: JointLayout, target: JointLayout, recipe: dict[str, tuple[str, ...]]
+) -> Converter:
     """A converter where each target joint is the mean of named source joints; a confidence
     channel (C = 3) takes the lowest confidence of the joints averaged."""
     weights = mean_weights(source, target, recipe).astype(np.float32)
@@ -120,7 +140,9 @@ def averaging_converter(source: JointLayout, target: JointLayout, recipe: dict[s
     return convert_fn
 
 
-def selecting_converter(source: JointLayout, target: JointLayout, recipe: dict[str, str]) -> Converter:
+def selecting_converter(
+    source: JointLayout, target: JointLayout, recipe: dict[str, str]
+) -> Converter:
     """A converter that picks, for each target joint, the named source joint (any channels)."""
     index = np.array([source.index(recipe[name]) for name in target.joints])
 
@@ -134,7 +156,9 @@ def selecting_converter(source: JointLayout, target: JointLayout, recipe: dict[s
 def convert(points: np.ndarray, source: JointLayout, target: JointLayout) -> np.ndarray:
     """Convert ``(..., J_source, C)`` keypoints to ``(..., J_target, C)`` with the registered converter."""
     if points.shape[-2] != source.num_joints:
-        raise UserError(f"expected keypoints with {source.num_joints} joints ({source.name}), got shape {points.shape}")
+        raise UserError(
+            f"expected keypoints with {source.num_joints} joints ({source.name}), got shape {points.shape}"
+        )
     if source == target:
         return points
     try:

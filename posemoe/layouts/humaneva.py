@@ -25,39 +25,100 @@ from __future__ import annotations
 
 import numpy as np
 
-from posemoe.layouts.base import (Converter, JointLayout, mean_weights, named_layout, register_converter, register_layout,
-                                  selecting_converter, weighted_mean)
+from posemoe.layouts.base import (
+    Converter,
+    JointLayout,
+    mean_weights,
+    named_layout,
+    register_converter,
+    register_layout,
+    selecting_converter,
+    weighted_mean,
+)
 from posemoe.layouts.h36m import H36M17
 
-HUMANEVA15 = register_layout(named_layout("humaneva15", {
-    "pelvis": None, "thorax": "pelvis", "LShoulder": "thorax", "LElbow": "LShoulder", "LWrist": "LElbow",
-    "RShoulder": "thorax", "RElbow": "RShoulder", "RWrist": "RElbow", "LHip": "pelvis", "LKnee": "LHip",
-    "LAnkle": "LKnee", "RHip": "pelvis", "RKnee": "RHip", "RAnkle": "RKnee", "head": "thorax",
-}))
+HUMANEVA15 = register_layout(
+    named_layout(
+        "humaneva15",
+        {
+            "pelvis": None,
+            "thorax": "pelvis",
+            "LShoulder": "thorax",
+            "LElbow": "LShoulder",
+            "LWrist": "LElbow",
+            "RShoulder": "thorax",
+            "RElbow": "RShoulder",
+            "RWrist": "RElbow",
+            "LHip": "pelvis",
+            "LKnee": "LHip",
+            "LAnkle": "LKnee",
+            "RHip": "pelvis",
+            "RKnee": "RHip",
+            "RAnkle": "RKnee",
+            "head": "thorax",
+        },
+    )
+)
 """HumanEva-I's 15 joints in the order of ``data_*_humaneva15.npz``; root = pelvis."""
 
 H36M17_FROM_HUMANEVA: dict[str, tuple[str, ...]] = {
-    "Hip": ("pelvis",), "RHip": ("RHip",), "RKnee": ("RKnee",), "RFoot": ("RAnkle",),
-    "LHip": ("LHip",), "LKnee": ("LKnee",), "LFoot": ("LAnkle",), "Spine": ("pelvis", "thorax"),
-    "Thorax": ("thorax",), "Neck/Nose": ("thorax", "head"), "Head": ("head",),
-    "LShoulder": ("LShoulder",), "LElbow": ("LElbow",), "LWrist": ("LWrist",),
-    "RShoulder": ("RShoulder",), "RElbow": ("RElbow",), "RWrist": ("RWrist",),
+    "Hip": ("pelvis",),
+    "RHip": ("RHip",),
+    "RKnee": ("RKnee",),
+    "RFoot": ("RAnkle",),
+    "LHip": ("LHip",),
+    "LKnee": ("LKnee",),
+    "LFoot": ("LAnkle",),
+    "Spine": ("pelvis", "thorax"),
+    "Thorax": ("thorax",),
+    "Neck/Nose": ("thorax", "head"),
+    "Head": ("head",),
+    "LShoulder": ("LShoulder",),
+    "LElbow": ("LElbow",),
+    "LWrist": ("LWrist",),
+    "RShoulder": ("RShoulder",),
+    "RElbow": ("RElbow",),
+    "RWrist": ("RWrist",),
 }
 """H36M-17 joint <- the HumanEva joints it is the mean of."""
 
 HUMANEVA_FROM_H36M17 = {
-    "pelvis": "Hip", "thorax": "Thorax", "LShoulder": "LShoulder", "LElbow": "LElbow", "LWrist": "LWrist",
-    "RShoulder": "RShoulder", "RElbow": "RElbow", "RWrist": "RWrist", "LHip": "LHip", "LKnee": "LKnee",
-    "LAnkle": "LFoot", "RHip": "RHip", "RKnee": "RKnee", "RAnkle": "RFoot", "head": "Head",
+    "pelvis": "Hip",
+    "thorax": "Thorax",
+    "LShoulder": "LShoulder",
+    "LElbow": "LElbow",
+    "LWrist": "LWrist",
+    "RShoulder": "RShoulder",
+    "RElbow": "RElbow",
+    "RWrist": "RWrist",
+    "LHip": "LHip",
+    "LKnee": "LKnee",
+    "LAnkle": "LFoot",
+    "RHip": "RHip",
+    "RKnee": "RKnee",
+    "RAnkle": "RFoot",
+    "head": "Head",
 }
 """HumanEva joint <- the H36M-17 joint of the same name."""
 
-SHARED_WITH_H36M17 = ("LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist",
-                      "LKnee", "LAnkle", "RKnee", "RAnkle")
+SHARED_WITH_H36M17 = (
+    "LShoulder",
+    "LElbow",
+    "LWrist",
+    "RShoulder",
+    "RElbow",
+    "RWrist",
+    "LKnee",
+    "LAnkle",
+    "RKnee",
+    "RAnkle",
+)
 """HumanEva joints that mark the same body point as their H36M-17 counterpart (see module doc)."""
 
 
-def mean_converter(source: JointLayout, target: JointLayout, recipe: dict[str, tuple[str, ...]]) -> Converter:
+def mean_converter(
+    source: JointLayout, target: JointLayout, recipe: dict[str, tuple[str, ...]]
+) -> Converter:
     """A converter where each target joint is the mean of named source joints, on every channel:
     ``(..., J_source, C)`` -> ``(..., J_target, C)`` in the input's float dtype."""
     weights = mean_weights(source, target, recipe)
@@ -71,4 +132,6 @@ def mean_converter(source: JointLayout, target: JointLayout, recipe: dict[str, t
 
 
 register_converter(HUMANEVA15, H36M17, mean_converter(HUMANEVA15, H36M17, H36M17_FROM_HUMANEVA))
-register_converter(H36M17, HUMANEVA15, selecting_converter(H36M17, HUMANEVA15, HUMANEVA_FROM_H36M17))
+register_converter(
+    H36M17, HUMANEVA15, selecting_converter(H36M17, HUMANEVA15, HUMANEVA_FROM_H36M17)
+)

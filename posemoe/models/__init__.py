@@ -11,21 +11,55 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-_REGISTRY = ("FAMILIES", "MODEL_CONFIGS", "ModelConfig", "build_model", "config_from_dict", "count_parameters",
-             "create_model", "describe_input", "example_input", "get_config", "is_image_model", "list_models",
-             "macs_per_frame", "register_family", "register_model", "task_of")
-_HOMES = {"PoseMoE": "posemoe.models.posemoe", "EntangledPoseMoE": "posemoe.models.posemoe",
-          "PoseMoEConfig": "posemoe.models.posemoe", "AITEPose": "posemoe.models.aitepose",
-          "AITEPoseConfig": "posemoe.models.aitepose", **{name: "posemoe.models.registry" for name in _REGISTRY}}
+_REGISTRY = (
+    "FAMILIES",
+    "MODEL_CONFIGS",
+    "ModelConfig",
+    "build_model",
+    "config_from_dict",
+    "count_parameters",
+    "create_model",
+    "describe_input",
+    "example_input",
+    "get_config",
+    "is_image_model",
+    "list_models",
+    "macs_per_frame",
+    "register_family",
+    "register_model",
+    "task_of",
+)
+_HOMES = {
+    "PoseMoE": "posemoe.models.posemoe",
+    "EntangledPoseMoE": "posemoe.models.posemoe",
+    "PoseMoEConfig": "posemoe.models.posemoe",
+    "AITEPose": "posemoe.models.aitepose",
+    "AITEPoseConfig": "posemoe.models.aitepose",
+    **{name: "posemoe.models.registry" for name in _REGISTRY},
+}
 __all__ = sorted(_HOMES)
 
 if TYPE_CHECKING:
     from posemoe.models.aitepose import AITEPose, AITEPoseConfig
     from posemoe.models.posemoe import EntangledPoseMoE, PoseMoE, PoseMoEConfig
-    from posemoe.models.registry import (FAMILIES, MODEL_CONFIGS, ModelConfig, build_model, config_from_dict,
-                                         count_parameters, create_model, describe_input, example_input, get_config,
-                                         is_image_model, list_models, macs_per_frame, register_family, register_model,
-                                         task_of)
+    from posemoe.models.registry import (
+        FAMILIES,
+        MODEL_CONFIGS,
+        ModelConfig,
+        build_model,
+        config_from_dict,
+        count_parameters,
+        create_model,
+        describe_input,
+        example_input,
+        get_config,
+        is_image_model,
+        list_models,
+        macs_per_frame,
+        register_family,
+        register_model,
+        task_of,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -64,8 +64,11 @@ class BasicBlock(nn.Module):
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
         nn.init.zeros_(self.bn2.weight)  # each residual branch starts as the identity
-        self.shortcut = nn.Identity() if stride == 1 and cin == cout else nn.Sequential(
-            nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        self.shortcut = (
+            nn.Identity()
+            if stride == 1 and cin == cout
+            else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         y = F.relu(self.bn1(self.conv1(x)))
@@ -77,11 +80,17 @@ class Backbone(nn.Module):
 
     def __init__(self, widths: tuple[int, ...], blocks: tuple[int, ...]) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 7, 2, 3, bias=False), nn.BatchNorm2d(widths[0]),
-                                  nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, widths[0], 7, 2, 3, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2, 1),
+        )
         stages, cin = [], widths[0]
         for i, (cout, n) in enumerate(zip(widths, blocks)):
-            layers = [BasicBlock(cin, cout, 1 if i == 0 else 2)] + [BasicBlock(cout, cout, 1) for _ in range(n - 1)]
+            layers = [BasicBlock(cin, cout, 1 if i == 0 else 2)] + [
+                BasicBlock(cout, cout, 1) for _ in range(n - 1)
+            ]
             stages.append(nn.Sequential(*layers))
             cin = cout
         self.stages = nn.Sequential(*stages)
@@ -101,17 +110,31 @@ class AITEPose(nn.Module):
         self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
         self.backbone = Backbone(config.widths, config.blocks)
-        self.neck = nn.Sequential(nn.Conv2d(config.widths[-1], config.head_width, 3, 1, 1, bias=False),
-                                  nn.BatchNorm2d(config.head_width), nn.ReLU(inplace=True))
-        self.refine = nn.Sequential(nn.Conv2d(config.head_width, config.head_width, 3, 1, 1, bias=False),
-                                    nn.BatchNorm2d(config.head_width), nn.ReLU(inplace=True))
+        self.neck = nn.Sequential(
+            nn.Conv2d(config.widths[-1], config.head_width, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(config.head_width),
+            nn.ReLU(inplace=True),
+        )
+        self.refine = nn.Sequential(
+            nn.Conv2d(config.head_width, config.head_width, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(config.head_width),
+            nn.ReLU(inplace=True),
+        )
         self.heads = nn.Conv2d(config.head_width, j * (2 + (d if d == 3 else 0)), 1)
 
-    def forward(self, image: Tensor, *, aux: bool = False) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
+    def forward(
+        self, image: Tensor, *, aux: bool = False
+    ) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
         cfg = self.config
-        if image.ndim != 4 or image.shape[1] != 3 or image.shape[2:] != (cfg.image_size, cfg.image_size):
-            raise UserError(f"expected images of shape (B, 3, {cfg.image_size}, {cfg.image_size}), "
-                             f"got {tuple(image.shape)}")
+        if (
+            image.ndim != 4
+            or image.shape[1] != 3
+            or image.shape[2:] != (cfg.image_size, cfg.image_size)
+        ):
+            raise UserError(
+                f"expected images of shape (B, 3, {cfg.image_size}, {cfg.image_size}), "
+                f"got {tuple(image.shape)}"
+            )
         feat = self.backbone((image - self.mean) / self.std)
         feat = F.interpolate(self.neck(feat), scale_factor=2, mode="bilinear", align_corners=False)
         maps = self.heads(self.refine(feat))  # (B, J * (2 [+3]), h, w)
@@ -122,8 +145,11 @@ class AITEPose(nn.Module):
         if cfg.out_dims == 3:
             pose = (prob.unsqueeze(2) * maps[:, :, 2:]).sum(-1)  # (B, J, 3)
         else:
-            ys, xs = torch.meshgrid(torch.linspace(-1, 1, h, device=image.device),
-                                    torch.linspace(-1, 1, w, device=image.device), indexing="ij")
+            ys, xs = torch.meshgrid(
+                torch.linspace(-1, 1, h, device=image.device),
+                torch.linspace(-1, 1, w, device=image.device),
+                indexing="ij",
+            )
             grid = torch.stack([xs, ys], dim=-1).view(h * w, 2)  # pixel centres, (h*w, 2)
             grid = grid * torch.tensor([(w - 1) / w, (h - 1) / h], device=image.device)
             pose = prob @ grid  # (B, J, 2)

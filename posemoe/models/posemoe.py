@@ -66,7 +66,9 @@ class Attention(nn.Module):
         context = x if context is None else context
         q = rearrange(self.to_q(x), "n s (h d) -> n h s d", h=self.heads)
         k, v = rearrange(self.to_kv(context), "n s (two h d) -> two n h s d", two=2, h=self.heads)
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0
+        )
         return self.out(rearrange(y, "n h s d -> n s (h d)"))
 
 
@@ -101,14 +103,18 @@ class MoEFeedForward(nn.Module):
     1 when tokens are spread evenly over experts.
     """
 
-    def __init__(self, width: int, hidden: int, num_experts: int, top_k: int, dropout: float) -> None:
+    def __init__(
+        self, width: int, hidden: int, num_experts: int, top_k: int, dropout: float
+    ) -> None:
         super().__init__()
         if not 1 <= top_k <= num_experts:
             raise UserError(f"top_k must be in [1, {num_experts}], got {top_k}")
         self.top_k = top_k
         self.router = nn.Linear(width, num_experts)
         self.experts = nn.ModuleList(
-            nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, width))
+            nn.Sequential(
+                nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, width)
+            )
             for _ in range(num_experts)
         )
 
@@ -138,15 +144,24 @@ class FrameFeedForward(nn.Module):
         width = cfg.num_joints * cfg.dim
         self.norm = nn.LayerNorm(width)
         self.mlp = (
-            MoEFeedForward(width, cfg.expert_hidden, experts, cfg.top_k, cfg.dropout) if experts
-            else nn.Sequential(nn.Linear(width, cfg.expert_hidden), nn.GELU(), nn.Dropout(cfg.dropout),
-                               nn.Linear(cfg.expert_hidden, width))
+            MoEFeedForward(width, cfg.expert_hidden, experts, cfg.top_k, cfg.dropout)
+            if experts
+            else nn.Sequential(
+                nn.Linear(width, cfg.expert_hidden),
+                nn.GELU(),
+                nn.Dropout(cfg.dropout),
+                nn.Linear(cfg.expert_hidden, width),
+            )
         )
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """x: (B, T, J, D) -> (B, T, J, D) and the balance loss (0 without experts)."""
         flat = self.norm(rearrange(x, "b t j d -> b t (j d)"))
-        y, balance = self.mlp(flat) if isinstance(self.mlp, MoEFeedForward) else (self.mlp(flat), flat.new_zeros(()))
+        y, balance = (
+            self.mlp(flat)
+            if isinstance(self.mlp, MoEFeedForward)
+            else (self.mlp(flat), flat.new_zeros(()))
+        )
         return x + rearrange(y, "b t (j d) -> b t j d", j=x.shape[2]), balance
 
 
@@ -208,19 +223,27 @@ class _Lifter(nn.Module):
 
     def embed(self, x: Tensor, joint: nn.Linear, frame: nn.Linear, pos: nn.ParameterList) -> Tensor:
         """x (B, T, J, C) -> tokens (B, T, J, D): per-joint + whole-frame linear maps + positions."""
-        whole = rearrange(frame(rearrange(x, "b t j c -> b t (j c)")), "b t (j d) -> b t j d", j=x.shape[2])
+        whole = rearrange(
+            frame(rearrange(x, "b t j c -> b t (j c)")), "b t (j d) -> b t j d", j=x.shape[2]
+        )
         return joint(x) + whole + pos[0] + pos[1]
 
     def _positional(self) -> nn.ParameterList:
         """Factorised embedding: a (T, 1, D) frame part and a (J, D) joint part."""
         cfg = self.config
-        return nn.ParameterList([nn.Parameter(torch.randn(cfg.num_frames, 1, cfg.dim) * 0.02),
-                                 nn.Parameter(torch.randn(cfg.num_joints, cfg.dim) * 0.02)])
+        return nn.ParameterList(
+            [
+                nn.Parameter(torch.randn(cfg.num_frames, 1, cfg.dim) * 0.02),
+                nn.Parameter(torch.randn(cfg.num_joints, cfg.dim) * 0.02),
+            ]
+        )
 
     def _check_input(self, x: Tensor) -> None:
         want = (self.config.num_frames, self.config.num_joints, self.config.in_channels)
         if x.ndim != 4 or tuple(x.shape[1:]) != want:
-            raise UserError(f"expected keypoints of shape (B, {want[0]}, {want[1]}, {want[2]}), got {tuple(x.shape)}")
+            raise UserError(
+                f"expected keypoints of shape (B, {want[0]}, {want[1]}, {want[2]}), got {tuple(x.shape)}"
+            )
 
     def depth_prior(self, x: Tensor) -> Tensor:
         """Embedded per-joint Gaussian depth prior, (B, T, J, D); sampled in training, its mean otherwise."""
@@ -231,7 +254,9 @@ class _Lifter(nn.Module):
         return self.depth_embed(mean.to(x.dtype))
 
     @staticmethod
-    def _output(y: Tensor, balance: list[Tensor], aux: bool) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
+    def _output(
+        y: Tensor, balance: list[Tensor], aux: bool
+    ) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
         """Root-relative pose, and with ``aux`` the mean router balance loss (1 = perfectly even)."""
         y = y - y[:, :, :1]
         return (y, {"balance": torch.stack(balance).mean()}) if aux else y
@@ -258,7 +283,9 @@ class PoseMoE(_Lifter):
         the balance loss of every MoE layer."""
         self._check_input(x)
         pose = self.embed(x, self.pose_embed, self.pose_frame_embed, self.pos_pose)
-        depth = self.embed(x, self.depth_input, self.depth_frame_embed, self.pos_depth) + self.depth_prior(x)
+        depth = self.embed(
+            x, self.depth_input, self.depth_frame_embed, self.pos_depth
+        ) + self.depth_prior(x)
         balance = []
         for pose_layer, depth_layer in zip(self.pose_encoder, self.depth_encoder):
             (pose, b_pose), (depth, b_depth) = pose_layer(pose), depth_layer(depth)
@@ -283,7 +310,9 @@ class EntangledPoseMoE(_Lifter):
         self.frame_embed = self._pose_embedding()
         self.pos = self._positional()
         self.encoder = nn.ModuleList(EncoderLayer(cfg) for _ in range(2 * cfg.encoder_layers))
-        self.decoder = nn.ModuleList(SelfAggregationLayer(cfg) for _ in range(2 * cfg.decoder_layers))
+        self.decoder = nn.ModuleList(
+            SelfAggregationLayer(cfg) for _ in range(2 * cfg.decoder_layers)
+        )
         self.head = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, 3))
 
     def forward(self, x: Tensor, *, aux: bool = False) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
@@ -303,12 +332,19 @@ def resample_frames(state: dict[str, Tensor], num_frames: int) -> dict[str, Tens
     """A PoseMoE state dict made for windows of ``num_frames``: each frame positional embedding
     (T, 1, D) resampled linearly along T (every other weight is the same for any T). To start a
     model of another window length from trained weights; it needs training at its own length."""
+
     def frames(name: str) -> bool:
-        return name.endswith(".0") and name.split(".")[-2] in ("pos", "pos_pose", "pos_depth") \
-            and state[name].ndim == 3 and state[name].shape[1] == 1
+        return (
+            name.endswith(".0")
+            and name.split(".")[-2] in ("pos", "pos_pose", "pos_depth")
+            and state[name].ndim == 3
+            and state[name].shape[1] == 1
+        )
 
     out = dict(state)
     for name in filter(frames, state):
         table = state[name].float().permute(1, 2, 0)  # (1, D, T)
-        out[name] = F.interpolate(table, size=num_frames, mode="linear", align_corners=True).permute(2, 0, 1)
+        out[name] = F.interpolate(
+            table, size=num_frames, mode="linear", align_corners=True
+        ).permute(2, 0, 1)
     return out

@@ -38,9 +38,13 @@ class PretrainedConfig:
     description: str = ""
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any] | None) -> "PretrainedConfig":
+    def from_dict(cls, values: dict[str, Any] | None) -> PretrainedConfig:
         known = {f.name for f in fields(cls)}
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in (values or {}).items() if k in known}
+        values = {
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in (values or {}).items()
+            if k in known
+        }
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,9 +53,19 @@ class PretrainedConfig:
 
 # Limits on what a weights file may declare: a hostile 20 MB file must not make us allocate gigabytes.
 _MAX_PARAMETERS = 500_000_000
-_MAX_FIELD = {"dim": 4096, "num_frames": 4096, "num_joints": 256, "in_channels": 8, "expert_hidden": 65536,
-              "num_experts": 256, "encoder_layers": 128, "decoder_layers": 128, "heads": 256, "image_size": 2048,
-              "head_width": 4096}
+_MAX_FIELD = {
+    "dim": 4096,
+    "num_frames": 4096,
+    "num_joints": 256,
+    "in_channels": 8,
+    "expert_hidden": 65536,
+    "num_experts": 256,
+    "encoder_layers": 128,
+    "decoder_layers": 128,
+    "heads": 256,
+    "image_size": 2048,
+    "head_width": 4096,
+}
 
 
 def _checked_config(values: object, where: str):
@@ -61,16 +75,24 @@ def _checked_config(values: object, where: str):
         raise UserError(f"{where}: model config must be a mapping, got {type(values).__name__}")
     for key, limit in _MAX_FIELD.items():
         value = values.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= limit):
-            raise UserError(f"{where}: model config {key}={value!r} is not an integer in 1..{limit}")
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= limit
+        ):
+            raise UserError(
+                f"{where}: model config {key}={value!r} is not an integer in 1..{limit}"
+            )
     widths = values.get("widths")
-    if widths is not None and (not isinstance(widths, (list, tuple)) or
-                               not all(isinstance(w, int) and 0 < w <= 4096 for w in widths)):
+    if widths is not None and (
+        not isinstance(widths, (list, tuple))
+        or not all(isinstance(w, int) and 0 < w <= 4096 for w in widths)
+    ):
         raise UserError(f"{where}: model config widths={widths!r} must be integers in 1..4096")
     try:
         return config_from_dict(values)
     except (TypeError, ValueError) as err:
-        raise UserError(f"{where}: model config does not describe a posemoe model ({err})") from None
+        raise UserError(
+            f"{where}: model config does not describe a posemoe model ({err})"
+        ) from None
 
 
 def check_size(cfg, where: str) -> None:
@@ -83,7 +105,9 @@ def check_size(cfg, where: str) -> None:
     with torch.device("meta"):
         params = sum(p.numel() for p in build_model(cfg).parameters())
     if params > _MAX_PARAMETERS:
-        raise UserError(f"{where}: the config declares a model of {params:,} parameters (limit {_MAX_PARAMETERS:,})")
+        raise UserError(
+            f"{where}: the config declares a model of {params:,} parameters (limit {_MAX_PARAMETERS:,})"
+        )
 
 
 def build_checked(config: object, tensors: dict[str, torch.Tensor], where: str) -> nn.Module:
@@ -95,7 +119,9 @@ def build_checked(config: object, tensors: dict[str, torch.Tensor], where: str) 
 
     cfg = _checked_config(config, where)
     if not isinstance(tensors, dict):
-        raise UserError(f"{where}: the weights must be a mapping of names to tensors, got {type(tensors).__name__}")
+        raise UserError(
+            f"{where}: the weights must be a mapping of names to tensors, got {type(tensors).__name__}"
+        )
     odd = sorted(str(k) for k, v in tensors.items() if not isinstance(v, torch.Tensor))
     if odd:
         raise UserError(f"{where}: values of {odd[:5]} are not tensors")
@@ -110,18 +136,32 @@ def build_checked(config: object, tensors: dict[str, torch.Tensor], where: str) 
     if sum(int(torch.Size(s).numel()) for s in expected.values()) > _MAX_PARAMETERS:
         raise UserError(f"{where}: the config declares a model over {_MAX_PARAMETERS:,} parameters")
     missing, unknown = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-    wrong = [f"{k} {tuple(tensors[k].shape)} (expected {expected[k]})" for k in expected
-             if k in tensors and tuple(tensors[k].shape) != expected[k]]
+    wrong = [
+        f"{k} {tuple(tensors[k].shape)} (expected {expected[k]})"
+        for k in expected
+        if k in tensors and tuple(tensors[k].shape) != expected[k]
+    ]
     if missing or unknown or wrong:
-        parts = [f"missing {missing[:5]}" if missing else "", f"unexpected {unknown[:5]}" if unknown else "",
-                 f"wrong shapes {wrong[:3]}" if wrong else ""]
-        raise UserError(f"{where}: the tensors do not fit the model config: " + "; ".join(p for p in parts if p))
-    broken = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        parts = [
+            f"missing {missing[:5]}" if missing else "",
+            f"unexpected {unknown[:5]}" if unknown else "",
+            f"wrong shapes {wrong[:3]}" if wrong else "",
+        ]
+        raise UserError(
+            f"{where}: the tensors do not fit the model config: " + "; ".join(p for p in parts if p)
+        )
+    broken = [
+        k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()
+    ]
     if broken:
-        raise UserError(f"{where}: {len(broken)} tensor(s) hold NaN or infinity (first: {broken[0]}); "
-                        "the weights are damaged (a training run that diverged?)")
+        raise UserError(
+            f"{where}: {len(broken)} tensor(s) hold NaN or infinity (first: {broken[0]}); "
+            "the weights are damaged (a training run that diverged?)"
+        )
     model = skeleton if named else build_model(cfg)
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
+    model.load_state_dict(
+        {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+    )
     return model.eval()
 
 
@@ -148,15 +188,21 @@ def _json_field(meta: dict[str, str], key: str, path: Path) -> Any:
         raise UserError(f"{path}: metadata {key!r} is not valid JSON ({err})") from None
 
 
-def load_weights(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, PretrainedConfig]:
+def load_weights(
+    path: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[nn.Module, PretrainedConfig]:
     """A ``.safetensors`` file written by ``posemoe export`` -> (model in eval mode, its pretrained config)."""
     path = Path(path)
     tensors, meta = read_safetensors(path)
     config = _json_field(meta, "model_config", path)
     if config is None:
-        raise UserError(f"{path}: no model_config in its metadata; was it written by posemoe export?")
+        raise UserError(
+            f"{path}: no model_config in its metadata; was it written by posemoe export?"
+        )
     model = build_checked(config, tensors, str(path))
-    return model.to(map_location), PretrainedConfig.from_dict(_json_field(meta, "pretrained_config", path))
+    return model.to(map_location), PretrainedConfig.from_dict(
+        _json_field(meta, "pretrained_config", path)
+    )
 
 
 def available() -> list[str]:
@@ -180,7 +226,9 @@ def default_weights(model_name: str) -> str:
         with safe_open(str(WEIGHTS_DIR / f"{name}.safetensors"), framework="numpy") as f:
             if (f.metadata() or {}).get("model_name") == model_name:
                 return name
-    raise UserError(f"no shipped weights for {model_name}; shipped: {', '.join(available()) or 'none'}")
+    raise UserError(
+        f"no shipped weights for {model_name}; shipped: {', '.join(available()) or 'none'}"
+    )
 
 
 def resolve(name_or_path: str | Path) -> Path:
@@ -190,18 +238,26 @@ def resolve(name_or_path: str | Path) -> Path:
         return path
     shipped = WEIGHTS_DIR / f"{name_or_path}.safetensors"
     if not shipped.is_file():
-        raise UserError(f"no shipped weights named {str(name_or_path)!r}; available: {', '.join(available()) or 'none'} "
-                        "(or give a .safetensors / .pt / .onnx file)")
+        raise UserError(
+            f"no shipped weights named {str(name_or_path)!r}; available: {', '.join(available()) or 'none'} "
+            "(or give a .safetensors / .pt / .onnx file)"
+        )
     return shipped
 
 
-def load_pretrained(name_or_path: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, PretrainedConfig]:
+def load_pretrained(
+    name_or_path: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[nn.Module, PretrainedConfig]:
     """Shipped weights by name, or a ``.safetensors`` / ``.pt`` file -> (model, pretrained config)."""
     path = resolve(name_or_path)
     if path.suffix == ".onnx":
-        raise UserError(f"{path}: an ONNX model runs on ONNX Runtime, not torch: load it with posemoe.load(path), or "
-                        "give its .safetensors / .pt file here")
-    if path.suffix == ".pt":  # the training package (and its datasets) imported only for checkpoints
+        raise UserError(
+            f"{path}: an ONNX model runs on ONNX Runtime, not torch: load it with posemoe.load(path), or "
+            "give its .safetensors / .pt file here"
+        )
+    if (
+        path.suffix == ".pt"
+    ):  # the training package (and its datasets) imported only for checkpoints
         from posemoe.training.checkpoint import load_checkpoint
 
         payload = load_checkpoint(path, map_location)

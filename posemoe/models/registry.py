@@ -21,20 +21,28 @@ from posemoe.models.posemoe import EntangledPoseMoE, PoseMoE, PoseMoEConfig
 
 ModelConfig = PoseMoEConfig | AITEPoseConfig
 
-_SMALL = PoseMoEConfig(dim=16, encoder_layers=2, decoder_layers=1, heads=2, num_experts=4, top_k=2,
-                       expert_hidden=512)
-_BASE = PoseMoEConfig(dim=32, encoder_layers=3, decoder_layers=2, heads=4, num_experts=4, top_k=2,
-                      expert_hidden=1024)
+_SMALL = PoseMoEConfig(
+    dim=16, encoder_layers=2, decoder_layers=1, heads=2, num_experts=4, top_k=2, expert_hidden=512
+)
+_BASE = PoseMoEConfig(
+    dim=32, encoder_layers=3, decoder_layers=2, heads=4, num_experts=4, top_k=2, expert_hidden=1024
+)
 
 MODEL_CONFIGS: dict[str, ModelConfig] = {}
 for _frames in (27, 81, 243):
     for _size, _cfg in (("s", _SMALL), ("b", _BASE)):
         MODEL_CONFIGS[f"posemoe-t{_frames}-{_size}"] = replace(_cfg, num_frames=_frames)
-        MODEL_CONFIGS[f"posemoe-entangled-t{_frames}-{_size}"] = replace(_cfg, num_frames=_frames, entangled=True)
+        MODEL_CONFIGS[f"posemoe-entangled-t{_frames}-{_size}"] = replace(
+            _cfg, num_frames=_frames, entangled=True
+        )
 
 # AITEPose: "s" is sized for CPU training on 128 px crops; "b" is ResNet-18-like on 256 px crops.
-_AITE_S = AITEPoseConfig(image_size=128, widths=(16, 32, 64, 128), blocks=(1, 1, 1, 1), head_width=64)
-_AITE_B = AITEPoseConfig(image_size=256, widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2), head_width=128)
+_AITE_S = AITEPoseConfig(
+    image_size=128, widths=(16, 32, 64, 128), blocks=(1, 1, 1, 1), head_width=64
+)
+_AITE_B = AITEPoseConfig(
+    image_size=256, widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2), head_width=128
+)
 for _size, _cfg in (("s", _AITE_S), ("b", _AITE_B)):
     MODEL_CONFIGS[f"aitepose-{_size}"] = _cfg
     MODEL_CONFIGS[f"aitepose2d-{_size}"] = replace(_cfg, out_dims=2, layout="coco17")
@@ -63,7 +71,9 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {
-    "posemoe": Family(PoseMoEConfig, lambda cfg: (EntangledPoseMoE if cfg.entangled else PoseMoE)(cfg), "lifting"),
+    "posemoe": Family(
+        PoseMoEConfig, lambda cfg: (EntangledPoseMoE if cfg.entangled else PoseMoE)(cfg), "lifting"
+    ),
     "aitepose": Family(AITEPoseConfig, AITEPose, "image"),
 }
 
@@ -150,12 +160,15 @@ def macs_per_frame(model: nn.Module) -> float:
     was_training = model.training
     model.eval()
     # PyTorch's counter knows the CUDA attention kernels but not the CPU one.
-    counter = FlopCounterMode(display=False, custom_mapping={
-        torch.ops.aten._scaled_dot_product_flash_attention_for_cpu:
-            lambda q, k, v, *args, out_shape=None, **kwargs: sdpa_flop_count(q, k, v)})
+    counter = FlopCounterMode(
+        display=False,
+        custom_mapping={
+            torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: lambda q, k, v, *args, out_shape=None, **kwargs: (
+                sdpa_flop_count(q, k, v)
+            )
+        },
+    )
     with counter:
         model(x)
     model.train(was_training)
     return counter.get_total_flops() / 2 / getattr(cfg, "num_frames", 1)
-
-

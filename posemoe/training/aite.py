@@ -34,13 +34,17 @@ class AITEConfig:
 def bone_lengths(pose: Tensor, layout: JointLayout = H36M17) -> Tensor:
     """(..., J, 3) -> (..., K) lengths of the layout's bones."""
     parents, children = zip(*layout.bones)
-    return torch.linalg.vector_norm(pose[..., list(children), :] - pose[..., list(parents), :], dim=-1)
+    return torch.linalg.vector_norm(
+        pose[..., list(children), :] - pose[..., list(parents), :], dim=-1
+    )
 
 
 class DisturbanceCorrectionModule(nn.Module):
     """One DCM: pose (B, J, 3), confidence (B, J) in [0, 1], GT bone lengths (B, K) -> pose (B, J, 3)."""
 
-    def __init__(self, layout: JointLayout = H36M17, *, disturbance_std: float = 0.01, gate_init: float = 0.5) -> None:
+    def __init__(
+        self, layout: JointLayout = H36M17, *, disturbance_std: float = 0.01, gate_init: float = 0.5
+    ) -> None:
         super().__init__()
         if not 0.0 < gate_init < 1.0:
             raise UserError(f"gate_init must be in (0, 1), got {gate_init}")
@@ -48,7 +52,9 @@ class DisturbanceCorrectionModule(nn.Module):
         parents, children = zip(*layout.bones)
         self.register_buffer("bone_parent", torch.tensor(parents), persistent=False)
         self.register_buffer("bone_child", torch.tensor(children), persistent=False)
-        self.gate_logit = nn.Parameter(torch.full((len(parents),), float(torch.logit(torch.tensor(gate_init)))))
+        self.gate_logit = nn.Parameter(
+            torch.full((len(parents),), float(torch.logit(torch.tensor(gate_init))))
+        )
 
     def disturb(self, pose: Tensor) -> Tensor:
         """Gaussian perturbation in training (so the cascade learns to correct errors), identity otherwise."""
@@ -63,9 +69,14 @@ class DisturbanceCorrectionModule(nn.Module):
         error = lengths.unsqueeze(-1) - length  # (B, K, 1): > 0 means the bone is too short
         step = torch.sigmoid(self.gate_logit).unsqueeze(-1) * error * vec / length  # (B, K, 3)
         # The less confident joint takes the larger share; two fully confident joints split evenly.
-        doubt_child, doubt_parent = 1 - confidence[:, self.bone_child], 1 - confidence[:, self.bone_parent]
+        doubt_child, doubt_parent = (
+            1 - confidence[:, self.bone_child],
+            1 - confidence[:, self.bone_parent],
+        )
         total = doubt_child + doubt_parent
-        share_child = torch.where(total > 0, doubt_child / total.clamp_min(1e-12), torch.full_like(total, 0.5))
+        share_child = torch.where(
+            total > 0, doubt_child / total.clamp_min(1e-12), torch.full_like(total, 0.5)
+        )
         moves = torch.zeros_like(pose)
         moves = moves.index_add(1, self.bone_child, step * share_child.unsqueeze(-1))
         moves = moves.index_add(1, self.bone_parent, -step * (1 - share_child).unsqueeze(-1))
@@ -86,13 +97,20 @@ class AITE(nn.Module):
         self.config = config
         self.layout = layout
         self.cascade = nn.ModuleList(
-            DisturbanceCorrectionModule(layout, disturbance_std=config.disturbance_std, gate_init=config.gate_init)
+            DisturbanceCorrectionModule(
+                layout, disturbance_std=config.disturbance_std, gate_init=config.gate_init
+            )
             for _ in range(config.num_modules)
         )
         self.confidence_logit = nn.Parameter(torch.zeros(layout.num_joints))
 
-    def adjust(self, pred: Tensor, target: Tensor, confidence: Tensor | None = None,
-               visible: Tensor | None = None) -> Tensor:
+    def adjust(
+        self,
+        pred: Tensor,
+        target: Tensor,
+        confidence: Tensor | None = None,
+        visible: Tensor | None = None,
+    ) -> Tensor:
         """pred, target: (..., J, D) with D = 3 (or 2 for 2D models); confidence (..., J) or None;
         visible (..., J) marks labelled joints (bones with an unlabelled end are left as they are)
         -> adjusted pose (..., J, D)."""
@@ -112,15 +130,30 @@ class AITE(nn.Module):
             pose = module(pose, conf, lengths)
         return pose.reshape(shape)
 
-    def loss(self, pred: Tensor, target: Tensor, confidence: Tensor | None = None,
-             visible: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+    def loss(
+        self,
+        pred: Tensor,
+        target: Tensor,
+        confidence: Tensor | None = None,
+        visible: Tensor | None = None,
+    ) -> tuple[Tensor, dict[str, float]]:
         """Extra loss terms for the raw prediction ``pred`` (whose own MPJPE the caller adds)."""
         adjusted = self.adjust(pred, target, confidence, visible)
         if visible is None:
-            terms = {"aite_adjusted": mpjpe_loss(adjusted, target), "aite_distill": mpjpe_loss(pred, adjusted.detach())}
+            terms = {
+                "aite_adjusted": mpjpe_loss(adjusted, target),
+                "aite_distill": mpjpe_loss(pred, adjusted.detach()),
+            }
         else:
             with_vis = torch.cat([target, visible.unsqueeze(-1)], -1)
-            terms = {"aite_adjusted": keypoint_loss(adjusted, with_vis),
-                     "aite_distill": keypoint_loss(pred, torch.cat([adjusted.detach(), visible.unsqueeze(-1)], -1))}
-        total = self.config.w_adjusted * terms["aite_adjusted"] + self.config.w_distill * terms["aite_distill"]
+            terms = {
+                "aite_adjusted": keypoint_loss(adjusted, with_vis),
+                "aite_distill": keypoint_loss(
+                    pred, torch.cat([adjusted.detach(), visible.unsqueeze(-1)], -1)
+                ),
+            }
+        total = (
+            self.config.w_adjusted * terms["aite_adjusted"]
+            + self.config.w_distill * terms["aite_distill"]
+        )
         return total, {k: float(v.detach()) for k, v in terms.items()}

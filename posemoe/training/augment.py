@@ -29,16 +29,22 @@ class DetectorNoise:
     drop_prob: float = 0.004
     drop_frames: int = 6
 
-    def __call__(self, keypoints: np.ndarray, flip_perm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def __call__(
+        self, keypoints: np.ndarray, flip_perm: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
         if self.prob <= 0:
             return keypoints
         b, t, j, _ = keypoints.shape
         out = keypoints.copy()
         hit = rng.random(b) < self.prob
         xy = out[..., :2]
-        xy += (rng.standard_normal((b, t, j, 2)) * self.jitter * hit[:, None, None, None]).astype(out.dtype)
+        xy += (rng.standard_normal((b, t, j, 2)) * self.jitter * hit[:, None, None, None]).astype(
+            out.dtype
+        )
         outlier = (rng.random((b, t, j)) < self.outlier_prob) & hit[:, None, None]
-        xy[outlier] += (rng.standard_normal((int(outlier.sum()), 2)) * self.outlier_scale).astype(out.dtype)
+        xy[outlier] += (rng.standard_normal((int(outlier.sum()), 2)) * self.outlier_scale).astype(
+            out.dtype
+        )
         swap = (rng.random((b, t)) < self.swap_prob) & hit[:, None]
         if swap.any():
             out[swap] = out[swap][:, flip_perm]

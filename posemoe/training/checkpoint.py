@@ -31,8 +31,12 @@ def save_atomic(payload: dict[str, Any], path: str | Path) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except RuntimeError as err:  # torch.save reports a full disk as a RuntimeError ("unexpected pos")
-        full = shutil.disk_usage(path.parent).free < 1 << 20  # measured before the temporary frees its part
+    except (
+        RuntimeError
+    ) as err:  # torch.save reports a full disk as a RuntimeError ("unexpected pos")
+        full = (
+            shutil.disk_usage(path.parent).free < 1 << 20
+        )  # measured before the temporary frees its part
         Path(tmp).unlink(missing_ok=True)
         if full:
             raise OSError(errno.ENOSPC, "no space left on the device", str(path)) from None
@@ -52,12 +56,16 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
-        with warnings.catch_warnings():  # torch warns about foreign pickle protocols before refusing them
+        with (
+            warnings.catch_warnings()
+        ):  # torch warns about foreign pickle protocols before refusing them
             warnings.simplefilter("ignore")
             payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:
         first = (str(err).splitlines() or [""])[0]
-        raise UserError(f"{path}: not a readable posemoe checkpoint ({type(err).__name__}: {first})") from None
+        raise UserError(
+            f"{path}: not a readable posemoe checkpoint ({type(err).__name__}: {first})"
+        ) from None
     if not isinstance(payload, dict):
         raise UserError(f"{path}: not a posemoe checkpoint (holds a {type(payload).__name__})")
     for key in ("model_config", "model"):
@@ -82,18 +90,26 @@ def run_lock(out_dir: Path, enabled: bool = True) -> Iterator[None]:
     if not enabled:
         yield
         return
-    made = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]  # innermost first
+    made = [
+        folder for folder in (out_dir, *out_dir.parents) if not folder.exists()
+    ]  # innermost first
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        file = next((f for f in (out_dir, *out_dir.parents) if f.exists() and not f.is_dir()), out_dir)
-        raise UserError(f"{out_dir}: cannot be a run folder, {file} is a file; choose another --out-dir") from None
+        file = next(
+            (f for f in (out_dir, *out_dir.parents) if f.exists() and not f.is_dir()), out_dir
+        )
+        raise UserError(
+            f"{out_dir}: cannot be a run folder, {file} is a file; choose another --out-dir"
+        ) from None
     with open(out_dir / ".lock", "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise UserError(f"{out_dir}: another training run is using this folder; wait for it or choose "
-                            "another --out-dir") from None
+            raise UserError(
+                f"{out_dir}: another training run is using this folder; wait for it or choose "
+                "another --out-dir"
+            ) from None
         for stale in out_dir.glob(".*.pt.*.tmp"):
             stale.unlink(missing_ok=True)
         try:

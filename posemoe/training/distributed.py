@@ -39,8 +39,12 @@ def setup(device: str = "auto") -> Ranks:
     if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", device):
         raise UserError(f"device {device!r}: expected auto, cpu, cuda, cuda:N or mps")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"device {device}: no CUDA device is available here (torch {torch.__version__})")
-    dev = torch.device(f"cuda:{local_rank}" if device == "cuda" else device)  # each rank its own GPU
+        raise UserError(
+            f"device {device}: no CUDA device is available here (torch {torch.__version__})"
+        )
+    dev = torch.device(
+        f"cuda:{local_rank}" if device == "cuda" else device
+    )  # each rank its own GPU
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():

@@ -6,8 +6,22 @@ import csv
 from pathlib import Path
 from typing import Any
 
-COLUMNS = ["kind", "epoch", "step", "lr", "loss", "mpjpe", "n_mpjpe", "velocity", "balance", "train_seconds",
-           "val_mpjpe", "val_p_mpjpe", "aite_adjusted", "aite_distill"]
+COLUMNS = [
+    "kind",
+    "epoch",
+    "step",
+    "lr",
+    "loss",
+    "mpjpe",
+    "n_mpjpe",
+    "velocity",
+    "balance",
+    "train_seconds",
+    "val_mpjpe",
+    "val_p_mpjpe",
+    "aite_adjusted",
+    "aite_distill",
+]
 
 
 class CsvLog:

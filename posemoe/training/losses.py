@@ -14,7 +14,9 @@ def mpjpe_loss(pred: Tensor, target: Tensor) -> Tensor:
 
 def n_mpjpe_loss(pred: Tensor, target: Tensor) -> Tensor:
     """MPJPE after the per-pose least-squares scale of ``pred`` onto ``target``."""
-    scale = (pred * target).sum(dim=(-2, -1), keepdim=True) / (pred * pred).sum(dim=(-2, -1), keepdim=True).clamp_min(1e-8)
+    scale = (pred * target).sum(dim=(-2, -1), keepdim=True) / (pred * pred).sum(
+        dim=(-2, -1), keepdim=True
+    ).clamp_min(1e-8)
     return mpjpe_loss(scale * pred, target)
 
 
@@ -31,7 +33,9 @@ class LossWeights:
     balance: float = 0.01
 
 
-def lifting_loss(pred: Tensor, target: Tensor, balance: Tensor, weights: LossWeights) -> tuple[Tensor, dict[str, float]]:
+def lifting_loss(
+    pred: Tensor, target: Tensor, balance: Tensor, weights: LossWeights
+) -> tuple[Tensor, dict[str, float]]:
     """Weighted sum of the lifting losses; also returns each term for logging."""
     terms = {
         "mpjpe": mpjpe_loss(pred, target),

@@ -22,8 +22,15 @@ class ClipSampler:
     order and flips are a pure function of ``(seed, epoch)``, which makes resuming exact.
     """
 
-    def __init__(self, data: PoseSequences, num_frames: int, *, stride: int | None = None, flip: bool = True,
-                 channels: int = 2) -> None:
+    def __init__(
+        self,
+        data: PoseSequences,
+        num_frames: int,
+        *,
+        stride: int | None = None,
+        flip: bool = True,
+        channels: int = 2,
+    ) -> None:
         self.data = data
         self.num_frames = num_frames
         self.stride = stride or num_frames
@@ -42,8 +49,16 @@ class ClipSampler:
         starts = self.seq_start[seq] + offset[seq] + k * self.stride
         return starts, self.seq_start[seq] + self.seq_len[seq] - 1
 
-    def epoch(self, seed: int, epoch: int, batch_size: int, *, max_clips: int | None = None,
-              rank: int = 0, world_size: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
+    def epoch(
+        self,
+        seed: int,
+        epoch: int,
+        batch_size: int,
+        *,
+        max_clips: int | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         """The epoch's batches as ``(frame_index (B, T), flip (B,))``; ranks take disjoint shares."""
         rng = np.random.default_rng([seed, epoch])
         starts, last = self._clip_starts(rng)
@@ -52,10 +67,15 @@ class ClipSampler:
             order = order[:max_clips]
         flips = self.flip & (rng.random(len(order)) < 0.5)
         per_rank = len(order) // world_size
-        order, flips = order[rank * per_rank:(rank + 1) * per_rank], flips[rank * per_rank:(rank + 1) * per_rank]
+        order, flips = (
+            order[rank * per_rank : (rank + 1) * per_rank],
+            flips[rank * per_rank : (rank + 1) * per_rank],
+        )
         frames = np.minimum(starts[order, None] + np.arange(self.num_frames), last[order, None])
-        return [(frames[i:i + batch_size], flips[i:i + batch_size])
-                for i in range(0, len(order) - batch_size + 1, batch_size)]
+        return [
+            (frames[i : i + batch_size], flips[i : i + batch_size])
+            for i in range(0, len(order) - batch_size + 1, batch_size)
+        ]
 
     def gather(self, frame_index: np.ndarray, flip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """-> keypoints (B, T, J, C) and poses (B, T, J, 3), flipped where ``flip`` is set."""
@@ -78,19 +98,34 @@ class ImageSampler:
         # 3D models learn poses; 2D models learn the crop keypoints (with visibility when known).
         self.targets = {3: labels.poses, 2: labels.keypoints}
 
-    def epoch(self, seed: int, epoch: int, batch_size: int, *, max_clips: int | None = None,
-              rank: int = 0, world_size: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
+    def epoch(
+        self,
+        seed: int,
+        epoch: int,
+        batch_size: int,
+        *,
+        max_clips: int | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         """The epoch's batches as ``(image index (B,), flip (B,))``; ``max_clips`` caps the images
         (named as in :class:`~posemoe.data.ClipSampler`, so training treats both alike)."""
         rng = np.random.default_rng([seed, epoch])
         order = rng.permutation(len(self.data.images))[:max_clips]
         flips = self.flip & (rng.random(len(order)) < 0.5)
         per_rank = len(order) // world_size
-        order, flips = order[rank * per_rank:(rank + 1) * per_rank], flips[rank * per_rank:(rank + 1) * per_rank]
-        return [(order[i:i + batch_size], flips[i:i + batch_size])
-                for i in range(0, len(order) - batch_size + 1, batch_size)]
+        order, flips = (
+            order[rank * per_rank : (rank + 1) * per_rank],
+            flips[rank * per_rank : (rank + 1) * per_rank],
+        )
+        return [
+            (order[i : i + batch_size], flips[i : i + batch_size])
+            for i in range(0, len(order) - batch_size + 1, batch_size)
+        ]
 
-    def gather(self, index: np.ndarray, flip: np.ndarray, out_dims: int) -> tuple[np.ndarray, np.ndarray]:
+    def gather(
+        self, index: np.ndarray, flip: np.ndarray, out_dims: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """-> images (B, 3, S, S) float32 in [0, 1] and targets (B, J, 3) poses or (B, J, 2|3) keypoints."""
         images = self.data.images[index]
         targets = self.targets[out_dims][index].copy()

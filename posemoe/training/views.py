@@ -35,10 +35,16 @@ def _video_rate_2d(pixels: np.ndarray, video_fps: np.ndarray, model_fps: float) 
     model_t = np.arange(t) / model_fps
     for i in np.nonzero(video_fps < model_fps)[0]:
         phase = np.random.default_rng(int(i)).uniform(0, 1.0 / video_fps[i])
-        video_t = np.arange(phase - 1.0 / video_fps[i], model_t[-1] + 1.0 / video_fps[i], 1.0 / video_fps[i])
+        video_t = np.arange(
+            phase - 1.0 / video_fps[i], model_t[-1] + 1.0 / video_fps[i], 1.0 / video_fps[i]
+        )
         flat = pixels[i].reshape(t, -1)
-        at_video = np.stack([np.interp(video_t, model_t, flat[:, k]) for k in range(flat.shape[1])], -1)
-        back = np.stack([np.interp(model_t, video_t, at_video[:, k]) for k in range(flat.shape[1])], -1)
+        at_video = np.stack(
+            [np.interp(video_t, model_t, flat[:, k]) for k in range(flat.shape[1])], -1
+        )
+        back = np.stack(
+            [np.interp(model_t, video_t, at_video[:, k]) for k in range(flat.shape[1])], -1
+        )
         out[i] = back.reshape(pixels[i].shape)
     return out
 
@@ -51,7 +57,9 @@ def scale_bones(world: np.ndarray, factors: np.ndarray, parents: tuple[int, ...]
     out = world.copy()
     for j, p in enumerate(parents):
         if p >= 0:
-            out[:, :, j] = out[:, :, p] + (world[:, :, j] - world[:, :, p]) * factors[:, None, j, None]
+            out[:, :, j] = (
+                out[:, :, p] + (world[:, :, j] - world[:, :, p]) * factors[:, None, j, None]
+            )
     return out
 
 
@@ -65,22 +73,34 @@ def retarget_bones(bank: MotionBank, reference: str = "h36m") -> MotionBank:
 
     is_reference = [kind == reference for _, kind, _, _ in bank.sequences]
     if not any(is_reference):
-        raise UserError(f"retarget_bones needs a {reference!r} motion source to take the bone lengths from")
-    frames = np.concatenate([np.arange(s, s + n) for (_, _, s, n), ref in zip(bank.sequences, is_reference) if ref])
+        raise UserError(
+            f"retarget_bones needs a {reference!r} motion source to take the bone lengths from"
+        )
+    frames = np.concatenate(
+        [np.arange(s, s + n) for (_, _, s, n), ref in zip(bank.sequences, is_reference) if ref]
+    )
     target = np.median(bone_lengths(bank.positions[frames[::10]]), axis=0)  # (J,), the root's 0
     positions = bank.positions.copy()
     for (_, _, start, length), ref in zip(bank.sequences, is_reference):
         if not ref:
-            own = np.median(bone_lengths(bank.positions[start:start + length]), axis=0)
+            own = np.median(bone_lengths(bank.positions[start : start + length]), axis=0)
             factors = np.where(own > 1e-6, target / np.maximum(own, 1e-6), 1.0)
-            positions[start:start + length] = scale_bones(bank.positions[None, start:start + length], factors[None],
-                                                          H36M17.parents)[0]
+            positions[start : start + length] = scale_bones(
+                bank.positions[None, start : start + length], factors[None], H36M17.parents
+            )[0]
     return replace(bank, positions=positions)
 
 
-LIMBS = {"legs": (("LHip", "RHip", "Hip", "Spine"), (("RHip", "RKnee", "RFoot"), ("LHip", "LKnee", "LFoot"))),
-         "arms": (("LShoulder", "RShoulder", "Spine", "Thorax"),
-                  (("RShoulder", "RElbow", "RWrist"), ("LShoulder", "LElbow", "LWrist")))}
+LIMBS = {
+    "legs": (
+        ("LHip", "RHip", "Hip", "Spine"),
+        (("RHip", "RKnee", "RFoot"), ("LHip", "LKnee", "LFoot")),
+    ),
+    "arms": (
+        ("LShoulder", "RShoulder", "Spine", "Thorax"),
+        (("RShoulder", "RElbow", "RWrist"), ("LShoulder", "LElbow", "LWrist")),
+    ),
+}
 """Limb groups that :func:`mix_limbs` exchanges: (left, right, lower, upper) joints of the body frame
 they hang from, and their chains from the attachment joint outwards (H36M-17 names)."""
 
@@ -101,7 +121,7 @@ def tilt_balanced_weights(bank: MotionBank, power: float, bin_degrees: float = 1
     so that bending over, crouching and lying, rare in the sources, are seen as often as standing."""
     per_frame = np.zeros(bank.num_frames)
     for (_, _, start, length), weight in zip(bank.sequences, bank.clip_weight):
-        per_frame[start:start + length] = weight / length
+        per_frame[start : start + length] = weight / length
     bins = np.minimum(torso_tilt(bank.positions) // bin_degrees, 180 // bin_degrees - 1).astype(int)
     density = np.bincount(bins, weights=per_frame, minlength=int(180 // bin_degrees))
     p = per_frame * np.where(density[bins] > 0, density[bins], 1.0) ** -power
@@ -125,7 +145,9 @@ def mix_limbs(world: np.ndarray, partner: np.ndarray, group: str) -> np.ndarray:
     direction relative to the body frame the limb hangs from. The rest of the body is unchanged."""
     frame_joints, chains = LIMBS[group]
     idx = [H36M17.index(n) for n in frame_joints]
-    to_own = _body_frame(world, *idx) @ np.swapaxes(_body_frame(partner, *idx), -1, -2)  # partner -> own frame
+    to_own = _body_frame(world, *idx) @ np.swapaxes(
+        _body_frame(partner, *idx), -1, -2
+    )  # partner -> own frame
     out = world.copy()
     for chain in chains:
         joints = [H36M17.index(n) for n in chain]
@@ -141,25 +163,48 @@ class VirtualViewSampler:
     """Batches of (keypoints (B, T, J, C) normalised, poses (B, T, J, 3) metres, camera frame,
     root-relative) from a motion bank and virtual cameras; a pure function of (seed, epoch, batch)."""
 
-    def __init__(self, bank: MotionBank, num_frames: int, *, codec: str = "person", channels: int = 2,
-                 cameras=None, flip: bool = True, fps_range: tuple[float, float] = (12.0, 60.0),
-                 speed_range: tuple[float, float] = (0.8, 1.25), bone_jitter: float = 0.0,
-                 limb_mix: float = 0.0, tilt_balance: float = 0.0) -> None:
+    def __init__(
+        self,
+        bank: MotionBank,
+        num_frames: int,
+        *,
+        codec: str = "person",
+        channels: int = 2,
+        cameras=None,
+        flip: bool = True,
+        fps_range: tuple[float, float] = (12.0, 60.0),
+        speed_range: tuple[float, float] = (0.8, 1.25),
+        bone_jitter: float = 0.0,
+        limb_mix: float = 0.0,
+        tilt_balance: float = 0.0,
+    ) -> None:
         from posemoe.training.virtual_camera import VirtualCameraConfig
 
         self.bank, self.num_frames, self.codec, self.channels = bank, num_frames, codec, channels
         self.cameras = cameras or VirtualCameraConfig()
         self.flip, self.fps_range, self.speed_range = flip, fps_range, speed_range
-        self.bone_jitter = bone_jitter  # log-normal spread of each bone's length; 0 = the sources' own
-        self.limb_mix = limb_mix  # chance that a clip's legs (and, apart, its arms) come from another clip
+        self.bone_jitter = (
+            bone_jitter  # log-normal spread of each bone's length; 0 = the sources' own
+        )
+        self.limb_mix = (
+            limb_mix  # chance that a clip's legs (and, apart, its arms) come from another clip
+        )
         self.flip_perm = H36M17.flip_permutation()
         self.starts = np.array([s[2] for s in bank.sequences])
         self.lengths = np.array([s[3] for s in bank.sequences])
         # tilt_balance 0: clips as the sources have them (by sequence); > 0: by frame, rare torso tilts favoured
         self.frame_p = tilt_balanced_weights(bank, tilt_balance) if tilt_balance > 0 else None
 
-    def epoch(self, seed: int, epoch: int, batch_size: int, *, max_clips: int | None = None, rank: int = 0,
-              world_size: int = 1) -> list[tuple[int, int]]:
+    def epoch(
+        self,
+        seed: int,
+        epoch: int,
+        batch_size: int,
+        *,
+        max_clips: int | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> list[tuple[int, int]]:
         """The epoch's batches as (seed, batch number); ``max_clips`` (required) sets the epoch's size."""
         clips = max_clips or 4096
         per_rank = clips // world_size // batch_size
@@ -170,17 +215,30 @@ class VirtualViewSampler:
 
         rng = np.random.default_rng(list(batch))
         world = self._clips(rng, batch_size)  # (B, T, J, 3) world, z up
-        if self.limb_mix > 0:  # own stream, as for the bones: the same clips and camera draws as without
+        if (
+            self.limb_mix > 0
+        ):  # own stream, as for the bones: the same clips and camera draws as without
             mix_rng = np.random.default_rng([*batch, 2])
-            for group in LIMBS:  # a clip may draw itself (no change): the chance is limb_mix * (1 - 1/B)
+            for (
+                group
+            ) in LIMBS:  # a clip may draw itself (no change): the chance is limb_mix * (1 - 1/B)
                 partner = world[mix_rng.permutation(batch_size)]
                 take = mix_rng.random(batch_size) < self.limb_mix
                 world[take] = mix_limbs(world[take], partner[take], group)
-        if self.bone_jitter > 0:  # one factor per clip and bone, shared by a bone and its mirror image;
-            bones_rng = np.random.default_rng([*batch, 1])  # own stream: the same clips and camera draws as without
-            factors = np.exp(bones_rng.normal(0.0, self.bone_jitter, (batch_size, H36M17.num_joints)))
-            world = scale_bones(world, factors[:, np.minimum(np.arange(H36M17.num_joints), self.flip_perm)],
-                                H36M17.parents)
+        if (
+            self.bone_jitter > 0
+        ):  # one factor per clip and bone, shared by a bone and its mirror image;
+            bones_rng = np.random.default_rng(
+                [*batch, 1]
+            )  # own stream: the same clips and camera draws as without
+            factors = np.exp(
+                bones_rng.normal(0.0, self.bone_jitter, (batch_size, H36M17.num_joints))
+            )
+            world = scale_bones(
+                world,
+                factors[:, np.minimum(np.arange(H36M17.num_joints), self.flip_perm)],
+                H36M17.parents,
+            )
         cams = sample_cameras(self.cameras, rng, world)
         pixels, camera_3d = project(world, cams)
         video_fps = np.exp(rng.uniform(*np.log(self.fps_range), batch_size))
@@ -209,21 +267,27 @@ class VirtualViewSampler:
         else:
             # the drawn frame anywhere in the clip; clipped at a sequence's ends, so frames within one
             # span of an end are covered up to 1.5x (near) or 0.5x (at the end) as often as the rest
-            first = np.clip(frame - self.starts[seq] - span * rng.uniform(0, 1, batch_size), 0, room)
+            first = np.clip(
+                frame - self.starts[seq] - span * rng.uniform(0, 1, batch_size), 0, room
+            )
         pos = first[:, None] + np.arange(self.num_frames) * speed[:, None]
         pos = np.minimum(pos, (self.lengths[seq] - 1)[:, None])
         lo = np.floor(pos).astype(int)
         hi = np.minimum(lo + 1, (self.lengths[seq] - 1)[:, None])
         a = (pos - lo)[..., None, None]
         base = self.starts[seq][:, None]
-        return (self.bank.positions[base + lo] * (1 - a) + self.bank.positions[base + hi] * a).astype(np.float64)
+        return (
+            self.bank.positions[base + lo] * (1 - a) + self.bank.positions[base + hi] * a
+        ).astype(np.float64)
 
     def _encode(self, keypoints: np.ndarray, cams) -> np.ndarray:
         if self.codec == "person":
             return make_codec("person", (1, 1)).encode_windows(keypoints)
         out = keypoints.copy()
         for i, (w, h) in enumerate(cams.image_size):
-            out[i] = make_codec(self.codec, (int(w), int(h)), cams.intrinsics(i)).encode_windows(keypoints[i])
+            out[i] = make_codec(self.codec, (int(w), int(h)), cams.intrinsics(i)).encode_windows(
+                keypoints[i]
+            )
         return out
 
     def _mirror(self, encoded: np.ndarray) -> np.ndarray:

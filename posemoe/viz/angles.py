@@ -10,7 +10,10 @@ import numpy as np
 from posemoe.errors import UserError
 from posemoe.inference.angles import JointAngles
 
-SIDE_COLOURS = {"left": "tab:red", "right": "tab:green"}  # the clinical gait convention: left red, right green
+SIDE_COLOURS = {
+    "left": "tab:red",
+    "right": "tab:green",
+}  # the clinical gait convention: left red, right green
 PANELS = (
     ("Hip flexion (+) / extension", ("hip_flexion",)),
     ("Hip abduction (+) / adduction", ("hip_abduction",)),
@@ -18,11 +21,18 @@ PANELS = (
     ("Shoulder flexion (+) / extension", ("shoulder_flexion",)),
     ("Shoulder abduction (+) / adduction", ("shoulder_abduction",)),
     ("Elbow flexion", ("elbow_flexion",)),
-    ("Trunk and pelvis against the vertical", ("trunk_tilt", "trunk_lateral_tilt", "pelvis_tilt", "pelvis_obliquity")),
+    (
+        "Trunk and pelvis against the vertical",
+        ("trunk_tilt", "trunk_lateral_tilt", "pelvis_tilt", "pelvis_obliquity"),
+    ),
 )
 MIN_RANGE_DEG = 20.0
-_TILT_COLOURS = {"trunk_tilt": "tab:blue", "trunk_lateral_tilt": "tab:cyan", "pelvis_tilt": "tab:purple",
-                 "pelvis_obliquity": "tab:pink"}
+_TILT_COLOURS = {
+    "trunk_tilt": "tab:blue",
+    "trunk_lateral_tilt": "tab:cyan",
+    "pelvis_tilt": "tab:purple",
+    "pelvis_obliquity": "tab:pink",
+}
 
 
 def _at_least(ax, values: np.ndarray, span: float) -> None:
@@ -49,7 +59,11 @@ def _curves(angles: JointAngles, keys: tuple[str, ...]) -> list[tuple[str, str, 
             if key in angles.names:
                 out.append((key, key.replace("_", " "), _TILT_COLOURS[key]))
             continue
-        out += [(f"{side}_{key}", side, colour) for side, colour in SIDE_COLOURS.items() if f"{side}_{key}" in angles.names]
+        out += [
+            (f"{side}_{key}", side, colour)
+            for side, colour in SIDE_COLOURS.items()
+            if f"{side}_{key}" in angles.names
+        ]
     return out
 
 
@@ -59,8 +73,9 @@ def plot_angles(angles: JointAngles, file: IO, *, title: str = "") -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise UserError("the joint-angle plot needs matplotlib: pip install matplotlib (the video extra brings it)") \
-            from None
+        raise UserError(
+            "the joint-angle plot needs matplotlib: pip install matplotlib (the video extra brings it)"
+        ) from None
     time = np.arange(len(angles.degrees)) / angles.fps
     figure = Figure(figsize=(11, 10), dpi=90, layout="constrained")
     FigureCanvasAgg(figure)
@@ -71,20 +86,40 @@ def plot_angles(angles: JointAngles, file: IO, *, title: str = "") -> None:
         ax.set_ylabel("degrees")
         ax.grid(alpha=0.3)
         if not curves:
-            ax.text(0.5, 0.5, "not measured (no ground plane)", ha="center", va="center", transform=ax.transAxes)
+            ax.text(
+                0.5,
+                0.5,
+                "not measured (no ground plane)",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+            )
             continue
-        hidden = np.stack([angles.hidden[:, angles.names.index(name)] for name, _, _ in curves]).any(axis=0)
+        hidden = np.stack(
+            [angles.hidden[:, angles.names.index(name)] for name, _, _ in curves]
+        ).any(axis=0)
         for k, (start, stop) in enumerate(_spans(hidden)):
-            ax.axvspan((start - 0.5) / angles.fps, (stop - 0.5) / angles.fps, color="0.85", lw=0,
-                       label="a joint not seen" if k == 0 else None)
+            ax.axvspan(
+                (start - 0.5) / angles.fps,
+                (stop - 0.5) / angles.fps,
+                color="0.85",
+                lw=0,
+                label="a joint not seen" if k == 0 else None,
+            )
         for name, label, colour in curves:
             ax.plot(time, angles[name], color=colour, lw=1.4, label=label)
         _at_least(ax, np.stack([angles[name] for name, _, _ in curves]), MIN_RANGE_DEG)
         ax.legend(fontsize=8, loc="best")
     notes = angles.not_measured()
     axes[-1].axis("off")
-    axes[-1].text(0, 1, "Not measured from 17 joints:\n" + "\n".join(f"- {k.replace('_', ' ')}" for k in notes),
-                  va="top", fontsize=9, transform=axes[-1].transAxes)
+    axes[-1].text(
+        0,
+        1,
+        "Not measured from 17 joints:\n" + "\n".join(f"- {k.replace('_', ' ')}" for k in notes),
+        va="top",
+        fontsize=9,
+        transform=axes[-1].transAxes,
+    )
     for ax in axes[-3:-1]:
         ax.set_xlabel("time (s)")
     axes[-3].tick_params(labelbottom=True)

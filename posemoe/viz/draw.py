@@ -19,26 +19,63 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from posemoe.inference.unseen import unseen_joints
 from posemoe.io.video import require_cv2
 from posemoe.layouts import H36M17, JointLayout
-from posemoe.inference.unseen import unseen_joints
 
-__all__ = ["CENTRE", "LEFT", "PEOPLE", "RIGHT", "TRUTH", "LegendEntry", "Person", "Pose", "View3D", "bone_colours",
-           "bone_sides", "draw_legend", "draw_poses_2d", "draw_scene_3d", "draw_skeleton_2d", "draw_skeleton_3d",
-           "fit_view", "legend_entries", "people_legend", "person_colour", "shades", "side_by_side",
-           "side_by_side_poses", "unseen_bones", "unseen_joints", "view_rotation"]
+__all__ = [
+    "CENTRE",
+    "LEFT",
+    "PEOPLE",
+    "RIGHT",
+    "TRUTH",
+    "LegendEntry",
+    "Person",
+    "Pose",
+    "View3D",
+    "bone_colours",
+    "bone_sides",
+    "draw_legend",
+    "draw_poses_2d",
+    "draw_scene_3d",
+    "draw_skeleton_2d",
+    "draw_skeleton_3d",
+    "fit_view",
+    "legend_entries",
+    "people_legend",
+    "person_colour",
+    "shades",
+    "side_by_side",
+    "side_by_side_poses",
+    "unseen_bones",
+    "unseen_joints",
+    "view_rotation",
+]
 
 RGB = tuple[int, int, int]
 
 # RGB: the person's left side blue, right side orange, the trunk grey; the truth drawn in green.
 LEFT, RIGHT, CENTRE, TRUTH = (40, 110, 230), (240, 120, 30), (120, 120, 120), (40, 170, 70)
 # RGB hues that tell several people apart (none of them the truth's green), in the order people are listed.
-PEOPLE: tuple[RGB, ...] = ((230, 50, 50), (30, 140, 230), (245, 170, 20), (170, 80, 220), (20, 190, 190),
-                           (235, 90, 170), (150, 190, 40), (150, 105, 60))
+PEOPLE: tuple[RGB, ...] = (
+    (230, 50, 50),
+    (30, 140, 230),
+    (245, 170, 20),
+    (170, 80, 220),
+    (20, 190, 190),
+    (235, 90, 170),
+    (150, 190, 40),
+    (150, 105, 60),
+)
 
-_WRITERS = {"render_mp4": "posemoe.viz.video", "render_people_mp4": "posemoe.viz.video",
-            "write_html": "posemoe.viz.html", "write_people_html": "posemoe.viz.html",
-            "render_outputs": "posemoe.viz.render", "render_result": "posemoe.viz.render"}
+_WRITERS = {
+    "render_mp4": "posemoe.viz.video",
+    "render_people_mp4": "posemoe.viz.video",
+    "write_html": "posemoe.viz.html",
+    "write_people_html": "posemoe.viz.html",
+    "render_outputs": "posemoe.viz.render",
+    "render_result": "posemoe.viz.render",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -89,13 +126,22 @@ class Person:
         """Frame ``t``, or None where the person is not visible."""
         if self.visible is not None and not self.visible[t]:
             return None
-        return Pose(*(None if a is None else a[t] for a in (self.keypoints, self.joints, self.unseen, self.truth)),
-                    self.colour, self.label)
+        return Pose(
+            *(
+                None if a is None else a[t]
+                for a in (self.keypoints, self.joints, self.unseen, self.truth)
+            ),
+            self.colour,
+            self.label,
+        )
 
     def shown_points(self) -> np.ndarray:
         """(N, 3) metres: the joints (and truth) of the frames where the person is visible."""
-        arrays = [a if self.visible is None else a[np.asarray(self.visible, bool)]
-                  for a in (self.joints, self.truth) if a is not None]
+        arrays = [
+            a if self.visible is None else a[np.asarray(self.visible, bool)]
+            for a in (self.joints, self.truth)
+            if a is not None
+        ]
         return np.concatenate(arrays).reshape(-1, 3)
 
 
@@ -116,7 +162,10 @@ def shades(colour: RGB | None = None) -> tuple[RGB, RGB, RGB]:
 
 def bone_sides(layout: JointLayout) -> list[int]:
     """Per bone of ``layout.bones``: 0 on the left, 1 on the right, 2 the trunk (by its child joint)."""
-    return [0 if child in layout.left else 1 if child in layout.right else 2 for _, child in layout.bones]
+    return [
+        0 if child in layout.left else 1 if child in layout.right else 2
+        for _, child in layout.bones
+    ]
 
 
 def bone_colours(layout: JointLayout = H36M17, colour: RGB | None = None) -> list[RGB]:
@@ -134,13 +183,18 @@ def unseen_bones(unseen: np.ndarray | None, layout: JointLayout = H36M17) -> np.
     return unseen[..., parents] | unseen[..., children]
 
 
-def legend_entries(*, truth: bool = False, unseen: bool = False, hue: RGB | None = None) -> list[LegendEntry]:
+def legend_entries(
+    *, truth: bool = False, unseen: bool = False, hue: RGB | None = None
+) -> list[LegendEntry]:
     """What the colours and line styles mean, for :func:`draw_legend` and the .html: the left and
     right colours, or for several people, each in a hue, that left is lighter and right darker
     (shown in :func:`shades` of ``hue``)."""
     if hue is not None:
         light, dark, _ = shades(hue)
-        entries = [LegendEntry("person's left: lighter", light), LegendEntry("person's right: darker", dark)]
+        entries = [
+            LegendEntry("person's left: lighter", light),
+            LegendEntry("person's right: darker", dark),
+        ]
     else:
         entries = [LegendEntry("person's left", LEFT), LegendEntry("person's right", RIGHT)]
     if unseen:
@@ -153,9 +207,11 @@ def legend_entries(*, truth: bool = False, unseen: bool = False, hue: RGB | None
 def people_legend(people: Sequence[Person | Pose]) -> list[LegendEntry]:
     """:func:`legend_entries` for ``people`` (or poses): shades when any has a hue (shown in the
     first one's), unseen and truth when any has some. People are labelled where they are drawn."""
-    return legend_entries(truth=any(p.truth is not None for p in people),
-                          unseen=any(p.unseen is not None and bool(np.any(p.unseen)) for p in people),
-                          hue=next((p.colour for p in people if p.colour is not None), None))
+    return legend_entries(
+        truth=any(p.truth is not None for p in people),
+        unseen=any(p.unseen is not None and bool(np.any(p.unseen)) for p in people),
+        hue=next((p.colour for p in people if p.colour is not None), None),
+    )
 
 
 def _px(point: np.ndarray) -> tuple[int, int]:
@@ -164,8 +220,14 @@ def _px(point: np.ndarray) -> tuple[int, int]:
     return int(x), int(y)
 
 
-def _line(image: np.ndarray, a: np.ndarray, b: np.ndarray, colour: tuple[int, int, int], width: int,
-          dashed: bool = False) -> None:
+def _line(
+    image: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    colour: tuple[int, int, int],
+    width: int,
+    dashed: bool = False,
+) -> None:
     """A solid or dashed anti-aliased line from pixel ``a`` to ``b``, drawn in place."""
     cv2 = require_cv2()
     a, b = np.asarray(a, float), np.asarray(b, float)
@@ -180,7 +242,9 @@ def _line(image: np.ndarray, a: np.ndarray, b: np.ndarray, colour: tuple[int, in
         cv2.line(image, _px(p), _px(q), colour, width, cv2.LINE_AA)
 
 
-def draw_legend(image: np.ndarray, entries: list[LegendEntry], *, origin: tuple[int, int] = (8, 8)) -> np.ndarray:
+def draw_legend(
+    image: np.ndarray, entries: list[LegendEntry], *, origin: tuple[int, int] = (8, 8)
+) -> np.ndarray:
     """Draw ``entries`` (a line sample and a label each) in a light box at ``origin`` (pixels,
     top-left), in place; returns ``image``."""
     cv2 = require_cv2()
@@ -189,10 +253,14 @@ def draw_legend(image: np.ndarray, entries: list[LegendEntry], *, origin: tuple[
 
     def size(scale: float) -> tuple[int, int, int]:  # row height, line sample length, box width
         row = round(30 * scale / 0.6)
-        text = max(cv2.getTextSize(e.label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for e in entries)
+        text = max(
+            cv2.getTextSize(e.label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for e in entries
+        )
         return row, 2 * row, 3 * row + text
 
-    scale = max(0.4, h / 1100)  # sized by the height, narrowed (about in proportion) to fit the width
+    scale = max(
+        0.4, h / 1100
+    )  # sized by the height, narrowed (about in proportion) to fit the width
     if x0 + size(scale)[2] >= w:
         scale = max(0.3, scale * (w - 1 - x0) / size(scale)[2] * 0.97)
     row, sample, box_width = size(scale)
@@ -203,18 +271,40 @@ def draw_legend(image: np.ndarray, entries: list[LegendEntry], *, origin: tuple[
     line_width = max(2, round(row * 0.092))  # h / 240 at the height's scale
     for i, entry in enumerate(entries):
         y = y0 + row * i + (2 * row) // 3
-        _line(image, (x0 + row // 3, y - row // 6), (x0 + sample, y - row // 6), entry.colour,
-              max(2, line_width - 1) if entry.dashed else line_width, entry.dashed)
-        cv2.putText(image, entry.label, (x0 + sample + row // 3, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (40, 40, 40), 1,
-                    cv2.LINE_AA)
+        _line(
+            image,
+            (x0 + row // 3, y - row // 6),
+            (x0 + sample, y - row // 6),
+            entry.colour,
+            max(2, line_width - 1) if entry.dashed else line_width,
+            entry.dashed,
+        )
+        cv2.putText(
+            image,
+            entry.label,
+            (x0 + sample + row // 3, y),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (40, 40, 40),
+            1,
+            cv2.LINE_AA,
+        )
     return image
 
 
-def _bones(image: np.ndarray, px: np.ndarray, unseen: np.ndarray | None, colour: RGB | None, width: int,
-           layout: JointLayout) -> None:
+def _bones(
+    image: np.ndarray,
+    px: np.ndarray,
+    unseen: np.ndarray | None,
+    colour: RGB | None,
+    width: int,
+    layout: JointLayout,
+) -> None:
     """Draw the bones of (J, 2) pixel points ``px`` in place, in :func:`bone_colours` of ``colour``;
     those of (J,) ``unseen`` joints thinner and dashed; bones with a NaN end are left out."""
-    for (a, b), colour, hidden in zip(layout.bones, bone_colours(layout, colour), unseen_bones(unseen, layout)):
+    for (a, b), colour, hidden in zip(
+        layout.bones, bone_colours(layout, colour), unseen_bones(unseen, layout)
+    ):
         if not np.isfinite(px[[a, b]]).all():
             continue
         _line(image, px[a], px[b], colour, max(2, width - 1) if hidden else width, bool(hidden))
@@ -234,12 +324,29 @@ def _label(image: np.ndarray, text: str, px: np.ndarray, colour: RGB | None) -> 
     h, w = image.shape[:2]
     x = int(np.clip(top[0] - tw / 2, 2, max(2, w - tw - 2)))
     y = int(np.clip(top[1] - th, th + 2, max(th + 2, h - 4)))
-    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), thick + 2, cv2.LINE_AA)
-    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour or (255, 255, 255), thick, cv2.LINE_AA)
+    cv2.putText(
+        image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), thick + 2, cv2.LINE_AA
+    )
+    cv2.putText(
+        image,
+        text,
+        (x, y),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        colour or (255, 255, 255),
+        thick,
+        cv2.LINE_AA,
+    )
 
 
-def draw_poses_2d(image: np.ndarray, poses: Sequence[Pose], *, layout: JointLayout = H36M17,
-                  thickness: int | None = None, labels: bool = True) -> np.ndarray:
+def draw_poses_2d(
+    image: np.ndarray,
+    poses: Sequence[Pose],
+    *,
+    layout: JointLayout = H36M17,
+    thickness: int | None = None,
+    labels: bool = True,
+) -> np.ndarray:
     """A copy of the RGB (H, W, 3) image with each pose's (J, 2|3) pixel keypoints drawn in its
     colours (:func:`bone_colours`) and (with ``labels``) its label above the head. Joints marked
     in a pose's (J,) ``unseen`` are hollow and their bones thin and dashed."""
@@ -249,11 +356,20 @@ def draw_poses_2d(image: np.ndarray, poses: Sequence[Pose], *, layout: JointLayo
     drawn = [pose for pose in poses if pose.keypoints is not None]
     for pose in drawn:
         points = np.asarray(pose.keypoints)[:, :2]
-        unseen_joint = np.zeros(len(points), bool) if pose.unseen is None else np.asarray(pose.unseen, bool)
+        unseen_joint = (
+            np.zeros(len(points), bool) if pose.unseen is None else np.asarray(pose.unseen, bool)
+        )
         _bones(out, points, unseen_joint, pose.colour, width, layout)
         for j, point in enumerate(points):
             if not np.isnan(point).any():
-                cv2.circle(out, _px(point), width + 1, (255, 255, 255), 1 if unseen_joint[j] else -1, cv2.LINE_AA)
+                cv2.circle(
+                    out,
+                    _px(point),
+                    width + 1,
+                    (255, 255, 255),
+                    1 if unseen_joint[j] else -1,
+                    cv2.LINE_AA,
+                )
     if labels:
         _labels_2d(out, drawn)
     return out
@@ -266,13 +382,24 @@ def _labels_2d(image: np.ndarray, poses: Sequence[Pose]) -> None:
             _label(image, pose.label, np.asarray(pose.keypoints, float)[:, :2], pose.colour)
 
 
-def draw_skeleton_2d(image: np.ndarray, keypoints: np.ndarray, *, unseen: np.ndarray | None = None,
-                     layout: JointLayout = H36M17, thickness: int | None = None, colour: RGB | None = None,
-                     label: str = "") -> np.ndarray:
+def draw_skeleton_2d(
+    image: np.ndarray,
+    keypoints: np.ndarray,
+    *,
+    unseen: np.ndarray | None = None,
+    layout: JointLayout = H36M17,
+    thickness: int | None = None,
+    colour: RGB | None = None,
+    label: str = "",
+) -> np.ndarray:
     """Draw (J, 2|3) pixel keypoints on a copy of an RGB (H, W, 3) image (:func:`draw_poses_2d`).
     Joints marked in the (J,) bool ``unseen`` are hollow and their bones thin and dashed."""
-    return draw_poses_2d(image, [Pose(keypoints, None, unseen, colour=colour, label=label)], layout=layout,
-                         thickness=thickness)
+    return draw_poses_2d(
+        image,
+        [Pose(keypoints, None, unseen, colour=colour, label=label)],
+        layout=layout,
+        thickness=thickness,
+    )
 
 
 def view_rotation(azimuth_deg: float = 35.0, elevation_deg: float = 12.0) -> np.ndarray:
@@ -315,8 +442,15 @@ class View3D:
         return to_px
 
 
-def fit_view(points: np.ndarray, *, rotation: np.ndarray | None = None, pad: float = 0.3,
-             min_tall: float = 2.4, top: float = 0.15, floor_y: float | None = None) -> View3D:
+def fit_view(
+    points: np.ndarray,
+    *,
+    rotation: np.ndarray | None = None,
+    pad: float = 0.3,
+    min_tall: float = 2.4,
+    top: float = 0.15,
+    floor_y: float | None = None,
+) -> View3D:
     """A :class:`View3D` that frames (N, 3) camera-frame ``points`` (metres, NaN ignored) with
     ``pad`` metres around them below the ``top`` fraction of the panel (the legend's), on a floor
     grid at y = ``floor_y`` (None: at their lowest). The outer 1 % of the points on each side may
@@ -334,12 +468,21 @@ def fit_view(points: np.ndarray, *, rotation: np.ndarray | None = None, pad: flo
     step = next((s for s in (0.5, 1.0, 2.0, 5.0) if span / s <= 12), 10.0)
 
     def grid(lo: float, hi: float) -> tuple[float, float]:
-        return float(np.floor((lo - margin) / step) * step), float(np.ceil((hi + margin) / step) * step)
+        return float(np.floor((lo - margin) / step) * step), float(
+            np.ceil((hi + margin) / step) * step
+        )
 
     centre = rot.T @ ((seen_low + seen_high) / 2)
-    return View3D(rotation=rot, centre=tuple(map(float, centre)), anchor=(0.5, 0.5 + top / 2), metres_tall=tall,
-                  floor_y=float(high[1] if floor_y is None else floor_y), floor_x=grid(low[0], high[0]),
-                  floor_z=grid(low[2], high[2]), step=step)
+    return View3D(
+        rotation=rot,
+        centre=tuple(map(float, centre)),
+        anchor=(0.5, 0.5 + top / 2),
+        metres_tall=tall,
+        floor_y=float(high[1] if floor_y is None else floor_y),
+        floor_x=grid(low[0], high[0]),
+        floor_z=grid(low[2], high[2]),
+        step=step,
+    )
 
 
 def _floor(panel: np.ndarray, view: View3D, to_px: Callable[[np.ndarray], np.ndarray]) -> None:
@@ -358,8 +501,14 @@ def _finite_mean(values: np.ndarray) -> float:
     return float(finite.mean()) if len(finite) else 0.0
 
 
-def draw_scene_3d(poses: Sequence[Pose], size: tuple[int, int], *, view: View3D | None = None,
-                  layout: JointLayout = H36M17, labels: bool = True) -> np.ndarray:
+def draw_scene_3d(
+    poses: Sequence[Pose],
+    size: tuple[int, int],
+    *,
+    view: View3D | None = None,
+    layout: JointLayout = H36M17,
+    labels: bool = True,
+) -> np.ndarray:
     """A (height, width, 3) RGB panel of each pose's (J, 3) joints (metres, camera frame) framed
     by ``view`` (default: a lone root-relative person) on a floor grid: the truths in green behind,
     then the poses far to near in their colours, bones of unseen joints thin and dashed, and (with
@@ -378,7 +527,9 @@ def draw_scene_3d(poses: Sequence[Pose], size: tuple[int, int], *, view: View3D 
             for a, b in layout.bones:
                 if np.isfinite(px[[a, b]]).all():
                     _line(panel, px[a], px[b], TRUTH, max(1, thick - 1))
-    depth = [_finite_mean(np.asarray(pose.joints, float) @ rot[2]) for pose in drawn]  # away from the viewer
+    depth = [
+        _finite_mean(np.asarray(pose.joints, float) @ rot[2]) for pose in drawn
+    ]  # away from the viewer
     for k in np.argsort(depth, kind="stable")[::-1]:  # the farthest first
         _bones(panel, to_px(drawn[k].joints), drawn[k].unseen, drawn[k].colour, thick, layout)
     if labels:
@@ -386,25 +537,44 @@ def draw_scene_3d(poses: Sequence[Pose], size: tuple[int, int], *, view: View3D 
     return panel
 
 
-def _labels_3d(panel: np.ndarray, poses: Sequence[Pose], to_px: Callable[[np.ndarray], np.ndarray]) -> None:
+def _labels_3d(
+    panel: np.ndarray, poses: Sequence[Pose], to_px: Callable[[np.ndarray], np.ndarray]
+) -> None:
     """Each pose's label above its head in the 3D panel, in place."""
     for pose in poses:
         if pose.joints is not None:
             _label(panel, pose.label, to_px(pose.joints), pose.colour)
 
 
-def draw_skeleton_3d(pose: np.ndarray, size: tuple[int, int], *, truth: np.ndarray | None = None,
-                     unseen: np.ndarray | None = None, rotation: np.ndarray | None = None,
-                     metres_tall: float = 2.4, layout: JointLayout = H36M17) -> np.ndarray:
+def draw_skeleton_3d(
+    pose: np.ndarray,
+    size: tuple[int, int],
+    *,
+    truth: np.ndarray | None = None,
+    unseen: np.ndarray | None = None,
+    rotation: np.ndarray | None = None,
+    metres_tall: float = 2.4,
+    layout: JointLayout = H36M17,
+) -> np.ndarray:
     """A (height, width, 3) RGB panel with the (J, 3) root-relative pose (metres) seen from
     ``rotation`` (default :func:`view_rotation`) on a floor grid, the ``truth`` (J, 3) in green
     behind it; bones of (J,) ``unseen`` joints thin and dashed (:func:`draw_scene_3d`)."""
-    return draw_scene_3d([Pose(None, pose, unseen, truth)], size, view=View3D(rotation=rotation,
-                                                                               metres_tall=metres_tall), layout=layout)
+    return draw_scene_3d(
+        [Pose(None, pose, unseen, truth)],
+        size,
+        view=View3D(rotation=rotation, metres_tall=metres_tall),
+        layout=layout,
+    )
 
 
-def side_by_side_poses(frame: np.ndarray, poses: Sequence[Pose], *, view: View3D | None = None, label: str = "",
-                       legend: list[LegendEntry] | None = None) -> np.ndarray:
+def side_by_side_poses(
+    frame: np.ndarray,
+    poses: Sequence[Pose],
+    *,
+    view: View3D | None = None,
+    label: str = "",
+    legend: list[LegendEntry] | None = None,
+) -> np.ndarray:
     """One output frame: the (H, W, 3) video frame with each pose's 2D skeleton, beside a square
     (H, H) 3D panel of their joints framed by ``view`` (:func:`draw_scene_3d`); ``legend``
     (default :func:`people_legend`) in both panels' top-left corner, the poses' labels over it,
@@ -417,22 +587,42 @@ def side_by_side_poses(frame: np.ndarray, poses: Sequence[Pose], *, view: View3D
     view = View3D() if view is None else view
     right = draw_scene_3d(poses, (h, h), view=view, labels=False)
     if legend:
-        draw_legend(left, [entry for entry in legend if entry.colour != TRUTH])  # the truth is 3D only
+        draw_legend(
+            left, [entry for entry in legend if entry.colour != TRUTH]
+        )  # the truth is 3D only
         draw_legend(right, legend)
     _labels_2d(left, poses)  # over the legend, which must not hide them
     _labels_3d(right, poses, view.projection((h, h)))
     if label:
         scale = max(0.4, h / 1100)
         (tw, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-        cv2.putText(right, label, (h - tw - 10, h - 12), cv2.FONT_HERSHEY_SIMPLEX, scale, (90, 90, 90), 1, cv2.LINE_AA)
+        cv2.putText(
+            right,
+            label,
+            (h - tw - 10, h - 12),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (90, 90, 90),
+            1,
+            cv2.LINE_AA,
+        )
     return np.concatenate([left, right], axis=1)
 
 
-def side_by_side(frame: np.ndarray, keypoints: np.ndarray, pose: np.ndarray, *, truth: np.ndarray | None = None,
-                 unseen: np.ndarray | None = None, label: str = "",
-                 legend: list[LegendEntry] | None = None) -> np.ndarray:
+def side_by_side(
+    frame: np.ndarray,
+    keypoints: np.ndarray,
+    pose: np.ndarray,
+    *,
+    truth: np.ndarray | None = None,
+    unseen: np.ndarray | None = None,
+    label: str = "",
+    legend: list[LegendEntry] | None = None,
+) -> np.ndarray:
     """One output frame: the (H, W, 3) video frame with its (J, 3) 2D skeleton, beside a square
     (H, H) 3D panel of the (J, 3) root-relative pose; ``legend`` (default: left/right, and
     unseen/truth when given) in both panels' top-left corner, ``label`` in the 3D panel's
     bottom-right (:func:`side_by_side_poses`)."""
-    return side_by_side_poses(frame, [Pose(keypoints, pose, unseen, truth)], label=label, legend=legend)
+    return side_by_side_poses(
+        frame, [Pose(keypoints, pose, unseen, truth)], label=label, legend=legend
+    )

@@ -43,16 +43,25 @@ def _even(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
 
 
-def write_mp4(path: str | Path, frames: Iterable[np.ndarray], fps: float, *, crf: int = H264_CRF,
-              preset: str = "medium") -> Path:
+def write_mp4(
+    path: str | Path,
+    frames: Iterable[np.ndarray],
+    fps: float,
+    *,
+    crf: int = H264_CRF,
+    preset: str = "medium",
+) -> Path:
     """Write RGB uint8 (H, W, 3) ``frames`` to an H.264 .mp4 that browsers play (yuv420p, odd
     sizes padded to even, ``+faststart``) at ``fps`` frames/s. ``crf``: x264 quality (lower is
     better and bigger, 18-28 is usual). Falls back to OpenCV's MPEG-4 Part 2 with a warning when
     PyAV is missing."""
     av = _pyav_with_h264()
     if av is None:
-        print("warning: PyAV with H.264 is not installed, so the .mp4 is MPEG-4 Part 2, which browsers do not "
-              "play (VLC does); pip install 'posemoe[video]' for H.264", file=sys.stderr)
+        print(
+            "warning: PyAV with H.264 is not installed, so the .mp4 is MPEG-4 Part 2, which browsers do not "
+            "play (VLC does); pip install 'posemoe[video]' for H.264",
+            file=sys.stderr,
+        )
         from posemoe.io.video import write_video
 
         return write_video(path, frames, fps)
@@ -71,13 +80,18 @@ def write_mp4(path: str | Path, frames: Iterable[np.ndarray], fps: float, *, crf
     return out
 
 
-def _encode_h264(av: ModuleType, path: Path, frames: Iterable[np.ndarray], fps: float, *, crf: int,
-                 preset: str) -> int:
+def _encode_h264(
+    av: ModuleType, path: Path, frames: Iterable[np.ndarray], fps: float, *, crf: int, preset: str
+) -> int:
     """Encode ``frames`` into ``path`` (an .mp4 container); returns the number of frames."""
     rate = Fraction(float(fps)).limit_denominator(1001)  # 29.97 -> 30000/1001
     count, size = 0, None
-    with av.open(str(path), mode="w", format="mp4", container_options={"movflags": "+faststart"}) as container:
-        stream = container.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": preset})
+    with av.open(
+        str(path), mode="w", format="mp4", container_options={"movflags": "+faststart"}
+    ) as container:
+        stream = container.add_stream(
+            "libx264", rate=rate, options={"crf": str(crf), "preset": preset}
+        )
         stream.pix_fmt = "yuv420p"
         for frame in frames:
             rgb = _even(np.ascontiguousarray(frame, dtype=np.uint8))
@@ -85,8 +99,10 @@ def _encode_h264(av: ModuleType, path: Path, frames: Iterable[np.ndarray], fps: 
                 size = rgb.shape[:2]
                 stream.height, stream.width = size
             elif rgb.shape[:2] != size:
-                raise UserError(f"{path.name}: frame {count} is {rgb.shape[1]}x{rgb.shape[0]}, "
-                                f"expected {size[1]}x{size[0]} like the first frame")
+                raise UserError(
+                    f"{path.name}: frame {count} is {rgb.shape[1]}x{rgb.shape[0]}, "
+                    f"expected {size[1]}x{size[0]} like the first frame"
+                )
             picture = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             picture.pts = count
             picture.time_base = 1 / rate
@@ -101,7 +117,9 @@ def video_codec(path: str | Path) -> str:
     try:
         import av
     except ImportError:
-        raise MissingDependency("reading a video's codec needs PyAV: pip install 'posemoe[video]'") from None
+        raise MissingDependency(
+            "reading a video's codec needs PyAV: pip install 'posemoe[video]'"
+        ) from None
     with av.open(str(path)) as container:
         if not container.streams.video:
             raise UserError(f"{path}: expected a video stream, found none")

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 RENDERINGS = ("mp4", "html")
 
 
-def _source_size(source: str | Path | int | None, frames: Iterator[np.ndarray] | None
-                 ) -> tuple[tuple[int, int] | None, Iterator[np.ndarray] | None]:
+def _source_size(
+    source: str | Path | int | None, frames: Iterator[np.ndarray] | None
+) -> tuple[tuple[int, int] | None, Iterator[np.ndarray] | None]:
     """The (width, height) of the images the keypoints were found in, from the first of ``frames``
     (which are handed back whole) or by opening a ``source`` file; None for anything else."""
     if frames is not None:
@@ -41,8 +42,13 @@ def _source_size(source: str | Path | int | None, frames: Iterator[np.ndarray] |
 SPACING = 1.0  # metres between root-relative people set side by side in the 3D views
 
 
-def _check(out: Path, stem: str, render: Iterable[str], source: str | Path | int | None,
-           inputs: Iterable[str | Path | None]) -> None:
+def _check(
+    out: Path,
+    stem: str,
+    render: Iterable[str],
+    source: str | Path | int | None,
+    inputs: Iterable[str | Path | None],
+) -> None:
     """Refuse unknown renderings and any that would replace ``source`` or one of ``inputs``."""
     from posemoe.export.results import refuse_inputs
 
@@ -52,8 +58,12 @@ def _check(out: Path, stem: str, render: Iterable[str], source: str | Path | int
     refuse_inputs([out / f"{stem}.{kind}" for kind in render], [source, *inputs])
 
 
-def level_from_camera(joints: Sequence[np.ndarray], visible: Sequence[np.ndarray | None], fps: float,
-                      world_from_camera: np.ndarray | None = None) -> np.ndarray:
+def level_from_camera(
+    joints: Sequence[np.ndarray],
+    visible: Sequence[np.ndarray | None],
+    fps: float,
+    world_from_camera: np.ndarray | None = None,
+) -> np.ndarray:
     """(4, 4) transform from camera-frame points (metres) to the frame the 3D views draw in, the
     ground's: y down along the floor's normal (0 on the floor), z the camera's forward direction
     on the floor, x its right; the origin on the floor under the first person's pelvis at first
@@ -65,7 +75,10 @@ def level_from_camera(joints: Sequence[np.ndarray], visible: Sequence[np.ndarray
     from posemoe.inference.trajectory import fit_ground, world_transform
 
     if world_from_camera is None:
-        seen = [np.ones(len(j), bool) if v is None else np.asarray(v, bool) for j, v in zip(joints, visible)]
+        seen = [
+            np.ones(len(j), bool) if v is None else np.asarray(v, bool)
+            for j, v in zip(joints, visible)
+        ]
         tracks = [np.asarray(j, float) for j in joints]
         if not any(s.any() for s in seen):
             return np.diag([1.0, 1.0, 1.0, 1.0])
@@ -76,7 +89,11 @@ def level_from_camera(joints: Sequence[np.ndarray], visible: Sequence[np.ndarray
 
 
 def _levelled(points: np.ndarray | None, transform: np.ndarray) -> np.ndarray | None:
-    return None if points is None else np.asarray(points, float) @ transform[:3, :3].T + transform[:3, 3]
+    return (
+        None
+        if points is None
+        else np.asarray(points, float) @ transform[:3, :3].T + transform[:3, 3]
+    )
 
 
 def scene_view(people: Sequence[Person]) -> View3D:
@@ -88,9 +105,19 @@ def scene_view(people: Sequence[Person]) -> View3D:
     return fit_view(np.concatenate(shown) if shown else np.zeros((0, 3)), floor_y=0.0)
 
 
-def _write(out: Path, stem: str, source: str | Path | int | None, people: Sequence[Person], *, fps: float,
-           render: tuple[str, ...], frames: Iterator[np.ndarray] | None, quiet: bool,
-           view: View3D | None, height: int | None = None) -> list[Path]:
+def _write(
+    out: Path,
+    stem: str,
+    source: str | Path | int | None,
+    people: Sequence[Person],
+    *,
+    fps: float,
+    render: tuple[str, ...],
+    frames: Iterator[np.ndarray] | None,
+    quiet: bool,
+    view: View3D | None,
+    height: int | None = None,
+) -> list[Path]:
     """Write the renderings of ``people`` as ``out/stem.<kind>``; the .mp4 draws on ``frames`` or
     re-reads ``source``, its 3D panel framed by ``view`` (None: fitted to everyone), ``height``
     pixels tall (None: the video's, at most 720), with a progress bar unless ``quiet``."""
@@ -108,17 +135,31 @@ def _write(out: Path, stem: str, source: str | Path | int | None, people: Sequen
     if "html" in render:
         from posemoe.viz.html import write_people_html
 
-        paths.append(write_people_html(out / f"{stem}.html", people, fps=fps, title=f"posemoe: {stem}"))
+        paths.append(
+            write_people_html(out / f"{stem}.html", people, fps=fps, title=f"posemoe: {stem}")
+        )
     if not quiet and paths:
         print("rendered " + ", ".join(str(p) for p in paths))
     return paths
 
 
-def render_outputs(out: Path, stem: str, source: str | Path | int | None, keypoints: np.ndarray, joints: np.ndarray, *,
-                   fps: float, render: tuple[str, ...], truth: np.ndarray | None = None,
-                   frames: Iterator[np.ndarray] | None = None, quiet: bool = False,
-                   inputs: Iterable[str | Path | None] = (), image_size: tuple[int, int] | None = None,
-                   unseen: np.ndarray | None = None, height: int | None = None) -> list[Path]:
+def render_outputs(
+    out: Path,
+    stem: str,
+    source: str | Path | int | None,
+    keypoints: np.ndarray,
+    joints: np.ndarray,
+    *,
+    fps: float,
+    render: tuple[str, ...],
+    truth: np.ndarray | None = None,
+    frames: Iterator[np.ndarray] | None = None,
+    quiet: bool = False,
+    inputs: Iterable[str | Path | None] = (),
+    image_size: tuple[int, int] | None = None,
+    unseen: np.ndarray | None = None,
+    height: int | None = None,
+) -> list[Path]:
     """Write the renderings named in ``render`` ("mp4", "html") of one person's ``keypoints``
     (T, 17, 3) pixels + confidence and ``joints`` (T, 17, 3) metres, root-relative, as
     ``out/stem.<kind>``, the 3D in the ground's frame (:func:`level_from_camera`). The .mp4 re-reads
@@ -128,14 +169,28 @@ def render_outputs(out: Path, stem: str, source: str | Path | int | None, keypoi
     ``inputs`` (or ``source``)."""
     _check(out, stem, render, source, inputs)
     if unseen is None:
-        size, frames = (image_size, frames) if image_size is not None else _source_size(source, frames)
+        size, frames = (
+            (image_size, frames) if image_size is not None else _source_size(source, frames)
+        )
         unseen, summary = unseen_joints(keypoints, size)
         if not quiet:
             print(summary)
     level = level_from_camera([joints], [None], fps)
-    person = Person(_levelled(joints, level), keypoints, unseen=unseen, truth=_levelled(truth, level))
-    return _write(out, stem, source, [person], fps=fps, render=render, frames=frames, quiet=quiet,
-                  view=scene_view([person]), height=height)
+    person = Person(
+        _levelled(joints, level), keypoints, unseen=unseen, truth=_levelled(truth, level)
+    )
+    return _write(
+        out,
+        stem,
+        source,
+        [person],
+        fps=fps,
+        render=render,
+        frames=frames,
+        quiet=quiet,
+        view=scene_view([person]),
+        height=height,
+    )
 
 
 def placement(people: Sequence[PersonResult]) -> list[np.ndarray]:
@@ -152,10 +207,14 @@ def placement(people: Sequence[PersonResult]) -> list[np.ndarray]:
     order = np.argsort([across(p) for p in people], kind="stable")
     slots = np.empty(len(people))
     slots[order] = np.arange(len(people)) - (len(people) - 1) / 2
-    return [np.tile([SPACING * slot, 0.0, 0.0], (len(p.joints_3d), 1)) for p, slot in zip(people, slots)]
+    return [
+        np.tile([SPACING * slot, 0.0, 0.0], (len(p.joints_3d), 1)) for p, slot in zip(people, slots)
+    ]
 
 
-def result_people(result: Result, *, truth: np.ndarray | None = None, quiet: bool = True) -> list[Person]:
+def result_people(
+    result: Result, *, truth: np.ndarray | None = None, quiet: bool = True
+) -> list[Person]:
     """The people of ``result`` as drawn: joints placed by :func:`placement` (a lone person without
     a root path: root-relative) and turned into the ground's frame (:func:`level_from_camera`, from
     the result's ``world_from_camera`` when it has one), labelled "id <track>",
@@ -164,10 +223,21 @@ def result_people(result: Result, *, truth: np.ndarray | None = None, quiet: boo
     root-relative, is the first person's."""
     several = len(result.people) > 1
     offsets = placement(result.people)
-    placed = [np.asarray(p.joints_3d, float) + offset[:, None] for p, offset in zip(result.people, offsets)]
-    roots = all(p.root is not None for p in result.people)  # else placed side by side, root-relative
-    world = next((p.world_from_camera for p in result.people
-                  if roots and getattr(p, "world_from_camera", None) is not None), None)
+    placed = [
+        np.asarray(p.joints_3d, float) + offset[:, None]
+        for p, offset in zip(result.people, offsets)
+    ]
+    roots = all(
+        p.root is not None for p in result.people
+    )  # else placed side by side, root-relative
+    world = next(
+        (
+            p.world_from_camera
+            for p in result.people
+            if roots and getattr(p, "world_from_camera", None) is not None
+        ),
+        None,
+    )
     level = level_from_camera(placed, [p.visible for p in result.people], result.fps, world)
     people = []
     for i, (person, offset, joints) in enumerate(zip(result.people, offsets, placed)):
@@ -178,15 +248,33 @@ def result_people(result: Result, *, truth: np.ndarray | None = None, quiet: boo
             if not quiet:
                 print(f"id {person.track}: {summary}")
         mine = truth if i == 0 else None
-        people.append(Person(_levelled(joints, level), person.keypoints, np.asarray(person.visible, bool), unseen,
-                             None if mine is None else _levelled(np.asarray(mine, float) + offset[:, None], level),
-                             person_colour(i) if several else None, f"id {person.track}"))
+        people.append(
+            Person(
+                _levelled(joints, level),
+                person.keypoints,
+                np.asarray(person.visible, bool),
+                unseen,
+                None
+                if mine is None
+                else _levelled(np.asarray(mine, float) + offset[:, None], level),
+                person_colour(i) if several else None,
+                f"id {person.track}",
+            )
+        )
     return people
 
 
-def render_result(out: Path, result: Result, render: tuple[str, ...], *, frames: Iterator[np.ndarray] | None = None,
-                  quiet: bool = False, inputs: Iterable[str | Path | None] = (),
-                  truth: np.ndarray | None = None, height: int | None = None) -> list[Path]:
+def render_result(
+    out: Path,
+    result: Result,
+    render: tuple[str, ...],
+    *,
+    frames: Iterator[np.ndarray] | None = None,
+    quiet: bool = False,
+    inputs: Iterable[str | Path | None] = (),
+    truth: np.ndarray | None = None,
+    height: int | None = None,
+) -> list[Path]:
     """Write the renderings named in ``render`` ("mp4", "html") of every person of ``result`` as
     ``out/<name>.<kind>`` (:func:`result_people`; name: :func:`posemoe.export.output_name`): each
     in its own hue and labelled "id <track>", left out of the frames where it is not visible,
@@ -205,5 +293,15 @@ def render_result(out: Path, result: Result, render: tuple[str, ...], *, frames:
             print("nobody to render: no person was tracked")
         return []
     people = result_people(result, truth=truth, quiet=quiet)
-    return _write(out, stem, result.source, people, fps=result.fps, render=render, frames=frames,
-                  quiet=quiet, view=scene_view(people), height=height)
+    return _write(
+        out,
+        stem,
+        result.source,
+        people,
+        fps=result.fps,
+        render=render,
+        frames=frames,
+        quiet=quiet,
+        view=scene_view(people),
+        height=height,
+    )

@@ -9,15 +9,23 @@ from pathlib import Path
 import numpy as np
 
 from posemoe.errors import UserError
+from posemoe.inference.unseen import unseen_joints
 from posemoe.io.video import require_cv2
 from posemoe.viz.draw import Person, View3D, fit_view, people_legend, side_by_side_poses
 from posemoe.viz.encode import write_mp4
-from posemoe.inference.unseen import unseen_joints
 
 
-def render_mp4(path: str | Path, frames: Iterable[np.ndarray], keypoints: np.ndarray, joints_3d: np.ndarray, *,
-               fps: float, truth: np.ndarray | None = None, unseen: np.ndarray | None = None,
-               max_height: int = 720) -> Path:
+def render_mp4(
+    path: str | Path,
+    frames: Iterable[np.ndarray],
+    keypoints: np.ndarray,
+    joints_3d: np.ndarray,
+    *,
+    fps: float,
+    truth: np.ndarray | None = None,
+    unseen: np.ndarray | None = None,
+    max_height: int = 720,
+) -> Path:
     """Write the side-by-side H.264 video (:func:`posemoe.viz.encode.write_mp4`): RGB ``frames``
     with ``keypoints`` (T, 17, 3) pixels + confidence beside ``joints_3d`` (T, 17, 3) metres,
     root-relative (and ``truth``). ``unseen`` (T, 17) bool joints are drawn dashed (default:
@@ -27,9 +35,17 @@ def render_mp4(path: str | Path, frames: Iterable[np.ndarray], keypoints: np.nda
     return render_people_mp4(path, frames, [person], fps=fps, view=View3D(), max_height=max_height)
 
 
-def render_people_mp4(path: str | Path, frames: Iterable[np.ndarray], people: Sequence[Person], *, fps: float,
-                      view: View3D | None = None, max_height: int = 720, height: int | None = None,
-                      progress: bool = False) -> Path:
+def render_people_mp4(
+    path: str | Path,
+    frames: Iterable[np.ndarray],
+    people: Sequence[Person],
+    *,
+    fps: float,
+    view: View3D | None = None,
+    max_height: int = 720,
+    height: int | None = None,
+    progress: bool = False,
+) -> Path:
     """Write the side-by-side H.264 video of ``people`` (:class:`~posemoe.viz.draw.Person`, all
     over the same T frames): each RGB frame of ``frames`` with every visible person's 2D skeleton,
     beside the 3D panel framed by ``view`` (default: :func:`fit_view` of everyone where visible).
@@ -58,9 +74,14 @@ def render_people_mp4(path: str | Path, frames: Iterable[np.ndarray], people: Se
                 legend = people_legend(drawn)
             scale, tall = 1.0, min(frame.shape[0], max_height) if height is None else height
             if tall != frame.shape[0]:
-                size = (max(2, round(frame.shape[1] * tall / frame.shape[0]) // 2 * 2), tall // 2 * 2)
+                size = (
+                    max(2, round(frame.shape[1] * tall / frame.shape[0]) // 2 * 2),
+                    tall // 2 * 2,
+                )
                 scale = size[1] / frame.shape[0]
-                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+                frame = cv2.resize(
+                    frame, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+                )
             poses = [pose for p in drawn if (pose := p.pose(t)) is not None]
             if scale != 1.0:
                 poses = [pose._replace(keypoints=_scaled(pose.keypoints, scale)) for pose in poses]

@@ -10,4 +10,6 @@ WEIGHTS_DIR = Path(__file__).parent
 
 # The weights used where several ship for one architecture.
 DEFAULT_WEIGHTS = {"posemoe-t27-s": "posemoe-t27-s-h36m-he-bvh-vcam-rt6k"}
-DEFAULT_LIFTER = DEFAULT_WEIGHTS["posemoe-t27-s"]  # trained across cameras (README: the default lifter)
+DEFAULT_LIFTER = DEFAULT_WEIGHTS[
+    "posemoe-t27-s"
+]  # trained across cameras (README: the default lifter)

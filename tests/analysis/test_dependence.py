@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from posemoe.analysis.dependence import (estimator_check, gaussian_copula_mi, gaussian_pair, ksg_mi, linear_cka,
-                                         principal_components, with_spread)
+from posemoe.analysis.dependence import (
+    estimator_check,
+    gaussian_copula_mi,
+    gaussian_pair,
+    ksg_mi,
+    linear_cka,
+    principal_components,
+    with_spread,
+)
 from posemoe.errors import UserError
 
 

@@ -6,7 +6,10 @@ import json
 
 import numpy as np
 import pytest
-pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
+
+pytest.importorskip(
+    "torch"
+)  # a test of training / torch inference; skipped where only inference is installed
 
 import torch  # noqa: E402
 
@@ -20,7 +23,9 @@ SMALL = dict(num_frames=9, dim=8, heads=2, expert_hidden=32, encoder_layers=2, d
 
 
 def windows(count: int = 40, frames: int = 9, seed: int = 0) -> np.ndarray:
-    return (0.3 * np.random.default_rng(seed).standard_normal((count, frames, 17, 2))).astype(np.float32)
+    return (0.3 * np.random.default_rng(seed).standard_normal((count, frames, 17, 2))).astype(
+        np.float32
+    )
 
 
 def test_disentangled_model_gives_both_streams_after_every_layer() -> None:
@@ -32,7 +37,9 @@ def test_disentangled_model_gives_both_streams_after_every_layer() -> None:
     assert features.layers == ["encoder 1", "encoder 2", "decoder 1"]
     assert features.stages == ["encoder"] * cfg.encoder_layers + ["decoder"] * cfg.decoder_layers
     for name in features.layers:
-        assert features.pose[name].shape == features.depth[name].shape == (40, cfg.num_joints, cfg.dim)
+        assert (
+            features.pose[name].shape == features.depth[name].shape == (40, cfg.num_joints, cfg.dim)
+        )
         assert features.readout[name].shape == (40, cfg.num_joints, 3)
     model.eval()
     with torch.no_grad():
@@ -41,7 +48,9 @@ def test_disentangled_model_gives_both_streams_after_every_layer() -> None:
     centre = cfg.num_frames // 2
     assert np.allclose(features.pose["encoder 2"], pose[:, centre].numpy(), atol=1e-5)
     assert np.allclose(features.depth["encoder 2"], depth[:, centre].numpy(), atol=1e-5)
-    assert np.allclose(features.readout["decoder 1"], out[:, centre], atol=1e-5)  # the last layer read is the output
+    assert np.allclose(
+        features.readout["decoder 1"], out[:, centre], atol=1e-5
+    )  # the last layer read is the output
     assert not np.allclose(features.pose["encoder 1"], features.pose["encoder 2"])
 
 
@@ -56,7 +65,14 @@ def test_entangled_model_has_one_stream_and_is_compared_by_its_read_out() -> Non
     model = create_model("posemoe-entangled-t27-s", **SMALL)
     x = windows()
     features = collect_features(model, x)
-    assert features.layers == ["encoder 1", "encoder 2", "encoder 3", "encoder 4", "decoder 1", "decoder 2"]
+    assert features.layers == [
+        "encoder 1",
+        "encoder 2",
+        "encoder 3",
+        "encoder 4",
+        "decoder 1",
+        "decoder 2",
+    ]
     assert features.pose == {} and features.depth == {}
     model.eval()
     with torch.no_grad():
@@ -64,7 +80,10 @@ def test_entangled_model_has_one_stream_and_is_compared_by_its_read_out() -> Non
     assert np.allclose(features.readout["decoder 2"], out[:, 4], atol=1e-5)
     layers = layer_dependence(features, dims=4, seeds=2)
     assert [layer.streams for layer in layers] == [None] * 6
-    assert all(np.isfinite(layer.readout["mi"]["value"]) and 0 <= layer.readout["cka"] <= 1 for layer in layers)
+    assert all(
+        np.isfinite(layer.readout["mi"]["value"]) and 0 <= layer.readout["cka"] <= 1
+        for layer in layers
+    )
 
 
 def test_refusals() -> None:
@@ -75,9 +94,13 @@ def test_refusals() -> None:
     with pytest.raises(UserError, match="too few"):
         stream_report(create_model("posemoe-t27-s", **SMALL), windows(10), label="x")
     model = create_model("posemoe-t27-s", **SMALL)
-    with pytest.raises(UserError, match="at least 20"):  # halves of 8 samples cannot hold 4 + 4 dimensions
+    with pytest.raises(
+        UserError, match="at least 20"
+    ):  # halves of 8 samples cannot hold 4 + 4 dimensions
         stream_report(model, windows(16), label="x", dims=4, seeds=2)
-    assert len(stream_report(model, windows(20), label="x", dims=4, seeds=2).layers) == 3  # the least accepted runs
+    assert (
+        len(stream_report(model, windows(20), label="x", dims=4, seeds=2).layers) == 3
+    )  # the least accepted runs
 
 
 def test_command_on_a_small_synthetic_dataset(synthetic_dir, tmp_path, capsys) -> None:
@@ -88,8 +111,28 @@ def test_command_on_a_small_synthetic_dataset(synthetic_dir, tmp_path, capsys) -
         paths.append(tmp_path / f"{name}.pt")
         torch.save({"model_config": model.config.to_dict(), "model": model.state_dict()}, paths[-1])
     out = tmp_path / "out"
-    main(["analyze", "mi", *map(str, paths), "--data-dir", str(synthetic_dir), "--subjects", "S8",
-          "--dims", "4", "--seeds", "2", "--labels", "moe", "ent", "--out", str(out), "--threads", "1"])
+    main(
+        [
+            "analyze",
+            "mi",
+            *map(str, paths),
+            "--data-dir",
+            str(synthetic_dir),
+            "--subjects",
+            "S8",
+            "--dims",
+            "4",
+            "--seeds",
+            "2",
+            "--labels",
+            "moe",
+            "ent",
+            "--out",
+            str(out),
+            "--threads",
+            "1",
+        ]
+    )
     printed = capsys.readouterr().out
     assert "| encoder 1 |" in printed and "wrote" in printed
     moe, ent = (json.loads((out / f"{label}.mi.json").read_text()) for label in ("moe", "ent"))
@@ -104,6 +147,16 @@ def test_command_on_a_small_synthetic_dataset(synthetic_dir, tmp_path, capsys) -
 
 def test_command_refuses_shared_labels(tiny_lifter, synthetic_dir, tmp_path) -> None:
     with pytest.raises(SystemExit) as stop:
-        main(["analyze", "mi", str(tiny_lifter), str(tiny_lifter), "--data-dir", str(synthetic_dir),
-              "--out", str(tmp_path)])
+        main(
+            [
+                "analyze",
+                "mi",
+                str(tiny_lifter),
+                str(tiny_lifter),
+                "--data-dir",
+                str(synthetic_dir),
+                "--out",
+                str(tmp_path),
+            ]
+        )
     assert stop.value.code == 2

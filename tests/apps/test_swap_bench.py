@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from posemoe.apps.swap_bench import SWAPPED_SHARE, Tally, detections, find_clips, inject_swaps, motion_type, score_clip
+from posemoe.apps.swap_bench import (
+    SWAPPED_SHARE,
+    Tally,
+    detections,
+    find_clips,
+    inject_swaps,
+    motion_type,
+    score_clip,
+)
 from posemoe.errors import UserError
 from posemoe.inference.cleanup import fix_left_right_swaps
 from posemoe.layouts import H36M17, H36M32, convert
@@ -12,18 +20,28 @@ from posemoe.layouts import H36M17, H36M32, convert
 def _world(frames: int = 300, seed: int = 0) -> np.ndarray:
     from posemoe.datasets.synthetic import synthesize_motion
 
-    return convert(synthesize_motion(frames, np.random.default_rng(seed), "Walking"), H36M32, H36M17)
+    return convert(
+        synthesize_motion(frames, np.random.default_rng(seed), "Walking"), H36M32, H36M17
+    )
 
 
 def test_motion_types_come_from_file_names(tmp_path):
-    for name in ("dataset-1_dance-short_normal_001", "dataset-1_kick_normal_001", "dataset-1_walk-left_sad_002",
-                 "dataset-1_walk_happy_001", "dataset-1_unknown_x_001"):
+    for name in (
+        "dataset-1_dance-short_normal_001",
+        "dataset-1_kick_normal_001",
+        "dataset-1_walk-left_sad_002",
+        "dataset-1_walk_happy_001",
+        "dataset-1_unknown_x_001",
+    ):
         (tmp_path / f"{name}.bvh").write_text("")
     assert motion_type(tmp_path / "dataset-1_walk-left_sad_002.bvh") == "turns"
     assert motion_type(tmp_path / "dataset-1_unknown_x_001.bvh") is None
     assert {k: [p.name for p in v] for k, v in find_clips(tmp_path, 2).items()} == {
-        "dance": ["dataset-1_dance-short_normal_001.bvh"], "fight": ["dataset-1_kick_normal_001.bvh"],
-        "turns": ["dataset-1_walk-left_sad_002.bvh"], "walk": ["dataset-1_walk_happy_001.bvh"]}
+        "dance": ["dataset-1_dance-short_normal_001.bvh"],
+        "fight": ["dataset-1_kick_normal_001.bvh"],
+        "turns": ["dataset-1_walk-left_sad_002.bvh"],
+        "walk": ["dataset-1_walk_happy_001.bvh"],
+    }
     with pytest.raises(UserError, match="expected BVH files"):
         find_clips(tmp_path / "nothing", 2)
 
@@ -42,9 +60,13 @@ def test_scores_count_restored_and_harmed_frames():
     world = _world(400, seed=2)
     untouched = score_clip(world, lambda track: track, np.random.default_rng(3))
     assert untouched.swapped > 0 and untouched.restored == 0 and untouched.changed == 0
-    harmful = score_clip(world, lambda track: track[:, H36M17.flip_permutation()], np.random.default_rng(3))
+    harmful = score_clip(
+        world, lambda track: track[:, H36M17.flip_permutation()], np.random.default_rng(3)
+    )
     assert harmful.changed > 0.9 * harmful.correct
-    fixed = score_clip(world, lambda track: fix_left_right_swaps(track)[0], np.random.default_rng(3))
+    fixed = score_clip(
+        world, lambda track: fix_left_right_swaps(track)[0], np.random.default_rng(3)
+    )
     assert fixed.restored >= 0.95 * fixed.swapped and fixed.changed <= 0.005 * fixed.correct
     total = Tally()
     total.add(fixed)

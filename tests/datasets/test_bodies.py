@@ -15,14 +15,18 @@ def test_render_body_is_deterministic_and_centred(synthetic_dir):
     other, _ = render_body(pose, np.random.default_rng(4), options)
     assert image.shape == (64, 64, 3) and image.dtype == np.uint8
     assert np.array_equal(image, again) and not np.array_equal(image, other)
-    assert keypoints.shape == (17, 2) and np.abs(keypoints).max() < 1  # the whole body is inside the crop
+    assert (
+        keypoints.shape == (17, 2) and np.abs(keypoints).max() < 1
+    )  # the whole body is inside the crop
     extent = (keypoints.max(0) - keypoints.min(0)).max() / 2
     assert 0.5 < extent < 1 / options.margin[0]  # and fills most of it, like a detector's box
 
 
 def test_the_body_covers_its_joints(synthetic_dir):
     pose = load_h36m(synthetic_dir, ["S1"], "gt").poses[0]
-    image, keypoints, mask = render_body(pose, np.random.default_rng(0), RenderOptions(size=96), with_mask=True)
+    image, keypoints, mask = render_body(
+        pose, np.random.default_rng(0), RenderOptions(size=96), with_mask=True
+    )
     for joint in ("Hip", "Spine", "Thorax", "Head", "LKnee", "RKnee"):
         x, y = ((keypoints[H36M17.index(joint)] + 1) / 2 * 96).astype(int)
         assert mask[y, x], joint

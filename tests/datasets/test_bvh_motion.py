@@ -15,41 +15,104 @@ Spec = list[tuple[str, str | None, tuple[float, float, float]]]  # (name, parent
 
 
 def _mirror(spec: Spec, left: str, right: str) -> Spec:
-    return [(n.replace(left, right), p.replace(left, right) if p else p, (-x, y, z)) for n, p, (x, y, z) in spec]
+    return [
+        (n.replace(left, right), p.replace(left, right) if p else p, (-x, y, z))
+        for n, p, (x, y, z) in spec
+    ]
 
 
 def _limbs(hip: str, chest: str, names: dict[str, str], left: str, right: str) -> Spec:
-    leg = [(names["thigh"], hip, (9, -5, 0)), (names["shin"], names["thigh"], (0, -43, 5)),
-           (names["foot"], names["shin"], (0, -43, -5)), (names["toe"], names["foot"], (0, -4, 12)),
-           (names["toe"] + "_end", names["toe"], (0, 0, 3))]
-    arm = [(names["clavicle"], chest, (3, 21, 0)), (names["upper"], names["clavicle"], (15, 0, 0)),
-           (names["fore"], names["upper"], (0, 28, 0)), (names["hand"], names["fore"], (0, 25, 0)),
-           (names["hand"] + "_end", names["hand"], (0, 8, 0))]
-    right_arm = [(n, p, (x, -y if i > 1 else y, z)) for i, (n, p, (x, y, z)) in enumerate(_mirror(arm, left, right))]
+    leg = [
+        (names["thigh"], hip, (9, -5, 0)),
+        (names["shin"], names["thigh"], (0, -43, 5)),
+        (names["foot"], names["shin"], (0, -43, -5)),
+        (names["toe"], names["foot"], (0, -4, 12)),
+        (names["toe"] + "_end", names["toe"], (0, 0, 3)),
+    ]
+    arm = [
+        (names["clavicle"], chest, (3, 21, 0)),
+        (names["upper"], names["clavicle"], (15, 0, 0)),
+        (names["fore"], names["upper"], (0, 28, 0)),
+        (names["hand"], names["fore"], (0, 25, 0)),
+        (names["hand"] + "_end", names["hand"], (0, 8, 0)),
+    ]
+    right_arm = [
+        (n, p, (x, -y if i > 1 else y, z))
+        for i, (n, p, (x, y, z)) in enumerate(_mirror(arm, left, right))
+    ]
     return leg + _mirror(leg, left, right) + arm + right_arm
 
 
-CMU_NAMES = {"thigh": "LeftUpLeg", "shin": "LeftLeg", "foot": "LeftFoot", "toe": "LeftToeBase",
-             "clavicle": "LeftShoulder", "upper": "LeftArm", "fore": "LeftForeArm", "hand": "LeftHand"}
-CMU: Spec = [("Hips", None, (0, 0, 0)), ("LowerBack", "Hips", (0, 0, 0)), ("Spine", "LowerBack", (0, 12, 0)),
-             ("Spine1", "Spine", (0, 12, 0)), ("Neck", "Spine1", (0, 24, 0)), ("Neck1", "Neck", (0, 6, 0)),
-             ("Head", "Neck1", (0, 6, 0)), ("Head_end", "Head", (0, 18, 0))] + _limbs("Hips", "Spine1", CMU_NAMES,
-                                                                                        "Left", "Right")
-MIXAMO: Spec = [("Hips", None, (0, 0, 0)), ("Spine", "Hips", (0, 12, 0)), ("Spine1", "Spine", (0, 12, 0)),
-                ("Spine2", "Spine1", (0, 12, 0)), ("Neck", "Spine2", (0, 12, 0)), ("Head", "Neck", (0, 12, 0)),
-                ("HeadTop_End", "Head", (0, 18, 0)), ("HeadTop_End_end", "HeadTop_End", (0, 0, 0))]
-MIXAMO += [(n, p, (x, y - 12 if n.endswith("Shoulder") else y, z))
-           for n, p, (x, y, z) in _limbs("Hips", "Spine2", CMU_NAMES, "Left", "Right")]
-BANDAI_NAMES = {"thigh": "UpperLeg_L", "shin": "LowerLeg_L", "foot": "Foot_L", "toe": "Toes_L",
-                "clavicle": "Shoulder_L", "upper": "UpperArm_L", "fore": "LowerArm_L", "hand": "Hand_L"}
-BANDAI: Spec = [("joint_Root", None, (0, 0, 0)), ("Hips", "joint_Root", (0, 95, 0)), ("Spine", "Hips", (0, 12, 0)),
-                ("Chest", "Spine", (0, 12, 0)), ("Neck", "Chest", (0, 24, 0)), ("Head", "Neck", (0, 6.5, 0)),
-                ("Head_end", "Head", (0, 0, 0))] + _limbs("Hips", "Chest", BANDAI_NAMES, "_L", "_R")
+CMU_NAMES = {
+    "thigh": "LeftUpLeg",
+    "shin": "LeftLeg",
+    "foot": "LeftFoot",
+    "toe": "LeftToeBase",
+    "clavicle": "LeftShoulder",
+    "upper": "LeftArm",
+    "fore": "LeftForeArm",
+    "hand": "LeftHand",
+}
+CMU: Spec = [
+    ("Hips", None, (0, 0, 0)),
+    ("LowerBack", "Hips", (0, 0, 0)),
+    ("Spine", "LowerBack", (0, 12, 0)),
+    ("Spine1", "Spine", (0, 12, 0)),
+    ("Neck", "Spine1", (0, 24, 0)),
+    ("Neck1", "Neck", (0, 6, 0)),
+    ("Head", "Neck1", (0, 6, 0)),
+    ("Head_end", "Head", (0, 18, 0)),
+] + _limbs("Hips", "Spine1", CMU_NAMES, "Left", "Right")
+MIXAMO: Spec = [
+    ("Hips", None, (0, 0, 0)),
+    ("Spine", "Hips", (0, 12, 0)),
+    ("Spine1", "Spine", (0, 12, 0)),
+    ("Spine2", "Spine1", (0, 12, 0)),
+    ("Neck", "Spine2", (0, 12, 0)),
+    ("Head", "Neck", (0, 12, 0)),
+    ("HeadTop_End", "Head", (0, 18, 0)),
+    ("HeadTop_End_end", "HeadTop_End", (0, 0, 0)),
+]
+MIXAMO += [
+    (n, p, (x, y - 12 if n.endswith("Shoulder") else y, z))
+    for n, p, (x, y, z) in _limbs("Hips", "Spine2", CMU_NAMES, "Left", "Right")
+]
+BANDAI_NAMES = {
+    "thigh": "UpperLeg_L",
+    "shin": "LowerLeg_L",
+    "foot": "Foot_L",
+    "toe": "Toes_L",
+    "clavicle": "Shoulder_L",
+    "upper": "UpperArm_L",
+    "fore": "LowerArm_L",
+    "hand": "Hand_L",
+}
+BANDAI: Spec = [
+    ("joint_Root", None, (0, 0, 0)),
+    ("Hips", "joint_Root", (0, 95, 0)),
+    ("Spine", "Hips", (0, 12, 0)),
+    ("Chest", "Spine", (0, 12, 0)),
+    ("Neck", "Chest", (0, 24, 0)),
+    ("Head", "Neck", (0, 6.5, 0)),
+    ("Head_end", "Head", (0, 0, 0)),
+] + _limbs("Hips", "Chest", BANDAI_NAMES, "_L", "_R")
 
 # Where the H36M-17 joints of the CMU and Mixamo humanoids are in frame 0, cm, in the file's y-up axes.
-EXPECTED_CM = {"Hip": (0, 90, 0), "LHip": (9, 90, 0), "LKnee": (9, 47, 5), "LFoot": (9, 4, 0), "RHip": (-9, 90, 0),
-               "Spine": (0, 119, 0), "Thorax": (0, 143, 0), "Neck/Nose": (0, 155, 0), "Head": (0, 173, 0),
-               "LShoulder": (18, 140, 0), "LElbow": (18, 168, 0), "LWrist": (18, 193, 0), "RWrist": (-18, 87, 0)}
+EXPECTED_CM = {
+    "Hip": (0, 90, 0),
+    "LHip": (9, 90, 0),
+    "LKnee": (9, 47, 5),
+    "LFoot": (9, 4, 0),
+    "RHip": (-9, 90, 0),
+    "Spine": (0, 119, 0),
+    "Thorax": (0, 143, 0),
+    "Neck/Nose": (0, 155, 0),
+    "Head": (0, 173, 0),
+    "LShoulder": (18, 140, 0),
+    "LElbow": (18, 168, 0),
+    "LWrist": (18, 193, 0),
+    "RWrist": (-18, 87, 0),
+}
 
 
 def _depth_first(spec: Spec) -> Spec:
@@ -68,7 +131,9 @@ def _frames(spec: Spec, root_cm: tuple[float, float, float], six: bool) -> list[
     rows = []
     for yaw, shift in ((0, (0, 0, 0)), (90, (10, 0, 20)), (180, (0, 0, 0))):
         row: list[float] = []
-        for i, (_, _, offset) in enumerate(s for s in _depth_first(spec) if not s[0].endswith("_end")):
+        for i, (_, _, offset) in enumerate(
+            s for s in _depth_first(spec) if not s[0].endswith("_end")
+        ):
             if i == 0:
                 row += [r + d for r, d in zip(root_cm, shift)] + [0, 0, yaw]
             else:
@@ -77,8 +142,16 @@ def _frames(spec: Spec, root_cm: tuple[float, float, float], six: bool) -> list[
     return rows
 
 
-def _bvh(spec: Spec, *, cm_per_unit: float = 1.0, six: bool = False, prefix: str = "", fps: float = 30,
-         frames: list[list[float]] | None = None, root_cm: tuple[float, float, float] = (0, 95, 0)) -> str:
+def _bvh(
+    spec: Spec,
+    *,
+    cm_per_unit: float = 1.0,
+    six: bool = False,
+    prefix: str = "",
+    fps: float = 30,
+    frames: list[list[float]] | None = None,
+    root_cm: tuple[float, float, float] = (0, 95, 0),
+) -> str:
     """BVH text: root channels 6, others 3 rotations (6 with positions when ``six``), ZXY."""
     rows = frames if frames is not None else _frames(spec, root_cm, six)
     lines = ["HIERARCHY"]
@@ -88,12 +161,19 @@ def _bvh(spec: Spec, *, cm_per_unit: float = 1.0, six: bool = False, prefix: str
         entry = next(s for s in spec if s[0] == name)
         x, y, z = (v / cm_per_unit for v in entry[2])
         if name.endswith("_end"):
-            lines.extend([f"{pad}End Site", f"{pad}{{", f"{pad}  OFFSET {x:.6f} {y:.6f} {z:.6f}", f"{pad}}}"])
+            lines.extend(
+                [f"{pad}End Site", f"{pad}{{", f"{pad}  OFFSET {x:.6f} {y:.6f} {z:.6f}", f"{pad}}}"]
+            )
             return
         channels = "6 Xposition Yposition Zposition" if depth == 0 or six else "3"
-        lines.extend([f"{pad}{'ROOT' if depth == 0 else 'JOINT'} {prefix}{name}", f"{pad}{{",
-                      f"{pad}  OFFSET {x:.6f} {y:.6f} {z:.6f}",
-                      f"{pad}  CHANNELS {channels} Zrotation Xrotation Yrotation"])
+        lines.extend(
+            [
+                f"{pad}{'ROOT' if depth == 0 else 'JOINT'} {prefix}{name}",
+                f"{pad}{{",
+                f"{pad}  OFFSET {x:.6f} {y:.6f} {z:.6f}",
+                f"{pad}  CHANNELS {channels} Zrotation Xrotation Yrotation",
+            ]
+        )
         for child in (s[0] for s in spec if s[1] == name):
             emit(child, depth + 1)
         lines.append(f"{pad}}}")
@@ -104,11 +184,14 @@ def _bvh(spec: Spec, *, cm_per_unit: float = 1.0, six: bool = False, prefix: str
         values, k = [], 0
         for i, _ in enumerate(s for s in _depth_first(spec) if not s[0].endswith("_end")):
             count = 6 if i == 0 or six else 3
-            chunk = row[k:k + count]
+            chunk = row[k : k + count]
             k += count
-            values += [v / cm_per_unit for v in chunk[:count - 3]] + chunk[count - 3:]
+            values += [v / cm_per_unit for v in chunk[: count - 3]] + chunk[count - 3 :]
         scaled.append(" ".join(f"{v:.6f}" for v in values))
-    return "\n".join(lines + ["MOTION", f"Frames: {len(rows)}", f"Frame Time: {1 / fps:.7f}"] + scaled) + "\n"
+    return (
+        "\n".join(lines + ["MOTION", f"Frames: {len(rows)}", f"Frame Time: {1 / fps:.7f}"] + scaled)
+        + "\n"
+    )
 
 
 def _z_up_m(cm: tuple[float, float, float]) -> np.ndarray:
@@ -124,7 +207,9 @@ def _assert_left_is_left(positions: np.ndarray) -> None:
     left = np.cross([0, 0, 1], forward)
     for a, b in (("LHip", "RHip"), ("LShoulder", "RShoulder")):
         assert (np.einsum("fc,fc->f", positions[:, at(a)] - positions[:, at(b)], left) > 0).all()
-    assert (positions[:, at("LWrist"), 2] > positions[:, at("Head"), 2]).all()  # the raised arm is the left one
+    assert (
+        positions[:, at("LWrist"), 2] > positions[:, at("Head"), 2]
+    ).all()  # the raised arm is the left one
     assert (positions[:, at("RWrist"), 2] < positions[:, at("Thorax"), 2]).all()
 
 
@@ -138,7 +223,9 @@ def test_cmu_and_mixamo_names_in_every_unit(tmp_path, rig, unit):
     assert clip.name == rig and clip.fps == 30 and clip.positions.dtype == np.float32
     assert clip.positions.shape == (3, 17, 3)
     for joint, cm in EXPECTED_CM.items():
-        np.testing.assert_allclose(clip.positions[0, at(joint)], _z_up_m(cm), atol=1e-5, err_msg=joint)
+        np.testing.assert_allclose(
+            clip.positions[0, at(joint)], _z_up_m(cm), atol=1e-5, err_msg=joint
+        )
     _assert_left_is_left(clip.positions)
 
 
@@ -152,10 +239,16 @@ def test_bandai_namco_rig_with_head_points_on_the_head_axis(tmp_path):
     path.write_text(_bvh(spec, six=True, frames=frames + nod))
     (clip,) = load_bvh_motion(path)
     leg = np.hypot(43, 5) * 2
-    expected = dict(EXPECTED_CM, **{"Neck/Nose": (0, 149.5 + 0.06 * leg, 0), "Head": (0, 149.5 + 0.20 * leg, 0)})
+    expected = dict(
+        EXPECTED_CM, **{"Neck/Nose": (0, 149.5 + 0.06 * leg, 0), "Head": (0, 149.5 + 0.20 * leg, 0)}
+    )
     for joint, cm in expected.items():
-        np.testing.assert_allclose(clip.positions[0, at(joint)], _z_up_m(cm), atol=1e-5, err_msg=joint)
-    np.testing.assert_allclose(clip.positions[3, at("Head")], _z_up_m((0, 149.5, 0.2 * leg)), atol=1e-5)
+        np.testing.assert_allclose(
+            clip.positions[0, at(joint)], _z_up_m(cm), atol=1e-5, err_msg=joint
+        )
+    np.testing.assert_allclose(
+        clip.positions[3, at("Head")], _z_up_m((0, 149.5, 0.2 * leg)), atol=1e-5
+    )
     _assert_left_is_left(clip.positions[:3])
 
 
@@ -209,7 +302,9 @@ def test_resampling_interpolates_joint_angles(tmp_path):
     c, s = np.cos(np.pi / 4), np.sin(np.pi / 4)
     left_hip = (5 + 9 * c, 90, 10 - 9 * s)
     np.testing.assert_allclose(fast.positions[1, at("LHip")], _z_up_m(left_hip), atol=1e-5)
-    lengths = np.linalg.norm(fast.positions[:, at("LKnee")] - fast.positions[:, at("LHip")], axis=-1)
+    lengths = np.linalg.norm(
+        fast.positions[:, at("LKnee")] - fast.positions[:, at("LHip")], axis=-1
+    )
     np.testing.assert_allclose(lengths, np.hypot(43, 5) / 100, atol=1e-6)
     with pytest.raises(UserError, match="positive fps"):
         load_bvh_motion(path, fps=0)
@@ -251,11 +346,16 @@ def test_z_up_files_and_upside_down_warning(tmp_path):
 def test_a_config_table_becomes_a_motion_source_with_tuples():
     from posemoe.datasets.motion import MotionSource
 
-    source = MotionSource.from_table({"kind": "h36m", "path": "data/h36m", "subjects": ["S1", "S5"], "weight": 0.6})
+    source = MotionSource.from_table(
+        {"kind": "h36m", "path": "data/h36m", "subjects": ["S1", "S5"], "weight": 0.6}
+    )
     assert source == MotionSource("h36m", "data/h36m", ("S1", "S5"), (), 0.6)
     hash(source)  # frozen and hashable: the lists became tuples
-    for bad, error in [({"kind": "bvh", "path": "x", "up": "z"}, r"motion_sources: unknown options \['up'\]"),
-                       ({"kind": "bvh"}, "path required"), ({"kind": "bvh", "path": "x", "weight": 0}, "positive weight")]:
+    for bad, error in [
+        ({"kind": "bvh", "path": "x", "up": "z"}, r"motion_sources: unknown options \['up'\]"),
+        ({"kind": "bvh"}, "path required"),
+        ({"kind": "bvh", "path": "x", "weight": 0}, "positive weight"),
+    ]:
         with pytest.raises(UserError, match=error):
             MotionSource.from_table(bad)
 
@@ -263,11 +363,15 @@ def test_a_config_table_becomes_a_motion_source_with_tuples():
 def test_the_motion_bank_resamples_bvh_by_joint_angles_so_bones_keep_their_length(tmp_path):
     from posemoe.datasets.motion import MotionSource, motion_bank
 
-    (tmp_path / "cmu.bvh").write_text(_bvh(CMU, fps=30))  # turns 90 degrees a frame: straight lines would cut corners
+    (tmp_path / "cmu.bvh").write_text(
+        _bvh(CMU, fps=30)
+    )  # turns 90 degrees a frame: straight lines would cut corners
     bank = motion_bank([MotionSource("bvh", str(tmp_path))], 50.0)
     (direct,) = load_bvh_motion(tmp_path / "cmu.bvh", fps=50)
     np.testing.assert_allclose(bank.positions, direct.positions, atol=1e-6)
-    lengths = np.linalg.norm(bank.positions[:, at("LKnee")] - bank.positions[:, at("LHip")], axis=-1)
+    lengths = np.linalg.norm(
+        bank.positions[:, at("LKnee")] - bank.positions[:, at("LHip")], axis=-1
+    )
     np.testing.assert_allclose(lengths, np.hypot(43, 5) / 100, atol=1e-6)
     with pytest.raises(UserError, match="name its subjects"):
         motion_bank([MotionSource("h36m", str(tmp_path))], 50.0)
@@ -280,7 +384,12 @@ def test_the_size_after_resampling_is_refused_before_any_rotation(tmp_path, monk
 
     path = tmp_path / "slow.bvh"
     path.write_text(_bvh(CMU, fps=0.1, frames=_frames(CMU, (0, 95, 0), False) * 200))
-    monkeypatch.setattr(bvh_motion, "local_rotations", lambda motion: pytest.fail("rotations computed"))
-    with pytest.raises(UserError, match=r"slow.bvh: 600 frames of \d+ joints at 0.1 fps, 299,501 frames at 50 fps; "
-                                        r"expected at most 5,000,000 joints x frames"):
+    monkeypatch.setattr(
+        bvh_motion, "local_rotations", lambda motion: pytest.fail("rotations computed")
+    )
+    with pytest.raises(
+        UserError,
+        match=r"slow.bvh: 600 frames of \d+ joints at 0.1 fps, 299,501 frames at 50 fps; "
+        r"expected at most 5,000,000 joints x frames",
+    ):
         load_bvh_motion(path, fps=50)

@@ -3,8 +3,8 @@ import pytest
 
 from posemoe.codecs import ScreenCodec, flip_horizontal, match_channels
 from posemoe.datasets.h36m import Protocol, load_h36m
-from posemoe.evaluation.h36m import evaluation_windows
 from posemoe.errors import UserError
+from posemoe.evaluation.h36m import evaluation_windows
 from posemoe.io.npz import load_npz, save_npz
 from posemoe.layouts import H36M17
 from posemoe.training.samplers import ClipSampler
@@ -38,7 +38,9 @@ def test_screen_codec_roundtrip_and_range():
 def test_flip_mirrors_and_swaps_sides():
     pose = np.random.default_rng(0).normal(size=(17, 3))
     flipped = flip_horizontal(pose, H36M17.flip_permutation())
-    np.testing.assert_allclose(flipped[H36M17.index("LWrist")], pose[H36M17.index("RWrist")] * [-1, 1, 1])
+    np.testing.assert_allclose(
+        flipped[H36M17.index("LWrist")], pose[H36M17.index("RWrist")] * [-1, 1, 1]
+    )
     np.testing.assert_allclose(flip_horizontal(flipped, H36M17.flip_permutation()), pose)
 
 
@@ -59,7 +61,9 @@ def test_clip_sampler_is_vectorised_deterministic_and_stays_in_sequences(synthet
     frames, flips = next((f, fl) for f, fl in a if fl.any())
     kp, _ = sampler.gather(frames, flips)
     i = int(np.argmax(flips))
-    np.testing.assert_allclose(kp[i], flip_horizontal(data.keypoints[frames[i]], H36M17.flip_permutation()))
+    np.testing.assert_allclose(
+        kp[i], flip_horizontal(data.keypoints[frames[i]], H36M17.flip_permutation())
+    )
 
 
 def test_short_sequences_repeat_their_last_frame(synthetic_dir):
@@ -67,7 +71,9 @@ def test_short_sequences_repeat_their_last_frame(synthetic_dir):
     longest = max(s.length for s in data.sequences)
     windows, weights = evaluation_windows(data, longest + 10)
     assert len(windows) == len(data.sequences)
-    assert (weights.sum(1) == [s.length for s in data.sequences]).all()  # the repeats carry no weight
+    assert (
+        weights.sum(1) == [s.length for s in data.sequences]
+    ).all()  # the repeats carry no weight
     covered = np.zeros(data.num_frames, bool)
     covered[windows.ravel()] = True
     assert covered.all()
@@ -97,11 +103,18 @@ def _rewrite(src, dst, key, edit):
 
 def test_bad_inputs_name_file_subject_and_action(synthetic_dir, tmp_path):
     import shutil
+
     shutil.copy(synthetic_dir / "data_3d_h36m.npz", tmp_path / "data_3d_h36m.npz")
 
     def drop_action(d):
         del d["S1"]["Walking 1"]
-    _rewrite(synthetic_dir / "data_2d_h36m_gt.npz", tmp_path / "data_2d_h36m_gt.npz", "positions_2d", drop_action)
+
+    _rewrite(
+        synthetic_dir / "data_2d_h36m_gt.npz",
+        tmp_path / "data_2d_h36m_gt.npz",
+        "positions_2d",
+        drop_action,
+    )
     with pytest.raises(UserError, match="S1 / Walking 1"):
         load_h36m(tmp_path, ["S1"], "gt")
     skipped = load_h36m(tmp_path, ["S1"], "gt", skip_incomplete=True)
@@ -109,19 +122,37 @@ def test_bad_inputs_name_file_subject_and_action(synthetic_dir, tmp_path):
 
     def nan_frame(d):
         d["S1"]["Walking 1"][2][5, 3, 0] = np.nan
-    _rewrite(synthetic_dir / "data_2d_h36m_gt.npz", tmp_path / "data_2d_h36m_nan.npz", "positions_2d", nan_frame)
+
+    _rewrite(
+        synthetic_dir / "data_2d_h36m_gt.npz",
+        tmp_path / "data_2d_h36m_nan.npz",
+        "positions_2d",
+        nan_frame,
+    )
     with pytest.raises(ValueError, match=r"S1 / Walking 1 / camera 58860488.*NaN"):
         load_h36m(tmp_path, ["S1"], "nan")
 
     def wrong_joints(d):
         d["S1"]["Sitting 1"] = [v[:, :16] for v in d["S1"]["Sitting 1"]]
-    _rewrite(synthetic_dir / "data_2d_h36m_gt.npz", tmp_path / "data_2d_h36m_j16.npz", "positions_2d", wrong_joints)
+
+    _rewrite(
+        synthetic_dir / "data_2d_h36m_gt.npz",
+        tmp_path / "data_2d_h36m_j16.npz",
+        "positions_2d",
+        wrong_joints,
+    )
     with pytest.raises(ValueError, match=r"Sitting 1.*\(T, 17, 2\|3\), got \(\d+, 16, 2\)"):
         load_h36m(tmp_path, ["S1"], "j16")
 
     def short(d):
         d["S1"]["Sitting 2"] = [v[:-3] for v in d["S1"]["Sitting 2"]]
-    _rewrite(synthetic_dir / "data_2d_h36m_gt.npz", tmp_path / "data_2d_h36m_short.npz", "positions_2d", short)
+
+    _rewrite(
+        synthetic_dir / "data_2d_h36m_gt.npz",
+        tmp_path / "data_2d_h36m_short.npz",
+        "positions_2d",
+        short,
+    )
     with pytest.raises(ValueError, match="Sitting 2.*frames of 2D"):
         load_h36m(tmp_path, ["S1"], "short")
 
@@ -140,13 +171,16 @@ def test_sources_join_and_detector_noise(synthetic_dir):
     assert both.num_frames == 2 * gt.num_frames and both.source == "gt+gt"
     second = both.sequences[len(gt.sequences)]
     assert second.start == gt.num_frames
-    np.testing.assert_array_equal(both.keypoints[second.start:second.start + second.length],
-                                  gt.keypoints[:second.length])
+    np.testing.assert_array_equal(
+        both.keypoints[second.start : second.start + second.length], gt.keypoints[: second.length]
+    )
     clips = np.repeat(gt.keypoints[None, :27], 64, axis=0)
     clips = np.concatenate([clips, np.ones_like(clips[..., :1])], -1)
     perm = gt.layout.flip_permutation()
     assert DetectorNoise()(clips, perm, np.random.default_rng(0)) is clips  # prob 0: off
-    noisy = DetectorNoise(prob=0.5, swap_prob=0.05, drop_prob=0.05)(clips, perm, np.random.default_rng(0))
+    noisy = DetectorNoise(prob=0.5, swap_prob=0.05, drop_prob=0.05)(
+        clips, perm, np.random.default_rng(0)
+    )
     touched = np.abs(noisy[..., :2] - clips[..., :2]).reshape(64, -1).max(1) > 0
     assert 10 < touched.sum() < 54  # about half of the clips
     conf = noisy[..., 2]
@@ -158,36 +192,69 @@ def test_sources_join_and_detector_noise(synthetic_dir):
 @pytest.mark.parametrize("value", [1e30, -1e30, np.inf])
 def test_absurd_values_are_reported_with_their_frames_not_passed_on(synthetic_dir, tmp_path, value):
     import shutil
+
     shutil.copy(synthetic_dir / "data_2d_h36m_gt.npz", tmp_path / "data_2d_h36m_gt.npz")
 
     def absurd(d):
         d["S1"]["Walking 1"][[4, 9], 3, 1] = value
-    _rewrite(synthetic_dir / "data_3d_h36m.npz", tmp_path / "data_3d_h36m.npz", "positions_3d", absurd)
-    with pytest.raises(UserError, match=r"data_3d_h36m.npz \[S1 / Walking 1\]: 2 of \d+ frame\(s\) hold NaN, inf or "
-                                        r"coordinates beyond 1000 m \(first: frame 4, 9\)"):
+
+    _rewrite(
+        synthetic_dir / "data_3d_h36m.npz", tmp_path / "data_3d_h36m.npz", "positions_3d", absurd
+    )
+    with pytest.raises(
+        UserError,
+        match=r"data_3d_h36m.npz \[S1 / Walking 1\]: 2 of \d+ frame\(s\) hold NaN, inf or "
+        r"coordinates beyond 1000 m \(first: frame 4, 9\)",
+    ):
         load_h36m(tmp_path, ["S1"], "gt")
 
 
 def test_absurd_2d_and_wrong_types_are_named(synthetic_dir, tmp_path):
     import shutil
+
     shutil.copy(synthetic_dir / "data_3d_h36m.npz", tmp_path / "data_3d_h36m.npz")
 
     def far(d):
         d["S1"]["Sitting 1"][0][11, 2, 0] = 5e5
-    _rewrite(synthetic_dir / "data_2d_h36m_gt.npz", tmp_path / "data_2d_h36m_far.npz", "positions_2d", far)
-    with pytest.raises(UserError, match=r"Sitting 1 / camera \d+\]: 1 of \d+ frame\(s\) .*beyond 100000 px \(first: frame 11\)"):
+
+    _rewrite(
+        synthetic_dir / "data_2d_h36m_gt.npz",
+        tmp_path / "data_2d_h36m_far.npz",
+        "positions_2d",
+        far,
+    )
+    with pytest.raises(
+        UserError,
+        match=r"Sitting 1 / camera \d+\]: 1 of \d+ frame\(s\) .*beyond 100000 px \(first: frame 11\)",
+    ):
         load_h36m(tmp_path, ["S1"], "far")
 
     def strings(d):
         d["S1"]["Sitting 1"] = ["not", "numbers", "at", "all"]
-    _rewrite(synthetic_dir / "data_2d_h36m_gt.npz", tmp_path / "data_2d_h36m_str.npz", "positions_2d", strings)
-    with pytest.raises(UserError, match=r"Sitting 1 / camera \d+\]: expected an array of numbers, got a str"):
+
+    _rewrite(
+        synthetic_dir / "data_2d_h36m_gt.npz",
+        tmp_path / "data_2d_h36m_str.npz",
+        "positions_2d",
+        strings,
+    )
+    with pytest.raises(
+        UserError, match=r"Sitting 1 / camera \d+\]: expected an array of numbers, got a str"
+    ):
         load_h36m(tmp_path, ["S1"], "str")
 
     def not_dict(d):
         d["S1"] = [1, 2, 3]
-    _rewrite(synthetic_dir / "data_2d_h36m_gt.npz", tmp_path / "data_2d_h36m_list.npz", "positions_2d", not_dict)
-    with pytest.raises(UserError, match=r"data_2d_h36m_list.npz \[S1\]: expected a dict of actions"):
+
+    _rewrite(
+        synthetic_dir / "data_2d_h36m_gt.npz",
+        tmp_path / "data_2d_h36m_list.npz",
+        "positions_2d",
+        not_dict,
+    )
+    with pytest.raises(
+        UserError, match=r"data_2d_h36m_list.npz \[S1\]: expected a dict of actions"
+    ):
         load_h36m(tmp_path, ["S1"], "list")
 
 

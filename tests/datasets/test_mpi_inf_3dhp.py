@@ -19,11 +19,22 @@ from posemoe.layouts.mpi_inf_3dhp import MPI_INF_3DHP17
 # A standing body facing the camera, MPI-INF-3DHP order, millimetres from the pelvis (camera
 # axes: x right, y down, z forward), so the subject's left is +x.
 BODY_MM = {
-    "head_top": (0, -700, 0), "neck": (0, -500, 0), "right_shoulder": (-150, -480, 0),
-    "right_elbow": (-170, -200, 0), "right_wrist": (-180, 50, 0), "left_shoulder": (150, -480, 0),
-    "left_elbow": (170, -200, 0), "left_wrist": (180, 50, 0), "right_hip": (-110, 0, 0),
-    "right_knee": (-110, 420, -30), "right_ankle": (-110, 820, 0), "left_hip": (110, 0, 0),
-    "left_knee": (110, 420, -30), "left_ankle": (110, 820, 0), "pelvis": (0, 0, 0), "spine": (0, -230, 0),
+    "head_top": (0, -700, 0),
+    "neck": (0, -500, 0),
+    "right_shoulder": (-150, -480, 0),
+    "right_elbow": (-170, -200, 0),
+    "right_wrist": (-180, 50, 0),
+    "left_shoulder": (150, -480, 0),
+    "left_elbow": (170, -200, 0),
+    "left_wrist": (180, 50, 0),
+    "right_hip": (-110, 0, 0),
+    "right_knee": (-110, 420, -30),
+    "right_ankle": (-110, 820, 0),
+    "left_hip": (110, 0, 0),
+    "left_knee": (110, 420, -30),
+    "left_ankle": (110, 820, 0),
+    "pelvis": (0, 0, 0),
+    "spine": (0, -230, 0),
     "head": (0, -600, 0),
 }
 VALID = np.array([1, 0, 1, 1, 0, 1], np.float64)
@@ -37,11 +48,18 @@ def _write_mat(path: Path, valid: np.ndarray = VALID, **overrides: np.ndarray) -
     """An annot_data.mat laid out as MATLAB v7.3 writes it (h5py sees the axes reversed); invalid
     frames hold NaN, as nothing may read them. Returns univ_annot3 (N, 17, 3) mm."""
     n = len(valid)
-    univ = _body()[None] + np.stack([np.array([100.0 * t, 50.0, 4000.0]) for t in range(n)])[:, None]
+    univ = (
+        _body()[None] + np.stack([np.array([100.0 * t, 50.0, 4000.0]) for t in range(n)])[:, None]
+    )
     univ[valid == 0] = np.nan
     annot2 = univ[..., :2] / univ[..., 2:] * 1000.0 + np.array([960.0, 540.0])
-    arrays = {"annot2": annot2[:, None], "annot3": univ[:, None], "univ_annot3": univ[:, None],
-              "valid_frame": valid[:, None], "activity_annotation": np.arange(n, dtype=np.float64)[:, None] % 3 + 1}
+    arrays = {
+        "annot2": annot2[:, None],
+        "annot3": univ[:, None],
+        "univ_annot3": univ[:, None],
+        "valid_frame": valid[:, None],
+        "activity_annotation": np.arange(n, dtype=np.float64)[:, None] % 3 + 1,
+    }
     arrays.update(overrides)
     path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(path, "w", userblock_size=512) as f:
@@ -60,10 +78,18 @@ def test_reads_valid_frames_in_h36m17_order_root_relative_metres(tmp_path):
     np.testing.assert_allclose(seq.poses_3d[:, H36M17.root], 0.0)
     np.testing.assert_allclose(seq.root, univ[valid, MPI_INF_3DHP17.root] / 1000.0, rtol=1e-6)
     body_m = _body() / 1000.0
-    for h36m, mpi in {"Head": "head_top", "Neck/Nose": "head", "Thorax": "neck", "LFoot": "left_ankle",
-                      "RWrist": "right_wrist"}.items():
-        np.testing.assert_allclose(seq.poses_3d[:, H36M17.index(h36m)], np.broadcast_to(
-            body_m[MPI_INF_3DHP17.index(mpi)], (4, 3)), atol=1e-6)
+    for h36m, mpi in {
+        "Head": "head_top",
+        "Neck/Nose": "head",
+        "Thorax": "neck",
+        "LFoot": "left_ankle",
+        "RWrist": "right_wrist",
+    }.items():
+        np.testing.assert_allclose(
+            seq.poses_3d[:, H36M17.index(h36m)],
+            np.broadcast_to(body_m[MPI_INF_3DHP17.index(mpi)], (4, 3)),
+            atol=1e-6,
+        )
     assert (seq.poses_3d[:, list(H36M17.left), 0] > 0).all()  # left is left
     assert seq.activity.tolist() == [1, 3, 1, 3]
     raw = read_annot_data(tmp_path / "TS5" / "annot_data.mat")
@@ -75,14 +101,21 @@ def test_video_size_from_camera_json_or_documented_defaults(tmp_path):
     seq = load_mpi_inf_3dhp_sequence(tmp_path / "TS5")
     assert (seq.width, seq.height, seq.fps, seq.focal) == (1920, 1080, 50.0, None)
     _write_mat(tmp_path / "TS2" / "annot_data.mat")
-    assert (load_mpi_inf_3dhp_sequence(tmp_path / "TS2").width, load_mpi_inf_3dhp_sequence(tmp_path / "TS2").height) \
-        == (2048, 2048)
-    (tmp_path / "TS5" / "camera.json").write_text(json.dumps(
-        {"TS5": {"f": [1500.0, 1490.0], "c": [950.0, 530.0], "w": 1280, "h": 720, "fps": 30}}))
+    assert (
+        load_mpi_inf_3dhp_sequence(tmp_path / "TS2").width,
+        load_mpi_inf_3dhp_sequence(tmp_path / "TS2").height,
+    ) == (2048, 2048)
+    (tmp_path / "TS5" / "camera.json").write_text(
+        json.dumps(
+            {"TS5": {"f": [1500.0, 1490.0], "c": [950.0, 530.0], "w": 1280, "h": 720, "fps": 30}}
+        )
+    )
     seq = load_mpi_inf_3dhp_sequence(tmp_path / "TS5")
     assert (seq.width, seq.height, seq.fps) == (1280, 720, 30.0)
     np.testing.assert_array_equal(seq.focal, [1500.0, 1490.0])
-    (tmp_path / "TS5" / "camera.json").write_text(json.dumps({"TS5": {"f": [1.0], "c": [0, 0], "w": 1, "h": 1}}))
+    (tmp_path / "TS5" / "camera.json").write_text(
+        json.dumps({"TS5": {"f": [1.0], "c": [0, 0], "w": 1, "h": 1}})
+    )
     with pytest.raises(UserError, match="camera.json"):
         load_mpi_inf_3dhp_sequence(tmp_path / "TS5")
     _write_mat(tmp_path / "TS9" / "annot_data.mat")
@@ -93,8 +126,11 @@ def test_video_size_from_camera_json_or_documented_defaults(tmp_path):
 def test_loads_many_sequences_in_numeric_order(tmp_path):
     for name in ("TS2", "TS10", "TS1"):
         _write_mat(tmp_path / name / "annot_data.mat")
-        (tmp_path / name / "camera.json").write_text(json.dumps(
-            {name: {"f": [1000, 1000], "c": [960, 540], "w": 1920, "h": 1080, "fps": 50}}))
+        (tmp_path / name / "camera.json").write_text(
+            json.dumps(
+                {name: {"f": [1000, 1000], "c": [960, 540], "w": 1920, "h": 1080, "fps": 50}}
+            )
+        )
     (tmp_path / "notes").mkdir()
     assert [s.name for s in load_mpi_inf_3dhp(tmp_path)] == ["TS1", "TS2", "TS10"]
     assert [s.name for s in load_mpi_inf_3dhp(tmp_path, ["TS10"])] == ["TS10"]
@@ -124,12 +160,18 @@ def test_huge_declared_shapes_are_refused_before_reading(tmp_path, monkeypatch):
         read_annot_data(path)
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"univ_annot3": np.zeros((6, 1, 16, 3))}, r"expected 'univ_annot3' of shape \(N, 1, 17, 3\)"),
-    ({"annot2": np.zeros((5, 1, 17, 2))}, "'annot2' has 5 frames but 'univ_annot3' 6"),
-    ({"valid_frame": np.ones((7, 1))}, "one value per frame"),
-    ({"annot2": np.array([b"text"] * 3)}, "expected numbers"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"univ_annot3": np.zeros((6, 1, 16, 3))},
+            r"expected 'univ_annot3' of shape \(N, 1, 17, 3\)",
+        ),
+        ({"annot2": np.zeros((5, 1, 17, 2))}, "'annot2' has 5 frames but 'univ_annot3' 6"),
+        ({"valid_frame": np.ones((7, 1))}, "one value per frame"),
+        ({"annot2": np.array([b"text"] * 3)}, "expected numbers"),
+    ],
+)
 def test_malformed_files_give_clear_errors(tmp_path, overrides, message):
     path = tmp_path / "TS5" / "annot_data.mat"
     _write_mat(path, **overrides)
@@ -180,7 +222,11 @@ def test_perfect_predictions_score_full_marks(two_sequences):
     report = score_mpi_inf_3dhp({s.name: s.poses_3d + 0.5 for s in two_sequences}, two_sequences)
     for scores in (report.overall, *report.per_sequence.values()):
         for s in scores.values():
-            assert s.pck == 1.0 and s.auc == pytest.approx(30 / 31) and s.mpjpe_mm == pytest.approx(0.0, abs=1e-3)
+            assert (
+                s.pck == 1.0
+                and s.auc == pytest.approx(30 / 31)
+                and s.mpjpe_mm == pytest.approx(0.0, abs=1e-3)
+            )
 
 
 def test_scores_on_a_known_offset_are_frame_weighted(two_sequences):
@@ -197,10 +243,19 @@ def test_scores_on_a_known_offset_are_frame_weighted(two_sequences):
     assert ts1["common14"].auc == pytest.approx(10 / 31)  # below 105..150 mm
     assert ts1["all17"].auc == pytest.approx((16 * 10 + 30) / (17 * 31))
     assert report.overall["common14"].frames == 8
-    assert "Left out as the protocol says (valid_frame 0): TS1 0 of 2 frames, TS5 1 of 7 frames." in report.to_markdown()
-    assert report.overall["common14"].mpjpe_mm == pytest.approx((2 * 102.0 + 6 * 202.0) / 8, abs=1e-3)
+    assert (
+        "Left out as the protocol says (valid_frame 0): TS1 0 of 2 frames, TS5 1 of 7 frames."
+        in report.to_markdown()
+    )
+    assert report.overall["common14"].mpjpe_mm == pytest.approx(
+        (2 * 102.0 + 6 * 202.0) / 8, abs=1e-3
+    )
     table = report.to_markdown()
-    assert "| TS1 | 2 |" in table and "| all (frame-weighted) | 8 |" in table and "MPJPE mm (common14)" in table
+    assert (
+        "| TS1 | 2 |" in table
+        and "| all (frame-weighted) | 8 |" in table
+        and "MPJPE mm (common14)" in table
+    )
 
 
 def test_bad_predictions_are_refused(two_sequences):
@@ -217,7 +272,9 @@ def test_report_breaks_scores_down_by_activity_and_joint(two_sequences):
     preds = {}
     for seq in two_sequences:
         pred = seq.poses_3d.astype(np.float64).copy()
-        pred[:, H36M17.index("LFoot"), 2] += 0.06 * seq.activity  # the error grows with the activity id
+        pred[:, H36M17.index("LFoot"), 2] += (
+            0.06 * seq.activity
+        )  # the error grows with the activity id
         preds[seq.name] = pred
     report = score_mpi_inf_3dhp(preds, two_sequences)
     activities = np.concatenate([s.activity for s in two_sequences])

@@ -1,5 +1,8 @@
 import pytest
-pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
+
+pytest.importorskip(
+    "torch"
+)  # a test of training / torch inference; skipped where only inference is installed
 
 import torch  # noqa: E402
 
@@ -25,5 +28,7 @@ def test_a_rolled_camera_costs_a_lifter_turned_upright_nothing(synthetic_dir, ti
     plain = evaluate_virtual_views(upright, synthetic_dir, ["S8"], views=2, step=4)
     rolled = evaluate_virtual_views(upright, synthetic_dir, ["S8"], views=2, step=4, roll=120.0)
     assert rolled.mpjpe == pytest.approx(plain.mpjpe, abs=0.05)
-    as_seen = evaluate_virtual_views(Lifter(tiny_model, upright=None), synthetic_dir, ["S8"], views=2, step=4, roll=120.0)
+    as_seen = evaluate_virtual_views(
+        Lifter(tiny_model, upright=None), synthetic_dir, ["S8"], views=2, step=4, roll=120.0
+    )
     assert abs(as_seen.mpjpe - plain.mpjpe) > 1.0

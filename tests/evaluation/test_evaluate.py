@@ -2,7 +2,10 @@ import json
 
 import numpy as np
 import pytest
-pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
+
+pytest.importorskip(
+    "torch"
+)  # a test of training / torch inference; skipped where only inference is installed
 
 import torch  # noqa: E402
 
@@ -37,14 +40,16 @@ def test_frame_weighted_and_action_mean_differ_when_actions_differ(val_data):
     pred = val_data.poses.copy()
     for seq in val_data.sequences:
         if seq.action_group == "Walking":
-            pred[seq.start:seq.start + seq.length] += np.array([0.02, 0, 0], dtype=np.float32)
+            pred[seq.start : seq.start + seq.length] += np.array([0.02, 0, 0], dtype=np.float32)
     report = evaluate_predictions(pred, val_data, flip=False)
     assert set(report.per_action) == {"Walking", "Sitting"}
     assert report.per_action["Walking"]["mpjpe"] == pytest.approx(20.0, rel=1e-4)
     assert report.per_action["Sitting"]["mpjpe"] == pytest.approx(0, abs=1e-4)
     assert report.action_mean["mpjpe"] == pytest.approx(10.0, rel=1e-4)
     walking = sum(s.length for s in val_data.sequences if s.action_group == "Walking")
-    assert report.frame_weighted["mpjpe"] == pytest.approx(20.0 * walking / val_data.num_frames, rel=1e-4)
+    assert report.frame_weighted["mpjpe"] == pytest.approx(
+        20.0 * walking / val_data.num_frames, rel=1e-4
+    )
 
 
 def test_predict_covers_every_frame_and_flip_is_symmetric(val_data):
@@ -67,15 +72,19 @@ def test_frames_left_out_are_counted_with_their_reason(val_data):
     mask[20:25] = False
     report = evaluate_predictions(pred, val_data, flip=False, mask=mask)
     assert report.frames == val_data.num_frames - 9
-    assert report.extra["left_out"] == {"not predicted (windows thinned by max_windows, or another shard's)": 5,
-                                        "prediction not finite (NaN or inf)": 4}
+    assert report.extra["left_out"] == {
+        "not predicted (windows thinned by max_windows, or another shard's)": 5,
+        "prediction not finite (NaN or inf)": 4,
+    }
     assert json.loads(report.to_json())["extra"]["left_out"]
     assert report.frame_weighted["mpjpe"] == pytest.approx(0, abs=1e-3)
     assert "left_out" not in evaluate_predictions(val_data.poses, val_data, flip=False).extra
 
 
 def test_predictions_that_are_all_non_finite_are_an_error_not_an_empty_score(val_data):
-    with pytest.raises(ValueError, match=r"no frame has a finite prediction \(\d+ frame\(s\) prediction not finite"):
+    with pytest.raises(
+        ValueError, match=r"no frame has a finite prediction \(\d+ frame\(s\) prediction not finite"
+    ):
         evaluate_predictions(np.full_like(val_data.poses, np.nan), val_data, flip=False)
 
 

@@ -17,11 +17,17 @@ def _body(frames: int) -> np.ndarray:
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("angle_bodies", Path(__file__).parents[1] / "inference" / "test_angles.py")
+    spec = importlib.util.spec_from_file_location(
+        "angle_bodies", Path(__file__).parents[1] / "inference" / "test_angles.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     body = module.synthetic_body({"right_knee_flexion": np.linspace(0, 90, frames)}, frames)
-    return body * [1.0, -1.0, -1.0] + [0.0, 0.0, 4.0]  # body frame (x anterior, y up, z right) -> a camera's
+    return body * [1.0, -1.0, -1.0] + [
+        0.0,
+        0.0,
+        4.0,
+    ]  # body frame (x anterior, y up, z right) -> a camera's
 
 
 def _result(people: list[PersonResult]) -> Result:
@@ -32,8 +38,13 @@ def _person(frames: int, track: int = 0, world: bool = True) -> PersonResult:
     joints = _body(frames)
     unseen = np.zeros((frames, 17), bool)
     unseen[5:8, H36M17.index("RFoot")] = True
-    person = PersonResult(track, np.ones((frames, 17, 3), np.float32), (joints - joints[:, :1]).astype(np.float32),
-                          np.ones(frames, bool), unseen)
+    person = PersonResult(
+        track,
+        np.ones((frames, 17, 3), np.float32),
+        (joints - joints[:, :1]).astype(np.float32),
+        np.ones(frames, bool),
+        unseen,
+    )
     person.fitted = joints - joints[:, :1]
     if world:
         person.world_from_camera = np.diag([1.0, -1.0, -1.0, 1.0])  # camera y down -> world y up
@@ -43,7 +54,11 @@ def _person(frames: int, track: int = 0, world: bool = True) -> PersonResult:
 def test_angle_files_hold_the_angles_with_gaps_where_unseen(tmp_path):
     frames = 20
     paths = write_result(_result([_person(frames)]), tmp_path, ["angles"])
-    assert sorted(p.name for p in paths) == ["clip_angles.csv", "clip_angles.json", "clip_angles.png"]
+    assert sorted(p.name for p in paths) == [
+        "clip_angles.csv",
+        "clip_angles.json",
+        "clip_angles.png",
+    ]
     rows = list(csv.DictReader((tmp_path / "clip_angles.csv").open()))
     assert len(rows) == frames and rows[3]["time_s"] == "0.1200"
     knee = [r["right_knee_flexion"] for r in rows]
@@ -64,8 +79,9 @@ def test_angle_files_hold_the_angles_with_gaps_where_unseen(tmp_path):
 def test_without_a_ground_the_trunk_is_not_measured_and_each_person_has_files(tmp_path):
     people = [_person(12, track=1, world=False), _person(12, track=4, world=False)]
     paths = write_result(_result(people), tmp_path, ["angles"])
-    assert sorted(p.name for p in paths) == sorted(f"clip_person{i}_angles.{ext}" for i in (1, 4)
-                                                  for ext in ("csv", "json", "png"))
+    assert sorted(p.name for p in paths) == sorted(
+        f"clip_person{i}_angles.{ext}" for i in (1, 4) for ext in ("csv", "json", "png")
+    )
     record = json.loads((tmp_path / "clip_person4_angles.json").read_text())
     assert record["person_id"] == 4 and "trunk_tilt" not in record["angles"]
     assert "no ground" in record["not_measured"]["trunk_tilt"]

@@ -24,13 +24,25 @@ def _person(frames: int, seed: int, track: int = 0) -> PersonResult:
     rng = np.random.default_rng(seed)
     world = convert(synthesize_motion(frames, rng), H36M32, H36M17).astype(np.float64)
     rotation = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])  # level camera looking along world +y
-    camera = Camera("t", rotation, np.array([0.0, -5.0, 1.2]), np.array([1000.0, 1000.0]), np.array([640.0, 360.0]),
-                    np.zeros(3), np.zeros(2), *SIZE)
+    camera = Camera(
+        "t",
+        rotation,
+        np.array([0.0, -5.0, 1.2]),
+        np.array([1000.0, 1000.0]),
+        np.array([640.0, 360.0]),
+        np.zeros(3),
+        np.zeros(2),
+        *SIZE,
+    )
     cam = camera.world_to_camera(world)
     pixels = camera.project(cam) + rng.normal(0, 2.0, cam.shape[:2] + (2,))
     keypoints = np.concatenate([pixels, np.ones(cam.shape[:2] + (1,))], axis=-1).astype(np.float32)
-    lifted = (cam - cam[:, :1]) * rng.uniform(0.95, 1.05, (frames, 1, 1)) + rng.normal(0, 0.01, cam.shape)
-    return PersonResult(track, keypoints, (lifted - lifted[:, :1]).astype(np.float32), np.ones(frames, bool))
+    lifted = (cam - cam[:, :1]) * rng.uniform(0.95, 1.05, (frames, 1, 1)) + rng.normal(
+        0, 0.01, cam.shape
+    )
+    return PersonResult(
+        track, keypoints, (lifted - lifted[:, :1]).astype(np.float32), np.ones(frames, bool)
+    )
 
 
 def _result(people: list[PersonResult]) -> Result:
@@ -46,8 +58,12 @@ def _read_back(path) -> tuple[np.ndarray, object]:
 
 def test_round_trip_gives_the_fitted_world_positions_and_constant_bones(tmp_path):
     person = _person(60, seed=0)
-    fit = fit_skeleton(person.joints_3d, confidence=person.keypoints[..., 2], visible=person.visible)
-    trajectory = estimate_trajectory(fit.fitted, person.keypoints, image_size=SIZE, fps=FPS, focal_px=1000.0)
+    fit = fit_skeleton(
+        person.joints_3d, confidence=person.keypoints[..., 2], visible=person.visible
+    )
+    trajectory = estimate_trajectory(
+        fit.fitted, person.keypoints, image_size=SIZE, fps=FPS, focal_px=1000.0
+    )
     person.root = trajectory.root  # the fields the pipeline adds
     person.fitted = fit.fitted
     camera = fit.fitted + trajectory.root[:, None]
@@ -58,11 +74,20 @@ def test_round_trip_gives_the_fitted_world_positions_and_constant_bones(tmp_path
     positions, motion = _read_back(path)
     assert np.abs(positions - expected).max() < 1e-3  # within 1 mm
     assert motion.num_frames == 60 and motion.frame_time == pytest.approx(1 / FPS)
-    assert np.allclose(positions[0, 0, [0, 2]], 0.0, atol=1e-5)  # origin on the floor under the first pelvis
+    assert np.allclose(
+        positions[0, 0, [0, 2]], 0.0, atol=1e-5
+    )  # origin on the floor under the first pelvis
     assert 0.8 < positions[:, 0, 1].mean() < 1.1  # pelvis height above the floor, metres, y up
     lengths = bone_lengths(positions)
     np.testing.assert_allclose(lengths, np.broadcast_to(fit.lengths, lengths.shape), atol=1e-5)
-    assert motion.channels[0] == ("Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation")
+    assert motion.channels[0] == (
+        "Xposition",
+        "Yposition",
+        "Zposition",
+        "Zrotation",
+        "Xrotation",
+        "Yrotation",
+    )
     rotating = [c for c, end in zip(motion.channels[1:], motion.end_sites[1:]) if not end]
     assert sum(motion.end_sites) == 5 and len(rotating) == 16 and all(len(c) == 3 for c in rotating)
 
@@ -106,7 +131,9 @@ def test_without_a_root_the_person_stands_in_place_and_several_people_get_one_fi
     assert np.abs(positions - take.positions).max() < 1e-3
     np.testing.assert_allclose(positions[:, 0, [0, 2]], 0.0, atol=1e-6)  # root fixed over the floor
     assert np.ptp(positions[:, 0, 1]) < 1e-6 and 0.8 < positions[0, 0, 1] < 1.1
-    assert positions[:, H36M17.index("Head"), 1].mean() > positions[:, 0, 1].mean() + 0.4  # upright, y up
+    assert (
+        positions[:, H36M17.index("Head"), 1].mean() > positions[:, 0, 1].mean() + 0.4
+    )  # upright, y up
 
 
 def test_posemoe_reads_its_own_bvh_as_motion(tmp_path):

@@ -13,7 +13,9 @@ from posemoe.export.bvh import person_take
 from posemoe.export.trc import MARKER_NAMES
 from posemoe.layouts import H36M17
 
-_spec = importlib.util.spec_from_file_location("bvh_export_tests", Path(__file__).with_name("test_bvh_export.py"))
+_spec = importlib.util.spec_from_file_location(
+    "bvh_export_tests", Path(__file__).with_name("test_bvh_export.py")
+)
 _walkers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_walkers)
 FPS = _walkers.FPS  # 25 frames per second
@@ -41,8 +43,13 @@ def parse_trc(text: str) -> dict:
     assert coordinates == [f"{axis}{k}" for k in range(1, len(markers) + 1) for axis in "XYZ"]
     rows = [list(map(float, line.split("\t"))) for line in lines[5:] if line.strip()]
     data = np.array(rows)
-    return {"header": header, "markers": markers, "frame": data[:, 0].astype(int), "time": data[:, 1],
-            "points": data[:, 2:].reshape(len(data), len(markers), 3)}
+    return {
+        "header": header,
+        "markers": markers,
+        "frame": data[:, 0].astype(int),
+        "time": data[:, 1],
+        "points": data[:, 2:].reshape(len(data), len(markers), 3),
+    }
 
 
 def test_trc_holds_the_world_markers_in_metres_y_up_at_the_video_rate(tmp_path):
@@ -52,7 +59,11 @@ def test_trc_holds_the_world_markers_in_metres_y_up_at_the_video_rate(tmp_path):
     trc = parse_trc(path.read_text())
     header = trc["header"]
     assert float(header["DataRate"]) == FPS and float(header["CameraRate"]) == FPS
-    assert header["Units"] == "m" and int(header["NumFrames"]) == 30 and int(header["NumMarkers"]) == 17
+    assert (
+        header["Units"] == "m"
+        and int(header["NumFrames"]) == 30
+        and int(header["NumMarkers"]) == 17
+    )
     assert trc["markers"] == [MARKER_NAMES[j] for j in H36M17.joints]
     assert {"Hip", "RAnkle", "LAnkle", "Neck", "Nose", "RWrist"} <= set(trc["markers"])
     np.testing.assert_array_equal(trc["frame"], np.arange(1, 31))
@@ -88,7 +99,9 @@ def _gltf_arrays(gltf, blob: bytes, accessor: int) -> np.ndarray:
     view = gltf.bufferViews[acc.bufferView]
     width = {"SCALAR": 1, "VEC3": 3, "VEC4": 4}[acc.type]
     assert acc.componentType == 5126  # float32
-    data = np.frombuffer(blob, np.float32, acc.count * width, view.byteOffset + (acc.byteOffset or 0))
+    data = np.frombuffer(
+        blob, np.float32, acc.count * width, view.byteOffset + (acc.byteOffset or 0)
+    )
     return data.reshape(acc.count, width) if width > 1 else data
 
 
@@ -110,7 +123,9 @@ def test_glb_read_by_pygltflib_animates_the_skeleton_at_the_video_rate(tmp_path)
     assert gltf.accessors[animation.samplers[0].input].max == [pytest.approx(19 / FPS)]
     # Forward kinematics of the file's node tree and animated rotations gives the BVH's world positions.
     rotations = np.tile(np.eye(3), (20, len(names), 1, 1))
-    translations = np.array([n.translation for n in gltf.nodes[: len(names)]])[None].repeat(20, axis=0)
+    translations = np.array([n.translation for n in gltf.nodes[: len(names)]])[None].repeat(
+        20, axis=0
+    )
     for channel in animation.channels:
         values = _gltf_arrays(gltf, blob, animation.samplers[channel.sampler].output)
         if channel.target.path == "rotation":
@@ -123,12 +138,16 @@ def test_glb_read_by_pygltflib_animates_the_skeleton_at_the_video_rate(tmp_path)
         if j in parents:
             p = parents[j]
             world_r[:, j] = world_r[:, p] @ rotations[:, j]
-            world_t[:, j] = world_t[:, p] + np.einsum("tij,tj->ti", world_r[:, p], translations[:, j])
+            world_t[:, j] = world_t[:, p] + np.einsum(
+                "tij,tj->ti", world_r[:, p], translations[:, j]
+            )
         else:
             world_r[:, j], world_t[:, j] = rotations[:, j], translations[:, j]
     np.testing.assert_allclose(world_t[:, : H36M17.num_joints], take.positions, atol=1e-4)
     bones = [n for n in gltf.nodes if n.mesh is not None]
-    assert len(bones) == len(names) - 1 and len(gltf.meshes) == 3  # one bone per joint but the root; 3 colours
+    assert (
+        len(bones) == len(names) - 1 and len(gltf.meshes) == 3
+    )  # one bone per joint but the root; 3 colours
     assert gltf.asset.extras["fps"] == FPS
 
 

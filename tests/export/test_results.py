@@ -10,7 +10,9 @@ from posemoe.inference.smoothing import one_euro
 
 def test_one_euro_removes_jitter_and_settles_after_a_jump():
     rng = np.random.default_rng(0)
-    still = np.zeros((200, 17, 3)) + rng.normal(0, 0.01, (200, 17, 3))  # a joint at rest, 1 cm jitter
+    still = np.zeros((200, 17, 3)) + rng.normal(
+        0, 0.01, (200, 17, 3)
+    )  # a joint at rest, 1 cm jitter
     smooth = one_euro(still, fps=30)
     assert np.abs(smooth[30:]).mean() < 0.5 * np.abs(still[30:]).mean()
     assert np.abs(np.diff(smooth, axis=0)).mean() < 0.3 * np.abs(np.diff(still, axis=0)).mean()
@@ -29,9 +31,20 @@ def test_outputs_round_trip(tmp_path):
     record = json.loads(js.read_text())
     assert record["fps"] == 25.0 and len(record["frames"]) == 4
     np.testing.assert_allclose(record["frames"][2]["joints_3d"], joints[2], atol=1e-5)
-    numbers = [repr(v) for frame in record["frames"] for joint in frame["joints_3d"] + frame["keypoints_2d"] for v in joint]
-    assert max(len(n.split(".")[-1]) for n in numbers) <= 5  # rounded, not float32 noise like -0.04019000008702278
+    numbers = [
+        repr(v)
+        for frame in record["frames"]
+        for joint in frame["joints_3d"] + frame["keypoints_2d"]
+        for v in joint
+    ]
+    assert (
+        max(len(n.split(".")[-1]) for n in numbers) <= 5
+    )  # rounded, not float32 noise like -0.04019000008702278
     rows = list(csv.reader(cs.open()))
-    assert rows[0][:5] == ["frame", "visible", "Hip_x", "Hip_y", "Hip_z"] and len(rows) == 5 and len(rows[1]) == 53
+    assert (
+        rows[0][:5] == ["frame", "visible", "Hip_x", "Hip_y", "Hip_z"]
+        and len(rows) == 5
+        and len(rows[1]) == 53
+    )
     with pytest.raises(ValueError, match="differ"):
         write_outputs(tmp_path, "bad", joints, kp[:3], fps=25.0)

@@ -1,7 +1,10 @@
 """Exported weights: a checkpoint's network as safetensors, optionally averaged with other weights."""
 
 import pytest
-pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
+
+pytest.importorskip(
+    "torch"
+)  # a test of training / torch inference; skipped where only inference is installed
 
 import torch  # noqa: E402
 
@@ -14,8 +17,20 @@ from posemoe.models.pretrained import load_pretrained  # noqa: E402
 def _other(tmp_path, **overrides):
     """Weights of another draw of the tiny lifter's architecture (or another one), as a .pt."""
     torch.manual_seed(7)
-    model = create_model("posemoe-t27-s", **({"num_frames": 9, "dim": 8, "heads": 2, "expert_hidden": 32,
-                                                 "encoder_layers": 1, "decoder_layers": 1} | overrides))
+    model = create_model(
+        "posemoe-t27-s",
+        **(
+            {
+                "num_frames": 9,
+                "dim": 8,
+                "heads": 2,
+                "expert_hidden": 32,
+                "encoder_layers": 1,
+                "decoder_layers": 1,
+            }
+            | overrides
+        ),
+    )
     path = tmp_path / "other.pt"
     torch.save({"model_config": model.config.to_dict(), "model": model.state_dict()}, path)
     return path, model.state_dict()
@@ -24,12 +39,16 @@ def _other(tmp_path, **overrides):
 def test_average_with_other_weights_is_the_weighted_mean(tiny_lifter, tmp_path):
     other, theirs = _other(tmp_path)
     mine = torch.load(tiny_lifter, weights_only=True)["model"]
-    out = export_weights(tiny_lifter, tmp_path / "soup.safetensors", average_with=other, weight=0.25)
+    out = export_weights(
+        tiny_lifter, tmp_path / "soup.safetensors", average_with=other, weight=0.25
+    )
     soup = load_pretrained(out)[0].state_dict()
     for name, value in mine.items():
         if value.is_floating_point():
             torch.testing.assert_close(soup[name], 0.75 * value + 0.25 * theirs[name])
-    plain = load_pretrained(export_weights(tiny_lifter, tmp_path / "plain.safetensors"))[0].state_dict()
+    plain = load_pretrained(export_weights(tiny_lifter, tmp_path / "plain.safetensors"))[
+        0
+    ].state_dict()
     assert any(not torch.equal(plain[k], soup[k]) for k in plain)
 
 

@@ -21,8 +21,10 @@ CASES: Counter = Counter()
 @pytest.fixture
 def count_cases():
     """``count_cases(group, n=1)`` records ``n`` fuzz cases run under ``group``."""
+
     def add(group: str, n: int = 1) -> None:
         CASES[group] += n
+
     return add
 
 

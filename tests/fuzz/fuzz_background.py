@@ -18,6 +18,7 @@ def background(name: str) -> Callable:
     def register(start: Callable[[], Callable[[], Any]]) -> Callable[[], Callable[[], Any]]:
         STARTERS[name] = start
         return start
+
     return register
 
 

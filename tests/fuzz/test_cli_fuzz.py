@@ -47,12 +47,31 @@ from fuzz_corpus import (
 
 from posemoe.cli import main
 
-ARGPARSE = "argparse"  # an error argparse reports: usage lines, then the error line naming the option
+ARGPARSE = (
+    "argparse"  # an error argparse reports: usage lines, then the error line naming the option
+)
 LIFT_OPTIONS = ["--image-size", "640", "480", "--threads", "1", "--device", "cpu"]
 LIFT = [*LIFT_OPTIONS, "--model", "{lifter}"]  # a tiny lifter: the shipped one takes 50 ms to load
-TRAIN = ["--epochs", "1", "--threads", "1", "--device", "cpu", "--set", "train_subjects=['S1']",
-         "--set", "val_subjects=['S8']", "--set", "model_overrides=" + str(TINY).replace("{", "{{").replace("}", "}}"), "--set", "epoch_clips=8",
-         "--set", "batch_size=4", "--set", "val_max_windows=4"]
+TRAIN = [
+    "--epochs",
+    "1",
+    "--threads",
+    "1",
+    "--device",
+    "cpu",
+    "--set",
+    "train_subjects=['S1']",
+    "--set",
+    "val_subjects=['S8']",
+    "--set",
+    "model_overrides=" + str(TINY).replace("{", "{{").replace("}", "}}"),
+    "--set",
+    "epoch_clips=8",
+    "--set",
+    "batch_size=4",
+    "--set",
+    "val_max_windows=4",
+]
 
 
 @dataclass
@@ -82,9 +101,12 @@ def _nan_lifter(d: Path) -> Path:
 
     def payload() -> dict:
         ckpt = _checkpoint()()
-        ckpt["model"] = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
-                         for k, v in ckpt["model"].items()}
+        ckpt["model"] = {
+            k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
+            for k, v in ckpt["model"].items()
+        }
         return ckpt
+
     return _pt(payload)(d)
 
 
@@ -112,6 +134,7 @@ def _file(name: str, text: str | bytes) -> Builder:
     def build(d: Path) -> Path:
         (d / name).write_bytes(text.encode() if isinstance(text, str) else text)
         return d / name
+
     return build
 
 
@@ -125,11 +148,17 @@ def _main_person(out: Path, stem: str = "dets") -> str:
 
 
 def _finite_result(out: Path, stdout: str, *, stem: str = "dets", missing: bool = False) -> None:
-    stems = [stem] if (out / f"{stem}.npz").exists() else sorted(p.stem for p in out.glob(f"{stem}_person*.npz"))
+    stems = (
+        [stem]
+        if (out / f"{stem}.npz").exists()
+        else sorted(p.stem for p in out.glob(f"{stem}_person*.npz"))
+    )
     assert stems, f"no {stem}.npz nor {stem}_person*.npz"
     for each in stems:
         with np.load(out / f"{each}.npz") as result:
-            assert np.isfinite(result["joints_3d"]).all() and np.isfinite(result["keypoints_2d"]).all()
+            assert (
+                np.isfinite(result["joints_3d"]).all() and np.isfinite(result["keypoints_2d"]).all()
+            )
         record = json.loads((out / f"{each}.json").read_text())
         assert len(record["frames"]) == len(record["person_visible"])
     if missing:
@@ -178,12 +207,23 @@ def _infer_json(name: str, build: Builder, expect: str) -> Case:
     if expect == OK:
         hijack = name.startswith(("1e30", "inf", "nan-coord", "minus"))
         check = _walker_lifted if hijack else (lambda out, stdout: _finite_result(out, stdout))
-    return Case(["infer", "{in}", *LIFT, *extra, "--out", "{out}"], {"in": build}, expect, ("{in.name}",), check)
+    return Case(
+        ["infer", "{in}", *LIFT, *extra, "--out", "{out}"],
+        {"in": build},
+        expect,
+        ("{in.name}",),
+        check,
+    )
 
 
 def _infer_openpose(name: str, build: Builder, expect: str) -> Case:
-    return Case(["infer", "{in}", *LIFT, "--out", "{out}"], {"in": build}, expect, ("{in.name}",),
-                _outputs_of("openpose") if expect == OK else None)
+    return Case(
+        ["infer", "{in}", *LIFT, "--out", "{out}"],
+        {"in": build},
+        expect,
+        ("{in.name}",),
+        _outputs_of("openpose") if expect == OK else None,
+    )
 
 
 def _infer_array(name: str, build: Builder, expect: str) -> Case | None:
@@ -192,31 +232,51 @@ def _infer_array(name: str, build: Builder, expect: str) -> Case | None:
     check = _outputs_of("keypoints") if expect == OK else None
     if "x-1000-people" in name:
         check = _crowd_lifted
-    return Case(["infer", "{in}", *LIFT, "--layout", "coco17", "--out", "{out}"], {"in": build},
-                expect, ("{in.name}",), check)
+    return Case(
+        ["infer", "{in}", *LIFT, "--layout", "coco17", "--out", "{out}"],
+        {"in": build},
+        expect,
+        ("{in.name}",),
+        check,
+    )
 
 
 def _crowd_lifted(out: Path, stdout: str) -> None:
     """A crowd beyond the caps: 256 people a frame kept, 64 lifted, both said."""
     _finite_result(out, stdout, stem="keypoints")
     assert len(list(out.glob("keypoints_person*.npz"))) == 64
-    assert "held more than 256 people (up to 1000)" in stdout and "the 64 most present are lifted" in stdout
+    assert (
+        "held more than 256 people (up to 1000)" in stdout
+        and "the 64 most present are lifted" in stdout
+    )
 
 
 def _infer_model(name: str, build: Builder, expect: str) -> Case | None:
     if expect == OK:
         return None
-    return Case(["infer", "{dets}", *LIFT_OPTIONS, "--model", "{model}", "--out", "{out}"],
-                {"dets": _json_case(GOOD), "model": build}, ERROR, ("{model.name}",))
+    return Case(
+        ["infer", "{dets}", *LIFT_OPTIONS, "--model", "{model}", "--out", "{out}"],
+        {"dets": _json_case(GOOD), "model": build},
+        ERROR,
+        ("{model.name}",),
+    )
 
 
 def _infer_image(name: str, build: Builder, expect: str) -> Case:
     if name == "folder-named-png":  # a folder with neither images nor OpenPose keypoints
         return Case(["infer", "{in}", "--out", "{out}"], {"in": build}, ERROR, ("no images",))
     if expect == OK:  # the image model answers; BlazePose would be too slow for a fuzz suite
-        return Case(["infer", "{in}", "--model", "aitepose-s-bodies", "--out", "{out}"], {"in": build}, OK,
-                    check=lambda out, stdout: _image_result(out, stdout) if (out / "photo.json").exists() else None)
-    return Case(["infer", "{in}", "--out", "{out}", "--threads", "1"], {"in": build}, ERROR, ("{in.name}",))
+        return Case(
+            ["infer", "{in}", "--model", "aitepose-s-bodies", "--out", "{out}"],
+            {"in": build},
+            OK,
+            check=lambda out, stdout: (
+                _image_result(out, stdout) if (out / "photo.json").exists() else None
+            ),
+        )
+    return Case(
+        ["infer", "{in}", "--out", "{out}", "--threads", "1"], {"in": build}, ERROR, ("{in.name}",)
+    )
 
 
 _add("infer-json", KEYPOINT_JSON, _infer_json)
@@ -232,79 +292,279 @@ _PHOTO = {"photo": _image(PHOTO)}
 def _one(option: str, value: str, expect: str, name: str | None = None) -> Case:
     """``posemoe infer`` on the walking person's detections with one option set to ``value``; the
     error must name ``name`` (default: the option)."""
-    return Case(["infer", "{dets}", *LIFT, option, value, "--out", "{out}"], _DETS, expect, (name or option,))
+    return Case(
+        ["infer", "{dets}", *LIFT, option, value, "--out", "{out}"],
+        _DETS,
+        expect,
+        (name or option,),
+    )
 
 
-CASES.update({
-    # options of `posemoe infer`
-    "infer/default-lifter": Case(["infer", "{dets}", *LIFT_OPTIONS, "--smooth", "--out", "{out}"], _DETS, OK,
-                                 check=lambda out, stdout: _finite_result(out, stdout)),
-    "infer/default-lifter-1e30-bystander": Case(["infer", "{dets}", *LIFT_OPTIONS, "--out", "{out}"],
-                                                {"dets": KEYPOINT_JSON["1e30-bystander-throughout"][0]}, OK, check=_walker_lifted),
-    "infer/image-size-0-0": Case(["infer", "{dets}", "--image-size", "0", "0", "--out", "{out}"], _DETS, ARGPARSE, ("--image-size",)),
-    "infer/image-size-negative": Case(["infer", "{dets}", "--image-size", "-640", "480", "--out", "{out}"], _DETS, ARGPARSE, ("--image-size",)),
-    "infer/image-size-words": Case(["infer", "{dets}", "--image-size", "wide", "480", "--out", "{out}"], _DETS, ARGPARSE, ("--image-size",)),
-    "infer/image-size-missing": Case(["infer", "{dets}", "--out", "{out}"], _DETS, ERROR, ("--image-size",)),
-    "infer/image-size-10^12": Case(["infer", "{dets}", "--image-size", "1000000000000", "480", "--out", "{out}"], _DETS,
-                                   ARGPARSE, ("--image-size",)),
-    "infer/focal-1e9": _one("--focal", "1e9", ERROR, "focal length of 1e+09 px"),
-    "infer/focal-1e9-bvh": Case(["infer", "{dets}", *LIFT, "--focal", "1e9", "--world", "--bvh", "--out", "{out}"], _DETS,
-                                ERROR, ("focal length of 1e+09 px",)),
-    "infer/focal-0.5": _one("--focal", "0.5", ERROR, "focal length of 0.5 px"),
-    "infer/focal-1000": _one("--focal", "1000", OK),
-    "infer/fps-0": _one("--fps", "0", ARGPARSE),
-    "infer/fps-negative": _one("--fps", "-25", ARGPARSE),
-    "infer/fps-nan": _one("--fps", "nan", ARGPARSE),
-    "infer/fps-inf": _one("--fps", "inf", ARGPARSE),
-    "infer/fps-1e-300": _one("--fps", "1e-300", ERROR),
-    "infer/max-frames-0": _one("--max-frames", "0", ARGPARSE),
-    "infer/track-negative": _one("--track", "-1", ERROR),
-    "infer/track-99": _one("--track", "99", ERROR),
-    "infer/layout-unknown": _one("--layout", "smpl24", ERROR, "smpl24"),
-    "infer/layout-openpose-for-json": _one("--layout", "openpose25", ERROR),
-    "infer/model-unknown-name": Case(["infer", "{dets}", *LIFT_OPTIONS, "--model", "posemoe-t999", "--out", "{out}"], _DETS, ERROR, ("posemoe-t999",)),
-    "infer/model-missing-file": Case(["infer", "{dets}", *LIFT_OPTIONS, "--model", "none.safetensors", "--out", "{out}"], _DETS, ERROR, ("none.safetensors",)),
-    "infer/model-image-model-for-keypoints": Case(["infer", "{dets}", *LIFT_OPTIONS, "--model", "aitepose-s-bodies", "--out", "{out}"], _DETS, ERROR, ("aitepose",)),
-    "infer/model-nan-weights": Case(["infer", "{dets}", *LIFT_OPTIONS, "--model", "{model}", "--out", "{out}"],
-                                    _DETS | {"model": _nan_lifter}, ERROR, ("{model.name}",)),
-    "infer/render-mp4-of-keypoints": _one("--render", "mp4", ERROR),
-    "infer/render-unknown": _one("--render", "gif", ARGPARSE),
-    "infer/smooth-cutoff-0": Case(["infer", "{dets}", *LIFT, "--smooth", "--smooth-cutoff", "0", "--out", "{out}"], _DETS, ARGPARSE, ("--smooth-cutoff",)),
-    "infer/smooth-beta-nan": Case(["infer", "{dets}", *LIFT, "--smooth", "--smooth-beta", "nan", "--out", "{out}"], _DETS, ERROR, ("--smooth-beta",)),
-    "infer/threads-0": _one("--threads", "0", ARGPARSE),
-    "infer/device-cuda-absent": _one("--device", "cuda", ERROR),
-    "infer/device-bogus": _one("--device", "toaster", ERROR),
-    "infer/out-is-the-input-folder": Case(["infer", "{dets}", *LIFT, "--out", "{dets.parent}"], _DETS, ERROR, ("{dets.name}",),
-                                          out="{dets.parent}"),
-    "infer/out-is-the-input-folder-npy": Case(["infer", "{arr}", *LIFT, "--layout", "coco17", "--out", "{arr.parent}"],
-                                              {"arr": KEYPOINT_ARRAYS["npy-float16"][0]}, OK,
-                                              check=_outputs_of("keypoints"), out="{arr.parent}"),
-    "infer/out-over-npz-input": Case(["infer", "{arr}", *LIFT, "--layout", "coco17", "--out", "{arr.parent}"],
-                                     {"arr": KEYPOINT_ARRAYS["npz-people-with-nan"][0]}, ERROR, ("{arr.name}",),
-                                     out="{arr.parent}"),
-    "infer/out-is-a-file": Case(["infer", "{dets}", *LIFT, "--out", "{dets}"], _DETS, ERROR, ("{dets.name}", "--out")),
-    "infer/input-missing": Case(["infer", "missing.json", *LIFT, "--out", "{out}"], {}, ERROR, ("missing.json",)),
-    "infer/input-unknown-suffix": Case(["infer", "{txt}", "--out", "{out}"], {"txt": _file("notes.txt", "hello")}, ERROR, ("notes.txt",)),
-    "infer/input-garbage-mp4": Case(["infer", "{mp4}", "--out", "{out}"], {"mp4": _file("clip.mp4", b"\x00\x01" * 999)}, ERROR, ("clip.mp4",)),
-    "infer/video-frame-size-changes": Case(["infer", "{ts}", "--out", "{out}"], {"ts": joined_streams}, ERROR,
-                                           ("{ts.name}: its frames change size part-way (640x360, then 1280x720)",)),
-    "infer/input-empty-mp4": Case(["infer", "{mp4}", "--out", "{out}"], {"mp4": _file("clip.mp4", b"")}, ERROR, ("clip.mp4",)),
-    "infer/camera-99": Case(["infer", "99", "--out", "{out}"], {}, ERROR, ("camera 99",)),
-    "infer/stream-with-render": Case(["infer", "rtsp://127.0.0.1:9/none", "--render", "html", "--out", "{out}"], {}, ERROR, ("--render",)),
-    "infer/track-with-video": Case(["infer", "{mp4}", "--track", "1", "--out", "{out}"], {"mp4": _file("clip.mp4", b"\x00")}, ERROR, ("clip.mp4",)),
-    "infer/bbox-outside-image": Case(["infer", "{photo}", "--model", "aitepose-s-bodies", "--bbox", "1000", "1000", "50", "50",
-                                      "--out", "{out}"], _PHOTO, ERROR, ("--bbox", "bbox")),
-    "infer/bbox-empty": Case(["infer", "{photo}", "--model", "aitepose-s-bodies", "--bbox", "10", "10", "0", "0",
-                              "--out", "{out}"], _PHOTO, ERROR, ("--bbox", "bbox")),
-    "infer/bbox-nan": Case(["infer", "{photo}", "--model", "aitepose-s-bodies", "--bbox", "nan", "10", "20", "20",
-                            "--out", "{out}"], _PHOTO, ERROR, ("--bbox", "bbox")),
-    "infer/bbox-1e30": Case(["infer", "{photo}", "--model", "aitepose-s-bodies", "--bbox", "0", "0", "1e30", "1e30",
-                             "--out", "{out}"], _PHOTO, ERROR, ("--bbox", "bbox")),
-    "infer/bbox-partly-outside": Case(["infer", "{photo}", "--model", "aitepose-s-bodies", "--bbox", "100", "60", "120", "100",
-                                       "--out", "{out}"], _PHOTO, OK, check=_image_result),
-    "infer/image-out-is-input-folder": Case(["infer", "{photo}", "--model", "aitepose-s-bodies", "--out", "{photo.parent}"],
-                                            _PHOTO, OK, check=_image_result, out="{photo.parent}"),
-})
+CASES.update(
+    {
+        # options of `posemoe infer`
+        "infer/default-lifter": Case(
+            ["infer", "{dets}", *LIFT_OPTIONS, "--smooth", "--out", "{out}"],
+            _DETS,
+            OK,
+            check=lambda out, stdout: _finite_result(out, stdout),
+        ),
+        "infer/default-lifter-1e30-bystander": Case(
+            ["infer", "{dets}", *LIFT_OPTIONS, "--out", "{out}"],
+            {"dets": KEYPOINT_JSON["1e30-bystander-throughout"][0]},
+            OK,
+            check=_walker_lifted,
+        ),
+        "infer/image-size-0-0": Case(
+            ["infer", "{dets}", "--image-size", "0", "0", "--out", "{out}"],
+            _DETS,
+            ARGPARSE,
+            ("--image-size",),
+        ),
+        "infer/image-size-negative": Case(
+            ["infer", "{dets}", "--image-size", "-640", "480", "--out", "{out}"],
+            _DETS,
+            ARGPARSE,
+            ("--image-size",),
+        ),
+        "infer/image-size-words": Case(
+            ["infer", "{dets}", "--image-size", "wide", "480", "--out", "{out}"],
+            _DETS,
+            ARGPARSE,
+            ("--image-size",),
+        ),
+        "infer/image-size-missing": Case(
+            ["infer", "{dets}", "--out", "{out}"], _DETS, ERROR, ("--image-size",)
+        ),
+        "infer/image-size-10^12": Case(
+            ["infer", "{dets}", "--image-size", "1000000000000", "480", "--out", "{out}"],
+            _DETS,
+            ARGPARSE,
+            ("--image-size",),
+        ),
+        "infer/focal-1e9": _one("--focal", "1e9", ERROR, "focal length of 1e+09 px"),
+        "infer/focal-1e9-bvh": Case(
+            ["infer", "{dets}", *LIFT, "--focal", "1e9", "--world", "--bvh", "--out", "{out}"],
+            _DETS,
+            ERROR,
+            ("focal length of 1e+09 px",),
+        ),
+        "infer/focal-0.5": _one("--focal", "0.5", ERROR, "focal length of 0.5 px"),
+        "infer/focal-1000": _one("--focal", "1000", OK),
+        "infer/fps-0": _one("--fps", "0", ARGPARSE),
+        "infer/fps-negative": _one("--fps", "-25", ARGPARSE),
+        "infer/fps-nan": _one("--fps", "nan", ARGPARSE),
+        "infer/fps-inf": _one("--fps", "inf", ARGPARSE),
+        "infer/fps-1e-300": _one("--fps", "1e-300", ERROR),
+        "infer/max-frames-0": _one("--max-frames", "0", ARGPARSE),
+        "infer/track-negative": _one("--track", "-1", ERROR),
+        "infer/track-99": _one("--track", "99", ERROR),
+        "infer/layout-unknown": _one("--layout", "smpl24", ERROR, "smpl24"),
+        "infer/layout-openpose-for-json": _one("--layout", "openpose25", ERROR),
+        "infer/model-unknown-name": Case(
+            ["infer", "{dets}", *LIFT_OPTIONS, "--model", "posemoe-t999", "--out", "{out}"],
+            _DETS,
+            ERROR,
+            ("posemoe-t999",),
+        ),
+        "infer/model-missing-file": Case(
+            ["infer", "{dets}", *LIFT_OPTIONS, "--model", "none.safetensors", "--out", "{out}"],
+            _DETS,
+            ERROR,
+            ("none.safetensors",),
+        ),
+        "infer/model-image-model-for-keypoints": Case(
+            ["infer", "{dets}", *LIFT_OPTIONS, "--model", "aitepose-s-bodies", "--out", "{out}"],
+            _DETS,
+            ERROR,
+            ("aitepose",),
+        ),
+        "infer/model-nan-weights": Case(
+            ["infer", "{dets}", *LIFT_OPTIONS, "--model", "{model}", "--out", "{out}"],
+            _DETS | {"model": _nan_lifter},
+            ERROR,
+            ("{model.name}",),
+        ),
+        "infer/render-mp4-of-keypoints": _one("--render", "mp4", ERROR),
+        "infer/render-unknown": _one("--render", "gif", ARGPARSE),
+        "infer/smooth-cutoff-0": Case(
+            ["infer", "{dets}", *LIFT, "--smooth", "--smooth-cutoff", "0", "--out", "{out}"],
+            _DETS,
+            ARGPARSE,
+            ("--smooth-cutoff",),
+        ),
+        "infer/smooth-beta-nan": Case(
+            ["infer", "{dets}", *LIFT, "--smooth", "--smooth-beta", "nan", "--out", "{out}"],
+            _DETS,
+            ERROR,
+            ("--smooth-beta",),
+        ),
+        "infer/threads-0": _one("--threads", "0", ARGPARSE),
+        "infer/device-cuda-absent": _one("--device", "cuda", ERROR),
+        "infer/device-bogus": _one("--device", "toaster", ERROR),
+        "infer/out-is-the-input-folder": Case(
+            ["infer", "{dets}", *LIFT, "--out", "{dets.parent}"],
+            _DETS,
+            ERROR,
+            ("{dets.name}",),
+            out="{dets.parent}",
+        ),
+        "infer/out-is-the-input-folder-npy": Case(
+            ["infer", "{arr}", *LIFT, "--layout", "coco17", "--out", "{arr.parent}"],
+            {"arr": KEYPOINT_ARRAYS["npy-float16"][0]},
+            OK,
+            check=_outputs_of("keypoints"),
+            out="{arr.parent}",
+        ),
+        "infer/out-over-npz-input": Case(
+            ["infer", "{arr}", *LIFT, "--layout", "coco17", "--out", "{arr.parent}"],
+            {"arr": KEYPOINT_ARRAYS["npz-people-with-nan"][0]},
+            ERROR,
+            ("{arr.name}",),
+            out="{arr.parent}",
+        ),
+        "infer/out-is-a-file": Case(
+            ["infer", "{dets}", *LIFT, "--out", "{dets}"], _DETS, ERROR, ("{dets.name}", "--out")
+        ),
+        "infer/input-missing": Case(
+            ["infer", "missing.json", *LIFT, "--out", "{out}"], {}, ERROR, ("missing.json",)
+        ),
+        "infer/input-unknown-suffix": Case(
+            ["infer", "{txt}", "--out", "{out}"],
+            {"txt": _file("notes.txt", "hello")},
+            ERROR,
+            ("notes.txt",),
+        ),
+        "infer/input-garbage-mp4": Case(
+            ["infer", "{mp4}", "--out", "{out}"],
+            {"mp4": _file("clip.mp4", b"\x00\x01" * 999)},
+            ERROR,
+            ("clip.mp4",),
+        ),
+        "infer/video-frame-size-changes": Case(
+            ["infer", "{ts}", "--out", "{out}"],
+            {"ts": joined_streams},
+            ERROR,
+            ("{ts.name}: its frames change size part-way (640x360, then 1280x720)",),
+        ),
+        "infer/input-empty-mp4": Case(
+            ["infer", "{mp4}", "--out", "{out}"],
+            {"mp4": _file("clip.mp4", b"")},
+            ERROR,
+            ("clip.mp4",),
+        ),
+        "infer/camera-99": Case(["infer", "99", "--out", "{out}"], {}, ERROR, ("camera 99",)),
+        "infer/stream-with-render": Case(
+            ["infer", "rtsp://127.0.0.1:9/none", "--render", "html", "--out", "{out}"],
+            {},
+            ERROR,
+            ("--render",),
+        ),
+        "infer/track-with-video": Case(
+            ["infer", "{mp4}", "--track", "1", "--out", "{out}"],
+            {"mp4": _file("clip.mp4", b"\x00")},
+            ERROR,
+            ("clip.mp4",),
+        ),
+        "infer/bbox-outside-image": Case(
+            [
+                "infer",
+                "{photo}",
+                "--model",
+                "aitepose-s-bodies",
+                "--bbox",
+                "1000",
+                "1000",
+                "50",
+                "50",
+                "--out",
+                "{out}",
+            ],
+            _PHOTO,
+            ERROR,
+            ("--bbox", "bbox"),
+        ),
+        "infer/bbox-empty": Case(
+            [
+                "infer",
+                "{photo}",
+                "--model",
+                "aitepose-s-bodies",
+                "--bbox",
+                "10",
+                "10",
+                "0",
+                "0",
+                "--out",
+                "{out}",
+            ],
+            _PHOTO,
+            ERROR,
+            ("--bbox", "bbox"),
+        ),
+        "infer/bbox-nan": Case(
+            [
+                "infer",
+                "{photo}",
+                "--model",
+                "aitepose-s-bodies",
+                "--bbox",
+                "nan",
+                "10",
+                "20",
+                "20",
+                "--out",
+                "{out}",
+            ],
+            _PHOTO,
+            ERROR,
+            ("--bbox", "bbox"),
+        ),
+        "infer/bbox-1e30": Case(
+            [
+                "infer",
+                "{photo}",
+                "--model",
+                "aitepose-s-bodies",
+                "--bbox",
+                "0",
+                "0",
+                "1e30",
+                "1e30",
+                "--out",
+                "{out}",
+            ],
+            _PHOTO,
+            ERROR,
+            ("--bbox", "bbox"),
+        ),
+        "infer/bbox-partly-outside": Case(
+            [
+                "infer",
+                "{photo}",
+                "--model",
+                "aitepose-s-bodies",
+                "--bbox",
+                "100",
+                "60",
+                "120",
+                "100",
+                "--out",
+                "{out}",
+            ],
+            _PHOTO,
+            OK,
+            check=_image_result,
+        ),
+        "infer/image-out-is-input-folder": Case(
+            ["infer", "{photo}", "--model", "aitepose-s-bodies", "--out", "{photo.parent}"],
+            _PHOTO,
+            OK,
+            check=_image_result,
+            out="{photo.parent}",
+        ),
+    }
+)
 
 
 # `posemoe train`
@@ -313,8 +573,12 @@ def _data_case(name: str, build: Builder) -> Builder:
 
 
 def _train_data(name: str, build: Builder, expect: str) -> Case | None:
-    return Case(["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN], {"data": _data_case(name, build)}, ERROR,
-                ("data_3d_h36m.npz", "data_2d_h36m_gt.npz"))
+    return Case(
+        ["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN],
+        {"data": _data_case(name, build)},
+        ERROR,
+        ("data_3d_h36m.npz", "data_2d_h36m_gt.npz"),
+    )
 
 
 _add("train-data", DATA_DIRS, _train_data)
@@ -324,161 +588,525 @@ def _toml(text: str) -> Builder:
     return _file("run.toml", text)
 
 
-CASES.update({
-    "train/data-dir-missing": Case(["train", "--data-dir", "nowhere", "--out-dir", "{out}", *TRAIN], {}, ERROR, ("nowhere",)),
-    "train/config-missing": Case(["train", "--config", "none.toml", "--out-dir", "{out}"], {}, ERROR, ("none.toml",)),
-    "train/config-not-toml": Case(["train", "--config", "{cfg}", "--out-dir", "{out}"], {"cfg": _toml("lr = = 3\n[")}, ERROR, ("{cfg.name}",)),
-    "train/config-binary": Case(["train", "--config", "{cfg}", "--out-dir", "{out}"], {"cfg": _toml(b"\xff\xfe\x00")}, ERROR, ("{cfg.name}",)),
-    "train/config-lr-string": Case(["train", "--config", "{cfg}", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN],
-                                   {"cfg": _toml('lr = "fast"\n'), "data": _data}, ERROR, ("lr",)),
-    "train/config-unknown-key": Case(["train", "--config", "{cfg}", "--out-dir", "{out}"], {"cfg": _toml("learning_rate = 1\n")}, ERROR, ("learning_rate",)),
-    "train/set-lr-words": Case(["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--set", "lr=fast"], {"data": _data}, ERROR, ("lr",)),
-    "train/set-lr-nan": Case(["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--set", "lr=nan"], {"data": _data}, ERROR, ("lr",)),
-    "train/set-batch-size-0": Case(["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--set", "batch_size=0"], {"data": _data}, ERROR, ("batch_size",)),
-    "train/set-no-equals": Case(["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--set", "lr"], {"data": _data}, ERROR, ("--set",)),
-    "train/set-dim-string": Case(["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--set", "model_overrides={{'dim': 'x'}}"],
-                                 {"data": _data}, ERROR, ("dim",)),
-    "train/model-unknown": Case(["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--model", "gpt-5"], {"data": _data}, ERROR, ("gpt-5",)),
-    "train/source-missing": Case(["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--source", "cpn"], {"data": _data}, ERROR, ("data_2d_h36m_cpn.npz",)),
-    "train/val-on-test-subject": Case(["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--set", "val_subjects=['S9']"],
-                                      {"data": _data}, ERROR, ("S9",)),
-    "train/resume-without-last": Case(["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--resume"], {"data": _data}, ERROR, ("last.pt",)),
-    "train/out-dir-is-a-file": Case(["train", "--data-dir", "{data}", "--out-dir", "{data}/data_3d_h36m.npz", *TRAIN], {"data": _data},
-                                    ERROR, ("data_3d_h36m.npz",)),
-    "train/epochs-0": Case(["train", "--epochs", "0"], {}, ARGPARSE, ("--epochs",)),
-    "train/time-budget-nan": Case(["train", "--time-budget", "nan"], {}, ARGPARSE, ("--time-budget",)),
-})
+CASES.update(
+    {
+        "train/data-dir-missing": Case(
+            ["train", "--data-dir", "nowhere", "--out-dir", "{out}", *TRAIN],
+            {},
+            ERROR,
+            ("nowhere",),
+        ),
+        "train/config-missing": Case(
+            ["train", "--config", "none.toml", "--out-dir", "{out}"], {}, ERROR, ("none.toml",)
+        ),
+        "train/config-not-toml": Case(
+            ["train", "--config", "{cfg}", "--out-dir", "{out}"],
+            {"cfg": _toml("lr = = 3\n[")},
+            ERROR,
+            ("{cfg.name}",),
+        ),
+        "train/config-binary": Case(
+            ["train", "--config", "{cfg}", "--out-dir", "{out}"],
+            {"cfg": _toml(b"\xff\xfe\x00")},
+            ERROR,
+            ("{cfg.name}",),
+        ),
+        "train/config-lr-string": Case(
+            ["train", "--config", "{cfg}", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN],
+            {"cfg": _toml('lr = "fast"\n'), "data": _data},
+            ERROR,
+            ("lr",),
+        ),
+        "train/config-unknown-key": Case(
+            ["train", "--config", "{cfg}", "--out-dir", "{out}"],
+            {"cfg": _toml("learning_rate = 1\n")},
+            ERROR,
+            ("learning_rate",),
+        ),
+        "train/set-lr-words": Case(
+            ["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--set", "lr=fast"],
+            {"data": _data},
+            ERROR,
+            ("lr",),
+        ),
+        "train/set-lr-nan": Case(
+            ["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--set", "lr=nan"],
+            {"data": _data},
+            ERROR,
+            ("lr",),
+        ),
+        "train/set-batch-size-0": Case(
+            [
+                "train",
+                "--data-dir",
+                "{data}",
+                "--out-dir",
+                "{out}",
+                *TRAIN,
+                "--set",
+                "batch_size=0",
+            ],
+            {"data": _data},
+            ERROR,
+            ("batch_size",),
+        ),
+        "train/set-no-equals": Case(
+            ["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--set", "lr"],
+            {"data": _data},
+            ERROR,
+            ("--set",),
+        ),
+        "train/set-dim-string": Case(
+            [
+                "train",
+                "--data-dir",
+                "{data}",
+                "--out-dir",
+                "{out}",
+                *TRAIN,
+                "--set",
+                "model_overrides={{'dim': 'x'}}",
+            ],
+            {"data": _data},
+            ERROR,
+            ("dim",),
+        ),
+        "train/model-unknown": Case(
+            ["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--model", "gpt-5"],
+            {"data": _data},
+            ERROR,
+            ("gpt-5",),
+        ),
+        "train/source-missing": Case(
+            ["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--source", "cpn"],
+            {"data": _data},
+            ERROR,
+            ("data_2d_h36m_cpn.npz",),
+        ),
+        "train/val-on-test-subject": Case(
+            [
+                "train",
+                "--data-dir",
+                "{data}",
+                "--out-dir",
+                "{out}",
+                *TRAIN,
+                "--set",
+                "val_subjects=['S9']",
+            ],
+            {"data": _data},
+            ERROR,
+            ("S9",),
+        ),
+        "train/resume-without-last": Case(
+            ["train", "--data-dir", "{data}", "--out-dir", "{out}", *TRAIN, "--resume"],
+            {"data": _data},
+            ERROR,
+            ("last.pt",),
+        ),
+        "train/out-dir-is-a-file": Case(
+            ["train", "--data-dir", "{data}", "--out-dir", "{data}/data_3d_h36m.npz", *TRAIN],
+            {"data": _data},
+            ERROR,
+            ("data_3d_h36m.npz",),
+        ),
+        "train/epochs-0": Case(["train", "--epochs", "0"], {}, ARGPARSE, ("--epochs",)),
+        "train/time-budget-nan": Case(
+            ["train", "--time-budget", "nan"], {}, ARGPARSE, ("--time-budget",)
+        ),
+    }
+)
 
 
 # `posemoe eval`
 # `posemoe infer --model` runs every weights case and `train` every data folder; eval repeats a sample
-_EVAL_WEIGHTS = {"pt-garbage", "pt-pickle-exploit", "pt-config-string", "pt-tensors-do-not-fit", "st-garbage",
-                 "st-header-length-2^60", "st-config-string", "st-dim-32768-20MB", "st-heads-not-dividing-dim"}
-_EVAL_DATA = {"3d-1e30-joint", "2d-1e30-joint", "3d-nan-joint", "3d-bomb-1.2GB", "2d-pickle-exploit", "3d-not-a-dict",
-              "2d-view-objects"}
-_EVAL_SETS = {"images-not-square", "poses-nan", "layout-pickled-dict", "images-pickled-exploit", "images-bomb-1.2GB",
-              "valid"}
+_EVAL_WEIGHTS = {
+    "pt-garbage",
+    "pt-pickle-exploit",
+    "pt-config-string",
+    "pt-tensors-do-not-fit",
+    "st-garbage",
+    "st-header-length-2^60",
+    "st-config-string",
+    "st-dim-32768-20MB",
+    "st-heads-not-dividing-dim",
+}
+_EVAL_DATA = {
+    "3d-1e30-joint",
+    "2d-1e30-joint",
+    "3d-nan-joint",
+    "3d-bomb-1.2GB",
+    "2d-pickle-exploit",
+    "3d-not-a-dict",
+    "2d-view-objects",
+}
+_EVAL_SETS = {
+    "images-not-square",
+    "poses-nan",
+    "layout-pickled-dict",
+    "images-pickled-exploit",
+    "images-bomb-1.2GB",
+    "valid",
+}
 
 
 def _eval_checkpoint(name: str, build: Builder, expect: str) -> Case | None:
     if name not in _EVAL_WEIGHTS:
         return None
-    return Case(["eval", "{ckpt}", "--data-dir", "{data}", "--subjects", "S8", "--threads", "1", "--device", "cpu",
-                 "--out", "{out}"], {"ckpt": build, "data": _data}, ERROR, ("{ckpt.name}",))
+    return Case(
+        [
+            "eval",
+            "{ckpt}",
+            "--data-dir",
+            "{data}",
+            "--subjects",
+            "S8",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+            "--out",
+            "{out}",
+        ],
+        {"ckpt": build, "data": _data},
+        ERROR,
+        ("{ckpt.name}",),
+    )
 
 
 def _eval_data(name: str, build: Builder, expect: str) -> Case | None:
     if name not in _EVAL_DATA:
         return None
-    return Case(["eval", "{ckpt}", "--data-dir", "{data}", "--subjects", "S1", "S8", "--threads", "1", "--device", "cpu",
-                 "--out", "{out}"], {"ckpt": _lifter, "data": _data_case(name, build)}, ERROR,
-                ("data_3d_h36m.npz", "data_2d_h36m_gt.npz"))
+    return Case(
+        [
+            "eval",
+            "{ckpt}",
+            "--data-dir",
+            "{data}",
+            "--subjects",
+            "S1",
+            "S8",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+            "--out",
+            "{out}",
+        ],
+        {"ckpt": _lifter, "data": _data_case(name, build)},
+        ERROR,
+        ("data_3d_h36m.npz", "data_2d_h36m_gt.npz"),
+    )
 
 
 def _eval_images(name: str, build: Builder, expect: str) -> Case | None:
     if name not in _EVAL_SETS:
         return None
-    return Case(["eval", "aitepose-s-bodies", "--images", "{set}", "--threads", "1", "--device", "cpu", "--out", "{out}"],
-                {"set": build}, ERROR, ("{set.name}",))
+    return Case(
+        [
+            "eval",
+            "aitepose-s-bodies",
+            "--images",
+            "{set}",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+            "--out",
+            "{out}",
+        ],
+        {"set": build},
+        ERROR,
+        ("{set.name}",),
+    )
 
 
 _add("eval-checkpoint", WEIGHTS, _eval_checkpoint)
 _add("eval-data", DATA_DIRS, _eval_data)
 _add("eval-images", IMAGE_SETS, _eval_images)
 _EVAL = {"ckpt": _lifter, "data": _data}
-CASES.update({
-    "eval/checkpoint-missing": Case(["eval", "none.pt", "--data-dir", "{data}"], {"data": _data}, ERROR, ("none.pt",)),
-    "eval/subject-unknown": Case(["eval", "{ckpt}", "--data-dir", "{data}", "--subjects", "S99", "--threads", "1"], _EVAL, ERROR, ("S99",)),
-    "eval/dataset-unknown": Case(["eval", "{ckpt}", "--data-dir", "{data}", "--dataset", "smpl", "--threads", "1"], _EVAL, ERROR, ("data_3d_smpl.npz",)),
-    "eval/lifter-without-data-dir": Case(["eval", "{ckpt}", "--threads", "1"], _EVAL, ERROR, ("--data-dir",)),
-    "eval/image-model-without-images": Case(["eval", "aitepose-s-bodies", "--threads", "1"], {}, ERROR, ("--images",)),
-    "eval/images-a-checkpoint": Case(["eval", "aitepose-s-bodies", "--images", "{ckpt}", "--threads", "1"], _EVAL, ERROR, ("{ckpt.name}",)),
-    "eval/h36m-virtual-seed-minus-1": Case(["eval", "{ckpt}", "--data-dir", "{data}", "--dataset", "h36m-virtual",
-                                            "--seed", "-1"], _EVAL, ARGPARSE, ("--seed",)),
-    "eval/batch-size-0": Case(["eval", "{ckpt}", "--batch-size", "0"], _EVAL, ARGPARSE, ("--batch-size",)),
-    "eval/windows-unknown": Case(["eval", "{ckpt}", "--windows", "some"], _EVAL, ARGPARSE, ("--windows",)),
-    "eval/out-is-a-file": Case(["eval", "{ckpt}", "--data-dir", "{data}", "--subjects", "S8", "--threads", "1", "--out", "{ckpt}"],
-                               _EVAL, ERROR, ("{ckpt.name}", "--out")),
-    "eval/nan-weights": Case(["eval", "{ckpt}", "--data-dir", "{data}", "--subjects", "S8", "--threads", "1", "--out", "{out}"],
-                             {"ckpt": _nan_lifter, "data": _data}, ERROR, ("{ckpt.name}",)),
-    "eval/ok": Case(["eval", "{ckpt}", "--data-dir", "{data}", "--subjects", "S8", "--threads", "1", "--out", "{out}"], _EVAL, OK,
-                    check=lambda out, stdout: _assert(json.loads((out / "eval.json").read_text())["frames"] > 0)),
-})
+CASES.update(
+    {
+        "eval/checkpoint-missing": Case(
+            ["eval", "none.pt", "--data-dir", "{data}"], {"data": _data}, ERROR, ("none.pt",)
+        ),
+        "eval/subject-unknown": Case(
+            ["eval", "{ckpt}", "--data-dir", "{data}", "--subjects", "S99", "--threads", "1"],
+            _EVAL,
+            ERROR,
+            ("S99",),
+        ),
+        "eval/dataset-unknown": Case(
+            ["eval", "{ckpt}", "--data-dir", "{data}", "--dataset", "smpl", "--threads", "1"],
+            _EVAL,
+            ERROR,
+            ("data_3d_smpl.npz",),
+        ),
+        "eval/lifter-without-data-dir": Case(
+            ["eval", "{ckpt}", "--threads", "1"], _EVAL, ERROR, ("--data-dir",)
+        ),
+        "eval/image-model-without-images": Case(
+            ["eval", "aitepose-s-bodies", "--threads", "1"], {}, ERROR, ("--images",)
+        ),
+        "eval/images-a-checkpoint": Case(
+            ["eval", "aitepose-s-bodies", "--images", "{ckpt}", "--threads", "1"],
+            _EVAL,
+            ERROR,
+            ("{ckpt.name}",),
+        ),
+        "eval/h36m-virtual-seed-minus-1": Case(
+            ["eval", "{ckpt}", "--data-dir", "{data}", "--dataset", "h36m-virtual", "--seed", "-1"],
+            _EVAL,
+            ARGPARSE,
+            ("--seed",),
+        ),
+        "eval/batch-size-0": Case(
+            ["eval", "{ckpt}", "--batch-size", "0"], _EVAL, ARGPARSE, ("--batch-size",)
+        ),
+        "eval/windows-unknown": Case(
+            ["eval", "{ckpt}", "--windows", "some"], _EVAL, ARGPARSE, ("--windows",)
+        ),
+        "eval/out-is-a-file": Case(
+            [
+                "eval",
+                "{ckpt}",
+                "--data-dir",
+                "{data}",
+                "--subjects",
+                "S8",
+                "--threads",
+                "1",
+                "--out",
+                "{ckpt}",
+            ],
+            _EVAL,
+            ERROR,
+            ("{ckpt.name}", "--out"),
+        ),
+        "eval/nan-weights": Case(
+            [
+                "eval",
+                "{ckpt}",
+                "--data-dir",
+                "{data}",
+                "--subjects",
+                "S8",
+                "--threads",
+                "1",
+                "--out",
+                "{out}",
+            ],
+            {"ckpt": _nan_lifter, "data": _data},
+            ERROR,
+            ("{ckpt.name}",),
+        ),
+        "eval/ok": Case(
+            [
+                "eval",
+                "{ckpt}",
+                "--data-dir",
+                "{data}",
+                "--subjects",
+                "S8",
+                "--threads",
+                "1",
+                "--out",
+                "{out}",
+            ],
+            _EVAL,
+            OK,
+            check=lambda out, stdout: _assert(
+                json.loads((out / "eval.json").read_text())["frames"] > 0
+            ),
+        ),
+    }
+)
 
 
 # `posemoe analyze`
 _ANALYZE_WEIGHTS = {"pt-garbage", "pt-pickle-exploit", "st-garbage", "st-header-length-2^60"}
 _ANALYZE_DATA = {"3d-nan-joint", "2d-pickle-exploit", "3d-not-a-dict"}
-_MI = ["--subjects", "S8", "--threads", "1", "--device", "cpu", "--dims", "2", "--seeds", "2", "--out", "{out}"]
+_MI = [
+    "--subjects",
+    "S8",
+    "--threads",
+    "1",
+    "--device",
+    "cpu",
+    "--dims",
+    "2",
+    "--seeds",
+    "2",
+    "--out",
+    "{out}",
+]
 
 
 def _analyze_checkpoint(name: str, build: Builder, expect: str) -> Case | None:
     if name not in _ANALYZE_WEIGHTS:
         return None
-    return Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI], {"ckpt": build, "data": _data}, ERROR,
-                ("{ckpt.name}",))
+    return Case(
+        ["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI],
+        {"ckpt": build, "data": _data},
+        ERROR,
+        ("{ckpt.name}",),
+    )
 
 
 def _analyze_data(name: str, build: Builder, expect: str) -> Case | None:
     if name not in _ANALYZE_DATA:
         return None
-    return Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI], {"ckpt": _lifter, "data": _data_case(name, build)},
-                ERROR, ("data_3d_h36m.npz", "data_2d_h36m_gt.npz"))
+    return Case(
+        ["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI],
+        {"ckpt": _lifter, "data": _data_case(name, build)},
+        ERROR,
+        ("data_3d_h36m.npz", "data_2d_h36m_gt.npz"),
+    )
 
 
 _add("analyze-checkpoint", WEIGHTS, _analyze_checkpoint)
 _add("analyze-data", DATA_DIRS, _analyze_data)
-CASES.update({
-    "analyze/checkpoint-missing": Case(["analyze", "mi", "none.pt", "--data-dir", "{data}"], {"data": _data}, ERROR, ("none.pt",)),
-    "analyze/image-model": Case(["analyze", "mi", "aitepose-s-bodies", "--data-dir", "{data}", *_MI], {"data": _data}, ERROR,
-                                ("aitepose-s-bodies",)),
-    "analyze/without-data-dir": Case(["analyze", "mi", "{ckpt}"], _EVAL, ARGPARSE, ("--data-dir",)),
-    "analyze/subject-unknown": Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI[:-2], "--subjects", "S99",
-                                     "--out", "{out}"], _EVAL, ERROR, ("S99",)),
-    "analyze/too-few-windows": Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI, "--max-windows", "3"], _EVAL,
-                                    ERROR, ("--max-windows",)),
-    "analyze/dims-0": Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", "--dims", "0"], _EVAL, ARGPARSE, ("--dims",)),
-    "analyze/one-label-for-two": Case(["analyze", "mi", "{ckpt}", "{ckpt}", "--data-dir", "{data}", *_MI, "--labels", "a"],
-                                      _EVAL, ERROR, ("--labels",)),
-    "analyze/out-is-a-file": Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI[:-2], "--out", "{ckpt}"], _EVAL,
-                                  ERROR, ("{ckpt.name}", "--out")),
-    "analyze/ok": Case(["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI, "--labels", "tiny"], _EVAL, OK,
-                       check=lambda out, stdout: _assert(len(json.loads((out / "tiny.mi.json").read_text())["layers"]) > 0
-                                                         and (out / "mi.png").is_file())),
-    "analyze/estimators-samples-0": Case(["analyze", "estimators", "--samples", "0"], {}, ARGPARSE, ("--samples",)),
-    "analyze/estimators-ok": Case(["analyze", "estimators", "--samples", "200", "--seeds", "1", "--dims", "1"], {}, OK),
-})
+CASES.update(
+    {
+        "analyze/checkpoint-missing": Case(
+            ["analyze", "mi", "none.pt", "--data-dir", "{data}"],
+            {"data": _data},
+            ERROR,
+            ("none.pt",),
+        ),
+        "analyze/image-model": Case(
+            ["analyze", "mi", "aitepose-s-bodies", "--data-dir", "{data}", *_MI],
+            {"data": _data},
+            ERROR,
+            ("aitepose-s-bodies",),
+        ),
+        "analyze/without-data-dir": Case(
+            ["analyze", "mi", "{ckpt}"], _EVAL, ARGPARSE, ("--data-dir",)
+        ),
+        "analyze/subject-unknown": Case(
+            [
+                "analyze",
+                "mi",
+                "{ckpt}",
+                "--data-dir",
+                "{data}",
+                *_MI[:-2],
+                "--subjects",
+                "S99",
+                "--out",
+                "{out}",
+            ],
+            _EVAL,
+            ERROR,
+            ("S99",),
+        ),
+        "analyze/too-few-windows": Case(
+            ["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI, "--max-windows", "3"],
+            _EVAL,
+            ERROR,
+            ("--max-windows",),
+        ),
+        "analyze/dims-0": Case(
+            ["analyze", "mi", "{ckpt}", "--data-dir", "{data}", "--dims", "0"],
+            _EVAL,
+            ARGPARSE,
+            ("--dims",),
+        ),
+        "analyze/one-label-for-two": Case(
+            ["analyze", "mi", "{ckpt}", "{ckpt}", "--data-dir", "{data}", *_MI, "--labels", "a"],
+            _EVAL,
+            ERROR,
+            ("--labels",),
+        ),
+        "analyze/out-is-a-file": Case(
+            ["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI[:-2], "--out", "{ckpt}"],
+            _EVAL,
+            ERROR,
+            ("{ckpt.name}", "--out"),
+        ),
+        "analyze/ok": Case(
+            ["analyze", "mi", "{ckpt}", "--data-dir", "{data}", *_MI, "--labels", "tiny"],
+            _EVAL,
+            OK,
+            check=lambda out, stdout: _assert(
+                len(json.loads((out / "tiny.mi.json").read_text())["layers"]) > 0
+                and (out / "mi.png").is_file()
+            ),
+        ),
+        "analyze/estimators-samples-0": Case(
+            ["analyze", "estimators", "--samples", "0"], {}, ARGPARSE, ("--samples",)
+        ),
+        "analyze/estimators-ok": Case(
+            ["analyze", "estimators", "--samples", "200", "--seeds", "1", "--dims", "1"], {}, OK
+        ),
+    }
+)
 
 
 # `posemoe export`
 def _export(name: str, build: Builder, expect: str) -> Case | None:
     if not name.startswith("pt-") or expect == OK:
         return None
-    return Case(["export", "{ckpt}", "{out}/w.safetensors"], {"ckpt": build}, ERROR, ("{ckpt.name}",))
+    return Case(
+        ["export", "{ckpt}", "{out}/w.safetensors"], {"ckpt": build}, ERROR, ("{ckpt.name}",)
+    )
 
 
 _add("export", WEIGHTS, _export)
-CASES.update({
-    "export/out-not-safetensors": Case(["export", "{ckpt}", "{out}/w.bin"], {"ckpt": _lifter}, ERROR, ("w.bin",)),
-    "export/checkpoint-is-safetensors": Case(["export", "{st}", "{out}/w.safetensors"], {"st": WEIGHTS["st-valid"][0]}, ERROR, ("{st.name}",)),
-    "export/ok": Case(["export", "{ckpt}", "{out}/w.safetensors", "--half"], {"ckpt": _lifter}, OK,
-                      check=lambda out, stdout: _assert((out / "w.safetensors").stat().st_size > 0)),
-})
+CASES.update(
+    {
+        "export/out-not-safetensors": Case(
+            ["export", "{ckpt}", "{out}/w.bin"], {"ckpt": _lifter}, ERROR, ("w.bin",)
+        ),
+        "export/checkpoint-is-safetensors": Case(
+            ["export", "{st}", "{out}/w.safetensors"],
+            {"st": WEIGHTS["st-valid"][0]},
+            ERROR,
+            ("{st.name}",),
+        ),
+        "export/ok": Case(
+            ["export", "{ckpt}", "{out}/w.safetensors", "--half"],
+            {"ckpt": _lifter},
+            OK,
+            check=lambda out, stdout: _assert((out / "w.safetensors").stat().st_size > 0),
+        ),
+    }
+)
 
 
 # `posemoe prepare-2d`, `synth`, `render-bodies`, `import-images`
 def _prepare(name: str, build: Builder, expect: str) -> Case | None:
     if not name.startswith("3d-"):
         return None
-    return Case(["prepare-2d", "--data-dir", "{data}"], {"data": _data_case(name, build)}, ERROR, ("data_3d_h36m.npz",))
+    return Case(
+        ["prepare-2d", "--data-dir", "{data}"],
+        {"data": _data_case(name, build)},
+        ERROR,
+        ("data_3d_h36m.npz",),
+    )
 
 
 def _render(name: str, build: Builder, expect: str) -> Case | None:
     if name not in ("3d-1e30-joint", "3d-bomb-1.2GB", "2d-pickle-exploit", "3d-not-a-dict"):
         return None
-    return Case(["render-bodies", "--data-dir", "{data}", "--subjects", "S1", "--count", "2", "--size", "16",
-                 "--out", "{out}/set.npz"], {"data": _data_case(name, build)}, ERROR,
-                ("data_3d_h36m.npz", "data_2d_h36m_gt.npz"))
+    return Case(
+        [
+            "render-bodies",
+            "--data-dir",
+            "{data}",
+            "--subjects",
+            "S1",
+            "--count",
+            "2",
+            "--size",
+            "16",
+            "--out",
+            "{out}/set.npz",
+        ],
+        {"data": _data_case(name, build)},
+        ERROR,
+        ("data_3d_h36m.npz", "data_2d_h36m_gt.npz"),
+    )
 
 
 _add("prepare-2d", DATA_DIRS, _prepare)
@@ -487,22 +1115,40 @@ _SCENE = np.zeros((120, 160, 3), np.uint8)
 _JOINTS = (np.random.default_rng(0).normal(0, 300, (17, 3)) + [0, 0, 5000]).round(1)
 
 
-def _annotations(fmt: str, *, image: object = None, ann: object = None, top: object = None) -> Builder:
+def _annotations(
+    fmt: str, *, image: object = None, ann: object = None, top: object = None
+) -> Builder:
     """A one-image annotation file (Human3.6M JSON or COCO) and its image; ``image``/``ann`` update
     the image / annotation entries, ``top`` replaces the whole object."""
+
     def build(d: Path) -> Path:
         _image(_SCENE, "s_09_act_02_subact_01_ca_03_000001.png")(d)
-        entry = {"id": 7, "file_name": "s_09_act_02_subact_01_ca_03_000001.png", "width": 160, "height": 120,
-                 "cam_param": {"f": [1000, 1000], "c": [80, 60]}}
-        label = ({"id": 1, "image_id": 7, "bbox": [40, 20, 60, 80], "h36m_joints": _JOINTS.tolist()} if fmt == "h36m" else
-                 {"id": 1, "image_id": 7, "bbox": [40, 20, 60, 80], "num_keypoints": 17, "iscrowd": 0,
-                  "keypoints": [v for x in range(17) for v in (50 + x, 30 + 2 * x, 2)]})
+        entry = {
+            "id": 7,
+            "file_name": "s_09_act_02_subact_01_ca_03_000001.png",
+            "width": 160,
+            "height": 120,
+            "cam_param": {"f": [1000, 1000], "c": [80, 60]},
+        }
+        label = (
+            {"id": 1, "image_id": 7, "bbox": [40, 20, 60, 80], "h36m_joints": _JOINTS.tolist()}
+            if fmt == "h36m"
+            else {
+                "id": 1,
+                "image_id": 7,
+                "bbox": [40, 20, 60, 80],
+                "num_keypoints": 17,
+                "iscrowd": 0,
+                "keypoints": [v for x in range(17) for v in (50 + x, 30 + 2 * x, 2)],
+            }
+        )
         entry.update(image or {})
         label.update(ann or {})
         data = top if top is not None else {"images": [entry], "annotations": [label]}
         path = d / "labels.json"
         path.write_text(json.dumps(data, allow_nan=True))
         return path
+
     return build
 
 
@@ -526,7 +1172,11 @@ _IMPORT = {
     "h36m/image-id-unknown": ("h36m", {"ann": {"image_id": 8}}, ERROR),
     "h36m/image-without-id": ("h36m", {"image": {"id": None}}, ERROR),
     "h36m/file-name-number": ("h36m", {"image": {"file_name": 5}}, ERROR),
-    "h36m/file-missing": ("h36m", {"image": {"file_name": "nothing.png"}}, ERROR),  # names the image
+    "h36m/file-missing": (
+        "h36m",
+        {"image": {"file_name": "nothing.png"}},
+        ERROR,
+    ),  # names the image
     "h36m/bbox-strings": ("h36m", {"ann": {"bbox": ["a", "b", "c", "d"]}}, ERROR),
     "h36m/bbox-3-numbers": ("h36m", {"ann": {"bbox": [1, 2, 3]}}, ERROR),
     "h36m/bbox-outside-image": ("h36m", {"ann": {"bbox": [5000, 5000, 60, 80]}}, ERROR),
@@ -545,44 +1195,174 @@ _IMPORT = {
 }
 for _name, (_fmt, _changes, _expect) in _IMPORT.items():
     CASES[f"import-images/{_name}"] = Case(
-        ["import-images", "--format", _fmt, "--json", "{json}", "--images", "{json.parent}", "--size", "16",
-         "--out", "{out}/set.npz"], {"json": _annotations(_fmt, **_changes)}, _expect, ("{json.name}", "nothing.png"),
-        (lambda out, stdout: _assert(len(np.load(out / "set.npz")["images"]) == 1)) if _expect == OK else None)
+        [
+            "import-images",
+            "--format",
+            _fmt,
+            "--json",
+            "{json}",
+            "--images",
+            "{json.parent}",
+            "--size",
+            "16",
+            "--out",
+            "{out}/set.npz",
+        ],
+        {"json": _annotations(_fmt, **_changes)},
+        _expect,
+        ("{json.name}", "nothing.png"),
+        (lambda out, stdout: _assert(len(np.load(out / "set.npz")["images"]) == 1))
+        if _expect == OK
+        else None,
+    )
 
-CASES.update({
-    "import-images/huge-png-header": Case(["import-images", "--format", "coco", "--json", "{json}", "--images", "{json.parent}",
-                                           "--out", "{out}/set.npz"],
-                                          {"json": _annotations("coco", image={"file_name": "huge.png"}),
-                                           "png": HUGE_IMAGES["png-30000x30000-0.9MB"]}, ERROR, ("huge.png",)),
-    "import-images/size-100000": Case(["import-images", "--format", "coco", "--json", "{json}", "--images", "{json.parent}",
-                                       "--size", "100000", "--out", "{out}/set.npz"], {"json": _annotations("coco")}, ERROR,
-                                      ("{json.name}", "--size")),
-    "import-images/out-is-the-json": Case(["import-images", "--format", "coco", "--json", "{json}", "--images", "{json.parent}",
-                                           "--size", "16", "--out", "{json}"], {"json": _annotations("coco")}, OK,
-                                          check=lambda out, stdout: _assert((out / "labels.json.npz").is_file()),
-                                          out="{json.parent}"),
-    "prepare-2d/cameras-garbage": Case(["prepare-2d", "--data-dir", "{data}", "--cameras", "{cams}"],
-                                       {"data": _data, "cams": _file("cams.json", "{oops")}, ERROR, ("cams.json",)),
-    "prepare-2d/cameras-wrong-structure": Case(["prepare-2d", "--data-dir", "{data}", "--cameras", "{cams}"],
-                                               {"data": _data, "cams": _file("cams.json", '{"S1": 5}')}, ERROR, ("cams.json",)),
-    "prepare-2d/data-dir-missing": Case(["prepare-2d", "--data-dir", "nowhere"], {}, ERROR, ("nowhere",)),
-    "synth/out-dir-is-a-file": Case(["synth", "{f}", "--frames", "10"], {"f": _file("taken", "x")}, ERROR, ("taken",)),
-    "synth/frames-0": Case(["synth", "{out}", "--frames", "0"], {}, ARGPARSE, ("--frames",)),
-    "render-bodies/count-0": Case(["render-bodies", "--data-dir", "{data}", "--subjects", "S1", "--count", "0", "--out", "x.npz"],
-                                  {"data": _data}, ARGPARSE, ("--count",)),
-    "render-bodies/test-subject": Case(["render-bodies", "--data-dir", "{data}", "--subjects", "S9", "--out", "{out}/x.npz"],
-                                       {"data": _data}, ERROR, ("S9",)),
-    "render-bodies/out-over-the-3d-input": Case(["render-bodies", "--data-dir", "{data}", "--subjects", "S1", "--count", "2",
-                                                 "--size", "16", "--out", "{data}/data_3d_h36m.npz"], {"data": _data}, ERROR,
-                                                ("data_3d_h36m.npz",)),
-    "bench/model-unknown": Case(["bench", "gpt-5", "--seconds", "0.1"], {}, ERROR, ("gpt-5",)),
-    "demo/model-missing": Case(["demo", "--model", "none.safetensors", "--out-dir", "{out}"], {}, ERROR, ("none.safetensors",)),
-    "demo/seconds-nan": Case(["demo", "--train", "--seconds", "nan"], {}, ARGPARSE, ("--seconds",)),
-    "compare-aite/data-missing": Case(["compare-aite", "--data-dir", "nowhere", "--train-images", "a.npz", "--val-images", "b.npz",
-                                       "--out-dir", "{out}"], {}, ERROR, ("nowhere", "a.npz")),
-    "cli/unknown-command": Case(["fly"], {}, ARGPARSE, ("fly",)),
-    "cli/no-command": Case([], {}, ARGPARSE, ("COMMAND", "command")),
-})
+CASES.update(
+    {
+        "import-images/huge-png-header": Case(
+            [
+                "import-images",
+                "--format",
+                "coco",
+                "--json",
+                "{json}",
+                "--images",
+                "{json.parent}",
+                "--out",
+                "{out}/set.npz",
+            ],
+            {
+                "json": _annotations("coco", image={"file_name": "huge.png"}),
+                "png": HUGE_IMAGES["png-30000x30000-0.9MB"],
+            },
+            ERROR,
+            ("huge.png",),
+        ),
+        "import-images/size-100000": Case(
+            [
+                "import-images",
+                "--format",
+                "coco",
+                "--json",
+                "{json}",
+                "--images",
+                "{json.parent}",
+                "--size",
+                "100000",
+                "--out",
+                "{out}/set.npz",
+            ],
+            {"json": _annotations("coco")},
+            ERROR,
+            ("{json.name}", "--size"),
+        ),
+        "import-images/out-is-the-json": Case(
+            [
+                "import-images",
+                "--format",
+                "coco",
+                "--json",
+                "{json}",
+                "--images",
+                "{json.parent}",
+                "--size",
+                "16",
+                "--out",
+                "{json}",
+            ],
+            {"json": _annotations("coco")},
+            OK,
+            check=lambda out, stdout: _assert((out / "labels.json.npz").is_file()),
+            out="{json.parent}",
+        ),
+        "prepare-2d/cameras-garbage": Case(
+            ["prepare-2d", "--data-dir", "{data}", "--cameras", "{cams}"],
+            {"data": _data, "cams": _file("cams.json", "{oops")},
+            ERROR,
+            ("cams.json",),
+        ),
+        "prepare-2d/cameras-wrong-structure": Case(
+            ["prepare-2d", "--data-dir", "{data}", "--cameras", "{cams}"],
+            {"data": _data, "cams": _file("cams.json", '{"S1": 5}')},
+            ERROR,
+            ("cams.json",),
+        ),
+        "prepare-2d/data-dir-missing": Case(
+            ["prepare-2d", "--data-dir", "nowhere"], {}, ERROR, ("nowhere",)
+        ),
+        "synth/out-dir-is-a-file": Case(
+            ["synth", "{f}", "--frames", "10"], {"f": _file("taken", "x")}, ERROR, ("taken",)
+        ),
+        "synth/frames-0": Case(["synth", "{out}", "--frames", "0"], {}, ARGPARSE, ("--frames",)),
+        "render-bodies/count-0": Case(
+            [
+                "render-bodies",
+                "--data-dir",
+                "{data}",
+                "--subjects",
+                "S1",
+                "--count",
+                "0",
+                "--out",
+                "x.npz",
+            ],
+            {"data": _data},
+            ARGPARSE,
+            ("--count",),
+        ),
+        "render-bodies/test-subject": Case(
+            ["render-bodies", "--data-dir", "{data}", "--subjects", "S9", "--out", "{out}/x.npz"],
+            {"data": _data},
+            ERROR,
+            ("S9",),
+        ),
+        "render-bodies/out-over-the-3d-input": Case(
+            [
+                "render-bodies",
+                "--data-dir",
+                "{data}",
+                "--subjects",
+                "S1",
+                "--count",
+                "2",
+                "--size",
+                "16",
+                "--out",
+                "{data}/data_3d_h36m.npz",
+            ],
+            {"data": _data},
+            ERROR,
+            ("data_3d_h36m.npz",),
+        ),
+        "bench/model-unknown": Case(["bench", "gpt-5", "--seconds", "0.1"], {}, ERROR, ("gpt-5",)),
+        "demo/model-missing": Case(
+            ["demo", "--model", "none.safetensors", "--out-dir", "{out}"],
+            {},
+            ERROR,
+            ("none.safetensors",),
+        ),
+        "demo/seconds-nan": Case(
+            ["demo", "--train", "--seconds", "nan"], {}, ARGPARSE, ("--seconds",)
+        ),
+        "compare-aite/data-missing": Case(
+            [
+                "compare-aite",
+                "--data-dir",
+                "nowhere",
+                "--train-images",
+                "a.npz",
+                "--val-images",
+                "b.npz",
+                "--out-dir",
+                "{out}",
+            ],
+            {},
+            ERROR,
+            ("nowhere", "a.npz"),
+        ),
+        "cli/unknown-command": Case(["fly"], {}, ARGPARSE, ("fly",)),
+        "cli/no-command": Case([], {}, ARGPARSE, ("COMMAND", "command")),
+    }
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -620,8 +1400,11 @@ def run_cli(argv: list[str], workspace: Path, out: Path) -> Run:
     before = _snapshot(workspace)
     stdout, stderr = io.StringIO(), io.StringIO()
     code, raw = 0, ""
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(stdout), \
-            contextlib.redirect_stderr(stderr):
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
         warnings.simplefilter("always")
         try:
             main(argv)
@@ -635,12 +1418,22 @@ def run_cli(argv: list[str], workspace: Path, out: Path) -> Run:
     def inside_out(rel: str) -> bool:
         return out_rel == "." or rel == out_rel or rel.startswith(out_rel + "/")
 
-    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k) and not inside_out(k))
-    changed += [f"repository: {n}" for n in sorted({p.name for p in repo.iterdir()} ^ set(repo_before))]
-    return Run(code, stdout.getvalue(), [line for line in stderr.getvalue().splitlines() if line.strip()],
-               [f"{w.category.__name__}: {w.message}" for w in caught],
-               changed, sorted(k for k in after if k not in before and inside_out(k) and k != out_rel),
-               sorted(k for k in after if k.endswith(".tmp")), raw)
+    changed = sorted(
+        k for k in set(before) | set(after) if before.get(k) != after.get(k) and not inside_out(k)
+    )
+    changed += [
+        f"repository: {n}" for n in sorted({p.name for p in repo.iterdir()} ^ set(repo_before))
+    ]
+    return Run(
+        code,
+        stdout.getvalue(),
+        [line for line in stderr.getvalue().splitlines() if line.strip()],
+        [f"{w.category.__name__}: {w.message}" for w in caught],
+        changed,
+        sorted(k for k in after if k not in before and inside_out(k) and k != out_rel),
+        sorted(k for k in after if k.endswith(".tmp")),
+        raw,
+    )
 
 
 def problems_of(run: Run, case: Case, names: list[str]) -> list[str]:
@@ -689,8 +1482,11 @@ def test_command(tmp_path, monkeypatch, count_cases, name):
     run = run_cli(argv, workspace, out)
 
     problems = problems_of(run, case, names)
-    problems += [f"input {p.name} changed" for p, content in inputs.items()
-                 if (_snapshot(p) if p.is_dir() else p.read_bytes()) != content]
+    problems += [
+        f"input {p.name} changed"
+        for p, content in inputs.items()
+        if (_snapshot(p) if p.is_dir() else p.read_bytes()) != content
+    ]
     if (workspace / "pwned.txt").exists():
         problems.append("a pickle ran code")
     if problems:
@@ -760,19 +1556,43 @@ def _start_video_runs():
     _image(astronaut(), "person.png")(folder)
     write_video(folder / "clip.mp4", moving_still(astronaut(), 4, (320, 240)), 30)
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    commands = {"render-over-source": ["infer", "clip.mp4", "--render", "mp4", "--out", ".", "--threads", "1"],
-                "photo": ["infer", "person.png", "--out", "out", "--threads", "1"]}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[2]),
-                                                                      os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, "-c", _VIDEO_SCRIPT, json.dumps(commands)], cwd=folder, text=True, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    commands = {
+        "render-over-source": [
+            "infer",
+            "clip.mp4",
+            "--render",
+            "mp4",
+            "--out",
+            ".",
+            "--threads",
+            "1",
+        ],
+        "photo": ["infer", "person.png", "--out", "out", "--threads", "1"],
+    }
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH")])
+        ),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _VIDEO_SCRIPT, json.dumps(commands)],
+        cwd=folder,
+        text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
     def finish():
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-2000:]
-        runs = {name: (code, [line for line in text.replace("\r", "\n").splitlines() if line.strip()])
-                for name, (code, text) in json.loads(out.strip().splitlines()[-1]).items()}
+        runs = {
+            name: (code, [line for line in text.replace("\r", "\n").splitlines() if line.strip()])
+            for name, (code, text) in json.loads(out.strip().splitlines()[-1]).items()
+        }
         return runs, folder, before
+
     return finish
 
 
@@ -795,8 +1615,9 @@ def test_render_over_the_source_video_is_refused_before_any_work(video_runs):
     runs, folder, _ = video_runs
     _, lines = runs["render-over-source"]
     assert len(lines) == 1, lines
-    assert not [p.name for p in folder.iterdir() if p.name.startswith("clip.")
-                and p.name != "clip.mp4"], "outputs written before the error"
+    assert not [
+        p.name for p in folder.iterdir() if p.name.startswith("clip.") and p.name != "clip.mp4"
+    ], "outputs written before the error"
 
 
 def test_no_third_party_log_lines(video_runs, count_cases):
@@ -808,23 +1629,60 @@ def test_no_third_party_log_lines(video_runs, count_cases):
     assert not chatter, chatter
 
 
-def test_resume_with_other_settings_is_refused_unless_allowed(synthetic_dir, tmp_path, capsys, count_cases):
+def test_resume_with_other_settings_is_refused_unless_allowed(
+    synthetic_dir, tmp_path, capsys, count_cases
+):
     out = tmp_path / "run"
-    base = ["train", "--data-dir", str(synthetic_dir), "--out-dir", str(out), "--threads", "1", "--device", "cpu",
-            "--set", f"model_overrides={TINY}", "--set", "epoch_clips=16", "--set", "batch_size=8",
-            "--set", "val_max_windows=4"]
+    base = [
+        "train",
+        "--data-dir",
+        str(synthetic_dir),
+        "--out-dir",
+        str(out),
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+        "--set",
+        f"model_overrides={TINY}",
+        "--set",
+        "epoch_clips=16",
+        "--set",
+        "batch_size=8",
+        "--set",
+        "val_max_windows=4",
+    ]
     main([*base, "--epochs", "1", "--set", "train_subjects=['S1']", "--set", "val_subjects=['S8']"])
     capsys.readouterr()
     last = (out / "last.pt").read_bytes()
-    changes = {"batch size": (["--set", "batch_size=4", "--set", "train_subjects=['S1']", "--set", "val_subjects=['S8']"],
-                              "batch_size"),
-               "swapped subjects": (["--set", "train_subjects=['S8']", "--set", "val_subjects=['S1']"], "train_subjects")}
+    changes = {
+        "batch size": (
+            [
+                "--set",
+                "batch_size=4",
+                "--set",
+                "train_subjects=['S1']",
+                "--set",
+                "val_subjects=['S8']",
+            ],
+            "batch_size",
+        ),
+        "swapped subjects": (
+            ["--set", "train_subjects=['S8']", "--set", "val_subjects=['S1']"],
+            "train_subjects",
+        ),
+    }
     for what, (extra, name) in changes.items():
         with pytest.raises(SystemExit) as exit_:
             main([*base, "--epochs", "2", "--resume", *extra])
         count_cases("commands")
         lines = capsys.readouterr().err.strip().splitlines()
-        assert exit_.value.code == 2 and len(lines) == 1 and name in lines[0] and "--allow-changes" in lines[0], (what, lines)
+        assert (
+            exit_.value.code == 2
+            and len(lines) == 1
+            and name in lines[0]
+            and "--allow-changes" in lines[0]
+        ), (what, lines)
         assert (out / "last.pt").read_bytes() == last, what
     main([*base, "--epochs", "2", "--resume", "--allow-changes", *changes["batch size"][0]])
     assert (out / "last.pt").read_bytes() != last

@@ -21,7 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
+
+pytest.importorskip(
+    "torch"
+)  # a test of training / torch inference; skipped where only inference is installed
 
 import torch  # noqa: E402
 from fuzz_corpus import TINY, coco_records, person_track, quiet_cli  # noqa: E402
@@ -94,17 +97,28 @@ def _check_results_whole(out: Path) -> int:
 
     with np.load(out / "clip.npz") as npz:
         frames = [len(npz["joints_3d"])]
-        assert npz["keypoints_2d"].shape == (frames[0], 17, 3) and len(npz["person_visible"]) == frames[0]
+        assert (
+            npz["keypoints_2d"].shape == (frames[0], 17, 3)
+            and len(npz["person_visible"]) == frames[0]
+        )
     record = json.loads((out / "clip.json").read_text())
     frames.append(len(record["frames"]))
     with (out / "clip.csv").open(newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0][:2] == ["frame", "visible"] and len({len(r) for r in rows}) == 1 and len(rows[0]) in (2 + 17 * 3, 5 + 17 * 3)
+    assert (
+        rows[0][:2] == ["frame", "visible"]
+        and len({len(r) for r in rows}) == 1
+        and len(rows[0]) in (2 + 17 * 3, 5 + 17 * 3)
+    )
     frames.append(len(rows) - 1)
-    rounds = [(f - 1000) // 300 for f in frames]  # a write's round mod 3 (see _write_results_forever)
+    rounds = [
+        (f - 1000) // 300 for f in frames
+    ]  # a write's round mod 3 (see _write_results_forever)
     assert all(f in (1000, 1300, 1600) for f in frames), frames
     assert all(r in (rounds[-1], (rounds[-1] + 1) % 3) for r in rounds), frames
-    assert rounds == sorted(rounds, key=lambda r: r != rounds[0]), frames  # newer ones first, then older
+    assert rounds == sorted(rounds, key=lambda r: r != rounds[0]), (
+        frames
+    )  # newer ones first, then older
     entries = load_npz(out / "set.npz")
     assert entries["poses"].shape[1:] == (17, 3) and isinstance(entries["meta"]["round"], int)
     return 4
@@ -157,9 +171,21 @@ def test_kill_during_checkpoint_writing_leaves_whole_checkpoints(tmp_path, count
 
 
 def _config(data_dir: Path, out_dir: Path, **changes) -> TrainConfig:
-    base = {"model": "posemoe-t27-s", "model_overrides": TINY, "data_dir": str(data_dir), "out_dir": str(out_dir),
-            "train_subjects": ["S1", "S5"], "val_subjects": ["S8"], "epochs": 3, "epoch_clips": 32, "batch_size": 8,
-            "warmup_steps": 2, "threads": 1, "log_every": 2, "val_max_windows": 8}
+    base = {
+        "model": "posemoe-t27-s",
+        "model_overrides": TINY,
+        "data_dir": str(data_dir),
+        "out_dir": str(out_dir),
+        "train_subjects": ["S1", "S5"],
+        "val_subjects": ["S8"],
+        "epochs": 3,
+        "epoch_clips": 32,
+        "batch_size": 8,
+        "warmup_steps": 2,
+        "threads": 1,
+        "log_every": 2,
+        "val_max_windows": 8,
+    }
     return TrainConfig().override(base | changes)
 
 
@@ -196,6 +222,7 @@ def _dies_at(point: str, occurrence: int) -> Callable[[], None]:
     def patch() -> None:
         checkpoint.torch.save = save  # the same torch module, patched in the child only
         checkpoint.os.replace = replace
+
     return patch
 
 
@@ -216,9 +243,12 @@ def uninterrupted(synthetic_dir, tmp_path_factory, one_thread):
 
 
 # best.pt then last.pt are written at the end of every epoch: occurrence 3 is epoch 2's best.pt
-@pytest.mark.parametrize("point, occurrence", [("mid-write", 4), ("before-rename", 3), ("after-rename", 3)])
-def test_resume_after_kill_ends_on_the_same_weights(synthetic_dir, tmp_path, uninterrupted, count_cases, point,
-                                                    occurrence):
+@pytest.mark.parametrize(
+    "point, occurrence", [("mid-write", 4), ("before-rename", 3), ("after-rename", 3)]
+)
+def test_resume_after_kill_ends_on_the_same_weights(
+    synthetic_dir, tmp_path, uninterrupted, count_cases, point, occurrence
+):
     cfg = _config(synthetic_dir, tmp_path)
     patch = _dies_at(point, occurrence)
 
@@ -240,8 +270,14 @@ def test_resume_after_kill_ends_on_the_same_weights(synthetic_dir, tmp_path, uni
     assert resumed["state"]["step"] == uninterrupted["state"]["step"]
     for name, tensor in uninterrupted["model"].items():
         assert torch.equal(tensor, resumed["model"][name]), name
-    assert not list(tmp_path.glob(".*.tmp")), "the resumed run should clear a killed run's temporary files"
-    steps = [int(r["step"]) for r in csv.DictReader((tmp_path / "log.csv").open()) if r["kind"] == "train"]
+    assert not list(tmp_path.glob(".*.tmp")), (
+        "the resumed run should clear a killed run's temporary files"
+    )
+    steps = [
+        int(r["step"])
+        for r in csv.DictReader((tmp_path / "log.csv").open())
+        if r["kind"] == "train"
+    ]
     assert steps == sorted(set(steps)), "a step logged twice"
 
 
@@ -249,7 +285,9 @@ def test_resume_after_kill_ends_on_the_same_weights(synthetic_dir, tmp_path, uni
 # Two runs, one folder
 
 
-def test_second_training_into_a_busy_folder_is_refused(synthetic_dir, tmp_path, capsys, count_cases):
+def test_second_training_into_a_busy_folder_is_refused(
+    synthetic_dir, tmp_path, capsys, count_cases
+):
     out = tmp_path / "run"
     cfg = _config(synthetic_dir, out, epochs=10_000, time_budget=60.0, val_every=0)
 
@@ -262,12 +300,31 @@ def test_second_training_into_a_busy_folder_is_refused(synthetic_dir, tmp_path, 
         _wait_for(lambda: (out / "last.pt").exists())
         before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
         with pytest.raises(SystemExit) as exit_:
-            main(["train", "--data-dir", str(synthetic_dir), "--out-dir", str(out), "--epochs", "1",
-                  "--set", f"model_overrides={TINY}", "--set", "train_subjects=['S1']", "--threads", "1"])
+            main(
+                [
+                    "train",
+                    "--data-dir",
+                    str(synthetic_dir),
+                    "--out-dir",
+                    str(out),
+                    "--epochs",
+                    "1",
+                    "--set",
+                    f"model_overrides={TINY}",
+                    "--set",
+                    "train_subjects=['S1']",
+                    "--threads",
+                    "1",
+                ]
+            )
         count_cases("faults")
         assert exit_.value.code == 2
         lines = capsys.readouterr().err.strip().splitlines()
-        assert len(lines) == 1 and "another training run is using this folder" in lines[0] and str(out) in lines[0]
+        assert (
+            len(lines) == 1
+            and "another training run is using this folder" in lines[0]
+            and str(out) in lines[0]
+        )
         assert os.waitpid(pid, os.WNOHANG) == (0, 0), "the first run should still be going"
         assert set(before) <= {p.name for p in out.iterdir()}
     finally:
@@ -283,8 +340,15 @@ def full_disk(tmp_path):
     """A 64 KiB tmpfs (root only; skipped elsewhere)."""
     mount = tmp_path / "small"
     mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                                           capture_output=True, check=False).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        != 0
+    ):
         pytest.skip("mounting a small tmpfs needs root")
     try:
         yield mount
@@ -296,15 +360,35 @@ _run = quiet_cli
 
 
 _FULL_DISK_COMMANDS = {
-    "infer": lambda d, dets, lifter: ["infer", str(dets), "--image-size", "640", "480", "--model", str(lifter),
-                                      "--threads", "1", "--out", str(d / "infer")],
-    "synth": lambda d, dets, lifter: ["synth", str(d / "synth"), "--subjects", "S1", "--frames", "300"],
+    "infer": lambda d, dets, lifter: [
+        "infer",
+        str(dets),
+        "--image-size",
+        "640",
+        "480",
+        "--model",
+        str(lifter),
+        "--threads",
+        "1",
+        "--out",
+        str(d / "infer"),
+    ],
+    "synth": lambda d, dets, lifter: [
+        "synth",
+        str(d / "synth"),
+        "--subjects",
+        "S1",
+        "--frames",
+        "300",
+    ],
     "export": lambda d, dets, lifter: ["export", str(lifter), str(d / "export" / "w.safetensors")],
 }
 
 
 @pytest.mark.parametrize("command", ["infer", "synth", "export"])
-def test_full_disk_gives_one_line_and_no_partial_files(full_disk, tmp_path, tiny_lifter, count_cases, command):
+def test_full_disk_gives_one_line_and_no_partial_files(
+    full_disk, tmp_path, tiny_lifter, count_cases, command
+):
     dets = tmp_path / "dets.json"
     dets.write_text(json.dumps(coco_records(person_track(600))))
     (full_disk / "ballast").write_bytes(bytes(16 * 1024))  # the disk is nearly full already
@@ -321,33 +405,79 @@ def test_full_disk_gives_one_line_and_no_partial_files(full_disk, tmp_path, tiny
 
 def test_full_disk_during_training_leaves_no_partial_files(full_disk, synthetic_dir, count_cases):
     out = full_disk / "run"
-    code, lines = _run(["train", "--data-dir", str(synthetic_dir), "--out-dir", str(out), "--epochs", "2",
-                        "--threads", "1", "--set", f"model_overrides={TINY}", "--set", "train_subjects=['S1']",
-                        "--set", "val_subjects=['S8']", "--set", "epoch_clips=16", "--set", "batch_size=8"])
+    code, lines = _run(
+        [
+            "train",
+            "--data-dir",
+            str(synthetic_dir),
+            "--out-dir",
+            str(out),
+            "--epochs",
+            "2",
+            "--threads",
+            "1",
+            "--set",
+            f"model_overrides={TINY}",
+            "--set",
+            "train_subjects=['S1']",
+            "--set",
+            "val_subjects=['S8']",
+            "--set",
+            "epoch_clips=16",
+            "--set",
+            "batch_size=8",
+        ]
+    )
     count_cases("faults")
     lines = [line for line in lines if "it/s]" not in line]  # the progress bar is no message
     assert code == 2 and len(lines) == 1 and "no space left on" in lines[0].lower(), lines
     assert not [p.name for p in out.iterdir() if p.name.endswith((".pt", ".tmp"))]
 
 
-def test_full_disk_between_epochs_names_the_file_and_keeps_the_earlier_checkpoints(synthetic_dir, tmp_path,
-                                                                                    count_cases):
+def test_full_disk_between_epochs_names_the_file_and_keeps_the_earlier_checkpoints(
+    synthetic_dir, tmp_path, count_cases
+):
     """Epoch 1's checkpoints fit; epoch 2's best.pt runs out of room part-way (torch reports that as
     "unexpected pos"): one line naming it, epoch 1's files whole, no temporary left."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-                                           capture_output=True, check=False).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        != 0
+    ):
         pytest.skip("mounting a small tmpfs needs root")
     try:
         out = mount / "run"
-        argv = ["train", "--data-dir", str(synthetic_dir), "--out-dir", str(out), "--threads", "1",
-                "--set", f"model_overrides={TINY}", "--set", "train_subjects=['S1']", "--set", "val_subjects=['S8']",
-                "--set", "epoch_clips=16", "--set", "batch_size=8"]
+        argv = [
+            "train",
+            "--data-dir",
+            str(synthetic_dir),
+            "--out-dir",
+            str(out),
+            "--threads",
+            "1",
+            "--set",
+            f"model_overrides={TINY}",
+            "--set",
+            "train_subjects=['S1']",
+            "--set",
+            "val_subjects=['S8']",
+            "--set",
+            "epoch_clips=16",
+            "--set",
+            "batch_size=8",
+        ]
         assert _run([*argv, "--epochs", "1"])[0] == 0
         before = {name: (out / name).read_bytes() for name in ("best.pt", "last.pt")}
         free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
-        (mount / "ballast").write_bytes(bytes(free - 1100 * 1024))  # room for most of one checkpoint
+        (mount / "ballast").write_bytes(
+            bytes(free - 1100 * 1024)
+        )  # room for most of one checkpoint
         code, lines = _run([*argv, "--epochs", "2", "--resume"])
         count_cases("faults")
         lines = [line for line in lines if "it/s]" not in line and not line.startswith("model ")]
@@ -360,27 +490,50 @@ def test_full_disk_between_epochs_names_the_file_and_keeps_the_earlier_checkpoin
         subprocess.run(["umount", str(mount)], check=False)
 
 
-def test_full_disk_while_writing_a_large_result_is_one_line_without_a_zipfile_traceback(tmp_path, tiny_lifter,
-                                                                                         count_cases, capfd):
+def test_full_disk_while_writing_a_large_result_is_one_line_without_a_zipfile_traceback(
+    tmp_path, tiny_lifter, count_cases, capfd
+):
     """The npz runs out of room part-way: numpy.savez once left its archive open, whose clean-up then
     printed 'ZipFile.__del__ ... seek of closed file' after an error line that named no file."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
-                                           capture_output=True, check=False).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        != 0
+    ):
         pytest.skip("mounting a small tmpfs needs root")
     try:
         dets = tmp_path / "dets.json"
         dets.write_text(json.dumps(coco_records(person_track(3000))))
         capfd.readouterr()
-        code, lines = _run(["infer", str(dets), "--image-size", "640", "480", "--model", str(tiny_lifter),
-                            "--threads", "1", "--out", str(mount / "out")])
+        code, lines = _run(
+            [
+                "infer",
+                str(dets),
+                "--image-size",
+                "640",
+                "480",
+                "--model",
+                str(tiny_lifter),
+                "--threads",
+                "1",
+                "--out",
+                str(mount / "out"),
+            ]
+        )
         import gc
 
         gc.collect()  # where a leaked archive would print its traceback
         count_cases("faults")
         assert code == 2 and len(lines) == 1, lines
-        assert "No space left on device" in lines[0] and str(mount / "out" / "dets.npz") in lines[0], lines
+        assert (
+            "No space left on device" in lines[0] and str(mount / "out" / "dets.npz") in lines[0]
+        ), lines
         assert "Traceback" not in capfd.readouterr().err
         assert not [str(p) for p in mount.rglob("*") if p.is_file()]
     finally:
@@ -407,22 +560,55 @@ def test_second_infer_into_a_busy_folder_is_refused(tmp_path, tiny_lifter, count
     pid = _fork(first)
     try:
         os.read(ready[0], 1)
-        code, lines = _run(["infer", str(dets), "--image-size", "640", "480", "--model", str(tiny_lifter),
-                            "--threads", "1", "--out", str(out)])
+        code, lines = _run(
+            [
+                "infer",
+                str(dets),
+                "--image-size",
+                "640",
+                "480",
+                "--model",
+                str(tiny_lifter),
+                "--threads",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
         count_cases("faults")
         assert code == 2 and len(lines) == 1, lines
-        assert "another posemoe run is writing into this folder" in lines[0] and str(out) in lines[0], lines
+        assert (
+            "another posemoe run is writing into this folder" in lines[0] and str(out) in lines[0]
+        ), lines
         assert [p.name for p in out.iterdir()] == [".lock"], "the refused run wrote"
     finally:
         os.write(release[1], b"x")
         assert os.WEXITSTATUS(_reap(pid)) == 0
     assert not out.exists(), "the folder the first run made and left empty stays"
-    assert _run(["infer", str(dets), "--image-size", "640", "480", "--model", str(tiny_lifter), "--threads", "1",
-                 "--out", str(out)])[0] == 0
+    assert (
+        _run(
+            [
+                "infer",
+                str(dets),
+                "--image-size",
+                "640",
+                "480",
+                "--model",
+                str(tiny_lifter),
+                "--threads",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )[0]
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == ["dets.csv", "dets.json", "dets.npz"]
 
 
-def test_a_killed_infers_temporaries_are_removed_by_the_next_run(tmp_path, tiny_lifter, count_cases):
+def test_a_killed_infers_temporaries_are_removed_by_the_next_run(
+    tmp_path, tiny_lifter, count_cases
+):
     """Killed mid-write (kill -9): its ``.<name>.<pid>.tmp`` stay; the next run into the folder
     removes them, and leaves a live process's and other tools' files alone."""
     from posemoe.export.results import write_files
@@ -436,6 +622,7 @@ def test_a_killed_infers_temporaries_are_removed_by_the_next_run(tmp_path, tiny_
             f.write(b"x" * 4096)
             f.flush()
             os.kill(os.getpid(), signal.SIGKILL)
+
         write_files({out / "dets.json": write}, binary=[out / "dets.json"])
 
     dead = _fork(killed_while_writing)
@@ -444,8 +631,21 @@ def test_a_killed_infers_temporaries_are_removed_by_the_next_run(tmp_path, tiny_
     live = out / f".notes.csv.{os.getpid()}.tmp"  # a running process's (this one's)
     other = out / ".notes.tmp"  # no pid: not ours to remove
     live.write_text("x"), other.write_text("x")
-    code, _ = _run(["infer", str(dets), "--image-size", "640", "480", "--model", str(tiny_lifter), "--threads", "1",
-                    "--out", str(out)])
+    code, _ = _run(
+        [
+            "infer",
+            str(dets),
+            "--image-size",
+            "640",
+            "480",
+            "--model",
+            str(tiny_lifter),
+            "--threads",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     count_cases("faults")
     assert code == 0
     assert not (out / f".dets.json.{dead}.tmp").exists()
@@ -454,9 +654,27 @@ def test_a_killed_infers_temporaries_are_removed_by_the_next_run(tmp_path, tiny_
 
 def test_resume_from_a_model_only_last_pt_says_so(synthetic_dir, tmp_path, count_cases):
     out = tmp_path / "run"
-    argv = ["train", "--data-dir", str(synthetic_dir), "--out-dir", str(out), "--threads", "1", "--epochs", "2",
-            "--set", f"model_overrides={TINY}", "--set", "train_subjects=['S1']", "--set", "val_subjects=['S8']",
-            "--set", "epoch_clips=8", "--set", "batch_size=8"]
+    argv = [
+        "train",
+        "--data-dir",
+        str(synthetic_dir),
+        "--out-dir",
+        str(out),
+        "--threads",
+        "1",
+        "--epochs",
+        "2",
+        "--set",
+        f"model_overrides={TINY}",
+        "--set",
+        "train_subjects=['S1']",
+        "--set",
+        "val_subjects=['S8']",
+        "--set",
+        "epoch_clips=8",
+        "--set",
+        "batch_size=8",
+    ]
     out.mkdir()
     model = load_checkpoint(_tiny_run(synthetic_dir, tmp_path / "whole") / "last.pt")
     torch.save({"model_config": model["model_config"], "model": model["model"]}, out / "last.pt")
@@ -464,7 +682,11 @@ def test_resume_from_a_model_only_last_pt_says_so(synthetic_dir, tmp_path, count
         code, lines = _run([*argv, "--resume", *extra])
         count_cases("faults")
         assert code == 2 and len(lines) == 1, lines
-        assert str(out / "last.pt") in lines[0] and "cannot be resumed" in lines[0] and "--restart" in lines[0], lines
+        assert (
+            str(out / "last.pt") in lines[0]
+            and "cannot be resumed" in lines[0]
+            and "--restart" in lines[0]
+        ), lines
 
 
 def _tiny_run(data: Path, out: Path) -> Path:
@@ -486,7 +708,13 @@ def _write_bvh(path: Path) -> None:
     from posemoe.io.bvh import BvhSkeleton, write_bvh
 
     skeleton = BvhSkeleton(("Hips",), np.array([-1]), np.zeros((1, 3)), np.array([False]))
-    write_bvh(path, skeleton, np.broadcast_to(np.eye(3), (50, 1, 3, 3)), np.zeros((50, 3)), frame_time=0.02)
+    write_bvh(
+        path,
+        skeleton,
+        np.broadcast_to(np.eye(3), (50, 1, 3, 3)),
+        np.zeros((50, 3)),
+        frame_time=0.02,
+    )
 
 
 def _write_checkpoint(path: Path) -> None:
@@ -524,8 +752,9 @@ def _killed_writing(name: str, folder: Path) -> int:
 
 
 @pytest.mark.parametrize("name", sorted(WRITERS))
-def test_a_killed_writers_temporary_is_named_and_removed_when_the_file_is_written_again(tmp_path, count_cases,
-                                                                                       name):
+def test_a_killed_writers_temporary_is_named_and_removed_when_the_file_is_written_again(
+    tmp_path, count_cases, name
+):
     """kill -9 inside ``save_npz``, BVH writing or a checkpoint: the file left is
     ``.<name>.<pid>.tmp`` (recognisable, not a random name); writing that file again removes it."""
     file, writer, _ = WRITERS[name]
@@ -536,16 +765,30 @@ def test_a_killed_writers_temporary_is_named_and_removed_when_the_file_is_writte
     assert [p.name for p in tmp_path.iterdir()] == [file]
 
 
-def test_a_killed_writers_temporaries_are_removed_by_the_next_infer_into_the_folder(tmp_path, tiny_lifter,
-                                                                                   count_cases):
+def test_a_killed_writers_temporaries_are_removed_by_the_next_infer_into_the_folder(
+    tmp_path, tiny_lifter, count_cases
+):
     out = tmp_path / "out"
     out.mkdir()
     left = [f".{WRITERS[name][0]}.{_killed_writing(name, out)}.tmp" for name in sorted(WRITERS)]
     assert sorted(p.name for p in out.iterdir()) == sorted(left)
     dets = tmp_path / "dets.json"
     dets.write_text(json.dumps(coco_records(person_track(60))))
-    code, _ = _run(["infer", str(dets), "--image-size", "640", "480", "--model", str(tiny_lifter), "--threads", "1",
-                    "--out", str(out)])
+    code, _ = _run(
+        [
+            "infer",
+            str(dets),
+            "--image-size",
+            "640",
+            "480",
+            "--model",
+            str(tiny_lifter),
+            "--threads",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     count_cases("faults")
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == ["dets.csv", "dets.json", "dets.npz"]

@@ -73,17 +73,25 @@ def test_keypoint_json(tmp_path, count_cases, name):
     build, expect = KEYPOINT_JSON[name]
     path = build(tmp_path)
     count_cases("readers")
-    result = _outcome(lambda p: _lift_ready(p, "halpe26" if name.startswith("halpe") else None), path, expect,
-                      (path.name,))
+    result = _outcome(
+        lambda p: _lift_ready(p, "halpe26" if name.startswith("halpe") else None),
+        path,
+        expect,
+        (path.name,),
+    )
     if result is None:
         return
     filled, report = result
     assert np.isfinite(filled).all()
     if any(k in name for k in ("inf", "nan-coord", "1e30", "1e400")):
         assert any("count as missing" in line for line in report), report
-    if name.startswith(("1e30", "inf", "nan", "minus", "confidence")):  # the walking person was lifted, not a ghost
+    if name.startswith(
+        ("1e30", "inf", "nan", "minus", "confidence")
+    ):  # the walking person was lifted, not a ghost
         truth = person_track()
-        np.testing.assert_allclose(filled[:, :, :2].mean((1, 2)), truth[:, :, :2].mean((1, 2)), atol=40)
+        np.testing.assert_allclose(
+            filled[:, :, :2].mean((1, 2)), truth[:, :, :2].mean((1, 2)), atol=40
+        )
 
 
 @pytest.mark.parametrize("name", sorted(OPENPOSE))
@@ -95,7 +103,9 @@ def test_openpose_folders(tmp_path, count_cases, name):
 
 @pytest.mark.parametrize("name", sorted(KEYPOINT_ARRAYS))
 def test_keypoint_arrays(tmp_path, count_cases, name):
-    result = _read_case(tmp_path, count_cases, KEYPOINT_ARRAYS, name, lambda p: _lift_ready(p, "coco17"))
+    result = _read_case(
+        tmp_path, count_cases, KEYPOINT_ARRAYS, name, lambda p: _lift_ready(p, "coco17")
+    )
     if result is not None:
         assert np.isfinite(result[0]).all() and len(result[0]) == 20
 
@@ -107,7 +117,12 @@ def test_npz_reader(tmp_path, count_cases, name):
     build, expect = KEYPOINT_ARRAYS[name]
     path = build(tmp_path)
     count_cases("readers")
-    if "no-keypoints" in name or "pickled-dict" in name or "empty-zip" in name or "image-size" in name:
+    if (
+        "no-keypoints" in name
+        or "pickled-dict" in name
+        or "empty-zip" in name
+        or "image-size" in name
+    ):
         expect = OK  # well-formed archives; only the keypoint reader objects to them
     _outcome(load_npz, path, expect + "|" + OK if "mutation" in name else expect, (path.name,))
     assert not (tmp_path / "pwned.txt").exists()
@@ -147,15 +162,24 @@ def test_image_sets(tmp_path, count_cases, name):
 def test_data_folders(tmp_path, count_cases, name):
     from posemoe.datasets.h36m import load_h36m
 
-    _read_case(tmp_path, count_cases, DATA_DIRS, name, lambda d: load_h36m(d, ["S1", "S8"], "gt"),
-               ("data_3d_h36m.npz", "data_2d_h36m_gt.npz"))
+    _read_case(
+        tmp_path,
+        count_cases,
+        DATA_DIRS,
+        name,
+        lambda d: load_h36m(d, ["S1", "S8"], "gt"),
+        ("data_3d_h36m.npz", "data_2d_h36m_gt.npz"),
+    )
 
 
 def test_absurd_frames_are_named_with_their_sequence(tmp_path):
     from posemoe.datasets.h36m import load_h36m
 
     folder = DATA_DIRS["3d-1e30-joint"][0](tmp_path)
-    with pytest.raises(UserError, match=r"data_3d_h36m.npz \[S1 / [\w ]+\]: 1 of \d+ frame\(s\) hold .*first: frame 7"):
+    with pytest.raises(
+        UserError,
+        match=r"data_3d_h36m.npz \[S1 / [\w ]+\]: 1 of \d+ frame\(s\) hold .*first: frame 7",
+    ):
         load_h36m(folder, ["S1", "S8"], "gt")
 
 
@@ -190,13 +214,25 @@ def test_mpi_inf_3dhp(tmp_path, count_cases, name):
 # Generated: random JSON for the keypoint readers, random damage to .npz files
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats(allow_nan=True, allow_infinity=True)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=6), children, max_size=5),
-    max_leaves=40)
-_FIELDS = st.sampled_from(["image_id", "keypoints", "score", "instances", "frame_id", "keypoint_scores"])
-_SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    lambda children: (
+        st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=6), children, max_size=5)
+    ),
+    max_leaves=40,
+)
+_FIELDS = st.sampled_from(
+    ["image_id", "keypoints", "score", "instances", "frame_id", "keypoint_scores"]
+)
+_SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def _read_json_value(tmp_path: Path, value: object, layout: str | None = None) -> None:
@@ -205,7 +241,12 @@ def _read_json_value(tmp_path: Path, value: object, layout: str | None = None) -
     try:
         filled, _ = _lift_ready(path, layout)
     except ACCEPTED as err:
-        assert "\n" not in str(err) and path.name in str(err) or "no person" in str(err) or "no joint" in str(err), str(err)
+        assert (
+            "\n" not in str(err)
+            and path.name in str(err)
+            or "no person" in str(err)
+            or "no joint" in str(err)
+        ), str(err)
         return
     assert np.isfinite(filled).all()
 
@@ -230,8 +271,12 @@ def test_generated_damage_to_one_record(tmp_path, count_cases, frame, field, val
     _read_json_value(tmp_path, records, "halpe26" if halpe else None)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_generated_damage_to_npz_bytes(tmp_path, count_cases, data):
     from posemoe.io.npz import load_npz

@@ -32,11 +32,13 @@ def test_anchors_tile_each_strides_grid_with_two_per_layer():
     anchors = bp.ssd_anchors()
     assert anchors.shape == (28 * 28 * 2 + 14 * 14 * 2 + 7 * 7 * 6, 2) == (2254, 2)
     np.testing.assert_allclose(anchors[0], [0.5 / 28, 0.5 / 28])
-    np.testing.assert_array_equal(anchors[0], anchors[1])  # two anchors per cell of the stride-8 grid
+    np.testing.assert_array_equal(
+        anchors[0], anchors[1]
+    )  # two anchors per cell of the stride-8 grid
     np.testing.assert_allclose(anchors[2], [1.5 / 28, 0.5 / 28])  # x runs fastest
     np.testing.assert_allclose(anchors[2 * 28], [0.5 / 28, 1.5 / 28])
     np.testing.assert_allclose(anchors[1568], [0.5 / 14, 0.5 / 14])  # the stride-16 grid starts
-    last = anchors[1568 + 392:]  # three stride-32 layers share one 7x7 grid: six anchors per cell
+    last = anchors[1568 + 392 :]  # three stride-32 layers share one 7x7 grid: six anchors per cell
     np.testing.assert_allclose(last[:6], np.repeat([[0.5 / 7, 0.5 / 7]], 6, axis=0))
     np.testing.assert_allclose(last[-1], [6.5 / 7, 6.5 / 7])
 
@@ -69,8 +71,12 @@ def test_weighted_nms_averages_overlapping_boxes_by_score_and_keeps_the_surest_s
     touching = _detection(0.55, [0.30, 0.10, 0.20, 0.20])  # shares an edge with a: IoU 0
     merged = bp.weighted_nms([b, far, a, touching])
     assert [m.score for m in merged] == pytest.approx([0.9, 0.7, 0.55])
-    np.testing.assert_allclose(merged[0].box, [(0.9 * 0.10 + 0.6 * 0.12) / 1.5, 0.10, 0.20, 0.20], atol=1e-6)
-    np.testing.assert_allclose(merged[0].keypoints, np.full((4, 2), (0.9 * 0.5 + 0.6 * 0.6) / 1.5), atol=1e-6)
+    np.testing.assert_allclose(
+        merged[0].box, [(0.9 * 0.10 + 0.6 * 0.12) / 1.5, 0.10, 0.20, 0.20], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        merged[0].keypoints, np.full((4, 2), (0.9 * 0.5 + 0.6 * 0.6) / 1.5), atol=1e-6
+    )
     np.testing.assert_allclose(merged[1].box, far.box)
     assert bp.iou(np.array([0, 0, 1, 1.0]), np.array([[0.5, 0, 1, 1.0]]))[0] == pytest.approx(1 / 3)
     assert bp.weighted_nms([]) == []
@@ -81,7 +87,9 @@ def test_letterbox_padding_and_its_removal():
     assert bp.letterbox_padding(1080, 1920, 224) == (pytest.approx((1 - 1080 / 1920) / 2), 0.0)
     left, top = 0.0, (1 - 720 / 1280) / 2
     # the frame's bottom-right corner, seen in the padded square, is the region's (1, 1)
-    np.testing.assert_allclose(bp.remove_letterbox(np.array([1.0, 1 - top], np.float32), (left, top)), [1, 1], atol=1e-6)
+    np.testing.assert_allclose(
+        bp.remove_letterbox(np.array([1.0, 1 - top], np.float32), (left, top)), [1, 1], atol=1e-6
+    )
 
 
 def test_the_alignment_region_is_square_in_pixels_and_turned_so_the_body_stands_up():
@@ -90,8 +98,12 @@ def test_the_alignment_region_is_square_in_pixels_and_turned_so_the_body_stands_
     up = np.array([640 / width, 300 / height])  # 100 pixels above the hips: upright
     roi = bp.alignment_roi(hip, up, width, height)
     assert roi.rotation == pytest.approx(0.0, abs=1e-9)
-    assert roi.width * width == pytest.approx(2 * 100 * bp.ROI_SCALE) and roi.height * height == pytest.approx(250)
-    right = bp.alignment_roi(hip, np.array([740 / width, 400 / height]), width, height)  # body lying, head right
+    assert roi.width * width == pytest.approx(
+        2 * 100 * bp.ROI_SCALE
+    ) and roi.height * height == pytest.approx(250)
+    right = bp.alignment_roi(
+        hip, np.array([740 / width, 400 / height]), width, height
+    )  # body lying, head right
     assert right.rotation == pytest.approx(math.pi / 2)
     assert bp.normalize_radians(3 * math.pi / 2) == pytest.approx(-math.pi / 2)
 
@@ -103,7 +115,9 @@ def test_a_crop_projected_back_lands_where_it_was_taken():
     width, height = 640, 480
     for roi in (bp.Roi(0.4, 0.6, 0.3, 0.4, 0.7), bp.Roi(0.5, 0.5, 1.0, 1.0)):
         corners, padding = bp.crop_corners(roi, width, height, 256)
-        square = np.array([[0, 1], [0, 0], [1, 0], [1, 1]], np.float32)  # the order crop_corners gives
+        square = np.array(
+            [[0, 1], [0, 0], [1, 0], [1, 1]], np.float32
+        )  # the order crop_corners gives
         projected = bp.project(bp.remove_letterbox(square, padding), roi) * [width, height]
         np.testing.assert_allclose(projected, corners, atol=1e-3)
     assert padding == (0.0, pytest.approx((1 - 480 / 640) / 2))
@@ -127,12 +141,16 @@ def test_the_crop_samples_the_region_turned_upright():
 def test_heatmap_refinement_moves_a_landmark_to_its_windows_weighted_centre():
     heatmap = np.full((64, 64, 3), -20.0, np.float32)  # sigmoid ~0: nothing anywhere
     heatmap[10, 20, 0] = heatmap[10, 22, 0] = 20.0  # two sure cells either side of landmark 0
-    heatmap[40, 40, 1] = 0.0  # landmark 1's best cell: 0.5 only at (40, 40)... but it is outside its window
+    heatmap[40, 40, 1] = (
+        0.0  # landmark 1's best cell: 0.5 only at (40, 40)... but it is outside its window
+    )
     points = np.array([[21.2 / 64, 10.7 / 64], [10 / 64, 10 / 64], [-0.5 / 64, 0.3]], np.float32)
     out = bp.refine_from_heatmap(points, heatmap)
     np.testing.assert_allclose(out[0], [21 / 64, 10 / 64], atol=1e-4)
     np.testing.assert_array_equal(out[1], points[1])  # its window is unsure: kept
-    heatmap[19, 0, 2] = 20.0  # landmark 2 sits just left of the heatmap: its cell truncates to column 0
+    heatmap[19, 0, 2] = (
+        20.0  # landmark 2 sits just left of the heatmap: its cell truncates to column 0
+    )
     np.testing.assert_allclose(bp.refine_from_heatmap(points, heatmap)[2], [0, 19 / 64], atol=1e-4)
 
 
@@ -148,7 +166,9 @@ def test_decoded_landmarks_are_pixels_with_sigmoid_visibility_and_the_next_regio
     assert points.shape == (33, 3)
     np.testing.assert_allclose(points[0], [320, 160 + 80, 1 / (1 + math.exp(-2))], atol=1e-4)
     assert next_roi.x == pytest.approx(0.5) and next_roi.y == pytest.approx(0.5)
-    assert next_roi.width * 640 == pytest.approx(2 * 80 * bp.ROI_SCALE, rel=1e-5) and next_roi.rotation == pytest.approx(0, abs=1e-6)
+    assert next_roi.width * 640 == pytest.approx(
+        2 * 80 * bp.ROI_SCALE, rel=1e-5
+    ) and next_roi.rotation == pytest.approx(0, abs=1e-6)
 
 
 def test_a_region_of_no_size_is_refused():
@@ -179,14 +199,22 @@ def test_the_onnx_stages_match_mediapipes_graphs_on_the_same_frame_and_region():
             for (score, box, roi), (detection, mine) in zip(expected, found):
                 assert detection.score == pytest.approx(score, abs=1e-4)
                 np.testing.assert_allclose(detection.box, box, atol=1e-4)
-                np.testing.assert_allclose([mine.x, mine.y, mine.width, mine.height, mine.rotation],
-                                           [roi.x, roi.y, roi.width, roi.height, roi.rotation], atol=1e-4)
+                np.testing.assert_allclose(
+                    [mine.x, mine.y, mine.width, mine.height, mine.rotation],
+                    [roi.x, roi.y, roi.width, roi.height, roi.rotation],
+                    atol=1e-4,
+                )
                 points, presence, next_roi = reference.solo(image, roi)
                 mine_points, mine_presence, mine_next = landmarks(frame, roi)
                 assert np.abs(mine_points[:, :2] - points[:, :2]).max() < 0.25  # pixels, of 854x480
-                assert np.abs(mine_points[:, 2] - points[:, 2]).max() < 0.01 and mine_presence == pytest.approx(presence, abs=1e-3)
-                np.testing.assert_allclose([mine_next.x, mine_next.y, mine_next.width, mine_next.rotation],
-                                           [next_roi.x, next_roi.y, next_roi.width, next_roi.rotation], atol=1e-3)
+                assert np.abs(
+                    mine_points[:, 2] - points[:, 2]
+                ).max() < 0.01 and mine_presence == pytest.approx(presence, abs=1e-3)
+                np.testing.assert_allclose(
+                    [mine_next.x, mine_next.y, mine_next.width, mine_next.rotation],
+                    [next_roi.x, next_roi.y, next_roi.width, next_roi.rotation],
+                    atol=1e-3,
+                )
     finally:
         reference.close()
 
@@ -198,8 +226,13 @@ def _both(frames, **options):
     for backend in ("mediapipe", "onnx"):
         with BlazePose(backend=backend, **options) as detector:
             found[backend] = [detector(frame) for frame in frames]
-    errors = np.concatenate([np.linalg.norm(a[..., :2] - b[..., :2], axis=-1).ravel()
-                             for a, b in zip(found["mediapipe"], found["onnx"]) if a.shape == b.shape])
+    errors = np.concatenate(
+        [
+            np.linalg.norm(a[..., :2] - b[..., :2], axis=-1).ravel()
+            for a, b in zip(found["mediapipe"], found["onnx"])
+            if a.shape == b.shape
+        ]
+    )
     return [len(p) for p in found["mediapipe"]], [len(p) for p in found["onnx"]], errors
 
 

@@ -13,7 +13,9 @@ FOCAL = 420.0  # pixels, the virtual camera's
 def _view(scene: np.ndarray, homography: np.ndarray) -> np.ndarray:
     import cv2
 
-    return cv2.warpPerspective(scene, homography, SIZE, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return cv2.warpPerspective(
+        scene, homography, SIZE, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
 
 
 def _rotation(pan_deg: float, tilt_deg: float) -> np.ndarray:
@@ -37,7 +39,9 @@ def _clip(homographies: list[np.ndarray], people: list[np.ndarray] | None = None
         for person in here:  # a textured body, moving on its own
             x0, y0 = person[:, :2].min(0).astype(int)
             x1, y1 = person[:, :2].max(0).astype(int)
-            frame[y0:y1, x0:x1] = np.random.default_rng(t).integers(0, 255, (y1 - y0, x1 - x0, 3), dtype=np.uint8)
+            frame[y0:y1, x0:x1] = np.random.default_rng(t).integers(
+                0, 255, (y1 - y0, x1 - x0, 3), dtype=np.uint8
+            )
         tracker.push(frame, here)
     return tracker.result()
 
@@ -55,7 +59,10 @@ def test_a_pan_is_a_rotation_and_compensating_it_keeps_a_still_point_still():
     standing = np.array([0.5, 0.2, 4.0])  # a person standing still, metres, first camera's frame
     seen = np.stack([r @ standing for r in rotations])  # where each turned camera sees them
     np.testing.assert_allclose(judged.compensate(seen), np.tile(standing, (30, 1)), atol=0.05)
-    assert f"pans up to {pan:.1f} deg, tilts up to {tilt:.1f} deg with the 420 px focal" in judged.report()
+    assert (
+        f"pans up to {pan:.1f} deg, tilts up to {tilt:.1f} deg with the 420 px focal"
+        in judged.report()
+    )
     assert judged.to_dict()["root_path"] == "first frame's camera"
 
 

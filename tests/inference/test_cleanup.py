@@ -33,7 +33,9 @@ def walk(frames: int, seed: int, action: str = "Walking") -> np.ndarray:
     return convert(synthesize_motion(frames, np.random.default_rng(seed), action), H36M32, H36M17)
 
 
-def project(world: np.ndarray, azimuth: float, elevation: float, distance: float = 5.0) -> np.ndarray:
+def project(
+    world: np.ndarray, azimuth: float, elevation: float, distance: float = 5.0
+) -> np.ndarray:
     """(T, 17, 3) world -> (T, 17, 2) pixels of a fixed pinhole camera aimed at the mean pelvis,
     placed by azimuth/elevation (degrees) around the person's mean facing."""
     left = (world[:, H36M17.index("LHip")] - world[:, H36M17.index("RHip")]).mean(0)
@@ -65,7 +67,9 @@ def swap(track: np.ndarray, frames: np.ndarray, left_names: tuple[str, ...]) -> 
     track[rows, left], track[rows, right] = track[rows, right], track[rows, left]
 
 
-def inject_swaps(track: np.ndarray, rng: np.random.Generator, runs: int) -> tuple[np.ndarray, np.ndarray]:
+def inject_swaps(
+    track: np.ndarray, rng: np.random.Generator, runs: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Swap left and right in ``runs`` separated runs of 1-30 frames, each of a random kind.
     Returns the corrupted track and the (T,) mask of corrupted frames."""
     out, mask = track.copy(), np.zeros(len(track), bool)
@@ -73,7 +77,7 @@ def inject_swaps(track: np.ndarray, rng: np.random.Generator, runs: int) -> tupl
     for i, length in enumerate(rng.choice([1, 1, 2, 3, 5, 8, 12, 20, 30], size=runs)):
         start = i * slot + int(rng.integers(5, max(6, slot - length - 5)))
         swap(out, np.arange(start, start + length), KINDS[rng.choice(list(KINDS))])
-        mask[start:start + length] = True
+        mask[start : start + length] = True
     return out, mask
 
 
@@ -83,8 +87,10 @@ def joint_error(fixed: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 
 def test_limb_groups_come_from_joint_names():
-    assert limb_groups(H36M17) == {"legs": (("LHip",), ("LKnee",), ("LFoot",)),
-                                   "arms": (("LShoulder",), ("LElbow",), ("LWrist",))}
+    assert limb_groups(H36M17) == {
+        "legs": (("LHip",), ("LKnee",), ("LFoot",)),
+        "arms": (("LShoulder",), ("LElbow",), ("LWrist",)),
+    }
     assert limb_groups(COCO17)["head"] == (("LEye", "LEar"),)
     assert limb_groups(BLAZEPOSE33)["legs"][2] == ("LAnkle", "LHeel", "LFootIndex")
     assert list(limb_groups(H36M32)) == ["legs", "arms"]
@@ -104,8 +110,10 @@ def test_swaps_are_undone_and_clean_frames_kept():
         clean += (~mask).sum()
         changed += (error[~mask] > 0).sum()
         assert report[0].startswith("undid left/right swaps in"), report
-    print(f"\nswapped frames {swapped}: restored {restored / swapped:.1%} (every label {exact / swapped:.1%}); "
-          f"clean frames {clean}: changed {changed / clean:.2%}")
+    print(
+        f"\nswapped frames {swapped}: restored {restored / swapped:.1%} (every label {exact / swapped:.1%}); "
+        f"clean frames {clean}: changed {changed / clean:.2%}"
+    )
     assert swapped > 300
     assert restored >= 0.95 * swapped
     assert changed < 0.01 * clean
@@ -126,18 +134,30 @@ def test_turning_around_fast_limbs_and_other_actions_are_not_swaps():
     world = walk(400, seed=3)
     hip_axis = world[:, H36M17.index("LHip"), :2] - world[:, H36M17.index("RHip"), :2]
     # Keep the body facing one way, then turn it around in one second.
-    turn = np.pi * np.clip((np.arange(len(world)) - 150) / 50, 0, 1) - np.arctan2(hip_axis[:, 1], hip_axis[:, 0])
+    turn = np.pi * np.clip((np.arange(len(world)) - 150) / 50, 0, 1) - np.arctan2(
+        hip_axis[:, 1], hip_axis[:, 0]
+    )
     c, s = np.cos(turn)[:, None], np.sin(turn)[:, None]
     offset = world - world[:, :1]
-    turned = world[:, :1] + np.stack([c * offset[..., 0] - s * offset[..., 1],
-                                      s * offset[..., 0] + c * offset[..., 1], offset[..., 2]], -1)
+    turned = world[:, :1] + np.stack(
+        [
+            c * offset[..., 0] - s * offset[..., 1],
+            s * offset[..., 0] + c * offset[..., 1],
+            offset[..., 2],
+        ],
+        -1,
+    )
     turning = detected(turned, "side", rng)
     hips = np.sign(turning[:, H36M17.index("LHip"), 0] - turning[:, H36M17.index("RHip"), 0])
     assert hips[0] == -hips[-1]  # the hips really change sides in the image
     # Every third frame of the 50 fps walk shown as 50 fps: limbs swing three times as fast.
-    tracks = [turning, detected(walk(1200, seed=4)[::3], "side", rng), detected(walk(1200, seed=5)[::3], "front", rng),
-              detected(walk(400, seed=6, action="Directions"), "front", rng, 25),
-              detected(walk(400, seed=7, action="Eating"), "side", rng, 25)]
+    tracks = [
+        turning,
+        detected(walk(1200, seed=4)[::3], "side", rng),
+        detected(walk(1200, seed=5)[::3], "front", rng),
+        detected(walk(400, seed=6, action="Directions"), "front", rng, 25),
+        detected(walk(400, seed=7, action="Eating"), "side", rng, 25),
+    ]
     for track in tracks:
         _, swapped, report = fix_left_right_swaps(track)
         assert not swapped.any(), report
@@ -178,7 +198,18 @@ def test_other_layouts_swap_the_head_too():
     rng = np.random.default_rng(6)
     h36m = detected(walk(300, seed=9), "front", rng)
     coco = np.zeros((len(h36m), COCO17.num_joints, 3))
-    for name in ("LShoulder", "RShoulder", "LElbow", "RElbow", "LWrist", "RWrist", "LHip", "RHip", "LKnee", "RKnee"):
+    for name in (
+        "LShoulder",
+        "RShoulder",
+        "LElbow",
+        "RElbow",
+        "LWrist",
+        "RWrist",
+        "LHip",
+        "RHip",
+        "LKnee",
+        "RKnee",
+    ):
         coco[:, COCO17.index(name)] = h36m[:, H36M17.index(name)]
     for side in "LR":
         coco[:, COCO17.index(side + "Ankle")] = h36m[:, H36M17.index(side + "Foot")]
@@ -203,7 +234,9 @@ def test_short_tracks_and_bad_input():
     with pytest.raises(UserError, match="limb 'feet'"):
         fix_left_right_swaps(np.zeros((10, 17, 2)), groups={"feet": (("LToe",),)})
     with pytest.raises(UserError, match="at most 3 parts"):
-        fix_left_right_swaps(np.zeros((10, 17, 2)), groups={"legs": (("LHip",), ("LKnee",), ("LFoot",), ("LWrist",))})
+        fix_left_right_swaps(
+            np.zeros((10, 17, 2)), groups={"legs": (("LHip",), ("LKnee",), ("LFoot",), ("LWrist",))}
+        )
 
 
 def test_a_thousand_frames_take_milliseconds():
@@ -253,7 +286,9 @@ def test_weak_runs_are_left_as_detected():
     transition = np.array([[0.0, 1.0], [1.0, 0.0]], np.float32)
     path = np.zeros(frames, np.intp)
     path[3:5] = path[8:10] = 1
-    part_costs[0, 0, 0, 1:3] = 0.5  # the detector's labels cost a little more over the first run ...
+    part_costs[0, 0, 0, 1:3] = (
+        0.5  # the detector's labels cost a little more over the first run ...
+    )
     part_costs[0, 0, 0, 6:8] = 5.0  # ... and much more over the second
     motion = _MotionCosts(part_costs, np.array([[False], [True]]))
     left, went_back = _leave_weak_runs(path, motion, unary, transition, margin=2.0)
@@ -262,10 +297,14 @@ def test_weak_runs_are_left_as_detected():
 
 def _jumping_jacks(seed: int) -> np.ndarray:
     """A front view whose legs open and close at 2 Hz, feet 0-25 % of the height apart."""
-    track = detected(walk(300, seed=seed, action="Directions"), "front", np.random.default_rng(seed), 25)
+    track = detected(
+        walk(300, seed=seed, action="Directions"), "front", np.random.default_rng(seed), 25
+    )
     size = np.nanmax(track[..., 1]) - np.nanmin(track[..., 1])
     spread = 0.25 * size * (1 - np.cos(2 * np.pi * np.arange(len(track)) / 12)) / 2
-    outward = np.sign(np.median(track[:, H36M17.index("LHip"), 0] - track[:, H36M17.index("RHip"), 0]))
+    outward = np.sign(
+        np.median(track[:, H36M17.index("LHip"), 0] - track[:, H36M17.index("RHip"), 0])
+    )
     for side, sign in (("L", 1.0), ("R", -1.0)):
         track[:, H36M17.index(side + "Knee"), 0] += 0.5 * sign * outward * spread
         track[:, H36M17.index(side + "Foot"), 0] += sign * outward * spread
@@ -309,7 +348,10 @@ def test_without_a_clear_majority_a_limb_keeps_the_detectors_labels():
     swap(track, np.arange(100, 220), KINDS["legs"])
     fixed, swapped, report = fix_left_right_swaps(track)
     assert not swapped[:, 0].any() and np.array_equal(fixed, track)
-    assert "legs: relabelling would change 40% of the frames it is seen in, no clear majority" in report[1]
+    assert (
+        "legs: relabelling would change 40% of the frames it is seen in, no clear majority"
+        in report[1]
+    )
     track = truth.copy()
     swap(track, np.arange(100, 160), KINDS["legs"])
     fixed, swapped, report = fix_left_right_swaps(track)

@@ -20,8 +20,16 @@ def BlazePose(**kwargs):  # noqa: N802
     return detectors.BlazePose(**{"backend": "onnx", **kwargs})
 
 
-BACKENDS = [pytest.param("onnx"), pytest.param("mediapipe", marks=pytest.mark.skipif(
-    importlib.util.find_spec("mediapipe") is None, reason="mediapipe 0.10.21 is not installed"))]
+BACKENDS = [
+    pytest.param("onnx"),
+    pytest.param(
+        "mediapipe",
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec("mediapipe") is None,
+            reason="mediapipe 0.10.21 is not installed",
+        ),
+    ),
+]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -31,7 +39,10 @@ def test_blazepose_finds_the_real_person_and_nobody_in_a_blank_frame(astronaut_c
         people = detector(frame)
     assert people.shape == (1, 33, 3)
     points = people[0]
-    nose, shoulders = points[BLAZEPOSE33.index("Nose")], points[[BLAZEPOSE33.index(j) for j in ("LShoulder", "RShoulder")]]
+    nose, shoulders = (
+        points[BLAZEPOSE33.index("Nose")],
+        points[[BLAZEPOSE33.index(j) for j in ("LShoulder", "RShoulder")]],
+    )
     assert nose[2] > 0.9 and (shoulders[:, 2] > 0.9).all()
     assert (shoulders[:, 1] > nose[1]).all()  # shoulders below the nose, in pixels
     assert 0 <= nose[0] < 640 and 0 <= nose[1] < 360
@@ -50,11 +61,17 @@ def test_the_shipped_landmark_model_gives_the_wheels_landmarks_bit_for_bit(three
     from posemoe.assets import walking_clip
     from posemoe.inference import blazepose_mediapipe as reference
 
-    assert f"model_path: {json.dumps(str(reference.LANDMARK_MODEL))}" in reference._landmark_graph(1)
-    assert "PoseLandmarkModelLoader" in reference._landmark_graph(1, None) and "model_path" not in reference._landmark_graph(1, None)
+    assert f"model_path: {json.dumps(str(reference.LANDMARK_MODEL))}" in reference._landmark_graph(
+        1
+    )
+    assert "PoseLandmarkModelLoader" in reference._landmark_graph(
+        1, None
+    ) and "model_path" not in reference._landmark_graph(1, None)
     with open_frames(walking_clip()) as video:
         walk = [frame for _, frame in zip(range(16), video)]
-    noise = [np.random.default_rng(k).integers(0, 256, (360, 640, 3), dtype=np.uint8) for k in range(6)]
+    noise = [
+        np.random.default_rng(k).integers(0, 256, (360, 640, 3), dtype=np.uint8) for k in range(6)
+    ]
     frames = walk[:8] + three_people + noise + walk[8:]
     for threads in (1, 2):  # (capped at the cores there are)
         found = []
@@ -64,7 +81,12 @@ def test_the_shipped_landmark_model_gives_the_wheels_landmarks_bit_for_bit(three
                 assert all(("model_path" in g.config) == (model is None) for g in graphs)
                 found.append([detector(frame) for frame in frames])
         counts = [len(people) for people in found[0]]
-        assert counts[:8] == [1] * 8 and max(counts[8:14]) == 3 and counts[14:20] == [0] * 6 and counts[-1] == 1
+        assert (
+            counts[:8] == [1] * 8
+            and max(counts[8:14]) == 3
+            and counts[14:20] == [0] * 6
+            and counts[-1] == 1
+        )
         for shipped, wheel in zip(*found):
             np.testing.assert_array_equal(shipped, wheel)
 
@@ -76,7 +98,9 @@ def test_with_room_for_fewer_people_than_are_there_the_largest_are_followed():
 
     frame = np.full((720, 1280, 3), 90, np.uint8)
     frame[100:612, 68:580] = astronaut()  # near, left
-    frame[200:580, 800:1180] = cv2.resize(astronaut()[:, ::-1], (380, 380), interpolation=cv2.INTER_AREA)  # far, right,
+    frame[200:580, 800:1180] = cv2.resize(
+        astronaut()[:, ::-1], (380, 380), interpolation=cv2.INTER_AREA
+    )  # far, right,
     # and the person detector's surer find here (so the order of its scores would follow the wrong one)
     with BlazePose(video=False) as detector:
         assert len(detector(frame)) == 2
@@ -92,8 +116,12 @@ def test_a_missing_landmark_model_is_named(tmp_path, backend):
         BlazePose(landmark_model=tmp_path / "none.tflite", backend=backend)
 
 
-def test_an_unknown_backend_is_refused_and_auto_means_mediapipe_only_where_it_is_installed(monkeypatch):
-    with pytest.raises(ValueError, match="unknown BlazePose backend 'tflite'; known: auto, onnx, mediapipe"):
+def test_an_unknown_backend_is_refused_and_auto_means_mediapipe_only_where_it_is_installed(
+    monkeypatch,
+):
+    with pytest.raises(
+        ValueError, match="unknown BlazePose backend 'tflite'; known: auto, onnx, mediapipe"
+    ):
         BlazePose(backend="tflite")
     installed = importlib.util.find_spec("mediapipe") is not None
     assert detectors.resolve_backend("auto") == ("mediapipe" if installed else "onnx")
@@ -108,14 +136,18 @@ def test_the_mediapipe_backend_says_how_to_get_mediapipe_when_it_is_missing():
     import subprocess
     import sys
 
-    code = ("import sys; sys.modules['mediapipe'] = None\n"
-            "from posemoe.assets import astronaut\n"
-            "from posemoe.errors import MissingDependency\n"
-            "from posemoe.inference.detectors import BlazePose\n"
-            "with BlazePose(video=False, backend='auto') as d: people = d(astronaut())\n"
-            "assert people.shape == (1, 33, 3) and d.backend.name == 'onnx'\n"
-            "try:\n    BlazePose(backend='mediapipe')\nexcept MissingDependency as e:\n    print(e)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys; sys.modules['mediapipe'] = None\n"
+        "from posemoe.assets import astronaut\n"
+        "from posemoe.errors import MissingDependency\n"
+        "from posemoe.inference.detectors import BlazePose\n"
+        "with BlazePose(video=False, backend='auto') as d: people = d(astronaut())\n"
+        "assert people.shape == (1, 33, 3) and d.backend.name == 'onnx'\n"
+        "try:\n    BlazePose(backend='mediapipe')\nexcept MissingDependency as e:\n    print(e)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "needs mediapipe 0.10.21" in result.stdout
 
@@ -134,7 +166,9 @@ def test_heads_tell_people_apart():
     shifted[:, 0] += 15  # the same head, seen again a little to the side
     beside = face.copy()
     beside[:, 0] += 120  # a shoulder width away: someone else
-    assert _same_person(_head(face), _head(shifted)) and not _same_person(_head(face), _head(beside))
+    assert _same_person(_head(face), _head(shifted)) and not _same_person(
+        _head(face), _head(beside)
+    )
 
 
 def test_a_follower_that_slid_onto_someones_legs_is_the_same_body():
@@ -155,13 +189,17 @@ def test_blazepose_needs_no_jax(tmp_path):
     import sys
 
     pytest.importorskip("mediapipe")
-    code = ("import sys; sys.modules['jax'] = None; sys.modules['jaxlib'] = None\n"
-            "import numpy as np\n"
-            "from posemoe.assets import astronaut\n"
-            "from posemoe.inference.detectors import BlazePose\n"
-            "with BlazePose(video=False, backend='mediapipe') as d: people = d(astronaut())\n"
-            "assert people.shape == (1, 33, 3)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys; sys.modules['jax'] = None; sys.modules['jaxlib'] = None\n"
+        "import numpy as np\n"
+        "from posemoe.assets import astronaut\n"
+        "from posemoe.inference.detectors import BlazePose\n"
+        "with BlazePose(video=False, backend='mediapipe') as d: people = d(astronaut())\n"
+        "assert people.shape == (1, 33, 3)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
 
 
@@ -212,7 +250,9 @@ def test_newcomers_are_found_and_the_gone_let_go(astronaut_clip):
     assert detector._people == []  # let go after PATIENCE doubtful frames
 
 
-def test_the_detector_looks_every_search_every_frames_and_threads_fit_the_cores(astronaut_clip, monkeypatch):
+def test_the_detector_looks_every_search_every_frames_and_threads_fit_the_cores(
+    astronaut_clip, monkeypatch
+):
     with open_frames(astronaut_clip) as video:
         frames = [frame for _, frame in zip(range(7), video)]
     for every, expected in ((1, list(range(7))), (3, [0, 3, 6])):

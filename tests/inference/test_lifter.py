@@ -1,6 +1,9 @@
 import numpy as np
 import pytest
-pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
+
+pytest.importorskip(
+    "torch"
+)  # a test of training / torch inference; skipped where only inference is installed
 
 import torch  # noqa: E402
 
@@ -20,14 +23,20 @@ def test_lifter_matches_evaluation_predictions(synthetic_dir):
     data = load_h36m(synthetic_dir, ["S8"], "gt")
     seq = data.sequences[0]
     expected, _ = predict(model, data)
-    raw = load_npz(synthetic_dir / "data_2d_h36m_gt.npz")["positions_2d"]["S8"][seq.action][seq.camera]
+    raw = load_npz(synthetic_dir / "data_2d_h36m_gt.npz")["positions_2d"]["S8"][seq.action][
+        seq.camera
+    ]
     cam = load_h36m_cameras()["S8"][seq.camera]
     lifter = Lifter(model)
     got = lifter.lift(raw[: seq.length], layout="h36m17", image_size=(cam.width, cam.height))
-    np.testing.assert_allclose(got, expected[seq.start:seq.start + seq.length], atol=1e-5)
+    np.testing.assert_allclose(got, expected[seq.start : seq.start + seq.length], atol=1e-5)
     short = lifter.lift(raw[:4], layout="h36m17", image_size=(cam.width, cam.height))
     assert short.shape == (4, 17, 3) and np.isfinite(short).all()
-    assert lifter.lift(np.zeros((12, 17, 3)), layout=COCO17.name, image_size=(640, 480)).shape == (12, 17, 3)
+    assert lifter.lift(np.zeros((12, 17, 3)), layout=COCO17.name, image_size=(640, 480)).shape == (
+        12,
+        17,
+        3,
+    )
     with pytest.raises(ValueError, match="NaN"):
         lifter.lift(np.full((5, 17, 2), np.nan), image_size=(640, 480))
     with pytest.raises(ValueError, match="shape"):
@@ -38,12 +47,14 @@ def test_online_lifting_is_the_causal_window_ending_on_each_frame():
     torch.manual_seed(0)
     lifter = Lifter(create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32))
     rng = np.random.default_rng(0)
-    track = np.concatenate([rng.uniform(100, 500, (30, 17, 2)), np.ones((30, 17, 1))], -1).astype(np.float32)
+    track = np.concatenate([rng.uniform(100, 500, (30, 17, 2)), np.ones((30, 17, 1))], -1).astype(
+        np.float32
+    )
     online = OnlineLifter(lifter, image_size=(640, 480))
     assert online.push(None) is None  # nobody seen yet: nothing to say
     got = np.stack([online.push(frame) for frame in track])
     for t in (8, 20, 29):
-        expected = lifter.lift(track[t - 8:t + 1], layout="h36m17", image_size=(640, 480))[-1]
+        expected = lifter.lift(track[t - 8 : t + 1], layout="h36m17", image_size=(640, 480))[-1]
         np.testing.assert_allclose(got[t], expected, atol=1e-5)
     first = lifter.lift(np.repeat(track[:1], 9, axis=0), layout="h36m17", image_size=(640, 480))[-1]
     np.testing.assert_allclose(got[0], first, atol=1e-5)  # the first frame fills the window
@@ -100,16 +111,20 @@ def test_a_camera_codec_lifter_reads_the_intrinsics_it_is_given(synthetic_dir):
     expected, _ = predict(model, data, codec="camera")
     with pytest.raises(ValueError, match="load it with codec='screen'"):
         predict(model, data, codec="screen")
-    raw = load_npz(synthetic_dir / "data_2d_h36m_gt.npz")["positions_2d"]["S8"][seq.action][seq.camera][: seq.length]
+    raw = load_npz(synthetic_dir / "data_2d_h36m_gt.npz")["positions_2d"]["S8"][seq.action][
+        seq.camera
+    ][: seq.length]
     cam = load_h36m_cameras()["S8"][seq.camera]
     size, known = (cam.width, cam.height), cam.intrinsics
     rays = Lifter(model, replace(PretrainedConfig(), codec="camera"))
     got = rays.lift(raw, image_size=size, intrinsics=known)
-    np.testing.assert_allclose(got, expected[seq.start:seq.start + seq.length], atol=1e-5)
+    np.testing.assert_allclose(got, expected[seq.start : seq.start + seq.length], atol=1e-5)
     wide = Intrinsics((cam.f[0] / 2, cam.f[1] / 2), tuple(cam.c))
     assert np.abs(rays.lift(raw, image_size=size, intrinsics=wide) - got).max() > 1e-4
     screen = Lifter(model)
-    np.testing.assert_array_equal(screen.lift(raw, image_size=size, intrinsics=wide), screen.lift(raw, image_size=size))
+    np.testing.assert_array_equal(
+        screen.lift(raw, image_size=size, intrinsics=wide), screen.lift(raw, image_size=size)
+    )
 
 
 def _camera_lifter() -> Lifter:
@@ -133,12 +148,21 @@ def test_the_pipeline_gives_the_lifter_the_focal_length_it_is_told(monkeypatch):
     frames = KeypointFrames([t[None] for t in track], H36M17)
     given = []
     lift = lifter.lift
-    monkeypatch.setattr(lifter, "lift", lambda *a, intrinsics=None, **k: given.append(intrinsics) or lift(*a, **k))
-    for camera, focal in ((CameraOptions(focal_px=900.0), 900.0), (CameraOptions(fov_deg=90.0), 640.0),
-                          (None, Intrinsics.guess(size).focal[0])):
-        Pipeline(lifter, camera=camera).lift_people(frames, image_size=size, fps=50.0, name="t", source="t")
+    monkeypatch.setattr(
+        lifter, "lift", lambda *a, intrinsics=None, **k: given.append(intrinsics) or lift(*a, **k)
+    )
+    for camera, focal in (
+        (CameraOptions(focal_px=900.0), 900.0),
+        (CameraOptions(fov_deg=90.0), 640.0),
+        (None, Intrinsics.guess(size).focal[0]),
+    ):
+        Pipeline(lifter, camera=camera).lift_people(
+            frames, image_size=size, fps=50.0, name="t", source="t"
+        )
         told = given.pop()  # fov 90 degrees: 640 / tan(45 degrees), equal up to rounding
-        np.testing.assert_allclose([*told.focal, *told.centre], [focal, focal, 640.0, 360.0], rtol=1e-12)
+        np.testing.assert_allclose(
+            [*told.focal, *told.centre], [focal, focal, 640.0, 360.0], rtol=1e-12
+        )
     with pytest.raises(ValueError, match="1-170 degrees"):
         CameraOptions(fov_deg=175.0)
 
@@ -150,6 +174,8 @@ def test_online_lifting_reads_the_intrinsics():
     track = np.random.default_rng(3).uniform(100, 500, (12, 17, 2)).astype(np.float32)
     online = OnlineLifter(lifter, image_size=(640, 480), intrinsics=known)
     last = [online.push(points) for points in track][-1]
-    np.testing.assert_allclose(last, lifter.lift(track[-9:], image_size=(640, 480), intrinsics=known)[-1], atol=1e-6)
+    np.testing.assert_allclose(
+        last, lifter.lift(track[-9:], image_size=(640, 480), intrinsics=known)[-1], atol=1e-6
+    )
     guessed = OnlineLifter(lifter, image_size=(640, 480))
     assert np.abs([guessed.push(points) for points in track][-1] - last).max() > 1e-4

@@ -13,10 +13,15 @@ from posemoe.layouts import H36M17, H36M32, convert
 
 def _walk_2d(frames: int, step: int = 1) -> tuple[np.ndarray, tuple[int, int]]:
     """A procedural walk at 50 fps seen by a Human3.6M camera, every ``step``-th frame: (T, 17, 3) pixels."""
-    world = convert(synthesize_motion(frames, np.random.default_rng(3), "Walking"), H36M32, H36M17)[::step]
+    world = convert(synthesize_motion(frames, np.random.default_rng(3), "Walking"), H36M32, H36M17)[
+        ::step
+    ]
     camera = load_h36m_cameras()["S1"][0]
     pixels = camera.project(camera.world_to_camera(world))
-    return np.concatenate([pixels, np.ones((len(pixels), 17, 1))], -1).astype(np.float32), (camera.width, camera.height)
+    return np.concatenate([pixels, np.ones((len(pixels), 17, 1))], -1).astype(np.float32), (
+        camera.width,
+        camera.height,
+    )
 
 
 def test_a_track_at_25_fps_gives_the_3d_of_the_same_motion_at_50():
@@ -39,10 +44,16 @@ def test_window_boundaries_leave_no_seam():
     track, size = _walk_2d(300)
     steps = {}
     for name, stride in (("blended", None), ("end to end", 27)):
-        lifted = Lifter(lifter.model, lifter.pretrained, stride=stride).lift(track, image_size=size, fps=50)
-        step = np.linalg.norm(np.diff(lifted, axis=0), axis=-1).mean(-1)  # (T-1,) mean joint step, metres
+        lifted = Lifter(lifter.model, lifter.pretrained, stride=stride).lift(
+            track, image_size=size, fps=50
+        )
+        step = np.linalg.norm(np.diff(lifted, axis=0), axis=-1).mean(
+            -1
+        )  # (T-1,) mean joint step, metres
         boundary = np.zeros(len(step), bool)
-        boundary[np.arange(26, len(step), 27)] = True  # the step from the last frame of a window to the next
+        boundary[np.arange(26, len(step), 27)] = (
+            True  # the step from the last frame of a window to the next
+        )
         steps[name] = (step[boundary].mean(), np.median(step[~boundary]))
     blended_at, blended_elsewhere = steps["blended"]
     assert blended_at <= 1.25 * blended_elsewhere, steps
@@ -53,7 +64,9 @@ def test_window_boundaries_leave_no_seam():
 def test_short_track_frames_keep_their_own_prediction():
     rows, weights = sequence_windows(0, 5, 9)
     assert rows.tolist() == [[0, 1, 2, 3, 4, 4, 4, 4, 4]]
-    assert weights.tolist() == [[1, 1, 1, 1, 1, 0, 0, 0, 0]]  # the repeats of frame 4 carry no weight
+    assert weights.tolist() == [
+        [1, 1, 1, 1, 1, 0, 0, 0, 0]
+    ]  # the repeats of frame 4 carry no weight
     rows, weights = sequence_windows(0, 40, 9)
     covered = np.bincount(rows.ravel(), weights=weights.ravel(), minlength=40)
     assert (covered > 0).all() and rows[-1, -1] == 39

@@ -39,8 +39,14 @@ def test_the_shipped_onnx_models_are_what_the_tool_recorded_writing():
 def test_the_shipped_onnx_models_carry_their_weights_configs():
     lifter = load()  # the default: the shipped ONNX model, no torch
     assert type(lifter.runner).__name__ == "OnnxModel"
-    assert lifter.num_frames == 27 and lifter.pretrained.codec == "screen" and lifter.pretrained.fps == 50.0
-    assert "CC BY-NC 4.0" in lifter.pretrained.licence and any("bvh" in s for s in lifter.pretrained.sources)
+    assert (
+        lifter.num_frames == 27
+        and lifter.pretrained.codec == "screen"
+        and lifter.pretrained.fps == 50.0
+    )
+    assert "CC BY-NC 4.0" in lifter.pretrained.licence and any(
+        "bvh" in s for s in lifter.pretrained.sources
+    )
     image, pretrained = load_runner("aitepose-s-bodies")
     assert (image.task, image.config.image_size, pretrained.codec) == ("image", 128, "crop")
     assert image.predict(np.zeros((3, 3, 128, 128), np.float32))["confidence"].shape == (3, 17)
@@ -59,7 +65,9 @@ def test_the_default_lifter_lifts_a_walk_as_it_was_trained_to():
     from posemoe.evaluation.metrics import mpjpe
 
     keypoints, truth, camera = _walk()
-    pred = load().lift(keypoints, image_size=(camera.width, camera.height), intrinsics=camera.intrinsics)
+    pred = load().lift(
+        keypoints, image_size=(camera.width, camera.height), intrinsics=camera.intrinsics
+    )
     assert pred.shape == truth.shape and np.isfinite(pred).all()
     assert float(mpjpe(pred, truth).mean()) < 0.08
 
@@ -71,9 +79,13 @@ def test_onnx_lifts_within_a_tenth_of_a_millimetre_of_torch():
     onnx, torch_ = load(runtime="onnx"), load(runtime="torch")
     assert type(torch_.runner).__name__ == "TorchModel"
     real = np.abs(onnx.lift(keypoints, **kwargs) - torch_.lift(keypoints, **kwargs)).max()
-    noise = np.random.default_rng(0).uniform(0, 1000, (40, 17, 3)).astype(np.float32)  # random pixels, confidences
-    random = np.abs(onnx.lift(noise, image_size=(1000, 1000), fps=30) -
-                    torch_.lift(noise, image_size=(1000, 1000), fps=30)).max()
+    noise = (
+        np.random.default_rng(0).uniform(0, 1000, (40, 17, 3)).astype(np.float32)
+    )  # random pixels, confidences
+    random = np.abs(
+        onnx.lift(noise, image_size=(1000, 1000), fps=30)
+        - torch_.lift(noise, image_size=(1000, 1000), fps=30)
+    ).max()
     assert real < TOLERANCE_M and random < TOLERANCE_M, (real, random)
     windows = np.random.default_rng(1).normal(0, 0.5, (5, 27, 17, 2)).astype(np.float32)
     assert np.abs(onnx.runner(windows) - torch_.runner(windows)).max() < TOLERANCE_M
@@ -87,8 +99,12 @@ def test_the_onnx_image_model_predicts_as_torch_does():
 
     image = astronaut()
     h, w = image.shape[:2]
-    crops = np.stack([crop(image, square_box([0, 0, w, h], 1.0), 128),
-                      np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8)])
+    crops = np.stack(
+        [
+            crop(image, square_box([0, 0, w, h], 1.0), 128),
+            np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8),
+        ]
+    )
     onnx, _ = load_runner("aitepose-s-bodies", runtime="onnx")
     torch_, _ = load_runner("aitepose-s-bodies", runtime="torch")
     (pose_o, conf_o), (pose_t, conf_t) = predict_images(onnx, crops), predict_images(torch_, crops)
@@ -119,14 +135,23 @@ def test_inference_imports_no_torch(tmp_path):
     default model: torch is never imported (it would cost a second of start-up and a gigabyte)."""
     keypoints, _, camera = _walk()
     path = tmp_path / "walk.npz"
-    np.savez(path, keypoints=keypoints[:60, None], layout="h36m17", fps=np.float64(50),
-             image_size=np.array([camera.width, camera.height]))
-    code = ("import sys, posemoe; from posemoe.cli import main; "
-            f"main(['infer', {str(path)!r}, '--out', {str(tmp_path / 'out')!r}]); "
-            "posemoe.load().lift(posemoe.load().runner(__import__('numpy').zeros((1, 27, 17, 2), 'f'))[0, :, :, :2] * 100 + 500, "
-            "image_size=(1000, 1000)); posemoe.infer_video; import posemoe.inference.stream, posemoe.inference.images; "
-            "assert 'torch' not in sys.modules, 'torch imported'; print('torch-free')")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    np.savez(
+        path,
+        keypoints=keypoints[:60, None],
+        layout="h36m17",
+        fps=np.float64(50),
+        image_size=np.array([camera.width, camera.height]),
+    )
+    code = (
+        "import sys, posemoe; from posemoe.cli import main; "
+        f"main(['infer', {str(path)!r}, '--out', {str(tmp_path / 'out')!r}]); "
+        "posemoe.load().lift(posemoe.load().runner(__import__('numpy').zeros((1, 27, 17, 2), 'f'))[0, :, :, :2] * 100 + 500, "
+        "image_size=(1000, 1000)); posemoe.infer_video; import posemoe.inference.stream, posemoe.inference.images; "
+        "assert 'torch' not in sys.modules, 'torch imported'; print('torch-free')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "torch-free" in result.stdout and (tmp_path / "out" / "walk.json").is_file()
 
@@ -164,10 +189,40 @@ def test_an_exported_lifter_runs_through_infer_as_torch_does(exported, tmp_path,
     path, _ = exported
     keypoints, _, camera = _walk()
     np.save(tmp_path / "walk.npy", keypoints[:50])
-    common = ["--layout", "h36m17", "--image-size", str(camera.width), str(camera.height), "--format", "npz"]
-    main(["infer", str(tmp_path / "walk.npy"), "--model", str(path), "--out", str(tmp_path / "onnx"), *common])
-    main(["infer", str(tmp_path / "walk.npy"), "--model", str(tiny_lifter), "--out", str(tmp_path / "torch"), *common])
-    onnx, torch_ = (np.load(tmp_path / kind / "walk.npz")["joints_3d"] for kind in ("onnx", "torch"))
+    common = [
+        "--layout",
+        "h36m17",
+        "--image-size",
+        str(camera.width),
+        str(camera.height),
+        "--format",
+        "npz",
+    ]
+    main(
+        [
+            "infer",
+            str(tmp_path / "walk.npy"),
+            "--model",
+            str(path),
+            "--out",
+            str(tmp_path / "onnx"),
+            *common,
+        ]
+    )
+    main(
+        [
+            "infer",
+            str(tmp_path / "walk.npy"),
+            "--model",
+            str(tiny_lifter),
+            "--out",
+            str(tmp_path / "torch"),
+            *common,
+        ]
+    )
+    onnx, torch_ = (
+        np.load(tmp_path / kind / "walk.npz")["joints_3d"] for kind in ("onnx", "torch")
+    )
     assert np.abs(onnx - torch_).max() < TOLERANCE_M
 
 
@@ -180,8 +235,15 @@ def test_experts_that_no_token_chooses_export_and_run(tmp_path):
     from posemoe.models.posemoe import MoEFeedForward
     from posemoe.models.pretrained import PretrainedConfig
 
-    model = create_model("posemoe-t27-s", num_frames=9, dim=8, heads=2, expert_hidden=32, encoder_layers=1,
-                         decoder_layers=1).eval()
+    model = create_model(
+        "posemoe-t27-s",
+        num_frames=9,
+        dim=8,
+        heads=2,
+        expert_hidden=32,
+        encoder_layers=1,
+        decoder_layers=1,
+    ).eval()
     with torch.no_grad():
         for moe in (m for m in model.modules() if isinstance(m, MoEFeedForward)):
             moe.router.weight.zero_()

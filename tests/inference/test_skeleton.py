@@ -27,21 +27,32 @@ def test_fitted_bones_are_constant_and_fk_of_ik_reproduces_the_fitted_joints():
     truth, lifted = _lifted_walk()
     fit = fit_skeleton(lifted)
     raw_cv = bone_length_cv(lifted)[1:]
-    print(f"\nraw lifted bone-length CV: median {100 * np.median(raw_cv):.1f} %, per bone "
-          + ", ".join(f"{name} {100 * cv:.1f} %" for name, cv in zip(H36M17.joints[1:], raw_cv)))
+    print(
+        f"\nraw lifted bone-length CV: median {100 * np.median(raw_cv):.1f} %, per bone "
+        + ", ".join(f"{name} {100 * cv:.1f} %" for name, cv in zip(H36M17.joints[1:], raw_cv))
+    )
     print(fit.report())
     assert np.median(raw_cv) > 0.02
     assert np.nanmax(bone_length_cv(fit.fitted)) < 1e-9  # fixed lengths by construction
-    np.testing.assert_allclose(bone_lengths(fit.fitted), np.broadcast_to(fit.lengths, fit.fitted.shape[:2]), atol=1e-9)
+    np.testing.assert_allclose(
+        bone_lengths(fit.fitted), np.broadcast_to(fit.lengths, fit.fitted.shape[:2]), atol=1e-9
+    )
     for left, right in zip(H36M17.left, H36M17.right):
         assert fit.lengths[left] == pytest.approx(fit.lengths[right])
-    np.testing.assert_allclose(fit.lengths, bone_lengths(truth)[0], atol=0.01)  # medians: within 1 cm of the truth
+    np.testing.assert_allclose(
+        fit.lengths, bone_lengths(truth)[0], atol=0.01
+    )  # medians: within 1 cm of the truth
 
     rotations = fit.rotations
-    np.testing.assert_allclose(rotations @ np.swapaxes(rotations, -1, -2), np.broadcast_to(np.eye(3), rotations.shape),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        rotations @ np.swapaxes(rotations, -1, -2),
+        np.broadcast_to(np.eye(3), rotations.shape),
+        atol=1e-9,
+    )
     assert np.allclose(np.linalg.det(rotations), 1.0)
-    assert np.abs(forward_kinematics(rotations, fit.offsets) - fit.fitted).max() < 1e-3  # within 1 mm (~1e-15)
+    assert (
+        np.abs(forward_kinematics(rotations, fit.offsets) - fit.fitted).max() < 1e-3
+    )  # within 1 mm (~1e-15)
 
     def error(x: np.ndarray) -> float:
         return float(np.linalg.norm(x - truth, axis=-1).mean())
@@ -53,14 +64,29 @@ def test_fitted_bones_are_constant_and_fk_of_ik_reproduces_the_fitted_joints():
 def test_single_child_joints_swing_without_twist_and_leaves_keep_the_identity():
     _, lifted = _lifted_walk(60, seed=3)
     fit = fit_skeleton(lifted)
-    for name, child in (("RHip", "RKnee"), ("LKnee", "LFoot"), ("LShoulder", "LElbow"), ("Spine", "Thorax")):
+    for name, child in (
+        ("RHip", "RKnee"),
+        ("LKnee", "LFoot"),
+        ("LShoulder", "LElbow"),
+        ("Spine", "Thorax"),
+    ):
         rest = fit.offsets[H36M17.index(child)] / fit.lengths[H36M17.index(child)]
         local = fit.rotations[:, H36M17.index(name)]
-        axis = np.stack([local[:, 2, 1] - local[:, 1, 2], local[:, 0, 2] - local[:, 2, 0],
-                         local[:, 1, 0] - local[:, 0, 1]], axis=-1)  # 2 sin(angle) * axis
-        assert np.abs(axis @ rest).max() < 1e-9, name  # the rotation axis is normal to the rest bone
+        axis = np.stack(
+            [
+                local[:, 2, 1] - local[:, 1, 2],
+                local[:, 0, 2] - local[:, 2, 0],
+                local[:, 1, 0] - local[:, 0, 1],
+            ],
+            axis=-1,
+        )  # 2 sin(angle) * axis
+        assert np.abs(axis @ rest).max() < 1e-9, (
+            name
+        )  # the rotation axis is normal to the rest bone
     for leaf in ("Head", "LWrist", "RFoot"):
-        np.testing.assert_allclose(fit.rotations[:, H36M17.index(leaf)], np.broadcast_to(np.eye(3), (60, 3, 3)))
+        np.testing.assert_allclose(
+            fit.rotations[:, H36M17.index(leaf)], np.broadcast_to(np.eye(3), (60, 3, 3))
+        )
 
 
 def test_fit_is_idempotent_confidence_picks_frames_and_bad_input_is_refused():
@@ -75,7 +101,9 @@ def test_fit_is_idempotent_confidence_picks_frames_and_bad_input_is_refused():
     confidence = np.ones(stretched.shape[:2])
     confidence[:40, H36M17.index("RWrist")] = 0.1
     wrist = H36M17.index("RWrist")
-    assert fit_skeleton(stretched, confidence=confidence).lengths[wrist] == pytest.approx(fit.lengths[wrist], rel=0.05)
+    assert fit_skeleton(stretched, confidence=confidence).lengths[wrist] == pytest.approx(
+        fit.lengths[wrist], rel=0.05
+    )
     with pytest.raises(UserError, match=r"\(T, 17, 3\)"):
         fit_skeleton(lifted[:, :16])
     with pytest.raises(UserError, match="finite"):

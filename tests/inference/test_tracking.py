@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 
 from posemoe.inference import tracking
-from posemoe.inference.tracking import fill_gaps, join_fragments, main_track, select_tracks, track_people
+from posemoe.inference.tracking import (
+    fill_gaps,
+    join_fragments,
+    main_track,
+    select_tracks,
+    track_people,
+)
 from posemoe.io.keypoints import KeypointFrames
 from posemoe.layouts import COCO17, H36M17
 
@@ -26,7 +32,9 @@ def test_tracking_picks_the_big_persistent_person_and_gaps_are_filled():
 
     chosen[7, 3, 2] = 0.05  # one low-confidence joint
     filled, report = fill_gaps(chosen)
-    np.testing.assert_allclose(filled[4, :, :2], (big + [12, 0, 0])[:, :2])  # halfway between frames 3 and 5
+    np.testing.assert_allclose(
+        filled[4, :, :2], (big + [12, 0, 0])[:, :2]
+    )  # halfway between frames 3 and 5
     np.testing.assert_allclose(filled[7, 3, :2], (big[3, :2] + [21, 0]))
     assert "filled 18 of 170" in report[0]
     with pytest.raises(ValueError, match="no joint"):
@@ -47,10 +55,14 @@ def test_a_wild_coordinate_is_a_missing_joint_and_reported(value):
     chosen, report = main_track(KeypointFrames(people, COCO17, "dets.json"))
     assert np.isnan(chosen[6, 4]).all() and np.allclose(chosen[7], walker[7])
     if not np.isnan(value):
-        assert any("1 joint position(s) in 1 frame(s) were not finite or beyond" in line for line in report), report
+        assert any(
+            "1 joint position(s) in 1 frame(s) were not finite or beyond" in line for line in report
+        ), report
     filled, _ = fill_gaps(chosen)
     assert np.isfinite(filled).all()
-    np.testing.assert_allclose(filled[6, 4, :2], walker[6][4, :2], atol=1e-6)  # interpolated between its neighbours
+    np.testing.assert_allclose(
+        filled[6, 4, :2], walker[6][4, :2], atol=1e-6
+    )  # interpolated between its neighbours
 
 
 def test_one_wild_value_cannot_pick_the_track():
@@ -58,7 +70,11 @@ def test_one_wild_value_cannot_pick_the_track():
     people = []
     for t, body in enumerate(walker):
         ghost = np.full((17, 3), [5.0, 5.0, 1.0])
-        ghost[0] = [1e30 if t == 3 else 9e4, 1e30 if t == 3 else 9e4, 1.0]  # a bystander with one absurd joint
+        ghost[0] = [
+            1e30 if t == 3 else 9e4,
+            1e30 if t == 3 else 9e4,
+            1.0,
+        ]  # a bystander with one absurd joint
         people.append(np.stack([ghost, body]))
     chosen, _ = main_track(KeypointFrames(people, COCO17))
     np.testing.assert_allclose(chosen[:, :, :2], np.stack(walker)[:, :, :2])
@@ -74,7 +90,9 @@ def test_confidences_outside_0_1_are_clipped_and_reported():
 
 def test_errors_name_the_file_and_a_joint_never_confident_has_no_nan():
     with pytest.raises(ValueError, match="dets.json: no person found in any of its 2 frames"):
-        main_track(KeypointFrames([np.full((1, 17, 3), np.inf), np.zeros((0, 17, 3))], COCO17, "dets.json"))
+        main_track(
+            KeypointFrames([np.full((1, 17, 3), np.inf), np.zeros((0, 17, 3))], COCO17, "dets.json")
+        )
     track = np.stack(_walker(5))
     track[:, 3, 2] = 0.0  # never confident
     track[:, 3, :2] = np.nan  # and never guessed
@@ -89,7 +107,10 @@ def _crossing(seed: int, frames: int = 80) -> tuple[list[np.ndarray], list[list[
     while hidden. -> per-frame detections and, for each, the true person of every row."""
     rng = np.random.default_rng(seed)
     shape = np.concatenate([rng.uniform(-40, 40, (17, 2)) * [1, 3], np.ones((17, 1))], -1)
-    starts, speeds = np.array([[100.0, 300.0], [700.0, 310.0], [400.0, 120.0]]), np.array([[7.0, 0.3], [-7.0, -0.2], [0, 0]])
+    starts, speeds = (
+        np.array([[100.0, 300.0], [700.0, 310.0], [400.0, 120.0]]),
+        np.array([[7.0, 0.3], [-7.0, -0.2], [0, 0]]),
+    )
     people, truth = [], []
     for t in range(frames):
         rows, ids = [], []
@@ -97,7 +118,11 @@ def _crossing(seed: int, frames: int = 80) -> tuple[list[np.ndarray], list[list[
             if k == 1 and 40 <= t < 46:  # hidden behind person 0 while they cross
                 continue
             body = shape * (1.0 if k != 2 else 0.7)
-            rows.append(body + [*(starts[k] + speeds[k] * t), 0] + np.r_[rng.normal(0, 3, (17, 2)).T, [np.zeros(17)]].T)
+            rows.append(
+                body
+                + [*(starts[k] + speeds[k] * t), 0]
+                + np.r_[rng.normal(0, 3, (17, 2)).T, [np.zeros(17)]].T
+            )
             ids.append(k)
         order = rng.permutation(len(rows))
         people.append(np.stack(rows)[order])
@@ -143,7 +168,9 @@ def _projected_walk(frames: int, seed: int, speed_px: float = 14.0) -> np.ndarra
     from posemoe.datasets.synthetic import synthesize_motion
     from posemoe.layouts import H36M32, convert
 
-    world = convert(synthesize_motion(frames, np.random.default_rng(seed), "Walking"), H36M32, H36M17)
+    world = convert(
+        synthesize_motion(frames, np.random.default_rng(seed), "Walking"), H36M32, H36M17
+    )
     body = world - world[:, :1]  # root-relative, z up; seen from the front along -y
     pixels = np.stack([540 + 450 * body[..., 0], 1000 - 450 * body[..., 2]], -1)
     pixels[..., 0] += speed_px * np.arange(frames)[:, None] - speed_px * frames / 2
@@ -194,7 +221,10 @@ def test_fragments_of_one_person_are_joined_and_reported_strangers_are_not():
     stranger = _projected_walk(160, seed=5, speed_px=6.0)
     centre = stranger[..., :2].mean(1, keepdims=True)
     stranger[..., :2] = centre + 0.6 * (stranger[..., :2] - centre) + [450.0, 0.0]
-    people = [walk[t][None] if t < 60 else (stranger[t][None] if t >= 64 else np.zeros((0, 17, 3))) for t in range(160)]
+    people = [
+        walk[t][None] if t < 60 else (stranger[t][None] if t >= 64 else np.zeros((0, 17, 3)))
+        for t in range(160)
+    ]
     tracks, joined = join_fragments(track_people(KeypointFrames(people, H36M17)), H36M17)
     assert len(tracks) == 2 and joined == []
 
@@ -232,7 +262,9 @@ def test_duplicate_removal_compares_in_linear_time(monkeypatch):
         calls.clear()
         people = _crowd(n)
         kept = tracking._without_duplicates(people)
-        assert len(kept) == n and all(p[0, 2] == 0.9 for p in kept)  # one of each, the more confident
+        assert len(kept) == n and all(
+            p[0, 2] == 0.9 for p in kept
+        )  # one of each, the more confident
         counts[n] = len(calls)
     assert counts[1000] >= 1000  # each duplicate was found by a comparison
     assert counts[10000] / counts[1000] < 12, counts
@@ -245,6 +277,9 @@ def test_fragments_that_saw_different_bones_are_still_joined():
     legs = [H36M17.index(side + joint) for side in "LR" for joint in ("Hip", "Knee", "Foot")]
     later = walk.copy()
     later[:, legs] = np.nan
-    people = [walk[t][None] if t < 60 else later[t][None] if t >= 100 else np.zeros((0, 17, 3)) for t in range(160)]
+    people = [
+        walk[t][None] if t < 60 else later[t][None] if t >= 100 else np.zeros((0, 17, 3))
+        for t in range(160)
+    ]
     chosen, report = select_tracks(KeypointFrames(people, H36M17))
     assert len(chosen) == 1 and any("joined 2 track fragments" in line for line in report)

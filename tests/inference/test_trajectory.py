@@ -26,8 +26,16 @@ def _camera(pitch_deg: float = 8.0) -> Camera:
     pitched down; world z up."""
     s, c = np.sin(np.radians(pitch_deg)), np.cos(np.radians(pitch_deg))
     rotation = np.array([[1.0, 0, 0], [0, -s, -c], [0, c, -s]])  # rows: camera right, down, forward
-    return Camera("test", rotation, np.array([0.3, -5.0, 1.5]), np.array([FOCAL, FOCAL]), np.array([640.0, 360.0]),
-                  np.zeros(3), np.zeros(2), *SIZE)
+    return Camera(
+        "test",
+        rotation,
+        np.array([0.3, -5.0, 1.5]),
+        np.array([FOCAL, FOCAL]),
+        np.array([640.0, 360.0]),
+        np.zeros(3),
+        np.zeros(2),
+        *SIZE,
+    )
 
 
 def _seen_walk(frames: int = 150, seed: int = 0, noise_px: float = 2.0):
@@ -44,16 +52,22 @@ def _seen_walk(frames: int = 150, seed: int = 0, noise_px: float = 2.0):
 
 def test_root_trajectory_is_recovered_from_2px_noise_and_outlier_frames_are_dropped():
     _, cam, lifted, keypoints = _seen_walk()
-    bad = slice(60, 63)  # a detection that shrinks for three frames: the skeleton looks 1.4x farther away
-    keypoints[bad, :, :2] = 0.7 * (keypoints[bad, :, :2] - keypoints[bad, :1, :2]) + keypoints[bad, :1, :2]
+    bad = slice(
+        60, 63
+    )  # a detection that shrinks for three frames: the skeleton looks 1.4x farther away
+    keypoints[bad, :, :2] = (
+        0.7 * (keypoints[bad, :, :2] - keypoints[bad, :1, :2]) + keypoints[bad, :1, :2]
+    )
     fit = fit_skeleton(lifted, confidence=keypoints[..., 2])
     trajectory = estimate_trajectory(fit.fitted, keypoints, image_size=SIZE, fps=50, focal_px=FOCAL)
     truth = cam[:, 0]
     error = np.linalg.norm(trajectory.root - truth, axis=-1)
     distance = np.linalg.norm(truth, axis=-1).mean()
-    print(f"\n{trajectory.report()}\nroot error: mean {100 * error.mean():.1f} cm, max {100 * error.max():.1f} cm, "
-          f"{100 * error.mean() / distance:.2f} % of the {distance:.2f} m distance; walked "
-          f"{np.linalg.norm(np.diff(truth, axis=0), axis=-1).sum():.2f} m")
+    print(
+        f"\n{trajectory.report()}\nroot error: mean {100 * error.mean():.1f} cm, max {100 * error.max():.1f} cm, "
+        f"{100 * error.mean() / distance:.2f} % of the {distance:.2f} m distance; walked "
+        f"{np.linalg.norm(np.diff(truth, axis=0), axis=-1).sum():.2f} m"
+    )
     assert error.mean() < 0.05 * distance
     assert error[bad].max() < 0.05 * distance
     assert trajectory.outliers[bad].all()
@@ -68,24 +82,35 @@ def test_a_body_leaving_the_frame_is_bridged_not_placed_from_its_cut_2d():
     unseen = np.zeros(keypoints.shape[:2], bool)
     unseen[130:, 9:] = True  # the upper body, 8 of 17 joints, out of the frame: still solvable
     unseen[140:, 4:9] = True  # then all but 4: no longer placed
-    keypoints[unseen, :2] = 0.5 * (keypoints[unseen, :2] + np.repeat(keypoints[:, :1, :2], 17, axis=1)[unseen])
+    keypoints[unseen, :2] = 0.5 * (
+        keypoints[unseen, :2] + np.repeat(keypoints[:, :1, :2], 17, axis=1)[unseen]
+    )
     fit = fit_skeleton(lifted, confidence=keypoints[..., 2])
-    placed = estimate_trajectory(fit.fitted, keypoints, image_size=SIZE, fps=50, focal_px=FOCAL, unseen=unseen)
+    placed = estimate_trajectory(
+        fit.fitted, keypoints, image_size=SIZE, fps=50, focal_px=FOCAL, unseen=unseen
+    )
     blind = estimate_trajectory(fit.fitted, keypoints, image_size=SIZE, fps=50, focal_px=FOCAL)
     depth = cam[:, 0, 2]
     assert np.abs(blind.root[140:, 2] - depth[140:]).max() > 1.0
-    assert np.isnan(placed.per_frame[140:, 2]).all() and np.isfinite(placed.per_frame[130:140, 2]).all()
+    assert (
+        np.isnan(placed.per_frame[140:, 2]).all()
+        and np.isfinite(placed.per_frame[130:140, 2]).all()
+    )
     assert np.abs(placed.root[130:, 2] - depth[130:]).max() < 0.25
 
 
 def test_focal_sets_the_depth_not_the_position_across_the_image():
     _, _, lifted, keypoints = _seen_walk(80, seed=1)
     right = estimate_trajectory(lifted, keypoints, image_size=SIZE, fps=50, focal_px=FOCAL).root
-    long = estimate_trajectory(lifted, keypoints, image_size=SIZE, fps=50, focal_px=1.2 * FOCAL).root
+    long = estimate_trajectory(
+        lifted, keypoints, image_size=SIZE, fps=50, focal_px=1.2 * FOCAL
+    ).root
     np.testing.assert_allclose(long[:, 2] / right[:, 2], 1.2, rtol=0.02)
     np.testing.assert_allclose(long[:, 0], right[:, 0], atol=0.02)
     assert focal_from_fov(SIZE, 60.0) == pytest.approx(640 / np.tan(np.radians(30)))
-    assert focal_from_fov((720, 1280)) == focal_from_fov(SIZE)  # the longer side, portrait or landscape
+    assert focal_from_fov((720, 1280)) == focal_from_fov(
+        SIZE
+    )  # the longer side, portrait or landscape
     default = estimate_trajectory(lifted, keypoints, image_size=SIZE, fps=50)
     assert "default" in default.report() and default.focal_px == pytest.approx(focal_from_fov(SIZE))
     with pytest.raises(UserError, match="field of view"):
@@ -112,7 +137,9 @@ def test_robust_smooth_follows_a_line_bridges_gaps_and_ignores_spikes():
     weights = np.ones(100)
     weights[20] = 0.0
     smooth, robust = robust_smooth(values, weights, sigma_frames=5.0)
-    assert np.abs(smooth - line).max() < 0.015  # noise 0.01, no pull from the spike, no lag at the ends
+    assert (
+        np.abs(smooth - line).max() < 0.015
+    )  # noise 0.01, no pull from the spike, no lag at the ends
     assert (robust[40] == 0).all() and (robust[70:75] == 0).all() and (robust[20] == 0).all()
     assert (robust[[10, 30, 50, 90]] > 0).all()
     exact, _ = robust_smooth(line, np.ones(100), sigma_frames=5.0)
@@ -131,23 +158,37 @@ def test_ground_and_world_frame_from_foot_contacts():
     transform = world_transform(ground, root[0])
     placed = to_world(fit.fitted + root[:, None], transform)
     assert np.allclose(placed[0, 0, [0, 2]], 0.0)  # origin under the first frame's pelvis
-    assert placed[:, 0, 1].mean() == pytest.approx(world[:, 0, 2].mean(), abs=0.05)  # pelvis height above the floor
+    assert placed[:, 0, 1].mean() == pytest.approx(
+        world[:, 0, 2].mean(), abs=0.05
+    )  # pelvis height above the floor
     np.testing.assert_allclose(transform[:3, :3] @ transform[:3, :3].T, np.eye(3), atol=1e-12)
     assert np.linalg.det(transform[:3, :3]) == pytest.approx(1.0)
-    forward = transform[:3, :3] @ np.array([0.0, 0.0, 1.0])  # the camera's forward axis, in the world
+    forward = transform[:3, :3] @ np.array(
+        [0.0, 0.0, 1.0]
+    )  # the camera's forward axis, in the world
     assert forward[2] < -0.9 and abs(forward[0]) < 1e-9  # -z, no sideways part
 
     # two people on one floor (the same walk 1 m to the side): one plane from both, each in its own place
     beside = fit.fitted + (root + np.array([1.0, 0.0, 0.0]))[:, None]
-    shared = fit_ground([fit.fitted + root[:, None], beside], fps=50, visible=[None, np.arange(len(root)) < 100],
-                        ankle_height=0.04)
+    shared = fit_ground(
+        [fit.fitted + root[:, None], beside],
+        fps=50,
+        visible=[None, np.arange(len(root)) < 100],
+        ankle_height=0.04,
+    )
     assert shared.method == "contacts" and np.degrees(np.arccos(shared.normal @ true_up)) < 3.0
     assert shared.contacts.sum() > ground.contacts.sum()  # pooled
-    both = to_world(np.stack([fit.fitted + root[:, None], beside]), world_transform(shared, root[0]))
+    both = to_world(
+        np.stack([fit.fitted + root[:, None], beside]), world_transform(shared, root[0])
+    )
     assert abs(both[0, :, 0, 1].mean() - both[1, :, 0, 1].mean()) < 0.05  # on the same floor
-    assert np.linalg.norm(both[1, 0, 0, [0, 2]] - both[0, 0, 0, [0, 2]]) == pytest.approx(1.0, abs=0.05)
+    assert np.linalg.norm(both[1, 0, 0, [0, 2]] - both[0, 0, 0, [0, 2]]) == pytest.approx(
+        1.0, abs=0.05
+    )
 
-    floor = Ground(true_up, _camera().world_to_camera(np.zeros(3)), np.zeros((150, 2), bool), "truth")
+    floor = Ground(
+        true_up, _camera().world_to_camera(np.zeros(3)), np.zeros((150, 2), bool), "truth"
+    )
     expected = to_world(cam, world_transform(floor, cam[0, 0]))
     assert np.linalg.norm(placed - expected, axis=-1).mean() < 0.05
 
@@ -167,6 +208,11 @@ def test_people_on_parallel_planes_share_the_normal_not_the_height():
     error = np.degrees(np.arccos(shared.normal @ true_up))
     assert shared.method == "contacts" and error < 3.0
     assert error <= np.degrees(np.arccos(alone.normal @ true_up)) + 1.0
-    low = [float(np.percentile(shared.height(person[:, 3]), 10)) for person in (fit.fitted + root[:, None], on_box, further)]
-    assert min(low) > -0.05 and min(low) < 0.15  # the floor under the lowest person's feet: nobody sinks into it
+    low = [
+        float(np.percentile(shared.height(person[:, 3]), 10))
+        for person in (fit.fitted + root[:, None], on_box, further)
+    ]
+    assert (
+        min(low) > -0.05 and min(low) < 0.15
+    )  # the floor under the lowest person's feet: nobody sinks into it
     assert low[1] > 0.7  # the person on the box stands above it

@@ -14,7 +14,9 @@ def _standing(frames: int = 10) -> np.ndarray:
 
 def test_every_joint_seen():
     mask, summary = unseen_joints(_standing(), (640, 480))
-    assert mask.shape == (10, 17) and not mask.any() and summary == "every joint seen in all 10 frames"
+    assert (
+        mask.shape == (10, 17) and not mask.any() and summary == "every joint seen in all 10 frames"
+    )
 
 
 def test_outside_the_frame_low_confidence_and_missing_are_unseen():

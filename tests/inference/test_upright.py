@@ -1,6 +1,9 @@
 import numpy as np
 import pytest
-pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
+
+pytest.importorskip(
+    "torch"
+)  # a test of training / torch inference; skipped where only inference is installed
 
 import torch  # noqa: E402
 
@@ -27,7 +30,9 @@ def _roll(points: np.ndarray, degrees: float) -> np.ndarray:
 def _walk(frames: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """A synthetic walk 4 m in front of the camera, upright in the image: (camera 3D, pixels)."""
     world = convert(synthesize_motion(frames, np.random.default_rng(0)), H36M32, H36M17)
-    cam = np.stack([world[..., 1], -world[..., 2] + 1.0, world[..., 0] + 4.0], -1)  # z-up world -> y-down camera
+    cam = np.stack(
+        [world[..., 1], -world[..., 2] + 1.0, world[..., 0] + 4.0], -1
+    )  # z-up world -> y-down camera
     pixels = cam[..., :2] / cam[..., 2:] * np.asarray(CAMERA.focal) + np.asarray(CAMERA.centre)
     return cam, pixels
 
@@ -81,9 +86,13 @@ def test_a_lifter_reads_the_confidences_even_when_its_model_takes_none():
     model = create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32)
     assert model.config.in_channels == 2
     _, pixels = _walk()
-    points = _guessed_legs(pixels, slice(0, 40))  # legs never seen, guessed at the head: no lean to read
-    np.testing.assert_array_equal(Lifter(model, upright=15.0).lift(points, image_size=(600, 520)),
-                                  Lifter(model, upright=None).lift(points, image_size=(600, 520)))
+    points = _guessed_legs(
+        pixels, slice(0, 40)
+    )  # legs never seen, guessed at the head: no lean to read
+    np.testing.assert_array_equal(
+        Lifter(model, upright=15.0).lift(points, image_size=(600, 520)),
+        Lifter(model, upright=None).lift(points, image_size=(600, 520)),
+    )
 
 
 def test_non_square_pixels_turn_and_lean_as_the_camera_rolls():
@@ -91,10 +100,14 @@ def test_non_square_pixels_turn_and_lean_as_the_camera_rolls():
     cam, _ = _walk()
 
     def project(points):
-        return points[..., :2] / points[..., 2:] * np.asarray(camera.focal) + np.asarray(camera.centre)
+        return points[..., :2] / points[..., 2:] * np.asarray(camera.focal) + np.asarray(
+            camera.centre
+        )
 
     angles = np.full(len(cam), np.radians(70.0))
-    np.testing.assert_allclose(turn_keypoints(project(cam), angles, camera), project(_roll(cam, 70.0)), atol=1e-3)
+    np.testing.assert_allclose(
+        turn_keypoints(project(cam), angles, camera), project(_roll(cam, 70.0)), atol=1e-3
+    )
     lean = np.degrees(body_lean(project(_roll(cam, 70.0)), H36M17, camera, 50.0))
     assert np.abs(lean - 70.0).max() < 12
 
@@ -104,7 +117,9 @@ def test_upright_turn_keeps_small_leans_and_tapers_to_upright_upside_down():
     after = np.degrees(lean + upright_turn(lean, 30.0))
     np.testing.assert_allclose(after[:3], [0.0, 20.0, -29.0], atol=1e-9)
     assert after[3] == pytest.approx(30 * 135 / 150) and after[4] == pytest.approx(-30 * 90 / 150)
-    assert abs(after[5]) < 0.1 and abs(after[6]) < 0.1  # no jump between the two sides of upside down
+    assert (
+        abs(after[5]) < 0.1 and abs(after[6]) < 0.1
+    )  # no jump between the two sides of upside down
     np.testing.assert_allclose(lean + upright_turn(lean, 0.0), 0.0, atol=1e-12)
 
 
@@ -115,18 +130,25 @@ def test_a_lifter_turned_upright_answers_a_rolled_camera_with_the_rolled_3d():
     cam, pixels = _walk()
     upright = lifter.lift(pixels, image_size=(600, 520), fps=50.0, intrinsics=CAMERA)
     for degrees in (35.0, 120.0, -160.0):
-        rolled = lifter.lift(_pixels(_roll(cam, degrees)), image_size=(600, 520), fps=50.0, intrinsics=CAMERA)
+        rolled = lifter.lift(
+            _pixels(_roll(cam, degrees)), image_size=(600, 520), fps=50.0, intrinsics=CAMERA
+        )
         np.testing.assert_allclose(rolled, _roll(upright, degrees), atol=2e-4)
     plain = Lifter(model, upright=None)
-    assert not np.allclose(plain.lift(_pixels(_roll(cam, 120.0)), image_size=(600, 520), fps=50.0, intrinsics=CAMERA),
-                           _roll(upright, 120.0), atol=1e-2)
+    assert not np.allclose(
+        plain.lift(_pixels(_roll(cam, 120.0)), image_size=(600, 520), fps=50.0, intrinsics=CAMERA),
+        _roll(upright, 120.0),
+        atol=1e-2,
+    )
 
 
 def test_a_lifter_leaves_bodies_within_the_limit_alone():
     torch.manual_seed(0)
     model = create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32)
     _, pixels = _walk()
-    np.testing.assert_array_equal(Lifter(model, upright=60.0).lift(pixels, image_size=(600, 520)),
-                                  Lifter(model, upright=None).lift(pixels, image_size=(600, 520)))
+    np.testing.assert_array_equal(
+        Lifter(model, upright=60.0).lift(pixels, image_size=(600, 520)),
+        Lifter(model, upright=None).lift(pixels, image_size=(600, 520)),
+    )
     with pytest.raises(UserError, match="upright"):
         Lifter(model, upright=-5.0)

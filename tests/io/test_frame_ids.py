@@ -15,7 +15,11 @@ def test_the_frame_number_is_the_last_digit_run(tmp_path):
     path = tmp_path / "d.json"
     path.write_text(json.dumps(_results(["cam2_0005.jpg", "cam2_0007.jpg"])))
     frames = read_keypoints(path)
-    assert len(frames) == 3 and [len(p) for p in frames.people] == [1, 0, 1]  # 5, (6 empty), 7 — not 20005
+    assert len(frames) == 3 and [len(p) for p in frames.people] == [
+        1,
+        0,
+        1,
+    ]  # 5, (6 empty), 7 — not 20005
 
 
 def test_sparse_ids_are_taken_in_order_not_expanded(tmp_path):

@@ -17,7 +17,9 @@ def test_roundtrip_of_nested_dicts(tmp_path):
     save_npz(tmp_path / "a.npz", positions_2d=value, metadata={"num_joints": 17})
     out = load_npz(tmp_path / "a.npz")
     assert out["metadata"] == {"num_joints": 17}
-    np.testing.assert_array_equal(out["positions_2d"]["S1"]["Walking"][1], value["S1"]["Walking"][1])
+    np.testing.assert_array_equal(
+        out["positions_2d"]["S1"]["Walking"][1], value["S1"]["Walking"][1]
+    )
 
 
 def test_reads_the_same_as_numpy(tmp_path):
@@ -44,7 +46,12 @@ def test_corrupt_and_missing_files_get_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
         load_npz(tmp_path / "missing.npz")
     with zipfile.ZipFile(tmp_path / "trunc.npz", "w") as z:
-        header = b"\x93NUMPY\x01\x00" + b"v\x00" + b"{'descr': '|O', 'fortran_order': False, 'shape': (), }".ljust(118) + b"\n"
+        header = (
+            b"\x93NUMPY\x01\x00"
+            + b"v\x00"
+            + b"{'descr': '|O', 'fortran_order': False, 'shape': (), }".ljust(118)
+            + b"\n"
+        )
         z.writestr("positions_3d.npy", header + pickle.dumps({"a": 1})[:5])
     with pytest.raises(ValueError, match="corrupt"):
         load_npz(tmp_path / "trunc.npz")
@@ -57,8 +64,13 @@ def test_members_that_unpack_far_beyond_their_size_are_refused_unread(tmp_path, 
     with zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("keypoints.npy", b"\x93NUMPY" + bytes(2**20))
     reads = []
-    monkeypatch.setattr(zipfile.ZipFile, "open", lambda *a, **k: reads.append(a) or pytest.fail("read"))
-    with pytest.raises(ValueError, match=r"bomb.npz\[keypoints.npy\]: [\d,]+ bytes unpack to 1,048,582, more than 100 times"):
+    monkeypatch.setattr(
+        zipfile.ZipFile, "open", lambda *a, **k: reads.append(a) or pytest.fail("read")
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"bomb.npz\[keypoints.npy\]: [\d,]+ bytes unpack to 1,048,582, more than 100 times",
+    ):
         load_npz(tmp_path / "bomb.npz")
     assert not reads
 
@@ -68,7 +80,9 @@ def test_members_are_limited_in_total(tmp_path, monkeypatch):
 
     np.savez(tmp_path / "a.npz", a=np.zeros(1000), b=np.zeros(1000))
     monkeypatch.setattr(npz, "MAX_NPZ_BYTES", 12_000)
-    with pytest.raises(ValueError, match=r"a.npz: unpacks to 16,\d+ bytes, more than the 12,000 accepted"):
+    with pytest.raises(
+        ValueError, match=r"a.npz: unpacks to 16,\d+ bytes, more than the 12,000 accepted"
+    ):
         load_npz(tmp_path / "a.npz")
 
 
@@ -76,15 +90,24 @@ def _npy(shape, data: bytes) -> bytes:
     import io
 
     head = io.BytesIO()
-    np.lib.format.write_array_header_1_0(head, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    np.lib.format.write_array_header_1_0(
+        head, {"descr": "<f8", "fortran_order": False, "shape": shape}
+    )
     return head.getvalue() + data
 
 
-@pytest.mark.parametrize("shape, data, error", [
-    ((10**12, 17, 3), b"", r"declares \(1000000000000, 17, 3\) float64 \(408,000,000,000,000 bytes\) but 0 bytes follow"),
-    ((4, 17, 3), bytes(100), "truncated or corrupt"),
-    ((-3, 17), b"", "declares"),
-])
+@pytest.mark.parametrize(
+    "shape, data, error",
+    [
+        (
+            (10**12, 17, 3),
+            b"",
+            r"declares \(1000000000000, 17, 3\) float64 \(408,000,000,000,000 bytes\) but 0 bytes follow",
+        ),
+        ((4, 17, 3), bytes(100), "truncated or corrupt"),
+        ((-3, 17), b"", "declares"),
+    ],
+)
 def test_array_headers_must_describe_the_bytes_that_follow(tmp_path, shape, data, error):
     from posemoe.io.npz import load_npy
 
@@ -122,6 +145,7 @@ def test_saving_is_whole_or_nothing_and_never_replaces_another_file(tmp_path, mo
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(np.lib.format, "write_array", broken)
     with pytest.raises(OSError, match="No space") as err:
         save_npz(tmp_path / "d.npz", a=np.ones(3))

@@ -9,9 +9,23 @@ from posemoe.layouts.humaneva import HUMANEVA15, SHARED_WITH_H36M17
 from posemoe.layouts.mpi_inf_3dhp import MPI_COMMON14, MPI_INF_3DHP17
 
 MPI_README_ORDER = (
-    "head_top", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow",
-    "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "pelvis",
-    "spine", "head",
+    "head_top",
+    "neck",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "pelvis",
+    "spine",
+    "head",
 )
 
 
@@ -58,8 +72,9 @@ def test_flip_permutation_pairs_joints_by_name(layout):
     for j, name in enumerate(layout.joints):
         mirror = layout.joints[perm[j]]
         assert _side(mirror) == -_side(name)
-        assert mirror.replace("left_", "").replace("right_", "").lstrip("LR") == \
-            name.replace("left_", "").replace("right_", "").lstrip("LR")
+        assert mirror.replace("left_", "").replace("right_", "").lstrip("LR") == name.replace(
+            "left_", ""
+        ).replace("right_", "").lstrip("LR")
 
 
 @pytest.mark.parametrize("source", [MPI_INF_3DHP17, HUMANEVA15])
@@ -79,23 +94,45 @@ def test_left_stays_left_in_h36m17(source):
 def test_mpi_to_h36m_correspondence():
     coded = np.arange(17, dtype=np.float32)[None, :, None].repeat(3, -1)
     out = convert(coded, MPI_INF_3DHP17, H36M17)[0, :, 0]
-    expected = {"Hip": "pelvis", "Spine": "spine", "Thorax": "neck", "Neck/Nose": "head", "Head": "head_top",
-                "RFoot": "right_ankle", "LWrist": "left_wrist", "RShoulder": "right_shoulder"}
+    expected = {
+        "Hip": "pelvis",
+        "Spine": "spine",
+        "Thorax": "neck",
+        "Neck/Nose": "head",
+        "Head": "head_top",
+        "RFoot": "right_ankle",
+        "LWrist": "left_wrist",
+        "RShoulder": "right_shoulder",
+    }
     for h36m, mpi in expected.items():
         assert out[H36M17.index(h36m)] == MPI_INF_3DHP17.index(mpi)
 
 
 @settings(max_examples=25, deadline=None)
-@given(arrays(np.float32, st.tuples(st.integers(1, 3), st.just(17), st.integers(2, 3)),
-              elements=st.floats(-10, 10, width=32)))
+@given(
+    arrays(
+        np.float32,
+        st.tuples(st.integers(1, 3), st.just(17), st.integers(2, 3)),
+        elements=st.floats(-10, 10, width=32),
+    )
+)
 def test_mpi_h36m_round_trips_are_exact(points):
-    assert np.array_equal(convert(convert(points, MPI_INF_3DHP17, H36M17), H36M17, MPI_INF_3DHP17), points)
-    assert np.array_equal(convert(convert(points, H36M17, MPI_INF_3DHP17), MPI_INF_3DHP17, H36M17), points)
+    assert np.array_equal(
+        convert(convert(points, MPI_INF_3DHP17, H36M17), H36M17, MPI_INF_3DHP17), points
+    )
+    assert np.array_equal(
+        convert(convert(points, H36M17, MPI_INF_3DHP17), MPI_INF_3DHP17, H36M17), points
+    )
 
 
 @settings(max_examples=25, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(1, 3), st.just(15), st.just(3)),
-              elements=st.floats(-10, 10)))
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 3), st.just(15), st.just(3)),
+        elements=st.floats(-10, 10),
+    )
+)
 def test_humaneva_round_trip_keeps_every_joint(points):
     back = convert(convert(points, HUMANEVA15, H36M17), H36M17, HUMANEVA15)
     np.testing.assert_allclose(back, points, atol=1e-12)
@@ -106,10 +143,16 @@ def test_humaneva_to_h36m_averages_all_three_coordinates():
     out = convert(points, HUMANEVA15, H36M17)
     assert out.dtype == np.float32 and out.shape == (4, 17, 3)
     he = HUMANEVA15.index
-    np.testing.assert_allclose(out[:, H36M17.index("Spine")], (points[:, he("pelvis")] + points[:, he("thorax")]) / 2,
-                               rtol=1e-6)
-    np.testing.assert_allclose(out[:, H36M17.index("Neck/Nose")], (points[:, he("thorax")] + points[:, he("head")]) / 2,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        out[:, H36M17.index("Spine")],
+        (points[:, he("pelvis")] + points[:, he("thorax")]) / 2,
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        out[:, H36M17.index("Neck/Nose")],
+        (points[:, he("thorax")] + points[:, he("head")]) / 2,
+        rtol=1e-6,
+    )
     np.testing.assert_array_equal(out[:, H36M17.index("RFoot")], points[:, he("RAnkle")])
 
 
@@ -117,7 +160,9 @@ def test_shared_joints_are_mirrored_limb_joints_present_in_both():
     assert len(SHARED_WITH_H36M17) == 10
     names = set(SHARED_WITH_H36M17)
     assert {"pelvis", "thorax", "head", "LHip", "RHip"}.isdisjoint(names)
-    assert {"R" + n[1:] for n in names if n.startswith("L")} == {n for n in names if n.startswith("R")}
+    assert {"R" + n[1:] for n in names if n.startswith("L")} == {
+        n for n in names if n.startswith("R")
+    }
     coded = np.arange(17, dtype=np.float64)[None, :, None].repeat(3, -1)
     picked = convert(coded, H36M17, HUMANEVA15)[0, :, 0]
     for name in names:

@@ -17,7 +17,25 @@ def test_h36m17_tables_match_videopose3d_skeleton():
 
 
 def test_32_to_17_selection():
-    assert h36m32_to_h36m17_indices().tolist() == [0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27]
+    assert h36m32_to_h36m17_indices().tolist() == [
+        0,
+        1,
+        2,
+        3,
+        6,
+        7,
+        8,
+        12,
+        13,
+        14,
+        15,
+        17,
+        18,
+        19,
+        25,
+        26,
+        27,
+    ]
     # parents agree once the 15 removed joints are skipped (shoulders re-attached to the thorax)
     idx = h36m32_to_h36m17_indices()
     shoulders = {H36M17.index("LShoulder"), H36M17.index("RShoulder")}
@@ -64,13 +82,21 @@ def test_detector_layouts_convert_to_h36m17():
         perm = layout.flip_permutation()
         assert layout.joints[perm[layout.index("LWrist")]] == "RWrist"
         rng = np.random.default_rng(count)
-        points = np.concatenate([rng.normal(size=(5, count, 2)), rng.uniform(0.2, 1, (5, count, 1))], -1)
+        points = np.concatenate(
+            [rng.normal(size=(5, count, 2)), rng.uniform(0.2, 1, (5, count, 1))], -1
+        )
         out = convert(points, layout, H36M17)
         assert out.shape == (5, 17, 3)
         lhip, rhip = layout.index("LHip"), layout.index("RHip")
-        np.testing.assert_allclose(out[:, 0, :2], (points[:, lhip, :2] + points[:, rhip, :2]) / 2, rtol=1e-5)
-        np.testing.assert_allclose(out[:, 0, 2], np.minimum(points[:, lhip, 2], points[:, rhip, 2]), rtol=1e-6)
-        np.testing.assert_allclose(out[:, H36M17.index("LWrist")], points[:, layout.index("LWrist")], rtol=1e-6)
+        np.testing.assert_allclose(
+            out[:, 0, :2], (points[:, lhip, :2] + points[:, rhip, :2]) / 2, rtol=1e-5
+        )
+        np.testing.assert_allclose(
+            out[:, 0, 2], np.minimum(points[:, lhip, 2], points[:, rhip, 2]), rtol=1e-6
+        )
+        np.testing.assert_allclose(
+            out[:, H36M17.index("LWrist")], points[:, layout.index("LWrist")], rtol=1e-6
+        )
         assert convert(points[..., :2], layout, H36M17).shape == (5, 17, 2)
 
 
@@ -85,7 +111,11 @@ def test_a_missing_source_joint_makes_only_the_joints_built_from_it_missing(name
         out = convert(broken, source, H36M17)
         np.testing.assert_array_equal(out[0], whole[0])  # other frames untouched
         missing = np.isnan(out[1, :, :2]).any(-1)
-        changed = ~np.isclose(convert(points + (np.arange(source.num_joints) == j)[:, None], source, H36M17)[1, :, :2],
-                              whole[1, :, :2]).all(-1)  # the H36M-17 joints that joint j feeds
+        changed = ~np.isclose(
+            convert(points + (np.arange(source.num_joints) == j)[:, None], source, H36M17)[
+                1, :, :2
+            ],
+            whole[1, :, :2],
+        ).all(-1)  # the H36M-17 joints that joint j feeds
         np.testing.assert_array_equal(missing, changed)
         np.testing.assert_array_equal(out[1, ~missing, :2], whole[1, ~missing, :2])

@@ -1,10 +1,14 @@
 import numpy as np
 import pytest
-pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
+
+pytest.importorskip(
+    "torch"
+)  # a test of training / torch inference; skipped where only inference is installed
 
 import torch  # noqa: E402
 
 from posemoe.cli import main  # noqa: E402
+from posemoe.export.weights import export_weights  # noqa: E402
 from posemoe.models import (  # noqa: E402
     AITEPose,
     config_from_dict,
@@ -12,7 +16,6 @@ from posemoe.models import (  # noqa: E402
     create_model,
     get_config,
 )
-from posemoe.export.weights import export_weights  # noqa: E402
 from posemoe.models.pretrained import load_model  # noqa: E402
 from posemoe.training.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
 from posemoe.training.loop import TrainConfig, train  # noqa: E402
@@ -30,7 +33,9 @@ def test_aitepose_shapes_confidence_and_config_round_trip():
         if dims == 2:
             assert pose.abs().max() <= 1  # crop coordinates
         assert config_from_dict(model.config.to_dict()) == model.config
-    assert count_parameters(create_model("aitepose-b")) > 10 * count_parameters(create_model("aitepose-s"))
+    assert count_parameters(create_model("aitepose-b")) > 10 * count_parameters(
+        create_model("aitepose-s")
+    )
     with pytest.raises(ValueError, match="expected images of shape"):
         create_model("aitepose-s", **SMALL)(torch.rand(1, 3, 32, 32))
     with pytest.raises(ValueError, match="multiple of 32"):
@@ -38,9 +43,22 @@ def test_aitepose_shapes_confidence_and_config_round_trip():
 
 
 def _image_config(rendered_dir, out, **kw):
-    return TrainConfig().override(dict(model="aitepose-s", model_overrides=SMALL, train_images=str(rendered_dir / "train.npz"),
-                                       val_images=str(rendered_dir / "val.npz"), out_dir=str(out), epochs=3, batch_size=16,
-                                       warmup_steps=3, lr=2e-3, threads=1, log_every=2) | kw)
+    return TrainConfig().override(
+        dict(
+            model="aitepose-s",
+            model_overrides=SMALL,
+            train_images=str(rendered_dir / "train.npz"),
+            val_images=str(rendered_dir / "val.npz"),
+            out_dir=str(out),
+            epochs=3,
+            batch_size=16,
+            warmup_steps=3,
+            lr=2e-3,
+            threads=1,
+            log_every=2,
+        )
+        | kw
+    )
 
 
 def test_aitepose_trains_with_aite_and_ships_as_the_plain_network(rendered_dir, tmp_path):
@@ -53,7 +71,9 @@ def test_aitepose_trains_with_aite_and_ships_as_the_plain_network(rendered_dir, 
     assert last_loss < first_loss and len(vals) == 3
     ckpt = load_checkpoint(tmp_path / "last.pt")
     plain = AITEPose(config_from_dict(ckpt["model_config"]))
-    assert set(ckpt["model"]) == set(plain.state_dict()) and any("cascade" in k for k in ckpt["aite"])
+    assert set(ckpt["model"]) == set(plain.state_dict()) and any(
+        "cascade" in k for k in ckpt["aite"]
+    )
     plain.load_state_dict(ckpt["model"])
     loaded = model_from_checkpoint(tmp_path / "last.pt")
     x = torch.rand(2, 3, 64, 64)
@@ -87,7 +107,16 @@ def test_image_commands(rendered_dir, tmp_path, capsys):
     from PIL import Image
 
     Image.fromarray(data["images"][0]).resize((100, 80)).save(tmp_path / "person.png")
-    main(["infer", str(tmp_path / "person.png"), "--model", str(tmp_path / "w.safetensors"), "--out", str(tmp_path / "o")])
+    main(
+        [
+            "infer",
+            str(tmp_path / "person.png"),
+            "--model",
+            str(tmp_path / "w.safetensors"),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     import json
 
     record = json.loads((tmp_path / "o" / "person.json").read_text())

@@ -1,5 +1,8 @@
 import pytest
-pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
+
+pytest.importorskip(
+    "torch"
+)  # a test of training / torch inference; skipped where only inference is installed
 
 import torch  # noqa: E402
 
@@ -40,7 +43,9 @@ def test_forward_shapes_and_root_relative_output(name):
 def test_confidence_input_and_shape_errors():
     model = create_model("posemoe-t27-s", **TINY, in_channels=3)
     assert model(torch.randn(1, 9, 17, 3)).shape == (1, 9, 17, 3)
-    with pytest.raises(ValueError, match=r"expected keypoints of shape \(B, 9, 17, 3\), got \(1, 9, 17, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"expected keypoints of shape \(B, 9, 17, 3\), got \(1, 9, 17, 2\)"
+    ):
         model(torch.randn(1, 9, 17, 2))
 
 
@@ -59,7 +64,10 @@ def test_base_t243_costs_less_than_ktpformer_per_frame():
 
 
 def test_mac_count_includes_attention():
-    short, long = create_model("posemoe-t27-s", **TINY), create_model("posemoe-t27-s", **(TINY | {"num_frames": 90}))
+    short, long = (
+        create_model("posemoe-t27-s", **TINY),
+        create_model("posemoe-t27-s", **(TINY | {"num_frames": 90})),
+    )
     # linear layers cost the same per frame; only temporal attention grows with T
     assert macs_per_frame(long) > macs_per_frame(short)
 
@@ -119,7 +127,9 @@ def test_frame_positions_resample_to_another_window_length(name):
     longer.load_state_dict(resample_frames(state, 25))  # every tensor of the right shape
     for k, v in longer.state_dict().items():
         if k in positions:
-            torch.testing.assert_close(v, torch.linspace(0, 1, 25).view(25, 1, 1) * torch.arange(8.0))
+            torch.testing.assert_close(
+                v, torch.linspace(0, 1, 25).view(25, 1, 1) * torch.arange(8.0)
+            )
         else:
             assert torch.equal(v, state[k]), k
     assert longer(torch.randn(1, 25, 17, 2)).shape == (1, 25, 17, 3)

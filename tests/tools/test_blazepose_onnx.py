@@ -25,42 +25,95 @@ def _tool():
 def _model(names: dict[str, str], weights: dict[str, np.ndarray]):
     """y = (x + a) * b, the tensors and nodes named by ``names`` (as a converter's counters might),
     the weights listed in the order ``weights`` gives."""
-    nodes = [helper.make_node("Add", ["x", names["a"]], [names["sum"]], name=names["add"]),
-             helper.make_node("Mul", [names["sum"], names["b"]], ["y"], name=names["mul"])]
+    nodes = [
+        helper.make_node("Add", ["x", names["a"]], [names["sum"]], name=names["add"]),
+        helper.make_node("Mul", [names["sum"], names["b"]], ["y"], name=names["mul"]),
+    ]
     inits = [numpy_helper.from_array(v, names[k]) for k, v in weights.items()]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])], inits)
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])],
+        inits,
+    )
     graph.value_info.append(helper.make_tensor_value_info(names["sum"], TensorProto.FLOAT, [1, 64]))
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def _branches(names: dict[str, str], order: list[int], weights: dict[str, np.ndarray]):
     """y = (x * a) + (x * b + c): two parallel branches, the nodes listed in ``order``."""
-    nodes = [helper.make_node("Mul", ["x", names["a"]], [names["p"]], name=names["n0"]),
-             helper.make_node("Mul", ["x", names["b"]], [names["q"]], name=names["n1"]),
-             helper.make_node("Add", [names["q"], names["c"]], [names["r"]], name=names["n2"]),
-             helper.make_node("Add", [names["p"], names["r"]], ["y"], name=names["n3"])]
+    nodes = [
+        helper.make_node("Mul", ["x", names["a"]], [names["p"]], name=names["n0"]),
+        helper.make_node("Mul", ["x", names["b"]], [names["q"]], name=names["n1"]),
+        helper.make_node("Add", [names["q"], names["c"]], [names["r"]], name=names["n2"]),
+        helper.make_node("Add", [names["p"], names["r"]], ["y"], name=names["n3"]),
+    ]
     inits = [numpy_helper.from_array(v, names[k]) for k, v in weights.items()]
-    graph = helper.make_graph([nodes[k] for k in order], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])], inits)
+    graph = helper.make_graph(
+        [nodes[k] for k in order],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])],
+        inits,
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def test_order_and_names_by_place_make_differently_ordered_conversions_identical():
     rng = np.random.default_rng(2)
     weights = {k: rng.normal(size=(1, 64)).astype(np.float32) for k in "abc"}
-    first = _branches({**{k: f"{k}__{n}" for k, n in zip("abc", (3, 9, 4))}, "p": "P:0", "q": "Q:0", "r": "R:0",
-                       "n0": "Mul__1", "n1": "Mul__2", "n2": "Add__3", "n3": "Add__4"}, [0, 1, 2, 3], weights)
-    second = _branches({**{k: f"{k}__{n}" for k, n in zip("abc", (7, 1, 5))}, "p": "Z:0", "q": "Y:0", "r": "X:0",
-                        "n0": "Mul__9", "n1": "Mul__8", "n2": "Add__7", "n3": "Add__6"}, [1, 2, 0, 3], dict(reversed(weights.items())))
+    first = _branches(
+        {
+            **{k: f"{k}__{n}" for k, n in zip("abc", (3, 9, 4))},
+            "p": "P:0",
+            "q": "Q:0",
+            "r": "R:0",
+            "n0": "Mul__1",
+            "n1": "Mul__2",
+            "n2": "Add__3",
+            "n3": "Add__4",
+        },
+        [0, 1, 2, 3],
+        weights,
+    )
+    second = _branches(
+        {
+            **{k: f"{k}__{n}" for k, n in zip("abc", (7, 1, 5))},
+            "p": "Z:0",
+            "q": "Y:0",
+            "r": "X:0",
+            "n0": "Mul__9",
+            "n1": "Mul__8",
+            "n2": "Add__7",
+            "n3": "Add__6",
+        },
+        [1, 2, 0, 3],
+        dict(reversed(weights.items())),
+    )
     tool = _tool()
     for model in (first, second):
         tool.canonical_order(model.graph)
         tool.canonical_names(model.graph)
     assert first.SerializeToString() == second.SerializeToString()
-    assert [n.op_type for n in first.graph.node] in (["Mul", "Mul", "Add", "Add"], ["Mul", "Add", "Mul", "Add"])
-    dangling = _branches({**{k: k for k in "abc"}, "p": "P", "q": "Q", "r": "R", "n0": "0", "n1": "1", "n2": "2", "n3": "3"},
-                         [0, 1, 2, 3], {"a": weights["a"], "c": weights["c"]})  # b is nowhere
+    assert [n.op_type for n in first.graph.node] in (
+        ["Mul", "Mul", "Add", "Add"],
+        ["Mul", "Add", "Mul", "Add"],
+    )
+    dangling = _branches(
+        {
+            **{k: k for k in "abc"},
+            "p": "P",
+            "q": "Q",
+            "r": "R",
+            "n0": "0",
+            "n1": "1",
+            "n2": "2",
+            "n3": "3",
+        },
+        [0, 1, 2, 3],
+        {"a": weights["a"], "c": weights["c"]},
+    )  # b is nowhere
     with pytest.raises(SystemExit, match="1 of 4 nodes ordered"):
         tool.canonical_order(dangling.graph)
 
@@ -69,10 +122,26 @@ def test_names_by_place_make_differently_numbered_conversions_identical():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(1, 64)).astype(np.float16).astype(np.float32)
     b = rng.normal(size=(1, 64)).astype(np.float32)  # not exact in float16: stays float32
-    first = _model({"a": "scales__424", "b": "const_fold_opt__906", "sum": "Add__12:0", "add": "Add__12", "mul": "Mul__7"},
-                   {"a": a, "b": b})
-    second = _model({"a": "scales__364", "b": "const_fold_opt__905", "sum": "Add__3:0", "add": "Add__3", "mul": "Mul__88"},
-                    {"b": b, "a": a})
+    first = _model(
+        {
+            "a": "scales__424",
+            "b": "const_fold_opt__906",
+            "sum": "Add__12:0",
+            "add": "Add__12",
+            "mul": "Mul__7",
+        },
+        {"a": a, "b": b},
+    )
+    second = _model(
+        {
+            "a": "scales__364",
+            "b": "const_fold_opt__905",
+            "sum": "Add__3:0",
+            "add": "Add__3",
+            "mul": "Mul__88",
+        },
+        {"b": b, "a": a},
+    )
     tool = _tool()
     for model in (first, second):
         tool.canonical_names(model.graph)
@@ -80,22 +149,30 @@ def test_names_by_place_make_differently_numbered_conversions_identical():
     assert first.SerializeToString() == second.SerializeToString()
     graph = first.graph
     assert [n.name for n in graph.node] == ["Cast_w0", "Add_0", "Mul_1"]
-    assert [w.name for w in graph.initializer] == ["w0_f16", "w1"] and graph.initializer[0].data_type == TensorProto.FLOAT16
+    assert [w.name for w in graph.initializer] == ["w0_f16", "w1"] and graph.initializer[
+        0
+    ].data_type == TensorProto.FLOAT16
     assert len(graph.value_info) == 0
 
 
 def test_float16_storage_gives_the_same_outputs():
     ort = pytest.importorskip("onnxruntime")
     rng = np.random.default_rng(1)
-    weights = {"a": rng.normal(size=(1, 64)).astype(np.float16).astype(np.float32),
-               "b": rng.normal(size=(1, 64)).astype(np.float16).astype(np.float32)}
+    weights = {
+        "a": rng.normal(size=(1, 64)).astype(np.float16).astype(np.float32),
+        "b": rng.normal(size=(1, 64)).astype(np.float16).astype(np.float32),
+    }
     names = {"a": "a", "b": "b", "sum": "s", "add": "add", "mul": "mul"}
     plain, half = _model(names, weights), _model(names, weights)
     tool = _tool()
     tool.canonical_names(half.graph)
     assert tool.store_half(half.graph) == 2
     x = rng.normal(size=(1, 64)).astype(np.float32)
-    out = [ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-           for m in (plain, half)]
+    out = [
+        ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+            None, {"x": x}
+        )[0]
+        for m in (plain, half)
+    ]
     np.testing.assert_array_equal(out[0], out[1])
     np.testing.assert_allclose(out[0], (x + weights["a"]) * weights["b"], rtol=1e-6)

@@ -1,5 +1,8 @@
 import pytest
-pytest.importorskip("torch")  # a test of training / torch inference; skipped where only inference is installed
+
+pytest.importorskip(
+    "torch"
+)  # a test of training / torch inference; skipped where only inference is installed
 
 import torch  # noqa: E402
 
@@ -14,7 +17,14 @@ from posemoe.training.aite import (  # noqa: E402
 from posemoe.training.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
 from posemoe.training.loop import TrainConfig, train  # noqa: E402
 
-TINY = {"num_frames": 9, "dim": 8, "heads": 2, "expert_hidden": 32, "encoder_layers": 1, "decoder_layers": 1}
+TINY = {
+    "num_frames": 9,
+    "dim": 8,
+    "heads": 2,
+    "expert_hidden": 32,
+    "encoder_layers": 1,
+    "decoder_layers": 1,
+}
 
 
 def _pose(seed: int = 0) -> torch.Tensor:
@@ -41,7 +51,9 @@ def test_only_the_unconfident_joint_moves_along_the_bone():
     moved = torch.linalg.vector_norm(out - pose, dim=-1)[0]
     assert moved[ankle] == pytest.approx(0.05, rel=1e-4)  # gate 0.5 x 10 cm
     assert torch.all(moved[torch.arange(17) != ankle] == 0)
-    direction = (pose[0, ankle] - pose[0, knee]) / torch.linalg.vector_norm(pose[0, ankle] - pose[0, knee])
+    direction = (pose[0, ankle] - pose[0, knee]) / torch.linalg.vector_norm(
+        pose[0, ankle] - pose[0, knee]
+    )
     torch.testing.assert_close((out - pose)[0, ankle] / 0.05, direction, rtol=1e-4, atol=1e-4)
 
 
@@ -71,10 +83,22 @@ def test_disturbance_only_in_training_and_cascade_reduces_bone_error():
 
 
 def test_aite_trained_weights_load_into_the_plain_network(synthetic_dir, tmp_path):
-    cfg = TrainConfig().override(dict(model="posemoe-t27-s", model_overrides=TINY, data_dir=str(synthetic_dir),
-                                      out_dir=str(tmp_path), train_subjects=["S1"], val_subjects=["S8"], epochs=2,
-                                      epoch_clips=32, batch_size=8, threads=1, aite=True,
-                                      aite_options={"num_modules": 3}))
+    cfg = TrainConfig().override(
+        dict(
+            model="posemoe-t27-s",
+            model_overrides=TINY,
+            data_dir=str(synthetic_dir),
+            out_dir=str(tmp_path),
+            train_subjects=["S1"],
+            val_subjects=["S8"],
+            epochs=2,
+            epoch_clips=32,
+            batch_size=8,
+            threads=1,
+            aite=True,
+            aite_options={"num_modules": 3},
+        )
+    )
     train(cfg, quiet=True)
     ckpt = load_checkpoint(tmp_path / "best.pt")
     plain = create_model("posemoe-t27-s", **TINY)
@@ -102,6 +126,8 @@ def test_unlabelled_joints_keep_their_bones_in_2d():
     # The forearm is not pulled towards the (unknown) label length; other bones are corrected.
     moved_by_forearm = (adjusted[:, wrist] - pred[:, wrist]).norm(dim=-1)
     assert torch.allclose(moved_by_forearm, torch.zeros(4), atol=1e-6)
-    assert not torch.allclose(adjusted[:, elbow], pred[:, elbow])  # the labelled upper arm is corrected
+    assert not torch.allclose(
+        adjusted[:, elbow], pred[:, elbow]
+    )  # the labelled upper arm is corrected
     loss, terms = aite.loss(pred, target, None, visible)
     assert torch.isfinite(loss) and set(terms) == {"aite_adjusted", "aite_distill"}

@@ -25,7 +25,14 @@ from posemoe.training.virtual_camera import (
     sample_rigs,
 )
 
-STILL = {"aim_offset": 0.0, "partial": 0.0, "moving": 0.0, "roll": 0.0, "big_roll_share": 0.0, "distorted": 0.0}
+STILL = {
+    "aim_offset": 0.0,
+    "partial": 0.0,
+    "moving": 0.0,
+    "roll": 0.0,
+    "big_roll_share": 0.0,
+    "distorted": 0.0,
+}
 
 
 @cache
@@ -51,10 +58,16 @@ def test_projection_is_a_pinhole_camera():
     rng = np.random.default_rng(0)
     eye = np.array([[3.0, -4.0, 1.5], [-1.0, 2.0, 4.0]])
     R = look_at(eye, np.array([0.0, 0.0, 1.0]))
-    cams = VirtualCameras(focal=np.array([900.0, 1500.0]), centre=np.array([[640.0, 360.0], [500.0, 900.0]]),
-                          image_size=np.array([[1280, 720], [1080, 1920]]), k1=np.zeros(2),
-                          R=np.repeat(R[:, None], 4, 1), C=np.repeat(eye[:, None], 4, 1),
-                          moving=np.zeros(2, bool), whole=np.ones(2, bool))
+    cams = VirtualCameras(
+        focal=np.array([900.0, 1500.0]),
+        centre=np.array([[640.0, 360.0], [500.0, 900.0]]),
+        image_size=np.array([[1280, 720], [1080, 1920]]),
+        k1=np.zeros(2),
+        R=np.repeat(R[:, None], 4, 1),
+        C=np.repeat(eye[:, None], 4, 1),
+        moving=np.zeros(2, bool),
+        whole=np.ones(2, bool),
+    )
     world = rng.uniform(-0.8, 0.8, (2, 4, 17, 3)) + np.array([0.0, 0.0, 1.0])
     pixels, camera = project(world, cams)
     for b in range(2):
@@ -62,15 +75,31 @@ def test_projection_is_a_pinhole_camera():
         np.testing.assert_allclose(camera[b], by_hand, atol=1e-9)
         expected = cams.focal[b] * by_hand[..., :2] / by_hand[..., 2:] + cams.centre[b]
         np.testing.assert_allclose(pixels[b], expected, atol=1e-6)
-        h36m_style = Camera(id="v", R=R[b], T=eye[b], f=np.full(2, cams.focal[b]), c=cams.centre[b], k=np.zeros(3),
-                            p=np.zeros(2), width=int(cams.image_size[b, 0]), height=int(cams.image_size[b, 1]))
-        np.testing.assert_allclose(pixels[b], h36m_style.project(h36m_style.world_to_camera(world[b])), atol=1e-6)
-    np.testing.assert_allclose(np.einsum("btij,btkj->btki", cams.R, world) + cams.t[:, :, None], camera, atol=1e-9)
+        h36m_style = Camera(
+            id="v",
+            R=R[b],
+            T=eye[b],
+            f=np.full(2, cams.focal[b]),
+            c=cams.centre[b],
+            k=np.zeros(3),
+            p=np.zeros(2),
+            width=int(cams.image_size[b, 0]),
+            height=int(cams.image_size[b, 1]),
+        )
+        np.testing.assert_allclose(
+            pixels[b], h36m_style.project(h36m_style.world_to_camera(world[b])), atol=1e-6
+        )
+    np.testing.assert_allclose(
+        np.einsum("btij,btkj->btki", cams.R, world) + cams.t[:, :, None], camera, atol=1e-9
+    )
     bent = VirtualCameras(**{**cams.__dict__, "k1": np.array([-0.05, 0.02])})
     distorted, _ = project(world, bent)
     u = camera[..., :2] / camera[..., 2:]
     r2 = (u**2).sum(-1, keepdims=True)
-    expected = bent.focal[:, None, None, None] * u * (1 + bent.k1[:, None, None, None] * r2) + bent.centre[:, None, None]
+    expected = (
+        bent.focal[:, None, None, None] * u * (1 + bent.k1[:, None, None, None] * r2)
+        + bent.centre[:, None, None]
+    )
     np.testing.assert_allclose(distorted, expected, atol=1e-6)
 
 
@@ -87,7 +116,9 @@ def test_elevation_puts_the_camera_above_or_below():
         assert (np.sign(nearer.mean(1)) == -sign).all()
         # Either way the head shows above the feet.
         assert (pixels[..., head, 1] < pixels[..., feet, 1].min(-1)).mean() > 0.99
-    pixels, _ = project(world, sample_cameras(VirtualCameraConfig(), np.random.default_rng(2), world))
+    pixels, _ = project(
+        world, sample_cameras(VirtualCameraConfig(), np.random.default_rng(2), world)
+    )
     assert (pixels[..., head, 1] < pixels[..., feet, 1].min(-1)).mean() > 0.99
 
 
@@ -101,8 +132,12 @@ def test_azimuth_puts_the_camera_in_front_or_behind():
         assert (on_right == left_on_image_right).mean() > 0.95
     origin, basis = clip_frame(world)
     facing = basis[:, 1]
-    to_camera = sample_cameras(VirtualCameraConfig(azimuth=(-20.0, 20.0), **STILL), np.random.default_rng(4),
-                               world).C[:, 0] - origin
+    to_camera = (
+        sample_cameras(
+            VirtualCameraConfig(azimuth=(-20.0, 20.0), **STILL), np.random.default_rng(4), world
+        ).C[:, 0]
+        - origin
+    )
     assert (np.sum(facing * to_camera, -1) > 0).all()
 
 
@@ -154,7 +189,9 @@ def test_fixed_cameras_stay_and_moving_ones_move_slowly():
     assert angle.max() <= (cfg.pan * 1.5 + cfg.orbit) / steps + 1e-6
     distance = np.linalg.norm(moving.C[:, 0] - world[:, :, 0].mean(1), axis=-1)
     travel = np.linalg.norm(np.diff(moving.C, axis=1), axis=-1)
-    assert (travel.max(1) <= (cfg.dolly * 1.1 + distance * np.radians(cfg.orbit)) / steps + 1e-6).all()
+    assert (
+        travel.max(1) <= (cfg.dolly * 1.1 + distance * np.radians(cfg.orbit)) / steps + 1e-6
+    ).all()
     assert (angle.sum(1) > 0.5).mean() > 0.5 and moving.moving.all() and not fixed.moving.any()
 
 
@@ -181,12 +218,17 @@ def test_rigs_are_placed_around_each_clip():
 
 def test_resampling_linear_motion_is_exact():
     frames = np.arange(100)
-    motion = np.array([0.5, -1.0, 2.0]) + np.array([0.3, 0.1, -0.2]) * (frames / 50.0)[:, None]  # 50 fps
+    motion = (
+        np.array([0.5, -1.0, 2.0]) + np.array([0.3, 0.1, -0.2]) * (frames / 50.0)[:, None]
+    )  # 50 fps
     for target in (30.0, 24.0, 60.0, 12.5):
         out = resample_clip(motion, 50.0, target)
         seconds = np.arange(len(out)) / target
-        np.testing.assert_allclose(out, np.array([0.5, -1.0, 2.0]) + np.array([0.3, 0.1, -0.2]) * seconds[:, None],
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            out,
+            np.array([0.5, -1.0, 2.0]) + np.array([0.3, 0.1, -0.2]) * seconds[:, None],
+            atol=1e-12,
+        )
         assert seconds[-1] <= 99 / 50 + 1e-9 < seconds[-1] + 1 / target
     assert resample_clip(motion, 50.0, 50.0).shape == motion.shape
 
@@ -196,7 +238,9 @@ def test_frame_indices_play_the_motion_at_other_rates():
     indices, fps = sample_frame_indices(rng, 500, 81, 400, 50.0)
     assert indices.shape == (500, 81) and fps.min() >= 12.0 and fps.max() <= 60.0
     assert indices.min() >= 0 and indices.max() <= 399
-    np.testing.assert_allclose(np.diff(indices, axis=1), np.broadcast_to((50.0 / fps)[:, None], (500, 80)), atol=1e-9)
+    np.testing.assert_allclose(
+        np.diff(indices, axis=1), np.broadcast_to((50.0 / fps)[:, None], (500, 80)), atol=1e-9
+    )
     assert (fps < 25).mean() > 0.2 and (fps > 50).mean() > 0.05
     motion = np.arange(400.0)[:, None, None] * np.ones((1, 17, 3))
     np.testing.assert_allclose(interpolate_frames(motion, indices)[..., 0, 0], indices, atol=1e-12)

@@ -33,7 +33,12 @@ def _near(image: np.ndarray, colour: tuple[int, int, int], tol: int = 40) -> np.
 
 
 def test_writers_are_importable_from_draw():
-    assert callable(render_mp4) and callable(write_html) and callable(render_outputs) and callable(unseen_joints)
+    assert (
+        callable(render_mp4)
+        and callable(write_html)
+        and callable(render_outputs)
+        and callable(unseen_joints)
+    )
 
 
 def test_2d_skeleton_is_drawn_where_the_joints_are():
@@ -48,7 +53,9 @@ def test_2d_skeleton_is_drawn_where_the_joints_are():
 def test_unseen_bones_are_dashed_and_thinner():
     image = np.zeros((300, 300, 3), np.uint8)
     angle = np.linspace(0, 2 * np.pi, 17, endpoint=False)
-    points = np.stack([150 + 120 * np.cos(angle), 150 + 120 * np.sin(angle), np.ones(17)], -1).astype(np.float32)
+    points = np.stack(
+        [150 + 120 * np.cos(angle), 150 + 120 * np.sin(angle), np.ones(17)], -1
+    ).astype(np.float32)
     solid = draw_skeleton_2d(image, points, thickness=4)
     dashed = draw_skeleton_2d(image, points, thickness=4, unseen=np.ones(17, bool))
     # along the middle of the long bone from the pelvis (joint 0) to the spine (joint 7)
@@ -66,12 +73,17 @@ def test_3d_panel_shows_prediction_and_truth():
     assert panel.shape == (160, 200, 3)
     with_truth = draw_skeleton_3d(pose, (200, 160), truth=pose + [0.3, 0, 0])
     green = (with_truth[..., 1] > 150) & (with_truth[..., 0] < 100) & (with_truth[..., 2] < 120)
-    assert green.sum() > 50 and not ((panel[..., 1] > 150) & (panel[..., 0] < 100) & (panel[..., 2] < 120)).any()
+    assert (
+        green.sum() > 50
+        and not ((panel[..., 1] > 150) & (panel[..., 0] < 100) & (panel[..., 2] < 120)).any()
+    )
 
 
 def test_legend_says_which_colour_is_left_in_both_panels():
     frame = np.full((240, 320, 3), 30, np.uint8)
-    keypoints = np.concatenate([np.full((17, 2), 200.0), np.ones((17, 1))], -1)  # a skeleton away from the corner
+    keypoints = np.concatenate(
+        [np.full((17, 2), 200.0), np.ones((17, 1))], -1
+    )  # a skeleton away from the corner
     out = side_by_side(frame, keypoints, _poses(1)[0], legend=legend_entries())
     video, panel = out[:80, :100], out[:80, 320:420]
     for corner in (video, panel):
@@ -79,7 +91,11 @@ def test_legend_says_which_colour_is_left_in_both_panels():
     plain = side_by_side(frame, keypoints, _poses(1)[0], legend=[])
     assert not _near(plain[:80, :100], LEFT).any()
     assert [e.label for e in legend_entries(truth=True, unseen=True)] == [
-        "person's left", "person's right", "unseen (off-frame / low conf.)", "truth"]
+        "person's left",
+        "person's right",
+        "unseen (off-frame / low conf.)",
+        "truth",
+    ]
 
 
 def test_mp4_has_video_and_3d_side_by_side(tmp_path):
@@ -98,8 +114,16 @@ def test_render_outputs_finds_unseen_joints_in_the_frames_size(tmp_path, capsys)
     keypoints = np.concatenate([np.full((6, 17, 2), 45.0), np.ones((6, 17, 1))], -1)
     keypoints[:, [3, 6], 1] = 130.0  # both feet below the 90-pixel frame
     pytest.importorskip("plotly")
-    paths = render_outputs(tmp_path, "clip", None, keypoints, poses, fps=10, render=("mp4", "html"),
-                           frames=iter(frames))
+    paths = render_outputs(
+        tmp_path,
+        "clip",
+        None,
+        keypoints,
+        poses,
+        fps=10,
+        render=("mp4", "html"),
+        frames=iter(frames),
+    )
     assert [p.name for p in paths] == ["clip.mp4", "clip.html"]
     assert "RFoot, LFoot in most frames" in capsys.readouterr().out
 
@@ -110,6 +134,8 @@ def test_the_legend_fits_the_frame_landscape_or_portrait(size):
     image = np.zeros((height, width, 3), np.uint8)
     draw_legend(image, legend_entries(truth=True, unseen=True))
     drawn = np.flatnonzero(image.any(-1).any(0))
-    assert drawn.max() < width - 2  # the light box ends inside the frame: no label runs off its edge
+    assert (
+        drawn.max() < width - 2
+    )  # the light box ends inside the frame: no label runs off its edge
     label_pixels = (image.max(-1) < 120) & image.any(-1)  # the dark text inside the light box
     assert label_pixels[:, : drawn.max()].sum() > 100

@@ -20,7 +20,10 @@ def test_mp4_is_h264_yuv420p_even_sized_and_starts_fast(tmp_path):
     assert video_codec(path) == "h264"
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        assert (stream.codec_context.width, stream.codec_context.height) == (162, 92)  # padded to even
+        assert (stream.codec_context.width, stream.codec_context.height) == (
+            162,
+            92,
+        )  # padded to even
         assert stream.codec_context.pix_fmt == "yuv420p" and stream.average_rate == 25
         decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     assert len(decoded) == 8 and abs(int(decoded[5][40, 80, 0]) - 100) < 8
@@ -66,7 +69,11 @@ def test_the_mp4_plays_in_headless_chromium(tmp_path):
     import shutil
     import subprocess
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    browser = (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
     if browser is None:
         pytest.skip("no Chromium on this machine")
     frames = [np.full((90, 160, 3), (40 + 8 * t) % 256, np.uint8) for t in range(50)]
@@ -75,8 +82,23 @@ def test_the_mp4_plays_in_headless_chromium(tmp_path):
         '<video id="v" src="clip.mp4" muted autoplay></video><pre id="out">pending</pre><script>'
         'const v = document.getElementById("v"), out = document.getElementById("out");'
         'v.onerror = () => out.textContent = "error " + (v.error && v.error.code);'
-        'v.ontimeupdate = () => { if (v.currentTime > 0.5) out.textContent = "playing " + v.videoWidth; };</script>')
-    result = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
-                             "--virtual-time-budget=5000", "--dump-dom", (tmp_path / "page.html").as_uri()],
-                            capture_output=True, text=True, timeout=120)
-    assert '<pre id="out">playing 160<' in result.stdout, result.stdout[-500:] + result.stderr[-500:]
+        'v.ontimeupdate = () => { if (v.currentTime > 0.5) out.textContent = "playing " + v.videoWidth; };</script>'
+    )
+    result = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--autoplay-policy=no-user-gesture-required",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            (tmp_path / "page.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert '<pre id="out">playing 160<' in result.stdout, (
+        result.stdout[-500:] + result.stderr[-500:]
+    )

@@ -21,7 +21,9 @@ def test_html_is_one_offline_file_with_every_frame(tmp_path):
     poses = _poses(30)
     path = write_html(tmp_path / "anim.html", poses, fps=30, truth=poses, max_frames=10)
     text = path.read_text()
-    assert not re.search(r"<script[^>]*\bsrc=", text)  # no external script: plotly.js is inside the file
+    assert not re.search(
+        r"<script[^>]*\bsrc=", text
+    )  # no external script: plotly.js is inside the file
     assert len(text) > 1_000_000 and text.count('"name":"9"') >= 1 and '"name":"10"' not in text
     assert "person's left" in text and "person's right" in text and '"name":"truth"' in text
 
@@ -41,11 +43,15 @@ def test_the_view_starts_behind_the_camera_and_fits_the_person():
     plot = np.stack([poses[..., 0], poses[..., 2], -poses[..., 1]], -1).reshape(-1, 3)
     scene = fitted_scene(plot)
     eye, up = scene["camera"]["eye"], scene["camera"]["up"]
-    assert eye["x"] == 0 and eye["z"] == 0 and eye["y"] < -1  # behind the camera (-depth), looking along +depth
+    assert (
+        eye["x"] == 0 and eye["z"] == 0 and eye["y"] < -1
+    )  # behind the camera (-depth), looking along +depth
     assert up == {"x": 0.0, "y": 0.0, "z": 1.0}  # image-up is up
     for k, axis in enumerate("xyz"):
         lo, hi = scene[f"{axis}axis"]["range"]
-        assert lo < plot[:, k].min() and plot[:, k].max() < hi and hi - lo < 2.2  # around the body, not a 2 m cube
+        assert (
+            lo < plot[:, k].min() and plot[:, k].max() < hi and hi - lo < 2.2
+        )  # around the body, not a 2 m cube
     spans = np.array([np.diff(scene[f"{a}axis"]["range"])[0] for a in "xyz"])
     ratio = np.array([scene["aspectratio"][a] for a in "xyz"])
     np.testing.assert_allclose(ratio, spans / spans.max())  # metres look the same along every axis

@@ -27,11 +27,14 @@ from posemoe.viz.render import (  # noqa: E402
     placement,
     render_result,
     result_people,
-    scene_view,
 )
 
 T, WIDTH, HEIGHT, FOCAL = 6, 720, 480, 400.0
-ROOTS = ((-1.6, 0.3, 5.0), (0.0, 0.3, 5.0), (1.6, 0.3, 5.0))  # camera frame, metres: left, middle, right
+ROOTS = (
+    (-1.6, 0.3, 5.0),
+    (0.0, 0.3, 5.0),
+    (1.6, 0.3, 5.0),
+)  # camera frame, metres: left, middle, right
 HIDDEN = (1, 3)  # person 1 is not seen in frame 3
 
 
@@ -42,7 +45,9 @@ def _poses(seed: int) -> np.ndarray:
     return (cam - cam[:, :1]).astype(np.float32)
 
 
-def _result(count: int = 3, *, roots: bool = True, name: str = "clip", source: str = "clip.mp4") -> Result:
+def _result(
+    count: int = 3, *, roots: bool = True, name: str = "clip", source: str = "clip.mp4"
+) -> Result:
     """``count`` people standing at :data:`ROOTS`, seen by a pinhole camera; person 1 hidden in one frame."""
     people = []
     for i, (x, y, z) in enumerate(ROOTS[:count]):
@@ -54,8 +59,16 @@ def _result(count: int = 3, *, roots: bool = True, name: str = "clip", source: s
         visible = np.ones(T, bool)
         if i == HIDDEN[0]:
             visible[HIDDEN[1]] = False
-        people.append(PersonResult(10 + i, keypoints, joints, visible, np.zeros((T, 17), bool),
-                                   root=root if roots else None))
+        people.append(
+            PersonResult(
+                10 + i,
+                keypoints,
+                joints,
+                visible,
+                np.zeros((T, 17), bool),
+                root=root if roots else None,
+            )
+        )
     return Result(name, source, "test", 10.0, (WIDTH, HEIGHT), H36M17, people)
 
 
@@ -67,11 +80,15 @@ def _near(image: np.ndarray, colour: tuple[int, int, int], tol: int = 60) -> np.
     return (np.abs(image.astype(int) - colour) < tol).all(-1)
 
 
-def _trunk_window(person: PersonResult, t: int, half: int = 30, scale: float = 1.0) -> tuple[slice, slice]:
+def _trunk_window(
+    person: PersonResult, t: int, half: int = 30, scale: float = 1.0
+) -> tuple[slice, slice]:
     """Rows and columns around the middle of the person's pelvis-to-thorax bone in frame ``t``
     (of a frame scaled by ``scale``)."""
     half = max(4, round(half * scale))
-    x, y = np.rint(scale * (person.keypoints[t, 0, :2] + person.keypoints[t, 8, :2]) / 2).astype(int)
+    x, y = np.rint(scale * (person.keypoints[t, 0, :2] + person.keypoints[t, 8, :2]) / 2).astype(
+        int
+    )
     return slice(y - half, y + half), slice(x - half, x + half)
 
 
@@ -102,9 +119,14 @@ def test_labels_are_written_above_the_heads():
 
     result = _result()
     frame = np.full((HEIGHT, WIDTH, 3), 40, np.uint8)
-    poses = [Pose(p.keypoints[0], p.joints_3d[0], colour=person_colour(i)) for i, p in enumerate(result.people)]
+    poses = [
+        Pose(p.keypoints[0], p.joints_3d[0], colour=person_colour(i))
+        for i, p in enumerate(result.people)
+    ]
     bare = draw_poses_2d(frame, poses, labels=False)
-    labelled = draw_poses_2d(frame, [pose._replace(label=f"id {i}") for i, pose in enumerate(poses)])
+    labelled = draw_poses_2d(
+        frame, [pose._replace(label=f"id {i}") for i, pose in enumerate(poses)]
+    )
     for i, person in enumerate(result.people):
         top = int(np.nanmin(person.keypoints[0, :, 1]))
         x = int(person.keypoints[0, 10, 0])
@@ -121,13 +143,19 @@ def test_html_has_one_legend_group_per_person(tmp_path):
     paths = render_result(tmp_path, result, ("html",), quiet=True)
     text = paths[0].read_text()
     for person in result.people:
-        assert f'"name":"id {person.track}"' in text and f'"legendgroup":"id {person.track}"' in text
+        assert (
+            f'"name":"id {person.track}"' in text and f'"legendgroup":"id {person.track}"' in text
+        )
     assert "person's left: lighter" in text and "person's right: darker" in text
     figure = people_figure(result_people(result), fps=result.fps)
     shown = [trace["name"] for trace in figure["data"] if trace.get("showlegend", True)]
     assert shown[:3] == ["id 10", "id 11", "id 12"]
     assert all(len(frame["data"]) == len(figure["data"]) for frame in figure["frames"])
-    hidden = [trace for trace in figure["frames"][HIDDEN[1]]["data"] if trace.get("legendgroup") == "id 11"]
+    hidden = [
+        trace
+        for trace in figure["frames"][HIDDEN[1]]["data"]
+        if trace.get("legendgroup") == "id 11"
+    ]
     assert hidden and all(trace["x"] == [None] for trace in hidden)
     seen = [trace for trace in figure["frames"][0]["data"] if trace.get("legendgroup") == "id 11"]
     assert any(len(trace["x"]) > 1 for trace in seen)
@@ -144,13 +172,17 @@ def test_people_stand_at_their_roots_and_the_html_fits_them_all():
     roots = np.array(ROOTS) @ level[:3, :3].T + level[:3, 3]  # in the ground's frame
     for person, drawn, joints, root in zip(result.people, people, placed, roots):
         np.testing.assert_allclose(drawn.joints, joints @ level[:3, :3].T + level[:3, 3], atol=1e-6)
-        np.testing.assert_allclose(drawn.joints[:, 0], np.tile(root, (T, 1)), atol=1e-6)  # the pelvis at the root
+        np.testing.assert_allclose(
+            drawn.joints[:, 0], np.tile(root, (T, 1)), atol=1e-6
+        )  # the pelvis at the root
     scene = people_figure(people, fps=10)["layout"]["scene"]
     lo, hi = scene["xaxis"]["range"]
     assert lo < roots[0][0] - 0.2 and roots[-1][0] + 0.2 < hi
     lo, hi = scene["yaxis"]["range"]  # plot y is the depth along the ground
     assert lo < roots[0][2] < hi
-    assert scene["camera"]["eye"]["y"] < 0 and scene["camera"]["eye"]["x"] == 0  # from the video's camera
+    assert (
+        scene["camera"]["eye"]["y"] < 0 and scene["camera"]["eye"]["x"] == 0
+    )  # from the video's camera
 
 
 def test_without_roots_people_stand_side_by_side_in_image_order():
@@ -161,7 +193,9 @@ def test_without_roots_people_stand_side_by_side_in_image_order():
     assert xs == pytest.approx([SPACING, 0.0, -SPACING])
     assert all(np.all(offset[:, 1:] == 0) for offset in offsets)
     people = result_people(result)
-    apart = people[0].joints[:, 0] - people[1].joints[:, 0]  # turned into the ground's frame, still SPACING apart
+    apart = (
+        people[0].joints[:, 0] - people[1].joints[:, 0]
+    )  # turned into the ground's frame, still SPACING apart
     np.testing.assert_allclose(np.linalg.norm(apart, axis=-1), SPACING, atol=1e-6)
     assert (apart[:, 0] > 0.95 * SPACING).all()
     assert placement(_result(1, roots=False).people)[0].tolist() == np.zeros((T, 3)).tolist()
@@ -234,7 +268,9 @@ def test_one_person_of_another_id_renders_under_that_ids_name(tmp_path):
     pytest.importorskip("plotly")
     result = _result(1)  # a lone person of id 10, as `--track 10` leaves: not id 0's `clip.html`
     paths = render_result(tmp_path, result, ("html",), quiet=True)
-    assert [p.name for p in paths] == ["clip_person10.html"] and not (tmp_path / "clip.html").exists()
+    assert [p.name for p in paths] == ["clip_person10.html"] and not (
+        tmp_path / "clip.html"
+    ).exists()
 
 
 @pytest.mark.parametrize("height", [240, 960])
@@ -244,11 +280,16 @@ def test_mp4_takes_an_output_height_and_shows_progress(tmp_path, capsys, height)
     with open_frames(paths[0]) as video:
         frames = list(video)
         width = round(WIDTH * height / HEIGHT) // 2 * 2
-        assert video.size == (width + height, height)  # the video scaled to the height, beside a square panel
+        assert video.size == (
+            width + height,
+            height,
+        )  # the video scaled to the height, beside a square panel
     assert len(frames) == T
     person = result.people[0]
     rows, cols = _trunk_window(person, 0, scale=height / HEIGHT)
-    assert _near(frames[0][rows, cols], person_colour(0)).sum() > 0  # the 2D drawn where the person is, scaled
+    assert (
+        _near(frames[0][rows, cols], person_colour(0)).sum() > 0
+    )  # the 2D drawn where the person is, scaled
     err = capsys.readouterr().err
     assert "render" in err and f"{T}/{T}" in err  # the progress bar ran to the end
 

@@ -20,16 +20,26 @@ def _filmed_from_above(pitch_deg: float) -> tuple[Result, np.ndarray, np.ndarray
     world = convert(synthesize_motion(T, np.random.default_rng(3)), H36M32, H36M17).astype(float)
     world = world - [world[0, 0, 0], world[0, 0, 1], 0.0]  # start over the origin, feet on z = 0
     pitch = np.radians(pitch_deg)
-    forward = np.array([0.0, np.cos(pitch), -np.sin(pitch)])  # the camera looks along +y, down by pitch
+    forward = np.array(
+        [0.0, np.cos(pitch), -np.sin(pitch)]
+    )  # the camera looks along +y, down by pitch
     right = np.array([1.0, 0.0, 0.0])
     down = np.cross(forward, right)
     centre = -3.5 * forward + [0.0, 0.0, 0.9]
     camera = (world - centre) @ np.stack([right, down, forward]).T  # x right, y down, z forward
     pixels = camera[..., :2] / camera[..., 2:] * 500 + np.array(SIZE) / 2
     keypoints = np.concatenate([pixels, np.ones((T, 17, 1))], -1)
-    person = PersonResult(0, keypoints, camera - camera[:, :1], np.ones(T, bool), np.zeros((T, 17), bool),
-                          root=camera[:, 0])
-    turn = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # z up -> y up, forward -> -z
+    person = PersonResult(
+        0,
+        keypoints,
+        camera - camera[:, :1],
+        np.ones(T, bool),
+        np.zeros((T, 17), bool),
+        root=camera[:, 0],
+    )
+    turn = np.array(
+        [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]
+    )  # z up -> y up, forward -> -z
     world = np.eye(4)
     world[:3, :3], world[:3, 3] = turn @ np.stack([right, down, forward]).T, turn @ centre
     return Result("walk", "walk.mp4", "test", FPS, SIZE, H36M17, [person]), camera, world
@@ -50,9 +60,15 @@ def test_an_upright_person_filmed_from_above_is_drawn_upright(pitch: float) -> N
     people = result_people(result)  # the ground fitted to the feet
     view = scene_view(people)
     assert _lean_deg(people[0].joints, view) < min(8.0, 0.7 * leaning)
-    feet = people[0].joints[:, [H36M17.index("RFoot"), H36M17.index("LFoot")], 1].max(axis=1)  # y down: lower foot
-    assert abs(float(np.median(feet)) - view.floor_y) < 0.12  # the grid under the feet (ankles 7 cm above it)
-    result.people[0].world_from_camera = world  # the true floor, as --world would store a perfect fit
+    feet = (
+        people[0].joints[:, [H36M17.index("RFoot"), H36M17.index("LFoot")], 1].max(axis=1)
+    )  # y down: lower foot
+    assert (
+        abs(float(np.median(feet)) - view.floor_y) < 0.12
+    )  # the grid under the feet (ankles 7 cm above it)
+    result.people[
+        0
+    ].world_from_camera = world  # the true floor, as --world would store a perfect fit
     people = result_people(result)
     assert _lean_deg(people[0].joints, scene_view(people)) < 1.0
 
@@ -67,4 +83,6 @@ def test_the_result_s_own_world_frame_is_used_when_it_has_one() -> None:
     level = level_from_camera([result.people[0].joints_3d], [None], FPS, world)
     np.testing.assert_allclose(level, np.diag([1.0, -1.0, -1.0, 1.0]) @ world)
     drawn = result_people(result)[0].joints
-    np.testing.assert_allclose(drawn[:, 0], (result.people[0].root + [1.0, 2.0, 3.0]) * [1, -1, -1], atol=1e-9)
+    np.testing.assert_allclose(
+        drawn[:, 0], (result.people[0].root + [1.0, 2.0, 3.0]) * [1, -1, -1], atol=1e-9
+    )
