@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"posemoe {__version__}")
     parser.add_argument(
-        "--verbose", action="store_true", help="show third-party log messages (mediapipe, TFLite)"
+        "--verbose",
+        action="store_true",
+        help="show third-party log messages (ONNX Runtime's warnings)",
     )
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
@@ -54,12 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def quiet_third_party(verbose: bool) -> None:
-    """Silence absl / TFLite / glog chatter (mediapipe) unless asked for."""
+    """ONNX Runtime's sessions log errors only, and warnings too when asked for
+    (``POSEMOE_VERBOSE=1``, read as each session is made)."""
     if verbose:
         os.environ["POSEMOE_VERBOSE"] = "1"
-    else:
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 _TRAINING_MODULES = (

@@ -17,6 +17,7 @@ pixels.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -362,7 +363,8 @@ def session(model: Path, threads: int):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3  # errors only
+    verbose = os.environ.get("POSEMOE_VERBOSE") == "1"  # posemoe --verbose
+    options.log_severity_level = 2 if verbose else 3  # warnings too, or errors only
     return ort.InferenceSession(
         str(model), sess_options=options, providers=["CPUExecutionProvider"]
     )

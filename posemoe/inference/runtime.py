@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -58,7 +59,7 @@ class OnnxModel:
             ) from None
         where = "the ONNX model" if isinstance(source, bytes) else str(source)
         options = ort.SessionOptions()
-        options.log_severity_level = 3
+        options.log_severity_level = 2 if os.environ.get("POSEMOE_VERBOSE") == "1" else 3
         threads = threads or _threads
         if threads:
             options.intra_op_num_threads, options.inter_op_num_threads = threads, 1

@@ -1599,7 +1599,7 @@ def _start_video_runs():
 @pytest.fixture(scope="module")
 def video_runs():
     """-> ({name: (exit status, stderr lines)}, the folder, its files before the runs)."""
-    pytest.importorskip("mediapipe")
+    pytest.importorskip("cv2")
     return result("video_runs")
 
 

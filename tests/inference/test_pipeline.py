@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-pytest.importorskip("mediapipe")
+pytest.importorskip("cv2")
+pytest.importorskip("onnxruntime")
 
 from posemoe.assets import astronaut  # noqa: E402
 from posemoe.cli import main  # noqa: E402
