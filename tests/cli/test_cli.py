@@ -162,6 +162,27 @@ def test_train_and_eval_commands(synthetic_dir, tmp_path, capsys):
     assert header in written["settings"] and written["frames"] > 0 and written["mpjpe"] > 0
 
 
+def test_verbose_lets_onnx_runtime_log_its_warnings(monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from posemoe.cli import quiet_third_party
+    from posemoe.inference import blazepose
+    from posemoe.weights import WEIGHTS_DIR
+
+    def levels() -> list[int]:
+        from posemoe.inference.runtime import OnnxModel
+
+        lifter = OnnxModel(next(WEIGHTS_DIR.glob("*.onnx")))
+        detector = blazepose.session(blazepose.DETECTOR_ONNX, 1)
+        return [s.get_session_options().log_severity_level for s in (lifter.session, detector)]
+
+    monkeypatch.delenv("POSEMOE_VERBOSE", raising=False)
+    quiet_third_party(False)
+    assert levels() == [3, 3]  # errors only
+    monkeypatch.setenv("POSEMOE_VERBOSE", "0")  # restored after the test
+    quiet_third_party(True)
+    assert levels() == [2, 2]  # warnings too
+
+
 def test_bench_video_measures_one_and_three_people(tiny_lifter, capsys):
     pytest.importorskip("cv2")
     pytest.importorskip("torch")
