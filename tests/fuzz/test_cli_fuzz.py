@@ -1510,9 +1510,10 @@ def test_every_command_is_fuzzed():
 
 
 # ---------------------------------------------------------------------------------------------
-# The video pipeline, as a user runs it (a subprocess: BlazePose's native code logs to file descriptor 2)
+# The video pipeline, as a user runs it (a subprocess: native code such as ONNX Runtime's logs to
+# file descriptor 2)
 
-_CHATTER = ("absl::", "TensorFlow Lite", "W0000", "I0000", "E0000", "inference_feedback_manager")
+_CHATTER = (":onnxruntime:", "absl::", "TensorFlow Lite", "W0000", "I0000", "E0000")
 
 
 _VIDEO_SCRIPT = r"""
