@@ -1,11 +1,12 @@
 """BlazePose's two models on ONNX Runtime, with the pre- and post-processing of mediapipe's graphs
 redone in numpy and OpenCV (no mediapipe needed).
 
-The models are the mediapipe 0.10.21 wheel's person detector and the shipped landmark model
-(``pose_landmark_full_body.tflite``), converted once by ``tools/blazepose_onnx.py``. Each step
-below follows the calculator of mediapipe's graph named in its docstring, with the options those
-graphs set (``pose_detection_cpu.pbtxt``, ``pose_detection_to_roi.pbtxt``,
-``pose_landmarks_to_roi.pbtxt``, and the landmark graph in :mod:`posemoe.inference.detectors`).
+The models are the mediapipe 0.10.21 wheel's person detector and its full landmark model less the
+two heads posemoe never reads (``tools/models/pose_landmark_full_body.tflite``), converted once by
+``tools/blazepose_onnx.py``. Each step below follows the calculator of mediapipe's graph named in
+its docstring, with the options those graphs set (``pose_detection_cpu.pbtxt``,
+``pose_detection_to_roi.pbtxt``, ``pose_landmarks_to_roi.pbtxt``, and the landmark graph in
+``tools/blazepose_mediapipe.py``).
 
 Coordinates: a region (:class:`Roi`) is a rotated rectangle in *normalized* frame coordinates, as
 mediapipe's ``NormalizedRect``: centre and size as fractions of the frame's width and height,
