@@ -9,8 +9,9 @@ ankle. The limbs are decoded together (Viterbi over the body's states) so that a
 is one event. Evidence over time: how badly each labelling breaks a constant-velocity motion
 (three frames at a time, Pseudo-Huber, weighted by confidence) and a price per change of state.
 Evidence in each frame: a torso twists less than 90 degrees, so hips, shoulders (and the head's
-pairs) point the same way across the image. A run that the decoding would relabel but whose
-evidence is under a margin is left as the detector gave it. Constant velocity rather than
+pairs) point the same way across the image. Each limb's run that the decoding would relabel is
+left as the detector gave it unless its evidence clears a margin and the motion breaks at both of
+its ends (a swap is an event with two ends; a glitch explained away has one). Constant velocity rather than
 constant position: legs that cross in a side view keep moving the way they were moving, whereas a
 swap there reverses both velocities."""
 
@@ -51,6 +52,7 @@ BONE_WINDOW = (
     121  # frames over which a bone's longest is its 90th percentile: several times a swap's run
 )
 MARGIN = 2.0  # a swapped run must explain the motion this much better than the detector's labels
+END_MARGIN = -1.0  # ... and not be explained worse by either triple across each of its ends
 MAX_RELABELLED = (
     1 / 3
 )  # of the frames a limb is seen in: relabelling more has no clear majority behind it ...
@@ -103,8 +105,9 @@ def fix_left_right_swaps(
     their longest by relabelling a part alone (:func:`_bone_costs`). ``switch_cost`` is the price
     of a change of state, ``swap_cost`` of each frame a limb spends swapped, and a run of swapped
     frames whose evidence (how much more the detector's labels cost over the run than the
-    relabelling) is under ``margin`` is left as the detector gave it; all in units of the track's
-    typical deviation from constant velocity.
+    relabelling) is under ``margin``, or whose ends are not both backed by the motion
+    (:func:`_leave_weak_runs`), is left as the detector gave it, limb by limb; all in units of the
+    track's typical deviation from constant velocity.
 
     Returns ``fixed`` (same shape, whole joint rows swapped back), ``swapped`` ``(T, G)`` bool
     (the frames in which some part of each limb was swapped back, columns in the order of
@@ -134,8 +137,8 @@ def fix_left_right_swaps(
         unary = swap_cost * (states > 0).sum(1, dtype=np.float32) + cues
         transition = _transition_costs(states, switch_cost)
         path = _decode(motion, unary, transition)
-        path, kept = _leave_weak_runs(path, motion, unary, transition, margin)
         path, undecided = _leave_undecided_limbs(path, states, cues, keypoints, limbs)
+        path, kept = _leave_weak_runs(path, motion, unary, transition, states, margin)
         notes += [
             f"{name}: relabelling would change {share:.0%} of the frames it is seen in, no clear majority; "
             "its labels are kept as detected"
@@ -449,21 +452,53 @@ def _path_cost(
 
 
 def _leave_weak_runs(
-    path: np.ndarray, motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray, margin: float
+    path: np.ndarray,
+    motion: _MotionCosts,
+    unary: np.ndarray,
+    transition: np.ndarray,
+    states: np.ndarray,
+    margin: float,
 ) -> tuple[np.ndarray, int]:
-    """Each run of frames the decoding relabels goes back to the detector's labels if that costs
-    less than ``margin`` more -> (path, how many runs went back)."""
+    """Each limb's runs of relabelled frames, one at a time, go back to the detector's labels
+    (that limb alone) unless the relabelling explains the track better by ``margin`` over the run
+    and, at each of its ends inside the track, in both triples of frames that span the change by
+    at least :data:`END_MARGIN` (a change whose twins coincide is invisible: about 0) -> (path,
+    how many runs went back). A swap is an event with two ends, and the motion breaks at both; a run supported
+    at one end only is a detector's glitch (a foot collapsing onto the other for a frame) that
+    relabelling everything on one side of it explains away."""
     path, kept = path.copy(), 0
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], (path > 0).astype(np.int8), [0]])))
-    for lo, hi in zip(edges[::2], edges[1::2]):
-        alone = path.copy()
-        alone[lo:hi] = 0
-        evidence = _path_cost(alone, motion, unary, transition, lo, hi) - _path_cost(
-            path, motion, unary, transition, lo, hi
-        )
-        if evidence < margin:
-            path, kept = alone, kept + 1
+    for g in range(states.shape[1]):
+        without = _without_limb(states, g)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], states[path, g] > 0, [0]])))
+        for lo, hi in zip(edges[::2], edges[1::2]):
+            alone = path.copy()
+            alone[lo:hi] = without[path[lo:hi]]
+            total = _path_cost(alone, motion, unary, transition, lo, hi) - _path_cost(
+                path, motion, unary, transition, lo, hi
+            )
+            ends = [_end_support(alone, path, motion, at) for at in (lo, hi) if 0 < at < len(path)]
+            if total < margin or min(ends, default=END_MARGIN) < END_MARGIN:
+                path, kept = alone, kept + 1
     return path, kept
+
+
+def _end_support(alone: np.ndarray, path: np.ndarray, motion: _MotionCosts, at: int) -> float:
+    """How much better ``path`` than ``alone`` explains the motion across a change between frames
+    ``at - 1`` and ``at``: the lesser gain of the two triples that span it."""
+    n = np.arange(max(at - 2, 0), min(at, len(motion)))
+    if not len(n):
+        return np.inf
+    gain = motion.at(n, alone[n], alone[n + 1], alone[n + 2]) - motion.at(
+        n, path[n], path[n + 1], path[n + 2]
+    )
+    return float(gain.min())
+
+
+def _without_limb(states: np.ndarray, g: int) -> np.ndarray:
+    """``(S,)`` for each state, the index of the same state with limb ``g`` as labelled."""
+    left = states.copy()
+    left[:, g] = 0
+    return np.array([_state_index(states, row) for row in left], np.intp)
 
 
 def _leave_undecided_limbs(
@@ -490,9 +525,7 @@ def _leave_undecided_limbs(
         seen = np.isfinite(keypoints[:, joints, :2]).all(-1).any(-1)
         relabelled = states[out, g] > 0
         share = float(relabelled[seen].mean()) if seen.any() else 0.0
-        left = states[out].copy()
-        left[:, g] = 0
-        alone = np.array([_state_index(states, row) for row in left], np.intp)
+        alone = _without_limb(states, g)[out]
         support = float((cues[frames, alone] - cues[frames, out])[relabelled].sum())
         if share <= MAX_RELABELLED or support > CUE_SUPPORT * relabelled.sum():
             shares.append(0.0)
