@@ -17,6 +17,7 @@ it comes out with a label that differs from the truth. A pair whose joints lie w
 
 from __future__ import annotations
 
+import time
 import warnings
 import zlib
 from collections.abc import Callable
@@ -63,6 +64,7 @@ class Tally:
     restored: int = 0
     correct: int = 0
     changed: int = 0
+    seconds: float = 0.0  # the fixer's time
 
     def add(self, other: Tally) -> None:
         for name in vars(self):
@@ -71,7 +73,7 @@ class Tally:
     def row(self, name: str) -> str:
         return (
             f"| {name} | {self.clips} | {self.frames} | {self.swapped} | {self.restored / max(self.swapped, 1):.1%} "
-            f"| {self.changed / max(self.correct, 1):.2%} |"
+            f"| {self.changed / max(self.correct, 1):.2%} | {1e6 * self.seconds / max(self.frames, 1):.1f} |"
         )
 
 
@@ -186,7 +188,10 @@ def score_clip(world: np.ndarray, fixer: Fixer, rng: np.random.Generator) -> Tal
     """One view of one clip: the frames swapped and restored, correct and changed."""
     truth = detections(world, rng)
     track, swapped = inject_swaps(truth, rng)
-    wrong = wrong_labels(fixer(track), truth)
+    start = time.perf_counter()
+    fixed = fixer(track)
+    seconds = time.perf_counter() - start
+    wrong = wrong_labels(fixed, truth)
     present = ~np.isnan(truth[..., :2]).all((1, 2))
     swapped &= present & wrong_labels(track, truth)  # a swap of twins that coincide is no swap
     correct = present & ~wrong_labels(track, truth)
@@ -197,6 +202,7 @@ def score_clip(world: np.ndarray, fixer: Fixer, rng: np.random.Generator) -> Tal
         int((swapped & ~wrong).sum()),
         int(correct.sum()),
         int((correct & wrong).sum()),
+        seconds,
     )
 
 
@@ -236,8 +242,8 @@ def swap_table(results: dict[str, dict[str, Tally]]) -> str:
     for name, kinds in results.items():
         lines += [
             f"\n{name}\n",
-            "| motion | clips | frames | swapped frames | restored | correct frames changed |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| motion | clips | frames | swapped frames | restored | correct frames changed | ms / 1000 frames |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
         lines += [tally.row(kind) for kind, tally in kinds.items() if kind != "all"]
         lines.append(kinds["all"].row("**all**"))
