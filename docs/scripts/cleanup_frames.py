@@ -51,8 +51,31 @@ def tables(detections: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
             if swapped[:, g].any()
         )
         print(f"id {pid}: {notes[0]}: {limbs or '-'}" + "".join(f" ({n})" for n in notes[1:]))
+        print(
+            f"id {pid}: frames with crossed shins / hips against shoulders, raw {crossings(raw)}, "
+            f"cleaned {crossings(fixed)}"
+        )
         people.append((pid, raw, fixed))
     return people
+
+
+def crossings(track: np.ndarray) -> str:
+    """Frames whose shins (knee to ankle) cross in the image / whose hips and shoulders point
+    opposite ways across it: signs that a labelling is wrong (though either can be right)."""
+    index = LAYOUT.joints.index
+    knees, ankles = (
+        track[:, [index("LKnee"), index("RKnee")], :2],
+        track[:, [index("LAnkle"), index("RAnkle")], :2],
+    )
+
+    def side(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return np.sign(np.cross(b - a, c - a))
+
+    p, q, r, t = knees[:, 0], ankles[:, 0], knees[:, 1], ankles[:, 1]
+    crossed = (side(p, q, r) * side(p, q, t) < 0) & (side(r, t, p) * side(r, t, q) < 0)
+    hips = track[:, index("LHip"), :2] - track[:, index("RHip"), :2]
+    shoulders = track[:, index("LShoulder"), :2] - track[:, index("RShoulder"), :2]
+    return f"{int(crossed.sum())} / {int(((hips * shoulders).sum(-1) < 0).sum())}"
 
 
 def draw(image: np.ndarray, points: np.ndarray, width: int) -> None:
@@ -62,13 +85,15 @@ def draw(image: np.ndarray, points: np.ndarray, width: int) -> None:
     for a, b in LAYOUT.bones:
         if np.isfinite(points[[a, b], :2]).all():
             side = b if b in LAYOUT.left or b in LAYOUT.right else a
-            cv2.line(image, *(tuple(int(v) for v in points[j, :2]) for j in (a, b)), colour(side), width)
+            cv2.line(
+                image, *(tuple(int(v) for v in points[j, :2]) for j in (a, b)), colour(side), width
+            )
     for j, point in enumerate(points):
         if np.isfinite(point[:2]).all():
             cv2.circle(image, (int(point[0]), int(point[1])), width + 1, colour(j), -1)
 
 
-def figure(video: str, people, picks: list[str], out: str, height: int = 300) -> None:
+def figure(video: str, people, picks: list[str], out: str, height: int = 260) -> None:
     """Per pick ``ID:FRAME``: that person cropped, raw beside cleaned, all picks in one row."""
     capture, tiles = cv2.VideoCapture(video), []
     by_id = {pid: (raw, fixed) for pid, raw, fixed in people}
@@ -90,7 +115,10 @@ def figure(video: str, people, picks: list[str], out: str, height: int = 300) ->
             draw(image, keypoints[t], width)
             crop = image[y0:y1, x0:x1]
             crop = cv2.resize(crop, (max(1, round(crop.shape[1] * height / crop.shape[0])), height))
-            cv2.putText(crop, f"{t} {name}", (4, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
+            for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+                cv2.putText(
+                    crop, f"{t} {name}", (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, thickness
+                )
             tiles.append(crop)
         tiles.append(np.full((height, 8, 3), 255, np.uint8))
     cv2.imwrite(out, np.concatenate(tiles[:-1], 1), [cv2.IMWRITE_JPEG_QUALITY, 80])
