@@ -12,7 +12,9 @@ Evidence in each frame: a torso twists less than 90 degrees, so hips, shoulders 
 pairs) point the same way across the image. Each limb's run that the decoding would relabel is
 left as the detector gave it unless its evidence clears a margin and, at each of its ends, the
 motion breaks and relabelling mends it (a swap is an event with two ends; a glitch explained
-away has one, and relabelling only lessens a chaos). Constant velocity rather than
+away has one, and relabelling only lessens a chaos), judged with each pair weighted alike under
+every labelling (weighting by the detections' confidence favours labellings that mix a confident
+detection with an unconfident one). Constant velocity rather than
 constant position: legs that cross in a side view keep moving the way they were moving, whereas a
 swap there reverses both velocities."""
 
@@ -108,8 +110,9 @@ def fix_left_right_swaps(
     of a change of state, ``swap_cost`` of each frame a limb spends swapped, and a run of swapped
     frames whose evidence (how much more the detector's labels cost over the run than the
     relabelling) is under ``margin``, or whose ends are not both backed by the motion
-    (:func:`_leave_weak_runs`), is left as the detector gave it, limb by limb; all in units of the
-    track's typical deviation from constant velocity.
+    (:func:`_leave_weak_runs`, with each pair weighted alike under every labelling), is left as
+    the detector gave it, limb by limb; all in units of the track's typical deviation from
+    constant velocity.
 
     Returns ``fixed`` (same shape, whole joint rows swapped back), ``swapped`` ``(T, G)`` bool
     (the frames in which some part of each limb was swapped back, columns in the order of
@@ -132,7 +135,8 @@ def fix_left_right_swaps(
     if len(keypoints) < 3 or not pairs:
         path = np.zeros(len(keypoints), np.intp)
     else:
-        motion = _MotionCosts(_part_costs(keypoints, pairs), bits)
+        by_detection, alike = _part_costs(keypoints, pairs)
+        motion = _MotionCosts(by_detection, bits)
         cues = _twist_costs(keypoints, limbs, states) + _bone_costs(
             keypoints, layout, pairs, bits
         )  # (T, S)
@@ -140,7 +144,9 @@ def fix_left_right_swaps(
         transition = _transition_costs(states, switch_cost)
         path = _decode(motion, unary, transition)
         path, undecided = _leave_undecided_limbs(path, states, cues, keypoints, limbs)
-        path, kept = _leave_weak_runs(path, motion, unary, transition, states, margin)
+        path, kept = _leave_weak_runs(
+            path, _MotionCosts(alike, bits), unary, transition, states, margin
+        )
         notes += [
             f"{name}: relabelling would change {share:.0%} of the frames it is seen in, no clear majority; "
             "its labels are kept as detected"
@@ -184,9 +190,17 @@ def _pair_indices(
     return np.asarray(layout.left)[pair], np.asarray(layout.right)[pair]
 
 
-def _part_costs(keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+def _part_costs(
+    keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
     """Cost of each part being swapped or not at frames (t-2, t-1, t): ``(2, 2, 2, T-2, P)``
-    indexed ``[swapped t-2, swapped t-1, swapped t, t-2, part]``."""
+    indexed ``[swapped t-2, swapped t-1, swapped t, t-2, part]``, in two weightings of the same
+    residuals -> ``(by_detection, alike)``. ``by_detection``: each joint's residual weighted by the
+    least confidence of the three detections it runs through, so that a hidden joint's noise counts
+    less (the decoding finds swaps by it). ``alike``: each pair weighted the same under every
+    labelling (the geometric mean of its two joints' least confidences), since a labelling that runs
+    a joint through a confident and an unconfident detection lowers its weighted cost by that alone;
+    runs are held back by it (:func:`_leave_weak_runs`)."""
     xy = keypoints[..., :2].astype(np.float64)
     conf = (
         np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
@@ -209,14 +223,19 @@ def _part_costs(keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]
     weight = np.stack([conf[:, own], conf[:, twin]]).astype(np.float32)
     # Second difference x[t] - 2 x[t-1] + x[t-2]: zero for constant velocity.
     residual = pos[None, None, :, 2:] - 2.0 * pos[None, :, None, 1:-1] + pos[:, None, None, :-2]
-    w = np.minimum(
+    # Pseudo-Huber: quadratic near the noise level, linear beyond, so one wild joint cannot
+    # outvote the rest of its part.
+    huber = np.sqrt(1.0 + residual.real**2 + residual.imag**2) - 1.0
+    del residual
+    least = np.minimum(np.minimum(weight[:, 2:], weight[:, 1:-1]), weight[:, :-2])  # (2, T-2, K)
+    by_detection = np.minimum(
         np.minimum(weight[None, None, :, 2:], weight[None, :, None, 1:-1]),
         weight[:, None, None, :-2],
     )
-    # Pseudo-Huber: quadratic near the noise level, linear beyond, so one wild joint cannot
-    # outvote the rest of its part.
-    cost = w * (np.sqrt(1.0 + residual.real**2 + residual.imag**2) - 1.0)
-    return np.add.reduceat(cost, starts, axis=-1)
+    return (
+        np.add.reduceat(by_detection * huber, starts, axis=-1),
+        np.add.reduceat(np.sqrt(least[0] * least[1]) * huber, starts, axis=-1),
+    )
 
 
 def _twist_costs(
