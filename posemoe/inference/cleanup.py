@@ -10,9 +10,9 @@ is one event. Evidence over time: how badly each labelling breaks a constant-vel
 (three frames at a time, Pseudo-Huber, weighted by confidence) and a price per change of state.
 Evidence in each frame: a torso twists less than 90 degrees, so hips, shoulders (and the head's
 pairs) point the same way across the image. Each limb's run that the decoding would relabel is
-left as the detector gave it unless its evidence clears a margin and, at each of its ends, the
-motion breaks and relabelling mends it (a swap is an event with two ends; a glitch explained
-away has one, and relabelling only lessens a chaos), judged with each pair weighted alike under
+left as the detector gave it unless its evidence clears a margin and neither of its ends speaks
+against it (a swap is an event with two ends; a glitch explained away has one), judged with each
+pair weighted alike under
 every labelling (weighting by the detections' confidence favours labellings that mix a confident
 detection with an unconfident one). Constant velocity rather than
 constant position: legs that cross in a side view keep moving the way they were moving, whereas a
@@ -56,7 +56,6 @@ BONE_WINDOW = (
 )
 MARGIN = 2.0  # a swapped run must explain the motion this much better than the detector's labels
 END_MARGIN = -1.0  # ... and not be explained worse by either triple across each of its ends
-END_RELIEF = 1 / 3  # where it visibly helps there, it takes away at least this share of the cost
 MAX_RELABELLED = (
     1 / 3
 )  # of the frames a limb is seen in: relabelling more has no clear majority behind it ...
@@ -413,18 +412,10 @@ class _MotionCosts:
             out += self.table[lo:hi, p][:, self.entry[..., p]]
         return out
 
-    def at(
-        self,
-        n: np.ndarray,
-        a: np.ndarray,
-        b: np.ndarray,
-        c: np.ndarray,
-        parts: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Costs of state triples ``(a, b, c)`` at frames ``n``, all (K,), over ``parts`` (default: all)."""
+    def at(self, n: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Costs of state triples ``(a, b, c)`` at frames ``n``, all (K,)."""
         entry = 4 * self.code[a] + 2 * self.code[b] + self.code[c]  # (K, P)
-        costs = np.take_along_axis(self.table[n], entry[..., None], -1)[..., 0]
-        return (costs if parts is None else costs[:, parts]).sum(-1)
+        return np.take_along_axis(self.table[n], entry[..., None], -1)[..., 0].sum(-1)
 
 
 def _transition_costs(states: np.ndarray, switch_cost: float) -> np.ndarray:
@@ -490,15 +481,15 @@ def _leave_weak_runs(
 ) -> tuple[np.ndarray, int]:
     """Each limb's runs of relabelled frames, one at a time, go back to the detector's labels
     (that limb alone) unless the relabelling explains the track better by ``margin`` over the run
-    and each of its ends inside the track holds (:func:`_end_holds`) -> (path, how many runs went
-    back). A swap is an event with two ends, at each of which the motion breaks and relabelling
-    mends it (or, where the twins coincide, nothing shows); a run backed at one end only is a
-    detector's glitch (a foot on the other foot for a frame, a leg lost for a few frames) that
-    relabelling everything on one side of it explains away."""
+    and, at each of its ends inside the track, neither triple of frames spanning the change
+    explains it worse by more than :data:`END_MARGIN` -> (path, how many runs went back). A swap is
+    an event with two ends, at each of which the motion breaks under the detector's labels and
+    relabelling mends it (or, where the twins coincide, nothing shows); a run backed at one end
+    only, with the other end against it, is a detector's glitch (a foot on the other foot for a
+    frame) that relabelling everything on one side of it explains away."""
     path, kept = path.copy(), 0
     for g in range(states.shape[1]):
         without = _without_limb(states, g)
-        parts = np.flatnonzero((motion.code != motion.code[without]).any(0))
         edges = np.flatnonzero(np.diff(np.concatenate([[0], states[path, g] > 0, [0]])))
         for lo, hi in zip(edges[::2], edges[1::2]):
             alone = path.copy()
@@ -506,29 +497,20 @@ def _leave_weak_runs(
             total = _path_cost(alone, motion, unary, transition, lo, hi) - _path_cost(
                 path, motion, unary, transition, lo, hi
             )
-            ends = [
-                _end_holds(alone, path, motion, at, parts) for at in (lo, hi) if 0 < at < len(path)
-            ]
-            if total < margin or not all(ends):
+            ends = [_end_support(alone, path, motion, at) for at in (lo, hi) if 0 < at < len(path)]
+            if total < margin or min(ends, default=END_MARGIN) < END_MARGIN:
                 path, kept = alone, kept + 1
     return path, kept
 
 
-def _end_holds(
-    alone: np.ndarray, path: np.ndarray, motion: _MotionCosts, at: int, parts: np.ndarray
-) -> bool:
-    """Whether the motion of the limb made of ``parts`` backs ``path`` over ``alone`` across a change
-    between frames ``at - 1`` and ``at``, in both triples of frames that span it: neither explains
-    worse by more than :data:`END_MARGIN`, and each that the change visibly helps (by more than
-    :data:`SWITCH_COST`) is a clean break: relabelled, at least :data:`END_RELIEF` of the detector's
-    labels' cost there is gone. Relabelling that only lessens a chaos (a limb the detector lost for a
-    few frames, both labellings far from constant velocity) is no swap's end."""
+def _end_support(alone: np.ndarray, path: np.ndarray, motion: _MotionCosts, at: int) -> float:
+    """How much better ``path`` than ``alone`` explains the motion across a change between frames
+    ``at - 1`` and ``at``: the lesser gain of the two triples of frames that span it."""
     n = np.arange(max(at - 2, 0), min(at, len(motion)))
-    before = motion.at(n, alone[n], alone[n + 1], alone[n + 2], parts)
-    after = motion.at(n, path[n], path[n + 1], path[n + 2], parts)
-    gain = before - after
-    clean = (gain <= SWITCH_COST) | (gain >= END_RELIEF * before)
-    return bool(np.all((gain >= END_MARGIN) & clean))
+    gain = motion.at(n, alone[n], alone[n + 1], alone[n + 2]) - motion.at(
+        n, path[n], path[n + 1], path[n + 2]
+    )
+    return float(gain.min())
 
 
 def _without_limb(states: np.ndarray, g: int) -> np.ndarray:
