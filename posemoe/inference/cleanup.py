@@ -12,9 +12,8 @@ Evidence in each frame: a torso twists less than 90 degrees, so hips, shoulders 
 pairs) point the same way across the image. Each limb's run that the decoding would relabel is
 left as the detector gave it unless its evidence clears a margin and neither of its ends speaks
 against it (a swap is an event with two ends; a glitch explained away has one), judged with each
-pair weighted alike under
-every labelling (weighting by the detections' confidence favours labellings that mix a confident
-detection with an unconfident one). Constant velocity rather than
+pair weighted alike under every labelling (weighting by the detections' confidence favours
+labellings that mix a confident detection with an unconfident one). Constant velocity rather than
 constant position: legs that cross in a side view keep moving the way they were moving, whereas a
 swap there reverses both velocities."""
 
