@@ -13,6 +13,15 @@ from typing import Any
 from posemoe.errors import UserError
 
 
+def quiet_third_party(verbose: bool) -> None:
+    """Silence absl / TFLite / glog chatter (mediapipe) unless asked for."""
+    if verbose:
+        os.environ["POSEMOE_VERBOSE"] = "1"
+    else:
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
 class FORMATTER(argparse.ArgumentDefaultsHelpFormatter):
     """Help that shows each option's default, except where there is none (None, or off for a flag)."""
 

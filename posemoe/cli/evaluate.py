@@ -23,7 +23,7 @@ from posemoe.errors import UserError
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from posemoe.export.results import write_files
+    from posemoe.io.files import write_files
     from posemoe.models import is_image_model
     from posemoe.models.pretrained import load_pretrained
 
@@ -187,7 +187,7 @@ def _eval_cross_dataset(args: argparse.Namespace, model, pretrained, limit: floa
 
 def _eval_lifter(args: argparse.Namespace, model, codec: str, device: str):
     from posemoe.codecs import dataset_encoding
-    from posemoe.datasets.h36m import load_sources
+    from posemoe.datasets.registry import load_sources
     from posemoe.evaluation.h36m import evaluate
 
     if not args.data_dir:

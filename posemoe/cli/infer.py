@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posemoe.cli.batch import add_batch_options
+from posemoe.cli.batch import add_batch_options, is_batch, run_batch, run_child
 from posemoe.cli.common import (
     FORMATTER,
     add_runtime_option,
@@ -35,7 +35,6 @@ MOTION_FILES = {  # flag -> what it writes; each needs the fitted skeleton on a 
 
 
 def cmd_infer(args: argparse.Namespace) -> None:
-    from posemoe.cli.batch import is_batch, run_batch
     from posemoe.export.results import hold_out_dir
 
     set_inference_threads(args.threads)
@@ -50,7 +49,7 @@ def cmd_infer(args: argparse.Namespace) -> None:
     check_out_dir(args.out)
     with hold_out_dir(args.out):  # one run at a time per folder; a killed run's temporaries go
         if is_batch(args):
-            return run_batch(args)
+            return run_batch(args, infer_one)
         args.input = args.inputs[0]
         infer_one(args)
 
@@ -121,8 +120,8 @@ def _refuse_unused(
 def _refuse_planned_outputs(args: argparse.Namespace, path: Path) -> None:
     """Before any work: no file this run would write may be the input (each writer checks again)."""
     from posemoe.export import person_name
-    from posemoe.export.results import refuse_inputs
     from posemoe.inference.pipeline import output_stem
+    from posemoe.io.files import refuse_inputs
 
     stem = output_stem(path)
     person = (
@@ -164,8 +163,10 @@ def _motion_formats(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def _finish(args: argparse.Namespace, result, extra_paths: list[Path] = ()) -> tuple:
+    from posemoe.export import write_result
+
     formats = tuple(dict.fromkeys((*args.format, *_motion_formats(args))))
-    paths = result.write(args.out, formats) + list(extra_paths)
+    paths = write_result(result, args.out, formats) + list(extra_paths)
     for line in result.report:
         print(line)
     print("speed (rendering apart):")
@@ -427,3 +428,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     add_batch_options(p)
     p.set_defaults(func=cmd_infer)
+
+
+if __name__ == "__main__":  # one input of a batch run with --jobs, in a process of its own
+    import sys
+
+    run_child(sys.argv[1], infer_one)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from posemoe.export import files_per_person, register_format
+from posemoe.export.formats import files_per_person, register_format
 from posemoe.export.results import FileWriter
 
 if TYPE_CHECKING:

@@ -35,7 +35,7 @@ def export_weights(
     renamed into place whole."""
     from safetensors.torch import save_file
 
-    from posemoe.training.checkpoint import load_checkpoint
+    from posemoe.models.pretrained import load_checkpoint
 
     if Path(checkpoint).suffix == ".safetensors":
         raise UserError(

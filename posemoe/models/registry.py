@@ -1,9 +1,10 @@
-"""Registry of named model configurations: ``create_model("posemoe-t243-b")``, ``create_model("aitepose-s")``.
+"""Registry of named model configurations (``get_config("posemoe-t243-b")``) and of model families.
 
 Two families: PoseMoE lifters (2D keypoint clips -> 3D) and AITEPose image networks
 (person crop -> 3D, or COCO-17 2D for AITEPose2D). A config's ``to_dict`` is what checkpoints
 store; :func:`config_from_dict` rebuilds it. A new model is one file (its config dataclass and
-module) plus :func:`register_family` and :func:`register_model` (see docs/architecture.md).
+module) plus :func:`register_family` and :func:`register_model` (see docs/architecture.md);
+:func:`posemoe.models.create_model` builds one, fresh or with weights.
 """
 
 from __future__ import annotations
@@ -129,22 +130,6 @@ def example_input(cfg: ModelConfig, batch: int = 1) -> torch.Tensor:
     if is_image_model(cfg):
         return torch.zeros(batch, 3, cfg.image_size, cfg.image_size)
     return torch.zeros(batch, cfg.num_frames, cfg.num_joints, cfg.in_channels)
-
-
-def create_model(name: str, *, pretrained: bool | str = False, **overrides) -> nn.Module:
-    """A model of the named configuration: freshly initialised (fields can be overridden), or with
-    weights: ``pretrained=True`` takes the shipped weights of this architecture, a string names
-    shipped weights or a ``.safetensors`` / ``.pt`` file (which must be of this architecture)."""
-    if not pretrained:
-        return build_model(get_config(name, **overrides))
-    from posemoe.models.pretrained import default_weights, load_pretrained
-
-    if overrides:
-        raise UserError("pretrained weights fix the architecture; drop the overrides")
-    model, _ = load_pretrained(default_weights(name) if pretrained is True else pretrained)
-    if model.config != get_config(name):
-        raise UserError(f"weights {pretrained!r} are not of architecture {name}")
-    return model
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -7,7 +7,6 @@ import errno
 import fcntl
 import os
 import shutil
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -18,6 +17,7 @@ from torch import nn
 
 from posemoe.errors import UserError
 from posemoe.io.temporaries import replacing_stale
+from posemoe.models.pretrained import build_checked, load_checkpoint
 
 
 def save_atomic(payload: dict[str, Any], path: str | Path) -> None:
@@ -51,33 +51,8 @@ def save_atomic(payload: dict[str, Any], path: str | Path) -> None:
         raise
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    try:
-        with (
-            warnings.catch_warnings()
-        ):  # torch warns about foreign pickle protocols before refusing them
-            warnings.simplefilter("ignore")
-            payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:
-        first = (str(err).splitlines() or [""])[0]
-        raise UserError(
-            f"{path}: not a readable posemoe checkpoint ({type(err).__name__}: {first})"
-        ) from None
-    if not isinstance(payload, dict):
-        raise UserError(f"{path}: not a posemoe checkpoint (holds a {type(payload).__name__})")
-    for key in ("model_config", "model"):
-        if key not in payload:
-            raise UserError(f"{path}: checkpoint lacks {key!r}; was it written by posemoe?")
-    return payload
-
-
 def model_from_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
     """Rebuild the model a checkpoint describes and load its weights (eval mode)."""
-    from posemoe.models.pretrained import build_checked
-
     payload = load_checkpoint(path, map_location)
     return build_checked(payload["model_config"], payload["model"], str(path)).to(map_location)
 

@@ -27,8 +27,9 @@ from posemoe.datasets.h36m import Protocol
 from posemoe.errors import UserError
 from posemoe.models import ModelConfig, build_model, count_parameters, get_config
 from posemoe.models.posemoe import PoseMoEConfig, resample_frames
+from posemoe.models.pretrained import load_checkpoint
 from posemoe.training.aite import AITE
-from posemoe.training.checkpoint import load_checkpoint, run_lock, save_atomic
+from posemoe.training.checkpoint import run_lock, save_atomic
 from posemoe.training.config import TrainConfig, resume_changes
 from posemoe.training.distributed import Ranks, any_rank, average_gradients, barrier, setup, wrap
 from posemoe.training.log import CsvLog

@@ -15,10 +15,10 @@ import torch
 from torch import Tensor, nn
 
 from posemoe.codecs import dataset_encoding
-from posemoe.datasets.h36m import Protocol, load_sources
+from posemoe.datasets.h36m import Protocol
 from posemoe.datasets.images import ImageSet
 from posemoe.datasets.motion import MotionSource, motion_bank
-from posemoe.datasets.registry import get_dataset
+from posemoe.datasets.registry import get_dataset, load_sources
 from posemoe.errors import UserError, refuse_unknown
 from posemoe.evaluation.h36m import evaluate_predictions, predict
 from posemoe.evaluation.images import score_images

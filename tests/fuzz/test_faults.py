@@ -78,7 +78,7 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
 
 
 def _write_results_forever(out: Path) -> None:
-    from posemoe.export.results import write_outputs
+    from posemoe.export import write_outputs
     from posemoe.io.npz import save_npz
 
     rng = np.random.default_rng(os.getpid())
@@ -611,7 +611,7 @@ def test_a_killed_infers_temporaries_are_removed_by_the_next_run(
 ):
     """Killed mid-write (kill -9): its ``.<name>.<pid>.tmp`` stay; the next run into the folder
     removes them, and leaves a live process's and other tools' files alone."""
-    from posemoe.export.results import write_files
+    from posemoe.io.files import write_files
 
     out = tmp_path / "out"
     dets = tmp_path / "dets.json"

@@ -94,7 +94,7 @@ def test_onnx_lifts_within_a_tenth_of_a_millimetre_of_torch():
 def test_the_onnx_image_model_predicts_as_torch_does():
     pytest.importorskip("torch")
     from posemoe.assets import astronaut
-    from posemoe.datasets.images import crop, square_box
+    from posemoe.crops import crop, square_box
     from posemoe.inference.images import predict_images
 
     image = astronaut()
