@@ -3,11 +3,9 @@ does; any weights export with their configs; inference imports no torch. The tes
 with torch skip without it (the video extra alone, as CI's lean venv runs them)."""
 
 import hashlib
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,19 +15,11 @@ from posemoe.inference.lifter import load
 from posemoe.inference.runtime import OnnxModel, load_runner
 from posemoe.weights import DEFAULT_LIFTER, WEIGHTS_DIR
 
-TOOL = Path(__file__).parents[2] / "tools" / "export_onnx.py"
 TOLERANCE_M = 1e-4  # 0.1 mm
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location("export_onnx", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_shipped_onnx_models_are_what_the_tool_recorded_writing():
-    tool = _tool()
+def test_the_shipped_onnx_models_are_what_the_tool_recorded_writing(load_tool):
+    tool = load_tool("export_onnx")
     assert DEFAULT_LIFTER in tool.SHIPPED and "aitepose-s-bodies" in tool.SHIPPED
     for name in tool.SHIPPED:
         digest = hashlib.sha256((WEIGHTS_DIR / f"{name}.onnx").read_bytes()).hexdigest()
