@@ -108,7 +108,9 @@ def test_a_new_model_and_dataset_train_evaluate_and_lift(registered, synthetic_d
     model, pretrained = load_pretrained(tmp_path / "best.pt")
     assert pretrained.fps == 25.0  # the dataset's rate, recorded for inference
     lifted = Lifter(model, pretrained).lift(
-        np.random.default_rng(0).uniform(0, 500, (12, 17, 2)), image_size=(640, 480)
+        np.random.default_rng(0).uniform(0, 500, (12, 17, 2)),
+        layout="h36m17",
+        image_size=(640, 480),
     )
     assert lifted.shape == (12, 17, 3)
     assert isinstance(create_model("frame-mlp-t5"), FrameMLP)

@@ -24,7 +24,7 @@ from posemoe.errors import UserError
 
 def cmd_eval(args: argparse.Namespace) -> None:
     from posemoe.io.files import write_files
-    from posemoe.models import is_image_model
+    from posemoe.models import task_of
     from posemoe.models.pretrained import load_pretrained
 
     _refuse_what_does_not_apply(args)
@@ -35,7 +35,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     set_threads(args.threads or usable_cpus())
     device = pick_device(args.device)
     model, pretrained = load_pretrained(args.checkpoint, map_location=device)
-    image = is_image_model(model.config)
+    image = task_of(model.config) == "image"  # the image models' own evaluation: crops
     if image and upright_given(args):
         raise UserError(_NOTHING_TURNS)
     cross = args.dataset in CROSS_DATASET and not image

@@ -76,7 +76,7 @@ def infer_one(args: argparse.Namespace):
     if (
         path.suffix.lower() in IMAGE_SUFFIXES
         and args.model
-        and _is_image_model(args.model, args.runtime)
+        and _takes_images(args.model, args.runtime)
     ):
         from posemoe.inference.images import infer_image
 
@@ -136,10 +136,11 @@ def _refuse_planned_outputs(args: argparse.Namespace, path: Path) -> None:
     refuse_inputs(planned, [path])
 
 
-def _is_image_model(name: str, runtime: str | None) -> bool:
+def _takes_images(name: str, runtime: str | None) -> bool:
+    """Whether the model ``name`` estimates the pose from the image itself (an image model)."""
     from posemoe.inference.runtime import load_runner
 
-    return load_runner(name, runtime=runtime)[0].task == "image"
+    return load_runner(name, runtime=runtime)[0].input == "images"
 
 
 def _smoothing(args: argparse.Namespace) -> dict | None:

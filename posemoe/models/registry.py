@@ -111,25 +111,44 @@ def config_from_dict(values: dict) -> ModelConfig:
     return config(**{k: v for k, v in values.items() if k in known})
 
 
+@dataclass(frozen=True)
+class TaskIO:
+    """What the models of a task take and give, by the names exported ONNX graphs and the runners
+    (:mod:`posemoe.inference.runtime`) use: the input, then the outputs (the pose first)."""
+
+    input: str
+    outputs: tuple[str, ...]
+
+
+TASKS: dict[str, TaskIO] = {
+    "lifting": TaskIO("keypoints", ("joints",)),  # (B, T, J, C) -> (B, T, J, 3) metres
+    "image": TaskIO(
+        "images", ("pose", "confidence")
+    ),  # (B, 3, S, S) in [0, 1] -> (B, J, D), (B, J)
+}
+
+
 def task_of(cfg: ModelConfig) -> str:
-    """The task of ``cfg``'s family: "lifting" (2D keypoints over frames) or "image" (crops)."""
+    """The task of ``cfg``'s family: "lifting" (2D keypoints over frames) or "image" (crops); it
+    names the training task (:mod:`posemoe.training.tasks`) and what the model takes (:data:`TASKS`)."""
     return FAMILIES[family_of(cfg)].task
 
 
-def is_image_model(cfg: ModelConfig) -> bool:
-    return task_of(cfg) == "image"
+def input_shape(cfg: ModelConfig) -> tuple[int, ...]:
+    """The shape of one input of a model of ``cfg``: (T, J, C) keypoints or (3, S, S) an image crop."""
+    if task_of(cfg) == "image":
+        return (3, cfg.image_size, cfg.image_size)
+    return (cfg.num_frames, cfg.num_joints, cfg.in_channels)
 
 
 def describe_input(cfg: ModelConfig) -> str:
     """What a model of ``cfg`` takes, in a few words ("27 frames", "256 px crop")."""
-    return f"{cfg.image_size} px crop" if is_image_model(cfg) else f"{cfg.num_frames} frames"
+    return f"{cfg.image_size} px crop" if task_of(cfg) == "image" else f"{cfg.num_frames} frames"
 
 
 def example_input(cfg: ModelConfig, batch: int = 1) -> torch.Tensor:
     """A zero input of the shape the model takes."""
-    if is_image_model(cfg):
-        return torch.zeros(batch, 3, cfg.image_size, cfg.image_size)
-    return torch.zeros(batch, cfg.num_frames, cfg.num_joints, cfg.in_channels)
+    return torch.zeros(batch, *input_shape(cfg))
 
 
 def count_parameters(model: nn.Module) -> int:

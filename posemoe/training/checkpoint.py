@@ -75,7 +75,7 @@ def run_lock(out_dir: Path, enabled: bool = True) -> Iterator[None]:
             (f for f in (out_dir, *out_dir.parents) if f.exists() and not f.is_dir()), out_dir
         )
         raise UserError(
-            f"{out_dir}: cannot be a run folder, {file} is a file; choose another --out-dir"
+            f"{out_dir}: cannot be a run folder, {file} is a file; choose another --out"
         ) from None
     with open(out_dir / ".lock", "w") as handle:
         try:
@@ -83,7 +83,7 @@ def run_lock(out_dir: Path, enabled: bool = True) -> Iterator[None]:
         except BlockingIOError:
             raise UserError(
                 f"{out_dir}: another training run is using this folder; wait for it or choose "
-                "another --out-dir"
+                "another --out"
             ) from None
         for stale in out_dir.glob(".*.pt.*.tmp"):
             stale.unlink(missing_ok=True)

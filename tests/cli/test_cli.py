@@ -81,7 +81,7 @@ def test_train_and_eval_commands(synthetic_dir, tmp_path, capsys):
             "train",
             "--data-dir",
             str(synthetic_dir),
-            "--out-dir",
+            "--out",
             str(run),
             "--epochs",
             "1",
@@ -225,14 +225,14 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
 
 
 def test_training_demo_runs_offline(tmp_path, capsys):
-    main(["demo", "--train", "--out-dir", str(tmp_path / "demo"), "--seconds", "3"])
+    main(["demo", "--train", "--out", str(tmp_path / "demo"), "--seconds", "3"])
     out = capsys.readouterr().out
     assert "outputs:" in out and (tmp_path / "demo" / "eval.md").exists()
 
 
 def test_demo_lifts_renders_and_prints_where(tmp_path, capsys, tiny_lifter):
     pytest.importorskip("mediapipe")
-    main(["demo", "--out-dir", str(tmp_path / "demo"), "--model", str(tiny_lifter)])
+    main(["demo", "--out", str(tmp_path / "demo"), "--model", str(tiny_lifter)])
     out = capsys.readouterr().out
     assert (
         "MPJPE against the truth" in out
@@ -327,3 +327,22 @@ def test_bench_swaps_needs_bvh_files_and_no_swap_fix_is_refused_for_streams(tmp_
         result.returncode == 2
         and "--no-swap-fix applies to recorded videos and keypoint files" in result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["demo"],
+        ["train"],
+        ["compare-aite", "--data-dir", "d", "--train-images", "a.npz", "--val-images", "b.npz"],
+    ],
+)
+def test_out_dir_is_the_old_spelling_of_out(command, capsys):
+    from posemoe.cli import build_parser
+
+    assert build_parser().parse_args([*command, "--out", "here"]).out == "here"
+    assert capsys.readouterr().err == ""
+    assert build_parser().parse_args([*command, "--out-dir", "here"]).out == "here"
+    assert capsys.readouterr().err.splitlines() == [
+        f"posemoe {command[0]}: warning: --out-dir is deprecated, use --out"
+    ]

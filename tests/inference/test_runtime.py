@@ -56,7 +56,10 @@ def test_the_default_lifter_lifts_a_walk_as_it_was_trained_to():
 
     keypoints, truth, camera = _walk()
     pred = load().lift(
-        keypoints, image_size=(camera.width, camera.height), intrinsics=camera.intrinsics
+        keypoints,
+        layout="h36m17",
+        image_size=(camera.width, camera.height),
+        intrinsics=camera.intrinsics,
     )
     assert pred.shape == truth.shape and np.isfinite(pred).all()
     assert float(mpjpe(pred, truth).mean()) < 0.08
@@ -65,7 +68,9 @@ def test_the_default_lifter_lifts_a_walk_as_it_was_trained_to():
 def test_onnx_lifts_within_a_tenth_of_a_millimetre_of_torch():
     pytest.importorskip("torch")
     keypoints, _, camera = _walk()
-    kwargs = dict(image_size=(camera.width, camera.height), intrinsics=camera.intrinsics)
+    kwargs = dict(
+        layout="h36m17", image_size=(camera.width, camera.height), intrinsics=camera.intrinsics
+    )
     onnx, torch_ = load(runtime="onnx"), load(runtime="torch")
     assert type(torch_.runner).__name__ == "TorchModel"
     real = np.abs(onnx.lift(keypoints, **kwargs) - torch_.lift(keypoints, **kwargs)).max()
@@ -73,8 +78,8 @@ def test_onnx_lifts_within_a_tenth_of_a_millimetre_of_torch():
         np.random.default_rng(0).uniform(0, 1000, (40, 17, 3)).astype(np.float32)
     )  # random pixels, confidences
     random = np.abs(
-        onnx.lift(noise, image_size=(1000, 1000), fps=30)
-        - torch_.lift(noise, image_size=(1000, 1000), fps=30)
+        onnx.lift(noise, layout="h36m17", image_size=(1000, 1000), fps=30)
+        - torch_.lift(noise, layout="h36m17", image_size=(1000, 1000), fps=30)
     ).max()
     assert real < TOLERANCE_M and random < TOLERANCE_M, (real, random)
     windows = np.random.default_rng(1).normal(0, 0.5, (5, 27, 17, 2)).astype(np.float32)
@@ -136,7 +141,7 @@ def test_inference_imports_no_torch(tmp_path):
         "import sys, posemoe; from posemoe.cli import main; "
         f"main(['infer', {str(path)!r}, '--out', {str(tmp_path / 'out')!r}]); "
         "posemoe.load().lift(posemoe.load().runner(__import__('numpy').zeros((1, 27, 17, 2), 'f'))[0, :, :, :2] * 100 + 500, "
-        "image_size=(1000, 1000)); posemoe.infer_video; import posemoe.inference.stream, posemoe.inference.images; "
+        "layout='h36m17', image_size=(1000, 1000)); posemoe.infer_video; import posemoe.inference.stream, posemoe.inference.images; "
         "assert 'torch' not in sys.modules, 'torch imported'; print('torch-free')"
     )
     result = subprocess.run(
@@ -249,3 +254,32 @@ def test_export_onnx_refuses_what_it_cannot_write(tmp_path, tiny_lifter):
         main(["export", str(tiny_lifter), str(tmp_path / "x.safetensors"), "--onnx"])
     with pytest.raises(SystemExit):
         main(["export", str(tiny_lifter), str(tmp_path / "x.onnx"), "--onnx", "--raw-weights"])
+
+
+def test_the_command_line_and_the_python_api_pick_a_device_by_one_rule(monkeypatch, tiny_lifter):
+    """None (the default of `--device` and of posemoe.load, infer_video, ...): CUDA where torch
+    sees one, else the CPU; the ONNX runtime runs on the CPU either way."""
+    import inspect
+
+    torch = pytest.importorskip("torch")
+    from posemoe.cli.common import pick_device
+    from posemoe.inference import pipeline, stream
+    from posemoe.inference.runtime import default_device
+
+    for api in (
+        load,
+        load_runner,
+        pipeline.make_pipeline,
+        pipeline.infer_keypoints,
+        pipeline.infer_video,
+        stream.infer_stream,
+    ):
+        assert inspect.signature(api).parameters["device"].default is None, api.__name__
+    for cuda in (True, False):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda cuda=cuda: cuda)
+        assert default_device() == pick_device(None) == ("cuda" if cuda else "cpu")
+    assert default_device("cpu") == pick_device("cpu") == "cpu"
+    lifter = load(tiny_lifter)  # torch weights, no CUDA here: the CPU
+    assert lifter.runner.device == torch.device(default_device())
+    with pytest.raises(UserError, match="runs on the CPU"):  # ONNX Runtime: the CPU, said so
+        load(runtime="onnx", device="cuda")
