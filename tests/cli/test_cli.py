@@ -55,7 +55,8 @@ def test_help_and_version_wait_for_neither_torch_nor_mediapipe():
     code = (
         "import sys, posemoe; from posemoe.cli import build_parser; build_parser(); posemoe.layouts.H36M17; "
         "heavy = {'torch', 'mediapipe', 'scipy'} & set(sys.modules); assert not heavy, heavy; "
-        "assert {'infer_video', 'Lifter'} <= set(dir(posemoe)) and 'Any' not in dir(posemoe); posemoe.infer_video; "
+        "assert {'infer_video', 'Lifter', 'write_result'} <= set(dir(posemoe)) and 'Any' not in dir(posemoe); "
+        "posemoe.infer_video; posemoe.write_result; "
         "posemoe.models.pretrained.PretrainedConfig; assert 'torch' not in sys.modules; "
         "print(posemoe.__version__)"
     )
