@@ -3,7 +3,8 @@
 Result formats are registered by name: a format is a function ``(result, out_dir) -> {path: (write,
 binary)}`` that says which files it writes and how; :func:`write_result` writes every file of every
 asked format under a temporary name and renames them into place together. A new format is one
-module here that calls :func:`register_format` (imported below). Weights: :mod:`posemoe.export.weights`.
+module here that calls :func:`~posemoe.export.formats.register_format`, imported below.
+Weights: :mod:`posemoe.export.weights`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from posemoe.errors import UserError
+from posemoe.export import angles as _angles  # noqa: F401  (registers "angles")
+from posemoe.export import bvh as _bvh  # noqa: F401  (registers "bvh")
+from posemoe.export import c3d as _c3d  # noqa: F401  (registers "c3d")
+from posemoe.export import gltf as _gltf  # noqa: F401  (registers "glb")
+from posemoe.export import trc as _trc  # noqa: F401  (registers "trc")
 from posemoe.export.formats import (
     FORMATS,
     FileWriter,
@@ -100,9 +106,3 @@ __all__ = [
     "write_files",
     "refuse_inputs",
 ]
-
-from posemoe.export import angles as _angles  # noqa: E402,F401  (registers "angles")
-from posemoe.export import bvh as _bvh  # noqa: E402,F401  (registers "bvh")
-from posemoe.export import c3d as _c3d  # noqa: E402,F401  (registers "c3d")
-from posemoe.export import gltf as _gltf  # noqa: E402,F401  (registers "glb")
-from posemoe.export import trc as _trc  # noqa: E402,F401  (registers "trc")
