@@ -2,17 +2,16 @@
 
 Each input is processed as ``posemoe infer <input>`` would process it alone (by the function the
 command passes in, :func:`posemoe.cli.infer.infer_one`); one that fails is recorded and the rest go
-on. Outputs of a video found in a folder go to the same relative
-subfolder of ``--out``. After each input a manifest ``<stem>_run.json`` (frames, people, seconds,
-files written) is written last, atomically: ``--skip-existing`` skips the inputs whose manifest
-and files are all there, so a run killed or stopped resumes where it was. ``--jobs N`` runs N
-inputs at once, each in its own process (a crash of a native library in one takes only that
-input with it), BlazePose's threads split among them; ``--shard i/N`` keeps every N-th input of
-the sorted list, starting at the i-th (0-based), so that N machines (a scheduler's array job:
-``--shard $SLURM_ARRAY_TASK_ID/N``) share a corpus without talking to each other. A summary
-table (file, frames, people, seconds, status, note) is printed and written to
-``<out>/summary.csv`` (``summary_shard<i>of<N>.csv`` for a shard); a skipped input's row carries
-the frames, people and seconds of the run that finished it.
+on. Outputs of a video found in a folder go to the same relative subfolder of ``--out``. After each
+input a manifest ``<stem>_run.json`` (frames, people, seconds, files written) is written last,
+atomically: ``--skip-existing`` skips the inputs whose manifest and files are all there, so a run
+killed or stopped resumes where it was. ``--jobs N`` runs N inputs at once, each in its own process
+(a crash of a native library in one takes only that input with it), BlazePose's threads split among
+them; ``--shard i/N`` keeps every N-th input of the sorted list, starting at the i-th (0-based), so
+that N machines (a scheduler's array job: ``--shard $SLURM_ARRAY_TASK_ID/N``) share a corpus
+without talking to each other. A summary table (file, frames, people, seconds, status, note) is
+printed and written to ``<out>/summary.csv`` (``summary_shard<i>of<N>.csv`` for a shard); a skipped
+input's row carries the frames, people and seconds of the run that finished it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 its architecture (``model_config``) and a :class:`PretrainedConfig` (layout, codec, frame rate,
 input channels, 2D sources, training data and its licence).
 
-``load_pretrained("posemoe-t27-s-h36m")`` needs no network. Files are validated against their
+``load_pretrained("posemoe-t27-s-h36m")`` needs no network; it also reads a training checkpoint
+(``.pt``, :func:`load_checkpoint`), so that running one needs nothing of training. Files are validated against their
 config before anything large is allocated. torch is imported by the functions that build models
 only: :class:`PretrainedConfig` and the names of shipped weights are read without it (the ONNX
 runtime, :mod:`posemoe.inference.runtime`, uses them).

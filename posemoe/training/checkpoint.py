@@ -1,5 +1,6 @@
-"""Checkpoints that carry their model configuration, written atomically, and the lock that keeps
-two runs out of one folder."""
+"""Checkpoints that carry their model configuration, written atomically (read back by
+:func:`posemoe.models.pretrained.load_checkpoint`, which inference uses too), and the lock that
+keeps two runs out of one folder."""
 
 from __future__ import annotations
 
