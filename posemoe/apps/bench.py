@@ -166,6 +166,7 @@ def benchmark_video(
     import torch
 
     from posemoe.assets import astronaut
+    from posemoe.export import write_result
     from posemoe.inference.detectors import DETECT_WORKERS, BlazePose
     from posemoe.inference.lifter import load
     from posemoe.inference.pipeline import infer_video
@@ -184,7 +185,7 @@ def benchmark_video(
                 write_video(clip, moving_still(crowd(astronaut(), count), frames, size), 30)
             result = infer_video(clip, model, detect_workers=workers)
             with result.stages.time("write"):
-                result.write(Path(tmp) / f"out{count}-{workers}")
+                write_result(result, Path(tmp) / f"out{count}-{workers}")
             total = sum(result.stages.seconds.values())
             figures[f"fps {count} people, {workers} detect worker(s)"] = result.frames / total
             found = [int(p.visible.sum()) for p in result.people]

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import errno
-import os
 import sys
 import warnings
 from pathlib import Path
 
+from posemoe.cli.common import quiet_third_party
 from posemoe.errors import UserError
 
 
@@ -53,13 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (infer, train, evaluate, analyze, models, data, apps):
         module.add_commands(sub)
     return parser
-
-
-def quiet_third_party(verbose: bool) -> None:
-    """ONNX Runtime's sessions log errors only, and warnings too when asked for
-    (``POSEMOE_VERBOSE=1``, read as each session is made)."""
-    if verbose:
-        os.environ["POSEMOE_VERBOSE"] = "1"
 
 
 _TRAINING_MODULES = (

@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 
 from posemoe.errors import UserError
-from posemoe.export import per_person, register_format
+from posemoe.export.formats import per_person, register_format
 from posemoe.export.results import FileWriter
 from posemoe.inference.angles import JointAngles, person_angles
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from posemoe.export import files_per_person, register_format
+from posemoe.export.formats import files_per_person, register_format
 from posemoe.export.results import FileWriter
 
 if TYPE_CHECKING:

@@ -55,7 +55,8 @@ def test_help_and_version_wait_for_neither_torch_nor_the_video_runtime():
     code = (
         "import sys, posemoe; from posemoe.cli import build_parser; build_parser(); posemoe.layouts.H36M17; "
         "heavy = {'torch', 'onnxruntime', 'cv2', 'scipy'} & set(sys.modules); assert not heavy, heavy; "
-        "assert {'infer_video', 'Lifter'} <= set(dir(posemoe)) and 'Any' not in dir(posemoe); posemoe.infer_video; "
+        "assert {'infer_video', 'Lifter', 'write_result'} <= set(dir(posemoe)) and 'Any' not in dir(posemoe); "
+        "posemoe.infer_video; posemoe.write_result; "
         "posemoe.models.pretrained.PretrainedConfig; assert 'torch' not in sys.modules; "
         "print(posemoe.__version__)"
     )
@@ -81,7 +82,7 @@ def test_train_and_eval_commands(synthetic_dir, tmp_path, capsys):
             "train",
             "--data-dir",
             str(synthetic_dir),
-            "--out-dir",
+            "--out",
             str(run),
             "--epochs",
             "1",
@@ -246,14 +247,14 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
 
 
 def test_training_demo_runs_offline(tmp_path, capsys):
-    main(["demo", "--train", "--out-dir", str(tmp_path / "demo"), "--seconds", "3"])
+    main(["demo", "--train", "--out", str(tmp_path / "demo"), "--seconds", "3"])
     out = capsys.readouterr().out
     assert "outputs:" in out and (tmp_path / "demo" / "eval.md").exists()
 
 
 def test_demo_lifts_renders_and_prints_where(tmp_path, capsys, tiny_lifter):
     pytest.importorskip("cv2")
-    main(["demo", "--out-dir", str(tmp_path / "demo"), "--model", str(tiny_lifter)])
+    main(["demo", "--out", str(tmp_path / "demo"), "--model", str(tiny_lifter)])
     out = capsys.readouterr().out
     assert (
         "MPJPE against the truth" in out
@@ -348,3 +349,22 @@ def test_bench_swaps_needs_bvh_files_and_no_swap_fix_is_refused_for_streams(tmp_
         result.returncode == 2
         and "--no-swap-fix applies to recorded videos and keypoint files" in result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["demo"],
+        ["train"],
+        ["compare-aite", "--data-dir", "d", "--train-images", "a.npz", "--val-images", "b.npz"],
+    ],
+)
+def test_out_dir_is_the_old_spelling_of_out(command, capsys):
+    from posemoe.cli import build_parser
+
+    assert build_parser().parse_args([*command, "--out", "here"]).out == "here"
+    assert capsys.readouterr().err == ""
+    assert build_parser().parse_args([*command, "--out-dir", "here"]).out == "here"
+    assert capsys.readouterr().err.splitlines() == [
+        f"posemoe {command[0]}: warning: --out-dir is deprecated, use --out"
+    ]

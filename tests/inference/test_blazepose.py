@@ -3,27 +3,16 @@ shipped models' checksums. (Its agreement with mediapipe's graphs is measured by
 in a venv of its own: tools/blazepose_agreement.py, docs/results/lean-runtime.md.)"""
 
 import hashlib
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from posemoe.inference import blazepose as bp
 
-TOOL = Path(__file__).parents[2] / "tools" / "blazepose_onnx.py"
 
-
-def _tool():
-    spec = importlib.util.spec_from_file_location("blazepose_onnx", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_shipped_models_are_what_the_conversion_tool_recorded_writing():
-    recorded = _tool().SHIPPED_SHA256
+def test_the_shipped_models_are_what_the_conversion_tool_recorded_writing(load_tool):
+    recorded = load_tool("blazepose_onnx").SHIPPED_SHA256
     for path in (bp.DETECTOR_ONNX, bp.LANDMARK_ONNX):
         assert hashlib.sha256(path.read_bytes()).hexdigest() == recorded[path.name], path
         assert path.stat().st_size < 16 * 2**20
