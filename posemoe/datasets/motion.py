@@ -30,6 +30,9 @@ class MotionSource:
     subjects: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     weight: float = 1.0  # share of training clips, relative to the other sources' frames x weight
+    licence: str = (
+        ""  # the motion's terms, recorded in the trained weights ("" = the kind's default)
+    )
 
     @classmethod
     def from_table(cls, table: dict) -> MotionSource:
@@ -47,6 +50,10 @@ class MotionSource:
         ):
             raise UserError(
                 f"motion source {source.kind} {source.path}: expected a positive weight, got {source.weight!r}"
+            )
+        if not isinstance(source.licence, str):
+            raise UserError(
+                f"motion source {source.kind} {source.path}: licence must be text, got {source.licence!r}"
             )
         return source
 

@@ -141,7 +141,9 @@ class TrainConfig:
 LICENCES = {
     "h36m": "Human3.6M: non-commercial research only",
     "humaneva": "HumanEva-I: research use only",
-    "bvh": "BVH motion capture under the files' own licence (Bandai Namco Research Motion Dataset: CC BY-NC 4.0)",
+    # A BVH source names its files' terms itself ([[motion_sources]] licence = "..."); unnamed, they
+    # are recorded as unknown rather than guessed.
+    "bvh": "BVH motion capture under the files' own licence (not stated in the training config)",
 }
 
 

@@ -109,10 +109,19 @@ class LiftingTask:
         )
         if cfg.virtual_share >= 1:
             data = ""
-        kinds = ([] if cfg.virtual_share >= 1 else [cfg.dataset]) + [
-            m["kind"] for m in cfg.motion_sources
-        ]
-        licence = "; ".join(dict.fromkeys(LICENCES.get(k, f"{k}: see its licence") for k in kinds))
+        terms = (
+            []
+            if cfg.virtual_share >= 1
+            else [LICENCES.get(cfg.dataset, f"{cfg.dataset}: see its licence")]
+        )
+        for m in cfg.motion_sources:
+            stated = m.get("licence")
+            terms.append(
+                f"{m['kind']} motion from {Path(m['path']).name}: {stated}"
+                if stated
+                else LICENCES.get(m["kind"], f"{m['kind']}: see its licence")
+            )
+        licence = "; ".join(dict.fromkeys(terms))
         return {
             "layout": "h36m17",
             "codec": cfg.codec,

@@ -408,3 +408,33 @@ def test_init_weights_of_another_window_length_start_a_longer_model(synthetic_di
     )
     with pytest.raises(UserError, match="not of the architecture"):
         train(wider, quiet=True)
+
+
+def test_weights_record_the_terms_a_motion_source_states():
+    from posemoe.datasets.motion import MotionSource
+    from posemoe.errors import UserError
+
+    """A BVH source's terms come from its config table; unstated, they are recorded as unknown, never
+    as another dataset's (a studio's own mocap must not read as CC BY-NC, nor the reverse)."""
+    from posemoe.cli.models import non_commercial
+    from posemoe.models import get_config
+    from posemoe.training.tasks import pretrained_config
+
+    model_cfg = get_config("posemoe-t27-s")
+
+    def terms(**source):
+        cfg = TrainConfig().override(
+            {"virtual_share": 1.0, "motion_sources": [{"kind": "bvh", "path": "mocap/", **source}]}
+        )
+        recorded = pretrained_config(cfg, model_cfg)
+        return recorded["training_data"], recorded["licence"]
+
+    data, licence = terms(licence="CC0 1.0 (our studio's capture)")
+    assert "CC0 1.0" in licence and "Bandai" not in licence and "Human3.6M" not in licence
+    assert not non_commercial(data, licence)
+    data, licence = terms(licence="Bandai Namco Research Motion Dataset: CC BY-NC 4.0")
+    assert non_commercial(data, licence)
+    data, licence = terms()
+    assert "not stated" in licence and "Bandai" not in licence
+    with pytest.raises(UserError, match="licence must be text"):
+        MotionSource.from_table({"kind": "bvh", "path": "mocap/", "licence": 4})
