@@ -39,6 +39,7 @@ from posemoe.inference.blazepose import (
     PersonDetector,
     Roi,
 )
+from posemoe.inference.tiles import merge_finds, search_tiles, tile_region
 from posemoe.layouts import BLAZEPOSE33
 
 SEARCH_EVERY = 4  # frames between two looks for newcomers (the person detector); see the README
@@ -95,12 +96,28 @@ class OnnxBackend:
         self.lanes: list[Lane] = [LandmarkModel(model, threads=1) for _ in range(threads)]
         solo = min(SOLO_THREADS, threads)
         self.solo: Lane = LandmarkModel(model, threads=solo) if solo > 1 else self.lanes[0]
+        self.second_scale = True  # the look also covers square tiles of a wide or tall frame
 
     def image(self, rgb: np.ndarray) -> np.ndarray:
         return rgb
 
     def look(self, image: np.ndarray) -> list[tuple[float, np.ndarray, Roi]]:
-        return [(d.score, d.box, roi) for d, roi in self._detector(image)]
+        """The person detector on the whole frame and, where the frame is wide or tall, on square
+        tiles of it (:mod:`posemoe.inference.tiles`), the finds merged."""
+        return [
+            (d.score, d.box, roi)
+            for d, roi in merge_finds(self._detector(image), self._tiled(image))
+        ]
+
+    def _tiled(self, image: np.ndarray) -> list:
+        """The person detector's finds in each of the frame's search tiles, frame-normalized."""
+        height, width = image.shape[:2]
+        tiles = search_tiles(width, height) if self.second_scale else []
+        return [
+            find
+            for tile in tiles
+            for find in self._detector(image, tile_region(tile, width, height))
+        ]
 
     def close(self) -> None:
         pass

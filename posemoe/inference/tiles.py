@@ -1,0 +1,80 @@
+"""The person search's second scale: square tiles of a wide or tall frame.
+
+BlazePose's person detector sees a whole frame letterboxed into 224 x 224 pixels, and finds a
+person only when they are at least about 60 of those pixels tall: a quarter of the frame's longer
+side. In a 1680x720 frame that is 450 pixels, most of its height. Square tiles as high as the
+frame's shorter side show the detector people at ``max(W, H) / min(W, H)`` times that size, so in
+such a frame people down to about a quarter of its shorter side are found. The tiles overlap, so
+that a person cut by one tile's edge is whole in the next, and their finds are merged with the whole
+frame's in frame coordinates: a person found in the whole frame is not found again in a tile.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from posemoe.inference.blazepose import Detection, Roi, iou
+
+TILE_OVERLAP = 0.2  # neighbouring tiles share at least this fraction of their side
+MIN_GAIN = 1.5  # tiles only where they show people at least this many times larger
+SAME_FIND_IOU = 0.5  # a tile's body region overlapping a kept one by more: the same person
+
+Tile = tuple[int, int, int]  # left, top, side, pixels
+Find = tuple[Detection, Roi]  # a person detector's find: detection and region, frame-normalized
+
+
+def square_tiles(width: int, height: int, side: int, overlap: float = TILE_OVERLAP) -> list[Tile]:
+    """Square tiles of ``side`` pixels covering a ``width`` x ``height`` frame, evenly spread,
+    neighbours sharing at least ``overlap`` of the side; the first and last on each axis touch the
+    frame's edges. An axis no longer than ``side`` has one tile, from 0 (it may reach past the
+    frame's far edge: the crop pads it)."""
+    if side < 1 or not 0 <= overlap < 1:
+        raise ValueError(f"expected side >= 1 and overlap in [0, 1), got {side} and {overlap}")
+
+    def starts(length: int) -> list[int]:
+        if length <= side:
+            return [0]
+        step = side * (1 - overlap)
+        count = 1 + math.ceil((length - side) / step - 1e-9)
+        return [round(k * (length - side) / (count - 1)) for k in range(count)]
+
+    return [(x, y, side) for y in starts(height) for x in starts(width)]
+
+
+def search_tiles(width: int, height: int) -> list[Tile]:
+    """The tiles the person search looks at beside the whole frame: squares as high as the frame's
+    shorter side, where the frame is wide or tall enough that they show people at least
+    :data:`MIN_GAIN` times larger than the whole frame does; else none."""
+    side = min(width, height)
+    if max(width, height) < MIN_GAIN * side:
+        return []
+    return square_tiles(width, height, side)
+
+
+def tile_region(tile: Tile, width: int, height: int) -> Roi:
+    """A tile as a region of a ``width`` x ``height`` frame (normalized, unrotated)."""
+    x, y, side = tile
+    return Roi((x + side / 2) / width, (y + side / 2) / height, side / width, side / height)
+
+
+def _square(region: Roi) -> np.ndarray:
+    """A region's unrotated box (xmin, ymin, width, height), normalized."""
+    return np.array(
+        [region.x - region.width / 2, region.y - region.height / 2, region.width, region.height]
+    )
+
+
+def merge_finds(whole: list[Find], tiled: list[Find]) -> list[Find]:
+    """The whole frame's finds, then each of the tiles' finds, surest first, whose body region
+    overlaps none kept so far by more than :data:`SAME_FIND_IOU` (frame-normalized: the overlap does
+    not depend on the frame's aspect). The detector's box is no help here: it is about 45 of its
+    input's pixels whatever the person's size. The whole frame's finds are kept as they are: a tile
+    may cut a person that the whole frame sees whole."""
+    kept = list(whole)
+    for find in sorted(tiled, key=lambda f: -f[0].score):
+        regions = np.stack([_square(k[1]) for k in kept]) if kept else np.zeros((0, 4))
+        if not (iou(_square(find[1]), regions) > SAME_FIND_IOU).any():
+            kept.append(find)
+    return kept

@@ -1,0 +1,181 @@
+"""People small in the frame: each person's frames found over frames present, on 1680x720
+composites of real clips scaled down so that people are ``--height`` pixels tall, side by side.
+
+    PYTHONPATH=. python tools/small_people.py --videos ../shared/videos --reference /tmp/ref.json
+
+Who is present where: BlazePose on each clip alone at its own resolution (the whole frame looked at
+on every frame), linked into people by :class:`~posemoe.inference.tracking.Tracker`; saved to
+``--reference`` and read from there on later runs, so that runs of two versions of the code count
+against the same people. A person is found in a composite frame when one of the detector's people
+there covers their box, mapped into the composite, with an overlap (IoU) of at least 0.5; a person
+found twice (two of the detector's people on them) is counted as doubled. The composite runs at the
+widest clip's frame rate and length; shorter or slower clips are shown at their own rate, looped.
+Runs on the code on ``PYTHONPATH``, so the same command measures another checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from posemoe.inference.detectors import BlazePose
+from posemoe.inference.tracking import Tracker
+from posemoe.io.video import open_frames
+from posemoe.layouts import BLAZEPOSE33
+
+CANVAS = (1680, 720)  # width, height
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A clip's part in the composite: the columns ``left``..``right`` of its frames (source pixels)."""
+
+    clip: str
+    left: int
+    right: int
+
+
+PANELS = (
+    Panel("mmhuman3d_single_person_demo.mp4", 100, 1080),
+    Panel("mmhuman3d_multi_person_demo.mp4", 30, 1010),
+    Panel("sports2d_demo.mp4", 400, 1700),
+)
+
+
+def box(points: np.ndarray) -> np.ndarray:
+    """x0, y0, x1, y1 of 33 landmarks (33, >= 2), pixels."""
+    return np.concatenate([points[:, :2].min(0), points[:, :2].max(0)])
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> float:
+    low, high = np.maximum(a[:2], b[:2]), np.minimum(a[2:], b[2:])
+    inter = float(np.prod(np.clip(high - low, 0, None)))
+    union = float(np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2])) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def reference(path: Path) -> dict:
+    """Each person in the clip alone: {"fps", "size", "people": {id: {frame: box}}}, the detector
+    looking on every frame of the whole frame."""
+    people: dict[str, dict[str, list[float]]] = {}
+    tracker = Tracker(layout=BLAZEPOSE33)
+    with open_frames(path) as video, BlazePose(search_every=1, backend="onnx") as detector:
+        if hasattr(detector.backend, "second_scale"):
+            detector.backend.second_scale = False
+        fps, size = video.fps, None
+        for t, frame in enumerate(video):
+            size = frame.shape[1], frame.shape[0]
+            found = detector(frame)
+            for k, person in zip(tracker.update(found), found):
+                people.setdefault(str(k), {})[str(t)] = box(person).tolist()
+    frames = t + 1
+    # a track seen in under a tenth of the frames is a detector's passing mistake, not a person
+    people = {k: v for k, v in people.items() if len(v) >= 0.1 * frames}
+    return {"fps": fps, "size": size, "frames": frames, "people": people}
+
+
+def layout(refs: dict[str, dict], height: float) -> list[tuple[Panel, float, int, int]]:
+    """Each panel with its scale (its people's median height becomes ``height``) and its place in
+    the canvas (left, top): side by side, centred, bottoms level."""
+    placed, x = [], 0
+    for panel in PANELS:
+        ref = refs[panel.clip]
+        tall = np.median([b[3] - b[1] for p in ref["people"].values() for b in p.values()])
+        scale = height / tall
+        width, high = (
+            round((panel.right - panel.left) * scale),
+            round(ref["size"][1] * scale),
+        )
+        placed.append((panel, scale, x, min(high, CANVAS[1])))
+        x += width
+    if x > CANVAS[0]:
+        raise SystemExit(f"panels {x} px wide do not fit {CANVAS[0]}: lower --height")
+    shift = (CANVAS[0] - x) // 2
+    return [
+        (panel, scale, left + shift, (CANVAS[1] + high) // 2 - high)
+        for panel, scale, left, high in placed
+    ]
+
+
+def evaluate(
+    videos: Path, refs: dict[str, dict], height: float, frames: int | None, save: Path | None
+) -> dict:
+    """Per person (clip:id): frames found, present and doubled in the composite; ``save``: the
+    middle frame with the people found drawn on it (their landmarks' boxes)."""
+    places = layout(refs, height)
+    rate = max(refs[p.clip]["fps"] for p, *_ in places)
+    length = frames or max(
+        round(refs[p.clip]["frames"] * rate / refs[p.clip]["fps"]) for p, *_ in places
+    )
+    clips = {}
+    for panel, *_ in places:
+        with open_frames(videos / panel.clip) as video:
+            clips[panel.clip] = list(video)
+    counts: dict[str, list[int]] = {}
+    with BlazePose(backend="onnx") as detector:
+        for t in range(length):
+            canvas = np.full((CANVAS[1], CANVAS[0], 3), 90, np.uint8)
+            truth = []
+            for panel, scale, left, top in places:
+                ref, clip = refs[panel.clip], clips[panel.clip]
+                k = int(t * ref["fps"] / rate) % len(clip)
+                part = cv2.resize(
+                    clip[k][:, panel.left : panel.right],
+                    None,
+                    fx=scale,
+                    fy=scale,
+                    interpolation=cv2.INTER_AREA,
+                )[: CANVAS[1]]
+                canvas[top : top + part.shape[0], left : left + part.shape[1]] = part
+                for person, boxes in ref["people"].items():
+                    if str(k) in boxes:
+                        b = np.array(boxes[str(k)]) - [panel.left, 0, panel.left, 0]
+                        truth.append((f"{panel.clip}:{person}", b * scale + [left, top] * 2))
+            found = [box(p) for p in detector(canvas)]
+            if save is not None and t == length // 2:
+                drawn = canvas.copy()
+                for f in found:
+                    x0, y0, x1, y1 = (int(v) for v in f)
+                    cv2.rectangle(drawn, (x0, y0), (x1, y1), (255, 200, 0), 3)
+                cv2.imwrite(str(save), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+            for name, b in truth:
+                hits = sum(overlap(b, f) >= 0.5 for f in found)
+                count = counts.setdefault(name, [0, 0, 0])
+                count[0] += hits > 0
+                count[1] += 1
+                count[2] += hits > 1
+    return {
+        name: {"found": c[0], "present": c[1], "doubled": c[2]}
+        for name, c in sorted(counts.items())
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--videos", type=Path, default=Path("../shared/videos"))
+    parser.add_argument("--reference", type=Path, required=True, help="json: read, or written")
+    parser.add_argument("--height", type=float, default=280.0, help="people's height, pixels")
+    parser.add_argument("--frames", type=int, default=None, help="composite frames (all)")
+    parser.add_argument(
+        "--save", type=Path, default=None, help="png: the middle frame, people found boxed"
+    )
+    args = parser.parse_args()
+    if args.reference.exists():
+        refs = json.loads(args.reference.read_text())
+    else:
+        refs = {p.clip: reference(args.videos / p.clip) for p in PANELS}
+        args.reference.write_text(json.dumps(refs))
+    results = evaluate(args.videos, refs, args.height, args.frames, args.save)
+    print("| person | found / present | doubled |")
+    print("|---|---:|---:|")
+    for name, r in results.items():
+        print(f"| {name} | {r['found']} / {r['present']} | {r['doubled']} |")
+
+
+if __name__ == "__main__":
+    main()
