@@ -40,11 +40,17 @@ class Panel:
     right: int
 
 
-PANELS = (
-    Panel("mmhuman3d_single_person_demo.mp4", 100, 1080),
-    Panel("mmhuman3d_multi_person_demo.mp4", 30, 1010),
-    Panel("sports2d_demo.mp4", 400, 1700),
-)
+COMPOSITES = {  # the clips side by side in each composite, left to right
+    "walk+dribble": (
+        Panel("sports2d_demo.mp4", 0, 1768),
+        Panel("mmhuman3d_single_person_demo.mp4", 100, 1080),
+    ),
+    "pair+dribble": (
+        Panel("mmhuman3d_multi_person_demo.mp4", 0, 1080),
+        Panel("mmhuman3d_single_person_demo.mp4", 100, 1080),
+    ),
+}
+MAX_PEOPLE = 10  # room for everyone in a composite (the default, 4, would stop the search early)
 
 
 def box(points: np.ndarray) -> np.ndarray:
@@ -79,11 +85,13 @@ def reference(path: Path) -> dict:
     return {"fps": fps, "size": size, "frames": frames, "people": people}
 
 
-def layout(refs: dict[str, dict], height: float) -> list[tuple[Panel, float, int, int]]:
+def layout(
+    panels: tuple[Panel, ...], refs: dict[str, dict], height: float
+) -> list[tuple[Panel, float, int, int]]:
     """Each panel with its scale (its people's median height becomes ``height``) and its place in
     the canvas (left, top): side by side, centred, bottoms level."""
     placed, x = [], 0
-    for panel in PANELS:
+    for panel in panels:
         ref = refs[panel.clip]
         tall = np.median([b[3] - b[1] for p in ref["people"].values() for b in p.values()])
         scale = height / tall
@@ -103,11 +111,16 @@ def layout(refs: dict[str, dict], height: float) -> list[tuple[Panel, float, int
 
 
 def evaluate(
-    videos: Path, refs: dict[str, dict], height: float, frames: int | None, save: Path | None
+    panels: tuple[Panel, ...],
+    videos: Path,
+    refs: dict[str, dict],
+    height: float,
+    frames: int | None,
+    save: Path | None,
 ) -> dict:
     """Per person (clip:id): frames found, present and doubled in the composite; ``save``: the
     middle frame with the people found drawn on it (their landmarks' boxes)."""
-    places = layout(refs, height)
+    places = layout(panels, refs, height)
     rate = max(refs[p.clip]["fps"] for p, *_ in places)
     length = frames or max(
         round(refs[p.clip]["frames"] * rate / refs[p.clip]["fps"]) for p, *_ in places
@@ -117,7 +130,8 @@ def evaluate(
         with open_frames(videos / panel.clip) as video:
             clips[panel.clip] = list(video)
     counts: dict[str, list[int]] = {}
-    with BlazePose(backend="onnx") as detector:
+    missed: dict[str, list[int]] = {}
+    with BlazePose(backend="onnx", max_people=MAX_PEOPLE) as detector:
         for t in range(length):
             canvas = np.full((CANVAS[1], CANVAS[0], 3), 90, np.uint8)
             truth = []
@@ -149,32 +163,54 @@ def evaluate(
                 count[0] += hits > 0
                 count[1] += 1
                 count[2] += hits > 1
+                if not hits:
+                    missed.setdefault(name, []).append(t)
     return {
-        name: {"found": c[0], "present": c[1], "doubled": c[2]}
+        name: {"found": c[0], "present": c[1], "doubled": c[2], "missed": missed.get(name, [])}
         for name, c in sorted(counts.items())
     }
+
+
+def spans(frames: list[int]) -> str:
+    """[3, 4, 5, 9] -> "3-5, 9"."""
+    out: list[list[int]] = []
+    for t in frames:
+        if out and t == out[-1][1] + 1:
+            out[-1][1] = t
+        else:
+            out.append([t, t])
+    return ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--videos", type=Path, default=Path("../shared/videos"))
     parser.add_argument("--reference", type=Path, required=True, help="json: read, or written")
+    parser.add_argument("--composite", choices=sorted(COMPOSITES), nargs="*", default=None)
     parser.add_argument("--height", type=float, default=280.0, help="people's height, pixels")
     parser.add_argument("--frames", type=int, default=None, help="composite frames (all)")
     parser.add_argument(
-        "--save", type=Path, default=None, help="png: the middle frame, people found boxed"
+        "--save", type=Path, default=None, help="folder: each composite's middle frame, boxed"
     )
     args = parser.parse_args()
+    names = args.composite or sorted(COMPOSITES)
     if args.reference.exists():
         refs = json.loads(args.reference.read_text())
     else:
-        refs = {p.clip: reference(args.videos / p.clip) for p in PANELS}
+        clips = sorted({p.clip for panels in COMPOSITES.values() for p in panels})
+        refs = {clip: reference(args.videos / clip) for clip in clips}
         args.reference.write_text(json.dumps(refs))
-    results = evaluate(args.videos, refs, args.height, args.frames, args.save)
-    print("| person | found / present | doubled |")
-    print("|---|---:|---:|")
-    for name, r in results.items():
-        print(f"| {name} | {r['found']} / {r['present']} | {r['doubled']} |")
+    print(f"people {args.height:g} px tall in {CANVAS[0]}x{CANVAS[1]}\n")
+    print("| composite | person (clip:track) | found / present | doubled | frames missed |")
+    print("|---|---|---:|---:|---|")
+    for name in names:
+        save = None if args.save is None else args.save / f"{name}-{args.height:g}.png"
+        results = evaluate(COMPOSITES[name], args.videos, refs, args.height, args.frames, save)
+        for person, r in results.items():
+            print(
+                f"| {name} | {person} | {r['found']} / {r['present']} | {r['doubled']} "
+                f"| {spans(r['missed'])} |"
+            )
 
 
 if __name__ == "__main__":

@@ -15,14 +15,16 @@ import math
 
 import numpy as np
 
-from posemoe.inference.blazepose import Detection, Roi, iou
+from posemoe.inference.blazepose import Roi, iou
 
 TILE_OVERLAP = 0.2  # neighbouring tiles share at least this fraction of their side
-MIN_GAIN = 1.5  # tiles only where they show people at least this many times larger
+MIN_GAIN = 1.5  # tiles only where they show people at least this many times larger ...
+WIDE_GAIN = 2.0  # ... at every look from this gain on, below it every SLOW_SWEEP looks
+SLOW_SWEEP = 8  # looks between two sweeps of the tiles of a 16:9 or 9:16 frame (module docstring)
 SAME_FIND_IOU = 0.5  # a tile's body region overlapping a kept one by more: the same person
 
 Tile = tuple[int, int, int]  # left, top, side, pixels
-Find = tuple[Detection, Roi]  # a person detector's find: detection and region, frame-normalized
+Find = tuple[float, np.ndarray, Roi]  # a find: score, box and region, frame-normalized
 
 
 def square_tiles(width: int, height: int, side: int, overlap: float = TILE_OVERLAP) -> list[Tile]:
@@ -41,6 +43,13 @@ def square_tiles(width: int, height: int, side: int, overlap: float = TILE_OVERL
         return [round(k * (length - side) / (count - 1)) for k in range(count)]
 
     return [(x, y, side) for y in starts(height) for x in starts(width)]
+
+
+def sweep_every(width: int, height: int) -> int | None:
+    """Looks between two sweeps of a ``width`` x ``height`` frame's tiles (1: every look), None where
+    it has none (:func:`search_tiles`)."""
+    gain = max(width, height) / min(width, height)
+    return None if gain < MIN_GAIN else 1 if gain >= WIDE_GAIN else SLOW_SWEEP
 
 
 def search_tiles(width: int, height: int) -> list[Tile]:
@@ -69,12 +78,12 @@ def _square(region: Roi) -> np.ndarray:
 def merge_finds(whole: list[Find], tiled: list[Find]) -> list[Find]:
     """The whole frame's finds, then each of the tiles' finds, surest first, whose body region
     overlaps none kept so far by more than :data:`SAME_FIND_IOU` (frame-normalized: the overlap does
-    not depend on the frame's aspect). The detector's box is no help here: it is about 45 of its
-    input's pixels whatever the person's size. The whole frame's finds are kept as they are: a tile
-    may cut a person that the whole frame sees whole."""
+    not depend on the frame's aspect). The detector's box is no help here: it came out about 45 of
+    its input's pixels across whatever the person's size. The whole frame's finds are kept as they
+    are: a tile may cut a person that the whole frame sees whole."""
     kept = list(whole)
-    for find in sorted(tiled, key=lambda f: -f[0].score):
-        regions = np.stack([_square(k[1]) for k in kept]) if kept else np.zeros((0, 4))
-        if not (iou(_square(find[1]), regions) > SAME_FIND_IOU).any():
+    for find in sorted(tiled, key=lambda f: -f[0]):
+        regions = np.stack([_square(k[2]) for k in kept]) if kept else np.zeros((0, 4))
+        if not (iou(_square(find[2]), regions) > SAME_FIND_IOU).any():
             kept.append(find)
     return kept

@@ -225,6 +225,8 @@ def _both(frames, **options):
     found = {}
     for backend in ("mediapipe", "onnx"):
         with BlazePose(backend=backend, **options) as detector:
+            if backend == "onnx":  # the whole frame only, as mediapipe's graphs look
+                detector.backend.second_scale = False
             found[backend] = [detector(frame) for frame in frames]
     errors = np.concatenate(
         [

@@ -10,12 +10,14 @@ pytest.importorskip("onnxruntime")
 cv2 = pytest.importorskip("cv2")
 
 from posemoe.inference import detectors  # noqa: E402
-from posemoe.inference.blazepose import Detection, PersonDetector, Roi  # noqa: E402
+from posemoe.inference.blazepose import PersonDetector, Roi  # noqa: E402
 from posemoe.inference.tiles import (  # noqa: E402
+    SLOW_SWEEP,
     TILE_OVERLAP,
     merge_finds,
     search_tiles,
     square_tiles,
+    sweep_every,
     tile_region,
 )
 from posemoe.io.video import open_frames  # noqa: E402
@@ -65,6 +67,28 @@ def test_the_search_tiles_wide_and_tall_frames_and_not_square_ones():
     assert search_tiles(1080, 1920) == square_tiles(1080, 1920, 1080)
     assert search_tiles(1280, 720) == [(0, 0, 720), (560, 0, 720)]  # overlap 160 (22 %)
     assert search_tiles(640, 480) == [] and search_tiles(720, 720) == []
+    assert sweep_every(1680, 720) == sweep_every(720, 1684) == 1  # swept at every look
+    assert sweep_every(1280, 720) == sweep_every(1080, 1920) == SLOW_SWEEP
+    assert sweep_every(640, 480) is None
+
+
+@pytest.mark.parametrize("width, every", [(1680, 1), (1280, SLOW_SWEEP), (900, None)])
+def test_the_tiles_are_swept_at_their_cadence_and_in_every_image(width, every, monkeypatch):
+    frame = np.full((720, width, 3), 90, np.uint8)
+    for video in (True, False):
+        with BlazePose(search_every=1, video=video) as detector:
+            swept = []
+            look_tiles = detector.backend.look_tiles
+            monkeypatch.setattr(
+                detector.backend, "look_tiles", lambda image: swept.append(1) or look_tiles(image)
+            )
+            looks = [len(swept) for _ in range(20) if detector(frame) is not None]
+        if every is None:
+            assert looks[-1] == 0
+        elif not video:  # images: each looked at afresh, tiles included
+            assert looks == list(range(1, 21))
+        else:  # a sweep on the first look, then every ``every`` looks
+            assert looks == [1 + k // every for k in range(20)]
 
 
 def test_a_find_in_a_tile_is_where_the_same_find_in_the_tile_cut_out_is():
@@ -87,10 +111,10 @@ def test_a_find_in_a_tile_is_where_the_same_find_in_the_tile_cut_out_is():
     assert 800 < roi.x * 1400 < 1312 and roi.width * 1400 > 200
 
 
-def find(score: float, x: float, y: float, side: float) -> tuple[Detection, Roi]:
+def find(score: float, x: float, y: float, side: float) -> tuple[float, np.ndarray, Roi]:
     """A find whose body region is a ``side`` square centred on ``x``, ``y`` (normalized)."""
     box = np.array([x - 0.01, y - 0.02, 0.02, 0.04], np.float32)  # the detector's box: no help
-    return Detection(score, box, np.zeros((4, 2), np.float32)), Roi(x, y, side, side)
+    return score, box, Roi(x, y, side, side)
 
 
 def test_merged_finds_keep_the_whole_frames_and_each_other_person_once():
@@ -102,8 +126,8 @@ def test_merged_finds_keep_the_whole_frames_and_each_other_person_once():
         find(0.6, 0.3, 0.3, 0.2),  # someone beside the first, overlapping their region a little
     ]
     merged = merge_finds(whole, tiled)
-    assert [d.score for d, _ in merged] == pytest.approx([0.6, 0.8, 0.6])
-    assert merged[2][1].x == 0.3
+    assert [score for score, _, _ in merged] == pytest.approx([0.6, 0.8, 0.6])
+    assert merged[2][2].x == 0.3
     assert merge_finds([], []) == [] and len(merge_finds([], tiled[1:2])) == 1
 
 
@@ -170,10 +194,10 @@ def test_a_large_person_is_found_once_in_the_whole_frame_and_its_tiles():
     on every frame."""
     frames = composite(walking_frames(12), 1.7, (40,))
     with BlazePose(search_every=1) as detector:
-        whole = detector.backend._detector(frames[0])
-        tiled = detector.backend._tiled(frames[0])
+        whole = detector.backend.look(frames[0])
+        tiled = detector.backend.look_tiles(frames[0])
         assert len(whole) == 1 and len(tiled) >= 1
-        assert len(detector.backend.look(frames[0])) == 1
+        assert len(merge_finds(whole, tiled)) == 1
         assert [len(detector(frame)) for frame in frames] == [1] * len(frames)
     found = []
     for second_scale in (True, False):
