@@ -11,12 +11,18 @@ there covers their box, mapped into the composite, with an overlap (IoU) of at l
 found twice (two of the detector's people on them) is counted as doubled. The composite runs at the
 widest clip's frame rate and length; shorter or slower clips are shown at their own rate, looped.
 Runs on the code on ``PYTHONPATH``, so the same command measures another checkout.
+
+``--speed``: instead, ms per frame of the detector (BlazePose, ONNX Runtime, 1 and 2 threads) on 100
+frames of ``posemoe bench --video``'s one-person 1280x720 clip (the bundled photo drifting), the
+first frame left out.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,17 +188,41 @@ def spans(frames: list[int]) -> str:
     return ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in out)
 
 
+def speed() -> str:
+    """ms/frame of BlazePose on one person at 720p, 1 thread and 2 threads."""
+    from posemoe.apps.bench import crowd
+    from posemoe.assets import astronaut
+    from posemoe.io.video import moving_still
+
+    frames = list(itertools.islice(moving_still(crowd(astronaut(), 1), 300, (1280, 720)), 101))
+    out = []
+    for threads in (1, 2):
+        with BlazePose(threads=threads, backend="onnx") as detector:
+            detector(frames[0])
+            start = time.perf_counter()
+            for frame in frames[1:]:
+                detector(frame)
+            out.append(1000 * (time.perf_counter() - start) / (len(frames) - 1))
+    return f"1 thread {out[0]:.1f} ms/frame, 2 threads {out[1]:.1f} ms/frame"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--videos", type=Path, default=Path("../shared/videos"))
-    parser.add_argument("--reference", type=Path, required=True, help="json: read, or written")
+    parser.add_argument("--reference", type=Path, default=None, help="json: read, or written")
     parser.add_argument("--composite", choices=sorted(COMPOSITES), nargs="*", default=None)
     parser.add_argument("--height", type=float, default=280.0, help="people's height, pixels")
     parser.add_argument("--frames", type=int, default=None, help="composite frames (all)")
     parser.add_argument(
         "--save", type=Path, default=None, help="folder: each composite's middle frame, boxed"
     )
+    parser.add_argument("--speed", action="store_true", help="one person's 720p speed instead")
     args = parser.parse_args()
+    if args.speed:
+        print(speed())
+        return
+    if args.reference is None:
+        parser.error("--reference is needed (a json file: read, or written)")
     names = args.composite or sorted(COMPOSITES)
     if args.reference.exists():
         refs = json.loads(args.reference.read_text())
