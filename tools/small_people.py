@@ -6,10 +6,11 @@ composites of real clips scaled down so that people are ``--height`` pixels tall
 Who is present where: BlazePose on each clip alone at its own resolution (the whole frame looked at
 on every frame), linked into people by :class:`~posemoe.inference.tracking.Tracker`; saved to
 ``--reference`` and read from there on later runs, so that runs of two versions of the code count
-against the same people. A person is found in a composite frame when one of the detector's people
+against the same people. A person is present in a frame where at least half of their box is in
+view. A person is found in a composite frame when one of the detector's people
 there covers their box, mapped into the composite, with an overlap (IoU) of at least 0.5; a person
 found twice (two of the detector's people on them) is counted as doubled. The composite runs at the
-widest clip's frame rate and length; shorter or slower clips are shown at their own rate, looped.
+highest frame rate among its clips, as long as the longest; the others play at their own rate, looped.
 Runs on the code on ``PYTHONPATH``, so the same command measures another checkout.
 
 ``--speed``: instead, ms per frame of the detector (BlazePose, ONNX Runtime, 1 and 2 threads) on 100
@@ -69,6 +70,14 @@ def overlap(a: np.ndarray, b: np.ndarray) -> float:
     inter = float(np.prod(np.clip(high - low, 0, None)))
     union = float(np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2])) - inter
     return inter / union if union > 0 else 0.0
+
+
+def shown(b: np.ndarray, panel: Panel, height: int) -> bool:
+    """Whether at least half of box ``b`` (source pixels) is inside the panel's part of the frame:
+    the detector also gives the landmarks of a person half out of the frame, beyond its edge."""
+    inside = np.clip(b, [panel.left, 0, panel.left, 0], [panel.right, height, panel.right, height])
+    area = np.prod(b[2:] - b[:2])
+    return bool(area > 0 and np.prod(inside[2:] - inside[:2]) >= 0.5 * area)
 
 
 def reference(path: Path) -> dict:
@@ -153,7 +162,7 @@ def evaluate(
                 )[: CANVAS[1]]
                 canvas[top : top + part.shape[0], left : left + part.shape[1]] = part
                 for person, boxes in ref["people"].items():
-                    if str(k) in boxes:
+                    if str(k) in boxes and shown(np.array(boxes[str(k)]), panel, ref["size"][1]):
                         b = np.array(boxes[str(k)]) - [panel.left, 0, panel.left, 0]
                         truth.append((f"{panel.clip}:{person}", b * scale + [left, top] * 2))
             found = [box(p) for p in detector(canvas)]
