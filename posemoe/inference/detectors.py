@@ -308,9 +308,10 @@ class BlazePose:
         return followed, candidates
 
     def _look(self, image: Any, width: int, height: int) -> list[tuple[Any, Head]]:
-        """The person detector on the whole frame -> (region, head) of each person it finds, largest
-        region first (so that with room for fewer people than are there, the nearest are followed);
-        the detector's box is the face's."""
+        """The person detector on the whole frame, and on square tiles of it when their sweep is due
+        (:meth:`_second_scale`) -> (region, head) of each person it finds, largest region first
+        (so that with room for fewer people than are there, the nearest are followed); the
+        detector's box is the face's."""
         found = []
         for score, box, roi in self._second_scale(image, width, height, self.backend.look(image)):
             if score >= self._min_score:
