@@ -9,8 +9,9 @@ on every frame), linked into people by :class:`~posemoe.inference.tracking.Track
 against the same people. A person is present in a frame where at least half of their box is in
 view. A person is found in a composite frame when one of the detector's people
 there covers their box, mapped into the composite, with an overlap (IoU) of at least 0.5; a person
-found twice (two of the detector's people on them) is counted as doubled. The composite runs at the
-highest frame rate among its clips, as long as the longest; the others play at their own rate, looped.
+found twice (two of the detector's people on them) is counted as doubled. The composite runs at
+the highest frame rate among its clips, as long as the longest; the others play at their own
+rate, looped.
 Runs on the code on ``PYTHONPATH``, so the same command measures another checkout.
 
 ``--speed``: instead, ms per frame of the detector (BlazePose, ONNX Runtime, 1 and 2 threads) on 100
@@ -40,7 +41,7 @@ CANVAS = (1680, 720)  # width, height
 
 @dataclass(frozen=True)
 class Panel:
-    """A clip's part in the composite: the columns ``left``..``right`` of its frames (source pixels)."""
+    """A clip's part in a composite: the columns ``left``..``right`` of its frames (pixels)."""
 
     clip: str
     left: int
@@ -171,7 +172,8 @@ def evaluate(
                 for f in found:
                     x0, y0, x1, y1 = (int(v) for v in f)
                     cv2.rectangle(drawn, (x0, y0), (x1, y1), (255, 200, 0), 3)
-                cv2.imwrite(str(save), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+                bgr = cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)
+                cv2.imwrite(str(save), bgr, [cv2.IMWRITE_JPEG_QUALITY, 85])
             for name, b in truth:
                 hits = sum(overlap(b, f) >= 0.5 for f in found)
                 count = counts.setdefault(name, [0, 0, 0])
@@ -223,7 +225,7 @@ def main() -> None:
     parser.add_argument("--height", type=float, default=280.0, help="people's height, pixels")
     parser.add_argument("--frames", type=int, default=None, help="composite frames (all)")
     parser.add_argument(
-        "--save", type=Path, default=None, help="folder: each composite's middle frame, boxed"
+        "--save", type=Path, default=None, help="folder: each composite's middle frame, boxed (jpg)"
     )
     parser.add_argument("--speed", action="store_true", help="one person's 720p speed instead")
     args = parser.parse_args()
@@ -243,7 +245,7 @@ def main() -> None:
     print("| composite | person (clip:track) | found / present | doubled | frames missed |")
     print("|---|---|---:|---:|---|")
     for name in names:
-        save = None if args.save is None else args.save / f"{name}-{args.height:g}.png"
+        save = None if args.save is None else args.save / f"{name}-{args.height:g}.jpg"
         results = evaluate(COMPOSITES[name], args.videos, refs, args.height, args.frames, save)
         for person, r in results.items():
             print(

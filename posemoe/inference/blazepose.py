@@ -369,9 +369,10 @@ def session(model: Path, threads: int):
 
 
 class PersonDetector:
-    """BlazePose's person detector on a whole frame, or on one unrotated region of it (PoseDetectionCpu,
-    then PoseDetectionToRoi for each person): ``detector(rgb)`` or ``detector(rgb, region)`` ->
-    [(detection, region)], surest first; the detection's box is the face's, normalized to the frame."""
+    """BlazePose's person detector on a whole frame, or on one unrotated region of it
+    (PoseDetectionCpu, then PoseDetectionToRoi for each person): ``detector(rgb)`` or
+    ``detector(rgb, region)`` -> [(detection, region)], surest first; the detection's box is the
+    face's, normalized to the frame."""
 
     def __init__(
         self, model: Path = DETECTOR_ONNX, *, threads: int = 1, min_score: float = 0.5

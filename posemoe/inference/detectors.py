@@ -106,8 +106,8 @@ class OnnxBackend:
 
     def look_tiles(self, image: np.ndarray) -> list[tuple[float, np.ndarray, Roi]]:
         """The second scale: the person detector on each square tile of a wide or tall frame
-        (:func:`~posemoe.inference.tiles.search_tiles`), as :meth:`look` gives them, frame-normalized;
-        none while ``second_scale`` is off."""
+        (:func:`~posemoe.inference.tiles.search_tiles`), as :meth:`look` gives them,
+        frame-normalized; none while ``second_scale`` is off."""
         height, width = image.shape[:2]
         tiles = search_tiles(width, height) if self.second_scale else []
         return [

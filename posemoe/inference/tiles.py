@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from posemoe.errors import UserError
 from posemoe.inference.blazepose import Roi, iou
 
 TILE_OVERLAP = 0.2  # neighbouring tiles share at least this fraction of their side
@@ -33,7 +34,7 @@ def square_tiles(width: int, height: int, side: int, overlap: float = TILE_OVERL
     frame's edges. An axis no longer than ``side`` has one tile, from 0 (it may reach past the
     frame's far edge: the crop pads it)."""
     if side < 1 or not 0 <= overlap < 1:
-        raise ValueError(f"expected side >= 1 and overlap in [0, 1), got {side} and {overlap}")
+        raise UserError(f"expected side >= 1 and overlap in [0, 1), got {side} and {overlap}")
 
     def starts(length: int) -> list[int]:
         if length <= side:
@@ -46,8 +47,8 @@ def square_tiles(width: int, height: int, side: int, overlap: float = TILE_OVERL
 
 
 def sweep_every(width: int, height: int) -> int | None:
-    """Looks between two sweeps of a ``width`` x ``height`` frame's tiles (1: every look), None where
-    it has none (:func:`search_tiles`)."""
+    """Looks between two sweeps of a ``width`` x ``height`` frame's tiles (1: every look), None
+    where it has none (:func:`search_tiles`)."""
     gain = max(width, height) / min(width, height)
     return None if gain < MIN_GAIN else 1 if gain >= WIDE_GAIN else SLOW_SWEEP
 

@@ -168,7 +168,8 @@ def per_side(people: np.ndarray) -> list[int]:
 
 def test_two_small_walkers_side_by_side_are_found_and_followed(small_walkers):
     """The issue's case: two clips side by side in 1680x720, each walker about 270 pixels tall. The
-    whole frame alone finds neither; with its tiles both are found on the first frame and followed."""
+    whole frame alone finds neither; with its tiles both are found on the first frame and
+    followed."""
     with BlazePose() as detector:
         detector.backend.second_scale = False
         assert [len(detector(frame)) for frame in small_walkers[:8]] == [0] * 8
@@ -189,8 +190,8 @@ def test_the_small_walkers_are_followed_between_looks(small_walkers, monkeypatch
 
 
 def test_a_large_person_is_found_once_in_the_whole_frame_and_its_tiles():
-    """A walker about 460 pixels tall in the middle of a 1680x720 frame, found by the whole frame and
-    by a tile: one find after the merge, and one person in every frame though the detector looks
+    """A walker about 460 pixels tall in the middle of a 1680x720 frame, found by the whole frame
+    and by a tile: one find after the merge, and one person in every frame though the detector looks
     on every frame."""
     frames = composite(walking_frames(12), 1.7, (40,))
     with BlazePose(search_every=1) as detector:
