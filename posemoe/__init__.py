@@ -15,6 +15,7 @@ _HOMES = {
     "load": "posemoe.inference.lifter",
     "infer_video": "posemoe.inference.pipeline",
     "infer_keypoints": "posemoe.inference.pipeline",
+    "write_result": "posemoe.export",
     "create_model": "posemoe.models",
     "list_models": "posemoe.models",
 }
@@ -24,12 +25,14 @@ __all__ = [
     "load",
     "infer_video",
     "infer_keypoints",
+    "write_result",
     "create_model",
     "list_models",
     "__version__",
 ]
 
 if TYPE_CHECKING:
+    from posemoe.export import write_result
     from posemoe.inference.lifter import Lifter, OnlineLifter, load
     from posemoe.inference.pipeline import infer_keypoints, infer_video
     from posemoe.models import create_model, list_models

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from posemoe.datasets.synthetic import write_synthetic_dataset
 
 SUBJECTS = ("S1", "S5", "S8", "S9")
+TOOLS = Path(__file__).parents[1] / "tools"
 
 
 @pytest.fixture(scope="session")
@@ -78,3 +81,20 @@ def astronaut_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
         moving_still(astronaut(), 24, (640, 360)),
         30,
     )
+
+
+@pytest.fixture(scope="session")
+def load_tool() -> Callable[[str], ModuleType]:
+    """``load_tool("export_onnx")``: the script ``tools/export_onnx.py`` as a module (the tools are
+    scripts, not a package), loaded once per session."""
+    loaded: dict[str, ModuleType] = {}
+
+    def load(name: str) -> ModuleType:
+        if name not in loaded:
+            spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            loaded[name] = module
+        return loaded[name]
+
+    return load

@@ -15,7 +15,7 @@ from torch import nn  # noqa: E402
 
 from posemoe.datasets import DATASETS, Dataset, register_dataset  # noqa: E402
 from posemoe.datasets.h36m import load_h36m  # noqa: E402
-from posemoe.export import FORMATS, register_format  # noqa: E402
+from posemoe.export import FORMATS, register_format, write_result  # noqa: E402
 from posemoe.inference.lifter import Lifter  # noqa: E402
 from posemoe.models import FAMILIES, MODEL_CONFIGS, create_model, register_family, register_model  # noqa: E402
 from posemoe.training.checkpoint import model_from_checkpoint  # noqa: E402
@@ -108,7 +108,9 @@ def test_a_new_model_and_dataset_train_evaluate_and_lift(registered, synthetic_d
     model, pretrained = load_pretrained(tmp_path / "best.pt")
     assert pretrained.fps == 25.0  # the dataset's rate, recorded for inference
     lifted = Lifter(model, pretrained).lift(
-        np.random.default_rng(0).uniform(0, 500, (12, 17, 2)), image_size=(640, 480)
+        np.random.default_rng(0).uniform(0, 500, (12, 17, 2)),
+        layout="h36m17",
+        image_size=(640, 480),
     )
     assert lifted.shape == (12, 17, 3)
     assert isinstance(create_model("frame-mlp-t5"), FrameMLP)
@@ -122,8 +124,8 @@ def test_a_new_output_format_is_written_with_the_others(registered, tmp_path):
         0, np.zeros((4, 17, 3), np.float32), np.zeros((4, 17, 3), np.float32), np.ones(4, bool)
     )
     result = Result("clip", "nowhere", "model", 30.0, (640, 480), H36M17, [person])
-    paths = result.write(tmp_path, ("npz", "txt"))
+    paths = write_result(result, tmp_path, ("npz", "txt"))
     assert [p.name for p in paths] == ["clip.npz", "clip.txt"]
     assert (tmp_path / "clip.txt").read_text() == "4 frames of h36m17\n"
     with pytest.raises(ValueError, match="unknown output format"):
-        result.write(tmp_path, ("gif",))
+        write_result(result, tmp_path, ("gif",))

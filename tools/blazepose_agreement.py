@@ -1,8 +1,14 @@
-"""BlazePose on ONNX Runtime against mediapipe's graphs (the reference): per clip, the people found
-in each frame by both, the distance between their landmarks (pixels) and each backend's detection
-time per frame. Needs mediapipe 0.10.21 beside posemoe (Python <= 3.12).
+"""BlazePose on ONNX Runtime (posemoe's detector) against mediapipe's graphs (the reference it was
+converted from): per clip, the people found in each frame by both, the distance between their
+landmarks (pixels) and each one's detection time per frame.
 
-    PYTHONPATH=. python tools/blazepose_agreement.py posemoe/assets/sports2d_walk.mp4 /work/shared/videos/*.mp4
+A developer's tool: mediapipe 0.10.21 (the last release with BlazePose's graphs) has wheels for
+CPython <= 3.12 only and pins numpy < 2, so it runs in a venv of its own, beside posemoe without its
+video extra (mediapipe brings OpenCV):
+
+    python3.12 -m venv /tmp/mp && /tmp/mp/bin/pip install mediapipe==0.10.21 av -e .
+    PYTHONPATH=. /tmp/mp/bin/python tools/blazepose_agreement.py posemoe/assets/sports2d_walk.mp4 \
+        /work/shared/videos/*.mp4
 
 Three comparisons per clip: following people from frame to frame as ``posemoe infer`` does
 (``--threads`` 2, up to 4 people); mediapipe against itself with every followed region moved by
@@ -23,10 +29,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from blazepose_mediapipe import MediapipeBlazePose
 from scipy.optimize import linear_sum_assignment
 
 from posemoe.inference.detectors import DETECT_PEOPLE, DETECT_WORKERS, BlazePose
 from posemoe.io.video import open_frames
+
+DETECTORS = {"mediapipe": MediapipeBlazePose, "onnx": BlazePose}
 
 
 def run(
@@ -36,9 +45,7 @@ def run(
     first frame's left out: it pays for the models' first run). ``nudge``: moves the followed regions
     by this much (normalized x) after the first frame where someone is followed."""
     found, seconds = [], []
-    with BlazePose(
-        backend=backend, threads=threads, max_people=DETECT_PEOPLE, video=video
-    ) as detector:
+    with DETECTORS[backend](threads=threads, max_people=DETECT_PEOPLE, video=video) as detector:
         for frame in frames:
             start = time.perf_counter()
             found.append(detector(frame))

@@ -1,8 +1,10 @@
-"""Make ``posemoe/assets/pose_landmark_full_body.tflite``: BlazePose full's landmark model from the
+"""Make ``tools/models/pose_landmark_full_body.tflite``: BlazePose full's landmark model from the
 mediapipe 0.10.21 wheel with the heads posemoe never reads (the segmentation mask and the world
 landmarks) cut off, so that TFLite no longer computes them. Nothing else changes: the kept operators,
 tensors and (float16) weights are the wheel's own, and the outputs posemoe reads (landmarks, presence
-flag, heatmap) come out bit for bit the same (``tests/inference/test_detectors.py`` checks it).
+flag, heatmap) come out bit for bit the same (checked through mediapipe's graphs, which run a
+.tflite directly). ``tools/blazepose_onnx.py`` converts the result to the ONNX model posemoe ships;
+the .tflite itself is kept in the repository, not in the package.
 The model's metadata (minimum runtime version, reduced-precision support) is kept as it is.
 
 A developer's tool, not part of the package: it needs ``ai-edge-litert`` (TFLite's flatbuffer
@@ -11,7 +13,7 @@ schema and helpers), which wants numpy 2 while mediapipe pins numpy < 2, so run 
     python3 -m venv /tmp/litert && /tmp/litert/bin/pip install ai-edge-litert==2.3.0
     /tmp/litert/bin/python tools/blazepose_landmarks.py \
         "$(python3 -c 'import mediapipe, os; print(os.path.dirname(mediapipe.__file__))')/modules/pose_landmark/pose_landmark_full.tflite" \
-        posemoe/assets/pose_landmark_full_body.tflite
+        tools/models/pose_landmark_full_body.tflite
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ KEEP = (
 )  # of the wheel's outputs: landmarks (1, 195), presence (1, 1), heatmap (1, 64, 64, 39);
 # dropped: 2, the segmentation mask (1, 256, 256, 1), and 4, the world landmarks (1, 117)
 WHEEL_SHA256 = "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f"
-# what this tool wrote with ai-edge-litert 2.3.0 (the shipped file; tests/tools checks the two agree)
+# what this tool wrote with ai-edge-litert 2.3.0 (tools/models' file; tests/tools checks the two agree)
 SHIPPED_SHA256 = "8adc7443b4fcf044fc5ec4d28de59c5e406521e8a9a63cc35a9a936ae9c4d478"
 
 

@@ -1,6 +1,6 @@
 """Make ``posemoe/assets/pose_detection.onnx`` and ``posemoe/assets/pose_landmark_full_body.onnx``:
 BlazePose's person detector (the mediapipe 0.10.21 wheel's ``pose_detection.tflite``) and the
-shipped landmark model (``pose_landmark_full_body.tflite``, itself cut from the wheel's by
+landmark model ``tools/models/pose_landmark_full_body.tflite`` (cut from the wheel's by
 ``tools/blazepose_landmarks.py``) converted to ONNX, for ONNX Runtime.
 
 The conversion is tf2onnx's; one step comes before it. The detector stores 38 of its weight tensors
@@ -50,6 +50,7 @@ def _landmark_tool():
 
 DETECTOR_SHA256 = "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"  # the wheel's pose_detection.tflite
 OPSET = 17
+LANDMARK_TFLITE = Path(__file__).parent / "models" / "pose_landmark_full_body.tflite"
 # what this tool wrote with the versions above (the shipped files)
 SHIPPED_SHA256 = {
     "pose_detection.onnx": "41cbb16d9d8c477f8e961adde6a894d7be1517db90aec3948c21c5b1e5a9ff7d",
@@ -254,13 +255,15 @@ def main() -> None:
     parser.add_argument(
         "detector", type=Path, help="mediapipe/modules/pose_detection/pose_detection.tflite"
     )
+    parser.add_argument("assets", type=Path, help="posemoe/assets (writes the .onnx there)")
     parser.add_argument(
-        "assets",
+        "--landmarks",
         type=Path,
-        help="posemoe/assets (reads pose_landmark_full_body.tflite, writes the .onnx)",
+        default=LANDMARK_TFLITE,
+        help="the cut landmark model (tools/blazepose_landmarks.py)",
     )
     args = parser.parse_args()
-    landmarks = args.assets / "pose_landmark_full_body.tflite"
+    landmarks = args.landmarks
     for path, expected in (
         (args.detector, DETECTOR_SHA256),
         (landmarks, _landmark_tool().SHIPPED_SHA256),

@@ -1,9 +1,10 @@
 """ms per frame of BlazePose detection: the whole detector (scheduling included) per backend and
 thread count, on the bundled walking clip (one person) and on the bundled photo three times side by
 side (1280x720), then each model alone per runtime (ONNX Runtime; LiteRT where ``ai-edge-litert`` is
-installed). Needs mediapipe 0.10.21 for the reference rows.
+installed). Needs mediapipe 0.10.21 for the reference rows: run it in the venv
+tools/blazepose_agreement.py describes.
 
-    PYTHONPATH=. python tools/blazepose_speed.py --rounds 5
+    PYTHONPATH=. /tmp/mp/bin/python tools/blazepose_speed.py --rounds 5
 
 Configurations run alternately, ``--rounds`` times; each row is the fastest and the median of its
 rounds' means (other processes share the machine). The first frame of each run is left out (the
@@ -19,13 +20,20 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from blazepose_mediapipe import (
+    LANDMARK_MODEL,
+    MediapipeBackend,
+    MediapipeBlazePose,
+    require_mediapipe,
+)
 
 from posemoe.apps.bench import crowd
 from posemoe.assets import astronaut, walking_clip
 from posemoe.inference import blazepose, detectors
-from posemoe.inference.blazepose_mediapipe import MediapipeBackend
 from posemoe.inference.detectors import BlazePose
 from posemoe.io.video import moving_still, open_frames
+
+DETECTORS = {"mediapipe": MediapipeBlazePose, "onnx": BlazePose}
 
 
 def ms_per_call(call: Callable[[int], object], count: int) -> float:
@@ -65,7 +73,7 @@ def detector_rows(clips: dict[str, list[np.ndarray]], results: dict[str, list[fl
             blazepose.session = unspun_session if lone_two else shipped_session
             detectors.SOLO_THREADS = 2 if lone_two else shipped_solo
             try:
-                with BlazePose(backend=backend, threads=threads) as detector:
+                with DETECTORS[backend](threads=threads) as detector:
                     ms = ms_per_call(lambda k: detector(frames[k + 1]), len(frames) - 1)
             finally:
                 blazepose.session, detectors.SOLO_THREADS = shipped_session, shipped_solo
@@ -107,8 +115,6 @@ def model_rows(frames: list[np.ndarray], results: dict[str, list[float]]) -> Non
         }
         try:
             from ai_edge_litert.interpreter import Interpreter
-
-            from posemoe.inference.blazepose_mediapipe import LANDMARK_MODEL, require_mediapipe
 
             wheel = (
                 require_mediapipe().__file__.rsplit("/", 1)[0]

@@ -289,7 +289,9 @@ def plot_reports(reports: list[StreamReport], path: str | Path) -> Path:
     try:
         import matplotlib
     except ImportError:
-        raise UserError("drawing the curves needs matplotlib: pip install matplotlib") from None
+        raise UserError(
+            "drawing the curves needs matplotlib: pip install 'posemoe[plots]'"
+        ) from None
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 

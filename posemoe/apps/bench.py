@@ -149,21 +149,6 @@ def crowd(image: np.ndarray, people: int, background: int = 90) -> np.ndarray:
     return np.pad(row, ((pad, pad), (0, 0), (0, 0)), constant_values=background)
 
 
-def _single_person_solution_ms(frames: list[np.ndarray]) -> float | None:
-    """ms/frame of mediapipe's single-person pose solution (``mp.solutions.pose``, full model, the
-    detector before several people were followed) on ``frames``, for a same-machine reference."""
-    try:
-        from mediapipe.python.solutions.pose import Pose
-    except ImportError:
-        return None
-    with Pose(model_complexity=1) as pose:
-        pose.process(frames[0])
-        start = time.perf_counter()
-        for frame in frames:
-            pose.process(frame)
-        return (time.perf_counter() - start) / len(frames)
-
-
 def benchmark_video(
     model: str,
     *,
@@ -181,7 +166,8 @@ def benchmark_video(
     import torch
 
     from posemoe.assets import astronaut
-    from posemoe.inference.detectors import DETECT_WORKERS, BlazePose, resolve_backend
+    from posemoe.export import write_result
+    from posemoe.inference.detectors import DETECT_WORKERS, BlazePose
     from posemoe.inference.lifter import load
     from posemoe.inference.pipeline import infer_video
     from posemoe.io.video import moving_still, open_frames, write_video
@@ -199,7 +185,7 @@ def benchmark_video(
                 write_video(clip, moving_still(crowd(astronaut(), count), frames, size), 30)
             result = infer_video(clip, model, detect_workers=workers)
             with result.stages.time("write"):
-                result.write(Path(tmp) / f"out{count}-{workers}")
+                write_result(result, Path(tmp) / f"out{count}-{workers}")
             total = sum(result.stages.seconds.values())
             figures[f"fps {count} people, {workers} detect worker(s)"] = result.frames / total
             found = [int(p.visible.sum()) for p in result.people]
@@ -218,28 +204,15 @@ def benchmark_video(
             decoded = sum(1 for _ in video)
         decode = (time.perf_counter() - start) / decoded
         alone = {"decode": decode}
-        runs = [("onnx", 1, None), ("onnx", DETECT_WORKERS, None)]
-        if resolve_backend("auto") == "mediapipe":  # the reference, where installed
-            runs += [
-                ("mediapipe", 1, None),
-                ("mediapipe", DETECT_WORKERS, None),
-                ("mediapipe", DETECT_WORKERS, "wheel"),
-            ]
-        for backend, threads, landmarks in runs:
-            with BlazePose(threads=threads, backend=backend, landmark_model=landmarks) as detector:
+        for threads in (1, DETECT_WORKERS):
+            with BlazePose(threads=threads) as detector:
                 detector(held[0])
                 start = time.perf_counter()
                 for frame in held:
                     detector(frame)
-                heads = (
-                    ", the wheel's landmark model with all its heads"
-                    if landmarks == "wheel"
-                    else ""
-                )
                 alone[
-                    f"detect (BlazePose full, {backend}, {threads} thread{'s' if threads > 1 else ''}{heads})"
+                    f"detect (BlazePose full, ONNX Runtime, {threads} thread{'s' if threads > 1 else ''})"
                 ] = (time.perf_counter() - start) / len(held)
-        reference = _single_person_solution_ms(held)
     lifter = load(model)
     lifter.lift(keypoints[:50], layout="h36m17", image_size=size)
     start = time.perf_counter()
@@ -253,9 +226,4 @@ def benchmark_video(
     print("|---|---:|")
     for stage, sec in alone.items():
         print(f"| {stage} | {1000 * sec:.2f} |")
-    if reference is not None:
-        print(
-            f"| reference: mediapipe's single-person solution (mp.solutions.pose, full) | {1000 * reference:.2f} |"
-        )
-        alone["single-person solution (reference)"] = reference
     return {**figures, **{f"{k} ms": 1000 * v for k, v in alone.items()}}

@@ -65,7 +65,7 @@ def run_demo(
 def _procedural_walk(out: Path, model: str, frames: int, runtime: str | None) -> dict[str, Path]:
     """Part 1: lift a procedural walk seen by a virtual camera, compare with its true 3D, render."""
     from posemoe.evaluation.metrics import mpjpe, p_mpjpe
-    from posemoe.export.results import write_outputs
+    from posemoe.export import write_outputs
     from posemoe.inference.lifter import load
     from posemoe.viz.render import render_outputs
 
@@ -117,6 +117,7 @@ def _procedural_walk(out: Path, model: str, frames: int, runtime: str | None) ->
 def _real_clip(out: Path, model: str, runtime: str | None) -> dict[str, Path]:
     """Part 2: the bundled clip of a real person through decoding, BlazePose, lifting and rendering."""
     from posemoe.assets import WALKING_CLIP_CREDIT, walking_clip
+    from posemoe.export import write_result
     from posemoe.inference.pipeline import infer_video
     from posemoe.viz.render import render_result
 
@@ -124,7 +125,7 @@ def _real_clip(out: Path, model: str, runtime: str | None) -> dict[str, Path]:
     print(f"2/2 a real person walking ({WALKING_CLIP_CREDIT}) -> BlazePose -> {model}")
     result = infer_video(clip, model, runtime=runtime)
     with result.stages.time("write"):
-        written = result.write(out)
+        written = write_result(result, out)
     for line in (
         result.report
         + ["speed (decode + 2D detection + lifting + writing):"]

@@ -9,12 +9,11 @@
   excerpt (frames 78-181, cropped to x 200-1384, y 330-994 and scaled down) of
   ``Sports2D/Demo/demo.mp4`` from Sports2D by David Pagnon (https://github.com/davidpagnon/Sports2D,
   commit 9c8a3d2), used under the BSD 3-Clause License, whose text is in ``LICENSES.md``.
-- ``pose_landmark_full_body.tflite``: MediaPipe's BlazePose full landmark model (Apache-2.0) without
-  the segmentation and world-landmark heads, which posemoe never reads (see
-  :mod:`posemoe.inference.detectors` and ``tools/blazepose_landmarks.py``).
-- ``pose_detection.onnx``, ``pose_landmark_full_body.onnx``: BlazePose's person detector (from the
-  mediapipe 0.10.21 wheel) and the landmark model above, converted to ONNX for ONNX Runtime
-  (Apache-2.0; :mod:`posemoe.inference.blazepose` and ``tools/blazepose_onnx.py``).
+- ``pose_detection.onnx``, ``pose_landmark_full_body.onnx``: BlazePose's person detector and full
+  landmark model (from the mediapipe 0.10.21 wheel, Apache-2.0; the landmark model without the
+  segmentation and world-landmark heads, which posemoe never reads), converted to ONNX for ONNX
+  Runtime (:mod:`posemoe.inference.blazepose`; ``tools/blazepose_landmarks.py`` and
+  ``tools/blazepose_onnx.py``).
 """
 
 from __future__ import annotations

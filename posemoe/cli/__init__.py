@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import errno
-import os
 import sys
 import warnings
 from pathlib import Path
 
+from posemoe.cli.common import quiet_third_party
 from posemoe.errors import UserError
 
 
@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"posemoe {__version__}")
     parser.add_argument(
-        "--verbose", action="store_true", help="show third-party log messages (mediapipe, TFLite)"
+        "--verbose",
+        action="store_true",
+        help="show third-party log messages (ONNX Runtime's warnings)",
     )
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
@@ -51,15 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (infer, train, evaluate, analyze, models, data, apps):
         module.add_commands(sub)
     return parser
-
-
-def quiet_third_party(verbose: bool) -> None:
-    """Silence absl / TFLite / glog chatter (mediapipe) unless asked for."""
-    if verbose:
-        os.environ["POSEMOE_VERBOSE"] = "1"
-    else:
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 _TRAINING_MODULES = (

@@ -39,8 +39,8 @@ def cmd_mi(args: argparse.Namespace) -> None:
         stream_report,
     )
     from posemoe.codecs import dataset_encoding
-    from posemoe.datasets.h36m import load_sources
-    from posemoe.export.results import write_files
+    from posemoe.datasets.registry import load_sources
+    from posemoe.io.files import write_files
     from posemoe.models.pretrained import load_pretrained
 
     labels = args.labels or [_label(m) for m in args.models]

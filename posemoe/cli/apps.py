@@ -6,7 +6,9 @@ import argparse
 
 from posemoe.cli.common import (
     FORMATTER,
+    add_out_option,
     add_runtime_option,
+    check_out_dir,
     positive_float,
     set_inference_threads,
     set_threads,
@@ -16,26 +18,26 @@ from posemoe.cli.common import (
 def cmd_demo(args: argparse.Namespace) -> None:
     from posemoe.apps.demo import DEMO_LIFTER, run_demo, run_training_demo
 
+    check_out_dir(args.out)
     if args.train:
         set_threads(1)  # the budget is CPU time
-        run_training_demo(args.out_dir or "posemoe-demo-train", seconds=args.seconds)
+        run_training_demo(args.out or "posemoe-demo-train", seconds=args.seconds)
     else:
         set_inference_threads(1)  # one thread beside the detector
-        run_demo(
-            args.out_dir or "posemoe-demo", model=args.model or DEMO_LIFTER, runtime=args.runtime
-        )
+        run_demo(args.out or "posemoe-demo", model=args.model or DEMO_LIFTER, runtime=args.runtime)
 
 
 def cmd_compare_aite(args: argparse.Namespace) -> None:
     from posemoe.apps.experiments import compare_aite
 
+    check_out_dir(args.out)
     set_threads(1)  # budgets are seconds of one CPU thread
     print(
         compare_aite(
             args.data_dir,
             args.train_images,
             args.val_images,
-            out_dir=args.out_dir,
+            out_dir=args.out,
             budget=args.budget,
             seed=args.seed,
         )
@@ -49,7 +51,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "against its truth, and a video of a real person to 3D, rendered",
         formatter_class=FORMATTER,
     )
-    p.add_argument("--out-dir", help="default: posemoe-demo (posemoe-demo-train with --train)")
+    add_out_option(
+        p, "folder for the outputs (default: posemoe-demo; posemoe-demo-train with --train)"
+    )
     p.add_argument("--model", help="lifter to use (default: the shipped default lifter)")
     p.add_argument(
         "--train",
@@ -83,7 +87,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--budget", type=positive_float, default=300.0, help="CPU seconds (one thread) per run"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument(
-        "--out-dir", default="runs/aite-compare", help="folder for the four runs and results.md"
-    )
+    add_out_option(p, "folder for the four runs and results.md", default="runs/aite-compare")
     p.set_defaults(func=cmd_compare_aite)

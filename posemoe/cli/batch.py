@@ -1,17 +1,17 @@
 """``posemoe infer`` over many inputs: lists of files, folders of videos, globs.
 
-Each input is processed as ``posemoe infer <input>`` would process it alone; one that fails is
-recorded and the rest go on. Outputs of a video found in a folder go to the same relative
-subfolder of ``--out``. After each input a manifest ``<stem>_run.json`` (frames, people, seconds,
-files written) is written last, atomically: ``--skip-existing`` skips the inputs whose manifest
-and files are all there, so a run killed or stopped resumes where it was. ``--jobs N`` runs N
-inputs at once, each in its own process (a crash of a native library in one takes only that
-input with it), BlazePose's threads split among them; ``--shard i/N`` keeps every N-th input of
-the sorted list, starting at the i-th (0-based), so that N machines (a scheduler's array job:
-``--shard $SLURM_ARRAY_TASK_ID/N``) share a corpus without talking to each other. A summary
-table (file, frames, people, seconds, status, note) is printed and written to
-``<out>/summary.csv`` (``summary_shard<i>of<N>.csv`` for a shard); a skipped input's row carries
-the frames, people and seconds of the run that finished it.
+Each input is processed as ``posemoe infer <input>`` would process it alone (by the function the
+command passes in, :func:`posemoe.cli.infer.infer_one`); one that fails is recorded and the rest go
+on. Outputs of a video found in a folder go to the same relative subfolder of ``--out``. After each
+input a manifest ``<stem>_run.json`` (frames, people, seconds, files written) is written last,
+atomically: ``--skip-existing`` skips the inputs whose manifest and files are all there, so a run
+killed or stopped resumes where it was. ``--jobs N`` runs N inputs at once, each in its own process
+(a crash of a native library in one takes only that input with it), BlazePose's threads split among
+them; ``--shard i/N`` keeps every N-th input of the sorted list, starting at the i-th (0-based), so
+that N machines (a scheduler's array job: ``--shard $SLURM_ARRAY_TASK_ID/N``) share a corpus
+without talking to each other. A summary table (file, frames, people, seconds, status, note) is
+printed and written to ``<out>/summary.csv`` (``summary_shard<i>of<N>.csv`` for a shard); a skipped
+input's row carries the frames, people and seconds of the run that finished it.
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ import tempfile
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from posemoe.cli.common import quiet_third_party, set_threads
 from posemoe.errors import UserError
 
 SUMMARY_FIELDS = ("file", "frames", "people", "seconds", "status", "note")
@@ -189,11 +191,14 @@ def _row(
     }
 
 
-def run_one(args: argparse.Namespace, job: Job) -> dict:
+OneInput = Callable[[argparse.Namespace], "tuple | None"]
+"""One input (``args.input``) -> ``(result, paths written)``, or None when nothing is reported."""
+
+
+def run_one(args: argparse.Namespace, job: Job, one_input: OneInput) -> dict:
     """Process one job as ``posemoe infer`` does one input, its printout into its log; a summary row.
     Errors become the row's status; KeyboardInterrupt stops everything."""
-    from posemoe.cli.infer import infer_one
-    from posemoe.export.results import write_files
+    from posemoe.io.files import write_files
 
     one = argparse.Namespace(
         **{**vars(args), "input": str(job.source), "out": str(job.out), "quiet": True}
@@ -207,7 +212,7 @@ def run_one(args: argparse.Namespace, job: Job) -> dict:
     ):
         warnings.simplefilter("always")
         try:
-            outcome = infer_one(one)
+            outcome = one_input(one)
         except Exception as err:  # noqa: BLE001  one input's failure, whatever it is, is recorded, not fatal
             traceback.print_exc(file=log)
             kind = "" if isinstance(err, (UserError, OSError)) else f"{type(err).__name__}: "
@@ -236,16 +241,19 @@ def run_one(args: argparse.Namespace, job: Job) -> dict:
     return _row(job, frames, people, seconds, "ok", note)
 
 
-def _child_command(args: argparse.Namespace, job: Job, workers: int, row_path: Path) -> list[str]:
+def _child_command(
+    args: argparse.Namespace, job: Job, workers: int, row_path: Path, one_input: OneInput
+) -> list[str]:
+    """``python -m <the module of one_input> <payload>``: that module runs :func:`run_child`."""
     options = {k: v for k, v in vars(args).items() if k != "func"}
     options["detect_workers"] = workers
     payload = json.dumps(
         {"args": options, "job": [str(job.source), str(job.out), job.stem], "row": str(row_path)}
     )
-    return [sys.executable, "-m", "posemoe.cli.batch", payload]
+    return [sys.executable, "-m", one_input.__module__, payload]
 
 
-def _run_parallel(args: argparse.Namespace, jobs: list[Job], on_row) -> None:
+def _run_parallel(args: argparse.Namespace, jobs: list[Job], on_row, one_input: OneInput) -> None:
     """At most ``args.jobs`` children at once, one per job; a child that dies leaves a failed row."""
     from posemoe.inference.detectors import usable_cores
 
@@ -261,7 +269,7 @@ def _run_parallel(args: argparse.Namespace, jobs: list[Job], on_row) -> None:
                         "w"
                     ) as err:  # a file: a pipe could fill and block
                         process = subprocess.Popen(
-                            _child_command(args, job, workers, row_path),
+                            _child_command(args, job, workers, row_path, one_input),
                             stdout=subprocess.DEVNULL,
                             stderr=err,
                         )
@@ -306,7 +314,7 @@ def print_table(rows: list[dict], file=None) -> None:
 
 
 def write_summary(path: Path, rows: list[dict]) -> Path:
-    from posemoe.export.results import write_files
+    from posemoe.io.files import write_files
 
     def write(f) -> None:
         writer = csv.DictWriter(f, fieldnames=SUMMARY_FIELDS)
@@ -316,7 +324,7 @@ def write_summary(path: Path, rows: list[dict]) -> Path:
     return write_files({path: write})[0]
 
 
-def run_batch(args: argparse.Namespace) -> None:
+def run_batch(args: argparse.Namespace, one_input: OneInput) -> None:
     """Every input of ``args.inputs`` (this shard's), skipped when done before with --skip-existing,
     one by one or ``args.jobs`` at once; prints and writes the summary; fails (exit 2) if any input did."""
     jobs, ignored = expand_inputs(args.inputs, Path(args.out))
@@ -366,10 +374,10 @@ def run_batch(args: argparse.Namespace) -> None:
 
     start = time.perf_counter()
     if args.jobs > 1 and len(todo) > 1:
-        _run_parallel(args, todo, on_row)
+        _run_parallel(args, todo, on_row, one_input)
     else:
         for job in todo:
-            on_row(run_one(args, job))
+            on_row(run_one(args, job, one_input))
     ordered = [rows[job.source] for job in jobs]
     name = f"summary_shard{args.shard[0]}of{args.shard[1]}.csv" if args.shard else "summary.csv"
     path = write_summary(Path(args.out) / name, ordered)
@@ -387,20 +395,15 @@ def run_batch(args: argparse.Namespace) -> None:
         )
 
 
-def _child(payload: str) -> None:
-    """One job in a process of its own (:func:`_run_parallel`): its row goes to the file it is told."""
-    from posemoe.cli import quiet_third_party
-    from posemoe.cli.common import set_threads
-
-    spec = json.loads(payload)
-    args = argparse.Namespace(**spec["args"])
-    quiet_third_party(args.verbose)
-    set_threads(args.threads)
-    source, out, stem = spec["job"]
-    row = run_one(args, Job(Path(source), Path(out), stem))
-    Path(spec["row"]).write_text(json.dumps(row))
-
-
-if __name__ == "__main__":
+def run_child(payload: str, one_input: OneInput) -> None:
+    """One job in a process of its own (:func:`_run_parallel`): its row goes to the file it is told.
+    Run by the module that holds ``one_input`` (``python -m posemoe.cli.infer <payload>``), its
+    printout dropped."""
     with contextlib.redirect_stdout(io.StringIO()):
-        _child(sys.argv[1])
+        spec = json.loads(payload)
+        args = argparse.Namespace(**spec["args"])
+        quiet_third_party(args.verbose)
+        set_threads(args.threads)
+        source, out, stem = spec["job"]
+        row = run_one(args, Job(Path(source), Path(out), stem), one_input)
+        Path(spec["row"]).write_text(json.dumps(row))

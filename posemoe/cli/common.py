@@ -6,11 +6,19 @@ import argparse
 import ast
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from posemoe.errors import UserError
+
+
+def quiet_third_party(verbose: bool) -> None:
+    """ONNX Runtime's sessions log errors only, and warnings too when asked for
+    (``POSEMOE_VERBOSE=1``, read as each session is made)."""
+    if verbose:
+        os.environ["POSEMOE_VERBOSE"] = "1"
 
 
 class FORMATTER(argparse.ArgumentDefaultsHelpFormatter):
@@ -114,6 +122,30 @@ def usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+class _OldSpelling(argparse.Action):
+    """An option's spelling of an earlier version: still read, with a deprecation line on stderr."""
+
+    def __init__(self, option_strings: list[str], dest: str, *, new: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.new = new
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(
+            f"{parser.prog}: warning: {option_string} is deprecated, use {self.new}",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)
+
+
+def add_out_option(p: argparse.ArgumentParser, help: str, default: str | None = None) -> None:
+    """``--out``: where a command writes (every command says it so); ``--out-dir``, the spelling of
+    ``demo``, ``train`` and ``compare-aite`` before 0.3, is still read, with a deprecation line."""
+    p.add_argument("--out", default=default, help=help)
+    p.add_argument(
+        "--out-dir", dest="out", action=_OldSpelling, new="--out", help=argparse.SUPPRESS
+    )
+
+
 def check_out_dir(path: str | None, flag: str = "--out") -> None:
     """Refuse, before any work, an output folder that names a file, lies under one, or cannot be
     written in (tried with a temporary folder in the nearest one that exists, removed at once)."""
@@ -134,12 +166,14 @@ def check_out_dir(path: str | None, flag: str = "--out") -> None:
 
 
 def pick_device(device: str | None) -> str:
-    if device == "cpu":
-        return device
+    """``--device`` checked, None read as the API reads it
+    (:func:`~posemoe.inference.runtime.default_device`: CUDA where available)."""
+    if device in (None, "cpu"):
+        from posemoe.inference.runtime import default_device
+
+        return default_device(device)
     import torch
 
-    if device is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
     if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", device):
         raise UserError(f"--device {device!r}: expected cpu, cuda, cuda:N or mps")
     if device.startswith("cuda") and not torch.cuda.is_available():

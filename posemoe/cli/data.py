@@ -26,7 +26,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
 def cmd_render_bodies(args: argparse.Namespace) -> None:
     from posemoe.datasets.bodies import RenderOptions, render_dataset
     from posemoe.datasets.h36m import Protocol, load_h36m
-    from posemoe.export.results import refuse_inputs
+    from posemoe.io.files import refuse_inputs
 
     if not args.allow_test:
         Protocol(train=(), val=tuple(args.subjects)).check_no_test_leak()
@@ -43,7 +43,7 @@ def cmd_render_bodies(args: argparse.Namespace) -> None:
 
 def cmd_import_images(args: argparse.Namespace) -> None:
     from posemoe.datasets.images import load_coco_json, load_h36m_json
-    from posemoe.export.results import refuse_inputs
+    from posemoe.io.files import refuse_inputs
 
     loader = {"h36m": load_h36m_json, "coco": load_coco_json}[args.format]
     refuse_inputs([_npz_name(args.out)], [args.json])

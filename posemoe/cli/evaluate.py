@@ -23,8 +23,8 @@ from posemoe.errors import UserError
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from posemoe.export.results import write_files
-    from posemoe.models import is_image_model
+    from posemoe.io.files import write_files
+    from posemoe.models import task_of
     from posemoe.models.pretrained import load_pretrained
 
     _refuse_what_does_not_apply(args)
@@ -35,7 +35,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     set_threads(args.threads or usable_cpus())
     device = pick_device(args.device)
     model, pretrained = load_pretrained(args.checkpoint, map_location=device)
-    image = is_image_model(model.config)
+    image = task_of(model.config) == "image"  # the image models' own evaluation: crops
     if image and upright_given(args):
         raise UserError(_NOTHING_TURNS)
     cross = args.dataset in CROSS_DATASET and not image
@@ -187,7 +187,7 @@ def _eval_cross_dataset(args: argparse.Namespace, model, pretrained, limit: floa
 
 def _eval_lifter(args: argparse.Namespace, model, codec: str, device: str):
     from posemoe.codecs import dataset_encoding
-    from posemoe.datasets.h36m import load_sources
+    from posemoe.datasets.registry import load_sources
     from posemoe.evaluation.h36m import evaluate
 
     if not args.data_dir:

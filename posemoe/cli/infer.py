@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posemoe.cli.batch import add_batch_options
+from posemoe.cli.batch import add_batch_options, is_batch, run_batch, run_child
 from posemoe.cli.common import (
     FORMATTER,
     add_runtime_option,
@@ -35,7 +35,6 @@ MOTION_FILES = {  # flag -> what it writes; each needs the fitted skeleton on a 
 
 
 def cmd_infer(args: argparse.Namespace) -> None:
-    from posemoe.cli.batch import is_batch, run_batch
     from posemoe.export.results import hold_out_dir
 
     set_inference_threads(args.threads)
@@ -50,7 +49,7 @@ def cmd_infer(args: argparse.Namespace) -> None:
     check_out_dir(args.out)
     with hold_out_dir(args.out):  # one run at a time per folder; a killed run's temporaries go
         if is_batch(args):
-            return run_batch(args)
+            return run_batch(args, infer_one)
         args.input = args.inputs[0]
         infer_one(args)
 
@@ -77,7 +76,7 @@ def infer_one(args: argparse.Namespace):
     if (
         path.suffix.lower() in IMAGE_SUFFIXES
         and args.model
-        and _is_image_model(args.model, args.runtime)
+        and _takes_images(args.model, args.runtime)
     ):
         from posemoe.inference.images import infer_image
 
@@ -121,8 +120,8 @@ def _refuse_unused(
 def _refuse_planned_outputs(args: argparse.Namespace, path: Path) -> None:
     """Before any work: no file this run would write may be the input (each writer checks again)."""
     from posemoe.export import person_name
-    from posemoe.export.results import refuse_inputs
     from posemoe.inference.pipeline import output_stem
+    from posemoe.io.files import refuse_inputs
 
     stem = output_stem(path)
     person = (
@@ -137,10 +136,11 @@ def _refuse_planned_outputs(args: argparse.Namespace, path: Path) -> None:
     refuse_inputs(planned, [path])
 
 
-def _is_image_model(name: str, runtime: str | None) -> bool:
+def _takes_images(name: str, runtime: str | None) -> bool:
+    """Whether the model ``name`` estimates the pose from the image itself (an image model)."""
     from posemoe.inference.runtime import load_runner
 
-    return load_runner(name, runtime=runtime)[0].task == "image"
+    return load_runner(name, runtime=runtime)[0].input == "images"
 
 
 def _smoothing(args: argparse.Namespace) -> dict | None:
@@ -164,8 +164,10 @@ def _motion_formats(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def _finish(args: argparse.Namespace, result, extra_paths: list[Path] = ()) -> tuple:
+    from posemoe.export import write_result
+
     formats = tuple(dict.fromkeys((*args.format, *_motion_formats(args))))
-    paths = result.write(args.out, formats) + list(extra_paths)
+    paths = write_result(result, args.out, formats) + list(extra_paths)
     for line in result.report:
         print(line)
     print("speed (rendering apart):")
@@ -427,3 +429,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     add_batch_options(p)
     p.set_defaults(func=cmd_infer)
+
+
+if __name__ == "__main__":  # one input of a batch run with --jobs, in a process of its own
+    import sys
+
+    run_child(sys.argv[1], infer_one)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from posemoe.cli.common import FORMATTER, bounded_int, positive_float, positive_int, set_threads
 from posemoe.errors import UserError
@@ -17,27 +18,65 @@ def cmd_models(args: argparse.Namespace) -> None:
         list_models,
         macs_per_frame,
     )
-    from posemoe.models.pretrained import available
-    from posemoe.weights import DEFAULT_LIFTER
 
     if not args.details:
         for name in list_models():
             cfg = get_config(name)
             print(f"{name:<28} {describe_input(cfg)}")
-        shipped = [
-            f"{name} (the default lifter)" if name == DEFAULT_LIFTER else name
-            for name in available()
+        print("\n`posemoe models --details` adds params and MACs per frame")
+    else:
+        print("| model | input | params (M) | MMACs/frame |\n|---|---|---:|---:|")
+        for name in list_models():
+            model = create_model(name)
+            print(
+                f"| {name} | {describe_input(model.config)} | {count_parameters(model) / 1e6:.2f} | {macs_per_frame(model) / 1e6:.1f} |"
+            )
+    print("\n" + weights_licences())
+
+
+def non_commercial(training_data: str, licence: str) -> bool:
+    """Whether weights of this training data and licence are for non-commercial research only:
+    anything trained on Human3.6M (or renders of its poses) or on a CC BY-NC source."""
+    text = f"{training_data} {licence}".lower()
+    return any(key in text for key in ("non-commercial", "by-nc", "human3.6m", "h36m"))
+
+
+def weights_licences() -> str:
+    """Per shipped weight file: what it was trained on and under which terms, the bundled BlazePose
+    models' licence, and what a commercial user can do instead. Reads metadata only (no torch)."""
+    from safetensors import safe_open
+
+    from posemoe.models.pretrained import PretrainedConfig, available, available_onnx
+    from posemoe.weights import DEFAULT_LIFTER, WEIGHTS_DIR
+
+    lines = ["shipped weights: what each was trained on, and under which terms (posemoe/weights/)"]
+    onnx = set(available_onnx())
+    for name in available():
+        with safe_open(str(WEIGHTS_DIR / f"{name}.safetensors"), framework="numpy") as f:
+            meta = f.metadata() or {}
+        try:
+            pretrained = PretrainedConfig.from_dict(json.loads(meta.get("pretrained_config", "{}")))
+        except (json.JSONDecodeError, TypeError) as err:
+            raise UserError(f"{name}.safetensors: unreadable pretrained_config ({err})") from None
+        files = ".safetensors, .onnx" if name in onnx else ".safetensors"
+        default = " (the default lifter)" if name == DEFAULT_LIFTER else ""
+        terms = pretrained.licence
+        if non_commercial(pretrained.training_data, pretrained.licence):
+            terms = f"NON-COMMERCIAL RESEARCH ONLY ({terms})"
+        lines += [
+            f"  {name}{default} [{files}]",
+            f"      trained on: {pretrained.training_data}",
+            f"      terms: {terms}",
         ]
-        print(
-            f"\nshipped weights: {', '.join(shipped)} (`posemoe models --details` adds params and MACs)"
-        )
-        return
-    print("| model | input | params (M) | MMACs/frame |\n|---|---|---:|---:|")
-    for name in list_models():
-        model = create_model(name)
-        print(
-            f"| {name} | {describe_input(model.config)} | {count_parameters(model) / 1e6:.2f} | {macs_per_frame(model) / 1e6:.1f} |"
-        )
+    lines += [
+        "  BlazePose person detector and landmark model (posemoe/assets/pose_detection.onnx, "
+        "pose_landmark_full_body.onnx): Apache-2.0 (posemoe/assets/LICENSES.md)",
+        "posemoe's code: MIT. Commercial use: the shipped lifters and image models above may not be "
+        "used commercially; train your own on motion you may use: BVH files as a training motion "
+        'source ([[motion_sources]] kind = "bvh", virtual_share = 1.0) with `posemoe train`, from '
+        "random weights (docs/licences.md).",
+    ]
+    return "\n".join(lines)
 
 
 def cmd_bench(args: argparse.Namespace) -> None:

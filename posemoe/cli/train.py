@@ -6,7 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
-from posemoe.cli.common import FORMATTER, overrides, positive_float, positive_int, set_threads
+from posemoe.cli.common import (
+    FORMATTER,
+    add_out_option,
+    overrides,
+    positive_float,
+    positive_int,
+    set_threads,
+)
 from posemoe.errors import UserError
 
 
@@ -17,7 +24,6 @@ def cmd_train(args: argparse.Namespace) -> None:
     values = overrides(args.set)
     for name in (
         "data_dir",
-        "out_dir",
         "model",
         "epochs",
         "time_budget",
@@ -29,6 +35,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     ):
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
+    if args.out is not None:
+        values["out_dir"] = args.out
     if args.aite:
         values["aite"] = True
     cfg = cfg.override(values)
@@ -102,9 +110,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--data-dir",
         help="folder with the VideoPose3D-format files (default from the config: data/h36m)",
     )
-    p.add_argument(
-        "--out-dir",
-        help="folder for checkpoints and log.csv (default from the config: runs/posemoe)",
+    add_out_option(
+        p, "folder for checkpoints and log.csv (default from the config's out_dir: runs/posemoe)"
     )
     p.add_argument("--model", help="registered model name (see `posemoe models`)")
     p.add_argument(
@@ -127,11 +134,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="random seed (default from the config: 0)")
     p.add_argument("--threads", type=positive_int, help="CPU threads (default: torch's choice)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument(
         "--restart",
         action="store_true",
-        help="start afresh in an OUT_DIR that holds a run, deleting its last.pt, best.pt and log.csv "
+        help="start afresh in an OUT that holds a run, deleting its last.pt, best.pt and log.csv "
         "(without it, or --resume, such a folder is refused)",
     )
     p.add_argument(

@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from posemoe.camera import Camera, load_h36m_cameras
-from posemoe.codecs import make_codec, match_channels, root_relative
-from posemoe.datasets.registry import Dataset, register_dataset
-from posemoe.datasets.sequences import PoseSequences, SequenceInfo, concat_sequences
+from posemoe.codecs import make_codec, root_relative
+from posemoe.datasets.sequences import PoseSequences, SequenceInfo
 from posemoe.errors import UserError
 from posemoe.io.keypoints import MAX_ABS_PIXELS
 from posemoe.io.npz import load_npz, require_key, save_npz
@@ -221,38 +220,6 @@ def load_h36m(
     )
 
 
-def load_sources(
-    data_dir: str | Path,
-    subjects: tuple[str, ...] | list[str],
-    source: str,
-    *,
-    dataset: str = "h36m",
-    channels: int = 2,
-    codec: str = "screen",
-) -> PoseSequences:
-    """Load ``subjects`` of a registered dataset, normalised with ``codec``; ``source`` may join
-    several 2D sources with '+' (``"gt+sh"``): every frame then appears once per source, so training
-    sees clean and detected 2D alike."""
-    from posemoe.datasets.registry import get_dataset
-
-    loader = get_dataset(dataset).load
-    options = (
-        {} if codec == "screen" else {"codec": codec}
-    )  # loaders that know only the screen codec still work
-    parts = [loader(data_dir, subjects, s, **options) for s in source.split("+")]
-    wrong = sorted({p.codec for p in parts} - {codec})
-    if wrong:
-        raise UserError(
-            f"dataset {dataset!r} returned {', '.join(wrong)}-codec keypoints when asked for {codec}: "
-            f"its loader must honour codec={codec!r}"
-        )
-    if len(parts) == 1:
-        return parts[0]
-    for part in parts:
-        part.keypoints = match_channels(part.keypoints, channels)
-    return concat_sequences(parts)
-
-
 def project_sequences(positions_3d: dict, cameras: dict[str, list[Camera]], source: str) -> dict:
     """``{subject: {action: (T, 32|17, 3) world}}`` -> ``{subject: {action: [(T, 17, 2) pixels per camera]}}``."""
     out: dict = {}
@@ -287,14 +254,3 @@ def write_gt_2d(
     }
     save_npz(out, positions_2d=positions_2d, metadata=metadata)
     return out
-
-
-register_dataset(
-    Dataset(
-        "h36m",
-        load_h36m,
-        fps=50.0,
-        test_subjects=Protocol().test,
-        description="Human3.6M in the VideoPose3D formats (data_3d_h36m.npz, data_2d_h36m_<source>.npz)",
-    )
-)

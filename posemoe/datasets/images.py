@@ -13,7 +13,7 @@ Crops are squares around the box centre, ``margin`` times its longer side, resiz
 model's input size; keypoints are returned in crop coordinates, [-1, 1] left/top to right/bottom.
 
 Hostile files are refused before they cost memory: images over
-:data:`~posemoe.io.video.MAX_IMAGE_PIXELS` (from the header), crops over :data:`MAX_CROP_SIZE`,
+:data:`~posemoe.io.video.MAX_IMAGE_PIXELS` (from the header), crops over :data:`~posemoe.crops.MAX_CROP_SIZE`,
 and annotations whose labels would not be finite (joints at or behind the camera, NaN, values
 beyond :data:`MAX_ABS_MM` or :data:`~posemoe.io.keypoints.MAX_ABS_PIXELS`) raise an error naming
 the annotation.
@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
+from posemoe.crops import crop, square_box
 from posemoe.datasets.sequences import PoseSequences, SequenceInfo
 from posemoe.errors import UserError
 from posemoe.io.keypoints import MAX_ABS_PIXELS
 from posemoe.io.npz import load_npz, require_key, save_npz
 from posemoe.layouts import COCO17, H36M17, JointLayout, get_layout
 
-MAX_CROP_SIZE = 4096  # pixels a side; image models take at most 2048
 MAX_ABS_MM = 1e5  # camera-frame joints further than 100 m from the camera are not a person in view
 
 H36M_ACTIONS = (
@@ -168,73 +168,12 @@ def _entry(entries: dict, key: str, path: str | Path, *, numeric: bool = False) 
     return value
 
 
-def images_to_tensor_layout(images: np.ndarray) -> np.ndarray:
-    """(B, S, S, 3) uint8 -> (B, 3, S, S) float32 in [0, 1]."""
-    return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
-
-
 def read_image(path: str | Path) -> np.ndarray:
     """-> (H, W, 3) uint8 RGB. Raises ``ValueError`` naming the file when it is not a readable image
     or declares more than :data:`~posemoe.io.video.MAX_IMAGE_PIXELS` (checked before decoding)."""
     from posemoe.io.video import read_image as read_checked
 
     return read_checked(path)
-
-
-def square_box(bbox: np.ndarray, margin: float = 1.25) -> np.ndarray:
-    """[x, y, w, h] -> the square [x0, y0, side] around its centre, ``margin`` x its longer side."""
-    try:
-        values = np.asarray(bbox, dtype=np.float64)
-    except (TypeError, ValueError):
-        values = np.zeros(0)
-    if values.shape != (4,) or not np.isfinite(values).all():
-        raise UserError(f"bbox must be 4 finite numbers [x, y, w, h], got {str(bbox)[:80]}")
-    x, y, w, h = values
-    if w <= 0 or h <= 0:
-        raise UserError(f"bbox must have a positive size (width and height), got {list(values)}")
-    side = max(w, h) * margin
-    return np.array([x + w / 2 - side / 2, y + h / 2 - side / 2, side])
-
-
-def crop(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
-    """Cut the square ``box`` ([x0, y0, side] pixels; the part outside the image is black) ->
-    (size, size, 3) uint8. Only the part inside the image is resampled, so a huge box costs no
-    memory; a box that misses the image is an error."""
-    from PIL import Image
-
-    if not 0 < size <= MAX_CROP_SIZE:
-        raise UserError(f"crop size must be 1..{MAX_CROP_SIZE} pixels, got {size}")
-    x0, y0, side = (float(v) for v in box)
-    height, width = image.shape[:2]
-    if not (np.isfinite([x0, y0, side]).all() and side > 0):
-        raise UserError(f"crop box must be finite with a positive side, got [{x0}, {y0}, {side}]")
-    left, top, right, bottom = round(x0), round(y0), round(x0 + side), round(y0 + side)
-    inside = (max(left, 0), max(top, 0), min(right, width), min(bottom, height))
-    scale = size / max(right - left, 1)
-    target = [
-        round((inside[0] - left) * scale),
-        round((inside[1] - top) * scale),
-        round((inside[2] - left) * scale),
-        round((inside[3] - top) * scale),
-    ]
-    if (
-        inside[2] <= inside[0]
-        or inside[3] <= inside[1]
-        or target[2] <= target[0]
-        or target[3] <= target[1]
-    ):
-        raise UserError(
-            f"the square around the bbox, [x0 {x0:.6g}, y0 {y0:.6g}, side {side:.6g}], does not cover the "
-            f"{width}x{height} image (or covers less than a pixel of the crop)"
-        )
-    visible = (
-        Image.fromarray(image)
-        .crop(inside)
-        .resize((target[2] - target[0], target[3] - target[1]), Image.Resampling.BILINEAR)
-    )
-    out = np.zeros((size, size, 3), np.uint8)
-    out[target[1] : target[3], target[0] : target[2]] = np.asarray(visible)
-    return out
 
 
 def to_crop_coords(points: np.ndarray, box: np.ndarray) -> np.ndarray:

@@ -3,96 +3,49 @@
 Result formats are registered by name: a format is a function ``(result, out_dir) -> {path: (write,
 binary)}`` that says which files it writes and how; :func:`write_result` writes every file of every
 asked format under a temporary name and renames them into place together. A new format is one
-module here that calls :func:`register_format` (imported below). Weights: :mod:`posemoe.export.weights`.
+module here that calls :func:`~posemoe.export.formats.register_format`, imported below.
+Weights: :mod:`posemoe.export.weights`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from posemoe.errors import UserError
-from posemoe.export.results import (
+from posemoe.export import angles as _angles  # noqa: F401  (registers "angles")
+from posemoe.export import bvh as _bvh  # noqa: F401  (registers "bvh")
+from posemoe.export import c3d as _c3d  # noqa: F401  (registers "c3d")
+from posemoe.export import gltf as _gltf  # noqa: F401  (registers "glb")
+from posemoe.export import trc as _trc  # noqa: F401  (registers "trc")
+from posemoe.export.formats import (
+    FORMATS,
     FileWriter,
-    csv_file,
-    json_file,
-    npz_file,
-    refuse_inputs,
-    write_files,
+    Format,
+    output_name,
+    per_person,
+    person_name,
+    register_format,
 )
-
-if TYPE_CHECKING:
-    from posemoe.inference.result import PersonResult, Result
-
-Format = Callable[["Result", Path], dict[Path, FileWriter]]
-FORMATS: dict[str, Format] = {"npz": npz_file, "json": json_file, "csv": csv_file}
-
-
-def register_format(name: str, fmt: Format) -> None:
-    FORMATS[name] = fmt
-
-
-def per_person(result: Result) -> list[Result]:
-    """``result`` itself for one person of id 0 (or none); otherwise one view per person named
-    ``<name>_person<id>`` (every format then writes one file per person, each whole on its own), so
-    that lifting another id of the same video (``--track``) never replaces the first's files."""
-    if not result.people or (
-        len(result.people) == 1 and (result.people[0].track == 0 or "people" in result.extra)
-    ):
-        return [
-            result
-        ]  # one person of id 0, or a view already split off (marked by "people": idempotent)
-    ids = [p.track for p in result.people]
-    return [
-        replace(
-            result,
-            name=person_name(result.name, p.track),
-            people=[p],
-            extra={**result.extra, "people": ids},
-        )
-        for p in result.people
-    ]
-
-
-def files_per_person(
-    result: Result,
-    out: Path,
-    suffix: str,
-    what: str,
-    writer: Callable[[PersonResult, Path], FileWriter],
-) -> dict[Path, FileWriter]:
-    """``out/<name>.<suffix>`` (one person) or ``out/<name>_person<id>.<suffix>`` (several, see
-    :func:`per_person`), each written by ``writer(person, path)``; a result without people is
-    refused, saying it has no person to write as ``what``."""
-    if not result.people:
-        raise UserError(f"{result.name}: no person to write as {what}")
-    paths = [(view.people[0], out / f"{view.name}.{suffix}") for view in per_person(result)]
-    return {path: writer(person, path) for person, path in paths}
-
-
-def person_name(name: str, track: int) -> str:
-    """``<name>_person<id>``: the stem of one person's files (see :func:`per_person`)."""
-    return f"{name}_person{track}"
-
-
-def output_name(result: Result) -> str:
-    """The stem of files that hold all of ``result``'s people at once (renderings): its name, or
-    ``<name>_person<id>`` for one person whose id is not 0, as :func:`per_person` names it."""
-    views = per_person(result)
-    return views[0].name if len(views) == 1 else result.name
+from posemoe.inference.result import PersonResult, Result
+from posemoe.io.files import refuse_inputs, write_files
+from posemoe.layouts import H36M17, JointLayout
 
 
 def write_result(
     result: Result,
-    out_dir: Path,
-    formats: Iterable[str],
+    out_dir: str | Path,
+    formats: Iterable[str] = ("npz", "json", "csv"),
     *,
     inputs: Iterable[str | Path | None] = (),
 ) -> list[Path]:
-    """Write ``result`` in ``formats`` into ``out_dir`` (one file per person and format when there
-    are several, see :func:`per_person`); returns the paths written."""
+    """Write ``result`` in each of ``formats`` (:data:`FORMATS`) into ``out_dir``, all files whole or
+    none (one file per person and format when there are several, see :func:`per_person`), as
+    ``posemoe infer`` does; nothing may replace the result's source or one of ``inputs``. Returns
+    the paths written."""
+    out_dir = Path(out_dir)
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise UserError(f"unknown output format(s) {unknown}; known: {', '.join(sorted(FORMATS))}")
@@ -100,11 +53,44 @@ def write_result(
     for view in per_person(result):
         for name in formats:
             files |= FORMATS[name](view, out_dir)
-    refuse_inputs(files, inputs)
+    refuse_inputs(files, [result.source or None, *inputs])
     return write_files(
         {path: write for path, (write, _) in files.items()},
         binary=[path for path, (_, binary) in files.items() if binary],
     )
+
+
+def write_outputs(
+    out_dir: str | Path,
+    stem: str,
+    joints_3d: np.ndarray,
+    keypoints_2d: np.ndarray,
+    *,
+    fps: float,
+    layout: JointLayout = H36M17,
+    extra: dict | None = None,
+    inputs: Iterable[str | Path | None] = (),
+) -> list[Path]:
+    """Arrays -> ``<stem>.npz`` / ``.json`` / ``.csv``: the 3D joints (T, J, 3) metres, camera frame,
+    root-relative, and the 2D keypoints used (T, J, 3) pixels + confidence."""
+    if joints_3d.shape[:2] != keypoints_2d.shape[:2]:
+        raise UserError(
+            f"3D {joints_3d.shape} and 2D {keypoints_2d.shape} differ in frames or joints"
+        )
+    extra = dict(extra or {})
+    visible = np.asarray(extra.pop("person_visible", np.ones(len(joints_3d), bool)))
+    result = Result(
+        stem,
+        str(extra.pop("source", "")),
+        str(extra.pop("model", "")),
+        fps,
+        (0, 0),
+        layout,
+        [PersonResult(0, keypoints_2d, joints_3d, visible)],
+        list(extra.pop("report", [])),
+        extra=extra,
+    )
+    return write_result(result, Path(out_dir), ("npz", "json", "csv"), inputs=inputs)
 
 
 __all__ = [
@@ -112,15 +98,11 @@ __all__ = [
     "Format",
     "FileWriter",
     "output_name",
+    "per_person",
     "person_name",
     "register_format",
+    "write_outputs",
     "write_result",
     "write_files",
     "refuse_inputs",
 ]
-
-from posemoe.export import angles as _angles  # noqa: E402,F401  (registers "angles")
-from posemoe.export import bvh as _bvh  # noqa: E402,F401  (registers "bvh")
-from posemoe.export import c3d as _c3d  # noqa: E402,F401  (registers "c3d")
-from posemoe.export import gltf as _gltf  # noqa: E402,F401  (registers "glb")
-from posemoe.export import trc as _trc  # noqa: E402,F401  (registers "trc")

@@ -4,7 +4,8 @@
 detected), then one column per angle in degrees, empty where a joint it reads was not seen.
 ``<name>_angles.json``: the same as lists (null where not seen) with each angle's definition and
 sign convention, and the angles that 17 joints cannot give, with the reason.
-``<name>_angles.png``: the curves over time (:func:`posemoe.viz.angles.plot_angles`).
+``<name>_angles.png``: the curves over time (:func:`posemoe.viz.angles.plot_angles`), where
+matplotlib is installed (``posemoe[plots]``); without it the plot is skipped with a warning.
 Definitions: :mod:`posemoe.inference.angles`. Several people: one set of files each.
 """
 
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 import csv
 import json
+import warnings
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
 from posemoe.errors import UserError
-from posemoe.export import per_person, register_format
+from posemoe.export.formats import per_person, register_format
 from posemoe.export.results import FileWriter
 from posemoe.inference.angles import JointAngles, person_angles
 
@@ -70,19 +72,37 @@ def _png(angles: JointAngles, title: str) -> FileWriter:
     return (lambda f: plot_angles(angles, f, title=title)), True
 
 
+def _can_plot() -> bool:
+    """Whether matplotlib is there to draw the curves (an optional extra: ``posemoe[plots]``)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def angle_files(result: Result, out: Path) -> dict[Path, FileWriter]:
-    """``<name>_angles.csv/.json/.png`` per person (``<name>_person<id>_angles.*`` for several)."""
+    """``<name>_angles.csv/.json/.png`` per person (``<name>_person<id>_angles.*`` for several; the
+    .png only where matplotlib is installed)."""
     if not result.people:
         raise UserError(f"{result.name}: no person to measure joint angles of")
+    plot = _can_plot()
+    if not plot:
+        warnings.warn(
+            f"{result.name}: the joint-angle plot (.png) is skipped: it needs matplotlib "
+            "(pip install 'posemoe[plots]'); the angles are in the .csv and .json",
+            stacklevel=2,
+        )
     files: dict[Path, FileWriter] = {}
     for view in per_person(result):
         person = view.people[0]
         angles = person_angles(person, result.fps, result.layout)
         files[out / f"{view.name}_angles.csv"] = _csv(angles, np.asarray(person.visible, bool))
         files[out / f"{view.name}_angles.json"] = _json(angles, view)
-        files[out / f"{view.name}_angles.png"] = _png(
-            angles, f"{view.name}: joint angles (degrees)"
-        )
+        if plot:
+            files[out / f"{view.name}_angles.png"] = _png(
+                angles, f"{view.name}: joint angles (degrees)"
+            )
     return files
 
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from posemoe.errors import UserError
-from posemoe.export import register_format
+from posemoe.export.formats import files_per_person, register_format
 from posemoe.export.results import FileWriter
 from posemoe.inference.skeleton import ANKLE_FRACTION, SkeletonFit, fit_skeleton
 from posemoe.inference.trajectory import fit_ground, to_world, world_transform
@@ -157,7 +157,6 @@ def _bvh_text(take: BvhTake) -> str:
 
 def bvh_files(result: Result, out: Path) -> dict[Path, FileWriter]:
     """``<name>.bvh`` (one person) or ``<name>_person<track>.bvh`` (several): the fitted skeleton's motion."""
-    from posemoe.export import files_per_person
 
     def writer(person: PersonResult, path: Path) -> FileWriter:
         take = person_take(person, result.fps)

@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 
 from posemoe.errors import UserError
-from posemoe.export import files_per_person, register_format
+from posemoe.export.formats import files_per_person, register_format
 from posemoe.export.results import FileWriter
 from posemoe.export.trc import marker_names, world_markers
 

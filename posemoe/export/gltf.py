@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
-from posemoe.export import files_per_person, register_format
+from posemoe.export.formats import files_per_person, register_format
 from posemoe.export.results import FileWriter
 
 if TYPE_CHECKING:
@@ -104,6 +103,8 @@ def _continuous(quaternions: np.ndarray) -> np.ndarray:
 
 def _bone_node(offset: np.ndarray, mesh: int) -> dict | None:
     """A node under a joint drawing its bone to the child at ``offset`` (3,) metres; None for a zero bone."""
+    from scipy.spatial.transform import Rotation
+
     length = float(np.linalg.norm(offset))
     if length < 1e-6:
         return None
@@ -114,6 +115,8 @@ def _bone_node(offset: np.ndarray, mesh: int) -> dict | None:
 
 def gltf_document(take: BvhTake, *, name: str, fps: float) -> tuple[dict, bytes]:
     """A :class:`~posemoe.export.bvh.BvhTake` -> the glTF JSON document and its binary buffer."""
+    from scipy.spatial.transform import Rotation  # on first use: posemoe infer starts without scipy
+
     skeleton, frames = take.skeleton, len(take.positions)
     buffer = _Buffer()
     positions, normals = bone_mesh()

@@ -28,14 +28,12 @@ from torch import nn
 from posemoe import __version__
 from posemoe.errors import MissingDependency, UserError
 from posemoe.models.pretrained import PretrainedConfig, load_pretrained
-from posemoe.models.registry import example_input, is_image_model, task_of
+from posemoe.models.registry import TASKS, example_input, task_of
 
 OPSET = 18
 MAX_DIFFERENCE = (
     1e-5  # metres (lifters, 3D image models) or normalised units: far under the 0.1 mm asked of it
 )
-INPUTS = {"lifting": "keypoints", "image": "images"}
-OUTPUTS = {"lifting": ("joints",), "image": ("pose", "confidence")}
 
 
 class _Exported(nn.Module):
@@ -43,13 +41,13 @@ class _Exported(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model, self.image = model, is_image_model(model.config)
+        self.model, self.outputs = model, TASKS[task_of(model.config)].outputs
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        if not self.image:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        if len(self.outputs) == 1:
             return self.model(x)
         pose, aux = self.model(x, aux=True)
-        return pose, aux["confidence"]
+        return pose, *(aux[name] for name in self.outputs[1:])
 
 
 def export_onnx(
@@ -98,8 +96,8 @@ def to_onnx(model: nn.Module, pretrained: PretrainedConfig, *, model_name: str =
             (example,),
             dynamo=True,
             opset_version=OPSET,
-            input_names=[INPUTS[task]],
-            output_names=list(OUTPUTS[task]),
+            input_names=[TASKS[task].input],
+            output_names=list(TASKS[task].outputs),
             dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=1 << 16)},),
             verbose=False,
         )
@@ -109,7 +107,7 @@ def to_onnx(model: nn.Module, pretrained: PretrainedConfig, *, model_name: str =
         "pretrained_config": json.dumps(pretrained.to_dict()),
         "model_name": model_name,
         "task": task,
-        "outputs": json.dumps(OUTPUTS[task]),
+        "outputs": json.dumps(TASKS[task].outputs),
         "producer": f"posemoe {__version__}",
     }
     del proto.metadata_props[:]
@@ -132,14 +130,14 @@ def check_against_torch(data: bytes, model: nn.Module, seed: int = 0) -> float:
         shape = tuple(example_input(model.config, batch).shape)
         x = (
             torch.rand(shape, generator=generator)
-            if runner.task == "image"
+            if runner.input == "images"
             else torch.randn(shape, generator=generator) * 0.5
         )
         with torch.no_grad():
             expected = _Exported(model)(x)
         expected = expected if isinstance(expected, tuple) else (expected,)
         got = runner.predict(x.numpy())
-        for name, want in zip(OUTPUTS[runner.task], expected):
+        for name, want in zip(TASKS[runner.task].outputs, expected):
             worst = max(worst, float(np.abs(got[name] - want.numpy()).max()))
     if not worst <= MAX_DIFFERENCE:
         raise RuntimeError(

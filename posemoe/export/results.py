@@ -1,18 +1,13 @@
-"""3D results as files: ``.npz``, ``.json`` and ``.csv``, written whole or not at all.
-
-Every file is first written under a temporary name in the output folder and renamed into place
-once all of a result's files are complete, so a run killed while writing leaves the previous
-files whole. Outputs never replace an input: :func:`refuse_inputs` stops that before any work.
-"""
+"""3D results as files: ``.npz``, ``.json`` and ``.csv`` (written whole or not at all by
+:func:`posemoe.io.files.write_files`, never over an input), and the lock on an output folder."""
 
 from __future__ import annotations
 
 import csv
-import errno
 import fcntl
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -21,56 +16,12 @@ import numpy as np
 
 from posemoe.errors import UserError
 from posemoe.io.npz import save_npz_to
-from posemoe.io.temporaries import remove_stale_temporaries, replacing_stale
-from posemoe.layouts import H36M17, JointLayout
+from posemoe.io.temporaries import remove_stale_temporaries
 
 if TYPE_CHECKING:
     from posemoe.inference.result import PersonResult, Result
 
 FileWriter = tuple[Callable[[IO], None], bool]  # writes into an open file; True: binary
-
-
-def refuse_inputs(outputs: Iterable[Path], inputs: Iterable[str | Path | None]) -> None:
-    """Raise when an output path is one of the inputs (or inside an input folder that is read)."""
-    protected = {Path(p).resolve() for p in inputs if p is not None and Path(str(p)).exists()}
-    for out in outputs:
-        resolved = Path(out).resolve()
-        if resolved in protected:
-            raise UserError(f"{out} would overwrite an input; choose another --out folder")
-
-
-def write_files(
-    writers: dict[Path, Callable[[IO], None]], binary: Iterable[Path] = ()
-) -> list[Path]:
-    """Write each ``path`` with ``writer(file)`` to a temporary name
-    (:func:`~posemoe.io.temporaries.temporary_name`), then rename them into place in the order given. Each file is always whole, old or new; a process
-    killed between two renames leaves the first files new and the rest old (POSIX has no atomic
-    rename of several files). A full disk is reported with the path being written."""
-    binary = set(binary)
-    done: list[tuple[Path, Path]] = []
-    try:
-        for path, writer in writers.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = replacing_stale(path)
-            done.append((tmp, path))
-            try:
-                with tmp.open(
-                    "wb" if path in binary else "w", **({} if path in binary else {"newline": ""})
-                ) as f:
-                    writer(f)
-                    f.flush()
-                    os.fsync(f.fileno())
-            except OSError as err:
-                if err.errno not in (errno.ENOSPC, errno.EDQUOT):
-                    raise
-                raise OSError(err.errno, os.strerror(err.errno), str(path)) from None
-        for tmp, path in done:
-            os.replace(tmp, path)
-    except BaseException:
-        for tmp, _ in done:
-            tmp.unlink(missing_ok=True)
-        raise
-    return [path for _, path in done]
 
 
 @contextmanager
@@ -241,39 +192,3 @@ def csv_file(result: Result, out: Path) -> dict[Path, FileWriter]:
             )
 
     return {out / f"{result.name}.csv": (write, False)}
-
-
-def write_outputs(
-    out_dir: str | Path,
-    stem: str,
-    joints_3d: np.ndarray,
-    keypoints_2d: np.ndarray,
-    *,
-    fps: float,
-    layout: JointLayout = H36M17,
-    extra: dict | None = None,
-    inputs: Iterable[str | Path | None] = (),
-) -> list[Path]:
-    """Arrays -> ``<stem>.npz`` / ``.json`` / ``.csv``: the 3D joints (T, J, 3) metres, camera frame,
-    root-relative, and the 2D keypoints used (T, J, 3) pixels + confidence."""
-    from posemoe.export import write_result
-    from posemoe.inference.result import PersonResult, Result
-
-    if joints_3d.shape[:2] != keypoints_2d.shape[:2]:
-        raise UserError(
-            f"3D {joints_3d.shape} and 2D {keypoints_2d.shape} differ in frames or joints"
-        )
-    extra = dict(extra or {})
-    visible = np.asarray(extra.pop("person_visible", np.ones(len(joints_3d), bool)))
-    result = Result(
-        stem,
-        str(extra.pop("source", "")),
-        str(extra.pop("model", "")),
-        fps,
-        (0, 0),
-        layout,
-        [PersonResult(0, keypoints_2d, joints_3d, visible)],
-        list(extra.pop("report", [])),
-        extra=extra,
-    )
-    return write_result(result, Path(out_dir), ("npz", "json", "csv"), inputs=inputs)

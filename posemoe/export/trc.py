@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from posemoe.errors import UserError
-from posemoe.export import files_per_person, register_format
+from posemoe.export.formats import files_per_person, register_format
 from posemoe.export.results import FileWriter
 from posemoe.layouts import H36M17
 

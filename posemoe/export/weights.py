@@ -35,7 +35,7 @@ def export_weights(
     renamed into place whole."""
     from safetensors.torch import save_file
 
-    from posemoe.training.checkpoint import load_checkpoint
+    from posemoe.models.pretrained import load_checkpoint
 
     if Path(checkpoint).suffix == ".safetensors":
         raise UserError(
@@ -122,11 +122,12 @@ def _pretrained_of(payload: dict) -> PretrainedConfig:
     config (so that, e.g., the licences of every source are recorded), else as the checkpoint stored it."""
     from posemoe.models import get_config
     from posemoe.training.config import TrainConfig
+    from posemoe.training.tasks import pretrained_config
 
     try:
         cfg = TrainConfig().override(payload["train_config"])
         return PretrainedConfig.from_dict(
-            cfg.pretrained_config(get_config(cfg.model, **cfg.model_overrides))
+            pretrained_config(cfg, get_config(cfg.model, **cfg.model_overrides))
         )
     except (KeyError, TypeError, UserError):
         return PretrainedConfig.from_dict(payload.get("pretrained_config"))

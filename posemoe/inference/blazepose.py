@@ -1,11 +1,12 @@
 """BlazePose's two models on ONNX Runtime, with the pre- and post-processing of mediapipe's graphs
 redone in numpy and OpenCV (no mediapipe needed).
 
-The models are the mediapipe 0.10.21 wheel's person detector and the shipped landmark model
-(``pose_landmark_full_body.tflite``), converted once by ``tools/blazepose_onnx.py``. Each step
-below follows the calculator of mediapipe's graph named in its docstring, with the options those
-graphs set (``pose_detection_cpu.pbtxt``, ``pose_detection_to_roi.pbtxt``,
-``pose_landmarks_to_roi.pbtxt``, and the landmark graph in :mod:`posemoe.inference.detectors`).
+The models are the mediapipe 0.10.21 wheel's person detector and its full landmark model less the
+two heads posemoe never reads (``tools/models/pose_landmark_full_body.tflite``), converted once by
+``tools/blazepose_onnx.py``. Each step below follows the calculator of mediapipe's graph named in
+its docstring, with the options those graphs set (``pose_detection_cpu.pbtxt``,
+``pose_detection_to_roi.pbtxt``, ``pose_landmarks_to_roi.pbtxt``, and the landmark graph in
+``tools/blazepose_mediapipe.py``).
 
 Coordinates: a region (:class:`Roi`) is a rotated rectangle in *normalized* frame coordinates, as
 mediapipe's ``NormalizedRect``: centre and size as fractions of the frame's width and height,
@@ -17,6 +18,7 @@ pixels.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -362,7 +364,8 @@ def session(model: Path, threads: int):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3  # errors only
+    verbose = os.environ.get("POSEMOE_VERBOSE") == "1"  # posemoe --verbose
+    options.log_severity_level = 2 if verbose else 3  # warnings too, or errors only
     return ort.InferenceSession(
         str(model), sess_options=options, providers=["CPUExecutionProvider"]
     )

@@ -9,8 +9,11 @@ ankle. The limbs are decoded together (Viterbi over the body's states) so that a
 is one event. Evidence over time: how badly each labelling breaks a constant-velocity motion
 (three frames at a time, Pseudo-Huber, weighted by confidence) and a price per change of state.
 Evidence in each frame: a torso twists less than 90 degrees, so hips, shoulders (and the head's
-pairs) point the same way across the image. A run that the decoding would relabel but whose
-evidence is under a margin is left as the detector gave it. Constant velocity rather than
+pairs) point the same way across the image. Each limb's run that the decoding would relabel is
+left as the detector gave it unless its evidence clears a margin and neither of its ends speaks
+against it (a swap is an event with two ends; a glitch explained away has one), judged with each
+pair weighted alike under every labelling (weighting by the detections' confidence favours
+labellings that mix a confident detection with an unconfident one). Constant velocity rather than
 constant position: legs that cross in a side view keep moving the way they were moving, whereas a
 swap there reverses both velocities."""
 
@@ -51,6 +54,7 @@ BONE_WINDOW = (
     121  # frames over which a bone's longest is its 90th percentile: several times a swap's run
 )
 MARGIN = 2.0  # a swapped run must explain the motion this much better than the detector's labels
+END_MARGIN = -1.0  # ... and not be explained worse by either triple across each of its ends
 MAX_RELABELLED = (
     1 / 3
 )  # of the frames a limb is seen in: relabelling more has no clear majority behind it ...
@@ -103,8 +107,10 @@ def fix_left_right_swaps(
     their longest by relabelling a part alone (:func:`_bone_costs`). ``switch_cost`` is the price
     of a change of state, ``swap_cost`` of each frame a limb spends swapped, and a run of swapped
     frames whose evidence (how much more the detector's labels cost over the run than the
-    relabelling) is under ``margin`` is left as the detector gave it; all in units of the track's
-    typical deviation from constant velocity.
+    relabelling) is under ``margin``, or whose ends are not both backed by the motion
+    (:func:`_leave_weak_runs`, with each pair weighted alike under every labelling), is left as
+    the detector gave it, limb by limb; all in units of the track's typical deviation from
+    constant velocity.
 
     Returns ``fixed`` (same shape, whole joint rows swapped back), ``swapped`` ``(T, G)`` bool
     (the frames in which some part of each limb was swapped back, columns in the order of
@@ -127,15 +133,18 @@ def fix_left_right_swaps(
     if len(keypoints) < 3 or not pairs:
         path = np.zeros(len(keypoints), np.intp)
     else:
-        motion = _MotionCosts(_part_costs(keypoints, pairs), bits)
+        by_detection, alike = _part_costs(keypoints, pairs)
+        motion = _MotionCosts(by_detection, bits)
         cues = _twist_costs(keypoints, limbs, states) + _bone_costs(
             keypoints, layout, pairs, bits
         )  # (T, S)
         unary = swap_cost * (states > 0).sum(1, dtype=np.float32) + cues
         transition = _transition_costs(states, switch_cost)
         path = _decode(motion, unary, transition)
-        path, kept = _leave_weak_runs(path, motion, unary, transition, margin)
         path, undecided = _leave_undecided_limbs(path, states, cues, keypoints, limbs)
+        path, kept = _leave_weak_runs(
+            path, _MotionCosts(alike, bits), unary, transition, states, margin
+        )
         notes += [
             f"{name}: relabelling would change {share:.0%} of the frames it is seen in, no clear majority; "
             "its labels are kept as detected"
@@ -179,9 +188,17 @@ def _pair_indices(
     return np.asarray(layout.left)[pair], np.asarray(layout.right)[pair]
 
 
-def _part_costs(keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+def _part_costs(
+    keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
     """Cost of each part being swapped or not at frames (t-2, t-1, t): ``(2, 2, 2, T-2, P)``
-    indexed ``[swapped t-2, swapped t-1, swapped t, t-2, part]``."""
+    indexed ``[swapped t-2, swapped t-1, swapped t, t-2, part]``, in two weightings of the same
+    residuals -> ``(by_detection, alike)``. ``by_detection``: each joint's residual weighted by the
+    least confidence of the three detections it runs through, so that a hidden joint's noise counts
+    less (the decoding finds swaps by it). ``alike``: each pair weighted the same under every
+    labelling (the geometric mean of its two joints' least confidences), since a labelling that runs
+    a joint through a confident and an unconfident detection lowers its weighted cost by that alone;
+    runs are held back by it (:func:`_leave_weak_runs`)."""
     xy = keypoints[..., :2].astype(np.float64)
     conf = (
         np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
@@ -204,14 +221,19 @@ def _part_costs(keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]
     weight = np.stack([conf[:, own], conf[:, twin]]).astype(np.float32)
     # Second difference x[t] - 2 x[t-1] + x[t-2]: zero for constant velocity.
     residual = pos[None, None, :, 2:] - 2.0 * pos[None, :, None, 1:-1] + pos[:, None, None, :-2]
-    w = np.minimum(
+    # Pseudo-Huber: quadratic near the noise level, linear beyond, so one wild joint cannot
+    # outvote the rest of its part.
+    huber = np.sqrt(1.0 + residual.real**2 + residual.imag**2) - 1.0
+    del residual
+    least = np.minimum(np.minimum(weight[:, 2:], weight[:, 1:-1]), weight[:, :-2])  # (2, T-2, K)
+    by_detection = np.minimum(
         np.minimum(weight[None, None, :, 2:], weight[None, :, None, 1:-1]),
         weight[:, None, None, :-2],
     )
-    # Pseudo-Huber: quadratic near the noise level, linear beyond, so one wild joint cannot
-    # outvote the rest of its part.
-    cost = w * (np.sqrt(1.0 + residual.real**2 + residual.imag**2) - 1.0)
-    return np.add.reduceat(cost, starts, axis=-1)
+    return (
+        np.add.reduceat(by_detection * huber, starts, axis=-1),
+        np.add.reduceat(np.sqrt(least[0] * least[1]) * huber, starts, axis=-1),
+    )
 
 
 def _twist_costs(
@@ -449,21 +471,52 @@ def _path_cost(
 
 
 def _leave_weak_runs(
-    path: np.ndarray, motion: _MotionCosts, unary: np.ndarray, transition: np.ndarray, margin: float
+    path: np.ndarray,
+    motion: _MotionCosts,
+    unary: np.ndarray,
+    transition: np.ndarray,
+    states: np.ndarray,
+    margin: float,
 ) -> tuple[np.ndarray, int]:
-    """Each run of frames the decoding relabels goes back to the detector's labels if that costs
-    less than ``margin`` more -> (path, how many runs went back)."""
+    """Each limb's runs of relabelled frames, one at a time, go back to the detector's labels
+    (that limb alone) unless the relabelling explains the track better by ``margin`` over the run
+    and, at each of its ends inside the track, neither triple of frames spanning the change
+    explains it worse by more than :data:`END_MARGIN` -> (path, how many runs went back). A swap is
+    an event with two ends, at each of which the motion breaks under the detector's labels and
+    relabelling mends it (or, where the twins coincide, nothing shows); a run backed at one end
+    only, with the other end against it, is a detector's glitch (a foot on the other foot for a
+    frame) that relabelling everything on one side of it explains away."""
     path, kept = path.copy(), 0
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], (path > 0).astype(np.int8), [0]])))
-    for lo, hi in zip(edges[::2], edges[1::2]):
-        alone = path.copy()
-        alone[lo:hi] = 0
-        evidence = _path_cost(alone, motion, unary, transition, lo, hi) - _path_cost(
-            path, motion, unary, transition, lo, hi
-        )
-        if evidence < margin:
-            path, kept = alone, kept + 1
+    for g in range(states.shape[1]):
+        without = _without_limb(states, g)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], states[path, g] > 0, [0]])))
+        for lo, hi in zip(edges[::2], edges[1::2]):
+            alone = path.copy()
+            alone[lo:hi] = without[path[lo:hi]]
+            total = _path_cost(alone, motion, unary, transition, lo, hi) - _path_cost(
+                path, motion, unary, transition, lo, hi
+            )
+            ends = [_end_support(alone, path, motion, at) for at in (lo, hi) if 0 < at < len(path)]
+            if total < margin or min(ends, default=END_MARGIN) < END_MARGIN:
+                path, kept = alone, kept + 1
     return path, kept
+
+
+def _end_support(alone: np.ndarray, path: np.ndarray, motion: _MotionCosts, at: int) -> float:
+    """How much better ``path`` than ``alone`` explains the motion across a change between frames
+    ``at - 1`` and ``at``: the lesser gain of the two triples of frames that span it."""
+    n = np.arange(max(at - 2, 0), min(at, len(motion)))
+    gain = motion.at(n, alone[n], alone[n + 1], alone[n + 2]) - motion.at(
+        n, path[n], path[n + 1], path[n + 2]
+    )
+    return float(gain.min())
+
+
+def _without_limb(states: np.ndarray, g: int) -> np.ndarray:
+    """``(S,)`` for each state, the index of the same state with limb ``g`` as labelled."""
+    left = states.copy()
+    left[:, g] = 0
+    return np.array([_state_index(states, row) for row in left], np.intp)
 
 
 def _leave_undecided_limbs(
@@ -490,9 +543,7 @@ def _leave_undecided_limbs(
         seen = np.isfinite(keypoints[:, joints, :2]).all(-1).any(-1)
         relabelled = states[out, g] > 0
         share = float(relabelled[seen].mean()) if seen.any() else 0.0
-        left = states[out].copy()
-        left[:, g] = 0
-        alone = np.array([_state_index(states, row) for row in left], np.intp)
+        alone = _without_limb(states, g)[out]
         support = float((cues[frames, alone] - cues[frames, out])[relabelled].sum())
         if share <= MAX_RELABELLED or support > CUE_SUPPORT * relabelled.sum():
             shares.append(0.0)

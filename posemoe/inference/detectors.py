@@ -7,21 +7,14 @@ frames, or at once when someone is lost, on a second core when there is one. med
 landmarker instead runs the person detector on every frame until it follows as many people as it was
 asked for, which made looking for several people 1.5 times slower.
 
-The stages run on a backend. ``"onnx"`` (:mod:`posemoe.inference.blazepose`): the two models
-converted to ONNX (``tools/blazepose_onnx.py``) on ONNX Runtime, with mediapipe's pre- and
-post-processing in numpy and OpenCV; it needs neither mediapipe nor its numpy < 2 pin. ``"mediapipe"``
-(:mod:`posemoe.inference.blazepose_mediapipe`): mediapipe's own graphs, the reference the first is
-measured against, where mediapipe 0.10.21 is installed. The default, ``"auto"``, is mediapipe where
-it is installed and ONNX Runtime elsewhere: each frame looked at afresh, the two agree to hundredths
-of a pixel, but following people from frame to frame carries any difference, however small, into
-pixels (mediapipe's own landmarks move as far when its regions are moved by 0.01 pixel), so on some
-clips they differ by more than the 1-pixel median the switch was to wait for (README, "BlazePose on
-ONNX Runtime").
+The stages run on ONNX Runtime (:mod:`posemoe.inference.blazepose`): the two models converted to
+ONNX (``tools/blazepose_onnx.py``), with mediapipe's pre- and post-processing in numpy and OpenCV.
+mediapipe itself is not needed; a developer's tool compares the two in a venv of its own
+(``tools/blazepose_agreement.py``; docs/results/lean-runtime.md).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -48,8 +41,6 @@ PATIENCE = (
 )
 DETECT_PEOPLE = 4  # people looked for per frame when --max-people is not given
 DETECT_WORKERS = 2  # threads: newcomers are looked for beside following people (README speed)
-BACKENDS = ("onnx", "mediapipe")
-DEFAULT_BACKEND = "auto"  # "mediapipe" where it is installed, else "onnx" (module docstring)
 
 
 def usable_cores() -> int:
@@ -120,28 +111,6 @@ class OnnxBackend:
         pass
 
 
-def resolve_backend(name: str) -> str:
-    """``name``, or for ``"auto"`` the backend it means here: mediapipe's graphs where mediapipe is
-    installed, ONNX Runtime elsewhere."""
-    if name != "auto":
-        return name
-    return "mediapipe" if importlib.util.find_spec("mediapipe") is not None else "onnx"
-
-
-def make_backend(name: str, threads: int, landmark_model: Path | str | None) -> Backend:
-    """The backend called ``name`` (:data:`BACKENDS`, or ``"auto"``) with ``threads`` lanes."""
-    name = resolve_backend(name)
-    if name == "onnx":
-        if landmark_model is not None and not Path(landmark_model).is_file():
-            raise UserError(f"no landmark model at {landmark_model}")
-        return OnnxBackend(threads=threads, landmark_model=landmark_model)
-    if name == "mediapipe":
-        from posemoe.inference.blazepose_mediapipe import MediapipeBackend
-
-        return MediapipeBackend(threads=threads, landmark_model=landmark_model)
-    raise UserError(f"unknown BlazePose backend {name!r}; known: auto, {', '.join(BACKENDS)}")
-
-
 Head = tuple[np.ndarray, float]  # a person's head: centre (x, y) and size, pixels
 
 
@@ -189,10 +158,7 @@ class BlazePose:
     frames and right after someone was lost; ``video=False`` looks afresh in every image. ``threads=2``
     runs the look for newcomers beside following the known people, and follows two people at a time;
     ``threads`` is capped at :func:`usable_cores` (more threads than cores run far slower).
-    ``backend``: ``"onnx"``, ``"mediapipe"`` (the reference; needs mediapipe 0.10.21) or ``"auto"``
-    (:func:`resolve_backend`).
-    ``landmark_model``: the backend's landmark model file (None: the shipped one; for mediapipe,
-    ``"wheel"`` runs the wheel's model with all its heads, a reference for the shipped cut)."""
+    ``landmark_model``: an ONNX landmark model file (None: the shipped one)."""
 
     layout = BLAZEPOSE33
 
@@ -204,7 +170,6 @@ class BlazePose:
         search_every: int = SEARCH_EVERY,
         threads: int = 1,
         min_detection_confidence: float = 0.5,
-        backend: str = DEFAULT_BACKEND,
         landmark_model: Path | str | None = None,
     ) -> None:
         if not 1 <= max_people <= 64:
@@ -220,12 +185,19 @@ class BlazePose:
             search_every,
             min_detection_confidence,
         )
-        self.backend = make_backend(backend, threads, landmark_model)
+        self.backend = self._make_backend(threads, landmark_model)
         self._follow, self._solo = self.backend.lanes, self.backend.solo
         self._pool = ThreadPoolExecutor(max_workers=threads - 1) if threads > 1 else None
         self._people: list[_Followed] = []
         self._since_search = search_every  # frames since the last look (search on the first frame)
         self._since_sweep: int | None = None  # looks since the tiles were last swept (None: never)
+
+    def _make_backend(self, threads: int, landmark_model: Path | str | None) -> Backend:
+        """What runs the two stages: ONNX Runtime. (A developer's tool overrides this to run
+        mediapipe's graphs under the same scheduler: tools/blazepose_mediapipe.py.)"""
+        if landmark_model is not None and not Path(landmark_model).is_file():
+            raise UserError(f"no landmark model at {landmark_model}")
+        return OnnxBackend(threads=threads, landmark_model=landmark_model)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:

@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 
 from posemoe.codecs import flip_horizontal
-from posemoe.datasets.images import crop, images_to_tensor_layout, read_image, square_box
+from posemoe.crops import crop, images_to_tensor_layout, square_box
 from posemoe.errors import UserError
-from posemoe.export.results import refuse_inputs, save_npz_to, write_files
 from posemoe.inference.runtime import as_runner, load_runner
+from posemoe.io.files import refuse_inputs, write_files
+from posemoe.io.npz import save_npz_to
+from posemoe.io.video import read_image
 from posemoe.layouts import get_layout
 
 

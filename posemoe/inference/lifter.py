@@ -26,7 +26,7 @@ from posemoe.inference.upright import (
 )
 from posemoe.inference.windows import predict_windows, sequence_windows
 from posemoe.io.keypoints import MAX_ABS_PIXELS, check_pixels
-from posemoe.layouts import convert, get_layout
+from posemoe.layouts import convert, get_layout, layout_for
 from posemoe.models.pretrained import PretrainedConfig
 
 
@@ -82,12 +82,14 @@ class Lifter:
         self,
         keypoints: np.ndarray,
         *,
-        layout: str = "h36m17",
+        layout: str | None = None,
         image_size: tuple[int, int],
         fps: float | None = None,
         intrinsics: Intrinsics | None = None,
     ) -> np.ndarray:
-        """keypoints: (T, J, 2|3) pixels (+ confidence) in ``layout``; image_size: (width, height);
+        """keypoints: (T, J, 2|3) pixels (+ confidence) in ``layout`` (a name of
+        :data:`posemoe.layouts.LAYOUTS`; None: the one layout with J joints, refused for a J that
+        several share, as 17: H36M, COCO and MPI-INF-3DHP); image_size: (width, height);
         fps: the track's frame rate (None: take it to be the model's); intrinsics: the camera's, when
         known (None: a guess, :meth:`~posemoe.camera.Intrinsics.guess`; read by camera-codec lifters).
 
@@ -131,8 +133,9 @@ class Lifter:
             )
         return lifted if turn is None else turn_back(lifted, turn).astype(lifted.dtype)
 
-    def prepare(self, keypoints: np.ndarray, layout: str) -> np.ndarray:
-        """(T, J, 2|3) pixels (+ confidence) in ``layout``, checked -> (T, J', 2|3) in the model's layout."""
+    def prepare(self, keypoints: np.ndarray, layout: str | None) -> np.ndarray:
+        """(T, J, 2|3) pixels (+ confidence) in ``layout`` (see :meth:`lift`), checked -> (T, J', 2|3)
+        in the model's layout."""
         points = np.asarray(keypoints, dtype=np.float32)
         if points.ndim != 3 or points.shape[-1] not in (2, 3) or len(points) == 0:
             raise UserError(f"expected keypoints of shape (T, J, 2|3), got {points.shape}")
@@ -147,7 +150,7 @@ class Lifter:
                 f"keypoints of {len(absurd)} frame(s) lie beyond {MAX_ABS_PIXELS:g} px (first: frame "
                 f"{', '.join(map(str, absurd[:5]))}): not pixel coordinates of a video"
             )
-        return convert(points, get_layout(layout), self.layout)
+        return convert(points, layout_for(points.shape[1], layout), self.layout)
 
     def _lift(self, points: np.ndarray, encode) -> np.ndarray:
         windows, weights = sequence_windows(0, len(points), self.num_frames, self.stride)
@@ -177,14 +180,16 @@ class OnlineLifter:
         self,
         lifter: Lifter,
         *,
-        layout: str = "h36m17",
+        layout: str | None = None,
         image_size: tuple[int, int],
         fps: float | None = None,
         min_confidence: float = 0.3,
         intrinsics: Intrinsics | None = None,
     ) -> None:
         self.lifter = lifter
-        self.layout = get_layout(layout)
+        self.layout = (
+            None if layout is None else get_layout(layout)
+        )  # None: known at the first frame
         self.image_size, self.intrinsics = image_size, intrinsics
         self.min_confidence = min_confidence
         model_fps = lifter.pretrained.fps
@@ -198,8 +203,11 @@ class OnlineLifter:
         self.last: np.ndarray | None = None
 
     def push(self, keypoints: np.ndarray | None) -> np.ndarray | None:
-        """keypoints: (J, 2|3) pixels (+ confidence) in the layout, or None for no person.
+        """keypoints: (J, 2|3) pixels (+ confidence) in the layout (None at construction: the one
+        with J joints, see :meth:`Lifter.lift`), or None for no person.
         Returns (J', 3) metres, camera frame, root-relative; None until a person has been seen."""
+        if self.layout is None and keypoints is not None:
+            self.layout = layout_for(np.shape(keypoints)[0], None)
         points = self._held(keypoints)
         if points is None:
             return None
@@ -240,15 +248,16 @@ class OnlineLifter:
 def load(
     name_or_path: str | Path | None = None,
     *,
-    device: str | None = "cpu",
+    device: str | None = None,
     upright: float | None = UPRIGHT_LIMIT,
     runtime: str | None = None,
 ) -> Lifter:
     """Shipped lifting weights by name, or a .onnx / .safetensors / .pt file -> :class:`Lifter`;
     without a name, the default lifter (:data:`posemoe.weights.DEFAULT_LIFTER`). ``runtime``:
     ``"onnx"`` (ONNX Runtime, no torch), ``"torch"``, or None: ONNX for .onnx files and weights
-    shipped as ONNX, torch for the rest (:func:`~posemoe.inference.runtime.load_runner`; ``device``
-    applies to torch). ``upright``: see :class:`Lifter`."""
+    shipped as ONNX, torch for the rest (:func:`~posemoe.inference.runtime.load_runner`).
+    ``device`` applies to torch: cpu, cuda, cuda:N, mps, or None (the default, as the command
+    line's): CUDA where available, else the CPU. ``upright``: see :class:`Lifter`."""
     from posemoe.weights import DEFAULT_LIFTER
 
     name_or_path = DEFAULT_LIFTER if name_or_path is None else name_or_path

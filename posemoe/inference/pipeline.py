@@ -20,7 +20,6 @@ import numpy as np
 
 from posemoe.camera import DEFAULT_FOV_DEG, Intrinsics, check_focal, focal_from_fov
 from posemoe.errors import UserError
-from posemoe.export.results import refuse_inputs
 from posemoe.inference.camera_motion import CameraMotion
 from posemoe.inference.cleanup import fix_left_right_swaps
 from posemoe.inference.detectors import DETECT_PEOPLE, DETECT_WORKERS
@@ -30,7 +29,9 @@ from posemoe.inference.smoothing import one_euro
 from posemoe.inference.tracking import fill_gaps, select_tracks
 from posemoe.inference.unseen import unseen_joints, unseen_summary
 from posemoe.inference.upright import UPRIGHT_LIMIT
+from posemoe.io.files import refuse_inputs, write_files
 from posemoe.io.keypoints import KeypointFrames, read_keypoints
+from posemoe.io.npz import save_npz_to
 from posemoe.layouts import H36M17, JointLayout, convert
 from posemoe.weights import DEFAULT_LIFTER
 
@@ -271,7 +272,7 @@ def make_pipeline(
     model: str = DEFAULT_LIFTER,
     *,
     smooth: dict | bool | None = None,
-    device: str | None = "cpu",
+    device: str | None = None,
     camera: CameraOptions | None = CameraOptions(),
     upright: float | None = UPRIGHT_LIMIT,
     runtime: str | None = None,
@@ -300,7 +301,7 @@ def infer_keypoints(
     track: int | None = None,
     max_people: int | None = None,
     smooth: dict | bool | None = None,
-    device: str | None = "cpu",
+    device: str | None = None,
     camera: CameraOptions | None = CameraOptions(),
     upright: float | None = UPRIGHT_LIMIT,
     max_frames: int | None = None,
@@ -455,7 +456,7 @@ def infer_video(
     max_people: int | None = None,
     track: int | None = None,
     detect_workers: int = DETECT_WORKERS,
-    device: str | None = "cpu",
+    device: str | None = None,
     camera: CameraOptions | None = CameraOptions(),
     upright: float | None = UPRIGHT_LIMIT,
     quiet: bool = True,
@@ -515,8 +516,6 @@ def infer_video(
 def write_detections(result: Result, out_dir: str | Path) -> Path:
     """``<stem>_blazepose33.npz``: the raw detections, ``keypoints`` (T, P, 33, 3), with ``layout``,
     ``fps`` and ``image_size``, as a keypoint file ``posemoe infer`` reads back as it is."""
-    from posemoe.export.results import save_npz_to, write_files
-
     detections = result.detections
     if detections is None:
         raise UserError(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -67,7 +66,7 @@ class PersonResult:
 
 @dataclass
 class Result:
-    """What a pipeline run produced; :meth:`write` writes it as the CLI does."""
+    """What a pipeline run produced; :func:`posemoe.export.write_result` writes it as the CLI does."""
 
     name: str
     source: str
@@ -84,16 +83,3 @@ class Result:
     @property
     def frames(self) -> int:
         return len(self.people[0].joints_3d) if self.people else 0
-
-    def write(
-        self,
-        out_dir: str | Path,
-        formats: Iterable[str] = ("npz", "json", "csv"),
-        *,
-        inputs: Iterable[str | Path | None] = (),
-    ) -> list[Path]:
-        """Write the result in each of ``formats`` (:data:`posemoe.export.FORMATS`) into ``out_dir``,
-        all files whole or none; nothing may replace the source or one of ``inputs``."""
-        from posemoe.export import write_result
-
-        return write_result(self, Path(out_dir), formats, inputs=[self.source, *inputs])

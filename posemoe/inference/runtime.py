@@ -2,7 +2,9 @@
 
 A *runner* has ``config`` (the model config: ``num_frames``, ``num_joints``, ``in_channels`` for
 lifters; ``image_size``, ``layout``, ``out_dims`` for image models), ``task`` (``"lifting"`` or
-``"image"``) and ``predict(x) -> {output name: array}``; calling it gives the first output. Lifters
+``"image"``), ``input`` (what it takes: ``"keypoints"`` or ``"images"``, as
+:data:`posemoe.models.registry.TASKS` names them) and ``predict(x) -> {output name: array}``;
+calling it gives the first output. Lifters
 take keypoints (B, T, J, C) float32 and give ``joints`` (B, T, J, 3) metres; image models take crops
 (B, 3, S, S) float32 in [0, 1] and give ``pose`` (B, J, D) and ``confidence`` (B, J).
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -31,6 +34,7 @@ _threads: int | None = None
 class Runner(Protocol):
     config: Any
     task: str
+    input: str
 
     def predict(self, x: np.ndarray) -> dict[str, np.ndarray]: ...
 
@@ -58,7 +62,7 @@ class OnnxModel:
             ) from None
         where = "the ONNX model" if isinstance(source, bytes) else str(source)
         options = ort.SessionOptions()
-        options.log_severity_level = 3
+        options.log_severity_level = 2 if os.environ.get("POSEMOE_VERBOSE") == "1" else 3
         threads = threads or _threads
         if threads:
             options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
@@ -89,7 +93,7 @@ class OnnxModel:
             ) from None
         self.task = meta["task"]
         self.model_name = meta.get("model_name", "")
-        self._input = self.session.get_inputs()[0].name
+        self.input = self.session.get_inputs()[0].name
         self._outputs = [o.name for o in self.session.get_outputs()]
         want = self._input_shape()
         found = tuple(self.session.get_inputs()[0].shape[1:])
@@ -112,7 +116,7 @@ class OnnxModel:
             raise UserError(
                 f"expected an input of shape (B, {', '.join(map(str, want))}), got {tuple(x.shape)}"
             )
-        values = self.session.run(None, {self._input: np.ascontiguousarray(x, dtype=np.float32)})
+        values = self.session.run(None, {self.input: np.ascontiguousarray(x, dtype=np.float32)})
         return dict(zip(self._outputs, values))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -126,11 +130,12 @@ class TorchModel:
     def __init__(self, module: Any, device: Any = None) -> None:
         import torch
 
-        from posemoe.models.registry import task_of
+        from posemoe.models.registry import TASKS, task_of
 
         self.module = module.eval()
         self.config = module.config
         self.task = task_of(module.config)
+        self.input, self._outputs = TASKS[self.task].input, TASKS[self.task].outputs
         self.device = next(module.parameters()).device if device is None else torch.device(device)
         if _threads:
             torch.set_num_threads(_threads)
@@ -140,13 +145,11 @@ class TorchModel:
 
         with torch.no_grad():
             tensor = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
-            if self.task == "lifting":
-                return {"joints": self.module(tensor).float().cpu().numpy()}
+            if len(self._outputs) == 1:
+                return {self._outputs[0]: self.module(tensor).float().cpu().numpy()}
             pose, aux = self.module(tensor, aux=True)
-            return {
-                "pose": pose.float().cpu().numpy(),
-                "confidence": aux["confidence"].float().cpu().numpy(),
-            }
+            values = {self._outputs[0]: pose, **{name: aux[name] for name in self._outputs[1:]}}
+            return {name: value.float().cpu().numpy() for name, value in values.items()}
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return next(iter(self.predict(x).values()))
@@ -163,13 +166,24 @@ def torch_installed() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
+def default_device(device: str | None = None) -> str:
+    """The device a torch model runs on: ``device`` as given, and for None CUDA where torch sees
+    one, else the CPU. The one rule of the command line (``--device``) and of the Python API
+    (``posemoe.load``, ``infer_video``, ...); ONNX Runtime runs on the CPU whatever it says."""
+    if device is not None:
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def load_runner(
-    name_or_path: str | Path, *, runtime: str | None = None, device: str | None = "cpu"
+    name_or_path: str | Path, *, runtime: str | None = None, device: str | None = None
 ) -> tuple[Runner, PretrainedConfig]:
     """Shipped weights by name, or a ``.onnx`` / ``.safetensors`` / ``.pt`` file -> (runner, its
     pretrained config). ``runtime``: ``"onnx"``, ``"torch"`` or None: ONNX Runtime for ``.onnx``
     files and for shipped weights that ship as ONNX, torch for the rest. ``device`` (torch only):
-    cpu, cuda, cuda:N, mps; None: cuda where available."""
+    cpu, cuda, cuda:N, mps; None: :func:`default_device` (CUDA where available)."""
     if runtime not in (None, *RUNTIMES):
         raise UserError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     path = resolve(name_or_path)
@@ -210,11 +224,7 @@ def load_runner(
             f"'posemoe[train]', or use weights shipped as ONNX ({onnx_names}) or a .onnx file "
             "(posemoe export --onnx converts, where torch is installed)"
         )
-    import torch
-
     from posemoe.models.pretrained import load_pretrained
 
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    model, pretrained = load_pretrained(name_or_path, map_location=device)
+    model, pretrained = load_pretrained(name_or_path, map_location=default_device(device))
     return TorchModel(model), pretrained

@@ -73,7 +73,7 @@ def infer_stream(
     max_frames: int | None = None,
     max_people: int | None = None,
     detect_workers: int = DETECT_WORKERS,
-    device: str | None = "cpu",
+    device: str | None = None,
     quiet: bool = True,
     camera: CameraOptions | None = None,
     upright: float | None = UPRIGHT_LIMIT,

@@ -44,7 +44,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import correlate1d
 
 from posemoe.camera import DEFAULT_FOV_DEG, focal_from_fov
 from posemoe.errors import UserError
@@ -109,6 +108,8 @@ def robust_smooth(
     (T, K), 0 for outlier frames (over 6 median residuals, or 6 ``min_scale`` in the values' units,
     off). Frames without a value (NaN or weight 0) are interpolated linearly between the fits of
     their neighbours, and the first and last fits held before and after: no extrapolation."""
+    from scipy.ndimage import correlate1d  # on first use: scipy.ndimage takes 0.2-0.7 s to import
+
     y = np.asarray(values, np.float64)
     base = np.where(np.isfinite(y), np.asarray(weights, np.float64)[:, None], 0.0)
     y = np.nan_to_num(y)

@@ -1,7 +1,7 @@
 """Frames in: video files, image files, image folders, webcams and network streams.
 
-Videos, webcams and streams are decoded with OpenCV (``opencv-contrib-python``, which the
-``posemoe[video]`` extra brings with mediapipe; its wheels carry FFmpeg), image files with PIL.
+Videos, webcams and streams are decoded with OpenCV (``opencv-python-headless``, which the
+``posemoe[video]`` extra brings; its wheels carry FFmpeg), image files with PIL.
 Video frames are decoded on a background thread, which overlaps decoding with detection on the
 other core (OpenCV releases the GIL while it decodes).
 Every frame comes out as an RGB ``uint8`` array of shape (H, W, 3).

@@ -98,6 +98,24 @@ def get_layout(name: str) -> JointLayout:
         ) from None
 
 
+def layout_for(num_joints: int, name: str | None) -> JointLayout:
+    """The layout ``name`` names; for None, the one registered layout with ``num_joints`` joints.
+    A count that several layouts share (17: H36M, COCO and MPI-INF-3DHP, each in its own order) is
+    refused: taking one of them would lift the others' joints as the wrong ones, silently."""
+    if name is not None:
+        return get_layout(name)
+    fits = sorted(n for n, layout in LAYOUTS.items() if layout.num_joints == num_joints)
+    if len(fits) == 1:
+        return LAYOUTS[fits[0]]
+    if not fits:
+        counts = ", ".join(f"{n} ({LAYOUTS[n].num_joints})" for n in sorted(LAYOUTS))
+        raise UserError(f"no joint layout has {num_joints} joints; known: {counts}")
+    raise UserError(
+        f"keypoints of {num_joints} joints could be in any of {', '.join(fits)}, which order the "
+        f"joints differently: pass layout= one of them"
+    )
+
+
 def mean_weights(
     source: JointLayout, target: JointLayout, recipe: dict[str, tuple[str, ...]]
 ) -> np.ndarray:

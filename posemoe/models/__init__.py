@@ -2,7 +2,7 @@
 
 Each model is one file (``posemoe.py``, ``aitepose.py``); ``registry.py`` names configurations;
 ``pretrained.py`` holds the configs of shipped weights (layout, codec, frame rate, 2D sources,
-training-data licence) and loads them. The names below are imported on first use (PEP 562), so
+training-data licence) and loads them; ``factory.py`` joins the two in ``create_model``. The names below are imported on first use (PEP 562), so
 that ``posemoe.models.pretrained`` (what feeding weights needs) is read without torch.
 """
 
@@ -18,15 +18,16 @@ _REGISTRY = (
     "build_model",
     "config_from_dict",
     "count_parameters",
-    "create_model",
     "describe_input",
     "example_input",
     "get_config",
-    "is_image_model",
+    "input_shape",
     "list_models",
     "macs_per_frame",
     "register_family",
     "register_model",
+    "TASKS",
+    "TaskIO",
     "task_of",
 )
 _HOMES = {
@@ -35,25 +36,28 @@ _HOMES = {
     "PoseMoEConfig": "posemoe.models.posemoe",
     "AITEPose": "posemoe.models.aitepose",
     "AITEPoseConfig": "posemoe.models.aitepose",
+    "create_model": "posemoe.models.factory",
     **{name: "posemoe.models.registry" for name in _REGISTRY},
 }
 __all__ = sorted(_HOMES)
 
 if TYPE_CHECKING:
     from posemoe.models.aitepose import AITEPose, AITEPoseConfig
+    from posemoe.models.factory import create_model
     from posemoe.models.posemoe import EntangledPoseMoE, PoseMoE, PoseMoEConfig
     from posemoe.models.registry import (
         FAMILIES,
         MODEL_CONFIGS,
+        TASKS,
         ModelConfig,
+        TaskIO,
         build_model,
         config_from_dict,
         count_parameters,
-        create_model,
         describe_input,
         example_input,
         get_config,
-        is_image_model,
+        input_shape,
         list_models,
         macs_per_frame,
         register_family,

@@ -2,7 +2,8 @@
 its architecture (``model_config``) and a :class:`PretrainedConfig` (layout, codec, frame rate,
 input channels, 2D sources, training data and its licence).
 
-``load_pretrained("posemoe-t27-s-h36m")`` needs no network. Files are validated against their
+``load_pretrained("posemoe-t27-s-h36m")`` needs no network; it also reads a training checkpoint
+(``.pt``, :func:`load_checkpoint`), so that running one needs nothing of training. Files are validated against their
 config before anything large is allocated. torch is imported by the functions that build models
 only: :class:`PretrainedConfig` and the names of shipped weights are read without it (the ONNX
 runtime, :mod:`posemoe.inference.runtime`, uses them).
@@ -11,6 +12,7 @@ runtime, :mod:`posemoe.inference.runtime`, uses them).
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -188,6 +190,33 @@ def _json_field(meta: dict[str, str], key: str, path: Path) -> Any:
         raise UserError(f"{path}: metadata {key!r} is not valid JSON ({err})") from None
 
 
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """A training checkpoint (``.pt``, read with ``weights_only``) -> its payload, which holds at least
+    ``model_config`` and ``model`` (the tensors)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        with (
+            warnings.catch_warnings()
+        ):  # torch warns about foreign pickle protocols before refusing them
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:
+        first = (str(err).splitlines() or [""])[0]
+        raise UserError(
+            f"{path}: not a readable posemoe checkpoint ({type(err).__name__}: {first})"
+        ) from None
+    if not isinstance(payload, dict):
+        raise UserError(f"{path}: not a posemoe checkpoint (holds a {type(payload).__name__})")
+    for key in ("model_config", "model"):
+        if key not in payload:
+            raise UserError(f"{path}: checkpoint lacks {key!r}; was it written by posemoe?")
+    return payload
+
+
 def load_weights(
     path: str | Path, map_location: str | torch.device = "cpu"
 ) -> tuple[nn.Module, PretrainedConfig]:
@@ -255,11 +284,7 @@ def load_pretrained(
             f"{path}: an ONNX model runs on ONNX Runtime, not torch: load it with posemoe.load(path), or "
             "give its .safetensors / .pt file here"
         )
-    if (
-        path.suffix == ".pt"
-    ):  # the training package (and its datasets) imported only for checkpoints
-        from posemoe.training.checkpoint import load_checkpoint
-
+    if path.suffix == ".pt":
         payload = load_checkpoint(path, map_location)
         model = build_checked(payload["model_config"], payload["model"], str(path)).to(map_location)
         return model, PretrainedConfig.from_dict(payload.get("pretrained_config"))

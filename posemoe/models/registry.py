@@ -1,9 +1,10 @@
-"""Registry of named model configurations: ``create_model("posemoe-t243-b")``, ``create_model("aitepose-s")``.
+"""Registry of named model configurations (``get_config("posemoe-t243-b")``) and of model families.
 
 Two families: PoseMoE lifters (2D keypoint clips -> 3D) and AITEPose image networks
 (person crop -> 3D, or COCO-17 2D for AITEPose2D). A config's ``to_dict`` is what checkpoints
 store; :func:`config_from_dict` rebuilds it. A new model is one file (its config dataclass and
-module) plus :func:`register_family` and :func:`register_model` (see docs/architecture.md).
+module) plus :func:`register_family` and :func:`register_model` (see docs/architecture.md);
+:func:`posemoe.models.create_model` builds one, fresh or with weights.
 """
 
 from __future__ import annotations
@@ -110,41 +111,44 @@ def config_from_dict(values: dict) -> ModelConfig:
     return config(**{k: v for k, v in values.items() if k in known})
 
 
+@dataclass(frozen=True)
+class TaskIO:
+    """What the models of a task take and give, by the names exported ONNX graphs and the runners
+    (:mod:`posemoe.inference.runtime`) use: the input, then the outputs (the pose first)."""
+
+    input: str
+    outputs: tuple[str, ...]
+
+
+TASKS: dict[str, TaskIO] = {
+    "lifting": TaskIO("keypoints", ("joints",)),  # (B, T, J, C) -> (B, T, J, 3) metres
+    "image": TaskIO(
+        "images", ("pose", "confidence")
+    ),  # (B, 3, S, S) in [0, 1] -> (B, J, D), (B, J)
+}
+
+
 def task_of(cfg: ModelConfig) -> str:
-    """The task of ``cfg``'s family: "lifting" (2D keypoints over frames) or "image" (crops)."""
+    """The task of ``cfg``'s family: "lifting" (2D keypoints over frames) or "image" (crops); it
+    names the training task (:mod:`posemoe.training.tasks`) and what the model takes (:data:`TASKS`)."""
     return FAMILIES[family_of(cfg)].task
 
 
-def is_image_model(cfg: ModelConfig) -> bool:
-    return task_of(cfg) == "image"
+def input_shape(cfg: ModelConfig) -> tuple[int, ...]:
+    """The shape of one input of a model of ``cfg``: (T, J, C) keypoints or (3, S, S) an image crop."""
+    if task_of(cfg) == "image":
+        return (3, cfg.image_size, cfg.image_size)
+    return (cfg.num_frames, cfg.num_joints, cfg.in_channels)
 
 
 def describe_input(cfg: ModelConfig) -> str:
     """What a model of ``cfg`` takes, in a few words ("27 frames", "256 px crop")."""
-    return f"{cfg.image_size} px crop" if is_image_model(cfg) else f"{cfg.num_frames} frames"
+    return f"{cfg.image_size} px crop" if task_of(cfg) == "image" else f"{cfg.num_frames} frames"
 
 
 def example_input(cfg: ModelConfig, batch: int = 1) -> torch.Tensor:
     """A zero input of the shape the model takes."""
-    if is_image_model(cfg):
-        return torch.zeros(batch, 3, cfg.image_size, cfg.image_size)
-    return torch.zeros(batch, cfg.num_frames, cfg.num_joints, cfg.in_channels)
-
-
-def create_model(name: str, *, pretrained: bool | str = False, **overrides) -> nn.Module:
-    """A model of the named configuration: freshly initialised (fields can be overridden), or with
-    weights: ``pretrained=True`` takes the shipped weights of this architecture, a string names
-    shipped weights or a ``.safetensors`` / ``.pt`` file (which must be of this architecture)."""
-    if not pretrained:
-        return build_model(get_config(name, **overrides))
-    from posemoe.models.pretrained import default_weights, load_pretrained
-
-    if overrides:
-        raise UserError("pretrained weights fix the architecture; drop the overrides")
-    model, _ = load_pretrained(default_weights(name) if pretrained is True else pretrained)
-    if model.config != get_config(name):
-        raise UserError(f"weights {pretrained!r} are not of architecture {name}")
-    return model
+    return torch.zeros(batch, *input_shape(cfg))
 
 
 def count_parameters(model: nn.Module) -> int:

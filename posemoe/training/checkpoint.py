@@ -1,5 +1,6 @@
-"""Checkpoints that carry their model configuration, written atomically, and the lock that keeps
-two runs out of one folder."""
+"""Checkpoints that carry their model configuration, written atomically (read back by
+:func:`posemoe.models.pretrained.load_checkpoint`, which inference uses too), and the lock that
+keeps two runs out of one folder."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import errno
 import fcntl
 import os
 import shutil
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -18,6 +18,7 @@ from torch import nn
 
 from posemoe.errors import UserError
 from posemoe.io.temporaries import replacing_stale
+from posemoe.models.pretrained import build_checked, load_checkpoint
 
 
 def save_atomic(payload: dict[str, Any], path: str | Path) -> None:
@@ -51,33 +52,8 @@ def save_atomic(payload: dict[str, Any], path: str | Path) -> None:
         raise
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    try:
-        with (
-            warnings.catch_warnings()
-        ):  # torch warns about foreign pickle protocols before refusing them
-            warnings.simplefilter("ignore")
-            payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:
-        first = (str(err).splitlines() or [""])[0]
-        raise UserError(
-            f"{path}: not a readable posemoe checkpoint ({type(err).__name__}: {first})"
-        ) from None
-    if not isinstance(payload, dict):
-        raise UserError(f"{path}: not a posemoe checkpoint (holds a {type(payload).__name__})")
-    for key in ("model_config", "model"):
-        if key not in payload:
-            raise UserError(f"{path}: checkpoint lacks {key!r}; was it written by posemoe?")
-    return payload
-
-
 def model_from_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
     """Rebuild the model a checkpoint describes and load its weights (eval mode)."""
-    from posemoe.models.pretrained import build_checked
-
     payload = load_checkpoint(path, map_location)
     return build_checked(payload["model_config"], payload["model"], str(path)).to(map_location)
 
@@ -100,7 +76,7 @@ def run_lock(out_dir: Path, enabled: bool = True) -> Iterator[None]:
             (f for f in (out_dir, *out_dir.parents) if f.exists() and not f.is_dir()), out_dir
         )
         raise UserError(
-            f"{out_dir}: cannot be a run folder, {file} is a file; choose another --out-dir"
+            f"{out_dir}: cannot be a run folder, {file} is a file; choose another --out"
         ) from None
     with open(out_dir / ".lock", "w") as handle:
         try:
@@ -108,7 +84,7 @@ def run_lock(out_dir: Path, enabled: bool = True) -> Iterator[None]:
         except BlockingIOError:
             raise UserError(
                 f"{out_dir}: another training run is using this folder; wait for it or choose "
-                "another --out-dir"
+                "another --out"
             ) from None
         for stale in out_dir.glob(".*.pt.*.tmp"):
             stale.unlink(missing_ok=True)

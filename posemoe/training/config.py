@@ -14,7 +14,6 @@ except ModuleNotFoundError:  # Python 3.10
 
 from posemoe.datasets.h36m import Protocol
 from posemoe.errors import UserError, refuse_unknown
-from posemoe.models import ModelConfig, is_image_model
 from posemoe.training.aite import AITEConfig
 from posemoe.training.augment import DetectorNoise
 from posemoe.training.losses import LossWeights
@@ -136,41 +135,6 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    def pretrained_config(self, model_cfg: ModelConfig) -> dict[str, Any]:
-        """What using the trained weights needs beyond the architecture (see :mod:`posemoe.models.pretrained`)."""
-        if is_image_model(model_cfg):
-            return {
-                "layout": model_cfg.layout,
-                "codec": "crop",
-                "fps": None,
-                "in_channels": 3,
-                "sources": [Path(self.train_images or "").name],
-                "training_data": f"image set {self.train_images}",
-            }
-        from posemoe.datasets import get_dataset
-
-        motion = (
-            [f"{m['kind']} motion seen by virtual cameras" for m in self.motion_sources]
-            if self.virtual_share
-            else []
-        )
-        data = f"{self.dataset} {' '.join(self.train_subjects)} ({', '.join(self.source.split('+'))} 2D)"
-        if self.virtual_share >= 1:
-            data = ""
-        kinds = ([] if self.virtual_share >= 1 else [self.dataset]) + [
-            m["kind"] for m in self.motion_sources
-        ]
-        licence = "; ".join(dict.fromkeys(LICENCES.get(k, f"{k}: see its licence") for k in kinds))
-        return {
-            "layout": "h36m17",
-            "codec": self.codec,
-            "fps": get_dataset(self.dataset).fps,
-            "in_channels": model_cfg.in_channels,
-            "sources": self.source.split("+") + motion,
-            "training_data": "; ".join(x for x in [data, *motion] if x),
-            "licence": licence,
-        }
 
 
 # What weights trained on each source inherit (recorded in the weights' pretrained config).

@@ -27,12 +27,13 @@ from posemoe.datasets.h36m import Protocol
 from posemoe.errors import UserError
 from posemoe.models import ModelConfig, build_model, count_parameters, get_config
 from posemoe.models.posemoe import PoseMoEConfig, resample_frames
+from posemoe.models.pretrained import load_checkpoint
 from posemoe.training.aite import AITE
-from posemoe.training.checkpoint import load_checkpoint, run_lock, save_atomic
+from posemoe.training.checkpoint import run_lock, save_atomic
 from posemoe.training.config import TrainConfig, resume_changes
 from posemoe.training.distributed import Ranks, any_rank, average_gradients, barrier, setup, wrap
 from posemoe.training.log import CsvLog
-from posemoe.training.tasks import Task, make_task
+from posemoe.training.tasks import Task, make_task, pretrained_config
 
 __all__ = ["TrainConfig", "train", "learning_rate"]
 
@@ -59,7 +60,7 @@ def train(
         if any_rank(bool(held) and not resume and not restart, ranks):  # every rank decides alike
             raise UserError(
                 f"{out} holds a run ({', '.join(p.name for p in held) or 'on another rank'}): --resume "
-                "continues it, --restart replaces it, or give another --out-dir"
+                "continues it, --restart replaces it, or give another --out"
             )
         if (
             not resume
@@ -397,7 +398,7 @@ class Run:
             "model_name": self.cfg.model,
             "model": self.weights().state_dict(),
             **averaged,
-            "pretrained_config": self.cfg.pretrained_config(self.model_cfg),
+            "pretrained_config": pretrained_config(self.cfg, self.model_cfg),
             "aite": self.aite.state_dict() if self.aite is not None else None,
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),

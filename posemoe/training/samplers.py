@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from posemoe.codecs import flip_horizontal, match_channels
-from posemoe.datasets.images import ImageSet, images_to_tensor_layout
+from posemoe.crops import images_to_tensor_layout
+from posemoe.datasets.images import ImageSet
 from posemoe.datasets.sequences import PoseSequences
 from posemoe.layouts import JointLayout
 

@@ -1,13 +1,15 @@
 """One task object per model family: its data, its forward pass and loss, its validation.
 
 The loop (:mod:`posemoe.training.loop`) treats every family alike through these methods:
-``batches(epoch)``, ``loss(net, batch, ...)``, ``validate(model)``. Adding a family is a class here
-and one line in :func:`make_task`.
+``batches(epoch)``, ``loss(net, batch, ...)``, ``validate(model)``; ``pretrained_config(cfg,
+model_cfg)`` says what using the trained weights needs. The task of a model is its family's
+(:func:`posemoe.models.task_of`); a new task is a class here and one entry in :data:`TASKS`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,18 +17,18 @@ import torch
 from torch import Tensor, nn
 
 from posemoe.codecs import dataset_encoding
-from posemoe.datasets.h36m import Protocol, load_sources
+from posemoe.datasets.h36m import Protocol
 from posemoe.datasets.images import ImageSet
 from posemoe.datasets.motion import MotionSource, motion_bank
-from posemoe.datasets.registry import get_dataset
+from posemoe.datasets.registry import get_dataset, load_sources
 from posemoe.errors import UserError, refuse_unknown
 from posemoe.evaluation.h36m import evaluate_predictions, predict
 from posemoe.evaluation.images import score_images
 from posemoe.inference.images import predict_images
 from posemoe.layouts import get_layout
-from posemoe.models import AITEPoseConfig, ModelConfig, PoseMoEConfig, is_image_model
+from posemoe.models import AITEPoseConfig, ModelConfig, PoseMoEConfig, task_of
 from posemoe.training.aite import AITE
-from posemoe.training.config import TrainConfig
+from posemoe.training.config import LICENCES, TrainConfig
 from posemoe.training.distributed import Ranks, merge_shards
 from posemoe.training.losses import keypoint_loss, lifting_loss
 from posemoe.training.samplers import ClipSampler, ImageSampler
@@ -91,6 +93,35 @@ class LiftingTask:
                 f" + {self.views.bank.num_frames} frames of {', '.join(kinds)} motion seen by virtual "
                 f"cameras ({cfg.virtual_share:.0%} of batches)"
             )
+
+    @staticmethod
+    def pretrained_config(cfg: TrainConfig, model_cfg: PoseMoEConfig) -> dict[str, Any]:
+        """What using the trained weights needs beyond the architecture (see
+        :mod:`posemoe.models.pretrained`): H36M-17 keypoints in the run's codec at the dataset's
+        frame rate, and the training data with its licences."""
+        motion = (
+            [f"{m['kind']} motion seen by virtual cameras" for m in cfg.motion_sources]
+            if cfg.virtual_share
+            else []
+        )
+        data = (
+            f"{cfg.dataset} {' '.join(cfg.train_subjects)} ({', '.join(cfg.source.split('+'))} 2D)"
+        )
+        if cfg.virtual_share >= 1:
+            data = ""
+        kinds = ([] if cfg.virtual_share >= 1 else [cfg.dataset]) + [
+            m["kind"] for m in cfg.motion_sources
+        ]
+        licence = "; ".join(dict.fromkeys(LICENCES.get(k, f"{k}: see its licence") for k in kinds))
+        return {
+            "layout": "h36m17",
+            "codec": cfg.codec,
+            "fps": get_dataset(cfg.dataset).fps,
+            "in_channels": model_cfg.in_channels,
+            "sources": cfg.source.split("+") + motion,
+            "training_data": "; ".join(x for x in [data, *motion] if x),
+            "licence": licence,
+        }
 
     @staticmethod
     def _virtual_views(cfg: TrainConfig, model_cfg: PoseMoEConfig) -> VirtualViewSampler | None:
@@ -236,6 +267,19 @@ class ImageTask:
         self.report: list[str] = []
         self.summary = f"{len(self.train_data.images)} images ({cfg.train_images})"
 
+    @staticmethod
+    def pretrained_config(cfg: TrainConfig, model_cfg: AITEPoseConfig) -> dict[str, Any]:
+        """What using the trained weights needs beyond the architecture: crops (3 channels, no frame
+        rate) in the model's layout, and the image set trained on."""
+        return {
+            "layout": model_cfg.layout,
+            "codec": "crop",
+            "fps": None,
+            "in_channels": 3,
+            "sources": [Path(cfg.train_images or "").name],
+            "training_data": f"image set {cfg.train_images}",
+        }
+
     def batches(self, epoch: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """The epoch's ``(image index (B,), flip (B,))`` batches of this rank."""
         return self.sampler.epoch(
@@ -311,7 +355,14 @@ class ImageTask:
 
 
 Task = LiftingTask | ImageTask
+TASKS: dict[str, type[Task]] = {"lifting": LiftingTask, "image": ImageTask}  # by task_of's answer
 
 
 def make_task(cfg: TrainConfig, model_cfg: ModelConfig, ranks: Ranks) -> Task:
-    return (ImageTask if is_image_model(model_cfg) else LiftingTask)(cfg, model_cfg, ranks)
+    return TASKS[task_of(model_cfg)](cfg, model_cfg, ranks)
+
+
+def pretrained_config(cfg: TrainConfig, model_cfg: ModelConfig) -> dict[str, Any]:
+    """What using weights that ``cfg`` trains needs beyond the architecture, as the model's task
+    says (the :class:`~posemoe.models.pretrained.PretrainedConfig` fields)."""
+    return TASKS[task_of(model_cfg)].pretrained_config(cfg, model_cfg)

@@ -74,7 +74,7 @@ def plot_angles(angles: JointAngles, file: IO, *, title: str = "") -> None:
         from matplotlib.figure import Figure
     except ImportError:
         raise UserError(
-            "the joint-angle plot needs matplotlib: pip install matplotlib (the video extra brings it)"
+            "the joint-angle plot needs matplotlib: pip install 'posemoe[plots]'"
         ) from None
     time = np.arange(len(angles.degrees)) / angles.fps
     figure = Figure(figsize=(11, 10), dpi=90, layout="constrained")

@@ -50,7 +50,7 @@ def _check(
     inputs: Iterable[str | Path | None],
 ) -> None:
     """Refuse unknown renderings and any that would replace ``source`` or one of ``inputs``."""
-    from posemoe.export.results import refuse_inputs
+    from posemoe.io.files import refuse_inputs
 
     unknown = set(render) - set(RENDERINGS)
     if unknown:
@@ -282,7 +282,7 @@ def render_result(
     ``truth`` (T, J, 3) metres, root-relative, belongs to the first person. No rendering may
     replace ``result.source`` or one of ``inputs``. The .mp4 is ``height`` pixels tall (None: the
     video's, at most 720)."""
-    from posemoe.export import output_name
+    from posemoe.export.formats import output_name
 
     out, stem = Path(out), output_name(result)
     _check(out, stem, render, result.source, inputs)

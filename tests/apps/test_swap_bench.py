@@ -68,6 +68,7 @@ def test_scores_count_restored_and_harmed_frames():
         world, lambda track: fix_left_right_swaps(track)[0], np.random.default_rng(3)
     )
     assert fixed.restored >= 0.95 * fixed.swapped and fixed.changed <= 0.005 * fixed.correct
+    assert fixed.seconds > 0.0 and untouched.seconds >= 0.0  # the fixer is timed for the table
     total = Tally()
     total.add(fixed)
     assert total.row("walk").startswith(f"| walk | 0 | {fixed.frames} | {fixed.swapped} |")

@@ -49,13 +49,14 @@ def test_version_and_documented_defaults(capsys):
     assert "(default: posemoe-out)" in text and "(default: 1)" in text
 
 
-def test_help_and_version_wait_for_neither_torch_nor_mediapipe():
+def test_help_and_version_wait_for_neither_torch_nor_the_video_runtime():
     """Building the parser (every --help, --version, bad argument) and ``import posemoe`` stay light;
     the package's names load on first use."""
     code = (
         "import sys, posemoe; from posemoe.cli import build_parser; build_parser(); posemoe.layouts.H36M17; "
-        "heavy = {'torch', 'mediapipe', 'scipy'} & set(sys.modules); assert not heavy, heavy; "
-        "assert {'infer_video', 'Lifter'} <= set(dir(posemoe)) and 'Any' not in dir(posemoe); posemoe.infer_video; "
+        "heavy = {'torch', 'onnxruntime', 'cv2', 'scipy'} & set(sys.modules); assert not heavy, heavy; "
+        "assert {'infer_video', 'Lifter', 'write_result'} <= set(dir(posemoe)) and 'Any' not in dir(posemoe); "
+        "posemoe.infer_video; posemoe.write_result; "
         "posemoe.models.pretrained.PretrainedConfig; assert 'torch' not in sys.modules; "
         "print(posemoe.__version__)"
     )
@@ -81,7 +82,7 @@ def test_train_and_eval_commands(synthetic_dir, tmp_path, capsys):
             "train",
             "--data-dir",
             str(synthetic_dir),
-            "--out-dir",
+            "--out",
             str(run),
             "--epochs",
             "1",
@@ -162,8 +163,30 @@ def test_train_and_eval_commands(synthetic_dir, tmp_path, capsys):
     assert header in written["settings"] and written["frames"] > 0 and written["mpjpe"] > 0
 
 
+def test_verbose_lets_onnx_runtime_log_its_warnings(monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from posemoe.cli import quiet_third_party
+    from posemoe.inference import blazepose
+    from posemoe.weights import WEIGHTS_DIR
+
+    def levels() -> list[int]:
+        from posemoe.inference.runtime import OnnxModel
+
+        lifter = OnnxModel(next(WEIGHTS_DIR.glob("*.onnx")))
+        detector = blazepose.session(blazepose.DETECTOR_ONNX, 1)
+        return [s.get_session_options().log_severity_level for s in (lifter.session, detector)]
+
+    monkeypatch.delenv("POSEMOE_VERBOSE", raising=False)
+    quiet_third_party(False)
+    assert levels() == [3, 3]  # errors only
+    monkeypatch.setenv("POSEMOE_VERBOSE", "0")  # restored after the test
+    quiet_third_party(True)
+    assert levels() == [2, 2]  # warnings too
+
+
 def test_bench_video_measures_one_and_three_people(tiny_lifter, capsys):
-    pytest.importorskip("mediapipe")
+    pytest.importorskip("cv2")
+    pytest.importorskip("torch")
     from posemoe.apps.bench import benchmark_video
 
     figures = benchmark_video(str(tiny_lifter), frames=6, size=(640, 360))
@@ -176,9 +199,8 @@ def test_bench_video_measures_one_and_three_people(tiny_lifter, capsys):
     assert (
         "--detect-workers 2" in printed
         and "lift (flip-averaged)" in printed
-        and "2 threads" in printed
+        and "detect (BlazePose full, ONNX Runtime, 2 threads)" in printed
     )
-    assert "the wheel's landmark model with all its heads" in printed
 
 
 def test_bench_prints_throughput(capsys):
@@ -225,14 +247,14 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
 
 
 def test_training_demo_runs_offline(tmp_path, capsys):
-    main(["demo", "--train", "--out-dir", str(tmp_path / "demo"), "--seconds", "3"])
+    main(["demo", "--train", "--out", str(tmp_path / "demo"), "--seconds", "3"])
     out = capsys.readouterr().out
     assert "outputs:" in out and (tmp_path / "demo" / "eval.md").exists()
 
 
 def test_demo_lifts_renders_and_prints_where(tmp_path, capsys, tiny_lifter):
-    pytest.importorskip("mediapipe")
-    main(["demo", "--out-dir", str(tmp_path / "demo"), "--model", str(tiny_lifter)])
+    pytest.importorskip("cv2")
+    main(["demo", "--out", str(tmp_path / "demo"), "--model", str(tiny_lifter)])
     out = capsys.readouterr().out
     assert (
         "MPJPE against the truth" in out
@@ -327,3 +349,22 @@ def test_bench_swaps_needs_bvh_files_and_no_swap_fix_is_refused_for_streams(tmp_
         result.returncode == 2
         and "--no-swap-fix applies to recorded videos and keypoint files" in result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["demo"],
+        ["train"],
+        ["compare-aite", "--data-dir", "d", "--train-images", "a.npz", "--val-images", "b.npz"],
+    ],
+)
+def test_out_dir_is_the_old_spelling_of_out(command, capsys):
+    from posemoe.cli import build_parser
+
+    assert build_parser().parse_args([*command, "--out", "here"]).out == "here"
+    assert capsys.readouterr().err == ""
+    assert build_parser().parse_args([*command, "--out-dir", "here"]).out == "here"
+    assert capsys.readouterr().err.splitlines() == [
+        f"posemoe {command[0]}: warning: --out-dir is deprecated, use --out"
+    ]

@@ -163,7 +163,7 @@ def test_bad_inputs_name_file_subject_and_action(synthetic_dir, tmp_path):
 
 
 def test_sources_join_and_detector_noise(synthetic_dir):
-    from posemoe.datasets.h36m import load_sources
+    from posemoe.datasets.registry import load_sources
     from posemoe.training.augment import DetectorNoise
 
     gt = load_h36m(synthetic_dir, ["S1"], "gt")

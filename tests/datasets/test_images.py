@@ -4,13 +4,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from posemoe.crops import crop, square_box
 from posemoe.datasets.images import (
-    crop,
     from_crop_coords,
     load_coco_json,
     load_h36m_json,
     read_image,
-    square_box,
     to_crop_coords,
 )
 from posemoe.layouts import COCO17

@@ -1,5 +1,6 @@
 import csv
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -74,6 +75,16 @@ def test_angle_files_hold_the_angles_with_gaps_where_unseen(tmp_path):
     assert "ankle_flexion" in record["not_measured"] and "trunk_tilt" not in record["not_measured"]
     image = Image.open(tmp_path / "clip_angles.png")
     assert image.format == "PNG" and image.size[0] > 600 and image.size[1] > 600
+
+
+def test_without_matplotlib_the_plot_is_skipped_with_a_warning_and_the_numbers_written(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    with pytest.warns(UserWarning, match=r"clip: the joint-angle plot .*'posemoe\[plots\]'"):
+        paths = write_result(_result([_person(12)]), tmp_path, ["angles"])
+    assert sorted(p.name for p in paths) == ["clip_angles.csv", "clip_angles.json"]
+    assert not (tmp_path / "clip_angles.png").exists()
 
 
 def test_without_a_ground_the_trunk_is_not_measured_and_each_person_has_files(tmp_path):

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from posemoe.export.results import write_outputs
+from posemoe.export import write_outputs
 from posemoe.inference.smoothing import one_euro
 
 

@@ -78,7 +78,7 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
 
 
 def _write_results_forever(out: Path) -> None:
-    from posemoe.export.results import write_outputs
+    from posemoe.export import write_outputs
     from posemoe.io.npz import save_npz
 
     rng = np.random.default_rng(os.getpid())
@@ -305,7 +305,7 @@ def test_second_training_into_a_busy_folder_is_refused(
                     "train",
                     "--data-dir",
                     str(synthetic_dir),
-                    "--out-dir",
+                    "--out",
                     str(out),
                     "--epochs",
                     "1",
@@ -410,7 +410,7 @@ def test_full_disk_during_training_leaves_no_partial_files(full_disk, synthetic_
             "train",
             "--data-dir",
             str(synthetic_dir),
-            "--out-dir",
+            "--out",
             str(out),
             "--epochs",
             "2",
@@ -457,7 +457,7 @@ def test_full_disk_between_epochs_names_the_file_and_keeps_the_earlier_checkpoin
             "train",
             "--data-dir",
             str(synthetic_dir),
-            "--out-dir",
+            "--out",
             str(out),
             "--threads",
             "1",
@@ -611,7 +611,7 @@ def test_a_killed_infers_temporaries_are_removed_by_the_next_run(
 ):
     """Killed mid-write (kill -9): its ``.<name>.<pid>.tmp`` stay; the next run into the folder
     removes them, and leaves a live process's and other tools' files alone."""
-    from posemoe.export.results import write_files
+    from posemoe.io.files import write_files
 
     out = tmp_path / "out"
     dets = tmp_path / "dets.json"
@@ -658,7 +658,7 @@ def test_resume_from_a_model_only_last_pt_says_so(synthetic_dir, tmp_path, count
         "train",
         "--data-dir",
         str(synthetic_dir),
-        "--out-dir",
+        "--out",
         str(out),
         "--threads",
         "1",

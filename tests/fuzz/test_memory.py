@@ -42,7 +42,7 @@ HOSTILE_FILES = {
     "data-3d-bomb-1.2GB/train": (
         "DATA_DIRS['3d-bomb-1.2GB'][0](D)",
         (
-            "cli(['train', '--data-dir', str(D / 'data'), '--out-dir', str(D / 'run'), "
+            "cli(['train', '--data-dir', str(D / 'data'), '--out', str(D / 'run'), "
             "'--set', \"train_subjects=['S1']\", '--set', \"val_subjects=['S8']\"])"
         ),
     ),
@@ -156,7 +156,7 @@ EXTREME_OPTIONS = {
             "train",
             "--data-dir",
             "{D}/data",
-            "--out-dir",
+            "--out",
             "{D}/run",
             "--epochs",
             "1",

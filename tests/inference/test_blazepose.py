@@ -1,28 +1,18 @@
-"""BlazePose on ONNX Runtime: the numpy/OpenCV steps one by one (against hand-worked cases), the
-shipped models' checksums, and the whole detector against mediapipe's graphs on the bundled clip."""
+"""BlazePose on ONNX Runtime: the numpy/OpenCV steps one by one (against hand-worked cases) and the
+shipped models' checksums. (Its agreement with mediapipe's graphs is measured by a developer's tool
+in a venv of its own: tools/blazepose_agreement.py, docs/results/lean-runtime.md.)"""
 
 import hashlib
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from posemoe.inference import blazepose as bp
 
-TOOL = Path(__file__).parents[2] / "tools" / "blazepose_onnx.py"
 
-
-def _tool():
-    spec = importlib.util.spec_from_file_location("blazepose_onnx", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_shipped_models_are_what_the_conversion_tool_recorded_writing():
-    recorded = _tool().SHIPPED_SHA256
+def test_the_shipped_models_are_what_the_conversion_tool_recorded_writing(load_tool):
+    recorded = load_tool("blazepose_onnx").SHIPPED_SHA256
     for path in (bp.DETECTOR_ONNX, bp.LANDMARK_ONNX):
         assert hashlib.sha256(path.read_bytes()).hexdigest() == recorded[path.name], path
         assert path.stat().st_size < 16 * 2**20
@@ -174,94 +164,3 @@ def test_decoded_landmarks_are_pixels_with_sigmoid_visibility_and_the_next_regio
 def test_a_region_of_no_size_is_refused():
     with pytest.raises(ValueError, match="positive size"):
         bp.crop_corners(bp.Roi(0.5, 0.5, 0.0, 0.1), 640, 480, 256)
-
-
-onnxruntime = pytest.importorskip("onnxruntime")
-
-
-def test_the_onnx_stages_match_mediapipes_graphs_on_the_same_frame_and_region():
-    """On the bundled clip's frames: the person detector's score, face box and region, then the
-    landmark model on mediapipe's own region, agree with mediapipe's graphs (the same models)."""
-    pytest.importorskip("mediapipe")
-    from posemoe.assets import walking_clip
-    from posemoe.inference.blazepose_mediapipe import MediapipeBackend
-    from posemoe.io.video import open_frames
-
-    with open_frames(walking_clip()) as video:
-        frames = [frame for k, frame in zip(range(40), video) if k % 8 == 0]
-    detector, landmarks = bp.PersonDetector(), bp.LandmarkModel()
-    reference = MediapipeBackend(threads=1)
-    try:
-        for frame in frames:
-            image = reference.image(frame)
-            expected, found = reference.look(image), detector(frame)
-            assert len(expected) == len(found) >= 1
-            for (score, box, roi), (detection, mine) in zip(expected, found):
-                assert detection.score == pytest.approx(score, abs=1e-4)
-                np.testing.assert_allclose(detection.box, box, atol=1e-4)
-                np.testing.assert_allclose(
-                    [mine.x, mine.y, mine.width, mine.height, mine.rotation],
-                    [roi.x, roi.y, roi.width, roi.height, roi.rotation],
-                    atol=1e-4,
-                )
-                points, presence, next_roi = reference.solo(image, roi)
-                mine_points, mine_presence, mine_next = landmarks(frame, roi)
-                assert np.abs(mine_points[:, :2] - points[:, :2]).max() < 0.25  # pixels, of 854x480
-                assert np.abs(
-                    mine_points[:, 2] - points[:, 2]
-                ).max() < 0.01 and mine_presence == pytest.approx(presence, abs=1e-3)
-                np.testing.assert_allclose(
-                    [mine_next.x, mine_next.y, mine_next.width, mine_next.rotation],
-                    [next_roi.x, next_roi.y, next_roi.width, next_roi.rotation],
-                    atol=1e-3,
-                )
-    finally:
-        reference.close()
-
-
-def _both(frames, **options):
-    from posemoe.inference.detectors import BlazePose
-
-    found = {}
-    for backend in ("mediapipe", "onnx"):
-        with BlazePose(backend=backend, **options) as detector:
-            if backend == "onnx":  # the whole frame only, as mediapipe's graphs look
-                detector.backend.second_scale = False
-            found[backend] = [detector(frame) for frame in frames]
-    errors = np.concatenate(
-        [
-            np.linalg.norm(a[..., :2] - b[..., :2], axis=-1).ravel()
-            for a, b in zip(found["mediapipe"], found["onnx"])
-            if a.shape == b.shape
-        ]
-    )
-    return [len(p) for p in found["mediapipe"]], [len(p) for p in found["onnx"]], errors
-
-
-def test_each_frame_afresh_the_onnx_detector_finds_what_mediapipe_finds_to_hundredths_of_a_pixel():
-    pytest.importorskip("mediapipe")
-    from posemoe.assets import walking_clip
-    from posemoe.io.video import open_frames
-
-    with open_frames(walking_clip()) as video:
-        frames = [frame for k, frame in enumerate(video) if k % 2 == 0]
-    reference, onnx, errors = _both(frames, video=False)
-    assert onnx == reference and sum(reference) >= 45
-    assert np.median(errors) < 0.02 and np.percentile(errors, 95) < 0.05  # pixels, of 854x480
-
-
-def test_followed_over_the_bundled_clip_the_onnx_detector_finds_what_mediapipe_finds():
-    """The whole detector as ``posemoe infer`` runs it (following people, two threads) on the bundled
-    walking clip: the same people in every frame, landmarks within the issue's bounds (median under
-    1 pixel, 95th percentile under 3). Following carries any difference into pixels (README,
-    "BlazePose on ONNX Runtime"): measured 0.37 and 2.34 here, and mediapipe against itself with its
-    regions moved once by 0.01 pixel, 0.45 and 2.74."""
-    pytest.importorskip("mediapipe")
-    from posemoe.assets import walking_clip
-    from posemoe.io.video import open_frames
-
-    with open_frames(walking_clip()) as video:
-        frames = list(video)
-    reference, onnx, errors = _both(frames, threads=2)
-    assert onnx == reference
-    assert np.median(errors) < 1.0 and np.percentile(errors, 95) < 3.0

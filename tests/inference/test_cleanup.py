@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -239,15 +237,38 @@ def test_short_tracks_and_bad_input():
         )
 
 
-def test_a_thousand_frames_take_milliseconds():
-    track = detected(walk(1000, seed=8), "side", np.random.default_rng(5))
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
+def test_the_work_is_linear_in_the_frames(monkeypatch):
+    """A bound on the work, not a timing (that is ``posemoe bench --swaps``): the decoding builds
+    each triple of frames' costs once, a bounded chunk at a time, and holding back runs looks up
+    a bounded number of terms per frame, so twice the frames is twice the work."""
+    from posemoe.inference import cleanup
+
+    def count(frames: int) -> tuple[int, int, int]:
+        built, largest, looked_up = [0], [0], [0]
+        chunk, at = cleanup._MotionCosts.chunk, cleanup._MotionCosts.at
+
+        def counted_chunk(self, lo, hi):
+            built[0] += hi - lo
+            largest[0] = max(largest[0], hi - lo)
+            return chunk(self, lo, hi)
+
+        def counted_at(self, n, a, b, c):
+            looked_up[0] += len(n)
+            return at(self, n, a, b, c)
+
+        monkeypatch.setattr(cleanup._MotionCosts, "chunk", counted_chunk)
+        monkeypatch.setattr(cleanup._MotionCosts, "at", counted_at)
+        rng = np.random.default_rng(5)
+        truth = detected(walk(frames, seed=8), "side", rng)
+        track, _ = inject_swaps(truth, rng, runs=frames // 100)
         fix_left_right_swaps(track)
-        times.append(time.perf_counter() - start)
-    print(f"\n1000 frames: {min(times) * 1e3:.1f} ms")
-    assert min(times) < 0.2  # about 20 ms alone; loose, the machine is shared
+        monkeypatch.undo()
+        return built[0], largest[0], looked_up[0]
+
+    small, large = count(1000), count(2000)
+    assert small[0] == 1000 - 2 and large[0] == 2000 - 2  # each triple built once
+    assert max(small[1], large[1]) <= 256  # memory bounded by the chunk, not by the frames
+    assert 0 < small[2] <= 10 * 1000 and large[2] <= 2.5 * small[2]
 
 
 def test_legs_labelled_against_the_arms_throughout_are_put_right_by_the_torso():
@@ -291,8 +312,70 @@ def test_weak_runs_are_left_as_detected():
     )
     part_costs[0, 0, 0, 6:8] = 5.0  # ... and much more over the second
     motion = _MotionCosts(part_costs, np.array([[False], [True]]))
-    left, went_back = _leave_weak_runs(path, motion, unary, transition, margin=2.0)
+    states = np.array([[0], [1]])
+    left, went_back = _leave_weak_runs(path, motion, unary, transition, states, margin=2.0)
     assert went_back == 1 and not left[3:5].any() and left[8:10].all()
+
+
+def test_a_run_needs_the_motion_to_break_at_both_its_ends():
+    """A detector's glitch (a foot on the other foot for a frame) is explained away by relabelling
+    everything on one side of it: such a run has support at one end and a triple at its other
+    end that prefers the detector's labels; it goes back. Per limb: in a run relabelling both
+    limbs, the one whose motion does not back it goes back alone."""
+    from posemoe.inference.cleanup import _leave_weak_runs, _MotionCosts
+
+    frames = 14
+    unary = np.zeros((frames, 2), np.float32)
+    transition = np.array([[0.0, 1.0], [1.0, 0.0]], np.float32)
+    states = np.array([[0], [1]])
+    path = np.zeros(frames, np.intp)
+    path[4:8] = 1
+    part_costs = np.zeros((2, 2, 2, frames - 2, 1), np.float32)
+    part_costs[0, 0, 0, 7] = 20.0  # the glitch at frame 8, which the run's exit explains ...
+    part_costs[1, 1, 0, 6] = 4.0  # ... while the other triple there prefers the detector's labels
+    motion = _MotionCosts(part_costs, np.array([[False], [True]]))
+    left, went_back = _leave_weak_runs(path, motion, unary, transition, states, margin=2.0)
+    assert went_back == 1 and not left.any()
+    part_costs[0, 0, 0, 2:4] = part_costs[0, 0, 0, 6:8] = 20.0  # a swap: both ends break
+    part_costs[1, 1, 0, 6] = 0.0
+    motion = _MotionCosts(part_costs, np.array([[False], [True]]))
+    left, went_back = _leave_weak_runs(path, motion, unary, transition, states, margin=2.0)
+    assert went_back == 0 and np.array_equal(left, path)
+
+    states = np.array([[0, 0], [1, 0], [0, 1], [1, 1]])  # two limbs of one part each
+    bits = states.astype(bool)
+    part_costs = np.zeros((2, 2, 2, frames - 2, 2), np.float32)
+    part_costs[0, 0, 0, 2:4, 0] = part_costs[0, 0, 0, 6:8, 0] = 20.0  # limb 0 swapped, limb 1 not
+    transition = np.where(states[:, None] != states[None], 1.0, 0.0).sum(-1).astype(np.float32)
+    path[4:8] = 3  # both relabelled
+    left, went_back = _leave_weak_runs(
+        path,
+        _MotionCosts(part_costs, bits),
+        np.zeros((frames, 4), np.float32),
+        transition,
+        states,
+        margin=2.0,
+    )
+    assert went_back == 1 and np.array_equal(left[4:8], [1] * 4) and not left[:4].any()
+
+
+def test_a_glitch_beside_a_hidden_twin_is_not_relabelled_away():
+    """The near hand seen (confident) and the far one guessed (confidence 0.1), the near hand's
+    detection jumping for two frames now and then: relabelling those frames runs each hand through
+    a confident and an unconfident detection, which lowers a confidence-weighted cost by that
+    alone. Runs are judged with each pair weighted alike under every labelling, so nothing is
+    relabelled (the previous rule relabelled 30 frames of these tracks)."""
+    relabelled = 0
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        track = detected(walk(600, seed=seed), "side", rng, 25)
+        size = np.nanmax(track[..., 1]) - np.nanmin(track[..., 1])
+        near, far = H36M17.index("LWrist"), H36M17.index("RWrist")
+        track[:, far, 2] = rng.uniform(0.05, 0.15, len(track))
+        for t in range(20, len(track) - 20, 30):
+            track[t : t + 2, near, :2] += rng.normal(0, 1, 2) / np.sqrt(2) * 0.08 * size
+        relabelled += int(fix_left_right_swaps(track)[1].any(1).sum())
+    assert relabelled == 0
 
 
 def _jumping_jacks(seed: int) -> np.ndarray:

@@ -1,6 +1,4 @@
-import importlib.util
 import itertools
-import json
 
 import numpy as np
 import pytest
@@ -9,32 +7,19 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("cv2")
 
 from posemoe.inference import detectors  # noqa: E402
-from posemoe.inference.detectors import PATIENCE, SEARCH_EVERY, _head, _same_person  # noqa: E402
+from posemoe.inference.detectors import (  # noqa: E402
+    PATIENCE,
+    SEARCH_EVERY,
+    BlazePose,
+    _head,
+    _same_person,
+)
 from posemoe.io.video import open_frames  # noqa: E402
 from posemoe.layouts import BLAZEPOSE33  # noqa: E402
 
 
-def BlazePose(**kwargs):  # noqa: N802
-    """The scheduler on ONNX Runtime unless a test names another backend: its logic is the same on
-    both (the mediapipe backend's own tests skip where mediapipe is not installed)."""
-    return detectors.BlazePose(**{"backend": "onnx", **kwargs})
-
-
-BACKENDS = [
-    pytest.param("onnx"),
-    pytest.param(
-        "mediapipe",
-        marks=pytest.mark.skipif(
-            importlib.util.find_spec("mediapipe") is None,
-            reason="mediapipe 0.10.21 is not installed",
-        ),
-    ),
-]
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_blazepose_finds_the_real_person_and_nobody_in_a_blank_frame(astronaut_clip, backend):
-    with open_frames(astronaut_clip) as video, BlazePose(backend=backend) as detector:
+def test_blazepose_finds_the_real_person_and_nobody_in_a_blank_frame(astronaut_clip):
+    with open_frames(astronaut_clip) as video, BlazePose() as detector:
         frame = next(iter(video))
         people = detector(frame)
     assert people.shape == (1, 33, 3)
@@ -46,49 +31,10 @@ def test_blazepose_finds_the_real_person_and_nobody_in_a_blank_frame(astronaut_c
     assert nose[2] > 0.9 and (shoulders[:, 2] > 0.9).all()
     assert (shoulders[:, 1] > nose[1]).all()  # shoulders below the nose, in pixels
     assert 0 <= nose[0] < 640 and 0 <= nose[1] < 360
-    with BlazePose(video=False, backend=backend) as detector:
+    with BlazePose(video=False) as detector:
         assert detector(np.full((360, 640, 3), 128, np.uint8)).shape == (0, 33, 3)
         with pytest.raises(ValueError, match="RGB uint8"):
             detector(np.zeros((10, 10), np.float32))
-
-
-def test_the_shipped_landmark_model_gives_the_wheels_landmarks_bit_for_bit(three_people):
-    """The shipped landmark model is the wheel's less two heads: on a real walking clip, then three
-    people, then frames of noise (everyone lost), then the walker again (found anew), both give the
-    same landmarks to the last bit through mediapipe's graphs, on one thread and on two (two lanes,
-    the look beside them)."""
-    pytest.importorskip("mediapipe")
-    from posemoe.assets import walking_clip
-    from posemoe.inference import blazepose_mediapipe as reference
-
-    assert f"model_path: {json.dumps(str(reference.LANDMARK_MODEL))}" in reference._landmark_graph(
-        1
-    )
-    assert "PoseLandmarkModelLoader" in reference._landmark_graph(
-        1, None
-    ) and "model_path" not in reference._landmark_graph(1, None)
-    with open_frames(walking_clip()) as video:
-        walk = [frame for _, frame in zip(range(16), video)]
-    noise = [
-        np.random.default_rng(k).integers(0, 256, (360, 640, 3), dtype=np.uint8) for k in range(6)
-    ]
-    frames = walk[:8] + three_people + noise + walk[8:]
-    for threads in (1, 2):  # (capped at the cores there are)
-        found = []
-        for model in (None, reference.WHEEL):
-            with BlazePose(threads=threads, backend="mediapipe", landmark_model=model) as detector:
-                graphs = [*detector.backend.graphs, detector.backend.solo_graph]
-                assert all(("model_path" in g.config) == (model is None) for g in graphs)
-                found.append([detector(frame) for frame in frames])
-        counts = [len(people) for people in found[0]]
-        assert (
-            counts[:8] == [1] * 8
-            and max(counts[8:14]) == 3
-            and counts[14:20] == [0] * 6
-            and counts[-1] == 1
-        )
-        for shipped, wheel in zip(*found):
-            np.testing.assert_array_equal(shipped, wheel)
 
 
 def test_with_room_for_fewer_people_than_are_there_the_largest_are_followed():
@@ -110,46 +56,9 @@ def test_with_room_for_fewer_people_than_are_there_the_largest_are_followed():
         assert len(people) == 1 and people[0][:, 0].mean() < 640
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_missing_landmark_model_is_named(tmp_path, backend):
+def test_a_missing_landmark_model_is_named(tmp_path):
     with pytest.raises(ValueError, match="no landmark model at"):
-        BlazePose(landmark_model=tmp_path / "none.tflite", backend=backend)
-
-
-def test_an_unknown_backend_is_refused_and_auto_means_mediapipe_only_where_it_is_installed(
-    monkeypatch,
-):
-    with pytest.raises(
-        ValueError, match="unknown BlazePose backend 'tflite'; known: auto, onnx, mediapipe"
-    ):
-        BlazePose(backend="tflite")
-    installed = importlib.util.find_spec("mediapipe") is not None
-    assert detectors.resolve_backend("auto") == ("mediapipe" if installed else "onnx")
-    assert detectors.resolve_backend("onnx") == "onnx"
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    assert detectors.resolve_backend("auto") == "onnx"
-
-
-def test_the_mediapipe_backend_says_how_to_get_mediapipe_when_it_is_missing():
-    """The ONNX backend runs with mediapipe made unimportable; the reference backend then names
-    what it needs."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; sys.modules['mediapipe'] = None\n"
-        "from posemoe.assets import astronaut\n"
-        "from posemoe.errors import MissingDependency\n"
-        "from posemoe.inference.detectors import BlazePose\n"
-        "with BlazePose(video=False, backend='auto') as d: people = d(astronaut())\n"
-        "assert people.shape == (1, 33, 3) and d.backend.name == 'onnx'\n"
-        "try:\n    BlazePose(backend='mediapipe')\nexcept MissingDependency as e:\n    print(e)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "needs mediapipe 0.10.21" in result.stdout
+        BlazePose(landmark_model=tmp_path / "none.onnx")
 
 
 def test_the_number_of_people_and_threads_are_bounded():
@@ -182,27 +91,6 @@ def test_a_follower_that_slid_onto_someones_legs_is_the_same_body():
     assert detectors._one_body(body, legs) and not detectors._one_body(body, beside)
 
 
-def test_blazepose_needs_no_jax(tmp_path):
-    """mediapipe declares jax and jaxlib (360 MB) but only its LLM converter imports them: the
-    reference detector runs with jax made unimportable, so users may uninstall them (README)."""
-    import subprocess
-    import sys
-
-    pytest.importorskip("mediapipe")
-    code = (
-        "import sys; sys.modules['jax'] = None; sys.modules['jaxlib'] = None\n"
-        "import numpy as np\n"
-        "from posemoe.assets import astronaut\n"
-        "from posemoe.inference.detectors import BlazePose\n"
-        "with BlazePose(video=False, backend='mediapipe') as d: people = d(astronaut())\n"
-        "assert people.shape == (1, 33, 3)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-
-
 @pytest.fixture(scope="module")
 def three_people() -> list[np.ndarray]:
     """The first six 1280x720 frames of a 5-second clip of three copies of the bundled photo side by
@@ -214,11 +102,10 @@ def three_people() -> list[np.ndarray]:
     return list(itertools.islice(moving_still(crowd(astronaut(), 3), 150, (1280, 720)), 6))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_two_threads_find_what_one_finds_in_the_same_order(three_people, backend):
-    with BlazePose(threads=1, backend=backend) as detector:
+def test_two_threads_find_what_one_finds_in_the_same_order(three_people):
+    with BlazePose(threads=1) as detector:
         one = [detector(frame) for frame in three_people]
-    with BlazePose(threads=2, backend=backend) as detector:
+    with BlazePose(threads=2) as detector:
         two = [detector(frame) for frame in three_people]
     assert [len(p) for p in one] == [3] * len(three_people)
     for a, b in zip(one, two):

@@ -50,7 +50,7 @@ def test_online_lifting_is_the_causal_window_ending_on_each_frame():
     track = np.concatenate([rng.uniform(100, 500, (30, 17, 2)), np.ones((30, 17, 1))], -1).astype(
         np.float32
     )
-    online = OnlineLifter(lifter, image_size=(640, 480))
+    online = OnlineLifter(lifter, layout="h36m17", image_size=(640, 480))
     assert online.push(None) is None  # nobody seen yet: nothing to say
     got = np.stack([online.push(frame) for frame in track])
     for t in (8, 20, 29):
@@ -79,7 +79,7 @@ def test_shipped_lifter_loads_by_name_offline():
     assert lifter.model.config.num_frames == 27 and not lifter.model.training
     rng = np.random.default_rng(0)
     track = np.concatenate([rng.normal([500, 500], 30, (40, 17, 2)), np.ones((40, 17, 1))], -1)
-    assert lifter.lift(track, image_size=(1000, 1000)).shape == (40, 17, 3)
+    assert lifter.lift(track, layout="h36m17", image_size=(1000, 1000)).shape == (40, 17, 3)
     with pytest.raises(ValueError, match="posemoe-t27-s-h36m"):
         load("no-such-weights")
 
@@ -117,13 +117,16 @@ def test_a_camera_codec_lifter_reads_the_intrinsics_it_is_given(synthetic_dir):
     cam = load_h36m_cameras()["S8"][seq.camera]
     size, known = (cam.width, cam.height), cam.intrinsics
     rays = Lifter(model, replace(PretrainedConfig(), codec="camera"))
-    got = rays.lift(raw, image_size=size, intrinsics=known)
+    got = rays.lift(raw, layout="h36m17", image_size=size, intrinsics=known)
     np.testing.assert_allclose(got, expected[seq.start : seq.start + seq.length], atol=1e-5)
     wide = Intrinsics((cam.f[0] / 2, cam.f[1] / 2), tuple(cam.c))
-    assert np.abs(rays.lift(raw, image_size=size, intrinsics=wide) - got).max() > 1e-4
+    assert (
+        np.abs(rays.lift(raw, layout="h36m17", image_size=size, intrinsics=wide) - got).max() > 1e-4
+    )
     screen = Lifter(model)
     np.testing.assert_array_equal(
-        screen.lift(raw, image_size=size, intrinsics=wide), screen.lift(raw, image_size=size)
+        screen.lift(raw, layout="h36m17", image_size=size, intrinsics=wide),
+        screen.lift(raw, layout="h36m17", image_size=size),
     )
 
 
@@ -172,10 +175,32 @@ def test_online_lifting_reads_the_intrinsics():
 
     lifter, known = _camera_lifter(), Intrinsics((700.0, 700.0), (300.0, 250.0))
     track = np.random.default_rng(3).uniform(100, 500, (12, 17, 2)).astype(np.float32)
-    online = OnlineLifter(lifter, image_size=(640, 480), intrinsics=known)
+    online = OnlineLifter(lifter, layout="h36m17", image_size=(640, 480), intrinsics=known)
     last = [online.push(points) for points in track][-1]
     np.testing.assert_allclose(
-        last, lifter.lift(track[-9:], image_size=(640, 480), intrinsics=known)[-1], atol=1e-6
+        last,
+        lifter.lift(track[-9:], layout="h36m17", image_size=(640, 480), intrinsics=known)[-1],
+        atol=1e-6,
     )
-    guessed = OnlineLifter(lifter, image_size=(640, 480))
+    guessed = OnlineLifter(lifter, layout="h36m17", image_size=(640, 480))
     assert np.abs([guessed.push(points) for points in track][-1] - last).max() > 1e-4
+
+
+def test_keypoints_whose_joint_count_several_layouts_share_need_their_layout_named():
+    torch.manual_seed(0)
+    lifter = Lifter(create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32))
+    rng = np.random.default_rng(0)
+    coco = np.concatenate([rng.uniform(100, 500, (12, 17, 2)), np.ones((12, 17, 1))], -1)
+    with pytest.raises(ValueError, match="coco17, h36m17, mpi_inf_3dhp17.*pass layout="):
+        lifter.lift(coco, image_size=(640, 480))
+    as_coco = lifter.lift(coco, layout="coco17", image_size=(640, 480))
+    assert np.abs(as_coco - lifter.lift(coco, layout="h36m17", image_size=(640, 480))).max() > 1e-3
+    online = OnlineLifter(lifter, image_size=(640, 480))
+    with pytest.raises(ValueError, match="pass layout="):
+        online.push(coco[0])
+    # a count only one layout has names it: BlazePose's 33 landmarks
+    blazepose = np.concatenate([rng.uniform(100, 500, (12, 33, 2)), np.ones((12, 33, 1))], -1)
+    np.testing.assert_array_equal(
+        lifter.lift(blazepose, image_size=(640, 480)),
+        lifter.lift(blazepose, layout="blazepose33", image_size=(640, 480)),
+    )

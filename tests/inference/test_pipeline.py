@@ -3,10 +3,12 @@ import json
 import numpy as np
 import pytest
 
-pytest.importorskip("mediapipe")
+pytest.importorskip("cv2")
+pytest.importorskip("onnxruntime")
 
 from posemoe.assets import astronaut  # noqa: E402
 from posemoe.cli import main  # noqa: E402
+from posemoe.export import write_result  # noqa: E402
 from posemoe.inference.pipeline import infer_video, write_detections  # noqa: E402
 from posemoe.inference.stream import infer_stream  # noqa: E402
 from posemoe.io.video import moving_still, write_video  # noqa: E402
@@ -64,7 +66,7 @@ def test_python_api_returns_the_result_the_cli_writes(clip_with_a_gap, tiny_lift
     assert result.frames == 20 and person.visible.tolist() == [
         t not in range(8, 12) for t in range(20)
     ]
-    paths = result.write(tmp_path) + [write_detections(result, tmp_path)]
+    paths = write_result(result, tmp_path) + [write_detections(result, tmp_path)]
     assert [p.name for p in paths] == ["gap.npz", "gap.json", "gap.csv", "gap_blazepose33.npz"]
     np.testing.assert_allclose(np.load(paths[0])["joints_3d"], person.joints_3d)
     record = json.loads(paths[1].read_text())  # the json and csv carry what the npz does, per frame
@@ -149,7 +151,7 @@ def test_two_people_are_both_lifted_with_their_ids(tiny_lifter, tmp_path):
     )
     left = [float(np.mean(p.keypoints[p.visible, :, 0])) for p in result.people]
     assert abs(left[0] - left[1]) > 100  # two different people, not one found twice
-    names = sorted(p.name for p in result.write(tmp_path / "out"))
+    names = sorted(p.name for p in write_result(result, tmp_path / "out"))
     assert names == [f"two_person{k}.{ext}" for k in (0, 1) for ext in ("csv", "json", "npz")]
     record = json.loads((tmp_path / "out" / "two_person1.json").read_text())
     assert record["person_id"] == 1 and record["people"] == [0, 1]
@@ -160,7 +162,7 @@ def test_two_people_are_both_lifted_with_their_ids(tiny_lifter, tmp_path):
     assert [p.track for p in only] == [1] and abs(
         float(np.mean(only[0].keypoints[only[0].visible, :, 0])) - left[1]
     ) < 20
-    assert [p.name for p in one.write(tmp_path / "one")][
+    assert [p.name for p in write_result(one, tmp_path / "one")][
         0
     ] == "two_person1.npz"  # not two.npz: id 0's name
 
@@ -202,7 +204,7 @@ def test_no_person_at_all_is_an_error(tmp_path, tiny_lifter):
 
 def test_stream_mode_lifts_online(clip_with_a_gap, tiny_lifter, tmp_path):
     result = infer_stream(str(clip_with_a_gap), str(tiny_lifter))
-    result.write(tmp_path)
+    write_result(result, tmp_path)
     out = np.load(tmp_path / "gap.npz")
     assert result.frames == 20 and out["joints_3d"].shape == (20, 17, 3)
     # frames without a person hold the last pose's input, so their 3D stays finite

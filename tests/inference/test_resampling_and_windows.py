@@ -29,13 +29,13 @@ def test_a_track_at_25_fps_gives_the_3d_of_the_same_motion_at_50():
     assert lifter.pretrained.fps == 50.0
     at_50, size = _walk_2d(400)
     at_25, _ = _walk_2d(400, step=2)
-    lifted_50 = lifter.lift(at_50, image_size=size, fps=50)
-    lifted_25 = lifter.lift(at_25, image_size=size, fps=25)
+    lifted_50 = lifter.lift(at_50, layout="h36m17", image_size=size, fps=50)
+    lifted_25 = lifter.lift(at_25, layout="h36m17", image_size=size, fps=25)
     assert lifted_25.shape == (200, 17, 3)
     error_mm = float(mpjpe(lifted_25, lifted_50[::2]).mean() * 1000)
     assert error_mm < 2.0, error_mm
     # Without resampling the model would see the motion twice as fast: a different answer.
-    naive = lifter.lift(at_25, image_size=size, fps=50)
+    naive = lifter.lift(at_25, layout="h36m17", image_size=size, fps=50)
     assert float(mpjpe(naive, lifted_50[::2]).mean() * 1000) > 2 * error_mm
 
 
@@ -45,7 +45,7 @@ def test_window_boundaries_leave_no_seam():
     steps = {}
     for name, stride in (("blended", None), ("end to end", 27)):
         lifted = Lifter(lifter.model, lifter.pretrained, stride=stride).lift(
-            track, image_size=size, fps=50
+            track, layout="h36m17", image_size=size, fps=50
         )
         step = np.linalg.norm(np.diff(lifted, axis=0), axis=-1).mean(
             -1
@@ -76,12 +76,12 @@ def test_bad_rates_and_sizes_are_refused():
     lifter = load()  # the default lifter: ONNX Runtime, no torch
     track, size = _walk_2d(30)
     with pytest.raises(ValueError, match="fps must be positive"):
-        lifter.lift(track, image_size=size, fps=0)
+        lifter.lift(track, layout="h36m17", image_size=size, fps=0)
     with pytest.raises(ValueError, match="image size"):
-        lifter.lift(track, image_size=(-640, 480))
+        lifter.lift(track, layout="h36m17", image_size=(-640, 480))
     track[3, 2, 0] = np.inf
     with pytest.raises(ValueError, match="infinite"):
-        lifter.lift(track, image_size=size)
+        lifter.lift(track, layout="h36m17", image_size=size)
 
 
 def test_windowed_prediction_shows_progress_only_when_asked(capsys):

@@ -3,11 +3,9 @@ does; any weights export with their configs; inference imports no torch. The tes
 with torch skip without it (the video extra alone, as CI's lean venv runs them)."""
 
 import hashlib
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,19 +15,11 @@ from posemoe.inference.lifter import load
 from posemoe.inference.runtime import OnnxModel, load_runner
 from posemoe.weights import DEFAULT_LIFTER, WEIGHTS_DIR
 
-TOOL = Path(__file__).parents[2] / "tools" / "export_onnx.py"
 TOLERANCE_M = 1e-4  # 0.1 mm
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location("export_onnx", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_shipped_onnx_models_are_what_the_tool_recorded_writing():
-    tool = _tool()
+def test_the_shipped_onnx_models_are_what_the_tool_recorded_writing(load_tool):
+    tool = load_tool("export_onnx")
     assert DEFAULT_LIFTER in tool.SHIPPED and "aitepose-s-bodies" in tool.SHIPPED
     for name in tool.SHIPPED:
         digest = hashlib.sha256((WEIGHTS_DIR / f"{name}.onnx").read_bytes()).hexdigest()
@@ -66,7 +56,10 @@ def test_the_default_lifter_lifts_a_walk_as_it_was_trained_to():
 
     keypoints, truth, camera = _walk()
     pred = load().lift(
-        keypoints, image_size=(camera.width, camera.height), intrinsics=camera.intrinsics
+        keypoints,
+        layout="h36m17",
+        image_size=(camera.width, camera.height),
+        intrinsics=camera.intrinsics,
     )
     assert pred.shape == truth.shape and np.isfinite(pred).all()
     assert float(mpjpe(pred, truth).mean()) < 0.08
@@ -75,7 +68,9 @@ def test_the_default_lifter_lifts_a_walk_as_it_was_trained_to():
 def test_onnx_lifts_within_a_tenth_of_a_millimetre_of_torch():
     pytest.importorskip("torch")
     keypoints, _, camera = _walk()
-    kwargs = dict(image_size=(camera.width, camera.height), intrinsics=camera.intrinsics)
+    kwargs = dict(
+        layout="h36m17", image_size=(camera.width, camera.height), intrinsics=camera.intrinsics
+    )
     onnx, torch_ = load(runtime="onnx"), load(runtime="torch")
     assert type(torch_.runner).__name__ == "TorchModel"
     real = np.abs(onnx.lift(keypoints, **kwargs) - torch_.lift(keypoints, **kwargs)).max()
@@ -83,8 +78,8 @@ def test_onnx_lifts_within_a_tenth_of_a_millimetre_of_torch():
         np.random.default_rng(0).uniform(0, 1000, (40, 17, 3)).astype(np.float32)
     )  # random pixels, confidences
     random = np.abs(
-        onnx.lift(noise, image_size=(1000, 1000), fps=30)
-        - torch_.lift(noise, image_size=(1000, 1000), fps=30)
+        onnx.lift(noise, layout="h36m17", image_size=(1000, 1000), fps=30)
+        - torch_.lift(noise, layout="h36m17", image_size=(1000, 1000), fps=30)
     ).max()
     assert real < TOLERANCE_M and random < TOLERANCE_M, (real, random)
     windows = np.random.default_rng(1).normal(0, 0.5, (5, 27, 17, 2)).astype(np.float32)
@@ -94,7 +89,7 @@ def test_onnx_lifts_within_a_tenth_of_a_millimetre_of_torch():
 def test_the_onnx_image_model_predicts_as_torch_does():
     pytest.importorskip("torch")
     from posemoe.assets import astronaut
-    from posemoe.datasets.images import crop, square_box
+    from posemoe.crops import crop, square_box
     from posemoe.inference.images import predict_images
 
     image = astronaut()
@@ -146,7 +141,7 @@ def test_inference_imports_no_torch(tmp_path):
         "import sys, posemoe; from posemoe.cli import main; "
         f"main(['infer', {str(path)!r}, '--out', {str(tmp_path / 'out')!r}]); "
         "posemoe.load().lift(posemoe.load().runner(__import__('numpy').zeros((1, 27, 17, 2), 'f'))[0, :, :, :2] * 100 + 500, "
-        "image_size=(1000, 1000)); posemoe.infer_video; import posemoe.inference.stream, posemoe.inference.images; "
+        "layout='h36m17', image_size=(1000, 1000)); posemoe.infer_video; import posemoe.inference.stream, posemoe.inference.images; "
         "assert 'torch' not in sys.modules, 'torch imported'; print('torch-free')"
     )
     result = subprocess.run(
@@ -259,3 +254,32 @@ def test_export_onnx_refuses_what_it_cannot_write(tmp_path, tiny_lifter):
         main(["export", str(tiny_lifter), str(tmp_path / "x.safetensors"), "--onnx"])
     with pytest.raises(SystemExit):
         main(["export", str(tiny_lifter), str(tmp_path / "x.onnx"), "--onnx", "--raw-weights"])
+
+
+def test_the_command_line_and_the_python_api_pick_a_device_by_one_rule(monkeypatch, tiny_lifter):
+    """None (the default of `--device` and of posemoe.load, infer_video, ...): CUDA where torch
+    sees one, else the CPU; the ONNX runtime runs on the CPU either way."""
+    import inspect
+
+    torch = pytest.importorskip("torch")
+    from posemoe.cli.common import pick_device
+    from posemoe.inference import pipeline, stream
+    from posemoe.inference.runtime import default_device
+
+    for api in (
+        load,
+        load_runner,
+        pipeline.make_pipeline,
+        pipeline.infer_keypoints,
+        pipeline.infer_video,
+        stream.infer_stream,
+    ):
+        assert inspect.signature(api).parameters["device"].default is None, api.__name__
+    for cuda in (True, False):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda cuda=cuda: cuda)
+        assert default_device() == pick_device(None) == ("cuda" if cuda else "cpu")
+    assert default_device("cpu") == pick_device("cpu") == "cpu"
+    lifter = load(tiny_lifter)  # torch weights, no CUDA here: the CPU
+    assert lifter.runner.device == torch.device(default_device())
+    with pytest.raises(UserError, match="runs on the CPU"):  # ONNX Runtime: the CPU, said so
+        load(runtime="onnx", device="cuda")

@@ -90,8 +90,8 @@ def test_a_lifter_reads_the_confidences_even_when_its_model_takes_none():
         pixels, slice(0, 40)
     )  # legs never seen, guessed at the head: no lean to read
     np.testing.assert_array_equal(
-        Lifter(model, upright=15.0).lift(points, image_size=(600, 520)),
-        Lifter(model, upright=None).lift(points, image_size=(600, 520)),
+        Lifter(model, upright=15.0).lift(points, layout="h36m17", image_size=(600, 520)),
+        Lifter(model, upright=None).lift(points, layout="h36m17", image_size=(600, 520)),
     )
 
 
@@ -128,15 +128,27 @@ def test_a_lifter_turned_upright_answers_a_rolled_camera_with_the_rolled_3d():
     model = create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32)
     lifter = Lifter(model, upright=0.0)
     cam, pixels = _walk()
-    upright = lifter.lift(pixels, image_size=(600, 520), fps=50.0, intrinsics=CAMERA)
+    upright = lifter.lift(
+        pixels, layout="h36m17", image_size=(600, 520), fps=50.0, intrinsics=CAMERA
+    )
     for degrees in (35.0, 120.0, -160.0):
         rolled = lifter.lift(
-            _pixels(_roll(cam, degrees)), image_size=(600, 520), fps=50.0, intrinsics=CAMERA
+            _pixels(_roll(cam, degrees)),
+            layout="h36m17",
+            image_size=(600, 520),
+            fps=50.0,
+            intrinsics=CAMERA,
         )
         np.testing.assert_allclose(rolled, _roll(upright, degrees), atol=2e-4)
     plain = Lifter(model, upright=None)
     assert not np.allclose(
-        plain.lift(_pixels(_roll(cam, 120.0)), image_size=(600, 520), fps=50.0, intrinsics=CAMERA),
+        plain.lift(
+            _pixels(_roll(cam, 120.0)),
+            layout="h36m17",
+            image_size=(600, 520),
+            fps=50.0,
+            intrinsics=CAMERA,
+        ),
         _roll(upright, 120.0),
         atol=1e-2,
     )
@@ -147,8 +159,8 @@ def test_a_lifter_leaves_bodies_within_the_limit_alone():
     model = create_model("posemoe-t27-s", num_frames=9, dim=8, expert_hidden=32)
     _, pixels = _walk()
     np.testing.assert_array_equal(
-        Lifter(model, upright=60.0).lift(pixels, image_size=(600, 520)),
-        Lifter(model, upright=None).lift(pixels, image_size=(600, 520)),
+        Lifter(model, upright=60.0).lift(pixels, layout="h36m17", image_size=(600, 520)),
+        Lifter(model, upright=None).lift(pixels, layout="h36m17", image_size=(600, 520)),
     )
     with pytest.raises(UserError, match="upright"):
         Lifter(model, upright=-5.0)

@@ -119,3 +119,22 @@ def test_a_missing_source_joint_makes_only_the_joints_built_from_it_missing(name
         ).all(-1)  # the H36M-17 joints that joint j feeds
         np.testing.assert_array_equal(missing, changed)
         np.testing.assert_array_equal(out[1, ~missing, :2], whole[1, ~missing, :2])
+
+
+def test_a_joint_count_names_a_layout_only_where_no_other_layout_shares_it():
+    from collections import Counter
+
+    from posemoe.errors import UserError
+    from posemoe.layouts import LAYOUTS, layout_for
+
+    counts = Counter(layout.num_joints for layout in LAYOUTS.values())
+    assert counts[17] >= 3  # H36M, COCO and MPI-INF-3DHP: the reason for the rule
+    for name, layout in LAYOUTS.items():
+        assert layout_for(layout.num_joints, name) is layout  # a name is always taken as given
+        if counts[layout.num_joints] == 1:
+            assert layout_for(layout.num_joints, None) is layout
+        else:
+            with pytest.raises(UserError, match=f"could be in any of .*{name}.*pass layout="):
+                layout_for(layout.num_joints, None)
+    with pytest.raises(UserError, match="no joint layout has 4 joints"):
+        layout_for(4, None)

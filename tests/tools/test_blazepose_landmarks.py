@@ -2,27 +2,19 @@
 object API (the tool itself needs ai-edge-litert to read and write real models)."""
 
 import hashlib
-import importlib.util
 from pathlib import Path
 from types import SimpleNamespace as NS
 
-TOOL = Path(__file__).parents[2] / "tools" / "blazepose_landmarks.py"
+
+def test_the_kept_model_is_what_the_tool_recorded_writing(load_tool):
+    model = Path(__file__).parents[2] / "tools" / "models" / "pose_landmark_full_body.tflite"
+    assert (
+        hashlib.sha256(model.read_bytes()).hexdigest()
+        == load_tool("blazepose_landmarks").SHIPPED_SHA256
+    )
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location("blazepose_landmarks", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_shipped_model_is_what_the_tool_recorded_writing():
-    from posemoe.inference.blazepose_mediapipe import LANDMARK_MODEL
-
-    assert hashlib.sha256(LANDMARK_MODEL.read_bytes()).hexdigest() == _tool().SHIPPED_SHA256
-
-
-def test_prune_keeps_what_the_kept_outputs_need_and_reindexes():
+def test_prune_keeps_what_the_kept_outputs_need_and_reindexes(load_tool):
     # tensors: 0 input, 1 weight a, 2 a's output (out 0), 3 weight b, 4 b's output (out 1),
     # 5 weight c, 6 c's output (out 2; c reads a's output too), 7 c's second output (nobody's)
     tensors = [NS(name=f"t{k}", buffer=k + 1) for k in range(8)]
@@ -39,7 +31,7 @@ def test_prune_keeps_what_the_kept_outputs_need_and_reindexes():
         signatureDefs=[],
         metadata=[NS(name=b"min_runtime_version", buffer=9)],
     )
-    assert _tool().prune(model, (0, 2)) == (3, 2)
+    assert load_tool("blazepose_landmarks").prune(model, (0, 2)) == (3, 2)
     assert [op.name for op in graph.operators] == ["a", "c"]
     assert [t.name for t in graph.tensors] == ["t0", "t1", "t2", "t5", "t6", "t7"]
     assert graph.operators[0].inputs == [0, 1, -1] and graph.operators[0].outputs == [2]

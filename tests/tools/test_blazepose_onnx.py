@@ -3,23 +3,11 @@ needs TensorFlow to read the tflite files): order and names by place make two co
 ordered and numbered their nodes and tensors differently byte for byte the same, and float16
 storage keeps the numbers."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-TOOL = Path(__file__).parents[2] / "tools" / "blazepose_onnx.py"
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location("blazepose_onnx", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _model(names: dict[str, str], weights: dict[str, np.ndarray]):
@@ -60,7 +48,7 @@ def _branches(names: dict[str, str], order: list[int], weights: dict[str, np.nda
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-def test_order_and_names_by_place_make_differently_ordered_conversions_identical():
+def test_order_and_names_by_place_make_differently_ordered_conversions_identical(load_tool):
     rng = np.random.default_rng(2)
     weights = {k: rng.normal(size=(1, 64)).astype(np.float32) for k in "abc"}
     first = _branches(
@@ -91,7 +79,7 @@ def test_order_and_names_by_place_make_differently_ordered_conversions_identical
         [1, 2, 0, 3],
         dict(reversed(weights.items())),
     )
-    tool = _tool()
+    tool = load_tool("blazepose_onnx")
     for model in (first, second):
         tool.canonical_order(model.graph)
         tool.canonical_names(model.graph)
@@ -118,7 +106,7 @@ def test_order_and_names_by_place_make_differently_ordered_conversions_identical
         tool.canonical_order(dangling.graph)
 
 
-def test_names_by_place_make_differently_numbered_conversions_identical():
+def test_names_by_place_make_differently_numbered_conversions_identical(load_tool):
     rng = np.random.default_rng(0)
     a = rng.normal(size=(1, 64)).astype(np.float16).astype(np.float32)
     b = rng.normal(size=(1, 64)).astype(np.float32)  # not exact in float16: stays float32
@@ -142,7 +130,7 @@ def test_names_by_place_make_differently_numbered_conversions_identical():
         },
         {"b": b, "a": a},
     )
-    tool = _tool()
+    tool = load_tool("blazepose_onnx")
     for model in (first, second):
         tool.canonical_names(model.graph)
         assert tool.store_half(model.graph) == 1
@@ -155,7 +143,7 @@ def test_names_by_place_make_differently_numbered_conversions_identical():
     assert len(graph.value_info) == 0
 
 
-def test_float16_storage_gives_the_same_outputs():
+def test_float16_storage_gives_the_same_outputs(load_tool):
     ort = pytest.importorskip("onnxruntime")
     rng = np.random.default_rng(1)
     weights = {
@@ -164,7 +152,7 @@ def test_float16_storage_gives_the_same_outputs():
     }
     names = {"a": "a", "b": "b", "sum": "s", "add": "add", "mul": "mul"}
     plain, half = _model(names, weights), _model(names, weights)
-    tool = _tool()
+    tool = load_tool("blazepose_onnx")
     tool.canonical_names(half.graph)
     assert tool.store_half(half.graph) == 2
     x = rng.normal(size=(1, 64)).astype(np.float32)

@@ -1,13 +1,17 @@
-"""The reference BlazePose backend: mediapipe 0.10.21's own calculator graphs for the two stages
-(``PoseDetectionCpu`` + ``PoseDetectionToRoi``: people in the whole frame; the landmark model on one
-person's region, as in ``PoseLandmarkByRoiCpu`` but with its presence score out), run by XNNPACK.
+"""BlazePose on mediapipe 0.10.21's own calculator graphs, the reference posemoe's ONNX Runtime
+detector (:mod:`posemoe.inference.blazepose`) was measured against: ``PoseDetectionCpu`` +
+``PoseDetectionToRoi`` (people in the whole frame) and the landmark model on one person's region, as
+in ``PoseLandmarkByRoiCpu`` but with its presence score out, run by XNNPACK.
+:class:`MediapipeBlazePose` runs them under posemoe's scheduler (:class:`~posemoe.inference.
+detectors.BlazePose`), so that the two differ only in what runs the stages.
 
-This was posemoe's detector until the ONNX Runtime backend (:mod:`posemoe.inference.blazepose`)
-matched it; it stays to check that one against, and runs only where mediapipe 0.10.21 is installed
-(CPython <= 3.12, numpy < 2). The landmark model is the shipped ``pose_landmark_full_body.tflite``
-(the wheel's with the two heads posemoe never reads cut off; ``tools/blazepose_landmarks.py``): the
-same weights and, bit for bit, the same landmarks, 1.35 (two threads) to 1.9 (one) times faster than
-the wheel's, which ``landmark_model="wheel"`` runs instead (a reference for that cut).
+A developer's module, not part of the package: posemoe runs BlazePose on ONNX Runtime alone.
+mediapipe 0.10.21 (the last release with BlazePose's models and graphs) has wheels for CPython
+3.9-3.12 only and pins numpy < 2, so it lives in a venv of its own (tools/blazepose_agreement.py says
+how to make it). The landmark model is ``tools/models/pose_landmark_full_body.tflite`` (the wheel's
+with the two heads posemoe never reads cut off; ``tools/blazepose_landmarks.py``): the same weights
+and, bit for bit, the same landmarks, 1.35 (two threads) to 1.9 (one) times faster than the wheel's,
+which ``landmark_model="wheel"`` runs instead.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ import numpy as np
 
 from posemoe.errors import MissingDependency, UserError
 from posemoe.inference.blazepose import Found, Roi
+from posemoe.inference.detectors import BlazePose
 
-LANDMARK_MODEL = Path(__file__).parents[1] / "assets" / "pose_landmark_full_body.tflite"
+LANDMARK_MODEL = Path(__file__).parent / "models" / "pose_landmark_full_body.tflite"
 WHEEL = "wheel"  # landmark_model: the wheel's own landmark model, all five heads
 
 
@@ -33,7 +38,7 @@ WHEEL = "wheel"  # landmark_model: the wheel's own landmark model, all five head
 def _silenced(active: bool) -> Iterator[None]:
     """Point file descriptor 2 at /dev/null: mediapipe's absl and TFLite loggers write there
     directly (not through Python) while the graph is built and the first frames run, and no
-    environment variable reaches them. ``POSEMOE_VERBOSE=1`` (``posemoe --verbose``) keeps them."""
+    environment variable reaches them. ``POSEMOE_VERBOSE=1`` keeps them."""
     if not active:
         yield
         return
@@ -56,7 +61,8 @@ def require_mediapipe() -> Any:
         from mediapipe.python._framework_bindings import resource_util
     except ImportError:
         raise MissingDependency(
-            "the BlazePose detector needs mediapipe 0.10.21: pip install 'posemoe[video]'"
+            "the reference detector needs mediapipe 0.10.21 (CPython <= 3.12): see "
+            "tools/blazepose_agreement.py for its venv"
         ) from None
     root = Path(mp.__file__).parent
     for model in (
@@ -65,8 +71,7 @@ def require_mediapipe() -> Any:
     ):
         if not (root / "modules" / model).is_file():
             raise MissingDependency(
-                f"{root / 'modules' / model} is missing: reinstall mediapipe==0.10.21 "
-                "(pip install 'posemoe[video]')"
+                f"{root / 'modules' / model} is missing: reinstall mediapipe==0.10.21"
             )
     resource_util.set_resource_dir(
         str(root.parent)
@@ -218,8 +223,7 @@ class MediapipeBackend:
         if model is not None and not model.is_file():
             if model == LANDMARK_MODEL:
                 raise MissingDependency(
-                    f"{LANDMARK_MODEL} is missing: reinstall posemoe (or, in a checkout, "
-                    "make it with tools/blazepose_landmarks.py)"
+                    f"{LANDMARK_MODEL} is missing: make it with tools/blazepose_landmarks.py"
                 )
             raise UserError(f"no landmark model at {model}")
         with _silenced(
@@ -296,3 +300,11 @@ class MediapipeBackend:
     def close(self) -> None:
         for graph in self._graphs():
             graph.close()
+
+
+class MediapipeBlazePose(BlazePose):
+    """posemoe's scheduler with mediapipe's graphs running the two stages (``landmark_model``: a
+    .tflite, None for the shipped cut, or ``"wheel"``)."""
+
+    def _make_backend(self, threads: int, landmark_model: Path | str | None) -> MediapipeBackend:
+        return MediapipeBackend(threads=threads, landmark_model=landmark_model)
