@@ -14,7 +14,7 @@ the highest frame rate among its clips, as long as the longest; the others play 
 rate, looped.
 Runs on the code on ``PYTHONPATH``, so the same command measures another checkout.
 
-``--speed``: instead, ms per frame of the detector (BlazePose, ONNX Runtime, 1 and 2 threads) on 100
+``--speed``: instead, ms per frame of the detector (BlazePose, 1 and 2 threads) on 100
 frames of ``posemoe bench --video``'s one-person 1280x720 clip (the bundled photo drifting), the
 first frame left out: wall clock, and the process's CPU time (all its threads), which other
 processes on a busy machine disturb less.
@@ -87,7 +87,7 @@ def reference(path: Path) -> dict:
     looking on every frame of the whole frame."""
     people: dict[str, dict[str, list[float]]] = {}
     tracker = Tracker(layout=BLAZEPOSE33)
-    with open_frames(path) as video, BlazePose(search_every=1, backend="onnx") as detector:
+    with open_frames(path) as video, BlazePose(search_every=1) as detector:
         if hasattr(detector.backend, "second_scale"):
             detector.backend.second_scale = False
         fps, size = video.fps, None
@@ -148,7 +148,7 @@ def evaluate(
             clips[panel.clip] = list(video)
     counts: dict[str, list[int]] = {}
     missed: dict[str, list[int]] = {}
-    with BlazePose(backend="onnx", max_people=MAX_PEOPLE) as detector:
+    with BlazePose(max_people=MAX_PEOPLE) as detector:
         for t in range(length):
             canvas = np.full((CANVAS[1], CANVAS[0], 3), 90, np.uint8)
             truth = []
@@ -209,7 +209,7 @@ def speed() -> str:
     frames = list(itertools.islice(moving_still(crowd(astronaut(), 1), 300, (1280, 720)), 101))
     out = []
     for threads in (1, 2):
-        with BlazePose(threads=threads, backend="onnx") as detector:
+        with BlazePose(threads=threads) as detector:
             detector(frames[0])
             start, cpu = time.perf_counter(), time.process_time()
             for frame in frames[1:]:

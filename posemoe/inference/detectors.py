@@ -296,7 +296,7 @@ class BlazePose:
     def _second_scale(self, image: Any, width: int, height: int, whole: list) -> list:
         """The whole frame's finds ``whole``, merged with the tiles' when their sweep is due
         (:func:`~posemoe.inference.tiles.sweep_every`); on backends with a second scale (ONNX
-        Runtime's)."""
+        Runtime's has; the developer tool's mediapipe graphs have not)."""
         every = sweep_every(width, height)
         look_tiles = getattr(self.backend, "look_tiles", None)
         if every is None or look_tiles is None:

@@ -76,15 +76,26 @@ def _square(region: Roi) -> np.ndarray:
     )
 
 
+def _same_head(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two detector boxes (xmin, ymin, width, height) whose centres lie within half the smaller
+    box's size of each other, on both axes."""
+    gap = np.abs((a[:2] + a[2:] / 2) - (b[:2] + b[2:] / 2))
+    return bool((gap < np.minimum(a[2:], b[2:]) / 2).all())
+
+
 def merge_finds(whole: list[Find], tiled: list[Find]) -> list[Find]:
-    """The whole frame's finds, then each of the tiles' finds, surest first, whose body region
-    overlaps none kept so far by more than :data:`SAME_FIND_IOU` (frame-normalized: the overlap does
-    not depend on the frame's aspect). The detector's box is no help here: it came out about 45 of
-    its input's pixels across whatever the person's size. The whole frame's finds are kept as they
-    are: a tile may cut a person that the whole frame sees whole."""
+    """The whole frame's finds, then each of the tiles' finds, surest first, that are no one kept so
+    far: whose body region overlaps none kept by more than :data:`SAME_FIND_IOU`, and whose box is
+    centred on no kept one's. The detector's box is about 45 of its input's pixels across, whatever
+    the person's size: it tells where the head is, not how big the person is; and a tile may see a
+    person cut by the frame's edge larger than the whole frame does, so regions alone miss that
+    they are one. Boxes are frame-normalized (the tests do not depend on the frame's aspect). The
+    whole frame's finds are kept as they are: a tile may cut a person that the whole frame sees
+    whole."""
     kept = list(whole)
     for find in sorted(tiled, key=lambda f: -f[0]):
         regions = np.stack([_square(k[2]) for k in kept]) if kept else np.zeros((0, 4))
-        if not (iou(_square(find[2]), regions) > SAME_FIND_IOU).any():
+        overlaps = (iou(_square(find[2]), regions) > SAME_FIND_IOU).any()
+        if not overlaps and not any(_same_head(find[1], k[1]) for k in kept):
             kept.append(find)
     return kept

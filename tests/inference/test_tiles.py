@@ -9,8 +9,8 @@ import pytest
 pytest.importorskip("onnxruntime")
 cv2 = pytest.importorskip("cv2")
 
-from posemoe.inference import detectors  # noqa: E402
 from posemoe.inference.blazepose import PersonDetector, Roi  # noqa: E402
+from posemoe.inference.detectors import BlazePose  # noqa: E402
 from posemoe.inference.tiles import (  # noqa: E402
     SLOW_SWEEP,
     TILE_OVERLAP,
@@ -21,11 +21,6 @@ from posemoe.inference.tiles import (  # noqa: E402
     tile_region,
 )
 from posemoe.io.video import open_frames  # noqa: E402
-
-
-def BlazePose(**kwargs):  # noqa: N802
-    """The scheduler on ONNX Runtime: the second scale is that backend's."""
-    return detectors.BlazePose(backend="onnx", **kwargs)
 
 
 def covered(tiles, width, height):
@@ -124,6 +119,7 @@ def test_merged_finds_keep_the_whole_frames_and_each_other_person_once():
         find(0.7, 0.5, 0.5, 0.2),  # someone else, seen in two tiles ...
         find(0.8, 0.51, 0.5, 0.21),  # ... the surer kept
         find(0.6, 0.3, 0.3, 0.2),  # someone beside the first, overlapping their region a little
+        find(0.9, 0.1, 0.3, 0.9),  # the first again, seen larger (cut by the frame's edge)
     ]
     merged = merge_finds(whole, tiled)
     assert [score for score, _, _ in merged] == pytest.approx([0.6, 0.8, 0.6])
