@@ -372,9 +372,10 @@ def session(model: Path, threads: int):
 
 
 class PersonDetector:
-    """BlazePose's person detector on a whole frame (PoseDetectionCpu, then PoseDetectionToRoi for
-    each person): ``detector(rgb)`` -> [(detection, region)], surest first; the detection's box is
-    the face's, normalized to the frame."""
+    """BlazePose's person detector on a whole frame, or on one unrotated region of it
+    (PoseDetectionCpu, then PoseDetectionToRoi for each person): ``detector(rgb)`` or
+    ``detector(rgb, region)`` -> [(detection, region)], surest first; the detection's box is the
+    face's, normalized to the frame."""
 
     def __init__(
         self, model: Path = DETECTOR_ONNX, *, threads: int = 1, min_score: float = 0.5
@@ -383,9 +384,9 @@ class PersonDetector:
         self._input = self._session.get_inputs()[0].name
         self._anchors = ssd_anchors()
 
-    def __call__(self, rgb: np.ndarray) -> list[tuple[Detection, Roi]]:
+    def __call__(self, rgb: np.ndarray, region: Roi = WHOLE_FRAME) -> list[tuple[Detection, Roi]]:
         height, width = rgb.shape[:2]
-        tensor, padding = crop(rgb, WHOLE_FRAME, DETECTOR_SIZE, (-1.0, 1.0), replicate=False)
+        tensor, padding = crop(rgb, region, DETECTOR_SIZE, (-1.0, 1.0), replicate=False)
         raw_boxes, raw_scores = self._session.run(None, {self._input: tensor})
         found = weighted_nms(
             decode_detections(raw_boxes[0], raw_scores[0], self._anchors, self._min_score)
@@ -399,6 +400,8 @@ class PersonDetector:
                 ]
             )
             points = remove_letterbox(d.keypoints, padding)
+            if region != WHOLE_FRAME:
+                box, points = _to_frame(box, region), project(points, region).astype(np.float32)
             people.append(
                 (
                     Detection(d.score, box, points),
@@ -406,6 +409,15 @@ class PersonDetector:
                 )
             )
         return people
+
+
+def _to_frame(box: np.ndarray, region: Roi) -> np.ndarray:
+    """A box (xmin, ymin, width, height) normalized to an unrotated ``region`` -> normalized to the
+    frame."""
+    corner = project(box[:2], region)
+    return np.array(
+        [corner[0], corner[1], box[2] * region.width, box[3] * region.height], np.float32
+    )
 
 
 class LandmarkModel:

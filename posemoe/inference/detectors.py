@@ -32,6 +32,7 @@ from posemoe.inference.blazepose import (
     PersonDetector,
     Roi,
 )
+from posemoe.inference.tiles import merge_finds, search_tiles, sweep_every, tile_region
 from posemoe.layouts import BLAZEPOSE33
 
 SEARCH_EVERY = 4  # frames between two looks for newcomers (the person detector); see the README
@@ -86,12 +87,25 @@ class OnnxBackend:
         self.lanes: list[Lane] = [LandmarkModel(model, threads=1) for _ in range(threads)]
         solo = min(SOLO_THREADS, threads)
         self.solo: Lane = LandmarkModel(model, threads=solo) if solo > 1 else self.lanes[0]
+        self.second_scale = True  # look_tiles looks at square tiles of a wide or tall frame
 
     def image(self, rgb: np.ndarray) -> np.ndarray:
         return rgb
 
     def look(self, image: np.ndarray) -> list[tuple[float, np.ndarray, Roi]]:
         return [(d.score, d.box, roi) for d, roi in self._detector(image)]
+
+    def look_tiles(self, image: np.ndarray) -> list[tuple[float, np.ndarray, Roi]]:
+        """The second scale: the person detector on each square tile of a wide or tall frame
+        (:func:`~posemoe.inference.tiles.search_tiles`), as :meth:`look` gives them,
+        frame-normalized; none while ``second_scale`` is off."""
+        height, width = image.shape[:2]
+        tiles = search_tiles(width, height) if self.second_scale else []
+        return [
+            (d.score, d.box, roi)
+            for tile in tiles
+            for d, roi in self._detector(image, tile_region(tile, width, height))
+        ]
 
     def close(self) -> None:
         pass
@@ -176,6 +190,7 @@ class BlazePose:
         self._pool = ThreadPoolExecutor(max_workers=threads - 1) if threads > 1 else None
         self._people: list[_Followed] = []
         self._since_search = search_every  # frames since the last look (search on the first frame)
+        self._since_sweep: int | None = None  # looks since the tiles were last swept (None: never)
 
     def _make_backend(self, threads: int, landmark_model: Path | str | None) -> Backend:
         """What runs the two stages: ONNX Runtime. (A developer's tool overrides this to run
@@ -188,7 +203,7 @@ class BlazePose:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise UserError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
         if not self._video:
-            self._people, self._since_search = [], self._every
+            self._people, self._since_search, self._since_sweep = [], self._every, None
         people = self._frame(self.backend.image(rgb), rgb.shape[1], rgb.shape[0])
         if not len(people):
             return np.zeros((0, self.layout.num_joints, 3), np.float32)
@@ -265,17 +280,32 @@ class BlazePose:
         return followed, candidates
 
     def _look(self, image: Any, width: int, height: int) -> list[tuple[Any, Head]]:
-        """The person detector on the whole frame -> (region, head) of each person it finds, largest
-        region first (so that with room for fewer people than are there, the nearest are followed);
-        the detector's box is the face's."""
+        """The person detector on the whole frame, and on square tiles of it when their sweep is due
+        (:meth:`_second_scale`) -> (region, head) of each person it finds, largest region first
+        (so that with room for fewer people than are there, the nearest are followed); the
+        detector's box is the face's."""
         found = []
-        for score, box, roi in self.backend.look(image):
+        for score, box, roi in self._second_scale(image, width, height, self.backend.look(image)):
             if score >= self._min_score:
                 xmin, ymin, w, h = (float(v) for v in box)
                 centre = np.array([(xmin + w / 2) * width, (ymin + h / 2) * height])
                 area = roi.width * width * roi.height * height
                 found.append((area, roi, (centre, max(w * width, h * height))))
         return [(roi, head) for _, roi, head in sorted(found, key=lambda f: -f[0])]
+
+    def _second_scale(self, image: Any, width: int, height: int, whole: list) -> list:
+        """The whole frame's finds ``whole``, merged with the tiles' when their sweep is due
+        (:func:`~posemoe.inference.tiles.sweep_every`); on backends with a second scale (ONNX
+        Runtime's has; the developer tool's mediapipe graphs have not)."""
+        every = sweep_every(width, height)
+        look_tiles = getattr(self.backend, "look_tiles", None)
+        if every is None or look_tiles is None:
+            return whole
+        if self._since_sweep is not None and self._since_sweep + 1 < every:
+            self._since_sweep += 1
+            return whole
+        self._since_sweep = 0
+        return merge_finds(whole, look_tiles(image))
 
     def _landmarks(
         self, lane: Any, image: Any, people: list[_Followed], width: int, height: int

@@ -1,0 +1,101 @@
+"""The person search's second scale: square tiles of a wide or tall frame.
+
+BlazePose's person detector sees a whole frame letterboxed into 224 x 224 pixels, and finds a
+person only when they are at least about 60 of those pixels tall: a quarter of the frame's longer
+side. In a 1680x720 frame that is 450 pixels, most of its height. Square tiles as high as the
+frame's shorter side show the detector people at ``max(W, H) / min(W, H)`` times that size, so in
+such a frame people down to about a quarter of its shorter side are found. The tiles overlap, so
+that a person cut by one tile's edge is whole in the next, and their finds are merged with the whole
+frame's in frame coordinates: a person found in the whole frame is not found again in a tile.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from posemoe.errors import UserError
+from posemoe.inference.blazepose import Roi, iou
+
+TILE_OVERLAP = 0.2  # neighbouring tiles share at least this fraction of their side
+MIN_GAIN = 1.5  # tiles only where they show people at least this many times larger ...
+WIDE_GAIN = 2.0  # ... at every look from this gain on, below it every SLOW_SWEEP looks
+SLOW_SWEEP = 8  # looks between two sweeps of the tiles of a 16:9 or 9:16 frame (module docstring)
+SAME_FIND_IOU = 0.5  # a tile's body region overlapping a kept one by more: the same person
+
+Tile = tuple[int, int, int]  # left, top, side, pixels
+Find = tuple[float, np.ndarray, Roi]  # a find: score, box and region, frame-normalized
+
+
+def square_tiles(width: int, height: int, side: int, overlap: float = TILE_OVERLAP) -> list[Tile]:
+    """Square tiles of ``side`` pixels covering a ``width`` x ``height`` frame, evenly spread,
+    neighbours sharing at least ``overlap`` of the side; the first and last on each axis touch the
+    frame's edges. An axis no longer than ``side`` has one tile, from 0 (it may reach past the
+    frame's far edge: the crop pads it)."""
+    if side < 1 or not 0 <= overlap < 1:
+        raise UserError(f"expected side >= 1 and overlap in [0, 1), got {side} and {overlap}")
+
+    def starts(length: int) -> list[int]:
+        if length <= side:
+            return [0]
+        step = side * (1 - overlap)
+        count = 1 + math.ceil((length - side) / step - 1e-9)
+        return [round(k * (length - side) / (count - 1)) for k in range(count)]
+
+    return [(x, y, side) for y in starts(height) for x in starts(width)]
+
+
+def sweep_every(width: int, height: int) -> int | None:
+    """Looks between two sweeps of a ``width`` x ``height`` frame's tiles (1: every look), None
+    where it has none (:func:`search_tiles`)."""
+    gain = max(width, height) / min(width, height)
+    return None if gain < MIN_GAIN else 1 if gain >= WIDE_GAIN else SLOW_SWEEP
+
+
+def search_tiles(width: int, height: int) -> list[Tile]:
+    """The tiles the person search looks at beside the whole frame: squares as high as the frame's
+    shorter side, where the frame is wide or tall enough that they show people at least
+    :data:`MIN_GAIN` times larger than the whole frame does; else none."""
+    side = min(width, height)
+    if max(width, height) < MIN_GAIN * side:
+        return []
+    return square_tiles(width, height, side)
+
+
+def tile_region(tile: Tile, width: int, height: int) -> Roi:
+    """A tile as a region of a ``width`` x ``height`` frame (normalized, unrotated)."""
+    x, y, side = tile
+    return Roi((x + side / 2) / width, (y + side / 2) / height, side / width, side / height)
+
+
+def _square(region: Roi) -> np.ndarray:
+    """A region's unrotated box (xmin, ymin, width, height), normalized."""
+    return np.array(
+        [region.x - region.width / 2, region.y - region.height / 2, region.width, region.height]
+    )
+
+
+def _same_head(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two detector boxes (xmin, ymin, width, height) whose centres lie within half the smaller
+    box's size of each other, on both axes."""
+    gap = np.abs((a[:2] + a[2:] / 2) - (b[:2] + b[2:] / 2))
+    return bool((gap < np.minimum(a[2:], b[2:]) / 2).all())
+
+
+def merge_finds(whole: list[Find], tiled: list[Find]) -> list[Find]:
+    """The whole frame's finds, then each of the tiles' finds, surest first, that are no one kept so
+    far: whose body region overlaps none kept by more than :data:`SAME_FIND_IOU`, and whose box is
+    centred on no kept one's. The detector's box is about 45 of its input's pixels across, whatever
+    the person's size: it tells where the head is, not how big the person is; and a tile may see a
+    person cut by the frame's edge larger than the whole frame does, so regions alone miss that
+    they are one. Boxes are frame-normalized (the tests do not depend on the frame's aspect). The
+    whole frame's finds are kept as they are: a tile may cut a person that the whole frame sees
+    whole."""
+    kept = list(whole)
+    for find in sorted(tiled, key=lambda f: -f[0]):
+        regions = np.stack([_square(k[2]) for k in kept]) if kept else np.zeros((0, 4))
+        overlaps = (iou(_square(find[2]), regions) > SAME_FIND_IOU).any()
+        if not overlaps and not any(_same_head(find[1], k[1]) for k in kept):
+            kept.append(find)
+    return kept

@@ -1,0 +1,204 @@
+"""The person search's second scale: tile geometry, finds mapped from a tile to the frame, merging,
+and people small in a wide frame found and followed (composites of the bundled walking clip)."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+cv2 = pytest.importorskip("cv2")
+
+from posemoe.inference.blazepose import PersonDetector, Roi  # noqa: E402
+from posemoe.inference.detectors import BlazePose  # noqa: E402
+from posemoe.inference.tiles import (  # noqa: E402
+    SLOW_SWEEP,
+    TILE_OVERLAP,
+    merge_finds,
+    search_tiles,
+    square_tiles,
+    sweep_every,
+    tile_region,
+)
+from posemoe.io.video import open_frames  # noqa: E402
+
+
+def covered(tiles, width, height):
+    mask = np.zeros((height, width), bool)
+    for x, y, side in tiles:
+        mask[y : y + side, x : x + side] = True
+    return mask.all()
+
+
+@pytest.mark.parametrize(
+    "width, height, side",
+    [(1680, 720, 720), (1080, 1920, 1080), (1684, 720, 360), (3000, 400, 400)],
+)
+def test_tiles_cover_the_frame_evenly_and_overlap_by_at_least_the_set_fraction(width, height, side):
+    tiles = square_tiles(width, height, side)
+    assert covered(tiles, width, height)
+    assert all(0 <= x <= width - side and 0 <= y <= height - side for x, y, _ in tiles)
+    for axis, length in ((0, width), (1, height)):
+        starts = sorted({t[axis] for t in tiles})
+        assert starts[0] == 0 and starts[-1] == max(length - side, 0)
+        steps = np.diff(starts)
+        assert (steps <= side * (1 - TILE_OVERLAP) + 1).all() and (
+            len(steps) == 0 or np.ptp(steps) <= 1
+        )
+        if len(starts) > 2:  # no more tiles than the overlap asks for
+            assert (length - side) / (len(starts) - 2) > side * (1 - TILE_OVERLAP)
+
+
+def test_the_tiles_of_wide_frames():
+    assert square_tiles(1680, 720, 720) == [(0, 0, 720), (480, 0, 720), (960, 0, 720)]
+    assert square_tiles(1080, 1920, 1080) == [(0, 0, 1080), (0, 840, 1080)]
+    assert square_tiles(500, 300, 720) == [(0, 0, 720)]  # smaller than a tile: one, padded
+    with pytest.raises(ValueError, match="expected side >= 1 and overlap"):
+        square_tiles(100, 100, 0)
+
+
+def test_the_search_tiles_wide_and_tall_frames_and_not_square_ones():
+    assert search_tiles(1680, 720) == square_tiles(1680, 720, 720)
+    assert search_tiles(1080, 1920) == square_tiles(1080, 1920, 1080)
+    assert search_tiles(1280, 720) == [(0, 0, 720), (560, 0, 720)]  # overlap 160 (22 %)
+    assert search_tiles(640, 480) == [] and search_tiles(720, 720) == []
+    assert sweep_every(1680, 720) == sweep_every(720, 1684) == 1  # swept at every look
+    assert sweep_every(1280, 720) == sweep_every(1080, 1920) == SLOW_SWEEP
+    assert sweep_every(640, 480) is None
+
+
+@pytest.mark.parametrize("width, every", [(1680, 1), (1280, SLOW_SWEEP), (900, None)])
+def test_the_tiles_are_swept_at_their_cadence_and_in_every_image(width, every, monkeypatch):
+    frame = np.full((720, width, 3), 90, np.uint8)
+    for video in (True, False):
+        with BlazePose(search_every=1, video=video) as detector:
+            swept = []
+            look_tiles = detector.backend.look_tiles
+            monkeypatch.setattr(
+                detector.backend, "look_tiles", lambda image: swept.append(1) or look_tiles(image)
+            )
+            looks = [len(swept) for _ in range(20) if detector(frame) is not None]
+        if every is None:
+            assert looks[-1] == 0
+        elif not video:  # images: each looked at afresh, tiles included
+            assert looks == list(range(1, 21))
+        else:  # a sweep on the first look, then every ``every`` looks
+            assert looks == [1 + k // every for k in range(20)]
+
+
+def test_a_find_in_a_tile_is_where_the_same_find_in_the_tile_cut_out_is():
+    """The detector on a tile of the frame, mapped to the frame, equals the detector on the tile
+    cut out as an image of its own, shifted by the tile's corner."""
+    from posemoe.assets import astronaut
+
+    frame = np.full((600, 1400, 3), 90, np.uint8)
+    frame[60:572, 800:1312] = astronaut()
+    tile = (700, 0, 600)
+    detector = PersonDetector()
+    (alone, _), *_ = detector(frame[:, 700:1300].copy())
+    (found, roi), *_ = detector(frame, tile_region(tile, 1400, 600))
+    pixels = np.array([1400, 600])
+    np.testing.assert_allclose(
+        found.keypoints * pixels, alone.keypoints * 600 + [700, 0], atol=0.05
+    )
+    np.testing.assert_allclose(found.box[:2] * pixels, alone.box[:2] * 600 + [700, 0], atol=0.05)
+    np.testing.assert_allclose(found.box[2:] * pixels, alone.box[2:] * 600, atol=0.05)
+    assert 800 < roi.x * 1400 < 1312 and roi.width * 1400 > 200
+
+
+def find(score: float, x: float, y: float, side: float) -> tuple[float, np.ndarray, Roi]:
+    """A find whose body region is a ``side`` square centred on ``x``, ``y`` (normalized)."""
+    box = np.array([x - 0.01, y - 0.02, 0.02, 0.04], np.float32)  # the detector's box: no help
+    return score, box, Roi(x, y, side, side)
+
+
+def test_merged_finds_keep_the_whole_frames_and_each_other_person_once():
+    whole = [find(0.6, 0.1, 0.3, 0.4)]
+    tiled = [
+        find(0.9, 0.12, 0.3, 0.36),  # the whole frame's person, seen again: dropped
+        find(0.7, 0.5, 0.5, 0.2),  # someone else, seen in two tiles ...
+        find(0.8, 0.51, 0.5, 0.21),  # ... the surer kept
+        find(0.6, 0.3, 0.3, 0.2),  # someone beside the first, overlapping their region a little
+        find(0.9, 0.1, 0.3, 0.9),  # the first again, seen larger (cut by the frame's edge)
+    ]
+    merged = merge_finds(whole, tiled)
+    assert [score for score, _, _ in merged] == pytest.approx([0.6, 0.8, 0.6])
+    assert merged[2][2].x == 0.3
+    assert merge_finds([], []) == [] and len(merge_finds([], tiled[1:2])) == 1
+
+
+def walking_frames(count: int) -> list[np.ndarray]:
+    from posemoe.assets import walking_clip
+
+    with open_frames(walking_clip()) as video:  # 854x480, the walker about 270 pixels tall
+        return [frame for frame in itertools.islice(video, count)]
+
+
+def composite(frames: list[np.ndarray], scale: float, lefts: tuple[int, ...]) -> list[np.ndarray]:
+    """1680x720 frames: the walking clip below the legs of the man standing at its top, scaled by
+    ``scale``, once at each of ``lefts`` (pixels; every other copy mirrored and played backwards),
+    at the bottom of a grey canvas."""
+    out = []
+    for k, _ in enumerate(frames):
+        canvas = np.full((720, 1680, 3), 90, np.uint8)
+        for n, left in enumerate(lefts):
+            part = frames[-1 - k if n % 2 else k][100:, :: -1 if n % 2 else 1]
+            part = cv2.resize(part, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            part = part[-720:, : 1680 - left]
+            canvas[720 - part.shape[0] :, left : left + part.shape[1]] = part
+        out.append(canvas)
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_walkers() -> list[np.ndarray]:
+    return composite(walking_frames(24), 1.0, (0, 840))
+
+
+def per_side(people: np.ndarray) -> list[int]:
+    return [
+        int(sum(p[:, 0].mean() < 840 for p in people)),
+        int(sum(p[:, 0].mean() >= 840 for p in people)),
+    ]
+
+
+def test_two_small_walkers_side_by_side_are_found_and_followed(small_walkers):
+    """The issue's case: two clips side by side in 1680x720, each walker about 270 pixels tall. The
+    whole frame alone finds neither; with its tiles both are found on the first frame and
+    followed."""
+    with BlazePose() as detector:
+        detector.backend.second_scale = False
+        assert [len(detector(frame)) for frame in small_walkers[:8]] == [0] * 8
+    with BlazePose() as detector:
+        counts = [per_side(detector(frame)) for frame in small_walkers]
+        people = detector(small_walkers[0])
+    assert counts == [[1, 1]] * len(small_walkers)
+    heights = [np.ptp(p[:, 1]) for p in people]
+    assert all(230 < h < 320 for h in heights), heights  # whole bodies, not parts
+
+
+def test_the_small_walkers_are_followed_between_looks(small_walkers, monkeypatch):
+    """Found once, they are followed by the landmark model: with a single look on the first frame,
+    every later frame still has both."""
+    with BlazePose(search_every=1000) as detector:
+        counts = [per_side(detector(frame)) for frame in small_walkers]
+    assert counts == [[1, 1]] * len(small_walkers)
+
+
+def test_a_large_person_is_found_once_in_the_whole_frame_and_its_tiles():
+    """A walker about 460 pixels tall in the middle of a 1680x720 frame, found by the whole frame
+    and by a tile: one find after the merge, and one person in every frame though the detector looks
+    on every frame."""
+    frames = composite(walking_frames(12), 1.7, (40,))
+    with BlazePose(search_every=1) as detector:
+        whole = detector.backend.look(frames[0])
+        tiled = detector.backend.look_tiles(frames[0])
+        assert len(whole) == 1 and len(tiled) >= 1
+        assert len(merge_finds(whole, tiled)) == 1
+        assert [len(detector(frame)) for frame in frames] == [1] * len(frames)
+    found = []
+    for second_scale in (True, False):
+        with BlazePose(video=False) as detector:
+            detector.backend.second_scale = second_scale
+            found.append(detector(frames[0]))
+    np.testing.assert_array_equal(*found)  # the tiles change nothing here
