@@ -32,7 +32,15 @@ from posemoe.inference.blazepose import (
     PersonDetector,
     Roi,
 )
-from posemoe.inference.tiles import merge_finds, search_tiles, sweep_every, tile_region
+from posemoe.inference.tiles import (
+    FineSchedule,
+    Tile,
+    fine_tiles,
+    merge_finds,
+    search_tiles,
+    sweep_every,
+    tile_region,
+)
 from posemoe.layouts import BLAZEPOSE33
 
 SEARCH_EVERY = 4  # frames between two looks for newcomers (the person detector); see the README
@@ -100,10 +108,18 @@ class OnnxBackend:
         (:func:`~posemoe.inference.tiles.search_tiles`), as :meth:`look` gives them,
         frame-normalized; none while ``second_scale`` is off."""
         height, width = image.shape[:2]
-        tiles = search_tiles(width, height) if self.second_scale else []
+        return self.look_regions(image, search_tiles(width, height))
+
+    def look_regions(
+        self, image: np.ndarray, tiles: list[Tile]
+    ) -> list[tuple[float, np.ndarray, Roi]]:
+        """The person detector on each of ``tiles`` (the fine level's:
+        :class:`~posemoe.inference.tiles.FineSchedule`), as :meth:`look` gives them,
+        frame-normalized; none while ``second_scale`` is off."""
+        height, width = image.shape[:2]
         return [
             (d.score, d.box, roi)
-            for tile in tiles
+            for tile in (tiles if self.second_scale else [])
             for d, roi in self._detector(image, tile_region(tile, width, height))
         ]
 
@@ -191,6 +207,7 @@ class BlazePose:
         self._people: list[_Followed] = []
         self._since_search = search_every  # frames since the last look (search on the first frame)
         self._since_sweep: int | None = None  # looks since the tiles were last swept (None: never)
+        self._fine = FineSchedule()  # the fine tiles each look visits
 
     def _make_backend(self, threads: int, landmark_model: Path | str | None) -> Backend:
         """What runs the two stages: ONNX Runtime. (A developer's tool overrides this to run
@@ -204,6 +221,7 @@ class BlazePose:
             raise UserError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
         if not self._video:
             self._people, self._since_search, self._since_sweep = [], self._every, None
+            self._fine = FineSchedule()
         people = self._frame(self.backend.image(rgb), rgb.shape[1], rgb.shape[0])
         if not len(people):
             return np.zeros((0, self.layout.num_joints, 3), np.float32)
@@ -294,18 +312,27 @@ class BlazePose:
         return [(roi, head) for _, roi, head in sorted(found, key=lambda f: -f[0])]
 
     def _second_scale(self, image: Any, width: int, height: int, whole: list) -> list:
-        """The whole frame's finds ``whole``, merged with the tiles' when their sweep is due
-        (:func:`~posemoe.inference.tiles.sweep_every`); on backends with a second scale (ONNX
-        Runtime's has; the developer tool's mediapipe graphs have not)."""
+        """The whole frame's finds ``whole``, merged with the first level of tiles' when their sweep
+        is due (:func:`~posemoe.inference.tiles.sweep_every`) and with this look's fine tiles'
+        (:class:`~posemoe.inference.tiles.FineSchedule`; every fine tile in an image of its own,
+        ``video=False``); on backends with a second scale (ONNX Runtime's has; the developer tool's
+        mediapipe graphs have not)."""
         every = sweep_every(width, height)
         look_tiles = getattr(self.backend, "look_tiles", None)
         if every is None or look_tiles is None:
             return whole
+        if not self._video:
+            fine = fine_tiles(width, height)
+        else:
+            busy = [np.r_[p.points[:, :2].min(0), p.points[:, :2].max(0)] for p in self._people]
+            fine = self._fine.take(width, height, busy)
+        tiled = self.backend.look_regions(image, fine) if fine else []
         if self._since_sweep is not None and self._since_sweep + 1 < every:
             self._since_sweep += 1
-            return whole
-        self._since_sweep = 0
-        return merge_finds(whole, look_tiles(image))
+        else:
+            self._since_sweep = 0
+            tiled = look_tiles(image) + tiled
+        return merge_finds(whole, tiled) if tiled else whole
 
     def _landmarks(
         self, lane: Any, image: Any, people: list[_Followed], width: int, height: int

@@ -7,6 +7,12 @@ frame's shorter side show the detector people at ``max(W, H) / min(W, H)`` times
 such a frame people down to about a quarter of its shorter side are found. The tiles overlap, so
 that a person cut by one tile's edge is whole in the next, and their finds are merged with the whole
 frame's in frame coordinates: a person found in the whole frame is not found again in a tile.
+
+A finer level of tiles, squares :data:`FINE_SIDE` of the shorter side, shows people down to about an
+eighth of it (1680x720: a person 90 pixels tall is 70 of the detector's pixels in a 288-pixel tile).
+There are many of them (1680x720: 24), so each look visits only a few, round-robin
+(:class:`FineSchedule`): a full sweep takes a wide frame's looks a second of video, and a 16:9 frame's
+far longer (the one-person speed at 720p allows about one detector run per 32 frames more).
 """
 
 from __future__ import annotations
@@ -22,6 +28,11 @@ TILE_OVERLAP = 0.2  # neighbouring tiles share at least this fraction of their s
 MIN_GAIN = 1.5  # tiles only where they show people at least this many times larger ...
 WIDE_GAIN = 2.0  # ... at every look from this gain on, below it every SLOW_SWEEP looks
 SLOW_SWEEP = 8  # looks between two sweeps of the tiles of a 16:9 or 9:16 frame (module docstring)
+FINE_SIDE = 0.4  # the fine level's tiles: this fraction of the frame's shorter side ...
+FINE_OVERLAP = 0.25  # ... neighbours sharing at least this fraction of it
+FINE_PER_LOOK = 3.0  # fine tiles per look in a wide frame (1680x720: a sweep every 8 looks) ...
+FINE_SLOW_PER_LOOK = 0.125  # ... and in a 16:9 or 9:16 one (one tile every 8 looks)
+FINE_BUSY = 0.5  # a fine tile this much covered by people already followed is skipped
 SAME_FIND_IOU = 0.5  # a tile's body region overlapping a kept one by more: the same person
 
 Tile = tuple[int, int, int]  # left, top, side, pixels
@@ -61,6 +72,65 @@ def search_tiles(width: int, height: int) -> list[Tile]:
     if max(width, height) < MIN_GAIN * side:
         return []
     return square_tiles(width, height, side)
+
+
+def fine_tiles(width: int, height: int) -> list[Tile]:
+    """The fine level's tiles (module docstring): squares :data:`FINE_SIDE` of the shorter side,
+    overlapping by :data:`FINE_OVERLAP`, in frames that have the first level's tiles; else none."""
+    if not search_tiles(width, height):
+        return []
+    return square_tiles(width, height, round(FINE_SIDE * min(width, height)), FINE_OVERLAP)
+
+
+def fine_per_look(width: int, height: int) -> float:
+    """Fine tiles looked at per look, on average: :data:`FINE_PER_LOOK` where the first level is
+    swept at every look, :data:`FINE_SLOW_PER_LOOK` where it is swept every few; 0 where none."""
+    every = sweep_every(width, height)
+    return 0.0 if every is None else FINE_PER_LOOK if every == 1 else FINE_SLOW_PER_LOOK
+
+
+def _covered(tile: Tile, boxes: list[np.ndarray]) -> float:
+    """The fraction of ``tile`` that ``boxes`` (x0, y0, x1, y1 pixels) cover (summed: an overlap
+    between two boxes counts twice)."""
+    x, y, side = tile
+    total = 0.0
+    for x0, y0, x1, y1 in boxes:
+        w = min(x1, x + side) - max(x0, x)
+        h = min(y1, y + side) - max(y0, y)
+        total += max(w, 0.0) * max(h, 0.0)
+    return total / side**2
+
+
+class FineSchedule:
+    """Which fine tiles each look visits: round-robin over :func:`fine_tiles`, :func:`fine_per_look`
+    of them per look on average (credit carried over between looks), tiles at least
+    :data:`FINE_BUSY` covered by people already followed skipped without using the budget. The
+    order restarts when the frame's size changes."""
+
+    def __init__(self) -> None:
+        self._size: tuple[int, int] | None = None
+        self._tiles: list[Tile] = []
+        self._next = 0
+        self._credit = 0.0
+
+    def take(self, width: int, height: int, busy: list[np.ndarray]) -> list[Tile]:
+        """The tiles of this look; ``busy``: the followed people's boxes (x0, y0, x1, y1 pixels)."""
+        if self._size != (width, height):
+            self._size, self._tiles = (width, height), fine_tiles(width, height)
+            self._next, self._credit = 0, 0.0
+        if not self._tiles:
+            return []
+        self._credit += fine_per_look(width, height)
+        taken: list[Tile] = []
+        for _ in range(len(self._tiles)):  # at most one cycle
+            if len(taken) >= int(self._credit):
+                break
+            tile = self._tiles[self._next]
+            self._next = (self._next + 1) % len(self._tiles)
+            if _covered(tile, busy) < FINE_BUSY:
+                taken.append(tile)
+        self._credit -= len(taken) if len(taken) >= int(self._credit) else int(self._credit)
+        return taken
 
 
 def tile_region(tile: Tile, width: int, height: int) -> Roi:
