@@ -246,6 +246,8 @@ class BlazePose:
                 people.append(person)
         if len(people) < len(self._people):
             self._since_search = self._every  # someone was lost: look again on the next frame
+            lost = [p.roi for p in followed if not any(p is q for q in people)]
+            self._fine.lost(width, height, [(r.x * width, r.y * height) for r in lost])
         for roi, head in candidates:
             if len(people) >= self._max or any(_same_person(head, _head(p.points)) for p in people):
                 continue

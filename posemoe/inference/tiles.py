@@ -10,9 +10,10 @@ frame's in frame coordinates: a person found in the whole frame is not found aga
 
 A finer level of tiles, squares :data:`FINE_SIDE` of the shorter side, shows people down to about an
 eighth of it (1680x720: a person 90 pixels tall is 70 of the detector's pixels in a 288-pixel tile).
-There are many of them (1680x720: 24), so each look visits only a few, round-robin
-(:class:`FineSchedule`): a full sweep takes a wide frame's looks a second of video, and a 16:9 frame's
-far longer (the one-person speed at 720p allows about one detector run per 32 frames more).
+There are many of them (1680x720: 24), so after a first full sweep each look visits only a few,
+round-robin (:class:`FineSchedule`): a sweep takes a wide frame's looks a second of video, and a
+16:9 frame's far longer (the one-person speed at 720p allows about one detector run per 32 frames
+more).
 """
 
 from __future__ import annotations
@@ -102,34 +103,51 @@ def _covered(tile: Tile, boxes: list[np.ndarray]) -> float:
 
 
 class FineSchedule:
-    """Which fine tiles each look visits: round-robin over :func:`fine_tiles`, :func:`fine_per_look`
-    of them per look on average (credit carried over between looks), tiles at least
-    :data:`FINE_BUSY` covered by people already followed skipped without using the budget. The
-    order restarts when the frame's size changes."""
+    """Which fine tiles each look visits: all of them at the first look (what is in view from the
+    start is found at once), then round-robin, :func:`fine_per_look` of them per look on average
+    (credit carried over between looks), first the tiles where someone was just lost
+    (:meth:`lost`). Tiles at least :data:`FINE_BUSY` covered by people already followed are
+    skipped without using the budget. All restarts when the frame's size changes."""
 
     def __init__(self) -> None:
         self._size: tuple[int, int] | None = None
         self._tiles: list[Tile] = []
         self._next = 0
         self._credit = 0.0
+        self._first: list[Tile] = []  # where someone was lost: looked at before the round's next
+
+    def lost(self, width: int, height: int, places: list[tuple[float, float]]) -> None:
+        """People were lost at ``places`` (x, y pixels): the fine tile centred nearest each is
+        looked at first from the next look on."""
+        if self._size != (width, height):
+            return
+        for x, y in places:
+            tile = min(
+                self._tiles, key=lambda t: (t[0] + t[2] / 2 - x) ** 2 + (t[1] + t[2] / 2 - y) ** 2
+            )
+            if tile not in self._first:
+                self._first.append(tile)
 
     def take(self, width: int, height: int, busy: list[np.ndarray]) -> list[Tile]:
         """The tiles of this look; ``busy``: the followed people's boxes (x0, y0, x1, y1 pixels)."""
         if self._size != (width, height):
             self._size, self._tiles = (width, height), fine_tiles(width, height)
-            self._next, self._credit = 0, 0.0
+            self._next, self._credit, self._first = 0, 0.0, []
+            return [t for t in self._tiles if _covered(t, busy) < FINE_BUSY]
         if not self._tiles:
             return []
         self._credit += fine_per_look(width, height)
-        taken: list[Tile] = []
+        budget = int(self._credit)
+        taken = [t for t in self._first if _covered(t, busy) < FINE_BUSY][:budget]
+        self._first = [t for t in self._first if t not in taken]
         for _ in range(len(self._tiles)):  # at most one cycle
-            if len(taken) >= int(self._credit):
+            if len(taken) >= budget:
                 break
             tile = self._tiles[self._next]
             self._next = (self._next + 1) % len(self._tiles)
-            if _covered(tile, busy) < FINE_BUSY:
+            if _covered(tile, busy) < FINE_BUSY and tile not in taken:
                 taken.append(tile)
-        self._credit -= len(taken) if len(taken) >= int(self._credit) else int(self._credit)
+        self._credit -= budget
         return taken
 
 

@@ -12,8 +12,14 @@ cv2 = pytest.importorskip("cv2")
 from posemoe.inference.blazepose import PersonDetector, Roi  # noqa: E402
 from posemoe.inference.detectors import BlazePose  # noqa: E402
 from posemoe.inference.tiles import (  # noqa: E402
+    FINE_OVERLAP,
+    FINE_PER_LOOK,
+    FINE_SLOW_PER_LOOK,
     SLOW_SWEEP,
     TILE_OVERLAP,
+    FineSchedule,
+    fine_per_look,
+    fine_tiles,
     merge_finds,
     search_tiles,
     square_tiles,
@@ -202,3 +208,82 @@ def test_a_large_person_is_found_once_in_the_whole_frame_and_its_tiles():
             detector.backend.second_scale = second_scale
             found.append(detector(frames[0]))
     np.testing.assert_array_equal(*found)  # the tiles change nothing here
+
+
+def test_the_fine_tiles_of_wide_and_tall_frames():
+    tiles = fine_tiles(1680, 720)  # squares of 288 pixels, 8 x 3
+    assert {side for _, _, side in tiles} == {288} and len(tiles) == 24
+    assert covered(tiles, 1680, 720)
+    assert sorted({y for _, y, _ in tiles}) == [0, 216, 432]  # overlap 72 = FINE_OVERLAP
+    assert 72 == round(FINE_OVERLAP * 288)
+    assert len(fine_tiles(1280, 720)) == 18 and len(fine_tiles(1080, 1920)) == 18
+    assert fine_tiles(900, 720) == [] and fine_tiles(640, 480) == []
+    assert fine_per_look(1680, 720) == FINE_PER_LOOK
+    assert fine_per_look(1280, 720) == FINE_SLOW_PER_LOOK and fine_per_look(900, 720) == 0
+
+
+def test_the_fine_schedule_sweeps_first_then_goes_round_skipping_tiles_where_people_are():
+    schedule = FineSchedule()
+    tiles = fine_tiles(1680, 720)
+    assert schedule.take(1680, 720, []) == tiles  # the first look: every tile
+    taken = [schedule.take(1680, 720, []) for _ in range(8)]
+    assert [len(t) for t in taken] == [3] * 8 and sum(taken, []) == tiles  # one sweep, in order
+    assert schedule.take(1680, 720, []) == tiles[:3]  # and round again
+    big = np.array([0.0, 0.0, 1680.0, 400.0])  # someone covering the top rows: those skipped
+    later = sum((schedule.take(1680, 720, [big]) for _ in range(6)), [])
+    bottom = [t for t in tiles if t[1] == 432]
+    assert later == bottom * 2 + bottom[:2]
+    small = np.array([100.0, 600.0, 130.0, 690.0])  # a small person covers little: not skipped
+    assert len(schedule.take(1680, 720, [small])) == 3
+    everything = np.array([0.0, 0.0, 1680.0, 720.0])
+    assert schedule.take(1680, 720, [everything]) == []  # nothing to look at: at most one cycle
+    assert FineSchedule().take(900, 720, []) == []
+    slow = FineSchedule()  # 16:9: after the first sweep, one tile every 8 looks
+    assert len(slow.take(1280, 720, [])) == 18
+    counts = [len(slow.take(1280, 720, [])) for _ in range(24)]
+    assert counts == ([0] * 7 + [1]) * 3
+
+
+def test_the_fine_tiles_where_someone_was_lost_come_first():
+    schedule = FineSchedule()
+    tiles = fine_tiles(1680, 720)
+    schedule.take(1680, 720, [])
+    schedule.lost(1680, 720, [(1500.0, 600.0), (1490.0, 610.0), (150.0, 150.0)])
+    assert schedule.take(1680, 720, []) == [tiles[-1], tiles[0], tiles[1]]  # one tile each place
+    assert schedule.take(1680, 720, []) == tiles[2:5]  # then round as before
+    slow = FineSchedule()
+    slow.take(1280, 720, [])
+    slow.lost(1280, 720, [(640.0, 360.0)])  # in a 16:9 frame too, within its budget
+    assert [len(slow.take(1280, 720, [])) for _ in range(8)] == [0] * 7 + [1]
+    assert FineSchedule().lost(1680, 720, [(1.0, 1.0)]) is None  # before any look: nothing
+
+
+@pytest.fixture(scope="module")
+def tiny_walkers() -> list[np.ndarray]:
+    """Two walkers about 95 pixels tall (an eighth of the height) in 1680x720."""
+    return composite(walking_frames(48), 0.35, (200, 1100))
+
+
+def test_people_an_eighth_of_the_frame_high_are_found_and_followed(tiny_walkers):
+    """The whole frame and the first level of tiles find neither walker; the fine tiles find both
+    at the first look, and in every frame after they are followed; a newcomer is found within one
+    round of the fine tiles (8 looks, 32 frames)."""
+    with BlazePose() as detector:
+        detector._fine.take = lambda width, height, busy: []  # the fine level off
+        assert [per_side(detector(frame)) for frame in tiny_walkers[:24]] == [[0, 0]] * 24
+    with BlazePose() as detector:
+        counts = [per_side(detector(frame)) for frame in tiny_walkers]
+        people = detector(tiny_walkers[-1])
+    assert counts == [[1, 1]] * len(tiny_walkers)
+    heights = [np.ptp(p[:, 1]) for p in people]
+    assert all(80 < h < 115 for h in heights), heights  # whole bodies
+    with BlazePose() as detector:  # the right one walks in after the first look
+        blank = tiny_walkers[0].copy()
+        blank[:, 840:] = 90
+        detector(blank)
+        counts = [per_side(detector(frame)) for frame in tiny_walkers[1:]]
+    assert all(c[0] == 1 for c in counts), counts
+    first = next(t for t, c in enumerate(counts) if c[1])
+    assert first < 32 and all(c[1] == 1 for c in counts[first:]), counts
+    with BlazePose(video=False) as detector:  # an image: every fine tile at once
+        assert per_side(detector(tiny_walkers[0])) == [1, 1]
