@@ -32,7 +32,7 @@ SLOW_SWEEP = 8  # looks between two sweeps of the tiles of a 16:9 or 9:16 frame 
 FINE_SIDE = 0.4  # the fine level's tiles: this fraction of the frame's shorter side ...
 FINE_OVERLAP = 0.25  # ... neighbours sharing at least this fraction of it
 FINE_PER_LOOK = 3.0  # fine tiles per look in a wide frame (1680x720: a sweep every 8 looks) ...
-FINE_SLOW_PER_LOOK = 0.125  # ... and in a 16:9 or 9:16 one (one tile every 8 looks)
+FINE_SLOW_PER_LOOK = 1 / 16  # ... and in a 16:9 or 9:16 one (the 720p speed bar: results page)
 FINE_BUSY = 0.5  # a fine tile this much covered by people already followed is skipped
 SAME_FIND_IOU = 0.5  # a tile's body region overlapping a kept one by more: the same person
 
@@ -105,8 +105,8 @@ def _covered(tile: Tile, boxes: list[np.ndarray]) -> float:
 class FineSchedule:
     """Which fine tiles each look visits: all of them at the first look (what is in view from the
     start is found at once), then round-robin, :func:`fine_per_look` of them per look on average
-    (credit carried over between looks), first the tiles where someone was just lost
-    (:meth:`lost`). Tiles at least :data:`FINE_BUSY` covered by people already followed are
+    (credit carried over between looks); and, beside those, the tiles where someone was just lost
+    (:meth:`lost`: a run per loss, not per frame). Tiles at least :data:`FINE_BUSY` covered by people already followed are
     skipped without using the budget. All restarts when the frame's size changes."""
 
     def __init__(self) -> None:
@@ -114,11 +114,11 @@ class FineSchedule:
         self._tiles: list[Tile] = []
         self._next = 0
         self._credit = 0.0
-        self._first: list[Tile] = []  # where someone was lost: looked at before the round's next
+        self._first: list[Tile] = []  # where someone was lost: looked at at the next look
 
     def lost(self, width: int, height: int, places: list[tuple[float, float]]) -> None:
         """People were lost at ``places`` (x, y pixels): the fine tile centred nearest each is
-        looked at first from the next look on."""
+        looked at at the next look, beside the round's."""
         if self._size != (width, height):
             return
         for x, y in places:
@@ -138,17 +138,18 @@ class FineSchedule:
             return []
         self._credit += fine_per_look(width, height)
         budget = int(self._credit)
-        taken = [t for t in self._first if _covered(t, busy) < FINE_BUSY][:budget]
-        self._first = [t for t in self._first if t not in taken]
+        first = [t for t in self._first if _covered(t, busy) < FINE_BUSY]  # beside the budget
+        taken: list[Tile] = []
+        self._first = []
         for _ in range(len(self._tiles)):  # at most one cycle
             if len(taken) >= budget:
                 break
             tile = self._tiles[self._next]
             self._next = (self._next + 1) % len(self._tiles)
-            if _covered(tile, busy) < FINE_BUSY and tile not in taken:
+            if _covered(tile, busy) < FINE_BUSY and tile not in first:
                 taken.append(tile)
         self._credit -= budget
-        return taken
+        return first + taken
 
 
 def tile_region(tile: Tile, width: int, height: int) -> Roi:

@@ -238,10 +238,10 @@ def test_the_fine_schedule_sweeps_first_then_goes_round_skipping_tiles_where_peo
     everything = np.array([0.0, 0.0, 1680.0, 720.0])
     assert schedule.take(1680, 720, [everything]) == []  # nothing to look at: at most one cycle
     assert FineSchedule().take(900, 720, []) == []
-    slow = FineSchedule()  # 16:9: after the first sweep, one tile every 8 looks
+    slow = FineSchedule()  # 16:9: after the first sweep, one tile every 16 looks
     assert len(slow.take(1280, 720, [])) == 18
-    counts = [len(slow.take(1280, 720, [])) for _ in range(24)]
-    assert counts == ([0] * 7 + [1]) * 3
+    counts = [len(slow.take(1280, 720, [])) for _ in range(48)]
+    assert counts == ([0] * 15 + [1]) * 3
 
 
 def test_the_fine_tiles_where_someone_was_lost_come_first():
@@ -249,13 +249,44 @@ def test_the_fine_tiles_where_someone_was_lost_come_first():
     tiles = fine_tiles(1680, 720)
     schedule.take(1680, 720, [])
     schedule.lost(1680, 720, [(1500.0, 600.0), (1490.0, 610.0), (150.0, 150.0)])
-    assert schedule.take(1680, 720, []) == [tiles[-1], tiles[0], tiles[1]]  # one tile each place
-    assert schedule.take(1680, 720, []) == tiles[2:5]  # then round as before
+    # one tile each place, beside the round's three (tiles[0] not twice)
+    assert schedule.take(1680, 720, []) == [tiles[-1], tiles[0]] + tiles[1:4]
+    assert schedule.take(1680, 720, []) == tiles[4:7]  # then round as before
     slow = FineSchedule()
     slow.take(1280, 720, [])
-    slow.lost(1280, 720, [(640.0, 360.0)])  # in a 16:9 frame too, within its budget
-    assert [len(slow.take(1280, 720, [])) for _ in range(8)] == [0] * 7 + [1]
+    slow.lost(1280, 720, [(640.0, 360.0)])  # in a 16:9 frame too, beside its slow round
+    assert [len(slow.take(1280, 720, [])) for _ in range(16)] == [1] + [0] * 14 + [1]
     assert FineSchedule().lost(1680, 720, [(1.0, 1.0)]) is None  # before any look: nothing
+
+
+@pytest.mark.parametrize("width, every", [(1680, 2), (1280, 1), (900, 2)])
+def test_the_fine_tiles_visited_by_a_running_detector(width, every, monkeypatch):
+    """Counted on the detector at work: the first look visits every fine tile, each later one the
+    next, round-robin, at the frame's rate; an image (``video=False``) all of them."""
+    frame = np.full((720, width, 3), 90, np.uint8)
+    tiles = fine_tiles(width, 720)
+    for video in (True, False):
+        with BlazePose(search_every=every, video=video) as detector:
+            visited = []
+            look_regions = detector.backend.look_regions
+
+            def counted(image, regions, look_regions=look_regions):
+                if regions and regions[0][2] < 720:  # the fine level's, not the first's
+                    visited.append(list(regions))
+                return look_regions(image, regions)
+
+            monkeypatch.setattr(detector.backend, "look_regions", counted)
+            for _ in range(32):
+                detector(frame)
+        if not video:
+            assert visited == ([tiles] * 32 if tiles else [])
+        elif width == 1680:  # 16 looks (every 2nd frame): all, then 3 tiles each, round
+            rounds = [tiles[k : k + 3] for k in range(0, 24, 3)] * 2
+            assert visited == [tiles] + rounds[:15]
+        elif width == 1280:  # 32 looks: all, then one tile every 16 looks
+            assert visited == [tiles, [tiles[0]]]
+        else:
+            assert visited == []
 
 
 @pytest.fixture(scope="module")
