@@ -15,7 +15,7 @@ from posemoe.inference import detectors  # noqa: E402
 @pytest.mark.parametrize(("usable", "asked"), [(1, 1), (1, 2), (2, 1), (2, 2), (2, 4), (16, 4)])
 def test_lanes_are_the_threads_asked_for_up_to_the_usable_cores(monkeypatch, usable, asked):
     monkeypatch.setattr(detectors, "usable_cores", lambda: usable)
-    with detectors.BlazePose(threads=asked, backend="onnx") as detector:
+    with detectors.BlazePose(threads=asked) as detector:
         lanes = min(asked, usable)
         assert len(detector._follow) == lanes
         assert (detector._pool is None) if lanes == 1 else detector._pool._max_workers == lanes - 1

@@ -292,6 +292,7 @@ def test_onnx_sessions_wait_asleep_instead_of_spinning(monkeypatch):
     from posemoe.inference import runtime
     from posemoe.inference.blazepose import LandmarkModel, PersonDetector
 
+    monkeypatch.setattr(runtime, "_threads", None)  # as no command line set it
     sessions = {"lifter, ONNX Runtime's threads": (load().runner.session, 0)}
     monkeypatch.setattr(runtime, "_threads", 2)
     sessions["lifter, 2 threads set"] = (load().runner.session, 2)
