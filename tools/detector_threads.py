@@ -19,6 +19,7 @@ import os
 import time
 
 import numpy as np
+import onnxruntime as ort
 
 from posemoe.apps.bench import busy_cores, crowd
 from posemoe.assets import astronaut
@@ -56,6 +57,7 @@ def lift(keypoints: np.ndarray, spin: bool) -> tuple[float, float]:
             options.add_session_config_entry(f"session.{pool}.allow_spinning", "1")
         return options
 
+    ort.set_default_logger_severity(3)  # not the warning that the entries are overwritten
     runtime.cpu_session_options = spinning if spin else made
     try:
         lifter = load(DEFAULT_LIFTER)
