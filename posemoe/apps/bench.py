@@ -6,7 +6,12 @@ Human3.6M size), so the printed data share is the fraction of a step spent cutti
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -227,3 +232,114 @@ def benchmark_video(
     for stage, sec in alone.items():
         print(f"| {stage} | {1000 * sec:.2f} |")
     return {**figures, **{f"{k} ms": 1000 * v for k, v in alone.items()}}
+
+
+# A loop that keeps one core busy and ends by itself once the process that started it (argv[1]) is
+# gone, so that even a killed benchmark leaves none behind.
+_BUSY_LOOP = (
+    "import os, sys\n"
+    "parent = int(sys.argv[1])\n"
+    "while os.getppid() == parent:\n"
+    "    for _ in range(100_000):\n"
+    "        pass\n"
+)
+
+
+@contextmanager
+def busy_cores(count: int = 1) -> Iterator[list[subprocess.Popen]]:
+    """``count`` processes, each keeping one core busy while the block runs (another program's
+    work); stopped when the block ends, also on an error or Ctrl-C."""
+    processes: list[subprocess.Popen] = []
+    try:
+        for _ in range(count):
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", _BUSY_LOOP, str(os.getpid())],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                )
+            )
+        yield processes
+    finally:
+        for process in processes:
+            process.kill()
+        for process in processes:
+            process.wait()
+
+
+def slowdown(seconds: dict[int, float], default: int) -> float:
+    """How many times slower the ``default`` setting ran than the fastest of ``seconds`` (setting ->
+    seconds per frame): 1.0 when the default is the best."""
+    return seconds[default] / min(seconds.values())
+
+
+def benchmark_busy_core(
+    model: str,
+    *,
+    frames: int = 300,
+    size: tuple[int, int] = (1280, 720),
+    people: tuple[int, ...] = (1, 3),
+    rounds: int = 3,
+    workdir: str | None = None,
+) -> dict[str, float]:
+    """``posemoe infer VIDEO`` (decode + BlazePose + lifting) with each ``--detect-workers`` setting,
+    on a quiet machine and with one core kept busy by another process (:func:`busy_cores`): the
+    median over ``rounds`` rounds that alternate the order of machine states and settings, since
+    the machine's own load drifts. Prints a table and the load average before and after; returns
+    {"<people> people, <quiet|busy>, <workers> detect worker(s)": seconds per frame}."""
+    import tempfile
+    from pathlib import Path
+
+    from posemoe.assets import astronaut
+    from posemoe.inference.detectors import DETECT_WORKERS
+    from posemoe.inference.pipeline import infer_video
+    from posemoe.io.video import moving_still, write_video
+
+    if rounds < 1:
+        raise UserError(f"rounds must be >= 1, got {rounds}")
+    settings = sorted({1, 2, DETECT_WORKERS})
+    states = ("quiet", "busy")
+    measured: dict[tuple[int, str, int], list[float]] = {}  # seconds per frame, end to end
+    detect: dict[tuple[int, str, int], list[float]] = {}  # of which detection
+    before = os.getloadavg()
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        clips = {count: Path(tmp) / f"clip{count}.mp4" for count in people}
+        for count, clip in clips.items():
+            write_video(clip, moving_still(crowd(astronaut(), count), frames, size), 30)
+        for round_ in range(rounds):
+            flip = -1 if round_ % 2 else 1
+            for state in states[::flip]:
+                with busy_cores(1 if state == "busy" else 0):
+                    for count in people[::flip]:
+                        for workers in settings[::flip]:
+                            result = infer_video(clips[count], model, detect_workers=workers)
+                            seconds = result.stages.seconds
+                            measured.setdefault((count, state, workers), []).append(
+                                sum(seconds.values()) / result.frames
+                            )
+                            detect.setdefault((count, state, workers), []).append(
+                                seconds["detect"] / result.frames
+                            )
+    after = os.getloadavg()
+    median = {key: float(np.median(times)) for key, times in measured.items()}
+    print(
+        f"\none core kept busy by another process: video {size[0]}x{size[1]}, {frames} frames, "
+        f"model {model}; median of {rounds} alternated round(s); load average (1, 5, 15 min) "
+        f"{' '.join(f'{v:.2f}' for v in before)} before, {' '.join(f'{v:.2f}' for v in after)} "
+        "after; frames/s end to end (detection ms/frame)\n"
+    )
+    names = [f"--detect-workers {w}{' (default)' if w == DETECT_WORKERS else ''}" for w in settings]
+    print(f"| people | machine | {' | '.join(names)} | default / best |")
+    print(f"|---|---|{'---:|' * len(settings)}---:|")
+    for count in people:
+        for state in states:
+            row = {w: median[count, state, w] for w in settings}
+            cells = " | ".join(
+                f"{1 / row[w]:.1f} ({1000 * np.median(detect[count, state, w]):.1f} ms)"
+                for w in settings
+            )
+            print(f"| {count} | {state} | {cells} | {slowdown(row, DETECT_WORKERS):.2f} |")
+    return {
+        f"{count} people, {state}, {workers} detect worker(s)": seconds
+        for (count, state, workers), seconds in median.items()
+    }

@@ -80,7 +80,7 @@ def weights_licences() -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from posemoe.apps.bench import benchmark_video, run_benchmarks
+    from posemoe.apps.bench import benchmark_busy_core, benchmark_video, run_benchmarks
 
     set_threads(args.threads)
     if args.swaps:
@@ -98,6 +98,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         return
     if args.video:
         benchmark_video(args.model, frames=args.frames)
+        benchmark_busy_core(args.model, frames=args.frames, rounds=args.rounds)
         return
     run_benchmarks(args.models or None, batch_size=args.batch_size, seconds=args.seconds)
 
@@ -129,6 +130,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", default=DEFAULT_LIFTER, help="--video: the lifter")
     p.add_argument("--frames", type=positive_int, default=300, help="--video: clip length")
+    p.add_argument(
+        "--rounds",
+        type=bounded_int(100),
+        default=3,
+        help="--video: rounds of the quiet and busy-core rows (one core kept busy by another "
+        "process), alternated; each row shows the median",
+    )
     p.add_argument(
         "--swaps",
         action="store_true",

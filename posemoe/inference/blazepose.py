@@ -18,13 +18,13 @@ pixels.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from posemoe.errors import MissingDependency, UserError
+from posemoe.inference.runtime import cpu_session_options
 
 ASSETS = Path(__file__).parents[1] / "assets"
 DETECTOR_ONNX = ASSETS / "pose_detection.onnx"
@@ -360,14 +360,8 @@ def session(model: Path, threads: int):
                 "tools/blazepose_onnx.py)"
             )
         raise UserError(f"no model at {model}")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    verbose = os.environ.get("POSEMOE_VERBOSE") == "1"  # posemoe --verbose
-    options.log_severity_level = 2 if verbose else 3  # warnings too, or errors only
     return ort.InferenceSession(
-        str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        str(model), sess_options=cpu_session_options(threads), providers=["CPUExecutionProvider"]
     )
 
 

@@ -48,7 +48,9 @@ PATIENCE = (
     3  # frames in a row a person may be doubted (presence score < threshold) before they are let go
 )
 DETECT_PEOPLE = 4  # people looked for per frame when --max-people is not given
-DETECT_WORKERS = 2  # threads: newcomers are looked for beside following people (README speed)
+DETECT_WORKERS = 2  # threads: newcomers are looked for beside following people (README speed);
+# each runs ONNX Runtime sessions of one thread that never spin, so that a core another process
+# takes costs that thread its share only (docs/results/detector-threads.md)
 
 
 def usable_cores() -> int:

@@ -48,6 +48,25 @@ def set_threads(threads: int | None) -> None:
     _threads = threads
 
 
+def cpu_session_options(threads: int | None = None) -> Any:
+    """ONNX Runtime options for posemoe's CPU sessions: ``threads`` intra-op threads (None: ONNX
+    Runtime's choice), operators one after another, errors only in the log (warnings too under
+    ``posemoe --verbose``), and pool threads that sleep while they wait instead of spinning: a spinning pool fights another process for the core it
+    wants, which made lifting 1.5 times slower with one of two cores busy
+    (docs/results/detector-threads.md)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 2 if os.environ.get("POSEMOE_VERBOSE") == "1" else 3
+    for pool in ("intra_op", "inter_op"):
+        options.add_session_config_entry(f"session.{pool}.allow_spinning", "0")
+    return options
+
+
 class OnnxModel:
     """An exported posemoe model run by ONNX Runtime on the CPU. ``source``: a ``.onnx`` file or
     its bytes; ``threads``: intra-op threads (None: :func:`set_threads`'s, else ONNX Runtime's choice)."""
@@ -61,15 +80,10 @@ class OnnxModel:
                 "(a dependency of posemoe)"
             ) from None
         where = "the ONNX model" if isinstance(source, bytes) else str(source)
-        options = ort.SessionOptions()
-        options.log_severity_level = 2 if os.environ.get("POSEMOE_VERBOSE") == "1" else 3
-        threads = threads or _threads
-        if threads:
-            options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
         try:
             self.session = ort.InferenceSession(
                 source if isinstance(source, bytes) else str(source),
-                options,
+                cpu_session_options(threads or _threads),
                 providers=["CPUExecutionProvider"],
             )
         except Exception as err:  # onnxruntime raises its own error types for unreadable files

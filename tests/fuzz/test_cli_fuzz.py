@@ -1358,6 +1358,12 @@ CASES.update(
             ("data_3d_h36m.npz",),
         ),
         "bench/model-unknown": Case(["bench", "gpt-5", "--seconds", "0.1"], {}, ERROR, ("gpt-5",)),
+        "bench/rounds-zero": Case(
+            ["bench", "--video", "--rounds", "0"], {}, ARGPARSE, ("--rounds",)
+        ),
+        "bench/rounds-too-many": Case(
+            ["bench", "--video", "--rounds", "1000"], {}, ARGPARSE, ("--rounds",)
+        ),
         "demo/model-missing": Case(
             ["demo", "--model", "none.safetensors", "--out", "{out}"],
             {},

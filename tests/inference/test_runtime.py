@@ -283,3 +283,23 @@ def test_the_command_line_and_the_python_api_pick_a_device_by_one_rule(monkeypat
     assert lifter.runner.device == torch.device(default_device())
     with pytest.raises(UserError, match="runs on the CPU"):  # ONNX Runtime: the CPU, said so
         load(runtime="onnx", device="cuda")
+
+
+def test_onnx_sessions_wait_asleep_instead_of_spinning(monkeypatch):
+    """Every ONNX Runtime session posemoe makes (lifters with ONNX Runtime's thread count or a set
+    one, BlazePose's two stages) has pool threads that sleep while they wait: a spinning pool holds a
+    core that another process wants (docs/results/detector-threads.md)."""
+    from posemoe.inference import runtime
+    from posemoe.inference.blazepose import LandmarkModel, PersonDetector
+
+    monkeypatch.setattr(runtime, "_threads", None)  # as no command line set it
+    sessions = {"lifter, ONNX Runtime's threads": (load().runner.session, 0)}
+    monkeypatch.setattr(runtime, "_threads", 2)
+    sessions["lifter, 2 threads set"] = (load().runner.session, 2)
+    sessions["person detector"] = (PersonDetector(threads=1)._session, 1)
+    sessions["landmark model, 2 threads"] = (LandmarkModel(threads=2)._session, 2)
+    for name, (session, threads) in sessions.items():
+        options = session.get_session_options()
+        for pool in ("intra_op", "inter_op"):
+            assert options.get_session_config_entry(f"session.{pool}.allow_spinning") == "0", name
+        assert options.intra_op_num_threads == threads and options.inter_op_num_threads == 1, name
