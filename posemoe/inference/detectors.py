@@ -38,6 +38,7 @@ from posemoe.inference.tiles import (
     fine_tiles,
     merge_finds,
     search_tiles,
+    small_finds,
     sweep_every,
     tile_region,
 )
@@ -330,7 +331,11 @@ class BlazePose:
         else:
             busy = [np.r_[p.points[:, :2].min(0), p.points[:, :2].max(0)] for p in self._people]
             fine = self._fine.take(width, height, busy)
-        tiled = self.backend.look_regions(image, fine) if fine else []
+        tiled = (
+            small_finds(self.backend.look_regions(image, fine), fine[0][2], width, height)
+            if fine
+            else []
+        )
         if self._since_sweep is not None and self._since_sweep + 1 < every:
             self._since_sweep += 1
         else:

@@ -33,6 +33,7 @@ FINE_SIDE = 0.4  # the fine level's tiles: this fraction of the frame's shorter 
 FINE_OVERLAP = 0.25  # ... neighbours sharing at least this fraction of it
 FINE_PER_LOOK = 3.0  # fine tiles per look in a wide frame (1680x720: a sweep every 8 looks) ...
 FINE_SLOW_PER_LOOK = 1 / 16  # ... and in a 16:9 or 9:16 one (the 720p speed bar: results page)
+FINE_LARGEST = 0.75  # a fine tile's find with a body region larger than this x the tile is dropped
 FINE_BUSY = 0.5  # a fine tile this much covered by people already followed is skipped
 SAME_FIND_IOU = 0.5  # a tile's body region overlapping a kept one by more: the same person
 
@@ -88,6 +89,15 @@ def fine_per_look(width: int, height: int) -> float:
     swept at every look, :data:`FINE_SLOW_PER_LOOK` where it is swept every few; 0 where none."""
     every = sweep_every(width, height)
     return 0.0 if every is None else FINE_PER_LOOK if every == 1 else FINE_SLOW_PER_LOOK
+
+
+def small_finds(finds: list[Find], side: int, width: int, height: int) -> list[Find]:
+    """The fine tiles' finds (tiles of ``side`` pixels in a ``width`` x ``height`` frame) whose
+    body region is at most :data:`FINE_LARGEST` of the tile: people small enough for the fine level.
+    A larger region is part of a larger person, seen cut by the tile (whom the whole frame and the
+    first level find whole), or a face seen as a body."""
+    largest = FINE_LARGEST * side
+    return [f for f in finds if max(f[2].width * width, f[2].height * height) <= largest]
 
 
 def _covered(tile: Tile, boxes: list[np.ndarray]) -> float:

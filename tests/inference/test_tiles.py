@@ -22,6 +22,7 @@ from posemoe.inference.tiles import (  # noqa: E402
     fine_tiles,
     merge_finds,
     search_tiles,
+    small_finds,
     square_tiles,
     sweep_every,
     tile_region,
@@ -242,6 +243,15 @@ def test_the_fine_schedule_sweeps_first_then_goes_round_skipping_tiles_where_peo
     assert len(slow.take(1280, 720, [])) == 18
     counts = [len(slow.take(1280, 720, [])) for _ in range(48)]
     assert counts == ([0] * 15 + [1]) * 3
+
+
+def test_a_fine_tiles_find_larger_than_the_fine_level_is_dropped():
+    """A body region over 0.75 of a 288-pixel tile (216 pixels) in 1680x720: part of someone
+    larger, or a face seen as a body; the whole frame and the first level find those."""
+    small, large = find(0.9, 0.5, 0.5, 200 / 720), find(0.9, 0.2, 0.5, 230 / 720)
+    small = (small[0], small[1], Roi(0.5, 0.5, 200 / 1680, 200 / 720))
+    large = (large[0], large[1], Roi(0.2, 0.5, 230 / 1680, 230 / 720))
+    assert small_finds([small, large], 288, 1680, 720) == [small]
 
 
 def test_the_fine_tiles_where_someone_was_lost_come_first():
