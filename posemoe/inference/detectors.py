@@ -329,7 +329,11 @@ class BlazePose:
         if not self._video:
             fine = fine_tiles(width, height)
         else:
-            busy = [np.r_[p.points[:, :2].min(0), p.points[:, :2].max(0)] for p in self._people]
+            busy = [
+                np.r_[p.points[:, :2].min(0), p.points[:, :2].max(0)]
+                for p in self._people
+                if len(p.points)
+            ]
             fine = self._fine.take(width, height, busy)
         tiled = (
             small_finds(self.backend.look_regions(image, fine), fine[0][2], width, height)

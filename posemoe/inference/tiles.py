@@ -11,9 +11,10 @@ frame's in frame coordinates: a person found in the whole frame is not found aga
 A finer level of tiles, squares :data:`FINE_SIDE` of the shorter side, shows people down to about an
 eighth of it (1680x720: a person 90 pixels tall is 70 of the detector's pixels in a 288-pixel tile).
 There are many of them (1680x720: 24), so after a first full sweep each look visits only a few,
-round-robin (:class:`FineSchedule`): a sweep takes a wide frame's looks a second of video, and a
-16:9 frame's far longer (the one-person speed at 720p allows about one detector run per 32 frames
-more).
+round-robin (:class:`FineSchedule`): a round takes a wide frame's looks about a second of video (32
+frames), a 16:9 frame's far longer (one tile every 16 looks: the one-person speed at 720p leaves
+room for little more; docs/results/small-people.md). Their finds larger than the fine level's
+people are dropped (:func:`small_finds`): the whole frame and the first level find those whole.
 """
 
 from __future__ import annotations
