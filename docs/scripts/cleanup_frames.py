@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from posemoe.inference.cleanup import fix_left_right_swaps, limb_groups
-from posemoe.inference.tracking import _dense, _link, drop_invalid, select_tracks
+from posemoe.inference.tracking import drop_invalid, select_tracks, track_people
 from posemoe.io.keypoints import read_keypoints
 from posemoe.layouts import BLAZEPOSE33 as LAYOUT
 
@@ -37,7 +37,7 @@ def seen_spans(track: np.ndarray) -> str:
 def tables(detections: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """Print the tracks before and after joining and each person's relabelled frames."""
     frames = read_keypoints(detections)
-    fragments = [_dense(link, len(frames)) for link in _link(drop_invalid(frames)[0])]
+    fragments = track_people(drop_invalid(frames)[0])
     print(f"fragments (online tracker): {'; '.join(seen_spans(t) for t in fragments)}")
     chosen, report = select_tracks(frames)
     print(f"joined and lifted: {'; '.join(f'id {p}: ' + seen_spans(t) for p, t in chosen)}")

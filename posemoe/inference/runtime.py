@@ -51,9 +51,9 @@ def set_threads(threads: int | None) -> None:
 def cpu_session_options(threads: int | None = None) -> Any:
     """ONNX Runtime options for posemoe's CPU sessions: ``threads`` intra-op threads (None: ONNX
     Runtime's choice), operators one after another, errors only in the log (warnings too under
-    ``posemoe --verbose``), and pool threads that sleep while they wait instead of spinning: a spinning pool fights another process for the core it
-    wants, which made lifting 1.5 times slower with one of two cores busy
-    (docs/results/detector-threads.md)."""
+    ``posemoe --verbose``), and pool threads that sleep while they wait instead of spinning: a
+    spinning pool fights another process for the core it wants, which made lifting 1.5 times slower
+    with one of two cores busy (docs/results/detector-threads.md)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
