@@ -9,7 +9,10 @@ image (:data:`JITTER`; BlazePose's torso joints on the shared sports2d clip move
 near 0.3 %), three times larger and with low confidence on the joint of a pair that is further
 from the camera (the occluded one), which now and then collapses onto its twin for a few frames,
 joints dropped now and then, a frame missed now and then. Then runs of frames
-get left and right swapped, of one kind each (:data:`SWAP_KINDS`). A swapped frame counts as
+get left and right swapped, of one kind each (:data:`SWAP_KINDS`), and single frames go wrong as a
+whole (:func:`add_glitches`: the body squeezed across and often mirrored, with full confidence, as
+BlazePose gives a frame when it passes from one labelling to the other); those frames are scored
+neither way. A swapped frame counts as
 restored when the clean-up gives every joint its true label back; a correct frame as changed when
 it comes out with a label that differs from the truth. A pair whose joints lie within
 :data:`COINCIDENT` of the person's size of each other needs no label to be right. Each fixer's
@@ -42,6 +45,9 @@ COLLAPSE_SHARE = 0.01  # frames where an occluded joint's collapse onto its twin
 COLLAPSE_RUN = (2, 12)  # frames it lasts, from, to (not included)
 SWAPPED_SHARE = 0.1  # of the frames, about
 COINCIDENT = 0.03  # of the person's size in the image: closer twins need no label
+GLITCH_SHARE = 0.005  # frames that go wrong as a whole, anywhere ...
+GLITCH_AT_FLIP = 0.5  # ... and at each end of a whole-body swap, with this chance
+GLITCH_SQUEEZE = (0.1, 0.6)  # the glitch's width, of the body's
 MOTION_TYPES = {  # motion type -> the contents (file-name words) of the Bandai Namco set that show it
     "dance": ("dance-short", "dance-long"),
     "fight": ("punch", "kick", "slash"),
@@ -168,6 +174,43 @@ def inject_swaps(track: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
     return out, mask
 
 
+def add_glitches(
+    track: np.ndarray, truth: np.ndarray, swapped: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frames the detector gets wrong as a whole (BlazePose on the shared clips: a frame with every
+    joint drawn in towards the body's middle, the arms across the chest, often with the whole body
+    mirrored, reported with full confidence), in about :data:`GLITCH_SHARE` of the frames and, with
+    chance :data:`GLITCH_AT_FLIP`, next to each end of a run of whole-body swaps (the detector
+    passing from one labelling to the other) -> (track, (T,) mask of the glitched frames)."""
+    out = track.copy()
+    mask = rng.random(len(track)) < GLITCH_SHARE
+    for lo, hi in _whole_body_runs(track, truth, swapped):
+        for at in (lo - 1, hi):
+            if 0 <= at < len(track) and not swapped[at] and rng.random() < GLITCH_AT_FLIP:
+                mask[at] = True
+    flip = H36M17.flip_permutation()
+    for t in np.flatnonzero(mask & ~np.isnan(track[:, :, 0]).all(1)):
+        centre = np.nanmean(track[t, :, 0])
+        frame = out[t, flip] if rng.random() < 0.5 else out[t].copy()
+        frame[:, 0] = centre + rng.uniform(*GLITCH_SQUEEZE) * (frame[:, 0] - centre)
+        out[t] = frame
+    return out, mask
+
+
+def _whole_body_runs(
+    track: np.ndarray, truth: np.ndarray, swapped: np.ndarray
+) -> list[tuple[int, int]]:
+    """(start, end) of the runs of ``swapped`` frames in which hips and shoulders are swapped."""
+    girdles = [H36M17.index(name) for name in ("LHip", "LShoulder")]
+    twins = H36M17.flip_permutation()[girdles]
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], swapped.astype(np.int8), [0]])))
+    return [
+        (int(lo), int(hi))
+        for lo, hi in zip(edges[::2], edges[1::2])
+        if np.array_equal(track[lo:hi, girdles], truth[lo:hi, twins], equal_nan=True)
+    ]
+
+
 def wrong_labels(fixed: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """(T,) frames where some joint is not where its true label puts it, apart from twins closer
     than :data:`COINCIDENT` of the person's size."""
@@ -189,11 +232,12 @@ def score_clip(world: np.ndarray, fixer: Fixer, rng: np.random.Generator) -> Tal
     """One view of one clip: the frames swapped and restored, correct and changed."""
     truth = detections(world, rng)
     track, swapped = inject_swaps(truth, rng)
+    track, glitched = add_glitches(track, truth, swapped, rng)
     start = time.perf_counter()
     fixed = fixer(track)
     seconds = time.perf_counter() - start
     wrong = wrong_labels(fixed, truth)
-    present = ~np.isnan(truth[..., :2]).all((1, 2))
+    present = ~np.isnan(truth[..., :2]).all((1, 2)) & ~glitched
     swapped &= present & wrong_labels(track, truth)  # a swap of twins that coincide is no swap
     correct = present & ~wrong_labels(track, truth)
     return Tally(

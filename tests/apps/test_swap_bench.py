@@ -6,6 +6,7 @@ import pytest
 from posemoe.apps.swap_bench import (
     SWAPPED_SHARE,
     Tally,
+    add_glitches,
     detections,
     find_clips,
     inject_swaps,
@@ -72,3 +73,20 @@ def test_scores_count_restored_and_harmed_frames():
     total = Tally()
     total.add(fixed)
     assert total.row("walk").startswith(f"| walk | 0 | {fixed.frames} | {fixed.swapped} |")
+
+
+@pytest.mark.filterwarnings("ignore:All-NaN slice")
+def test_glitches_squeeze_whole_frames_and_are_not_scored(monkeypatch):
+    rng = np.random.default_rng(4)
+    truth = detections(_world(), rng)
+    track, swapped = inject_swaps(truth, rng)
+    monkeypatch.setattr("posemoe.apps.swap_bench.GLITCH_SHARE", 0.05)
+    track, glitched = add_glitches(track, truth, swapped, np.random.default_rng(5))
+    assert glitched.sum() > 5
+    width = np.nanmax(track[..., 0], 1) - np.nanmin(track[..., 0], 1)
+    truth_width = np.nanmax(truth[..., 0], 1) - np.nanmin(truth[..., 0], 1)
+    seen = glitched & np.isfinite(truth_width)
+    assert (width[seen] < 0.65 * truth_width[seen]).all()
+    # Leaving every label as it is changes no correct frame: the glitched ones are not scored.
+    tally = score_clip(_world(), lambda t: t, np.random.default_rng(6))
+    assert tally.changed == 0 and tally.frames < 290

@@ -439,3 +439,44 @@ def test_without_a_clear_majority_a_limb_keeps_the_detectors_labels():
     swap(track, np.arange(100, 160), KINDS["legs"])
     fixed, swapped, report = fix_left_right_swaps(track)
     assert swapped[100:160, 0].all() and len(report) == 1
+
+
+def _glitch(track: np.ndarray, t: int, squeeze: float, mirror: bool) -> None:
+    """In place: frame ``t`` as BlazePose gets a frame wrong as a whole, every joint drawn in
+    towards the body's middle across the image (and the labels mirrored), at full confidence."""
+    frame = track[t, H36M17.flip_permutation()] if mirror else track[t].copy()
+    centre = np.nanmean(frame[:, 0])
+    frame[:, 0] = centre + squeeze * (frame[:, 0] - centre)
+    track[t] = frame
+
+
+@pytest.mark.parametrize("seed", [20, 21, 22, 23])
+def test_glitch_frames_do_not_make_a_stretch_look_swapped(seed):
+    """The shared sports2d clip: a man doing jumping jacks faces the camera; BlazePose squeezes
+    and mirrors one frame, later mirrors the whole body for six frames and squeezes the frame after
+    (there 17, 67-72 and 73; here with the arms wide). Constant velocity reads each glitch as every
+    limb sweeping across to its twin's place, and the clean-up used to mirror the correct stretch
+    between them (there 17-66)."""
+    truth = _jumping_jacks(seed)
+    size = np.nanmax(truth[..., 1]) - np.nanmin(truth[..., 1])
+    arms = 0.3 * size * (1 - np.cos(2 * np.pi * np.arange(len(truth)) / 12)) / 2
+    outward = np.sign(
+        np.median(truth[:, H36M17.index("LHip"), 0] - truth[:, H36M17.index("RHip"), 0])
+    )
+    for side, sign in (("L", 1.0), ("R", -1.0)):
+        truth[:, H36M17.index(side + "Elbow"), 0] += 0.5 * sign * outward * arms
+        truth[:, H36M17.index(side + "Wrist"), 0] += sign * outward * arms
+    track = truth.copy()
+    _glitch(track, 17, 0.2, mirror=True)
+    swap(track, np.arange(61, 67), KINDS["whole body"])
+    _glitch(track, 67, 0.3, mirror=False)
+    fixed, swapped, report = fix_left_right_swaps(track)
+    frames = np.arange(len(track))
+    assert not swapped[~np.isin(frames, [17, *range(61, 68)])].any(), report
+    assert (joint_error(fixed[61:67], truth[61:67]) <= TOLERANCE).all(), report
+    from posemoe.inference.cleanup import _pair_indices, _part_costs
+
+    groups = limb_groups(H36M17)
+    pairs = [_pair_indices(H36M17, name, part) for name, parts in groups.items() for part in parts]
+    glitches = _part_costs(track, pairs, np.repeat([0, 1], 3))[2]
+    assert glitches[17] and glitches[67] and glitches.sum() < 10
