@@ -58,7 +58,7 @@ END_MARGIN = -1.0  # ... and not be explained worse by either triple across each
 MAX_RELABELLED = (
     1 / 3
 )  # of the frames a limb is seen in: relabelling more has no clear majority behind it ...
-GLITCH_MARGIN = 1.0  # skipping a glitch explains two limbs' motion this much better, per joint
+GLITCH_SQUEEZE = 0.8  # a glitch's twins are this close at most, of their closest in a neighbour
 CUE_SUPPORT = 0.25  # ... unless the per-frame cues back it by this much a frame, in motion units
 
 
@@ -134,8 +134,7 @@ def fix_left_right_swaps(
     if len(keypoints) < 3 or not pairs:
         path = np.zeros(len(keypoints), np.intp)
     else:
-        limb_of = np.repeat(np.arange(len(sizes)), sizes)
-        by_detection, alike, _ = _part_costs(keypoints, pairs, limb_of)
+        by_detection, alike, _ = _part_costs(keypoints, pairs)
         motion = _MotionCosts(by_detection, bits)
         cues = _twist_costs(keypoints, limbs, states) + _bone_costs(
             keypoints, layout, pairs, bits
@@ -191,7 +190,7 @@ def _pair_indices(
 
 
 def _part_costs(
-    keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]], limb_of: np.ndarray
+    keypoints: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cost of each part being swapped or not at frames (t-2, t-1, t): ``(2, 2, 2, T-2, P)``
     indexed ``[swapped t-2, swapped t-1, swapped t, t-2, part]``, in two weightings of the same
@@ -200,8 +199,8 @@ def _part_costs(
     less (the decoding finds swaps by it). ``alike``: each pair weighted the same under every
     labelling (the geometric mean of its two joints' least confidences), since a labelling that runs
     a joint through a confident and an unconfident detection lowers its weighted cost by that alone;
-    runs are held back by it (:func:`_leave_weak_runs`). ``limb_of``: ``(P,)`` each part's limb;
-    frames the detector got wrong as a whole are skipped (:func:`_skip_glitches`)."""
+    runs are held back by it (:func:`_leave_weak_runs`). Frames the detector got wrong as a whole
+    are skipped (:func:`_skip_glitches`)."""
     xy = keypoints[..., :2].astype(np.float64)
     conf = (
         np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
@@ -237,7 +236,7 @@ def _part_costs(
         np.add.reduceat(by_detection * huber, starts, axis=-1),
         np.add.reduceat(np.sqrt(least[0] * least[1]) * huber, starts, axis=-1),
     )
-    glitches = _skip_glitches(tables, huber, pos, np.minimum(weight[0], weight[1]), starts, limb_of)
+    glitches = _skip_glitches(tables, huber, pos, np.minimum(weight[0], weight[1]), starts)
     return (*tables, glitches)
 
 
@@ -247,28 +246,35 @@ def _skip_glitches(
     pos: np.ndarray,
     weight: np.ndarray,
     starts: np.ndarray,
-    limb_of: np.ndarray,
 ) -> np.ndarray:
     """In place: the frames the detector got wrong as a whole are skipped in the part cost
     ``tables`` (``(2, 2, 2, T-2, P)`` each) -> ``(T,)`` bool, those frames.
 
-    A detector now and then gets one frame wrong as a whole (BlazePose squeezes the body across,
-    the arms onto the chest, often mirrored, with full confidence, as it passes from one labelling
-    to the other). Constant velocity reads such a frame as a sweep, every limb crossing over to its
-    twin's place within two frames, and prices that at half of what it prices the glitch: a glitch
-    on each side of a run of frames makes the run look swapped. Frame ``g`` is a glitch when
-    skipping it (frame ``g + 1`` predicted from ``g - 2`` and ``g - 1``) explains the motion of two
-    limbs or more better by :data:`GLITCH_MARGIN` a joint than the best labelling of frames
-    ``g - 2`` to ``g + 2`` does with it (one limb alone is a fast motion, legs passing each other);
-    its three triples are then replaced by the skip, which keeps the evidence of whether the labels
-    changed across it. ``huber``: ``(2, 2, 2, T-2, K)`` per joint, ``pos``: ``(2, T, K)`` positions
-    as given and twinned, ``weight``: ``(T, K)`` the lesser confidence of each joint and its twin,
-    ``starts``: the parts' first joints, ``limb_of``: ``(P,)`` each part's limb."""
+    A detector now and then gets one frame wrong as a whole: BlazePose, hesitating between a
+    person's two mirror labellings, gives something like their average, every pair's twins drawn
+    in towards the body's middle (the arms onto the chest), at full confidence, often as it passes
+    from one labelling to the other. Constant velocity reads such a frame as a sweep, every limb
+    crossing over to its twin's place within two frames, which it prices at half of what it prices
+    the glitch: a glitch on each side of a run of frames makes the run look swapped. Frame ``g`` is
+    a glitch when its twins are, summed over the pairs, closer than :data:`GLITCH_SQUEEZE` of what
+    they are in either neighbour, and skipping it (frame ``g + 1`` predicted from ``g - 2`` and
+    ``g - 1``) explains the motion better than the best labelling of frames ``g - 2`` to ``g + 2``
+    does with it; its three triples are then replaced by the skip, which keeps the evidence of
+    whether the labels changed across it. ``huber``: ``(2, 2, 2, T-2, K)`` per joint, ``pos``:
+    ``(2, T, K)`` positions as given and twinned, ``weight``: ``(T, K)`` the lesser confidence of
+    each joint and its twin, ``starts``: the parts' first joints."""
     frames = huber.shape[3] + 2
     glitch = np.zeros(frames, bool)
     if frames < 5:
         return glitch
     g = np.arange(2, frames - 2)  # frames that can be skipped: two before, two after
+    # Drawn in: the frame's twins, over the pairs seen in it and its neighbours, closer together
+    # than in either neighbour, by far.
+    seen = (weight[g - 1] > 0) & (weight[g] > 0) & (weight[g + 1] > 0)
+    apart = [np.where(seen, np.abs(pos[0, g + d] - pos[1, g + d]), 0.0).sum(1) for d in (-1, 0, 1)]
+    g = g[apart[1] < GLITCH_SQUEEZE * np.minimum(apart[0], apart[2])]
+    if not len(g):
+        return glitch
     w = np.minimum.reduce([weight[g + d] for d in (-2, -1, 0, 1, 2)])  # (G, K)
     with_g = np.stack(
         [
@@ -288,19 +294,10 @@ def _skip_glitches(
         r = scale * (pos[l3, g + 1] - 3.0 * pos[l1, g - 1] + 2.0 * pos[l0, g - 2])
         skip[l0, l1, l3] = np.sqrt(1.0 + r.real**2 + r.imag**2) - 1.0
     skipped = np.add.reduceat(w * skip, starts, axis=-1)  # (2, 2, 2, G, P)
-    part_gain = with_g - skipped.reshape(8, len(g), -1).min(0)  # (G, P)
-    joints = np.diff(np.append(starts, huber.shape[-1]))  # (P,)
-    limbs = np.arange(limb_of.max() + 1)
-    per_joint = np.stack(
-        [part_gain[:, limb_of == k].sum(1) / joints[limb_of == k].sum() for k in limbs], 1
-    )  # (G, limbs)
-    # A whole frame: two limbs or more (a single limb's jump is a fast motion, a crossing); of
-    # glitches close together, the one that explains most.
-    second = np.sort(per_joint, 1)[:, -2] if len(limbs) > 1 else per_joint[:, 0]
-    total = part_gain.sum(1)
+    gain = (with_g - skipped.reshape(8, len(g), -1).min(0)).sum(1)  # (G,)
     taken: list[int] = []
-    for n in np.argsort(-total):
-        if second[n] > GLITCH_MARGIN and all(abs(n - m) > 2 for m in taken):
+    for n in np.argsort(-gain):  # of glitches close together, the one that explains most
+        if gain[n] > 0 and all(abs(g[n] - g[m]) > 2 for m in taken):
             taken.append(int(n))  # a skip needs its two frames before and after
     for n in taken:
         at = int(g[n])
@@ -308,7 +305,7 @@ def _skip_glitches(
         for table in tables:
             table[:, :, :, at - 2] = 0.0
             table[:, :, :, at] = 0.0
-            table[:, :, :, at - 1] = skipped[:, :, :, n].min(0)[:, None]  # frame g - 2: its best
+            table[:, :, :, at - 1] = skipped[:, :, :, n].min(0)[:, None]  # frame g - 2 at its best
     return glitch
 
 
