@@ -148,6 +148,7 @@ def evaluate(
             clips[panel.clip] = list(video)
     counts: dict[str, list[int]] = {}
     missed: dict[str, list[int]] = {}
+    seen: list[tuple[list, list]] = []  # per frame: (who is there, boxes found)
     with BlazePose(max_people=MAX_PEOPLE) as detector:
         for t in range(length):
             canvas = np.full((CANVAS[1], CANVAS[0], 3), 90, np.uint8)
@@ -168,6 +169,9 @@ def evaluate(
                         b = np.array(boxes[str(k)]) - [panel.left, 0, panel.left, 0]
                         truth.append((f"{panel.clip}:{person}", b * scale + [left, top] * 2))
             found = [box(p) for p in detector(canvas)]
+            seen.append((truth, found))
+            for ago, points in detector.late:  # newcomers followed back into earlier frames
+                seen[-1 - ago][1].append(box(points))
             if save is not None and t == length // 2:
                 drawn = canvas.copy()
                 for f in found:
@@ -175,14 +179,15 @@ def evaluate(
                     cv2.rectangle(drawn, (x0, y0), (x1, y1), (255, 200, 0), 3)
                 bgr = cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)
                 cv2.imwrite(str(save), bgr, [cv2.IMWRITE_JPEG_QUALITY, 85])
-            for name, b in truth:
-                hits = sum(overlap(b, f) >= 0.5 for f in found)
-                count = counts.setdefault(name, [0, 0, 0])
-                count[0] += hits > 0
-                count[1] += 1
-                count[2] += hits > 1
-                if not hits:
-                    missed.setdefault(name, []).append(t)
+    for t, (truth, found) in enumerate(seen):
+        for name, b in truth:
+            hits = sum(overlap(b, f) >= 0.5 for f in found)
+            count = counts.setdefault(name, [0, 0, 0])
+            count[0] += hits > 0
+            count[1] += 1
+            count[2] += hits > 1
+            if not hits:
+                missed.setdefault(name, []).append(t)
     return {
         name: {"found": c[0], "present": c[1], "doubled": c[2], "missed": missed.get(name, [])}
         for name, c in sorted(counts.items())

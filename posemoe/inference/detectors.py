@@ -16,6 +16,7 @@ mediapipe itself is not needed; a developer's tool compares the two in a venv of
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -174,7 +175,10 @@ class BlazePose:
     """Every person in a frame, up to ``max_people``, by BlazePose (full). ``detector(rgb)`` -> (N, 33, 3)
     pixels x, y and visibility, N >= 0, largest first. ``video=True`` follows people between
     consecutive frames (each call is the next frame) and looks for newcomers every ``search_every``
-    frames and right after someone was lost; ``video=False`` looks afresh in every image. ``threads=2``
+    frames and right after someone was lost; a newcomer is then followed back through the last
+    ``search_every`` frames, and what that finds in them is :attr:`late` after the call (a list of
+    ``(frames ago, (33, 3) points)``, for callers that keep the earlier frames' people; following
+    onwards is not changed by it). ``video=False`` looks afresh in every image. ``threads=2``
     runs the look for newcomers beside following the known people, and follows two people at a time;
     ``threads`` is capped at :func:`usable_cores` (more threads than cores run far slower).
     ``landmark_model``: an ONNX landmark model file (None: the shipped one)."""
@@ -211,6 +215,10 @@ class BlazePose:
         self._since_search = search_every  # frames since the last look (search on the first frame)
         self._since_sweep: int | None = None  # looks since the tiles were last swept (None: never)
         self._fine = FineSchedule()  # the fine tiles each look visits
+        # The latest frames, newest last: (image, width, height, people's points).
+        self._recent: deque[tuple[Any, int, int, list[np.ndarray]]] = deque(maxlen=search_every)
+        self._newcomers: list[_Followed] = []
+        self.late: list[tuple[int, np.ndarray]] = []
 
     def _make_backend(self, threads: int, landmark_model: Path | str | None) -> Backend:
         """What runs the two stages: ONNX Runtime. (A developer's tool overrides this to run
@@ -225,7 +233,11 @@ class BlazePose:
         if not self._video:
             self._people, self._since_search, self._since_sweep = [], self._every, None
             self._fine = FineSchedule()
-        people = self._frame(self.backend.image(rgb), rgb.shape[1], rgb.shape[0])
+        image, width, height = self.backend.image(rgb), rgb.shape[1], rgb.shape[0]
+        people = self._frame(image, width, height)
+        self.late = self._follow_back(self._newcomers) if self._video else []
+        if self._video:
+            self._recent.append((image, width, height, list(people)))
         if not len(people):
             return np.zeros((0, self.layout.num_joints, 3), np.float32)
         people = np.stack(people).astype(np.float32)
@@ -251,6 +263,7 @@ class BlazePose:
             self._since_search = self._every  # someone was lost: look again on the next frame
             lost = [p.roi for p in followed if not any(p is q for q in people)]
             self._fine.lost(width, height, [(r.x * width, r.y * height) for r in lost])
+        self._newcomers = []
         for roi, head in candidates:
             if len(people) >= self._max or any(_same_person(head, _head(p.points)) for p in people):
                 continue
@@ -259,8 +272,34 @@ class BlazePose:
             ):
                 if new.misses == 0 and not any(_one_body(new.points, p.points) for p in people):
                     people.append(new)
+                    self._newcomers.append(new)
         self._people = people
         return [p.points for p in people if p.misses == 0]
+
+    def _follow_back(self, newcomers: list[_Followed]) -> list[tuple[int, np.ndarray]]:
+        """Each newcomer followed back through the latest ``search_every`` frames, newest first, until
+        the landmark model doubts them or finds someone already there -> (frames ago, points) of
+        each frame they were found in. The look finds people only every few frames, and a person
+        walking in is often there a few frames before it looks."""
+        late = []
+        for person in newcomers:
+            roi = person.roi
+            for ago, (image, width, height, people) in enumerate(reversed(self._recent), start=1):
+                found = self._landmarks(
+                    self._follow[0], image, [_Followed(roi, np.zeros((0, 3)))], width, height
+                )
+                if (
+                    not found
+                    or found[0].misses
+                    or any(_one_body(found[0].points, p) for p in people)
+                ):
+                    break
+                late.append((ago, found[0].points.astype(np.float32)))
+                people.append(found[0].points)
+                roi = found[0].roi
+        for _, points in late:
+            points[:, 2] = np.clip(points[:, 2], 0.0, 1.0)
+        return late
 
     def _follow_and_look(
         self, image: Any, width: int, height: int, searching: bool

@@ -410,6 +410,8 @@ def detect_video(
         motion, last = CameraMotionTracker(frames.size), []
         for points in timed_detections(_holding_last(wanted, last), detector, stages):
             people.append(points)
+            for ago, found in detector.late:  # a newcomer, followed back into earlier frames
+                people[-1 - ago] = np.concatenate([people[-1 - ago], found[None]])
             with stages.time("camera"):
                 motion.push(last[0], points)
             bar.update()

@@ -137,6 +137,32 @@ def test_newcomers_are_found_and_the_gone_let_go(astronaut_clip):
     assert detector._people == []  # let go after PATIENCE doubtful frames
 
 
+def test_a_newcomer_is_followed_back_into_the_frames_before_the_look(astronaut_clip):
+    """The person walks in at frame 2; the detector looks at frames 0 and 4 (SEARCH_EVERY) and
+    finds them at 4; following them back gives frames 2 and 3, and stops at the blank frame 1."""
+    with open_frames(astronaut_clip) as video:
+        frames = [frame for _, frame in zip(range(8), video)]
+    blank = np.full_like(frames[0], 90)
+    with BlazePose() as detector:
+        counts, late = [], []
+        for frame in [blank] * 2 + frames:
+            counts.append(len(detector(frame)))
+            late += [(len(counts) - 1 - ago, points.shape) for ago, points in detector.late]
+    assert SEARCH_EVERY == 4 and counts == [0] * 4 + [1] * 6
+    assert late == [(3, (33, 3)), (2, (33, 3))]
+
+
+def test_detect_video_puts_people_found_late_into_their_frames(astronaut_clip, tmp_path):
+    from posemoe.inference.pipeline import detect_video
+    from posemoe.io.video import write_video
+
+    with open_frames(astronaut_clip) as video:
+        frames = [frame for _, frame in zip(range(8), video)]
+    clip = write_video(tmp_path / "late.mp4", [np.full_like(frames[0], 90)] * 2 + frames, 30)
+    people, _ = detect_video(clip, quiet=True)
+    assert [len(p) for p in people.people] == [0, 0] + [1] * 8
+
+
 def test_the_detector_looks_every_search_every_frames_and_threads_fit_the_cores(
     astronaut_clip, monkeypatch
 ):
