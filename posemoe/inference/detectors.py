@@ -363,7 +363,7 @@ class BlazePose:
         mediapipe graphs have not)."""
         every = sweep_every(width, height)
         look_tiles = getattr(self.backend, "look_tiles", None)
-        if every is None or look_tiles is None:
+        if look_tiles is None:
             return whole
         if not self._video:
             fine = fine_tiles(width, height)
@@ -379,11 +379,12 @@ class BlazePose:
             if fine
             else []
         )
-        if self._since_sweep is not None and self._since_sweep + 1 < every:
-            self._since_sweep += 1
-        else:
-            self._since_sweep = 0
-            tiled = look_tiles(image) + tiled
+        if every is not None:  # 4:3 and square frames have no first level
+            if self._since_sweep is not None and self._since_sweep + 1 < every:
+                self._since_sweep += 1
+            else:
+                self._since_sweep = 0
+                tiled = look_tiles(image) + tiled
         return merge_finds(whole, tiled) if tiled else whole
 
     def _landmarks(

@@ -9,10 +9,11 @@ that a person cut by one tile's edge is whole in the next, and their finds are m
 frame's in frame coordinates: a person found in the whole frame is not found again in a tile.
 
 A finer level of tiles, squares :data:`FINE_SIDE` of the shorter side, shows people down to about an
-eighth of it (1680x720: a person 90 pixels tall is 70 of the detector's pixels in a 288-pixel tile).
+eighth of it (1680x720: a person 90 pixels tall is 70 of the detector's pixels in a 288-pixel tile),
+in frames of any shape (4:3 and square ones too) whose shorter side is at least :data:`FINE_MIN`.
 There are many of them (1680x720: 24), so after a first full sweep each look visits only a few,
 round-robin (:class:`FineSchedule`): a round takes a wide frame's looks about a second of video (32
-frames), a 16:9 frame's far longer (one tile every 16 looks: the one-person speed at 720p leaves
+frames), any other frame's far longer (one tile every 16 looks: the one-person speed at 720p leaves
 room for little more; docs/results/small-people.md). Their finds larger than the fine level's
 people are dropped (:func:`small_finds`): the whole frame and the first level find those whole.
 """
@@ -31,9 +32,10 @@ MIN_GAIN = 1.5  # tiles only where they show people at least this many times lar
 WIDE_GAIN = 2.0  # ... at every look from this gain on, below it every SLOW_SWEEP looks
 SLOW_SWEEP = 8  # looks between two sweeps of the tiles of a 16:9 or 9:16 frame (module docstring)
 FINE_SIDE = 0.4  # the fine level's tiles: this fraction of the frame's shorter side ...
-FINE_OVERLAP = 0.25  # ... neighbours sharing at least this fraction of it
+FINE_OVERLAP = 0.25  # ... neighbours sharing at least this fraction of it, ...
+FINE_MIN = 360  # ... in frames whose shorter side has at least this many pixels
 FINE_PER_LOOK = 3.0  # fine tiles per look in a wide frame (1680x720: a sweep every 8 looks) ...
-FINE_SLOW_PER_LOOK = 1 / 16  # ... and in a 16:9 or 9:16 one (the 720p speed bar: results page)
+FINE_SLOW_PER_LOOK = 1 / 16  # ... and in any other (the 720p speed bar: results page)
 FINE_LARGEST = 0.75  # a fine tile's find with a body region larger than this x the tile is dropped
 FINE_BUSY = 0.5  # a fine tile this much covered by people already followed is skipped
 SAME_FIND_IOU = 0.5  # a tile's body region overlapping a kept one by more: the same person
@@ -79,17 +81,19 @@ def search_tiles(width: int, height: int) -> list[Tile]:
 
 def fine_tiles(width: int, height: int) -> list[Tile]:
     """The fine level's tiles (module docstring): squares :data:`FINE_SIDE` of the shorter side,
-    overlapping by :data:`FINE_OVERLAP`, in frames that have the first level's tiles; else none."""
-    if not search_tiles(width, height):
+    overlapping by :data:`FINE_OVERLAP`, in frames whose shorter side is at least
+    :data:`FINE_MIN` pixels; else none."""
+    if min(width, height) < FINE_MIN:
         return []
     return square_tiles(width, height, round(FINE_SIDE * min(width, height)), FINE_OVERLAP)
 
 
 def fine_per_look(width: int, height: int) -> float:
     """Fine tiles looked at per look, on average: :data:`FINE_PER_LOOK` where the first level is
-    swept at every look, :data:`FINE_SLOW_PER_LOOK` where it is swept every few; 0 where none."""
-    every = sweep_every(width, height)
-    return 0.0 if every is None else FINE_PER_LOOK if every == 1 else FINE_SLOW_PER_LOOK
+    swept at every look, :data:`FINE_SLOW_PER_LOOK` in other frames with fine tiles; else 0."""
+    if not fine_tiles(width, height):
+        return 0.0
+    return FINE_PER_LOOK if sweep_every(width, height) == 1 else FINE_SLOW_PER_LOOK
 
 
 def small_finds(finds: list[Find], side: int, width: int, height: int) -> list[Find]:

@@ -218,9 +218,12 @@ def test_the_fine_tiles_of_wide_and_tall_frames():
     assert sorted({y for _, y, _ in tiles}) == [0, 216, 432]  # overlap 72 = FINE_OVERLAP
     assert 72 == round(FINE_OVERLAP * 288)
     assert len(fine_tiles(1280, 720)) == 18 and len(fine_tiles(1080, 1920)) == 18
-    assert fine_tiles(900, 720) == [] and fine_tiles(640, 480) == []
+    # 4:3 and square frames too (no first level there), small ones not
+    assert len(fine_tiles(960, 720)) == 15 and len(fine_tiles(640, 480)) == 15
+    assert fine_tiles(480, 320) == []
     assert fine_per_look(1680, 720) == FINE_PER_LOOK
-    assert fine_per_look(1280, 720) == FINE_SLOW_PER_LOOK and fine_per_look(900, 720) == 0
+    assert fine_per_look(1280, 720) == FINE_SLOW_PER_LOOK == fine_per_look(900, 720)
+    assert fine_per_look(480, 320) == 0
 
 
 def test_the_fine_schedule_sweeps_first_then_goes_round_skipping_tiles_where_people_are():
@@ -238,7 +241,7 @@ def test_the_fine_schedule_sweeps_first_then_goes_round_skipping_tiles_where_peo
     assert len(schedule.take(1680, 720, [small])) == 3
     everything = np.array([0.0, 0.0, 1680.0, 720.0])
     assert schedule.take(1680, 720, [everything]) == []  # nothing to look at: at most one cycle
-    assert FineSchedule().take(900, 720, []) == []
+    assert FineSchedule().take(480, 320, []) == []
     slow = FineSchedule()  # 16:9: after the first sweep, one tile every 16 looks
     assert len(slow.take(1280, 720, [])) == 18
     counts = [len(slow.take(1280, 720, [])) for _ in range(48)]
@@ -295,8 +298,8 @@ def test_the_fine_tiles_visited_by_a_running_detector(width, every, monkeypatch)
             assert visited == [tiles] + rounds[:15]
         elif width == 1280:  # 32 looks: all, then one tile every 16 looks
             assert visited == [tiles, [tiles[0]]]
-        else:
-            assert visited == []
+        else:  # 4:3-ish, 16 looks: all, then one tile every 16 looks
+            assert tiles and visited == [tiles]
 
 
 @pytest.fixture(scope="module")
@@ -328,3 +331,19 @@ def test_people_an_eighth_of_the_frame_high_are_found_and_followed(tiny_walkers)
     assert first < 32 and all(c[1] == 1 for c in counts[first:]), counts
     with BlazePose(video=False) as detector:  # an image: every fine tile at once
         assert per_side(detector(tiny_walkers[0])) == [1, 1]
+
+
+def test_a_person_an_eighth_of_a_4_3_frame_high_is_found_by_the_fine_tiles():
+    """960x720 (no first level of tiles): the walker about 95 pixels tall; the whole frame alone
+    does not find them, the fine tiles' first sweep does, and then they are followed."""
+    frames = []
+    for frame in walking_frames(12):
+        canvas = np.full((720, 960, 3), 90, np.uint8)
+        part = cv2.resize(frame[100:], None, fx=0.35, fy=0.35, interpolation=cv2.INTER_AREA)
+        canvas[720 - part.shape[0] :, 400 : 400 + part.shape[1]] = part
+        frames.append(canvas)
+    with BlazePose() as detector:
+        detector._fine.take = lambda width, height, busy: []  # the fine level off
+        assert [len(detector(frame)) for frame in frames] == [0] * 12
+    with BlazePose() as detector:
+        assert [len(detector(frame)) for frame in frames] == [1] * 12
