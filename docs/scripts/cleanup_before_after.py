@@ -2,7 +2,8 @@
 revision beside the one checked out, on the same views, with and without the detector's whole-frame
 glitches. Needs the Bandai Namco BVH files (research-only, not in the repository).
 
-    python3 docs/scripts/cleanup_before_after.py ../shared/data/bandai-namco-1 REV [--fps F] [--clips-per-type N --views V]
+    python3 docs/scripts/cleanup_before_after.py ../shared/data/bandai-namco-1 REV \
+        [--fps F] [--clips-per-type N --views V]
 """
 
 from __future__ import annotations
@@ -48,14 +49,13 @@ def main() -> None:
         "clean-up now": lambda track: fix_left_right_swaps(track)[0],
     }
     for glitches in (True, False):
-        if not glitches:
-            swap_bench.GLITCH_SHARE, swap_bench.GLITCH_AT_FLIP = 0.0, 0.0
         results = swap_bench.swap_benchmark(
             args.data_dir,
             fixers,
             clips_per_type=args.clips_per_type,
             views=args.views,
             fps=args.fps,
+            glitches=glitches,
         )
         print(f"\n## {'with' if glitches else 'without'} whole-frame glitches")
         print(swap_bench.swap_table(results))

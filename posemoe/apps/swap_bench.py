@@ -47,7 +47,7 @@ SWAPPED_SHARE = 0.1  # of the frames, about
 COINCIDENT = 0.03  # of the person's size in the image: closer twins need no label
 GLITCH_SHARE = 0.005  # frames that go wrong as a whole, anywhere ...
 GLITCH_AT_FLIP = 0.5  # ... and at each end of a whole-body swap, with this chance
-GLITCH_SQUEEZE = (0.1, 0.6)  # the glitch's width, of the body's
+GLITCH_WIDTH = (0.1, 0.6)  # a glitch's width, of the body's
 MOTION_TYPES = {  # motion type -> the contents (file-name words) of the Bandai Namco set that show it
     "dance": ("dance-short", "dance-long"),
     "fight": ("punch", "kick", "slash"),
@@ -192,7 +192,7 @@ def add_glitches(
     for t in np.flatnonzero(mask & ~np.isnan(track[:, :, 0]).all(1)):
         centre = np.nanmean(track[t, :, 0])
         frame = out[t, flip] if rng.random() < 0.5 else out[t].copy()
-        frame[:, 0] = centre + rng.uniform(*GLITCH_SQUEEZE) * (frame[:, 0] - centre)
+        frame[:, 0] = centre + rng.uniform(*GLITCH_WIDTH) * (frame[:, 0] - centre)
         out[t] = frame
     return out, mask
 
@@ -228,11 +228,19 @@ def wrong_labels(fixed: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return (off > 0).any(1)
 
 
-def score_clip(world: np.ndarray, fixer: Fixer, rng: np.random.Generator) -> Tally:
-    """One view of one clip: the frames swapped and restored, correct and changed."""
+def score_clip(
+    world: np.ndarray, fixer: Fixer, rng: np.random.Generator, glitches: bool = True
+) -> Tally:
+    """One view of one clip: the frames swapped and restored, correct and changed; ``glitches``:
+    with the detector's whole-frame glitches (:func:`add_glitches`; drawn either way, so that the
+    views and swaps are the same with and without)."""
     truth = detections(world, rng)
     track, swapped = inject_swaps(truth, rng)
-    track, glitched = add_glitches(track, truth, swapped, rng)
+    glitchy, glitched = add_glitches(track, truth, swapped, rng)
+    if glitches:
+        track = glitchy
+    else:
+        glitched = np.zeros_like(glitched)
     start = time.perf_counter()
     fixed = fixer(track)
     seconds = time.perf_counter() - start
@@ -259,9 +267,11 @@ def swap_benchmark(
     views: int = 3,
     seed: int = 0,
     fps: float | None = None,
+    glitches: bool = True,
 ) -> dict[str, dict[str, Tally]]:
     """Every fixer on the same views of the same clips -> fixer -> motion type (and "all") -> :class:`Tally`.
-    ``fps``: resample the motion (default: each file's own rate)."""
+    ``fps``: resample the motion (default: each file's own rate); ``glitches``: the detector's
+    whole-frame glitches added (:func:`score_clip`)."""
     from posemoe.datasets.bvh_motion import bvh_to_h36m17
     from posemoe.io.bvh import read_bvh
 
@@ -275,7 +285,7 @@ def swap_benchmark(
                 )  # same views for every fixer
                 tally = Tally(clips=1)
                 for _ in range(views):
-                    tally.add(score_clip(world, fixer, rng))
+                    tally.add(score_clip(world, fixer, rng, glitches))
                 for key in (kind, "all"):
                     results[name].setdefault(key, Tally()).add(tally)
     return results

@@ -20,6 +20,7 @@ swap there reverses both velocities."""
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -53,12 +54,17 @@ BONE_WEIGHT = 1.0  # price of a bone beyond its longest, per motion unit (Pseudo
 BONE_WINDOW = (
     121  # frames over which a bone's longest is its 90th percentile: several times a swap's run
 )
+GAIT_WEIGHT = 1.0  # price of an arm swinging with its own leg, per motion unit of the lesser swing
+GAIT_SWING = 0.1  # feet, hands this far apart (of the person's height) show the gait ...
+GAIT_SHARE = 0.8  # ... and a track walks or runs when they swing against each other this often ...
+GAIT_FRAMES = 10  # ... in at least this many frames
 MARGIN = 2.0  # a swapped run must explain the motion this much better than the detector's labels
 END_MARGIN = -1.0  # ... and not be explained worse by either triple across each of its ends
+GLITCH_SQUEEZE = 0.8  # a glitch's twins are this close at most, of their closest in a neighbour ...
+GLITCH_MARGIN = 4.0  # ... and skipping it saves this many of each part's typical residuals more
 MAX_RELABELLED = (
     1 / 3
 )  # of the frames a limb is seen in: relabelling more has no clear majority behind it ...
-GLITCH_SQUEEZE = 0.8  # a glitch's twins are this close at most, of their closest in a neighbour
 CUE_SUPPORT = 0.25  # ... unless the per-frame cues back it by this much a frame, in motion units
 
 
@@ -134,10 +140,12 @@ def fix_left_right_swaps(
     if len(keypoints) < 3 or not pairs:
         path = np.zeros(len(keypoints), np.intp)
     else:
-        by_detection, alike, _ = _part_costs(keypoints, pairs)
+        by_detection, alike, glitches = _part_costs(keypoints, pairs)
         motion = _MotionCosts(by_detection, bits)
-        cues = _twist_costs(keypoints, limbs, states) + _bone_costs(
-            keypoints, layout, pairs, bits
+        cues = (
+            _twist_costs(keypoints, limbs, states)
+            + _bone_costs(keypoints, layout, pairs, bits)
+            + _gait_costs(keypoints, dict(zip(groups, limbs)), states)
         )  # (T, S)
         unary = swap_cost * (states > 0).sum(1, dtype=np.float32) + cues
         transition = _transition_costs(states, switch_cost)
@@ -146,6 +154,11 @@ def fix_left_right_swaps(
         path, kept = _leave_weak_runs(
             path, _MotionCosts(alike, bits), unary, transition, states, margin
         )
+        if glitches.any():
+            notes.append(
+                f"{int(glitches.sum())} frame(s) the detector got wrong as a whole (left and right "
+                f"drawn in together), not read as motion: {_frames(glitches)}"
+            )
         notes += [
             f"{name}: relabelling would change {share:.0%} of the frames it is seen in, no clear majority; "
             "its labels are kept as detected"
@@ -157,7 +170,18 @@ def fix_left_right_swaps(
         rows = np.flatnonzero(bits[path, p])[:, None]
         fixed[rows, left] = keypoints[rows, right]
         fixed[rows, right] = keypoints[rows, left]
-    swapped = states[path] > 0
+    seen = np.stack(
+        [
+            np.isfinite(keypoints[:, np.concatenate([np.r_[a, b] for a, b in limb]), :2])
+            .all(-1)
+            .any(-1)
+            if limb
+            else np.zeros(len(keypoints), bool)
+            for limb in limbs
+        ],
+        1,
+    ).reshape(len(keypoints), len(limbs))
+    swapped = (states[path] > 0) & seen  # frames where a limb is not seen change nothing
     return fixed, swapped, [_report_line(swapped, list(groups), kept), *notes]
 
 
@@ -194,13 +218,14 @@ def _part_costs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cost of each part being swapped or not at frames (t-2, t-1, t): ``(2, 2, 2, T-2, P)``
     indexed ``[swapped t-2, swapped t-1, swapped t, t-2, part]``, in two weightings of the same
-    residuals, and the frames skipped as glitches -> ``(by_detection, alike, (T,) bool)``. ``by_detection``: each joint's residual weighted by the
-    least confidence of the three detections it runs through, so that a hidden joint's noise counts
-    less (the decoding finds swaps by it). ``alike``: each pair weighted the same under every
-    labelling (the geometric mean of its two joints' least confidences), since a labelling that runs
-    a joint through a confident and an unconfident detection lowers its weighted cost by that alone;
-    runs are held back by it (:func:`_leave_weak_runs`). Frames the detector got wrong as a whole
-    are skipped (:func:`_skip_glitches`)."""
+    residuals, and the frames skipped as glitches -> ``(by_detection, alike, (T,) bool)``.
+    ``by_detection``: each joint's residual weighted by the least confidence of the three
+    detections it runs through, so that a hidden joint's noise counts less (the decoding finds
+    swaps by it). ``alike``: each pair weighted the same under every labelling (the geometric mean
+    of its two joints' least confidences), since a labelling that runs a joint through a confident
+    and an unconfident detection lowers its weighted cost by that alone; runs are held back by it
+    (:func:`_leave_weak_runs`). Frames the detector got wrong as a whole are skipped
+    (:func:`_skip_glitches`)."""
     xy = keypoints[..., :2].astype(np.float64)
     conf = (
         np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
@@ -259,8 +284,10 @@ def _skip_glitches(
     a glitch when its twins are, summed over the pairs, closer than :data:`GLITCH_SQUEEZE` of what
     they are in either neighbour, and skipping it (frame ``g + 1`` predicted from ``g - 2`` and
     ``g - 1``) explains the motion better than the best labelling of frames ``g - 2`` to ``g + 2``
-    does with it; its three triples are then replaced by the skip, which keeps the evidence of
-    whether the labels changed across it. ``huber``: ``(2, 2, 2, T-2, K)`` per joint, ``pos``:
+    does with it, by :data:`GLITCH_MARGIN` of each part's typical residual (three residuals with
+    the frame against one without it: on a clean track that margin is never met, measured over the
+    test suite's walks); its three triples are then replaced by the skip, which keeps the evidence
+    of whether the labels changed across it. ``huber``: ``(2, 2, 2, T-2, K)`` per joint, ``pos``:
     ``(2, T, K)`` positions as given and twinned, ``weight``: ``(T, K)`` the lesser confidence of
     each joint and its twin, ``starts``: the parts' first joints."""
     frames = huber.shape[3] + 2
@@ -294,7 +321,10 @@ def _skip_glitches(
         r = scale * (pos[l3, g + 1] - 3.0 * pos[l1, g - 1] + 2.0 * pos[l0, g - 2])
         skip[l0, l1, l3] = np.sqrt(1.0 + r.real**2 + r.imag**2) - 1.0
     skipped = np.add.reduceat(w * skip, starts, axis=-1)  # (2, 2, 2, G, P)
-    gain = (with_g - skipped.reshape(8, len(g), -1).min(0)).sum(1)  # (G,)
+    # Three residuals with the frame against one without it: two more of the track's typical
+    # residual (each part's median at its best labelling) are what the frame costs by being there.
+    typical = np.median(tables[1].reshape(8, *tables[1].shape[3:]).min(0), axis=0)  # (P,)
+    gain = (with_g - skipped.reshape(8, len(g), -1).min(0) - GLITCH_MARGIN * typical).sum(1)
     taken: list[int] = []
     for n in np.argsort(-gain):  # of glitches close together, the one that explains most
         if gain[n] > 0 and all(abs(g[n] - g[m]) > 2 for m in taken):
@@ -348,6 +378,66 @@ def _twist_costs(
         out += np.where(
             flips[None, :] == 1, (price * opposite)[:, None], (price * past)[:, None]
         ).astype(np.float32)
+    return out
+
+
+def _gait_costs(
+    keypoints: np.ndarray, limbs: dict[str, list[tuple[np.ndarray, np.ndarray]]], states: np.ndarray
+) -> np.ndarray:
+    """``(T, S)`` per-frame price of each body state for the gait it breaks: walking and running,
+    each arm swings against its own leg, so seen from the side the hands' left-to-right points
+    against the feet's. A track walks or runs when, as labelled, they point against each other in at
+    least :data:`GAIT_SHARE` of the frames (at least :data:`GAIT_FRAMES`) where feet and hands are
+    both :data:`GAIT_SWING` of the person's height apart; then, in each such frame, the states
+    that relabel the feet and not the hands (or the hands and not the feet) pay
+    :data:`GAIT_WEIGHT` x the lesser of the two swings in motion units, weighted by confidence,
+    where the labels as given keep the gait, and the other states pay it where they break it. Seen
+    from the front, or in other motions, hands and feet do not keep to it: no price. (Motion alone
+    cannot tell a side-view walker's legs from each other where they pass, and their short
+    girdles make the torso's twist a poor guide there: the shared clips' walker.)"""
+    out = np.zeros((len(keypoints), len(states)), np.float32)
+    names = list(limbs)
+    if "legs" not in limbs or "arms" not in limbs or not limbs["legs"] or not limbs["arms"]:
+        return out
+    xy = keypoints[..., :2].astype(np.float64)
+    conf = (
+        np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
+    )
+    valid = np.isfinite(xy).all(-1) & np.isfinite(conf)
+    unit = _motion_unit(np.where(valid[..., None], xy, 0.0), valid)
+    typical = np.median(conf[valid]) if valid.any() else 1.0
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames without the person
+        height = np.nanmax(xy[..., 1], 1) - np.nanmin(xy[..., 1], 1)
+        feet, hands = (
+            (xy[:, limbs[name][-1][0]] - xy[:, limbs[name][-1][1]]).mean(1)
+            for name in ("legs", "arms")
+        )
+        weight = np.minimum(
+            *(
+                np.minimum(conf[:, limbs[name][-1][0]], conf[:, limbs[name][-1][1]]).min(1)
+                for name in ("legs", "arms")
+            )
+        )
+    swing = np.minimum(np.linalg.norm(feet, axis=-1), np.linalg.norm(hands, axis=-1))
+    shown = np.nan_to_num(swing) > GAIT_SWING * np.nan_to_num(height)
+    against = np.sum(feet * hands, -1) < 0
+    if shown.sum() < GAIT_FRAMES or (against & shown).sum() < GAIT_SHARE * shown.sum():
+        return out
+    price = np.where(
+        shown,
+        GAIT_WEIGHT
+        * np.nan_to_num(swing)
+        / unit
+        * np.minimum(np.nan_to_num(weight) / max(typical, 1e-6), 1.0),
+        0.0,
+    )
+    legs, arms = names.index("legs"), names.index("arms")
+    crossed = (states[:, legs] & 1) ^ (
+        states[:, arms] & 1
+    )  # feet relabelled and not hands, or back
+    breaks = np.where(against[:, None], crossed[None, :] == 1, crossed[None, :] == 0)
+    out += np.where(breaks, price[:, None], 0.0).astype(np.float32)
     return out
 
 
@@ -628,6 +718,14 @@ def _leave_undecided_limbs(
 
 def _state_index(states: np.ndarray, state: np.ndarray) -> int:
     return int(np.flatnonzero((states == state).all(1))[0])
+
+
+def _frames(mask: np.ndarray) -> str:
+    """``"3, 17-19"`` for a (T,) mask."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return ", ".join(
+        str(lo) if hi - lo == 1 else f"{lo}-{hi - 1}" for lo, hi in zip(edges[::2], edges[1::2])
+    )
 
 
 def _report_line(swapped: np.ndarray, names: list[str], kept: int) -> str:

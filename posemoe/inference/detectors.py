@@ -178,7 +178,9 @@ class BlazePose:
     frames and right after someone was lost; a newcomer is then followed back through the last
     ``search_every`` frames, and what that finds in them is :attr:`late` after the call (a list of
     ``(frames ago, (33, 3) points)``, for callers that keep the earlier frames' people; following
-    onwards is not changed by it). ``video=False`` looks afresh in every image. ``threads=2``
+    onwards is not changed by it; the frames are kept as given, not copied, so a caller must not
+    draw on a frame after passing it; ``follow_back=False``: not, for callers that have used the
+    earlier frames already, such as live streams). ``video=False`` looks afresh in every image. ``threads=2``
     runs the look for newcomers beside following the known people, and follows two people at a time;
     ``threads`` is capped at :func:`usable_cores` (more threads than cores run far slower).
     ``landmark_model``: an ONNX landmark model file (None: the shipped one)."""
@@ -194,6 +196,7 @@ class BlazePose:
         threads: int = 1,
         min_detection_confidence: float = 0.5,
         landmark_model: Path | str | None = None,
+        follow_back: bool = True,
     ) -> None:
         if not 1 <= max_people <= 64:
             raise UserError(f"max_people must be 1..64, got {max_people}")
@@ -216,7 +219,9 @@ class BlazePose:
         self._since_sweep: int | None = None  # looks since the tiles were last swept (None: never)
         self._fine = FineSchedule()  # the fine tiles each look visits
         # The latest frames, newest last: (image, width, height, people's points).
-        self._recent: deque[tuple[Any, int, int, list[np.ndarray]]] = deque(maxlen=search_every)
+        self._recent: deque[tuple[Any, int, int, list[np.ndarray]]] = deque(
+            maxlen=search_every if video and follow_back else 0
+        )
         self._newcomers: list[_Followed] = []
         self.late: list[tuple[int, np.ndarray]] = []
 
@@ -235,9 +240,8 @@ class BlazePose:
             self._fine = FineSchedule()
         image, width, height = self.backend.image(rgb), rgb.shape[1], rgb.shape[0]
         people = self._frame(image, width, height)
-        self.late = self._follow_back(self._newcomers) if self._video else []
-        if self._video:
-            self._recent.append((image, width, height, list(people)))
+        self.late = self._follow_back(self._newcomers)
+        self._recent.append((image, width, height, list(people)))
         if not len(people):
             return np.zeros((0, self.layout.num_joints, 3), np.float32)
         people = np.stack(people).astype(np.float32)
@@ -277,8 +281,9 @@ class BlazePose:
         return [p.points for p in people if p.misses == 0]
 
     def _follow_back(self, newcomers: list[_Followed]) -> list[tuple[int, np.ndarray]]:
-        """Each newcomer followed back through the latest ``search_every`` frames, newest first, until
-        the landmark model doubts them or finds someone already there -> (frames ago, points) of
+        """Each newcomer followed back through the latest ``search_every`` frames, newest first,
+        until the landmark model doubts them, finds someone already there, or the frame holds
+        ``max_people`` already -> (frames ago, points) of
         each frame they were found in. The look finds people only every few frames, and a person
         walking in is often there a few frames before it looks."""
         late = []
@@ -289,7 +294,8 @@ class BlazePose:
                     self._follow[0], image, [_Followed(roi, np.zeros((0, 3)))], width, height
                 )
                 if (
-                    not found
+                    len(people) >= self._max
+                    or not found
                     or found[0].misses
                     or any(_one_body(found[0].points, p) for p in people)
                 ):

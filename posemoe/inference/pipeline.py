@@ -411,7 +411,9 @@ def detect_video(
         for points in timed_detections(_holding_last(wanted, last), detector, stages):
             people.append(points)
             for ago, found in detector.late:  # a newcomer, followed back into earlier frames
-                people[-1 - ago] = np.concatenate([people[-1 - ago], found[None]])
+                earlier = np.concatenate([people[-1 - ago], found[None]])
+                size = [np.ptp(p[:, :2], axis=0).prod() for p in earlier]
+                people[-1 - ago] = earlier[np.argsort(size)[::-1]]  # largest first, as detected
             with stages.time("camera"):
                 motion.push(last[0], points)
             bar.update()

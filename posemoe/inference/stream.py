@@ -96,7 +96,9 @@ def infer_stream(
     bar = tqdm(unit="frame", desc="live", disable=quiet)
     with (
         frames,
-        BlazePose(max_people=max_people or DETECT_PEOPLE, threads=detect_workers) as detector,
+        BlazePose(
+            max_people=max_people or DETECT_PEOPLE, threads=detect_workers, follow_back=False
+        ) as detector,
     ):
         try:
             for found in timed_detections(frames, detector, stages):

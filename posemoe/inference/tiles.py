@@ -10,7 +10,9 @@ frame's in frame coordinates: a person found in the whole frame is not found aga
 
 A finer level of tiles, squares :data:`FINE_SIDE` of the shorter side, shows people down to about an
 eighth of it (1680x720: a person 90 pixels tall is 70 of the detector's pixels in a 288-pixel tile),
-in frames of any shape (4:3 and square ones too) whose shorter side is at least :data:`FINE_MIN`.
+in wide and tall frames, and in 4:3 and square ones whose shorter side is at least :data:`FINE_MIN`
+(a single image, ``video=False``, is looked at in every fine tile: a 960x720 photo costs 16 detector
+runs instead of 1).
 There are many of them (1680x720: 24), so after a first full sweep each look visits only a few,
 round-robin (:class:`FineSchedule`): a round takes a wide frame's looks about a second of video (32
 frames), any other frame's far longer (one tile every 16 looks: the one-person speed at 720p leaves
@@ -33,7 +35,7 @@ WIDE_GAIN = 2.0  # ... at every look from this gain on, below it every SLOW_SWEE
 SLOW_SWEEP = 8  # looks between two sweeps of the tiles of a 16:9 or 9:16 frame (module docstring)
 FINE_SIDE = 0.4  # the fine level's tiles: this fraction of the frame's shorter side ...
 FINE_OVERLAP = 0.25  # ... neighbours sharing at least this fraction of it, ...
-FINE_MIN = 360  # ... in frames whose shorter side has at least this many pixels
+FINE_MIN = 720  # ... in wide and tall frames, and others whose shorter side has this many pixels
 FINE_PER_LOOK = 3.0  # fine tiles per look in a wide frame (1680x720: a sweep every 8 looks) ...
 FINE_SLOW_PER_LOOK = 1 / 16  # ... and in any other (the 720p speed bar: results page)
 FINE_LARGEST = 0.75  # a fine tile's find with a body region larger than this x the tile is dropped
@@ -81,9 +83,9 @@ def search_tiles(width: int, height: int) -> list[Tile]:
 
 def fine_tiles(width: int, height: int) -> list[Tile]:
     """The fine level's tiles (module docstring): squares :data:`FINE_SIDE` of the shorter side,
-    overlapping by :data:`FINE_OVERLAP`, in frames whose shorter side is at least
-    :data:`FINE_MIN` pixels; else none."""
-    if min(width, height) < FINE_MIN:
+    overlapping by :data:`FINE_OVERLAP`, in frames that have the first level's tiles or whose
+    shorter side is at least :data:`FINE_MIN` pixels; else none."""
+    if not search_tiles(width, height) and min(width, height) < FINE_MIN:
         return []
     return square_tiles(width, height, round(FINE_SIDE * min(width, height)), FINE_OVERLAP)
 

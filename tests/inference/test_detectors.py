@@ -150,6 +150,10 @@ def test_a_newcomer_is_followed_back_into_the_frames_before_the_look(astronaut_c
             late += [(len(counts) - 1 - ago, points.shape) for ago, points in detector.late]
     assert SEARCH_EVERY == 4 and counts == [0] * 4 + [1] * 6
     assert late == [(3, (33, 3)), (2, (33, 3))]
+    with BlazePose(follow_back=False) as detector:  # a live stream: those frames are gone
+        for frame in [blank] * 2 + frames:
+            detector(frame)
+            assert detector.late == []
 
 
 def test_detect_video_puts_people_found_late_into_their_frames(astronaut_clip, tmp_path):

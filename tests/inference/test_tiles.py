@@ -218,12 +218,12 @@ def test_the_fine_tiles_of_wide_and_tall_frames():
     assert sorted({y for _, y, _ in tiles}) == [0, 216, 432]  # overlap 72 = FINE_OVERLAP
     assert 72 == round(FINE_OVERLAP * 288)
     assert len(fine_tiles(1280, 720)) == 18 and len(fine_tiles(1080, 1920)) == 18
-    # 4:3 and square frames too (no first level there), small ones not
-    assert len(fine_tiles(960, 720)) == 15 and len(fine_tiles(640, 480)) == 15
-    assert fine_tiles(480, 320) == []
+    # 4:3 and square frames too (no first level there) from 720 px on, smaller ones not
+    assert len(fine_tiles(960, 720)) == 15 and len(fine_tiles(854, 480)) == 18
+    assert fine_tiles(640, 480) == []
     assert fine_per_look(1680, 720) == FINE_PER_LOOK
     assert fine_per_look(1280, 720) == FINE_SLOW_PER_LOOK == fine_per_look(900, 720)
-    assert fine_per_look(480, 320) == 0
+    assert fine_per_look(640, 480) == 0
 
 
 def test_the_fine_schedule_sweeps_first_then_goes_round_skipping_tiles_where_people_are():
@@ -241,7 +241,7 @@ def test_the_fine_schedule_sweeps_first_then_goes_round_skipping_tiles_where_peo
     assert len(schedule.take(1680, 720, [small])) == 3
     everything = np.array([0.0, 0.0, 1680.0, 720.0])
     assert schedule.take(1680, 720, [everything]) == []  # nothing to look at: at most one cycle
-    assert FineSchedule().take(480, 320, []) == []
+    assert FineSchedule().take(640, 480, []) == []
     slow = FineSchedule()  # 16:9: after the first sweep, one tile every 16 looks
     assert len(slow.take(1280, 720, [])) == 18
     counts = [len(slow.take(1280, 720, [])) for _ in range(48)]
