@@ -339,6 +339,20 @@ def _skip_glitches(
     return glitch
 
 
+def _track_points(keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """``(T, J, 2|3)`` keypoints -> pixels ``(T, J, 2)``, confidence ``(T, J)`` in [0, 1] (1 where
+    none is given), valid ``(T, J)``, the track's motion unit (:func:`_motion_unit`) and its
+    typical confidence (the median of the valid joints')."""
+    xy = keypoints[..., :2].astype(np.float64)
+    conf = (
+        np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
+    )
+    valid = np.isfinite(xy).all(-1) & np.isfinite(conf)
+    unit = _motion_unit(np.where(valid[..., None], xy, 0.0), valid)
+    typical = float(np.median(conf[valid])) if valid.any() else 1.0
+    return xy, conf, valid, unit, typical
+
+
 def _twist_costs(
     keypoints: np.ndarray, limbs: list[list[tuple[np.ndarray, np.ndarray]]], states: np.ndarray
 ) -> np.ndarray:
@@ -347,13 +361,7 @@ def _twist_costs(
     left-to-right across the hips and across the shoulders agree in sign. Each pair of limbs costs
     ``TWIST_WEIGHT`` x how far past perpendicular they are (0 to 1) x the shorter girdle, in motion
     units, weighted by the girdles' confidence: seen edge-on, a girdle is short and says little."""
-    xy = keypoints[..., :2].astype(np.float64)
-    conf = (
-        np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
-    )
-    valid = np.isfinite(xy).all(-1) & np.isfinite(conf)
-    unit = _motion_unit(np.where(valid[..., None], xy, 0.0), valid)
-    typical = np.median(conf[valid]) if valid.any() else 1.0
+    xy, conf, valid, unit, typical = _track_points(keypoints)
     girdles, weights = [], []
     for limb in limbs:
         left, right = limb[0] if limb else (np.zeros(0, np.intp), np.zeros(0, np.intp))
@@ -399,13 +407,7 @@ def _gait_costs(
     names = list(limbs)
     if "legs" not in limbs or "arms" not in limbs or not limbs["legs"] or not limbs["arms"]:
         return out
-    xy = keypoints[..., :2].astype(np.float64)
-    conf = (
-        np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
-    )
-    valid = np.isfinite(xy).all(-1) & np.isfinite(conf)
-    unit = _motion_unit(np.where(valid[..., None], xy, 0.0), valid)
-    typical = np.median(conf[valid]) if valid.any() else 1.0
+    xy, conf, valid, unit, typical = _track_points(keypoints)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # frames without the person
         height = np.nanmax(xy[..., 1], 1) - np.nanmin(xy[..., 1], 1)
@@ -454,13 +456,7 @@ def _bone_costs(
     percentile over ``BONE_WINDOW`` frames of it and its twin as labelled, which the frames that
     are right outvote: seen at an angle a bone only looks shorter), weighted by the confidence of
     its ends. Whole chains keep every bone's length, so they cost nothing here."""
-    xy = keypoints[..., :2].astype(np.float64)
-    conf = (
-        np.clip(keypoints[..., 2], 0.0, 1.0) if keypoints.shape[-1] == 3 else np.ones(xy.shape[:2])
-    )
-    valid = np.isfinite(xy).all(-1) & np.isfinite(conf)
-    unit = _motion_unit(np.where(valid[..., None], xy, 0.0), valid)
-    typical = np.median(conf[valid]) if valid.any() else 1.0
+    xy, conf, valid, unit, typical = _track_points(keypoints)
     weight = np.where(valid, np.minimum(conf / max(typical, 1e-6), 1.0), 0.0)
     part_of = np.full(layout.num_joints, -1)
     for p, (left, right) in enumerate(pairs):
