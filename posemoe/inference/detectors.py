@@ -36,9 +36,11 @@ from posemoe.inference.blazepose import (
 from posemoe.inference.tiles import (
     FineSchedule,
     Tile,
+    changed_pixels,
     fine_tiles,
     merge_finds,
     search_tiles,
+    shrunk_grey,
     small_finds,
     sweep_every,
     tile_region,
@@ -218,6 +220,7 @@ class BlazePose:
         self._since_search = search_every  # frames since the last look (search on the first frame)
         self._since_sweep: int | None = None  # looks since the tiles were last swept (None: never)
         self._fine = FineSchedule()  # the fine tiles each look visits
+        self._grey: np.ndarray | None = None  # the last look's frame, shrunk (tiles.shrunk_grey)
         # The latest frames, newest last: (image, width, height, people's points).
         self._recent: deque[tuple[Any, int, int, list[np.ndarray]]] = deque(
             maxlen=search_every if video and follow_back else 0
@@ -237,7 +240,7 @@ class BlazePose:
             raise UserError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
         if not self._video:
             self._people, self._since_search, self._since_sweep = [], self._every, None
-            self._fine = FineSchedule()
+            self._fine, self._grey = FineSchedule(), None
         image, width, height = self.backend.image(rgb), rgb.shape[1], rgb.shape[0]
         people = self._frame(image, width, height)
         self.late = self._follow_back(self._newcomers)
@@ -379,7 +382,10 @@ class BlazePose:
                 for p in self._people
                 if len(p.points)
             ]
-            fine = self._fine.take(width, height, busy)
+            grey = shrunk_grey(image) if fine_tiles(width, height) else None
+            changed = changed_pixels(self._grey, grey) if grey is not None else None
+            self._grey = grey
+            fine = self._fine.take(width, height, busy, changed)
         tiled = (
             small_finds(self.backend.look_regions(image, fine), fine[0][2], width, height)
             if fine

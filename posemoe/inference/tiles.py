@@ -40,6 +40,11 @@ FINE_PER_LOOK = 3.0  # fine tiles per look in a wide frame (1680x720: a sweep ev
 FINE_SLOW_PER_LOOK = 1 / 16  # ... and in any other (the 720p speed bar: results page)
 FINE_LARGEST = 0.75  # a fine tile's find with a body region larger than this x the tile is dropped
 FINE_BUSY = 0.5  # a fine tile this much covered by people already followed is skipped
+MOTION_STEP = 8  # the motion test compares frames shrunk this many times ...
+MOTION_DIFF = 24  # ... a pixel changed where its grey level moved this much between two looks ...
+MOTION_SHARE = 0.005  # ... a fine tile moved where this share of its pixels changed ...
+MOTION_GLOBAL = 0.25  # ... unless this share of the whole frame did (the camera moved, the light)
+MOTION_EVERY = 4  # looks between two fine tiles looked at for their motion, beside the round
 SAME_FIND_IOU = 0.5  # a tile's body region overlapping a kept one by more: the same person
 
 Tile = tuple[int, int, int]  # left, top, side, pixels
@@ -119,12 +124,34 @@ def _covered(tile: Tile, boxes: list[np.ndarray]) -> float:
     return total / side**2
 
 
+def shrunk_grey(rgb: np.ndarray) -> np.ndarray:
+    """An RGB frame as grey levels, :data:`MOTION_STEP` times smaller (int16, for differences)."""
+    import cv2
+
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    size = (max(1, grey.shape[1] // MOTION_STEP), max(1, grey.shape[0] // MOTION_STEP))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.int16)
+
+
+def changed_pixels(before: np.ndarray | None, now: np.ndarray) -> np.ndarray | None:
+    """Where two :func:`shrunk_grey` frames differ by :data:`MOTION_DIFF` grey levels -> bool mask,
+    or None where there is no earlier frame of that size or :data:`MOTION_GLOBAL` of it changed
+    (the camera moved or the light changed: motion says nothing of where a newcomer is)."""
+    if before is None or before.shape != now.shape:
+        return None
+    changed = np.abs(now - before) > MOTION_DIFF
+    return None if changed.mean() > MOTION_GLOBAL else changed
+
+
 class FineSchedule:
     """Which fine tiles each look visits: all of them at the first look (what is in view from the
     start is found at once), then round-robin, :func:`fine_per_look` of them per look on average
     (credit carried over between looks); and, beside those, the tiles where someone was just lost
-    (:meth:`lost`: a run per loss, not per frame). Tiles at least :data:`FINE_BUSY` covered by people already followed are
-    skipped without using the budget. All restarts when the frame's size changes."""
+    (:meth:`lost`: a run per loss, not per frame) and, every :data:`MOTION_EVERY` looks, the tile
+    where most changed since the last look, outside the people already followed (``changed``,
+    :func:`changed_pixels`: someone walking in; in a 16:9 frame the round alone reaches a tile only
+    every few hundred looks). Tiles at least :data:`FINE_BUSY` covered by people already followed
+    are skipped without using the budget. All restarts when the frame's size changes."""
 
     def __init__(self) -> None:
         self._size: tuple[int, int] | None = None
@@ -132,6 +159,7 @@ class FineSchedule:
         self._next = 0
         self._credit = 0.0
         self._first: list[Tile] = []  # where someone was lost: looked at at the next look
+        self._since_motion = MOTION_EVERY  # looks since a tile was looked at for its motion
 
     def lost(self, width: int, height: int, places: list[tuple[float, float]]) -> None:
         """People were lost at ``places`` (x, y pixels): the fine tile centred nearest each is
@@ -145,14 +173,47 @@ class FineSchedule:
             if tile not in self._first:
                 self._first.append(tile)
 
-    def take(self, width: int, height: int, busy: list[np.ndarray]) -> list[Tile]:
-        """The tiles of this look; ``busy``: the followed people's boxes (x0, y0, x1, y1 pixels)."""
+    def _moved(
+        self, width: int, height: int, busy: list[np.ndarray], changed: np.ndarray
+    ) -> Tile | None:
+        """The tile where most of ``changed`` lies outside the ``busy`` boxes, if that is
+        :data:`MOTION_SHARE` of it at least."""
+        free = changed.copy()
+        fy, fx = changed.shape[0] / height, changed.shape[1] / width
+        for x0, y0, x1, y1 in busy:
+            free[
+                max(int(y0 * fy), 0) : max(int(np.ceil(y1 * fy)), 0),
+                max(int(x0 * fx), 0) : max(int(np.ceil(x1 * fx)), 0),
+            ] = False
+        open_tiles = [t for t in self._tiles if _covered(t, busy) < FINE_BUSY]
+        if not open_tiles:
+            return None
+        shares = [_moved_share(t, free, width, height) for t in open_tiles]
+        best = int(np.argmax(shares))
+        return open_tiles[best] if shares[best] >= MOTION_SHARE else None
+
+    def take(
+        self,
+        width: int,
+        height: int,
+        busy: list[np.ndarray],
+        changed: np.ndarray | None = None,
+    ) -> list[Tile]:
+        """The tiles of this look; ``busy``: the followed people's boxes (x0, y0, x1, y1 pixels);
+        ``changed``: :func:`changed_pixels` since the last look, or None."""
         if self._size != (width, height):
             self._size, self._tiles = (width, height), fine_tiles(width, height)
             self._next, self._credit, self._first = 0, 0.0, []
+            self._since_motion = 0
             return [t for t in self._tiles if _covered(t, busy) < FINE_BUSY]
         if not self._tiles:
             return []
+        self._since_motion += 1
+        if changed is not None and self._since_motion >= MOTION_EVERY:
+            moved = self._moved(width, height, busy, changed)
+            if moved is not None and moved not in self._first:
+                self._first.append(moved)
+                self._since_motion = 0
         self._credit += fine_per_look(width, height)
         budget = int(self._credit)
         first = [t for t in self._first if _covered(t, busy) < FINE_BUSY]  # beside the budget
@@ -167,6 +228,16 @@ class FineSchedule:
                 taken.append(tile)
         self._credit -= budget
         return first + taken
+
+
+def _moved_share(tile: Tile, changed: np.ndarray, width: int, height: int) -> float:
+    """The share of ``tile``'s pixels that ``changed`` (a frame's shrunk mask) marks."""
+    x, y, side = tile
+    fy, fx = changed.shape[0] / height, changed.shape[1] / width
+    part = changed[
+        int(y * fy) : int(np.ceil((y + side) * fy)), int(x * fx) : int(np.ceil((x + side) * fx))
+    ]
+    return float(part.mean()) if part.size else 0.0
 
 
 def tile_region(tile: Tile, width: int, height: int) -> Roi:

@@ -15,6 +15,7 @@ from posemoe.inference.tiles import (  # noqa: E402
     FINE_OVERLAP,
     FINE_PER_LOOK,
     FINE_SLOW_PER_LOOK,
+    MOTION_EVERY,
     SLOW_SWEEP,
     TILE_OVERLAP,
     FineSchedule,
@@ -313,7 +314,7 @@ def test_people_an_eighth_of_the_frame_high_are_found_and_followed(tiny_walkers)
     at the first look, and in every frame after they are followed; a newcomer is found within one
     round of the fine tiles (8 looks, 32 frames)."""
     with BlazePose() as detector:
-        detector._fine.take = lambda width, height, busy: []  # the fine level off
+        detector._fine.take = lambda width, height, busy, changed=None: []  # no fine level
         assert [per_side(detector(frame)) for frame in tiny_walkers[:24]] == [[0, 0]] * 24
     with BlazePose() as detector:
         counts = [per_side(detector(frame)) for frame in tiny_walkers]
@@ -343,7 +344,39 @@ def test_a_person_an_eighth_of_a_4_3_frame_high_is_found_by_the_fine_tiles():
         canvas[720 - part.shape[0] :, 400 : 400 + part.shape[1]] = part
         frames.append(canvas)
     with BlazePose() as detector:
-        detector._fine.take = lambda width, height, busy: []  # the fine level off
+        detector._fine.take = lambda width, height, busy, changed=None: []  # no fine level
         assert [len(detector(frame)) for frame in frames] == [0] * 12
     with BlazePose() as detector:
         assert [len(detector(frame)) for frame in frames] == [1] * 12
+
+
+def test_a_small_newcomer_in_a_16_9_frame_is_looked_for_where_the_frame_changed():
+    """1280x720, grey: after the first look's sweep, a walker an eighth of the height walks in at
+    frame 24. The fine round reaches a tile of a 16:9 frame every 16 looks (the next one being the
+    first tile, far from the walker); the tile where the frame changed since the last look is
+    looked at within MOTION_EVERY looks, and found people are followed back."""
+    frames = []
+    for k, frame in enumerate(walking_frames(64)):
+        canvas = np.full((720, 1280, 3), 90, np.uint8)
+        if k >= 24:
+            part = cv2.resize(frame[100:], None, fx=0.35, fy=0.35, interpolation=cv2.INTER_AREA)
+            canvas[720 - part.shape[0] :, 900 : 900 + part.shape[1]] = part
+        frames.append(canvas)
+    counts = {}
+    for motion in (False, True):
+        with BlazePose() as detector:
+            if not motion:
+                take = detector._fine.take
+                detector._fine.take = lambda width, height, busy, changed=None: take(
+                    width, height, busy
+                )
+            found = []
+            for frame in frames:
+                found.append(len(detector(frame)))
+                for ago, _ in detector.late:
+                    found[-1 - ago] += 1
+        counts[motion] = found
+    assert counts[False][:24] == counts[True][:24] == [0] * 24
+    assert sum(counts[False]) == 0  # the round does not reach the walker's tile in 64 frames
+    first = counts[True].index(1)
+    assert first <= 24 + 4 * MOTION_EVERY and counts[True][first:] == [1] * (64 - first)
