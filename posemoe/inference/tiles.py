@@ -16,7 +16,8 @@ runs instead of 1).
 There are many of them (1680x720: 24), so after a first full sweep each look visits only a few,
 round-robin (:class:`FineSchedule`): a round takes a wide frame's looks about a second of video (32
 frames), any other frame's far longer (one tile every 16 looks: the one-person speed at 720p leaves
-room for little more; docs/results/small-people.md). Their finds larger than the fine level's
+room for little more; docs/results/small-people.md); so every few looks the tile where the frame
+changed most, outside the people already followed, is looked at too: someone walking in. Their finds larger than the fine level's
 people are dropped (:func:`small_finds`): the whole frame and the first level find those whole.
 """
 
@@ -44,7 +45,7 @@ MOTION_STEP = 8  # the motion test compares frames shrunk this many times ...
 MOTION_DIFF = 24  # ... a pixel changed where its grey level moved this much between two looks ...
 MOTION_SHARE = 0.005  # ... a fine tile moved where this share of its pixels changed ...
 MOTION_GLOBAL = 0.25  # ... unless this share of the whole frame did (the camera moved, the light)
-MOTION_EVERY = 4  # looks between two fine tiles looked at for their motion, beside the round
+MOTION_EVERY = 8  # looks between two fine tiles looked at for their motion, beside the round
 SAME_FIND_IOU = 0.5  # a tile's body region overlapping a kept one by more: the same person
 
 Tile = tuple[int, int, int]  # left, top, side, pixels
