@@ -8,8 +8,11 @@ swapped at its end, so a correct leg can never come out with its hip and knee cr
 ankle. The limbs are decoded together (Viterbi over the body's states) so that a whole-body swap
 is one event. Evidence over time: how badly each labelling breaks a constant-velocity motion
 (three frames at a time, Pseudo-Huber, weighted by confidence) and a price per change of state.
-Evidence in each frame: a torso twists less than 90 degrees, so hips, shoulders (and the head's
-pairs) point the same way across the image. Each limb's run that the decoding would relabel is
+Frames the detector got wrong as a whole (every pair drawn in together, as BlazePose gives them
+when it hesitates between two mirror readings) are skipped rather than read as every limb sweeping
+across. Evidence in each frame: a torso twists less than 90 degrees, so hips, shoulders (and the
+head's pairs) point the same way across the image; and a walk keeps each hand swinging against its
+own foot. Each limb's run that the decoding would relabel is
 left as the detector gave it unless its evidence clears a margin and neither of its ends speaks
 against it (a swap is an event with two ends; a glitch explained away has one), judged with each
 pair weighted alike under every labelling (weighting by the detections' confidence favours
@@ -109,9 +112,11 @@ def fix_left_right_swaps(
     pair), default :func:`limb_groups`; at most 3 parts a limb. Each frame, each limb is either
     as labelled, swapped as a whole chain, or (limbs of 2 or more parts) swapped at its end only
     (feet, hands) -- never at the girdle or the middle alone, which would cross a correct limb.
-    The limbs are decoded together, so that a swap of the whole body is one event. Each frame also
-    prices girdles left pointing opposite ways (:func:`_twist_costs`) and bones stretched beyond
-    their longest by relabelling a part alone (:func:`_bone_costs`). ``switch_cost`` is the price
+    The limbs are decoded together, so that a swap of the whole body is one event; frames the
+    detector got wrong as a whole are skipped in the motion (:func:`_skip_glitches`, named in the
+    report). Each frame also prices girdles left pointing opposite ways (:func:`_twist_costs`),
+    bones stretched beyond their longest by relabelling a part alone (:func:`_bone_costs`) and, in
+    a walk, a hand relabelled to swing with its own foot (:func:`_gait_costs`). ``switch_cost`` is the price
     of a change of state, ``swap_cost`` of each frame a limb spends swapped, and a run of swapped
     frames whose evidence (how much more the detector's labels cost over the run than the
     relabelling) is under ``margin``, or whose ends are not both backed by the motion
@@ -120,8 +125,8 @@ def fix_left_right_swaps(
     constant velocity.
 
     Returns ``fixed`` (same shape, whole joint rows swapped back), ``swapped`` ``(T, G)`` bool
-    (the frames in which some part of each limb was swapped back, columns in the order of
-    ``groups``) and a report (human-readable lines).
+    (the frames in which some part of each limb, seen there, was swapped back, columns in the
+    order of ``groups``) and a report (human-readable lines).
     """
     _check_keypoints(keypoints, layout)
     groups = limb_groups(layout) if groups is None else groups
