@@ -27,11 +27,12 @@ def cleanup_at(revision: str):
         capture_output=True,
         text=True,
     ).stdout
-    path = Path(tempfile.mkdtemp()) / "cleanup_then.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("cleanup_then", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "cleanup_then.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location("cleanup_then", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     return module.fix_left_right_swaps
 
 

@@ -138,6 +138,7 @@ def fix_left_right_swaps(
         raise UserError(
             f"expected at most {_MAX_PARTS} parts a limb, got {dict(zip(groups, sizes))}"
         )
+    seen = _limbs_seen(keypoints, limbs)  # (T, G)
     pairs = [pair for limb in limbs for pair in limb]
     states = _body_states(sizes)  # (S, G) each limb's bit set
     bits = _state_bits(states, sizes)  # (S, P)
@@ -155,7 +156,7 @@ def fix_left_right_swaps(
         unary = swap_cost * (states > 0).sum(1, dtype=np.float32) + cues
         transition = _transition_costs(states, switch_cost)
         path = _decode(motion, unary, transition)
-        path, undecided = _leave_undecided_limbs(path, states, cues, keypoints, limbs)
+        path, undecided = _leave_undecided_limbs(path, states, cues, seen)
         path, kept = _leave_weak_runs(
             path, _MotionCosts(alike, bits), unary, transition, states, margin
         )
@@ -175,18 +176,7 @@ def fix_left_right_swaps(
         rows = np.flatnonzero(bits[path, p])[:, None]
         fixed[rows, left] = keypoints[rows, right]
         fixed[rows, right] = keypoints[rows, left]
-    seen = np.stack(
-        [
-            np.isfinite(keypoints[:, np.concatenate([np.r_[a, b] for a, b in limb]), :2])
-            .all(-1)
-            .any(-1)
-            if limb
-            else np.zeros(len(keypoints), bool)
-            for limb in limbs
-        ],
-        1,
-    ).reshape(len(keypoints), len(limbs))
-    swapped = (states[path] > 0) & seen  # frames where a limb is not seen change nothing
+    swapped = (states[path] > 0) & seen  # where a limb is not seen, nothing changed
     return fixed, swapped, [_report_line(swapped, list(groups), kept), *notes]
 
 
@@ -687,26 +677,20 @@ def _leave_undecided_limbs(
     path: np.ndarray,
     states: np.ndarray,
     cues: np.ndarray,
-    keypoints: np.ndarray,
-    limbs: list[list[tuple[np.ndarray, np.ndarray]]],
+    seen: np.ndarray,
 ) -> tuple[np.ndarray, list[float]]:
     """Motion tells only that a limb's labels jumped, not which side of the jump is right: the
     decoding sides with the majority of frames. Where it would relabel more than
     :data:`MAX_RELABELLED` of the frames a limb is seen in, that majority is too thin, and unless
     the per-frame ``cues`` (T, S) back the relabelling by :data:`CUE_SUPPORT` a relabelled frame on
-    average, the limb keeps the detector's labels throughout -> (path, per limb the share it would
-    have relabelled, 0 where the decoding stands)."""
+    average, the limb keeps the detector's labels throughout (``seen``: ``(T, G)`` the frames each
+    limb is seen in) -> (path, per limb the share it would have relabelled, 0 where the decoding
+    stands)."""
     out, shares = path.copy(), []
     frames = np.arange(len(path))
-    for g, limb in enumerate(limbs):
-        joints = (
-            np.concatenate([np.concatenate(pair) for pair in limb])
-            if limb
-            else np.zeros(0, np.intp)
-        )
-        seen = np.isfinite(keypoints[:, joints, :2]).all(-1).any(-1)
+    for g in range(states.shape[1]):
         relabelled = states[out, g] > 0
-        share = float(relabelled[seen].mean()) if seen.any() else 0.0
+        share = float(relabelled[seen[:, g]].mean()) if seen[:, g].any() else 0.0
         alone = _without_limb(states, g)[out]
         support = float((cues[frames, alone] - cues[frames, out])[relabelled].sum())
         if share <= MAX_RELABELLED or support > CUE_SUPPORT * relabelled.sum():
@@ -715,6 +699,18 @@ def _leave_undecided_limbs(
         shares.append(share)
         out = alone
     return out, shares
+
+
+def _limbs_seen(
+    keypoints: np.ndarray, limbs: list[list[tuple[np.ndarray, np.ndarray]]]
+) -> np.ndarray:
+    """``(T, G)`` bool: the frames in which some joint of each limb is seen."""
+    seen = np.zeros((len(keypoints), len(limbs)), bool)
+    for g, limb in enumerate(limbs):
+        if limb:
+            joints = np.concatenate([np.concatenate(pair) for pair in limb])
+            seen[:, g] = np.isfinite(keypoints[:, joints, :2]).all(-1).any(-1)
+    return seen
 
 
 def _state_index(states: np.ndarray, state: np.ndarray) -> int:
